@@ -1,0 +1,1 @@
+"""Connectors: platform payloads → raw envelopes on ``valuenet.raw``; parsers → canonical Interactions."""

@@ -1,0 +1,60 @@
+"""A Flow: a directed, typed edge of value from giver to receiver."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.interaction import Kind, Source
+
+
+class FlowType(str, Enum):
+    """What kind of value moved."""
+
+    knowledge = "knowledge"
+    idea = "idea"
+    reputation = "reputation"
+    none = "none"
+
+
+class Segment(str, Enum):
+    """Which side of the value network an actor belongs to."""
+
+    workforce = "workforce"
+    partner = "partner"
+    customer = "customer"
+    influencer = "influencer"
+    unknown = "unknown"
+
+
+class Flow(BaseModel):
+    """What processors put on ``valuenet.flows`` (key: ``network``).
+
+    ``giver`` → ``receiver``; ``receiver`` is ``None`` when the target is unknown
+    (such flows are stored but add no edge to the graph).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = 1
+    event_id: str
+    network: str
+    source: Source
+    kind: Kind
+    timestamp: datetime
+    giver: str
+    receiver: str | None = None
+    giver_segment: Segment = Segment.unknown
+    receiver_segment: Segment = Segment.unknown
+    giver_team: str | None = None
+    receiver_team: str | None = None
+    flow_type: FlowType
+    confidence: float = Field(ge=0.0, le=1.0)
+    reason: str = ""
+    channel: str | None = None
+    thread: str | None = None
+    parent_id: str | None = None
+    giver_followers: int | None = None

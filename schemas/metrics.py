@@ -1,0 +1,90 @@
+"""Metric snapshot rows: what analytics writes to ClickHouse and ``valuenet.metrics``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    network: str
+    window: str           # "1h", "24h", "7d"
+    computed_at: datetime  # wall-clock time the value was computed
+    window_end: datetime   # event-time end of the window
+
+
+class ActorMetrics(_Row):
+    """Per-actor metrics of one window."""
+
+    actor: str
+    segment: str = "unknown"
+    in_knowledge: float = 0.0
+    out_knowledge: float = 0.0
+    in_idea: float = 0.0
+    out_idea: float = 0.0
+    in_reputation: float = 0.0
+    out_reputation: float = 0.0
+    pagerank: float = 0.0
+    pagerank_reputation: float = 0.0
+    betweenness: float = 0.0
+    boundary_spanning: float = 0.0
+    community: int = -1
+    give_get_balance: float = 0.0
+    reach: int = 0
+    potential_reach: int = 0
+    amplification_rate: float = 0.0
+    engagement_rate: float = 0.0
+
+
+class SegmentFlow(_Row):
+    """One tunnel: flows from segment ``src`` to segment ``dst`` in one window."""
+
+    src_segment: str
+    dst_segment: str
+    knowledge: int = 0
+    idea: int = 0
+    reputation: int = 0
+    actor_pairs: int = 0
+    reciprocity: float = 0.0
+    give_get_balance: float = 0.0
+
+
+class NetworkMetrics(_Row):
+    """Whole-network metrics of one window."""
+
+    actors: int = 0
+    edges: int = 0
+    density: float = 0.0
+    reciprocity: float = 0.0
+    modularity: float = 0.0
+    ei_index: float = 0.0
+    communities: int = 0
+    flows_per_s_knowledge: float = 0.0
+    flows_per_s_idea: float = 0.0
+    flows_per_s_reputation: float = 0.0
+    responsiveness_median_s: float | None = None
+    responsiveness_p90_s: float | None = None
+    idea_pickup_share: float | None = None
+    idea_pickup_median_s: float | None = None
+    readiness_index: float = 0.0
+    late_events: int = 0
+    tick_seconds: float = 0.0
+
+
+class Alert(BaseModel):
+    """A structural change worth a human look."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    network: str
+    window: str
+    raised_at: datetime
+    kind: Literal["broker_lost", "silo_forming", "reach_spike", "responsiveness_degraded"]
+    subject: str
+    value: float
+    threshold: float
+    message: str

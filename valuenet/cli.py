@@ -1,0 +1,37 @@
+"""The ``valuenet`` command: one typer app, each command group in ``valuenet/commands/``."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(help="valuenet — live value network analysis.", no_args_is_help=True, add_completion=False)
+
+# (module in valuenet.commands, how it plugs in). A module exposes either
+# ``app`` (a sub-command group, registered under ``name``) or ``register(app)``.
+_GROUPS: list[tuple[str, str | None]] = [
+    ("stack", "kafka"),        # valuenet kafka start|stop|status
+    ("ingest", "ingest"),      # valuenet ingest replay|webhook|stream|synth
+    ("pipeline", None),        # valuenet worker, valuenet up
+    ("query", None),           # valuenet top|tunnels|reach|alerts
+    ("classify", None),        # valuenet eval classify, valuenet label
+    ("web", None),             # valuenet serve
+    ("export", None),          # valuenet export
+]
+
+for _module, _name in _GROUPS:
+    _mod = importlib.import_module(f"valuenet.commands.{_module}")
+    if _name is not None:
+        app.add_typer(_mod.app, name=_name)
+    else:
+        _mod.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``valuenet`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

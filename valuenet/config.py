@@ -1,0 +1,97 @@
+"""Settings (pydantic-settings: environment variables ``VALUENET_*`` and a TOML file) and named constants."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# Topic names and partition counts: one place.
+TOPIC_RAW = "valuenet.raw"
+TOPIC_FLOWS = "valuenet.flows"
+TOPIC_METRICS = "valuenet.metrics"
+TOPIC_DLQ = "valuenet.dlq"
+TOPIC_PARTITIONS = {TOPIC_RAW: 4, TOPIC_FLOWS: 4, TOPIC_METRICS: 1, TOPIC_DLQ: 1}
+
+DEFAULT_WINDOWS = ("1h", "24h", "7d")
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("VALUENET_HOME", Path.home() / ".valuenet"))
+
+
+class Settings(BaseSettings):
+    """All configuration. Each field reads ``VALUENET_<NAME>`` unless an alias says otherwise.
+
+    A TOML file named by ``VALUENET_CONFIG`` (default ``./valuenet.toml`` if present)
+    supplies values below the environment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="VALUENET_", extra="ignore", frozen=True)
+
+    home: Path = Field(default_factory=_default_home, description="State directory (Kafka, chdb data, logs). Env VALUENET_HOME; default ~/.valuenet")
+    network: str = Field("default", description="Network (tenant) id used when a connector does not say. Env VALUENET_NETWORK")
+    kafka_bootstrap_servers: str | None = Field(
+        None, alias="KAFKA_BOOTSTRAP_SERVERS",
+        description="Use this Kafka cluster instead of the managed local broker. Env KAFKA_BOOTSTRAP_SERVERS",
+    )
+    kafka_port: int = Field(19092, description="Port of the managed local broker. Env VALUENET_KAFKA_PORT")
+    kafka_heap: str = Field("512m", description="Java heap of the managed local broker. Env VALUENET_KAFKA_HEAP")
+    clickhouse_url: str | None = Field(
+        None, alias="CLICKHOUSE_URL",
+        description="clickhouse://user:pass@host:9000/db — use this server instead of embedded chdb. Env CLICKHOUSE_URL",
+    )
+    chdb_path: Path | None = Field(None, description="chdb data directory. Env VALUENET_CHDB_PATH; default $VALUENET_HOME/chdb")
+    worker_port: int = Field(6066, description="faust worker web port. Env VALUENET_WORKER_PORT")
+    api_host: str = Field("127.0.0.1", description="Bind address of `valuenet serve`. Env VALUENET_API_HOST")
+    api_port: int = Field(8000, description="Port of `valuenet serve`. Env VALUENET_API_PORT")
+    api_token: SecretStr | None = Field(None, description="Bearer token; required when api_host is not loopback. Env VALUENET_API_TOKEN")
+    windows: tuple[str, ...] = Field(DEFAULT_WINDOWS, description="Rolling windows. Env VALUENET_WINDOWS (JSON list)")
+    bucket_seconds: int = Field(60, description="Bucket width of the rolling windows. Env VALUENET_BUCKET_SECONDS")
+    allowed_lateness_seconds: int = Field(300, description="Events older than the watermark minus this are counted late. Env VALUENET_ALLOWED_LATENESS_SECONDS")
+    tick_seconds: float = Field(5.0, description="Expensive-metric recompute period. Env VALUENET_TICK_SECONDS")
+    directory_path: Path | None = Field(None, description="Identity directory (CSV or YAML). Env VALUENET_DIRECTORY_PATH")
+    pseudonymise: bool = Field(False, description="HMAC actor ids before storage. Env VALUENET_PSEUDONYMISE")
+    pseudonym_key: SecretStr | None = Field(None, description="HMAC key for pseudonymisation. Env VALUENET_PSEUDONYM_KEY")
+    export_dir: Path | None = Field(None, description="Periodic exports directory. Env VALUENET_EXPORT_DIR")
+    export_k: int = Field(5, description="Group-level exports suppress groups smaller than k. Env VALUENET_EXPORT_K")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order: init kwargs, environment, TOML file."""
+        toml_path = Path(os.environ.get("VALUENET_CONFIG", "valuenet.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The Kafka cluster in use: ``KAFKA_BOOTSTRAP_SERVERS`` or the managed local broker."""
+        return self.kafka_bootstrap_servers or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def chdb_dir(self) -> Path:
+        """Where embedded chdb keeps its data."""
+        return self.chdb_path or self.home / "chdb"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
