@@ -1,0 +1,1 @@
+"""Placeholder: ClickHouse fixtures (owned by the storage work)."""

@@ -1,0 +1,1 @@
+"""Placeholder: real Kafka broker fixtures (owned by the local-stack work)."""
