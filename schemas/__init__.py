@@ -3,7 +3,7 @@
 from schemas.envelope import RawEnvelope
 from schemas.interaction import Interaction, Kind, Source
 from schemas.flow import Flow, FlowType, Segment
-from schemas.metrics import ActorMetrics, Alert, NetworkMetrics, SegmentFlow
+from schemas.metrics import ActorMetrics, Alert, MetricsEvent, NetworkMetrics, SegmentFlow
 
 SCHEMA_VERSION = 1
 
@@ -20,4 +20,5 @@ __all__ = [
     "NetworkMetrics",
     "SegmentFlow",
     "Alert",
+    "MetricsEvent",
 ]

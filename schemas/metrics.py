@@ -88,3 +88,21 @@ class Alert(BaseModel):
     value: float
     threshold: float
     message: str
+
+
+class MetricsEvent(BaseModel):
+    """One record on ``valuenet.metrics`` (key: network): a tick's snapshot or an alert.
+
+    ``type`` "tick" carries ``network_metrics`` (one per window), ``actors`` (top actors per
+    window by PageRank and reach, not the whole table), ``tunnels``; ``type`` "alert" carries ``alert``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["tick", "alert"]
+    network: str
+    computed_at: datetime
+    network_metrics: list[NetworkMetrics] = []
+    actors: list[ActorMetrics] = []
+    tunnels: list[SegmentFlow] = []
+    alert: Alert | None = None

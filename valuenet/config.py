@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(None, description="HMAC key for pseudonymisation. Env VALUENET_PSEUDONYM_KEY")
     export_dir: Path | None = Field(None, description="Periodic exports directory. Env VALUENET_EXPORT_DIR")
     export_k: int = Field(5, description="Group-level exports suppress groups smaller than k. Env VALUENET_EXPORT_K")
+    topic_prefix: str = Field("valuenet", description="Topic names are <prefix>.raw/.flows/.metrics/.dlq. Env VALUENET_TOPIC_PREFIX")
+    app_id: str = Field("valuenet", description="faust application id = Kafka consumer group. Env VALUENET_APP_ID")
 
     @classmethod
     def settings_customise_sources(
@@ -84,6 +86,10 @@ class Settings(BaseSettings):
     def bootstrap_servers(self) -> str:
         """The Kafka cluster in use: ``KAFKA_BOOTSTRAP_SERVERS`` or the managed local broker."""
         return self.kafka_bootstrap_servers or f"127.0.0.1:{self.kafka_port}"
+
+    def topic(self, name: str) -> str:
+        """Full topic name for ``raw``, ``flows``, ``metrics`` or ``dlq`` under the configured prefix."""
+        return f"{self.topic_prefix}.{name}"
 
     @property
     def chdb_dir(self) -> Path:

@@ -1,7 +1,117 @@
-"""Placeholder command group (filled by its owner)."""
+"""``valuenet worker`` (the faust worker) and ``valuenet up`` (broker + worker + API + sample replay)."""
 
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+SAMPLE = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "git-trailers-sample.jsonl.gz"
+
+
+def worker(
+    serve: bool = typer.Option(False, help="Also serve the API and dashboard from this process (needed with embedded chdb)."),
+    loglevel: str = typer.Option("warning", help="faust log level."),
+) -> None:
+    """Run a faust worker: the processors and analytics agents (joins the consumer group)."""
+    from valuenet.runtime import run_worker
+
+    run_worker(serve=serve, loglevel=loglevel)
+
+
+def up(
+    sample: Path = typer.Option(SAMPLE, help="JSONL file to replay (default: the bundled git/git sample)."),
+    source: str = typer.Option("git", help="Source format of the sample."),
+    network: str = typer.Option("git-git", help="Network id for the replayed events."),
+    rate: int = typer.Option(0, help="Replay at most this many events/s (0 = as fast as possible)."),
+    replay: bool = typer.Option(True, help="Replay the sample after start."),
+) -> None:
+    """Start everything on this machine: Kafka (unless configured), a worker with the API, and replay the sample."""
+    from valuenet.config import get_settings
+    from valuenet.kafka_admin import ensure_topics
+    from valuenet.localstack.kafka import ensure_broker, stop_broker
+
+    settings = get_settings()
+    started_broker = False
+    procs: list[subprocess.Popen] = []
+    try:
+        if settings.kafka_bootstrap_servers:
+            console.print(f"Kafka: using [bold]{settings.kafka_bootstrap_servers}[/] (KAFKA_BOOTSTRAP_SERVERS)")
+        else:
+            console.print("Kafka: starting the managed local broker …")
+            started_broker = ensure_broker(settings)
+        ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
+        console.print(f"Storage: {'ClickHouse server ' + _redact(settings.clickhouse_url) if settings.clickhouse_url else 'embedded chdb at ' + str(settings.chdb_dir)}")
+        log_dir = settings.home / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        worker_log = open(log_dir / "worker.log", "ab")
+        procs.append(subprocess.Popen([sys.executable, "-m", "valuenet.cli", "worker", "--serve"], stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True))
+        url = f"http://{settings.api_host}:{settings.api_port}/"
+        _wait_http(url + "healthz", procs[0], log_dir / "worker.log")
+        console.print(f"\n[bold green]Dashboard:[/] {url}   API docs: {url}docs   worker log: {log_dir / 'worker.log'}\n")
+        if replay:
+            cmd = [sys.executable, "-m", "valuenet.cli", "ingest", "replay", str(sample), "--source", source, "--network", network]
+            if rate:
+                cmd += ["--rate", str(rate)]
+            subprocess.run(cmd, check=False)
+            console.print(f"Replay done. Try: [bold]valuenet top --metric pagerank --network {network}[/]")
+        console.print("Running. Press Ctrl-C to stop everything this command started.")
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        console.print("[red]The worker exited; see its log.[/]")
+    except KeyboardInterrupt:
+        console.print("\nStopping …")
+    finally:
+        for p in procs:
+            _terminate(p)
+        if started_broker:
+            stop_broker(settings)
+        console.print("Stopped.")
+
+
+def _redact(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}:{parts.port or 9000}{parts.path}"
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise typer.Exit(f"worker exited with code {proc.returncode}; see {log}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise typer.Exit(f"worker API did not answer at {url} within {timeout:.0f}s; see {log}")
+
+
+def _terminate(proc: subprocess.Popen, grace: float = 15.0) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add ``worker`` and ``up`` to the main app."""
+    app.command()(worker)
+    app.command()(up)

@@ -1,0 +1,47 @@
+"""The worker's one ClickHouse handle, written from a single I/O thread off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Sequence
+
+from pydantic import BaseModel
+
+__all__ = ["StoreSink", "get_sink"]
+
+
+class StoreSink:
+    """Batching sink: ``await write(table, models)`` runs the insert on the I/O thread."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="valuenet-store")
+
+    async def write(self, table: str, models: Sequence[BaseModel]) -> None:
+        """Insert ``models`` into ``table``; returns when the store acknowledged."""
+        if models:
+            await asyncio.get_running_loop().run_in_executor(self._io, self.store.write_models, table, list(models))
+
+    async def query(self, sql: str, params: dict | None = None) -> list[dict]:
+        """Run a read query on the I/O thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._io, self.store.query, sql, params)
+
+    def call(self, fn, *args):  # noqa: ANN001, ANN201
+        """Run ``fn(store, *args)`` on the I/O thread (for callers outside the event loop)."""
+        return self._io.submit(fn, self.store, *args).result()
+
+
+_sink: StoreSink | None = None
+
+
+def get_sink() -> StoreSink:
+    """The process-wide sink over ``open_store()`` (created and set up on first use)."""
+    global _sink
+    if _sink is None:
+        from analytics.storage import open_store
+
+        store = open_store()
+        store.setup()
+        _sink = StoreSink(store)
+    return _sink

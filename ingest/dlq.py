@@ -1,0 +1,64 @@
+"""The dead-letter record: what any stage puts on ``valuenet.dlq`` when input cannot be used."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.envelope import utcnow
+
+__all__ = ["MAX_RECORD_CHARS", "DlqRecord", "dlq_record", "record_text"]
+
+#: The offending record is kept as text, cut to this many characters.
+MAX_RECORD_CHARS = 4096
+
+
+class DlqRecord(BaseModel):
+    """One rejected record on ``valuenet.dlq`` (key: ``network``).
+
+    ``stage`` says who rejected it (``ingest``, ``webhook``, ``stream``,
+    ``normalise``, ...), ``field`` names the offending field and ``record`` holds
+    the raw input as text, truncated to :data:`MAX_RECORD_CHARS`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(min_length=1, max_length=64)
+    source: str = Field(max_length=64)
+    network: str = Field(max_length=128)
+    reason: str
+    field: str = ""
+    record: str = ""
+    truncated: bool = False
+    at: datetime = Field(default_factory=utcnow)
+
+
+def record_text(record: Any, limit: int = MAX_RECORD_CHARS) -> tuple[str, bool]:
+    """Render ``record`` as text (bytes decoded, objects as JSON) cut to ``limit`` chars; also say if it was cut."""
+    if isinstance(record, bytes):
+        text = record.decode("utf-8", errors="replace")
+    elif isinstance(record, str):
+        text = record
+    elif isinstance(record, BaseModel):
+        text = record.model_dump_json()
+    else:
+        try:
+            text = json.dumps(record, default=str, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(record)
+    if len(text) > limit:
+        return text[:limit], True
+    return text, False
+
+
+def dlq_record(
+    *, stage: str, source: str, network: str, reason: str, field: str = "", record: Any = ""
+) -> DlqRecord:
+    """Build a :class:`DlqRecord`, rendering and truncating ``record``."""
+    text, cut = record_text(record)
+    return DlqRecord(
+        stage=stage, source=str(source), network=network, reason=reason, field=field, record=text, truncated=cut
+    )

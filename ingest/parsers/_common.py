@@ -1,0 +1,255 @@
+"""Shared helpers of the parsers: field access naming the path, timestamps, fast Interaction construction.
+
+Conventions every parser follows:
+
+- ``actor`` / ``target`` ids are ``"<source>:<platform id>"`` (e.g. ``github:1234``,
+  ``slack:U024BE7LH``, ``bluesky:did:plc:…``); git uses the person's name (``git:<name>``);
+  display names go to ``actor_name``.
+- event ids are the platform's id of the item (``commit hash``, tweet id, ``at://`` uri, …);
+  interactions derived from one item append a suffix: ``{base}#reply``,
+  ``{base}#mention:{uid}``, ``{base}#quote``, ``{base}#{trailer index}``.
+- timestamps are timezone-aware UTC.
+- any malformed field raises :class:`ParseError` with its dotted path (``event.ts``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from ingest.errors import ParseError
+from ingest.parents import ParentIndex
+from schemas.interaction import Interaction, Kind, Source
+
+__all__ = [
+    "UTC",
+    "Ctx",
+    "get",
+    "req",
+    "req_str",
+    "opt_str",
+    "id_str",
+    "opt_id",
+    "iso_ts",
+    "unix_ts",
+    "make",
+    "mentions_at",
+]
+
+UTC = timezone.utc
+_MISSING = object()
+_FIELDS = tuple(Interaction.model_fields)
+_FIELDS_SET = frozenset(_FIELDS)
+_new = object.__new__
+_set = object.__setattr__
+_AT_MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9](?:[A-Za-z0-9_-]{0,38}[A-Za-z0-9])?)(?![\w-]*\.\w)")
+
+
+class Ctx:
+    """What one parse call knows besides the payload: source, network, receive time, parent index."""
+
+    __slots__ = ("source", "src", "network", "received_at", "parents", "record")
+
+    def __init__(
+        self,
+        source: Source,
+        network: str,
+        received_at: datetime,
+        parents: ParentIndex | None,
+        record: str | None = None,
+    ) -> None:
+        self.source = source
+        self.src = source.value
+        self.network = network
+        received_at = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
+        self.received_at = received_at.astimezone(UTC)
+        self.parents = parents
+        self.record = record
+
+    def error(self, field: str, reason: str) -> ParseError:
+        """A ParseError for ``field`` of the current record."""
+        return ParseError(self.src, field, reason, self.record)
+
+    def uid(self, raw: Any) -> str:
+        """A platform account id as ``<source>:<id>``."""
+        return f"{self.src}:{raw}"
+
+    def remember(self, item_id: str | None, author: str | None) -> None:
+        """Record the author of an item for later reply lookups."""
+        if self.parents is not None and item_id and author:
+            self.parents.remember(f"{self.src}:{item_id}", author)
+
+    def author_of(self, item_id: str | None) -> str | None:
+        """The remembered author of an item, or None."""
+        if self.parents is None or not item_id:
+            return None
+        return self.parents.author_of(f"{self.src}:{item_id}")
+
+
+def get(ctx: Ctx, obj: Any, path: str) -> Any:
+    """The value at dotted ``path`` in ``obj`` or None when any step is absent; ParseError on a non-object step."""
+    cur = obj
+    walked = ""
+    for part in path.split("."):
+        if cur is None:
+            return None
+        if not isinstance(cur, dict):
+            raise ctx.error(walked or "<payload>", f"expected an object, got {type(cur).__name__}")
+        cur = cur.get(part)
+        walked = f"{walked}.{part}" if walked else part
+    return cur
+
+
+def req(ctx: Ctx, obj: Any, path: str) -> Any:
+    """The value at ``path``; ParseError naming the path when absent or null."""
+    v = get(ctx, obj, path)
+    if v is None:
+        raise ctx.error(path, "missing")
+    return v
+
+
+def req_str(ctx: Ctx, obj: Any, path: str) -> str:
+    """A non-empty string at ``path``."""
+    v = req(ctx, obj, path)
+    if not isinstance(v, str):
+        raise ctx.error(path, f"expected a string, got {type(v).__name__}")
+    if not v:
+        raise ctx.error(path, "empty string")
+    return v
+
+
+def opt_str(ctx: Ctx, obj: Any, path: str) -> str | None:
+    """A string at ``path`` or None; ParseError if present but not a string."""
+    v = get(ctx, obj, path)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ctx.error(path, f"expected a string, got {type(v).__name__}")
+    return v
+
+
+def id_str(ctx: Ctx, obj: Any, path: str) -> str:
+    """A required id (string or integer) at ``path``, as a string."""
+    v = req(ctx, obj, path)
+    return _as_id(ctx, v, path)
+
+
+def opt_id(ctx: Ctx, obj: Any, path: str) -> str | None:
+    """An optional id (string or integer) at ``path``, as a string."""
+    v = get(ctx, obj, path)
+    if v is None:
+        return None
+    return _as_id(ctx, v, path)
+
+
+def _as_id(ctx: Ctx, v: Any, path: str) -> str:
+    if isinstance(v, bool):
+        raise ctx.error(path, "expected an id, got bool")
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str) and v and len(v) <= 200:
+        return v
+    if isinstance(v, str):
+        raise ctx.error(path, "empty or over-long id")
+    raise ctx.error(path, f"expected an id, got {type(v).__name__}")
+
+
+def iso_ts(ctx: Ctx, value: Any, path: str) -> datetime:
+    """An ISO 8601 timestamp (``Z`` or offset; naive means UTC) as aware UTC."""
+    if not isinstance(value, str):
+        if value is None:
+            raise ctx.error(path, "missing")
+        raise ctx.error(path, f"expected an ISO 8601 string, got {type(value).__name__}")
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise ctx.error(path, f"not an ISO 8601 timestamp: {value[:40]!r}") from None
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    if dt.tzinfo is UTC:
+        return dt
+    try:
+        return dt.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ctx.error(path, f"timestamp out of range: {value[:40]!r}") from None
+
+
+def unix_ts(ctx: Ctx, value: Any, path: str, scale: float = 1.0) -> datetime:
+    """A unix timestamp (number or numeric string, in seconds × ``scale``) as aware UTC."""
+    if isinstance(value, bool) or value is None:
+        raise ctx.error(path, "missing" if value is None else "expected a unix timestamp, got bool")
+    try:
+        seconds = float(value) / scale
+        return datetime.fromtimestamp(seconds, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ctx.error(path, f"not a unix timestamp: {str(value)[:40]!r}") from None
+
+
+def mentions_at(text: str | None) -> list[str]:
+    """Distinct ``@login`` handles in ``text``, in order of appearance (e-mail addresses excluded)."""
+    if not text or "@" not in text:
+        return []
+    seen: dict[str, None] = {}
+    for m in _AT_MENTION.finditer(text):
+        seen.setdefault(m.group(1), None)
+    return list(seen)
+
+
+def make(
+    ctx: Ctx,
+    event_id: str,
+    kind: Kind,
+    timestamp: datetime,
+    actor: str,
+    target: str | None = None,
+    *,
+    channel: str | None = None,
+    thread: str | None = None,
+    parent_id: str | None = None,
+    text: str | None = None,
+    url: str | None = None,
+    language: str | None = None,
+    actor_name: str | None = None,
+    actor_domain: str | None = None,
+    actor_followers: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Interaction:
+    """An Interaction built without pydantic validation; the checks the model would make are done here."""
+    if not event_id or len(event_id) > 512:
+        raise ctx.error("<event id>", "empty or over 512 characters")
+    if not actor or len(actor) > 256:
+        raise ctx.error("<actor>", "empty or over 256 characters")
+    if timestamp.tzinfo is None:  # pragma: no cover - helpers always return aware datetimes
+        raise ctx.error("<timestamp>", "naive timestamp")
+    if actor_followers is not None and (not isinstance(actor_followers, int) or actor_followers < 0):
+        actor_followers = None
+    m = _new(Interaction)
+    _set(
+        m,
+        "__dict__",
+        {
+            "schema_version": 1,
+            "event_id": event_id,
+            "network": ctx.network,
+            "source": ctx.source,
+            "kind": kind,
+            "timestamp": timestamp,
+            "actor": actor,
+            "target": target,
+            "channel": channel,
+            "thread": thread,
+            "parent_id": parent_id,
+            "text": text,
+            "url": url,
+            "language": language,
+            "actor_name": actor_name,
+            "actor_domain": actor_domain,
+            "actor_followers": actor_followers,
+            "metadata": metadata if metadata is not None else {},
+        },
+    )
+    _set(m, "__pydantic_fields_set__", set(_FIELDS_SET))
+    _set(m, "__pydantic_extra__", None)
+    _set(m, "__pydantic_private__", None)
+    return m

@@ -1,0 +1,30 @@
+"""faust agents of the processors stage: ``valuenet.raw`` → ``valuenet.flows`` (+ dead letters)."""
+
+from __future__ import annotations
+
+import logging
+
+from analytics.sink import get_sink
+from processors.app import app, dlq_topic, flows_topic, raw_topic
+from processors.wiring import build_stage
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+WITHIN_S = 0.05
+
+
+@app.agent(raw_topic)
+async def normalise(stream) -> None:  # noqa: ANN001 - faust stream
+    """Parse → dedupe → identity → classify each raw record; flows out, failures to the DLQ."""
+    stage = build_stage()
+    sink = get_sink()
+    await stage.warm(sink)
+    async for batch in stream.take(BATCH, within=WITHIN_S):
+        result = stage.process(batch)
+        await sink.write("interactions", result.interactions)
+        for flow in result.flows:
+            await flows_topic.send(key=flow.network.encode(), value=flow.model_dump_json().encode())
+        for dead in result.dead:
+            log.warning("dead letter: %s field=%s reason=%s", dead.source, dead.field, dead.reason)
+            await dlq_topic.send(key=dead.network.encode(), value=dead.model_dump_json().encode())

@@ -1,0 +1,47 @@
+"""The faust application, declared once, and its topics.
+
+Run a worker with ``valuenet worker`` (``processors.app:app``). Keys on every
+topic are the network id, so one network's records stay ordered in one
+partition and networks spread over the consumer group's workers.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from valuenet.config import TOPIC_PARTITIONS, get_settings
+
+settings = get_settings()
+
+
+def _broker_url(bootstrap: str) -> str:
+    return ";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",") if hp.strip())
+
+
+app = faust.App(
+    settings.app_id,
+    broker=_broker_url(settings.bootstrap_servers),
+    store="memory://",
+    key_serializer="raw",
+    value_serializer="raw",
+    topic_allow_declare=True,
+    topic_disable_leader=True,
+    consumer_auto_offset_reset="earliest",
+    web_enabled=False,
+    datadir=str(settings.home / "faust" / settings.app_id),
+    broker_commit_every=1000,
+    stream_buffer_maxsize=8192,
+    producer_linger_ms=5,
+    producer_max_batch_size=256 * 1024,
+)
+
+
+def _topic(name: str) -> faust.TopicT:
+    full = settings.topic(name)
+    return app.topic(full, partitions=TOPIC_PARTITIONS[f"valuenet.{name}"], key_type=bytes, value_type=bytes)
+
+
+raw_topic = _topic("raw")
+flows_topic = _topic("flows")
+metrics_topic = _topic("metrics")
+dlq_topic = _topic("dlq")

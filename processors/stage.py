@@ -1,0 +1,98 @@
+"""The processors stage as plain code: raw bytes → Interactions → Flows, or dead letters.
+
+parse → dedupe → identity + segment → classify. The faust agent in
+``processors/agents.py`` only moves bytes between topics; everything it does
+to a record happens here, so tests call it without Kafka.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from ingest.dlq import DlqRecord, dlq_record
+from ingest.errors import ParseError
+from ingest.parents import ParentIndex
+from ingest.parsers import parse
+from schemas import Flow, Interaction, RawEnvelope
+
+__all__ = ["StageResult", "ProcessorStage"]
+
+
+@dataclass(slots=True)
+class StageResult:
+    """What one batch produced."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
+    dead: list[DlqRecord] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def _validation_field(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+    return loc, err.get("msg", str(exc))
+
+
+STAGE = "normalise"
+
+
+class ProcessorStage:
+    """Stateful per-worker processor: parent index, deduper, identity directory, classifier."""
+
+    def __init__(self, *, dedupe, identity, classify_flow, parents: ParentIndex | None = None) -> None:
+        self.parents = parents or ParentIndex()
+        self.dedupe = dedupe
+        self.identity = identity
+        self.classify_flow = classify_flow
+
+    def envelope(self, raw: bytes) -> RawEnvelope | DlqRecord:
+        """Decode and validate one raw record, or explain why not."""
+        try:
+            return RawEnvelope.model_validate_json(raw)
+        except ValidationError as exc:
+            loc, msg = _validation_field(exc)
+            source, network = "unknown", ""
+            try:
+                obj = json.loads(raw)
+                if isinstance(obj, dict):
+                    source, network = str(obj.get("source", "unknown"))[:64], str(obj.get("network", ""))[:128]
+            except ValueError:
+                return dlq_record(stage=STAGE, source=source, network=network, reason=f"malformed JSON: {msg}", field="<root>", record=raw)
+            return dlq_record(stage=STAGE, source=source, network=network, reason=f"invalid envelope field '{loc}': {msg}", field=loc, record=raw)
+
+    def process(self, records: list[bytes]) -> StageResult:
+        """Turn a batch of raw records into interactions, flows and dead letters."""
+        out = StageResult()
+        for raw in records:
+            env = self.envelope(raw)
+            if isinstance(env, DlqRecord):
+                out.dead.append(env)
+                continue
+            try:
+                interactions = parse(env, self.parents)
+            except ParseError as exc:
+                out.dead.append(self._dead(env, str(exc), exc.field, raw))
+                continue
+            except Exception as exc:  # a parser bug must not stop the partition
+                out.dead.append(self._dead(env, f"parser error: {exc!r}", "payload", raw))
+                continue
+            for it in interactions:
+                if self.dedupe.seen(it.event_id, it.timestamp.timestamp()):
+                    out.duplicates += 1
+                    continue
+                try:
+                    flow = self.classify_flow(it, self.identity)
+                except Exception as exc:
+                    out.dead.append(self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it))
+                    continue
+                out.interactions.append(it)
+                out.flows.append(flow)
+        return out
+
+    @staticmethod
+    def _dead(env: RawEnvelope, reason: str, field_path: str, record: object) -> DlqRecord:
+        return dlq_record(stage=STAGE, source=env.source.value, network=env.network, reason=reason, field=field_path, record=record)

@@ -1,0 +1,35 @@
+"""Start a faust worker in this process, optionally with the web service on the same event loop."""
+
+from __future__ import annotations
+
+import logging
+
+
+def run_worker(*, serve: bool = False, loglevel: str = "warning") -> None:
+    """Run the processors and analytics agents until stopped (SIGTERM / Ctrl-C)."""
+    from faust.worker import Worker
+
+    import analytics.agent  # noqa: F401 - registers the graph agent and tick timer
+    import processors.agents  # noqa: F401 - registers the normalise agent
+    from processors.app import app, settings
+
+    if serve:
+        _serve_in_worker(app, settings)
+    logging.getLogger("faust").setLevel(loglevel.upper())
+    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+def _serve_in_worker(app, settings) -> None:  # noqa: ANN001
+    """Run uvicorn as a task of the faust app, sharing the worker's store (one chdb owner)."""
+    import uvicorn
+
+    from analytics.sink import get_sink
+    from valuenet.web.app import create_app
+
+    @app.task
+    async def _web() -> None:
+        web = create_app(settings, store=get_sink().store)
+        config = uvicorn.Config(web, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="on")
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # faust owns signals
+        await server.serve()
