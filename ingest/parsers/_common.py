@@ -35,6 +35,7 @@ __all__ = [
     "unix_ts",
     "make",
     "mentions_at",
+    "mention_events",
 ]
 
 UTC = timezone.utc
@@ -43,13 +44,13 @@ _FIELDS = tuple(Interaction.model_fields)
 _FIELDS_SET = frozenset(_FIELDS)
 _new = object.__new__
 _set = object.__setattr__
-_AT_MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9](?:[A-Za-z0-9_-]{0,38}[A-Za-z0-9])?)(?![\w-]*\.\w)")
+_AT_MENTION = re.compile(r"(?<![\w@/.`])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,58}[A-Za-z0-9_])?)(?![\w-]*[/@]\w)")
 
 
 class Ctx:
     """What one parse call knows besides the payload: source, network, receive time, parent index."""
 
-    __slots__ = ("source", "src", "network", "received_at", "parents", "record")
+    __slots__ = ("source", "src", "network", "received_at", "parents", "record", "prefix")
 
     def __init__(
         self,
@@ -66,9 +67,12 @@ class Ctx:
         self.received_at = received_at.astimezone(UTC)
         self.parents = parents
         self.record = record
+        self.prefix = ""  # path of the object being parsed inside the payload, e.g. "event."
 
     def error(self, field: str, reason: str) -> ParseError:
-        """A ParseError for ``field`` of the current record."""
+        """A ParseError for ``field`` (relative to ``prefix``) of the current record."""
+        if self.prefix and not field.startswith("<"):
+            field = self.prefix + field
         return ParseError(self.src, field, reason, self.record)
 
     def uid(self, raw: Any) -> str:
@@ -180,7 +184,13 @@ def unix_ts(ctx: Ctx, value: Any, path: str, scale: float = 1.0) -> datetime:
     if isinstance(value, bool) or value is None:
         raise ctx.error(path, "missing" if value is None else "expected a unix timestamp, got bool")
     try:
+        if scale == 1.0 and isinstance(value, str) and "." in value:  # exact "seconds.micro" (Slack ts)
+            sec, _, frac = value.partition(".")
+            if sec.isdigit() and frac.isdigit():
+                return datetime.fromtimestamp(int(sec), UTC).replace(microsecond=int(frac[:6].ljust(6, "0")))
         seconds = float(value) / scale
+        if seconds != seconds:
+            raise ValueError("NaN")
         return datetime.fromtimestamp(seconds, UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         raise ctx.error(path, f"not a unix timestamp: {str(value)[:40]!r}") from None
@@ -253,3 +263,22 @@ def make(
     _set(m, "__pydantic_extra__", None)
     _set(m, "__pydantic_private__", None)
     return m
+
+
+def mention_events(
+    ctx: Ctx,
+    base_id: str,
+    timestamp: datetime,
+    actor: str,
+    targets: list[str],
+    **common: Any,
+) -> list[Interaction]:
+    """One ``mention`` interaction per distinct target (self-mentions skipped), id ``{base}#mention:{target}``."""
+    out: list[Interaction] = []
+    seen: set[str] = set()
+    for t in targets:
+        if t == actor or t in seen:
+            continue
+        seen.add(t)
+        out.append(make(ctx, f"{base_id}#mention:{t}", Kind.mention, timestamp, actor, t, **common))
+    return out

@@ -16,6 +16,7 @@ from schemas.interaction import Interaction, Source
 __all__ = ["parse", "parse_payload", "parser_for", "SUPPORTED"]
 
 ParserFn = Callable[[Ctx, Any, dict[str, str]], list[Interaction]]
+_TEXT_OK: set[Source] = set()
 
 _MODULES: dict[Source, str] = {
     Source.slack: "slack",
@@ -44,7 +45,10 @@ def parser_for(source: Source) -> ParserFn:
         name = _MODULES.get(source)
         if name is None:
             raise ParseError(str(getattr(source, "value", source)), "source", "no parser for this source")
-        fn = importlib.import_module(f"ingest.parsers.{name}").parse
+        module = importlib.import_module(f"ingest.parsers.{name}")
+        fn = module.parse
+        if getattr(module, "ACCEPTS_TEXT", False):
+            _TEXT_OK.add(source)
         _cache[source] = fn
     return fn
 
@@ -78,11 +82,13 @@ def parse_payload(
     except ValueError:
         raise ParseError(str(source), "source", "unknown source") from None
     fn = parser_for(src)
-    if isinstance(payload, (bytes, bytearray, str)) and src is not Source.generic:
+    if isinstance(payload, (bytes, bytearray, str)):
         try:
             payload = json.loads(payload)
         except (ValueError, RecursionError) as e:
-            raise ParseError(src.value, "<payload>", f"not JSON: {e}") from None
+            if src not in _TEXT_OK:
+                raise ParseError(src.value, "<payload>", f"not JSON: {e}"[:300]) from None
+            payload = payload if isinstance(payload, str) else bytes(payload).decode("utf-8", "replace")
     ctx = Ctx(src, network, received_at or utcnow(), parents)
     hdrs = {k.lower(): v for k, v in headers.items()} if headers else {}
     try:

@@ -1,7 +1,87 @@
-"""Placeholder command group (filled by its owner)."""
+"""Classifier commands: ``valuenet eval classify``, ``valuenet train classify``, ``valuenet label``."""
+
+from __future__ import annotations
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+eval_app = typer.Typer(help="Evaluate components on held-out data.", no_args_is_help=True)
+train_app = typer.Typer(help="Retrain components.", no_args_is_help=True)
+console = Console()
+
+
+@eval_app.command("classify")
+def eval_classify(
+    seed: int = typer.Option(13, help="Seed of the stratified split."),
+    test_size: float = typer.Option(0.3, help="Share of the corpus held out (never trained on)."),
+) -> None:
+    """Macro-F1 and the confusion matrix of the flow classifier on a held-out split of the corpus."""
+    from processors.classify.evaluate import evaluate
+
+    r = evaluate(seed=seed, test_size=test_size)
+    console.print(
+        f"held-out split: {len(r.test_ids)} examples (train {len(r.train_ids)}, seed {seed}); "
+        f"model {r.model_fingerprint} trained on {len(r.model_trained_ids)} text examples, "
+        f"overlap with held-out: {len(r.model_trained_ids & r.test_ids)}"
+    )
+    console.print(f"[bold]macro-F1 {r.macro_f1:.3f}[/bold] (all kinds)   text-bearing kinds only: {r.text_macro_f1:.3f}")
+    console.print("decided by layer: " + ", ".join(f"{k} {v}" for k, v in sorted(r.layers.items())))
+    per = Table(title="per label")
+    for col in ("label", "precision", "recall", "F1", "support"):
+        per.add_column(col, justify="right" if col != "label" else "left")
+    for lab, (p, rc, f, s) in r.per_label.items():
+        per.add_row(lab, f"{p:.3f}", f"{rc:.3f}", f"{f:.3f}", str(s))
+    console.print(per)
+    cm = Table(title="confusion matrix (rows: true, columns: predicted)")
+    cm.add_column("true \\ predicted")
+    for lab in r.labels:
+        cm.add_column(lab, justify="right")
+    for lab, row in zip(r.labels, r.confusion):
+        cm.add_row(lab, *(str(v) for v in row))
+    console.print(cm)
+
+
+@train_app.command("classify")
+def train_classify() -> None:
+    """Retrain the text model on the committed corpus plus the corrections stored in ClickHouse."""
+    from analytics.storage import open_store
+    from processors.classify.corrections import retrain
+    from processors.classify.model import model_path
+
+    store = open_store()
+    try:
+        model, n = retrain(store)
+    finally:
+        store.close()
+    console.print(f"trained on {len(model.trained_ids)} text examples ({n} stored corrections); saved {model_path()}")
+
+
+def label(
+    event_id: str = typer.Argument(..., help="Event id of a stored interaction."),
+    flow_label: str = typer.Argument(..., metavar="LABEL", help="knowledge, idea, reputation or none."),
+    network: str = typer.Option(None, "--network", "-n", help="Network (default: VALUENET_NETWORK)."),
+    by: str = typer.Option("cli", help="Who is labelling (stored with the correction)."),
+) -> None:
+    """Store a correction of one event's flow type; `valuenet train classify` learns from it."""
+    from analytics.storage import open_store
+    from processors.classify.corrections import CorrectionError, store_correction
+    from valuenet.config import get_settings
+
+    net = network or get_settings().network
+    store = open_store()
+    try:
+        row = store_correction(store, net, event_id, flow_label, labelled_by=by)
+    except CorrectionError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    console.print(f"labelled {row['event_id']} in {net} as {row['label']} ({row['source']} {row['kind']})")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add ``eval classify``, ``train classify`` and ``label`` to the main app."""
+    app.add_typer(eval_app, name="eval")
+    app.add_typer(train_app, name="train")
+    app.command("label")(label)

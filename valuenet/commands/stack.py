@@ -1,5 +1,139 @@
-"""Placeholder command group (filled by its owner)."""
+"""``valuenet kafka start|stop|status|fetch|topics|logs``: the managed local Apache Kafka broker."""
+
+from __future__ import annotations
+
+import json
 
 import typer
 
-app = typer.Typer(help="(not yet implemented)", no_args_is_help=True)
+from valuenet.config import TOPIC_PARTITIONS, get_settings
+from valuenet.localstack import kafka
+
+app = typer.Typer(
+    help="Manage the local single-node Apache Kafka broker (127.0.0.1:VALUENET_KAFKA_PORT). "
+    "With KAFKA_BOOTSTRAP_SERVERS set, that cluster is used and start/stop do nothing.",
+    no_args_is_help=True,
+)
+
+
+def _fail(err: Exception) -> typer.Exit:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+def _external_note() -> bool:
+    settings = get_settings()
+    if settings.kafka_bootstrap_servers:
+        typer.echo(f"KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers} is set: "
+                   "using that cluster; the managed broker is not started or stopped.")
+        return True
+    return False
+
+
+@app.command()
+def start(
+    timeout: float = typer.Option(120.0, help="Seconds to wait for the broker to answer a metadata request."),
+    topics: bool = typer.Option(True, help="Also create valuenet's topics with their partition counts."),
+) -> None:
+    """Start the local broker (fetching jars and formatting storage on first use) and wait until it answers."""
+    if _external_note():
+        return
+    settings = get_settings()
+    try:
+        started = kafka.start_broker(settings, timeout=timeout)
+        if topics:
+            from valuenet.kafka_admin import ensure_topics
+
+            report = ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
+    except (kafka.KafkaStackError, Exception) as err:  # noqa: BLE001 — every failure gets a clear one-line message
+        raise _fail(err) from err
+    paths = kafka.BrokerPaths.for_settings(settings)
+    pid = kafka.managed_pid(settings)
+    word = "started" if started else "already running"
+    typer.echo(f"Kafka {kafka.kafka_version()} {word} on {settings.bootstrap_servers}"
+               + (f" (pid {pid})" if pid else " (not managed by this VALUENET_HOME)")
+               + f"; log: {paths.log_file}")
+    if topics and report.created:
+        typer.echo(f"created topics: {', '.join(report.created)}")
+
+
+@app.command()
+def stop(timeout: float = typer.Option(30.0, help="Seconds to wait after SIGTERM before SIGKILL.")) -> None:
+    """Stop the local broker cleanly (SIGTERM, wait, then SIGKILL)."""
+    if _external_note():
+        return
+    settings = get_settings()
+    if kafka.stop_broker(settings, timeout=timeout):
+        typer.echo(f"Kafka on {settings.bootstrap_servers} stopped.")
+    else:
+        typer.echo(f"No managed Kafka broker running for VALUENET_HOME={settings.home}.")
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
+    """Report the cluster in use: mode, bootstrap servers, whether it answers, pid, topics. Exit 1 if down."""
+    st = kafka.broker_status(get_settings())
+    if as_json:
+        typer.echo(json.dumps(st.as_dict(), indent=2))
+    else:
+        state = "responding" if st.responding else "not responding"
+        typer.echo(f"mode:      {st.mode}" + (" (KAFKA_BOOTSTRAP_SERVERS)" if st.mode == "external" else ""))
+        typer.echo(f"bootstrap: {st.bootstrap} — {state}")
+        if st.mode == "managed":
+            typer.echo(f"version:   Apache Kafka {st.version}")
+            typer.echo(f"pid:       {st.pid if st.pid else '-'}")
+            typer.echo(f"log:       {st.log_file}")
+        if st.responding:
+            typer.echo(f"cluster:   {st.cluster_id}  brokers: {', '.join(st.brokers)}")
+            ours = [t for t in st.topics if t.startswith(f"{get_settings().topic_prefix}.")]
+            typer.echo(f"topics:    {len(st.topics)} ({', '.join(ours) if ours else 'no valuenet topics yet'})")
+        if st.detail:
+            typer.echo(f"note:      {st.detail}")
+    if not st.responding:
+        raise typer.Exit(1)
+
+
+@app.command()
+def fetch(force: bool = typer.Option(False, help="Resolve again even if the jars are cached.")) -> None:
+    """Download Apache Kafka's jars with Maven into ~/.cache/valuenet/kafka-<version>/ (once)."""
+    try:
+        cached = kafka.jars_present() and not force
+        libs = kafka.fetch_jars(force=force)
+    except kafka.KafkaStackError as err:
+        raise _fail(err) from err
+    jars = sum(1 for _ in libs.glob("*.jar"))
+    typer.echo(f"Kafka {kafka.kafka_version()} jars {'already cached' if cached else 'fetched'}: {libs} ({jars} jars)")
+
+
+@app.command()
+def topics(create: bool = typer.Option(False, "--create", help="Create missing valuenet topics first.")) -> None:
+    """List topics and their partition counts (valuenet topics first, with the expected counts)."""
+    from valuenet.kafka_admin import ensure_topics, prefixed, topic_partitions
+
+    settings = get_settings()
+    bootstrap = settings.bootstrap_servers
+    expected = prefixed(TOPIC_PARTITIONS, settings.topic_prefix)
+    try:
+        if create:
+            report = ensure_topics(bootstrap, expected)
+            if report.created:
+                typer.echo(f"created: {', '.join(report.created)}")
+        found = topic_partitions(bootstrap)
+    except Exception as err:  # noqa: BLE001 — a clear one-line message instead of a traceback
+        raise _fail(RuntimeError(f"{bootstrap}: {err}")) from err
+    for name, wanted in expected.items():
+        have = found.get(name)
+        note = "missing (run `valuenet kafka topics --create`)" if have is None else (
+            f"{have} partitions" + ("" if have == wanted else f" (expected {wanted})"))
+        typer.echo(f"{name:<20} {note}")
+    for name in sorted(set(found) - set(expected)):
+        typer.echo(f"{name:<20} {found[name]} partitions")
+
+
+@app.command()
+def logs(lines: int = typer.Option(40, "-n", "--lines", help="How many lines from the end.")) -> None:
+    """Print the end of the managed broker's log file."""
+    path = kafka.BrokerPaths.for_settings(get_settings()).log_file
+    if not path.is_file():
+        raise _fail(FileNotFoundError(f"no log yet at {path}"))
+    typer.echo("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))

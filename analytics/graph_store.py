@@ -1,0 +1,584 @@
+"""The rolling value-network graph of one network: cheap per-event updates, expensive metrics per tick.
+
+Memory design: actors are interned to integer ids; every applied flow is appended to its
+event-time bucket as five compact columns (``array``: giver id, receiver id or -1, flow-type
+code, kind code — 11 bytes per flow — plus its event id for dedupe). A tick copies the
+retained buckets into numpy arrays under a lock (:meth:`GraphStore.snapshot`, milliseconds)
+and computes every window from that copy with no lock held (:func:`compute_tick`), so the
+store keeps accepting flows while a worker thread or process computes. ``StoreSnapshot``
+pickles, so the compute can also run in a process pool.
+
+Policies (see ``analytics.window`` for the window arithmetic):
+
+- **dedupe**: an event id already seen within the retained horizon is ignored (counted in
+  ``duplicates``), so replays never double count;
+- **late events**: a flow older than ``watermark − allowed_lateness`` is not applied; it is
+  counted in ``late_events`` (per watermark bucket, reported per window) and its id remembered;
+- **no receiver / no type**: a flow with ``receiver`` None, ``receiver == giver`` or flow type
+  ``none`` adds no edge; it still counts toward flows/s of its type (``none`` has no rate
+  column), the posts of its giver and thread tracking (questions, ideas, answers);
+- **segment / team / followers** of an actor: those of its latest flow by event time;
+- **rebuild**: :meth:`GraphStore.rebuild` resets and replays flows in the order given; fed
+  in the order the live run consumed them (Kafka offset order of the network's partition),
+  it reproduces the live state exactly — late and duplicate decisions included.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from analytics.metrics import brokerage, centrality, community, network, reach, strength, tunnels
+from analytics.metrics.engine import EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, WindowGraph, check_engine
+from analytics.window import WindowSpec, bucket_of, is_late, retained_buckets, to_epoch
+from schemas import Flow
+
+if TYPE_CHECKING:
+    from valuenet.config import Settings
+
+__all__ = ["AddStatus", "GraphStore", "StoreSnapshot", "TickResult", "WindowResult", "compute_tick"]
+
+_LAYER_CODE = {name: i for i, name in enumerate(LAYERS)}
+_SEG_CODE = {name: i for i, name in enumerate(SEGMENTS)}
+_WF, _CUSTOMER, _PARTNER = _SEG_CODE["workforce"], _SEG_CODE["customer"], _SEG_CODE["partner"]
+_OPENER_KINDS = frozenset({"post", "ticket"})
+_ANSWER_KINDS = frozenset({"reply", "review", "approve", "help", "apply"})
+_POST = KIND_CODE["post"]
+
+
+class AddStatus(str, Enum):
+    """What :meth:`GraphStore.add` did with a flow."""
+
+    applied = "applied"
+    duplicate = "duplicate"
+    late = "late"
+
+
+class _Bucket:
+    """One bucket's flows as compact columns."""
+
+    __slots__ = ("giver", "receiver", "layer", "kind")
+
+    def __init__(self) -> None:
+        self.giver = array("i")
+        self.receiver = array("i")
+        self.layer = array("b")
+        self.kind = array("b")
+
+
+class _Thread:
+    """Thread state for responsiveness and idea pickup (event times, epoch seconds)."""
+
+    __slots__ = ("question", "answers", "ideas", "last")
+
+    def __init__(self) -> None:
+        self.question: float | None = None
+        self.answers: list[float] = []  # sorted workforce answer times
+        self.ideas: list[float] = []
+        self.last = float("-inf")
+
+
+@dataclass
+class StoreSnapshot:
+    """A picklable copy of everything a tick needs (numpy arrays; no reference into the store)."""
+
+    network: str
+    watermark: float | None
+    bucket_seconds: int
+    windows: list[WindowSpec]
+    giver: np.ndarray
+    receiver: np.ndarray
+    layer: np.ndarray
+    kind: np.ndarray
+    bucket: np.ndarray
+    names: np.ndarray
+    segment: np.ndarray
+    team: np.ndarray
+    team_names: tuple[str, ...]
+    followers: np.ndarray
+    questions: np.ndarray  # (q, 2): opened at, delay (NaN unanswered)
+    ideas: np.ndarray  # (i, 2): given at, delay (NaN not picked up)
+    late: dict[int, int]
+    engine: str = "igraph"
+    betweenness_pivots: int | None = 64
+    reach_hops: int = 3
+    seed: int = 0
+
+
+@dataclass
+class WindowResult:
+    """All metrics of one window; per-actor arrays are aligned with ``graph.names``."""
+
+    window: str
+    start: float
+    end: float
+    graph: WindowGraph
+    strength: dict[str, tuple[np.ndarray, np.ndarray]]
+    pagerank: np.ndarray
+    pagerank_reputation: np.ndarray
+    betweenness: np.ndarray
+    betweenness_pivots: int | None
+    betweenness_error: float
+    boundary_spanning: np.ndarray
+    community: np.ndarray
+    give_get_balance: np.ndarray
+    reach: np.ndarray
+    potential_reach: np.ndarray
+    amplification_rate: np.ndarray
+    engagement_rate: np.ndarray
+    tunnels: list[tunnels.Tunnel]
+    network: dict[str, float | int | None]
+    readiness_terms: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class TickResult:
+    """One tick: every window of one network, computed at ``computed_at`` (wall clock)."""
+
+    network: str
+    computed_at: datetime
+    watermark: float | None
+    windows: list[WindowResult]
+    tick_seconds: float
+
+
+class GraphStore:
+    """Rolling graph of one network: ``add`` per flow, ``tick`` per period, ``expire`` on idle time."""
+
+    def __init__(
+        self,
+        network: str,
+        *,
+        windows: Iterable[str] = ("1h", "24h", "7d"),
+        bucket_seconds: int = 60,
+        allowed_lateness_seconds: float = 300,
+        engine: str = "igraph",
+        betweenness_pivots: int | None = 64,
+        reach_hops: int = 3,
+        seed: int = 0,
+    ) -> None:
+        """Empty store; ``windows`` are names such as ``"1h"``; ``engine`` is ``"igraph"`` or ``"networkx"``."""
+        if bucket_seconds <= 0:
+            raise ValueError(f"bucket_seconds={bucket_seconds}: must be positive")
+        self.network = network
+        self.bucket_seconds = int(bucket_seconds)
+        self.windows = [WindowSpec.parse(w, self.bucket_seconds) for w in windows]
+        if not self.windows:
+            raise ValueError("windows: at least one window is required")
+        self.allowed_lateness_seconds = float(allowed_lateness_seconds)
+        self.engine = check_engine(engine)
+        self.betweenness_pivots = betweenness_pivots
+        self.reach_hops = reach_hops
+        self.seed = seed
+        self._retained = retained_buckets(self.windows, self.bucket_seconds, self.allowed_lateness_seconds)
+        self._lock = threading.Lock()
+        self._reset()
+
+    @classmethod
+    def from_settings(cls, settings: "Settings", network: str | None = None, **overrides: object) -> "GraphStore":
+        """Store for ``network`` (default ``settings.network``) with windows, bucket and lateness from settings."""
+        kwargs: dict[str, object] = {
+            "windows": settings.windows,
+            "bucket_seconds": settings.bucket_seconds,
+            "allowed_lateness_seconds": settings.allowed_lateness_seconds,
+        }
+        kwargs.update(overrides)
+        return cls(network or settings.network, **kwargs)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ state
+    def _reset(self) -> None:
+        self._watermark: float | None = None
+        self._wm_bucket: int | None = None
+        self._buckets: dict[int, _Bucket] = {}
+        self._keys: list[int] = []  # sorted bucket indices present in _buckets
+        self._seen: set[str] = set()
+        self._ids_by_bucket: dict[int, list[str]] = {}
+        self._late: dict[int, int] = {}
+        self._aux_keys: list[int] = []
+        self._aux_set: set[int] = set()
+        self.late_events = 0
+        self.duplicates = 0
+        self.applied = 0
+        self._actor: dict[str, int] = {}
+        self._names: list[str] = []
+        self._segment = array("b")
+        self._team = array("i")
+        self._attr_ts = array("d")
+        self._followers = array("d")
+        self._followers_ts = array("d")
+        self._teams: dict[str, int] = {}
+        self._team_names: list[str] = []
+        self._threads: dict[str, _Thread] = {}
+        self._threads_by_bucket: dict[int, list[str]] = {}
+        nw = len(self.windows)
+        self._first = [None] * nw  # first bucket currently counted in each window
+        self._counts = np.zeros((nw, len(LAYERS)), dtype=np.int64)
+        self._strength = np.zeros((nw, len(EDGE_LAYERS), 2, 1024), dtype=np.float64)
+
+    @property
+    def watermark(self) -> float | None:
+        """Largest event time seen or given to :meth:`expire` (epoch seconds)."""
+        return self._watermark
+
+    @property
+    def actors(self) -> int:
+        """Actors interned so far (ids are never reused while the process lives)."""
+        return len(self._names)
+
+    # ------------------------------------------------------------------ per event
+    def add(self, flow: Flow) -> AddStatus:
+        """Apply one flow (dedupe, late policy, bucket columns, live counters, threads)."""
+        with self._lock:
+            return self._add(flow)
+
+    def add_many(self, flows: Iterable[Flow]) -> dict[str, int]:
+        """Apply flows in order; returns ``{"applied": a, "duplicate": d, "late": l}``."""
+        out = {s.value: 0 for s in AddStatus}
+        with self._lock:
+            for flow in flows:
+                out[self._add(flow).value] += 1
+        return out
+
+    def _add(self, flow: Flow) -> AddStatus:
+        eid = flow.event_id
+        if eid in self._seen:
+            self.duplicates += 1
+            return AddStatus.duplicate
+        ts = to_epoch(flow.timestamp)
+        if is_late(ts, self._watermark, self.allowed_lateness_seconds):
+            wb = self._wm_bucket
+            self._late[wb] = self._late.get(wb, 0) + 1
+            self.late_events += 1
+            self._remember(eid, wb)
+            return AddStatus.late
+        b = bucket_of(ts, self.bucket_seconds)
+        if self._watermark is None or ts > self._watermark:
+            self._advance(ts)
+        self._remember(eid, b)
+        giver = self._intern(flow.giver, flow.giver_segment.value, flow.giver_team, ts)
+        if flow.giver_followers is not None and ts >= self._followers_ts[giver]:
+            self._followers[giver] = float(flow.giver_followers)
+            self._followers_ts[giver] = ts
+        receiver = -1
+        if flow.receiver is not None:
+            receiver = self._intern(flow.receiver, flow.receiver_segment.value, flow.receiver_team, ts)
+        layer = _LAYER_CODE[flow.flow_type.value]
+        kind = flow.kind.value
+        bucket = self._buckets.get(b)
+        if bucket is None:
+            bucket = self._buckets[b] = _Bucket()
+            bisect.insort(self._keys, b)
+        bucket.giver.append(giver)
+        bucket.receiver.append(receiver)
+        bucket.layer.append(layer)
+        bucket.kind.append(KIND_CODE[kind])
+        edge = receiver >= 0 and receiver != giver and layer < 3
+        for w, first in enumerate(self._first):
+            if b >= first:
+                self._counts[w, layer] += 1
+                if edge:
+                    self._strength[w, layer, 0, giver] += 1.0
+                    self._strength[w, layer, 1, receiver] += 1.0
+        self._track_thread(flow, ts, b, kind, layer)
+        self.applied += 1
+        return AddStatus.applied
+
+    def _remember(self, eid: str, b: int) -> None:
+        self._seen.add(eid)
+        self._ids_by_bucket.setdefault(b, []).append(eid)
+        self._aux(b)
+
+    def _aux(self, b: int) -> None:
+        """Register bucket ``b`` as holding ids, late counts or thread keys (expired together)."""
+        if b not in self._aux_set:
+            self._aux_set.add(b)
+            bisect.insort(self._aux_keys, b)
+
+    def _intern(self, name: str, segment: str, team: str | None, ts: float) -> int:
+        i = self._actor.get(name)
+        if i is None:
+            i = self._actor[name] = len(self._names)
+            self._names.append(name)
+            self._segment.append(_SEG_CODE[segment])
+            self._team.append(self._team_code(team))
+            self._attr_ts.append(ts)
+            self._followers.append(float("nan"))
+            self._followers_ts.append(float("-inf"))
+            if i >= self._strength.shape[3]:
+                grown = np.zeros(self._strength.shape[:3] + (2 * self._strength.shape[3],))
+                grown[..., : self._strength.shape[3]] = self._strength
+                self._strength = grown
+        elif ts >= self._attr_ts[i]:
+            self._segment[i] = _SEG_CODE[segment]
+            self._team[i] = self._team_code(team)
+            self._attr_ts[i] = ts
+        return i
+
+    def _team_code(self, team: str | None) -> int:
+        if team is None:
+            return -1
+        code = self._teams.get(team)
+        if code is None:
+            code = self._teams[team] = len(self._team_names)
+            self._team_names.append(team)
+        return code
+
+    def _track_thread(self, flow: Flow, ts: float, b: int, kind: str, layer: int) -> None:
+        seg = flow.giver_segment.value
+        question = seg == "customer" and kind in _OPENER_KINDS
+        idea = layer == _LAYER_CODE["idea"] and seg in ("customer", "partner")
+        answer = seg == "workforce" and kind in _ANSWER_KINDS
+        if not (question or idea or answer):
+            return
+        key = flow.thread or flow.parent_id or flow.event_id
+        th = self._threads.get(key)
+        if th is None:
+            th = self._threads[key] = _Thread()
+        if question and (th.question is None or ts < th.question):
+            th.question = ts
+        if idea:
+            th.ideas.append(ts)
+        if answer:
+            bisect.insort(th.answers, ts)
+        if ts > th.last:
+            th.last = ts
+        self._threads_by_bucket.setdefault(b, []).append(key)
+
+    # ------------------------------------------------------------------ time
+    def expire(self, watermark: datetime | float) -> int:
+        """Advance the watermark to ``watermark`` (if later) and drop expired buckets; returns buckets dropped."""
+        with self._lock:
+            ts = to_epoch(watermark)
+            if self._watermark is not None and ts <= self._watermark:
+                return 0
+            return self._advance(ts)
+
+    def _advance(self, ts: float) -> int:
+        """Move the watermark to ``ts``: slide windows (subtract leaving buckets), drop expired state."""
+        self._watermark = ts
+        wb = bucket_of(ts, self.bucket_seconds)
+        if wb == self._wm_bucket:
+            return 0
+        self._wm_bucket = wb
+        for w, spec in enumerate(self.windows):
+            new_first = spec.first_bucket(wb)
+            old_first = self._first[w]
+            if old_first is not None:
+                lo = bisect.bisect_left(self._keys, old_first)
+                hi = bisect.bisect_left(self._keys, new_first)
+                for key in self._keys[lo:hi]:
+                    self._subtract(w, self._buckets[key])
+            self._first[w] = new_first
+        horizon = wb - self._retained + 1
+        dropped = 0
+        cut = bisect.bisect_left(self._keys, horizon)
+        for key in self._keys[:cut]:
+            del self._buckets[key]
+            dropped += 1
+        del self._keys[:cut]
+        cut = bisect.bisect_left(self._aux_keys, horizon)
+        horizon_ts = horizon * self.bucket_seconds
+        for key in self._aux_keys[:cut]:
+            self._aux_set.discard(key)
+            self._seen.difference_update(self._ids_by_bucket.pop(key, ()))
+            self._late.pop(key, None)
+            for tkey in self._threads_by_bucket.pop(key, ()):
+                th = self._threads.get(tkey)
+                if th is not None and th.last < horizon_ts:
+                    del self._threads[tkey]
+        del self._aux_keys[:cut]
+        return dropped
+
+    def _subtract(self, w: int, bucket: _Bucket) -> None:
+        giver = np.frombuffer(bucket.giver, dtype=np.int32)
+        receiver = np.frombuffer(bucket.receiver, dtype=np.int32)
+        layer = np.frombuffer(bucket.layer, dtype=np.int8)
+        self._counts[w] -= np.bincount(layer, minlength=len(LAYERS))
+        edge = (receiver >= 0) & (receiver != giver) & (layer < 3)
+        np.subtract.at(self._strength[w], (layer[edge], 0, giver[edge]), 1.0)
+        np.subtract.at(self._strength[w], (layer[edge], 1, receiver[edge]), 1.0)
+
+    # ------------------------------------------------------------------ cheap reads
+    def _window_index(self, window: str) -> int:
+        for i, spec in enumerate(self.windows):
+            if spec.name == window:
+                return i
+        raise KeyError(f"window {window!r}: not one of {[w.name for w in self.windows]}")
+
+    def live_flow_rates(self, window: str) -> dict[str, float]:
+        """Flows per second by type in ``window`` right now (``N_l / L``), updated per event."""
+        w = self._window_index(window)
+        seconds = self.windows[w].seconds
+        with self._lock:
+            return {name: float(self._counts[w, i]) / seconds for i, name in enumerate(LAYERS)}
+
+    def live_strength(self, actor: str, window: str) -> dict[str, float]:
+        """``{"out_knowledge": …, "in_knowledge": …, …}`` of ``actor`` in ``window``, updated per event."""
+        w = self._window_index(window)
+        with self._lock:
+            i = self._actor.get(actor)
+            out: dict[str, float] = {}
+            for li, name in enumerate(EDGE_LAYERS):
+                out[f"out_{name}"] = float(self._strength[w, li, 0, i]) if i is not None else 0.0
+                out[f"in_{name}"] = float(self._strength[w, li, 1, i]) if i is not None else 0.0
+            return out
+
+    # ------------------------------------------------------------------ ticks
+    def snapshot(self) -> StoreSnapshot:
+        """Copy the retained buckets and thread outcomes (cheap; holds the lock only for the copy)."""
+        with self._lock:
+            keys = list(self._keys)
+            buckets = [self._buckets[k] for k in keys]
+            sizes = np.array([len(b.giver) for b in buckets], dtype=np.int64)
+
+            def cat(attr: str, dtype: type) -> np.ndarray:
+                parts = [np.frombuffer(getattr(b, attr), dtype=dtype) for b in buckets]
+                return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+            snap = StoreSnapshot(
+                network=self.network,
+                watermark=self._watermark,
+                bucket_seconds=self.bucket_seconds,
+                windows=list(self.windows),
+                giver=cat("giver", np.int32),
+                receiver=cat("receiver", np.int32),
+                layer=cat("layer", np.int8),
+                kind=cat("kind", np.int8),
+                bucket=np.repeat(np.array(keys, dtype=np.int64), sizes),
+                names=np.array(self._names, dtype=object),
+                segment=np.frombuffer(self._segment, dtype=np.int8).copy(),
+                team=np.frombuffer(self._team, dtype=np.int32).copy(),
+                team_names=tuple(self._team_names),
+                followers=np.frombuffer(self._followers, dtype=np.float64).copy(),
+                questions=self._thread_outcomes(questions=True),
+                ideas=self._thread_outcomes(questions=False),
+                late=dict(self._late),
+                engine=self.engine,
+                betweenness_pivots=self.betweenness_pivots,
+                reach_hops=self.reach_hops,
+                seed=self.seed,
+            )
+        return snap
+
+    def _thread_outcomes(self, *, questions: bool) -> np.ndarray:
+        rows: list[tuple[float, float]] = []
+        for th in self._threads.values():
+            starts = ([th.question] if th.question is not None else []) if questions else th.ideas
+            for t0 in starts:
+                i = bisect.bisect_left(th.answers, t0)
+                rows.append((t0, th.answers[i] - t0 if i < len(th.answers) else float("nan")))
+        return np.array(rows, dtype=np.float64).reshape(-1, 2)
+
+    def tick(self, now_wall: datetime | None = None) -> TickResult:
+        """Snapshot, then compute every window (call from a worker thread; the store stays usable)."""
+        return compute_tick(self.snapshot(), now_wall)
+
+    def rebuild(self, flows: Iterable[Flow]) -> dict[str, int]:
+        """Reset and replay ``flows`` in order (give the live consumption order for an identical state)."""
+        with self._lock:
+            self._reset()
+        return self.add_many(flows)
+
+
+# ---------------------------------------------------------------------- compute (no store access)
+def compute_tick(snap: StoreSnapshot, now_wall: datetime | None = None) -> TickResult:
+    """Every window's metrics from a snapshot; pure function of the snapshot (picklable in and out)."""
+    started = time.perf_counter()
+    computed_at = now_wall or datetime.now(timezone.utc)
+    results = []
+    if snap.watermark is not None:
+        wb = bucket_of(snap.watermark, snap.bucket_seconds)
+        for spec in snap.windows:
+            results.append(compute_window(snap, spec, wb))
+    elapsed = time.perf_counter() - started
+    for r in results:
+        r.network["tick_seconds"] = elapsed
+    return TickResult(snap.network, computed_at, snap.watermark, results, elapsed)
+
+
+def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int) -> WindowResult:
+    """All metrics of window ``spec`` at ``watermark_bucket`` (formulas in ``analytics.metrics``)."""
+    t0 = time.perf_counter()
+    start, end = spec.bounds(watermark_bucket, snap.bucket_seconds)
+    first = spec.first_bucket(watermark_bucket)
+    inside = snap.bucket >= first
+    giver, receiver, layer, kind = snap.giver[inside], snap.receiver[inside], snap.layer[inside], snap.kind[inside]
+    edge = (receiver >= 0) & (receiver != giver) & (layer < 3)
+    nodes = np.unique(np.concatenate([giver[edge], receiver[edge]]))
+    src = np.searchsorted(nodes, giver[edge])
+    dst = np.searchsorted(nodes, receiver[edge])
+    post_givers = giver[kind == _POST]
+    pos = np.searchsorted(nodes, post_givers)
+    ok = (pos < len(nodes)) & (nodes[np.minimum(pos, len(nodes) - 1)] == post_givers) if len(nodes) else np.zeros(0, bool)
+    posts = np.bincount(pos[ok], minlength=len(nodes))
+    g = WindowGraph.from_edges(
+        len(nodes), src, dst, layer[edge].astype(np.int64), kind[edge],
+        names=snap.names[nodes], segment=snap.segment[nodes], team=snap.team[nodes],
+        followers=snap.followers[nodes], posts=posts, team_names=snap.team_names,
+    )
+    eng = snap.engine
+    pivots = snap.betweenness_pivots
+    pr = centrality.pagerank(g, engine=eng)
+    pr_rep = centrality.pagerank(g, layer="reputation", engine=eng)
+    btw = centrality.betweenness(g, pivots=pivots, seed=snap.seed, engine=eng)
+    membership, q = community.louvain(g, seed=snap.seed, engine=eng)
+    reach_k, potential = reach.reach(g, hops=snap.reach_hops, engine=eng)
+    counts = np.bincount(layer, minlength=len(LAYERS))
+    rates = network.flows_per_second({name: int(counts[i]) for i, name in enumerate(EDGE_LAYERS)}, spec.seconds)
+    q_in = snap.questions[(snap.questions[:, 0] >= start) & (snap.questions[:, 0] < end)]
+    i_in = snap.ideas[(snap.ideas[:, 0] >= start) & (snap.ideas[:, 0] < end)]
+    resp_med, resp_p90 = network.responsiveness(q_in[:, 1])
+    pick_share, pick_med = network.idea_pickup(i_in[:, 1])
+    readiness, terms = network.readiness_index(g)
+    net: dict[str, float | int | None] = {
+        "actors": g.n,
+        "edges": network.edges(g),
+        "density": network.density(g),
+        "reciprocity": network.reciprocity(g),
+        "modularity": q,
+        "ei_index": brokerage.ei_index(g),
+        "communities": int(membership.max() + 1) if g.n else 0,
+        "flows_per_s_knowledge": rates["knowledge"],
+        "flows_per_s_idea": rates["idea"],
+        "flows_per_s_reputation": rates["reputation"],
+        "responsiveness_median_s": resp_med,
+        "responsiveness_p90_s": resp_p90,
+        "idea_pickup_share": pick_share,
+        "idea_pickup_median_s": pick_med,
+        "readiness_index": readiness,
+        "late_events": int(sum(c for b, c in snap.late.items() if b is not None and b >= first)),
+        "tick_seconds": 0.0,
+    }
+    return WindowResult(
+        window=spec.name,
+        start=start,
+        end=end,
+        graph=g,
+        strength={name: strength.strength(g, name) for name in EDGE_LAYERS},
+        pagerank=pr,
+        pagerank_reputation=pr_rep,
+        betweenness=btw,
+        betweenness_pivots=None if pivots is None or pivots >= g.n else pivots,
+        betweenness_error=centrality.betweenness_error_bound(g.n, pivots),
+        boundary_spanning=brokerage.boundary_spanning(g),
+        community=membership,
+        give_get_balance=strength.give_get_balance(g),
+        reach=reach_k,
+        potential_reach=potential,
+        amplification_rate=reach.amplification_rate(g),
+        engagement_rate=reach.engagement_rate(g),
+        tunnels=tunnels.tunnels(g),
+        network=net,
+        readiness_terms=terms,
+        seconds=time.perf_counter() - t0,
+    )

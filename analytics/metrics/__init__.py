@@ -1,0 +1,9 @@
+"""Metric families of the value network, one module each, with their formulas in the docstrings.
+
+``engine`` holds the window graph (sparse arrays) and the engine switch: ``"igraph"`` (fast,
+default; scipy sparse for the linear-algebra metrics) or ``"networkx"`` (the reference).
+"""
+
+from analytics.metrics.engine import ENGINES, WindowGraph
+
+__all__ = ["ENGINES", "WindowGraph"]

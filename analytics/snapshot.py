@@ -1,0 +1,125 @@
+"""Turn a :class:`~analytics.graph_store.TickResult` into the snapshot rows of ``schemas.metrics``.
+
+Every row carries ``network``, ``window``, ``computed_at`` (wall clock of the tick) and
+``window_end`` (event-time end of the window).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+
+from analytics.graph_store import TickResult, WindowResult
+from analytics.metrics.engine import EDGE_LAYERS, SEGMENTS
+from schemas import ActorMetrics, Alert, MetricsEvent, NetworkMetrics, SegmentFlow
+
+__all__ = ["TickRows", "actor_records", "actor_rows", "network_rows", "tunnel_rows", "tick_rows", "metrics_event"]
+
+
+@dataclass
+class TickRows:
+    """The rows of one tick, ready for ``Store.write_models`` and ``valuenet.metrics``."""
+
+    actors: list[ActorMetrics] = field(default_factory=list)
+    network: list[NetworkMetrics] = field(default_factory=list)
+    tunnels: list[SegmentFlow] = field(default_factory=list)
+
+
+def _end(w: WindowResult) -> datetime:
+    return datetime.fromtimestamp(w.end, tz=timezone.utc)
+
+
+def _top(w: WindowResult, limit: int | None) -> np.ndarray:
+    """Actor indices of ``w``: all, or the union of the top ``limit`` by PageRank and by reach."""
+    if limit is None or limit >= w.graph.n:
+        return np.arange(w.graph.n)
+    by_pr = np.argsort(-w.pagerank, kind="stable")[:limit]
+    by_reach = np.argsort(-w.reach, kind="stable")[:limit]
+    return np.unique(np.concatenate([by_pr, by_reach]))
+
+
+def actor_records(result: TickResult, *, limit: int | None = None) -> list[dict]:
+    """Per-actor rows as plain dicts (fast path for ``Store.write``); ``limit`` keeps top actors per window."""
+    rows: list[dict] = []
+    for w in result.windows:
+        g = w.graph
+        end = _end(w)
+        for i in _top(w, limit).tolist():
+            row = {
+                "network": result.network,
+                "window": w.window,
+                "computed_at": result.computed_at,
+                "window_end": end,
+                "actor": g.names[i],
+                "segment": SEGMENTS[int(g.segment[i])],
+            }
+            for name in EDGE_LAYERS:
+                out, inn = w.strength[name]
+                row[f"in_{name}"] = float(inn[i])
+                row[f"out_{name}"] = float(out[i])
+            row.update(
+                pagerank=float(w.pagerank[i]),
+                pagerank_reputation=float(w.pagerank_reputation[i]),
+                betweenness=float(w.betweenness[i]),
+                boundary_spanning=float(w.boundary_spanning[i]),
+                community=int(w.community[i]),
+                give_get_balance=float(w.give_get_balance[i]),
+                reach=int(w.reach[i]),
+                potential_reach=int(w.potential_reach[i]),
+                amplification_rate=float(w.amplification_rate[i]),
+                engagement_rate=float(w.engagement_rate[i]),
+            )
+            rows.append(row)
+    return rows
+
+
+def actor_rows(result: TickResult, *, limit: int | None = None) -> list[ActorMetrics]:
+    """Per-actor :class:`ActorMetrics` of every window (``limit``: top actors by PageRank ∪ reach)."""
+    return [ActorMetrics.model_construct(**r) for r in actor_records(result, limit=limit)]
+
+
+def network_rows(result: TickResult) -> list[NetworkMetrics]:
+    """One :class:`NetworkMetrics` per window."""
+    return [
+        NetworkMetrics(network=result.network, window=w.window, computed_at=result.computed_at, window_end=_end(w), **w.network)
+        for w in result.windows
+    ]
+
+
+def tunnel_rows(result: TickResult) -> list[SegmentFlow]:
+    """One :class:`SegmentFlow` per window and segment pair with flows."""
+    rows = []
+    for w in result.windows:
+        for t in w.tunnels:
+            rows.append(
+                SegmentFlow(
+                    network=result.network, window=w.window, computed_at=result.computed_at, window_end=_end(w),
+                    src_segment=t.src, dst_segment=t.dst, knowledge=t.knowledge, idea=t.idea,
+                    reputation=t.reputation, actor_pairs=t.actor_pairs, reciprocity=t.reciprocity,
+                    give_get_balance=t.give_get_balance,
+                )
+            )
+    return rows
+
+
+def tick_rows(result: TickResult, *, actor_limit: int | None = None) -> TickRows:
+    """All rows of a tick (actors limited to the top ``actor_limit`` per window when given)."""
+    return TickRows(actor_rows(result, limit=actor_limit), network_rows(result), tunnel_rows(result))
+
+
+def metrics_event(result: TickResult, *, top: int = 20) -> MetricsEvent:
+    """The ``valuenet.metrics`` tick record: network rows, tunnels and the top actors per window."""
+    return MetricsEvent(
+        type="tick", network=result.network, computed_at=result.computed_at,
+        network_metrics=network_rows(result), actors=actor_rows(result, limit=top), tunnels=tunnel_rows(result),
+    )
+
+
+def alert_event(alert: Alert) -> MetricsEvent:
+    """The ``valuenet.metrics`` record of one alert."""
+    return MetricsEvent(type="alert", network=alert.network, computed_at=alert.raised_at, alert=alert)
+
+
+__all__.append("alert_event")

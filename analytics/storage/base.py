@@ -1,0 +1,200 @@
+"""The Store interface: a batching ClickHouse sink (``setup()`` + ``write(table, rows)``) that can also query.
+
+Two backends implement it: :class:`~analytics.storage.chdb_store.ChdbStore`
+(embedded chdb) and :class:`~analytics.storage.server_store.ServerStore`
+(any ClickHouse server through clickhouse-driver). The same SQL runs on both:
+ClickHouse 18.16 and chdb's 26.x.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from datetime import date, datetime, time, timezone
+from enum import Enum
+from types import TracebackType
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from uuid import UUID
+
+import pyarrow as pa
+from pydantic import BaseModel
+
+from analytics.storage.exceptions import QueryError, RowError, StorageError, WriteError
+from analytics.storage.rows import TABLE_MODELS, models_to_rows, prepare_batch, rows_to_models
+from analytics.storage.tables import TABLES, TableSpec, check_identifier, table_spec
+
+__all__ = ["Store", "DEFAULT_BATCH_SIZE", "DEFAULT_DATABASE", "check_params"]
+
+DEFAULT_BATCH_SIZE = 100_000
+"""Rows per INSERT; larger writes are split."""
+
+DEFAULT_DATABASE = "valuenet"
+
+_SCALARS = (str, int, float, bool, datetime, date, time, Enum, UUID, type(None))
+
+
+def _check_param(name: str, value: Any) -> None:
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _check_param(name, v)
+    elif not isinstance(value, _SCALARS):
+        raise QueryError(f"query parameter {name!r}: unsupported type {type(value).__name__}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise QueryError(f"query parameter {name!r}: {value} is not a finite number")
+
+
+def check_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Validate pyformat parameters: only scalars clickhouse-driver escapes (and lists/tuples of them)."""
+    if not params:
+        return None
+    if not isinstance(params, Mapping):
+        raise QueryError("query parameters must be a dict for %(name)s placeholders")
+    checked = {}
+    for name, value in params.items():
+        _check_param(name, value)
+        checked[name] = int(value) if isinstance(value, bool) else value  # 18.16 has no true/false literals
+    return checked
+
+
+def utc(value: datetime, assume: Any = timezone.utc) -> datetime:
+    """An aware UTC datetime; naive values are read in ``assume`` (a tzinfo)."""
+    if value.tzinfo is None:
+        value = assume.localize(value) if hasattr(assume, "localize") else value.replace(tzinfo=assume)
+    return value.astimezone(timezone.utc)
+
+
+class Store(ABC):
+    """One ClickHouse database holding the valuenet tables.
+
+    Parameters (keyword-only in subclasses)
+    ----------
+    database : str, default "valuenet"
+        Database that holds the tables (created by ``setup()``).
+    batch_size : int, default 100_000
+        Rows per INSERT; ``write`` splits larger inputs.
+
+    Notes
+    -----
+    Query results are ``list[dict]`` with the same Python types on both
+    backends: ``str``, ``int``, ``float``, ``None``, ``list``, ``date`` and
+    aware UTC ``datetime`` (Enum8 values come back as their names).
+    """
+
+    backend: ClassVar[str]
+
+    def __init__(self, *, database: str = DEFAULT_DATABASE, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.database = check_identifier(database)
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.batch_size = batch_size
+
+    # -- the interface ---------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create the database and every table if missing (idempotent)."""
+        self._create_database()
+        for table in TABLES:
+            spec = table_spec(table)
+            try:
+                self._execute(spec.statement)
+            except Exception as e:
+                raise StorageError(f"creating table {table} in {self.database} ({self.backend}) failed: {e}") from e
+
+    def write(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert ``rows`` (dicts keyed by column) in batches of ``batch_size``; return the rows written."""
+        spec = table_spec(table)
+        written = 0
+        for start in range(0, len(rows), self.batch_size):
+            chunk = rows[start:start + self.batch_size]
+            try:
+                batch = prepare_batch(table, chunk)
+            except RowError as e:
+                if start and e.row is not None:
+                    raise RowError(table, e.column, start + e.row, len(rows), e.reason) from e
+                raise
+            try:
+                self._insert(spec, batch)
+            except StorageError:
+                raise
+            except Exception as e:
+                raise WriteError(table, len(chunk), f"{type(e).__name__}: {e}") from e
+            written += len(chunk)
+        return written
+
+    def write_models(self, table: str, models: Iterable[BaseModel]) -> int:
+        """Insert pydantic models (the table's model: Flow for flows, ...); return the rows written."""
+        return self.write(table, models_to_rows(table, models))
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run ``sql`` with pyformat ``%(name)s`` parameters (escaped, never spliced raw); rows as dicts."""
+        checked = check_params(params)
+        try:
+            return self._query(sql, checked)
+        except StorageError:
+            raise
+        except Exception as e:
+            raise QueryError(f"{self.backend} query failed: {type(e).__name__}: {e}\n  sql: {sql.strip()[:500]}") from e
+
+    def count(self, table: str, network: str | None = None) -> int:
+        """Rows in ``table`` (after folding replays for ReplacingMergeTree tables), optionally of one network."""
+        spec = table_spec(table)
+        final = " FINAL" if spec.replacing else ""
+        if network is None:
+            return int(self.query(f"SELECT count() AS n FROM {table}{final}")[0]["n"])
+        if "network" not in spec.column_names:
+            raise StorageError(f"table {table} has no network column")
+        rows = self.query(f"SELECT count() AS n FROM {table}{final} WHERE network = %(network)s", {"network": network})
+        return int(rows[0]["n"])
+
+    def read_models(self, table: str, network: str | None = None) -> list[BaseModel]:
+        """Every stored model of ``table`` (FINAL for replay-folded tables), in sort-key order."""
+        if table not in TABLE_MODELS:
+            raise StorageError(f"table {table!r} stores plain rows, not models; use query()")
+        spec = table_spec(table)
+        final = " FINAL" if spec.replacing else ""
+        order = _ORDER_KEYS[table]
+        where = " WHERE network = %(network)s" if network is not None else ""
+        params = {"network": network} if network is not None else None
+        cols = ", ".join(spec.column_names)
+        return rows_to_models(table, self.query(f"SELECT {cols} FROM {table}{final}{where} ORDER BY {order}", params))
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection or session (idempotent)."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} database={self.database}>"
+
+    # -- backend hooks ---------------------------------------------------------------
+
+    @abstractmethod
+    def _create_database(self) -> None:
+        """Create ``self.database`` if missing and make it the current database."""
+
+    @abstractmethod
+    def _execute(self, sql: str) -> None:
+        """Run one statement that returns nothing (DDL)."""
+
+    @abstractmethod
+    def _insert(self, spec: TableSpec, batch: pa.Table) -> None:
+        """Insert one validated batch (columns in DDL order)."""
+
+    @abstractmethod
+    def _query(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """Run one query; params already checked."""
+
+
+_ORDER_KEYS = {
+    "interactions": "network, event_id",
+    "flows": "network, event_id",
+    "actor_metrics": "network, window, computed_at_ms, actor",
+    "network_metrics": "network, window, computed_at_ms",
+    "segment_flows": "network, window, computed_at_ms, src_segment, dst_segment",
+    "alerts": "network, window, raised_at_ms, kind, subject",
+}

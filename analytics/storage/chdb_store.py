@@ -1,0 +1,157 @@
+"""Embedded backend: chdb (in-process ClickHouse 26.x) under a data directory.
+
+Batches go in as one Arrow IPC stream per INSERT (``send_insert(..., "ArrowStream")``):
+the data travels as bytes next to the statement, never inside SQL text.
+
+One process at a time: chdb locks ``<path>/status`` while any session on the
+path is open; a second process gets :class:`StoreLockedError`. Inside one
+process every session must use the same path (sessions share one embedded
+server); a different path can be opened only after all sessions are closed.
+Several ``ChdbStore`` objects on the same path in one process are fine, and
+each keeps its own current database.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+from chdb import session as chdb_session
+from clickhouse_driver.util.escape import escape_params
+
+from analytics.storage.base import DEFAULT_BATCH_SIZE, DEFAULT_DATABASE, Store
+from analytics.storage.exceptions import StoreLockedError
+from analytics.storage.tables import TableSpec, create_database_sql
+
+__all__ = ["ChdbStore"]
+
+_SESSION_SETTINGS = (
+    "SET output_format_json_quote_64bit_integers = 0",
+    "SET output_format_json_quote_denormals = 0",
+    "SET session_timezone = 'UTC'",
+)
+
+
+class _UTCServerInfo:
+    """What clickhouse-driver's escaping asks of a connection: the server time zone (chdb runs in UTC)."""
+
+    @staticmethod
+    def get_timezone() -> str:
+        return "UTC"
+
+
+class _EscapeContext:
+    server_info = _UTCServerInfo()
+
+
+def _parse_datetime(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+def _converter(ch_type: str) -> Callable[[Any], Any] | None:
+    base = ch_type[len("Nullable("):-1] if ch_type.startswith("Nullable(") else ch_type
+    if base.startswith("DateTime64"):
+        return None
+    if base.startswith("DateTime"):
+        return _parse_datetime
+    if base == "Date":
+        return date.fromisoformat
+    return None
+
+
+class ChdbStore(Store):
+    """Store on an embedded chdb session.
+
+    Parameters
+    ----------
+    path : Path
+        chdb data directory (``Settings.chdb_dir``: env ``VALUENET_CHDB_PATH``,
+        default ``$VALUENET_HOME/chdb``). Created if missing.
+    database : str, default "valuenet"
+    batch_size : int, default 100_000
+    """
+
+    backend = "chdb"
+
+    def __init__(self, path: Path | str, *, database: str = DEFAULT_DATABASE, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        super().__init__(database=database, batch_size=batch_size)
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._session: chdb_session.Session | None = chdb_session.Session(str(self.path))
+        except RuntimeError as e:
+            raise StoreLockedError(
+                f"cannot open chdb data directory {self.path}: {e}. chdb allows one process per "
+                "directory (and one directory per process); run the readers in the writer's process, "
+                "or use a ClickHouse server (CLICKHOUSE_URL) when several processes need the store"
+            ) from e
+        for statement in _SESSION_SETTINGS:
+            self._session.query(statement)
+        self._use_database()
+
+    def _use_database(self) -> None:
+        """Switch to the store's database if it exists already (setup() creates it)."""
+        found = self._session_query(
+            "SELECT count() AS n FROM system.databases WHERE name = %(db)s", {"db": self.database}
+        )
+        if found[0]["n"]:
+            self._execute(f"USE {self.database}")
+
+    @property
+    def session(self) -> chdb_session.Session:
+        """The open chdb session (raises if closed)."""
+        if self._session is None:
+            raise RuntimeError("ChdbStore is closed")
+        return self._session
+
+    def close(self) -> None:
+        """Close the session; the directory lock goes when the process's last session closes."""
+        with self._lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def _create_database(self) -> None:
+        self._execute(create_database_sql(self.database))
+        self._execute(f"USE {self.database}")
+
+    def _execute(self, sql: str) -> None:
+        with self._lock:
+            self.session.query(sql)
+
+    def _insert(self, spec: TableSpec, batch: pa.Table) -> None:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_table(batch)
+        statement = f"INSERT INTO {self.database}.{spec.name} ({', '.join(spec.column_names)})"
+        with self._lock:
+            with self.session.send_insert(statement, "ArrowStream") as inserter:
+                inserter.append(memoryview(sink.getvalue()))
+                inserter.finish()
+
+    def _query(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        return self._session_query(sql, params)
+
+    def _session_query(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        if params:
+            sql = sql % escape_params(params, _EscapeContext())
+        with self._lock:
+            result = self.session.query(sql, "JSONCompact")
+        raw = result.bytes()
+        if not raw:
+            return []
+        doc = json.loads(raw)
+        names = [m["name"] for m in doc["meta"]]
+        converters = [(i, c) for i, c in enumerate(_converter(m["type"]) for m in doc["meta"]) if c]
+        out = []
+        for values in doc["data"]:
+            for i, convert in converters:
+                if values[i] is not None:
+                    values[i] = convert(values[i])
+            out.append(dict(zip(names, values)))
+        return out

@@ -1,0 +1,236 @@
+"""Row conversion: pydantic models ↔ row dicts ↔ validated columnar batches (pyarrow).
+
+A row is a dict keyed by column name. Values are plain Python: ``str``, ``int``,
+``float``, ``None``, ``list``, str-``Enum`` members, timezone-aware ``datetime``
+(or epoch seconds) for ``DateTime`` columns, and ``dict`` for JSON columns
+(``interactions.metadata``). Every datetime column ``x`` has a companion
+``x_ms`` (epoch milliseconds); a row may omit it and it is derived from ``x``.
+Nullable columns may be omitted (``None``). Anything else missing, an unknown
+column, a wrong type, a ``None`` in a non-Nullable column or an unknown enum
+value raises :class:`RowError` naming the table, the column and the row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any, Iterable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel
+
+from analytics.storage.exceptions import RowError, StorageError
+from analytics.storage.tables import Column, TableSpec, table_spec
+from schemas import ActorMetrics, Alert, Flow, Interaction, NetworkMetrics, SegmentFlow
+
+__all__ = [
+    "TABLE_MODELS",
+    "prepare_batch",
+    "batch_columns",
+    "models_to_rows",
+    "row_to_model",
+    "rows_to_models",
+]
+
+TABLE_MODELS: dict[str, type[BaseModel]] = {
+    "interactions": Interaction,
+    "flows": Flow,
+    "actor_metrics": ActorMetrics,
+    "network_metrics": NetworkMetrics,
+    "segment_flows": SegmentFlow,
+    "alerts": Alert,
+}
+"""The pydantic model each model-backed table stores (labels, directory, offsets take plain dicts)."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ENUM_NAME = re.compile(r"'((?:[^'\\]|\\.)*)'\s*=")
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "String": pa.string(),
+    "UInt8": pa.uint8(),
+    "UInt16": pa.uint16(),
+    "UInt32": pa.uint32(),
+    "UInt64": pa.uint64(),
+    "Int8": pa.int8(),
+    "Int16": pa.int16(),
+    "Int32": pa.int32(),
+    "Int64": pa.int64(),
+    "Float32": pa.float32(),
+    "Float64": pa.float64(),
+    "Date": pa.date32(),
+    "Array(String)": pa.list_(pa.string()),
+}
+
+
+def _arrow_type(column: Column) -> pa.DataType:
+    base = column.base_type
+    if base.startswith("Enum8("):
+        return pa.string()
+    try:
+        return _ARROW_TYPES[base]
+    except KeyError:
+        raise StorageError(f"column {column.name}: type {column.type} has no Arrow mapping") from None
+
+
+def _enum_names(column: Column) -> pa.Array | None:
+    if not column.base_type.startswith("Enum8("):
+        return None
+    return pa.array(_ENUM_NAME.findall(column.base_type), type=pa.string())
+
+
+def _plain(v: Any) -> Any:
+    return v.value if isinstance(v, Enum) else v
+
+
+def _json_text(v: Any) -> Any:
+    if v is None or isinstance(v, str):
+        return v
+    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
+
+
+def _first_bad(table: str, column: str, values: Sequence[Any], type_: pa.DataType, n: int, err: Exception) -> RowError:
+    """Locate the first value Arrow cannot convert (only on the error path)."""
+    for i, v in enumerate(values):
+        try:
+            pa.array([v], type=type_)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as e:
+            return RowError(table, column, i, n, f"{v!r}: {e}")
+    return RowError(table, column, None, n, str(err))
+
+
+def _to_array(table: str, column: str, values: Sequence[Any], type_: pa.DataType, n: int) -> pa.Array:
+    """Convert in C; str-Enum members pass as their values, other Enum members are mapped on retry."""
+    try:
+        return pa.array(values, type=type_)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as e:
+        if any(isinstance(v, Enum) for v in values):
+            return _to_array(table, column, [_plain(v) for v in values], type_, n)
+        raise _first_bad(table, column, values, type_, n, e) from e
+
+
+def _first_true(mask: pa.Array) -> int:
+    return int(pc.index(mask, True).as_py())
+
+
+def _extract(rows: Sequence[dict[str, Any]], name: str) -> list[Any]:
+    try:
+        return [r[name] for r in rows]
+    except KeyError:
+        return [r.get(name) for r in rows]
+
+
+def _datetime_arrays(
+    spec: TableSpec, column: Column, values: list[Any], given_ms: list[Any] | None, n: int
+) -> tuple[pa.Array, pa.Array]:
+    """Seconds (uint32, for the DateTime column) and milliseconds (uint64) of one datetime column."""
+    first = next((v for v in values if v is not None), None)
+    if isinstance(first, datetime):
+        stamps = _to_array(spec.name, column.name, values, pa.timestamp("ms", tz="UTC"), n)
+        ms = stamps.cast(pa.int64())
+    else:
+        secs = _to_array(spec.name, column.name, values, pa.int64(), n)
+        ms = pc.multiply(secs, 1000)
+    if given_ms is not None:
+        explicit = _to_array(spec.name, f"{column.name}_ms", given_ms, pa.int64(), n)
+        ms = pc.coalesce(explicit, ms)
+    secs = pc.divide(ms, 1000)
+    try:
+        return secs.cast(pa.uint32()), ms.cast(pa.uint64())
+    except pa.ArrowInvalid as e:
+        bad = _first_true(pc.or_(pc.less(ms, 0), pc.greater(secs, 2**32 - 1)))
+        raise RowError(spec.name, column.name, bad, n, f"outside DateTime range 1970..2106: {e}") from e
+
+
+def prepare_batch(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Validate ``rows`` against ``table`` and return them as an Arrow table in DDL column order.
+
+    DateTime columns become epoch seconds (uint32), their ``_ms`` companions epoch
+    milliseconds (uint64); Enum members become their values; JSON columns are serialised.
+    """
+    spec = table_spec(table)
+    n = len(rows)
+    allowed = set(spec.column_names)
+    for i, row in enumerate(rows):
+        if not row.keys() <= allowed:
+            unknown = sorted(set(row) - allowed)[0]
+            raise RowError(table, unknown, i, n, "unknown column")
+    companions = spec.ms_companions
+    companion_of = {ms: dt for dt, ms in companions.items()}
+    derived: dict[str, pa.Array] = {}
+    arrays: list[pa.Array] = []
+    for column in spec.columns:
+        name = column.name
+        if name in companion_of:
+            arrays.append(derived[name])
+            continue
+        values = _extract(rows, name)
+        if column.is_datetime:
+            ms_name = companions.get(name)
+            given = _extract(rows, ms_name) if ms_name else None
+            if given is not None and all(v is None for v in given):
+                given = None
+            secs, ms = _datetime_arrays(spec, column, values, given, n)
+            if ms_name:
+                derived[ms_name] = ms
+            array = secs
+        else:
+            if name in spec.json_columns:
+                values = [_json_text(v) for v in values]
+            enum_names = _enum_names(column)
+            array = _to_array(table, name, values, _arrow_type(column), n)
+            if enum_names is not None:
+                ok = pc.fill_null(pc.is_in(array, value_set=enum_names), True)
+                if not pc.all(ok).as_py():
+                    i = _first_true(pc.invert(ok))
+                    raise RowError(table, name, i, n, f"{values[i]!r} is not one of {enum_names.to_pylist()}")
+        if not column.nullable and array.null_count:
+            i = _first_true(array.is_null())
+            missing = name not in rows[i]
+            raise RowError(table, name, i, n, "missing column" if missing else "None in a non-Nullable column")
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, names=list(spec.column_names))
+
+
+def batch_columns(batch: pa.Table) -> list[list[Any]]:
+    """The batch as Python column lists (what clickhouse-driver's columnar insert takes)."""
+    return [col.to_pylist() for col in batch.columns]
+
+
+def models_to_rows(table: str, models: Iterable[BaseModel]) -> list[dict[str, Any]]:
+    """Row dicts of ``models`` (their field values, not copied); checks the model type fits ``table``."""
+    expected = TABLE_MODELS.get(table)
+    if expected is None:
+        raise StorageError(f"table {table!r} stores plain rows, not models; use write()")
+    rows = []
+    for i, m in enumerate(models):
+        if not isinstance(m, expected):
+            raise RowError(table, "*", i, -1, f"expected {expected.__name__}, got {type(m).__name__}")
+        rows.append(m.__dict__)
+    return rows
+
+
+def _from_ms(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=int(ms))
+
+
+def row_to_model(table: str, row: dict[str, Any]) -> BaseModel:
+    """Rebuild the pydantic model from a stored row (datetimes from their ``_ms`` companions)."""
+    spec = table_spec(table)
+    model = TABLE_MODELS[table]
+    data = dict(row)
+    for dt, ms in spec.ms_companions.items():
+        if ms in data:
+            value = data.pop(ms)
+            if dt in data and value is not None:
+                data[dt] = _from_ms(value)
+    for name in spec.json_columns:
+        if isinstance(data.get(name), str):
+            data[name] = json.loads(data[name])
+    return model.model_validate(data)
+
+
+def rows_to_models(table: str, rows: Iterable[dict[str, Any]]) -> list[BaseModel]:
+    """:func:`row_to_model` over many rows."""
+    return [row_to_model(table, r) for r in rows]

@@ -1,0 +1,108 @@
+"""Server backend: any ClickHouse server (18.16 and later) through clickhouse-driver's native protocol.
+
+Batches go in as native columnar blocks (``INSERT INTO t (cols) VALUES`` + column lists);
+query parameters are escaped by clickhouse-driver (pyformat ``%(name)s``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow as pa
+import pytz
+from clickhouse_driver import Client
+
+from analytics.storage.base import DEFAULT_BATCH_SIZE, Store, utc
+from analytics.storage.rows import batch_columns
+from analytics.storage.tables import TableSpec, create_database_sql
+
+__all__ = ["ServerStore", "database_from_url"]
+
+
+def database_from_url(url: str, default: str = "valuenet") -> str:
+    """The database named in a ``clickhouse://user:pass@host:port/db`` URL, or ``default``."""
+    path = urlsplit(url).path.strip("/")
+    return path or default
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+class ServerStore(Store):
+    """Store on a ClickHouse server.
+
+    Parameters
+    ----------
+    url : str
+        ``clickhouse://user:pass@host:port/db`` (env ``CLICKHOUSE_URL``); secrets stay out of logs
+        and ``repr``.
+    database : str, optional
+        Overrides the URL's database (default: the URL's, else "valuenet").
+    batch_size : int, default 100_000
+    """
+
+    backend = "server"
+
+    def __init__(self, url: str, *, database: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        super().__init__(database=database or database_from_url(url), batch_size=batch_size)
+        self._url = url
+        self._bootstrap_url = _with_database(url, "system")
+        self._client: Client | None = Client.from_url(_with_database(url, self.database))
+        self._server_tz: Any = None
+
+    @property
+    def client(self) -> Client:
+        """The clickhouse-driver client (raises if closed)."""
+        if self._client is None:
+            raise RuntimeError("ServerStore is closed")
+        return self._client
+
+    def close(self) -> None:
+        """Disconnect (idempotent)."""
+        if self._client is not None:
+            self._client.disconnect()
+            self._client = None
+
+    def _create_database(self) -> None:
+        bootstrap = Client.from_url(self._bootstrap_url)
+        try:
+            bootstrap.execute(create_database_sql(self.database))
+        finally:
+            bootstrap.disconnect()
+
+    def _execute(self, sql: str) -> None:
+        self.client.execute(sql)
+
+    def _insert(self, spec: TableSpec, batch: pa.Table) -> None:
+        statement = f"INSERT INTO {spec.name} ({', '.join(spec.column_names)}) VALUES"
+        self.client.execute(statement, batch_columns(batch), columnar=True)
+
+    def _timezone(self) -> Any:
+        if self._server_tz is None:
+            name = self.client.connection.server_info.get_timezone()
+            self._server_tz = pytz.timezone(name)
+        return self._server_tz
+
+    def _query(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        rows, columns = self.client.execute(sql, params, with_column_types=True)
+        names = [name for name, _ in columns]
+        dt_idx = [i for i, (_, ch_type) in enumerate(columns) if "DateTime" in ch_type and "Array" not in ch_type]
+        if not dt_idx:
+            return [dict(zip(names, row)) for row in rows]
+        tz = self._timezone()
+        out = []
+        for row in rows:
+            values = list(row)
+            for i in dt_idx:
+                if isinstance(values[i], datetime):
+                    values[i] = utc(values[i], tz)
+            out.append(dict(zip(names, values)))
+        return out
+
+    def __repr__(self) -> str:
+        parts = urlsplit(self._url)
+        return f"<ServerStore {parts.hostname}:{parts.port or 9000} database={self.database}>"

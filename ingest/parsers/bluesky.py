@@ -1,0 +1,102 @@
+"""Bluesky Jetstream: ``{did, time_us, kind, commit: {operation, collection, rkey, record}}`` events.
+
+Actors are ``bluesky:<did>``. Event id ``at://{did}/{collection}/{rkey}``; a post's derived
+events append ``#quote`` and ``#mention:{actor}``; updates ``#edit@{time_us}``, deletes
+``#delete``. Time is ``time_us`` (the relay's clock, also the resume cursor). Posts: reply
+(target = DID in ``record.reply.parent.uri``, thread ``record.reply.root.uri``) or post;
+quotes via ``record.embed.record.uri``; mention facets. Likes → reaction, reposts → repost,
+follows → follow. ``identity``/``account`` events and other collections yield nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
+from schemas.interaction import Interaction, Kind
+
+__all__ = ["parse", "did_of"]
+
+_SIMPLE = {
+    "app.bsky.feed.like": Kind.reaction,
+    "app.bsky.feed.repost": Kind.repost,
+}
+
+
+def did_of(uri: str | None) -> str | None:
+    """The repository DID of an ``at://did/collection/rkey`` uri (None when not one)."""
+    if not uri or not uri.startswith("at://did:"):
+        return None
+    return uri[5:].split("/", 1)[0]
+
+
+def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
+    """One Jetstream event → interactions."""
+    if not isinstance(payload, dict):
+        raise ctx.error("<payload>", f"expected an object, got {type(payload).__name__}")
+    if payload.get("kind") != "commit":
+        if payload.get("kind") in ("identity", "account"):
+            return []
+        raise ctx.error("kind", f"expected commit, identity or account, got {str(payload.get('kind'))[:40]!r}")
+    did = req_str(ctx, payload, "did")
+    time_us = req(ctx, payload, "time_us")
+    ts = unix_ts(ctx, time_us, "time_us", scale=1e6)
+    op = req_str(ctx, payload, "commit.operation")
+    coll = req_str(ctx, payload, "commit.collection")
+    rkey = req_str(ctx, payload, "commit.rkey")
+    actor = "bluesky:" + did
+    uri = f"at://{did}/{coll}/{rkey}"
+    ctx.record = uri
+    if op == "delete":
+        return [make(ctx, uri + "#delete", Kind.delete, ts, actor, None, parent_id=uri)]
+    record = req(ctx, payload, "commit.record")
+    if not isinstance(record, dict):
+        raise ctx.error("commit.record", "expected an object")
+    if op == "update":
+        return [make(ctx, f"{uri}#edit@{time_us}", Kind.edit, ts, actor, None, parent_id=uri)]
+    if op != "create":
+        raise ctx.error("commit.operation", f"unknown operation {op[:40]!r}")
+    if coll == "app.bsky.feed.post":
+        return _post(ctx, payload, uri, ts, actor)
+    kind = _SIMPLE.get(coll)
+    if kind is not None:
+        subject = req_str(ctx, payload, "commit.record.subject.uri")
+        return [make(ctx, uri, kind, ts, actor, _bsky(did_of(subject)), parent_id=subject)]
+    if coll == "app.bsky.graph.follow":
+        subject = req_str(ctx, payload, "commit.record.subject")
+        return [make(ctx, uri, Kind.follow, ts, actor, "bluesky:" + subject)]
+    return []
+
+
+def _bsky(did: str | None) -> str | None:
+    return "bluesky:" + did if did else None
+
+
+def _post(ctx: Ctx, ev: dict[str, Any], uri: str, ts: Any, actor: str) -> list[Interaction]:
+    parent = opt_str(ctx, ev, "commit.record.reply.parent.uri")
+    root = opt_str(ctx, ev, "commit.record.reply.root.uri")
+    text = opt_str(ctx, ev, "commit.record.text")
+    langs = get(ctx, ev, "commit.record.langs")
+    lang = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None
+    common: dict[str, Any] = {"thread": root or parent or uri, "language": lang}
+    if parent:
+        out = [make(ctx, uri, Kind.reply, ts, actor, _bsky(did_of(parent)), parent_id=parent, text=text, **common)]
+    else:
+        out = [make(ctx, uri, Kind.post, ts, actor, None, text=text, **common)]
+    embed = get(ctx, ev, "commit.record.embed")
+    if isinstance(embed, dict):
+        quoted = get(ctx, embed, "record.uri")
+        if not isinstance(quoted, str):
+            quoted = get(ctx, embed, "record.record.uri")  # recordWithMedia
+        if isinstance(quoted, str) and did_of(quoted):
+            out.append(make(ctx, uri + "#quote", Kind.quote, ts, actor, _bsky(did_of(quoted)), parent_id=quoted, **common))
+    facets = get(ctx, ev, "commit.record.facets")
+    if isinstance(facets, list):
+        targets = []
+        for facet in facets:
+            features = facet.get("features") if isinstance(facet, dict) else None
+            for f in features if isinstance(features, list) else ():
+                if isinstance(f, dict) and f.get("$type") == "app.bsky.richtext.facet#mention" and isinstance(f.get("did"), str) and f["did"]:
+                    targets.append("bluesky:" + f["did"])
+        out += mention_events(ctx, uri, ts, actor, targets, parent_id=uri, **common)
+    return out

@@ -1,0 +1,115 @@
+"""Discourse webhooks: ``{post: …}``, ``{topic: …}``, ``{like: …}`` bodies (event name in ``X-Discourse-Event``).
+
+Actors are ``discourse:<username>`` (mentions name usernames). Event ids: ``topic:{id}``,
+``post:{id}``, ``post:{id}#like:{username}``, mentions ``post:{id}#mention:{actor}``.
+A topic's first post (``post_number`` 1) is the topic itself: it yields only its mentions.
+A reply targets ``reply_to_user.username`` when ``reply_to_post_number`` is set, else the
+topic author (remembered from earlier topic/first-post events; unknown → no target).
+Likes carry no timestamp: the receive time is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, mentions_at, opt_id, opt_str, req, req_str
+from schemas.interaction import Interaction, Kind
+
+__all__ = ["parse"]
+
+
+def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
+    """One Discourse webhook body → interactions."""
+    if not isinstance(payload, dict):
+        raise ctx.error("<payload>", f"expected an object, got {type(payload).__name__}")
+    ctx.record = headers.get("x-discourse-event-id")
+    event = headers.get("x-discourse-event", "")
+    if "like" in payload:
+        return _like(ctx, payload)
+    if "post" in payload:
+        return _post(ctx, payload, event or "post_created")
+    if "topic" in payload:
+        return _topic(ctx, payload, event or "topic_created")
+    if "ping" in payload:
+        return []
+    raise ctx.error("<payload>", "expected a post, topic or like object")
+
+
+def _user(ctx: Ctx, obj: Any, path: str) -> str:
+    return "discourse:" + req_str(ctx, obj, path)
+
+
+def _topic(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
+    topic = req(ctx, body, "topic")
+    tid = id_str(ctx, body, "topic.id")
+    author = opt_str(ctx, body, "topic.created_by.username") or opt_str(ctx, body, "topic.details.created_by.username")
+    if author is None:
+        raise ctx.error("topic.created_by.username", "missing")
+    actor = "discourse:" + author
+    ctx.remember(f"topic:{tid}", actor)
+    ts = iso_ts(ctx, get(ctx, topic, "created_at"), "topic.created_at")
+    common: dict[str, Any] = {"channel": opt_id(ctx, body, "topic.category_id"), "thread": f"topic:{tid}"}
+    if event == "topic_created":
+        return [make(ctx, f"topic:{tid}", Kind.post, ts, actor, None, text=opt_str(ctx, body, "topic.title"), **common)]
+    if event == "topic_destroyed":
+        return [make(ctx, f"topic:{tid}#delete", Kind.delete, ctx.received_at, actor, None, parent_id=f"topic:{tid}", **common)]
+    return []
+
+
+def _post(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
+    post = req(ctx, body, "post")
+    if not isinstance(post, dict):
+        raise ctx.error("post", "expected an object")
+    pid = id_str(ctx, body, "post.id")
+    actor = _user(ctx, body, "post.username")
+    tid = opt_id(ctx, body, "post.topic_id")
+    base = f"post:{pid}"
+    common: dict[str, Any] = {
+        "channel": opt_id(ctx, body, "post.category_id"),
+        "thread": f"topic:{tid}" if tid else None,
+    }
+    meta = {"user_id": post["user_id"]} if isinstance(post.get("user_id"), int) else {}
+    if event == "post_edited":
+        ts = iso_ts(ctx, post.get("updated_at") or post.get("created_at"), "post.updated_at")
+        return [make(ctx, f"{base}#edit@{ts.isoformat()}", Kind.edit, ts, actor, None, parent_id=base, **common)]
+    if event == "post_destroyed":
+        return [make(ctx, f"{base}#delete", Kind.delete, ctx.received_at, actor, None, parent_id=base, **common)]
+    if event not in ("post_created", "post_recovered"):
+        return []
+    ts = iso_ts(ctx, post.get("created_at"), "post.created_at")
+    raw = opt_str(ctx, body, "post.raw")
+    number = post.get("post_number")
+    ctx.remember(base, actor)
+    if number == 1:
+        if tid:
+            ctx.remember(f"topic:{tid}", actor)
+        out: list[Interaction] = []
+        parent = f"topic:{tid}" if tid else base
+    else:
+        if post.get("reply_to_post_number") is not None:
+            reply_user = opt_str(ctx, body, "post.reply_to_user.username")
+            target = "discourse:" + reply_user if reply_user else None
+        else:
+            target = ctx.author_of(f"topic:{tid}") if tid else None
+        out = [make(ctx, base, Kind.reply, ts, actor, target, parent_id=f"topic:{tid}" if tid else None,
+                    text=raw, url=_url(post), actor_name=opt_str(ctx, body, "post.name"), metadata=meta, **common)]
+        parent = base
+    out += mention_events(ctx, base, ts, actor, ["discourse:" + u for u in mentions_at(raw)], parent_id=parent, **common)
+    return out
+
+
+def _url(post: dict[str, Any]) -> str | None:
+    slug, tid, n = post.get("topic_slug"), post.get("topic_id"), post.get("post_number")
+    if isinstance(slug, str) and tid is not None and n is not None:
+        return f"/t/{slug}/{tid}/{n}"
+    return None
+
+
+def _like(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
+    actor = _user(ctx, body, "like.user.username")
+    pid = id_str(ctx, body, "like.post.id")
+    owner = opt_str(ctx, body, "like.post.username")
+    target = "discourse:" + owner if owner else ctx.author_of(f"post:{pid}")
+    tid = opt_id(ctx, body, "like.post.topic_id")
+    return [make(ctx, f"post:{pid}#like:{actor[10:]}", Kind.reaction, ctx.received_at, actor, target,
+                 thread=f"topic:{tid}" if tid else None, parent_id=f"post:{pid}", metadata={"reaction": "like"})]

@@ -1,0 +1,325 @@
+"""GitHub: webhook bodies (event name in ``X-GitHub-Event``) and GH Archive / Events API NDJSON.
+
+Actors are ``github:<login>`` (mentions name logins, so they resolve to the same actor; the
+numeric id goes to ``metadata["user_id"]``). Event ids name the item, so a webhook delivery
+and the GH Archive record of the same item dedupe: ``issue:{id}``, ``issue_comment:{id}``,
+``review:{id}``, ``review_comment:{id}``, ``pull_request:{id}``, ``discussion:{id}``,
+``discussion_comment:{id}``, ``star:{repo id}:{login}``, ``fork:{forkee id}``; mentions
+append ``#mention:{actor}``.
+
+Kinds: issues/pull_request/discussion opened → post; issue_comment, discussion_comment →
+reply; pull_request_review approved → approve, changes_requested/commented → review;
+review comment → review (reply when ``in_reply_to_id``); discussion answered → approve;
+watch → star (receive time); fork → fork; ``edited`` → edit; ``deleted`` → delete.
+Other events and actions give no interactions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ingest.parsers._common import (
+    Ctx,
+    get,
+    iso_ts,
+    make,
+    mention_events,
+    mentions_at,
+    opt_id,
+    opt_str,
+    req,
+)
+from schemas.interaction import Interaction, Kind
+
+__all__ = ["parse", "ARCHIVE_TYPES"]
+
+ARCHIVE_TYPES: dict[str, str] = {
+    "IssuesEvent": "issues",
+    "IssueCommentEvent": "issue_comment",
+    "PullRequestEvent": "pull_request",
+    "PullRequestReviewEvent": "pull_request_review",
+    "PullRequestReviewCommentEvent": "pull_request_review_comment",
+    "DiscussionEvent": "discussion",
+    "DiscussionCommentEvent": "discussion_comment",
+    "WatchEvent": "watch",
+    "ForkEvent": "fork",
+}
+_ACTION_KIND = {"edited": Kind.edit, "deleted": Kind.delete}
+
+
+class _Event:
+    """One normalised GitHub event: body, name, action, sender login, repository, fallback time."""
+
+    __slots__ = ("body", "name", "action", "sender", "repo", "repo_id", "owner", "fallback_ts", "archive_id")
+
+    def __init__(self, ctx: Ctx, payload: Any, headers: dict[str, str]) -> None:
+        if not isinstance(payload, dict):
+            raise ctx.error("<payload>", f"expected an object, got {type(payload).__name__}")
+        self.archive_id: str | None = None
+        if isinstance(payload.get("type"), str) and payload["type"].endswith("Event") and "payload" in payload:
+            self._from_archive(ctx, payload)
+        else:
+            self._from_webhook(ctx, payload, headers)
+        action = self.body.get("action")
+        self.action = action if isinstance(action, str) else None
+
+    def _from_archive(self, ctx: Ctx, rec: dict[str, Any]) -> None:
+        self.archive_id = opt_id(ctx, rec, "id")
+        ctx.record = self.archive_id
+        body = rec.get("payload")
+        if not isinstance(body, dict):
+            raise ctx.error("payload", "expected an object")
+        self.body = body
+        self.name = ARCHIVE_TYPES.get(rec["type"], rec["type"])
+        self.sender = _login(ctx, rec, "actor", required=True)
+        self.repo = opt_str(ctx, rec, "repo.name")
+        self.repo_id = opt_id(ctx, rec, "repo.id")
+        self.owner = ("github:" + self.repo.split("/", 1)[0]) if self.repo and "/" in self.repo else None
+        self.fallback_ts = iso_ts(ctx, rec.get("created_at"), "created_at") if rec.get("created_at") is not None else ctx.received_at
+        ctx.prefix = "payload."
+
+    def _from_webhook(self, ctx: Ctx, body: dict[str, Any], headers: dict[str, str]) -> None:
+        ctx.record = headers.get("x-github-delivery")
+        self.body = body
+        self.name = headers.get("x-github-event") or _infer(body)
+        self.sender = _login(ctx, body, "sender", required=False)
+        self.repo = opt_str(ctx, body, "repository.full_name")
+        self.repo_id = opt_id(ctx, body, "repository.id")
+        self.owner = _login(ctx, body, "repository.owner", required=False)
+        self.fallback_ts = ctx.received_at
+
+
+def _infer(body: dict[str, Any]) -> str:
+    if "review" in body:
+        return "pull_request_review"
+    if "forkee" in body:
+        return "fork"
+    if "comment" in body:
+        if "discussion" in body:
+            return "discussion_comment"
+        if "pull_request" in body:
+            return "pull_request_review_comment"
+        return "issue_comment"
+    for name in ("discussion", "issue", "pull_request"):
+        if name in body:
+            return "issues" if name == "issue" else name
+    if body.get("action") == "started":
+        return "watch"
+    return "unknown"
+
+
+def _login(ctx: Ctx, obj: Any, path: str, *, required: bool) -> str | None:
+    user = get(ctx, obj, path)
+    if user is None:
+        if required:
+            raise ctx.error(path, "missing")
+        return None
+    if not isinstance(user, dict):
+        raise ctx.error(path, f"expected a user object, got {type(user).__name__}")
+    login = user.get("login")
+    if not isinstance(login, str) or not login:
+        if required:
+            raise ctx.error(path + ".login", "missing or not a string")
+        return None
+    return "github:" + login
+
+
+def _ts(ctx: Ctx, ev: _Event, obj: Any, path: str) -> datetime:
+    v = get(ctx, obj, path)
+    return iso_ts(ctx, v, path) if v is not None else ev.fallback_ts
+
+
+def _text(*parts: Any) -> str | None:
+    kept = [p for p in parts if isinstance(p, str) and p]
+    return "\n\n".join(kept) if kept else None
+
+
+def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
+    """One webhook body or GH Archive record → interactions."""
+    ev = _Event(ctx, payload, headers)
+    handler = _HANDLERS.get(ev.name)
+    if handler is None:
+        return []
+    return handler(ctx, ev)
+
+
+def _item(
+    ctx: Ctx,
+    ev: _Event,
+    *,
+    obj_path: str,
+    id_prefix: str,
+    kind: Kind,
+    target: str | None,
+    thread_no: Any,
+    text: str | None,
+    ts_field: str = "created_at",
+    parent_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> list[Interaction]:
+    obj = req(ctx, ev.body, obj_path)
+    if not isinstance(obj, dict):
+        raise ctx.error(obj_path, "expected an object")
+    item_id = opt_id(ctx, ev.body, f"{obj_path}.id")
+    actor = _login(ctx, ev.body, f"{obj_path}.user", required=False) or ev.sender
+    if actor is None:
+        raise ctx.error(obj_path + ".user.login", "missing (and no sender)")
+    base = f"{id_prefix}:{item_id}" if item_id else f"gharchive:{ev.archive_id or ctx.record}"
+    if base.endswith(":None"):
+        raise ctx.error(obj_path + ".id", "missing")
+    action_kind = _ACTION_KIND.get(ev.action or "")
+    ts = _ts(ctx, ev, ev.body, f"{obj_path}.{ts_field}")
+    if action_kind is not None:
+        ts = _ts(ctx, ev, ev.body, f"{obj_path}.updated_at") if action_kind is Kind.edit else ev.fallback_ts
+        return [make(ctx, f"{base}#{ev.action}@{ts.isoformat()}", action_kind, ts, ev.sender or actor,
+                     None, channel=ev.repo, parent_id=base)]
+    thread = f"{ev.repo}#{thread_no}" if ev.repo and thread_no is not None else None
+    uid = get(ctx, ev.body, f"{obj_path}.user.id")
+    meta = {"user_id": uid} if isinstance(uid, int) and not isinstance(uid, bool) else {}
+    if metadata:
+        meta.update(metadata)
+    common = dict(channel=ev.repo, thread=thread, url=opt_str(ctx, ev.body, f"{obj_path}.html_url"))
+    ctx.remember(base, actor)
+    out = [make(ctx, base, kind, ts, actor, target, parent_id=parent_id, text=text, metadata=meta, **common)]
+    out += mention_events(ctx, base, ts, actor, ["github:" + h for h in mentions_at(text)], parent_id=base, **common)
+    return out
+
+
+def _issues(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    if ev.action not in ("opened", "edited", "deleted"):
+        return []
+    issue = req(ctx, ev.body, "issue")
+    return _item(ctx, ev, obj_path="issue", id_prefix="issue", kind=Kind.post, target=None,
+                 thread_no=get(ctx, issue, "number"), text=_text(get(ctx, issue, "title"), get(ctx, issue, "body")))
+
+
+def _pull_request(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    if ev.action not in ("opened", "edited"):
+        return []
+    pr = req(ctx, ev.body, "pull_request")
+    return _item(ctx, ev, obj_path="pull_request", id_prefix="pull_request", kind=Kind.post, target=None,
+                 thread_no=get(ctx, pr, "number"), text=_text(get(ctx, pr, "title"), get(ctx, pr, "body")))
+
+
+def _issue_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    if ev.action not in ("created", "edited", "deleted", None):
+        return []
+    issue = get(ctx, ev.body, "issue") or {}
+    target = _login(ctx, ev.body, "issue.user", required=False)
+    issue_id = opt_id(ctx, issue, "id")
+    return _item(ctx, ev, obj_path="comment", id_prefix="issue_comment", kind=Kind.reply, target=target,
+                 thread_no=get(ctx, issue, "number"), text=opt_str(ctx, ev.body, "comment.body"),
+                 parent_id=f"issue:{issue_id}" if issue_id else None,
+                 metadata={"is_pull_request": isinstance(issue, dict) and issue.get("pull_request") is not None})
+
+
+def _review(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    if ev.action not in ("submitted", "created", None):
+        return []
+    state = opt_str(ctx, ev.body, "review.state")
+    state_l = (state or "").lower()
+    if state_l == "approved":
+        kind = Kind.approve
+    elif state_l in ("changes_requested", "commented", ""):
+        kind = Kind.review
+    else:
+        return []  # dismissed, pending
+    pr_id = opt_id(ctx, ev.body, "pull_request.id")
+    return _item(ctx, ev, obj_path="review", id_prefix="review", kind=kind,
+                 target=_login(ctx, ev.body, "pull_request.user", required=False),
+                 thread_no=get(ctx, ev.body, "pull_request.number"), text=opt_str(ctx, ev.body, "review.body"),
+                 ts_field="submitted_at", parent_id=f"pull_request:{pr_id}" if pr_id else None,
+                 metadata={"state": state_l or None})
+
+
+def _review_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    if ev.action not in ("created", "edited", "deleted", None):
+        return []
+    reply_to = opt_id(ctx, ev.body, "comment.in_reply_to_id")
+    pr_id = opt_id(ctx, ev.body, "pull_request.id")
+    if reply_to is not None:
+        parent = f"review_comment:{reply_to}"
+        target, kind = ctx.author_of(parent), Kind.reply
+    else:
+        parent = f"pull_request:{pr_id}" if pr_id else None
+        target, kind = _login(ctx, ev.body, "pull_request.user", required=False), Kind.review
+    return _item(ctx, ev, obj_path="comment", id_prefix="review_comment", kind=kind, target=target,
+                 thread_no=get(ctx, ev.body, "pull_request.number"), text=opt_str(ctx, ev.body, "comment.body"),
+                 parent_id=parent, metadata={"path": opt_str(ctx, ev.body, "comment.path")})
+
+
+def _discussion(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    disc = req(ctx, ev.body, "discussion")
+    if ev.action == "answered":
+        chooser = _login(ctx, disc, "answer_chosen_by", required=False) or ev.sender
+        if chooser is None:
+            raise ctx.error("discussion.answer_chosen_by.login", "missing (and no sender)")
+        answer_id = opt_id(ctx, ev.body, "answer.id")
+        target = _login(ctx, ev.body, "answer.user", required=False) or ctx.author_of(f"discussion_comment:{answer_id}")
+        ts = _ts(ctx, ev, ev.body, "discussion.answer_chosen_at")
+        did = opt_id(ctx, ev.body, "discussion.id")
+        return [make(ctx, f"discussion:{did}#answer", Kind.approve, ts, chooser, target, channel=ev.repo,
+                     thread=f"{ev.repo}#{get(ctx, disc, 'number')}" if ev.repo else None,
+                     parent_id=f"discussion_comment:{answer_id}" if answer_id else None)]
+    if ev.action not in ("created", "edited", "deleted"):
+        return []
+    return _item(ctx, ev, obj_path="discussion", id_prefix="discussion", kind=Kind.post, target=None,
+                 thread_no=get(ctx, disc, "number"), text=_text(get(ctx, disc, "title"), get(ctx, disc, "body")),
+                 metadata={"category": opt_str(ctx, disc, "category.name")})
+
+
+def _discussion_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    if ev.action not in ("created", "edited", "deleted"):
+        return []
+    parent_cid = opt_id(ctx, ev.body, "comment.parent_id")
+    did = opt_id(ctx, ev.body, "discussion.id")
+    if parent_cid is not None:
+        parent = f"discussion_comment:{parent_cid}"
+        target = ctx.author_of(parent)
+    else:
+        parent = f"discussion:{did}" if did else None
+        target = _login(ctx, ev.body, "discussion.user", required=False)
+    return _item(ctx, ev, obj_path="comment", id_prefix="discussion_comment", kind=Kind.reply, target=target,
+                 thread_no=get(ctx, ev.body, "discussion.number"), text=opt_str(ctx, ev.body, "comment.body"),
+                 parent_id=parent)
+
+
+def _watch(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    if ev.action not in ("started", None):
+        return []
+    if ev.sender is None:
+        raise ctx.error("sender.login", "missing")
+    repo_key = ev.repo_id or ev.repo
+    if repo_key is None:
+        raise ctx.error("repository.id", "missing")
+    return [make(ctx, f"star:{repo_key}:{ev.sender[7:]}", Kind.star, ev.fallback_ts, ev.sender, ev.owner,
+                 channel=ev.repo)]
+
+
+def _fork(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    forkee = get(ctx, ev.body, "forkee")
+    actor = (_login(ctx, forkee, "owner", required=False) if isinstance(forkee, dict) else None) or ev.sender
+    if actor is None:
+        raise ctx.error("forkee.owner.login", "missing (and no sender)")
+    fid = opt_id(ctx, forkee, "id") if isinstance(forkee, dict) else None
+    base = f"fork:{fid}" if fid else f"gharchive:{ev.archive_id}" if ev.archive_id else None
+    if base is None:
+        raise ctx.error("forkee.id", "missing")
+    ts = _ts(ctx, ev, ev.body, "forkee.created_at") if isinstance(forkee, dict) else ev.fallback_ts
+    return [make(ctx, base, Kind.fork, ts, actor, ev.owner, channel=ev.repo,
+                 url=opt_str(ctx, forkee, "html_url") if isinstance(forkee, dict) else None,
+                 metadata={"forkee": opt_str(ctx, forkee, "full_name") if isinstance(forkee, dict) else None})]
+
+
+_HANDLERS = {
+    "issues": _issues,
+    "pull_request": _pull_request,
+    "issue_comment": _issue_comment,
+    "pull_request_review": _review,
+    "pull_request_review_comment": _review_comment,
+    "discussion": _discussion,
+    "discussion_comment": _discussion_comment,
+    "watch": _watch,
+    "fork": _fork,
+}

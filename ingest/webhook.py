@@ -1,0 +1,194 @@
+"""HTTP webhook receiver (Starlette ASGI): verify the platform's signature, forward the raw envelope to Kafka.
+
+Routes: ``POST /slack``, ``/github``, ``/discourse``, ``/zendesk`` and
+``/generic/{source}``; ``GET /healthz``. A request is answered 2xx only after
+Kafka acknowledged its record (the blocking producer call runs in a thread);
+401 on a bad or missing signature, 400 on a body that is not JSON (it goes to
+``valuenet.dlq``), 503 when Kafka does not acknowledge. Secrets come from the
+environment (:class:`WebhookSecrets`) and never reach a log line::
+
+    valuenet ingest webhook --port 8090
+    curl -X POST localhost:8090/generic/generic -H 'Authorization: Bearer $VALUENET_GENERIC_WEBHOOK_TOKEN' -d '{...}'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ingest import signatures
+from ingest.dlq import DlqRecord, dlq_record
+from schemas.envelope import RawEnvelope
+from schemas.interaction import Source
+
+__all__ = ["KEPT_HEADERS", "WebhookSecrets", "create_app"]
+
+log = logging.getLogger(__name__)
+
+#: Delivery headers copied into the envelope (lower-cased); never signatures or tokens.
+KEPT_HEADERS: dict[str, tuple[str, ...]] = {
+    "slack": ("x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"),
+    "github": ("x-github-delivery", "x-github-event", "x-github-hook-id"),
+    "discourse": ("x-discourse-event-id", "x-discourse-event", "x-discourse-event-type", "x-discourse-instance"),
+    "zendesk": ("x-zendesk-webhook-id", "x-zendesk-webhook-invocation-id", "x-zendesk-webhook-signature-timestamp"),
+    "generic": ("x-event-id", "x-event-type"),
+}
+
+
+class WebhookSecrets(BaseSettings):
+    """Webhook secrets, each from its ``VALUENET_*`` environment variable (unset = that route answers 401)."""
+
+    model_config = SettingsConfigDict(env_prefix="VALUENET_", extra="ignore", frozen=True)
+
+    slack_signing_secret: SecretStr | None = Field(None, description="Slack app signing secret. Env VALUENET_SLACK_SIGNING_SECRET")
+    github_webhook_secret: SecretStr | None = Field(None, description="GitHub webhook secret. Env VALUENET_GITHUB_WEBHOOK_SECRET")
+    discourse_webhook_secret: SecretStr | None = Field(None, description="Discourse webhook secret. Env VALUENET_DISCOURSE_WEBHOOK_SECRET")
+    zendesk_webhook_secret: SecretStr | None = Field(None, description="Zendesk webhook signing secret. Env VALUENET_ZENDESK_WEBHOOK_SECRET")
+    generic_webhook_token: SecretStr | None = Field(None, description="Bearer token / HMAC key of /generic/{source}. Env VALUENET_GENERIC_WEBHOOK_TOKEN")
+
+
+def _reveal(s: SecretStr | None) -> str | None:
+    return s.get_secret_value() if s is not None else None
+
+
+Sender = Callable[[RawEnvelope], Any]
+DlqSender = Callable[[DlqRecord], Any]
+
+
+def create_app(
+    send: Sender,
+    *,
+    secrets: WebhookSecrets | None = None,
+    network: str = "default",
+    send_dlq: DlqSender | None = None,
+) -> Starlette:
+    """Build the receiver. ``send`` blocks until Kafka acknowledged (e.g. ``RawProducer.send_and_wait``)."""
+    secrets = secrets or WebhookSecrets()
+    slack_secret = _reveal(secrets.slack_signing_secret)
+    github_secret = _reveal(secrets.github_webhook_secret)
+    discourse_secret = _reveal(secrets.discourse_webhook_secret)
+    zendesk_secret = _reveal(secrets.zendesk_webhook_secret)
+    generic_token = _reveal(secrets.generic_webhook_token)
+
+    async def forward(request: Request, source: Source, body: bytes, kept: tuple[str, ...]) -> JSONResponse:
+        net = request.query_params.get("network") or request.headers.get("x-valuenet-network") or network
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            await _dead_letter(source.value, net, f"body is not JSON: {e}", "body", body)
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        headers = {h: request.headers[h] for h in kept if h in request.headers}
+        try:
+            envelope = RawEnvelope(source=source, network=net, headers=headers, payload=payload)
+        except ValidationError as e:
+            field = ".".join(str(p) for p in e.errors()[0]["loc"]) if e.errors() else "envelope"
+            await _dead_letter(source.value, net[:128] or "default", f"invalid envelope: {e.errors()[0]['msg']}", field, body)
+            return JSONResponse({"error": f"invalid {field}"}, status_code=400)
+        try:
+            meta = await asyncio.to_thread(send, envelope)
+        except Exception as e:  # noqa: BLE001 - any producer failure means "not acknowledged"
+            log.error("kafka did not acknowledge a %s webhook: %s", source.value, type(e).__name__)
+            return JSONResponse({"error": "kafka unavailable"}, status_code=503)
+        ack: dict[str, Any] = {"ok": True}
+        if meta is not None and hasattr(meta, "offset"):
+            ack.update(partition=meta.partition, offset=meta.offset)
+        return JSONResponse(ack)
+
+    async def _dead_letter(source: str, net: str, reason: str, field: str, body: bytes) -> None:
+        if send_dlq is None:
+            return
+        rec = dlq_record(stage="webhook", source=source, network=net, reason=reason, field=field, record=body)
+        try:
+            await asyncio.to_thread(send_dlq, rec)
+        except Exception as e:  # noqa: BLE001 - the DLQ failing must not turn a 400 into a 500
+            log.error("could not dead-letter a %s webhook: %s", source, type(e).__name__)
+
+    def unauthorized(source: str, verdict: signatures.Verdict) -> JSONResponse:
+        log.warning("rejected %s webhook: %s", source, verdict.reason)
+        return JSONResponse({"error": verdict.reason}, status_code=401)
+
+    async def slack(request: Request) -> JSONResponse:
+        body = await request.body()
+        verdict = signatures.verify_slack(
+            slack_secret,
+            request.headers.get("x-slack-request-timestamp"),
+            request.headers.get("x-slack-signature"),
+            body,
+        )
+        if not verdict:
+            return unauthorized("slack", verdict)
+        try:
+            doc = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            doc = None
+        if isinstance(doc, dict) and doc.get("type") == "url_verification":
+            return JSONResponse({"challenge": doc.get("challenge", "")})
+        return await forward(request, Source.slack, body, KEPT_HEADERS["slack"])
+
+    async def github(request: Request) -> JSONResponse:
+        body = await request.body()
+        verdict = signatures.verify_github(github_secret, request.headers.get("x-hub-signature-256"), body)
+        if not verdict:
+            return unauthorized("github", verdict)
+        if request.headers.get("x-github-event") == "ping":
+            return JSONResponse({"ok": True, "ping": True})
+        return await forward(request, Source.github, body, KEPT_HEADERS["github"])
+
+    async def discourse(request: Request) -> JSONResponse:
+        body = await request.body()
+        verdict = signatures.verify_discourse(discourse_secret, request.headers.get("x-discourse-event-signature"), body)
+        if not verdict:
+            return unauthorized("discourse", verdict)
+        if request.headers.get("x-discourse-event") == "ping":
+            return JSONResponse({"ok": True, "ping": True})
+        return await forward(request, Source.discourse, body, KEPT_HEADERS["discourse"])
+
+    async def zendesk(request: Request) -> JSONResponse:
+        body = await request.body()
+        verdict = signatures.verify_zendesk(
+            zendesk_secret,
+            request.headers.get("x-zendesk-webhook-signature-timestamp"),
+            request.headers.get("x-zendesk-webhook-signature"),
+            body,
+        )
+        if not verdict:
+            return unauthorized("zendesk", verdict)
+        return await forward(request, Source.zendesk, body, KEPT_HEADERS["zendesk"])
+
+    async def generic(request: Request) -> JSONResponse:
+        body = await request.body()
+        name = request.path_params["source"]
+        if "x-valuenet-signature" in request.headers:
+            verdict = signatures.verify_generic_hmac(generic_token, request.headers["x-valuenet-signature"], body)
+        else:
+            verdict = signatures.verify_bearer(generic_token, request.headers.get("authorization"))
+        if not verdict:
+            return unauthorized(f"generic/{name}", verdict)
+        try:
+            source = Source(name)
+        except ValueError:
+            return JSONResponse({"error": f"unknown source {name!r}"}, status_code=404)
+        return await forward(request, source, body, KEPT_HEADERS["generic"])
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    routes = [
+        Route("/slack", slack, methods=["POST"]),
+        Route("/github", github, methods=["POST"]),
+        Route("/discourse", discourse, methods=["POST"]),
+        Route("/zendesk", zendesk, methods=["POST"]),
+        Route("/generic/{source}", generic, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)

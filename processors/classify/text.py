@@ -1,0 +1,74 @@
+"""Platform markup → plain text, and the token features the rules and the model share.
+
+Handles Slack mrkdwn (``<@U123>``, ``<https://x|label>``, ``:emoji:``), Mastodon HTML
+(``<p>``, ``<a>``, ``<br>``), Markdown (code fences, inline code, quotes, links), and
+e-mail-style quoting. Mentions become ``@user``, URLs ``URL``, code blocks ``CODEBLOCK``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["normalise", "features", "is_question"]
+
+_SLACK_MENTION = re.compile(r"<[@!][A-Z0-9]+(?:\|[^>]*)?>|<!(?:here|channel|everyone)>")
+_SLACK_LINK = re.compile(r"<(https?://[^>|]+)(?:\|([^>]*))?>")
+_HTML_TAG = re.compile(r"<[^>]{1,400}>")
+_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
+_URL = re.compile(r"https?://\S+")
+_MENTION = re.compile(r"(?<![\w.])@[\w.-]+(?:@[\w.-]+)?")
+_QUOTE_LINE = re.compile(r"(?m)^\s*>.*$")
+_WS = re.compile(r"\s+")
+_TOKEN = re.compile(r"[a-z][a-z0-9']*|\?|!|\+1|:\)", re.I)
+_QUESTION_START = re.compile(
+    r"^(?:how|what|why|where|when|which|who|does|do|is|are|can|could|should|would|will|has|have|did|anyone|any(?:one|body)? know)\b"
+)
+_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def normalise(text: str) -> str:
+    """Plain, single-spaced text with mentions, URLs and code replaced by placeholders."""
+    if "<" in text:
+        text = _SLACK_MENTION.sub(" @user ", text)
+        text = _SLACK_LINK.sub(" URL ", text)
+        if "</" in text or "<br" in text or "<p" in text:
+            text = _HTML_TAG.sub(" ", text.replace("<br>", "\n").replace("<br/>", "\n").replace("</p>", "\n"))
+        text = html.unescape(text)
+    if "```" in text:
+        text = _FENCE.sub(" CODEBLOCK ", text)
+    if "`" in text:
+        text = _INLINE_CODE.sub(" CODE ", text)
+    if ">" in text:
+        text = _QUOTE_LINE.sub(" ", text)
+    if "http" in text:
+        text = _URL.sub(" URL ", text)
+    if "@" in text:
+        text = _MENTION.sub(" @user ", text)
+    return _WS.sub(" ", text).strip()
+
+
+def is_question(plain: str) -> bool:
+    """True when any sentence of normalised text ends with '?' or opens with a question word."""
+    if "?" in plain:
+        return True
+    low = plain.lower()
+    return any(_QUESTION_START.match(s) for s in _SENT_SPLIT.split(low)[:3])
+
+
+def features(plain: str, kind: str, source: str) -> list[str]:
+    """Binary features: unigrams, bigrams, the first word, shape flags, kind and source."""
+    low = plain.lower()
+    toks = _TOKEN.findall(low)
+    feats = [f"k={kind}", f"s={source}"]
+    feats.extend(toks)
+    feats.extend([f"{a} {b}" for a, b in zip(toks, toks[1:])])
+    if toks:
+        feats.append(f"^{toks[0]}")
+        feats.append(f"${toks[-1]}")
+    n = len(toks)
+    feats.append("len<4" if n < 4 else "len<12" if n < 12 else "len<40" if n < 40 else "len>=40")
+    if "?" in plain:
+        feats.append("has?")
+    return feats

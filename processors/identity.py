@@ -1,0 +1,533 @@
+"""Identity and segments: platform accounts → one actor id, a segment, a team and an organisation.
+
+The **directory** is a CSV or YAML file naming people and their accounts::
+
+    # directory.yaml
+    rules:
+      workforce_domains: {acme.com: Acme}        # e-mail domain → organisation (a list is fine too)
+      partner_domains: {globex.com: Globex}
+      brand_accounts: ["mastodon:@acme@acme.social", "github:acme"]
+      brand_followers: ["mastodon:@fan@x.social"] # accounts following the brand → customer
+      brand_followers_file: followers.txt         # one account a line, relative to this file
+      influencer_followers: 10000                 # followers ≥ this → influencer
+      influencer_reach: 500                       # measured reach ≥ this → influencer
+    people:
+      - person: alice
+        name: Alice Example
+        accounts: "slack:U123;github:octocat;mastodon:@alice@x.social;git:Alice Example"
+        emails: "alice@acme.com"
+        team: platform
+        organisation: Acme
+        segment: workforce                         # optional: rules decide when absent
+
+A CSV directory has the columns ``person,name,accounts,emails,team,organisation,segment``
+(accounts and e-mails ``;``-separated); its rules live beside it in ``<stem>.rules.yaml``.
+
+Account keys follow the parsers' actor ids ``<source>:<platform id>`` and match
+case-insensitively, with a leading ``@`` of the handle ignored. A git actor
+``git:<name>`` also matches a person with the same name and an e-mail in the
+interaction's ``actor_domain``.
+
+Segment precedence for an actor: the person's explicit segment; then the e-mail domain
+(workforce domains, then partner domains); then influencer (followers or measured reach
+at or above the threshold); then a brand follower → customer; else ``unknown``.
+
+:class:`IdentityResolver` checks the files' modification times at most every
+``check_interval`` seconds (one ``time.monotonic()`` comparison per call otherwise),
+reloads them when they change, re-resolves every actor it has seen, and queues the
+actors whose identity changed; :meth:`IdentityResolver.changed_actors` drains that queue
+so analytics can re-segment them. A broken file never crashes the stage: the previous
+directory stays in force and :attr:`IdentityResolver.last_error` names the file, row and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schemas.flow import Segment
+from schemas.interaction import Interaction, Kind
+
+__all__ = [
+    "ActorChange",
+    "ActorIdentity",
+    "Directory",
+    "DirectoryError",
+    "IdentityResolver",
+    "Person",
+    "Rules",
+    "account_key",
+    "load_directory",
+]
+
+PERSON_PREFIX = "person:"
+_CSV_COLUMNS = ("person", "name", "accounts", "emails", "team", "organisation", "segment")
+
+
+class DirectoryError(ValueError):
+    """The directory or its rules file is malformed; the message names the file, row and field."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActorIdentity:
+    """Who an actor id is: canonical ``actor`` id, ``segment``, team, organisation, and the rule that decided."""
+
+    actor: str
+    segment: Segment = Segment.unknown
+    team: str | None = None
+    organisation: str | None = None
+    name: str | None = None
+    person: str | None = None
+    rule: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ActorChange:
+    """An actor whose identity changed (directory reload, learned follower, reach or followers crossing)."""
+
+    raw_actor: str
+    before: ActorIdentity
+    after: ActorIdentity
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One directory entry."""
+
+    key: str
+    name: str | None = None
+    accounts: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    team: str | None = None
+    organisation: str | None = None
+    segment: Segment | None = None
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """E-mail domains of this person, lower-case."""
+        return tuple(e.rpartition("@")[2].lower() for e in self.emails if "@" in e)
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Segment rules: e-mail domains, the brand's accounts and followers, influencer thresholds."""
+
+    workforce_domains: Mapping[str, str | None] = field(default_factory=dict)
+    partner_domains: Mapping[str, str | None] = field(default_factory=dict)
+    brand_accounts: frozenset[str] = frozenset()
+    brand_followers: frozenset[str] = frozenset()
+    influencer_followers: int | None = 10_000
+    influencer_reach: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """A loaded directory: people indexed by account key, e-mail and (name, domain); plus rules."""
+
+    people: tuple[Person, ...] = ()
+    rules: Rules = field(default_factory=Rules)
+    by_account: Mapping[str, Person] = field(default_factory=dict)
+    by_email: Mapping[str, Person] = field(default_factory=dict)
+    by_name_domain: Mapping[tuple[str, str], Person] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+
+
+def account_key(actor: str) -> str:
+    """Normalised account key: ``source:handle`` lower-cased, a leading ``@`` of the handle dropped."""
+    src, sep, handle = actor.partition(":")
+    if not sep:
+        return actor.strip().lower()
+    return f"{src.strip().lower()}:{handle.strip().lstrip('@').lower()}"
+
+
+def load_directory(path: str | os.PathLike[str]) -> Directory:
+    """Read a CSV or YAML directory (and a CSV's ``<stem>.rules.yaml``); DirectoryError names what is wrong."""
+    p = Path(path)
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            if not isinstance(doc, dict):
+                raise DirectoryError(f"{p}: expected a mapping with 'people' and 'rules'")
+            people_raw = doc.get("people") or []
+            if not isinstance(people_raw, list):
+                raise DirectoryError(f"{p}: field 'people': expected a list")
+            rules_raw = doc.get("rules") or {}
+            rules_file: Path | None = None
+        elif p.suffix.lower() == ".csv":
+            with p.open(newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                missing = [c for c in ("person", "accounts") if c not in (reader.fieldnames or [])]
+                if missing:
+                    raise DirectoryError(f"{p}: missing column(s) {', '.join(missing)} (expected {','.join(_CSV_COLUMNS)})")
+                people_raw = list(reader)
+            rules_file = p.with_name(p.stem + ".rules.yaml")
+            rules_raw = {}
+            if rules_file.is_file():
+                rules_raw = yaml.safe_load(rules_file.read_text(encoding="utf-8")) or {}
+                rules_raw = rules_raw.get("rules", rules_raw) if isinstance(rules_raw, dict) else rules_raw
+        else:
+            raise DirectoryError(f"{p}: unsupported directory format (use .csv, .yaml or .yml)")
+    except (OSError, yaml.YAMLError, csv.Error, UnicodeDecodeError) as e:
+        raise DirectoryError(f"{p}: cannot read: {e}") from e
+    files = [p]
+    if rules_file is not None and rules_file.is_file():
+        files.append(rules_file)
+    rules, extra_files = _rules(rules_raw, rules_file or p)
+    files.extend(extra_files)
+    people = tuple(_person(row, p, i) for i, row in enumerate(people_raw, start=1))
+    by_account: dict[str, Person] = {}
+    by_email: dict[str, Person] = {}
+    by_name_domain: dict[tuple[str, str], Person] = {}
+    for person in people:
+        for acc in person.accounts:
+            key = account_key(acc)
+            other = by_account.get(key)
+            if other is not None and other.key != person.key:
+                raise DirectoryError(f"{p}: person {person.key!r}: account {acc!r} already belongs to {other.key!r}")
+            by_account[key] = person
+        for email in person.emails:
+            by_email[email.lower()] = person
+        if person.name:
+            for dom in person.domains:
+                by_name_domain[(person.name.lower(), dom)] = person
+    return Directory(people, rules, by_account, by_email, by_name_domain, tuple(files))
+
+
+class IdentityResolver:
+    """Resolves actor ids to :class:`ActorIdentity`, reloading the directory when its files change.
+
+    Parameters
+    ----------
+    path:
+        Directory file (CSV or YAML); None means no directory (everyone ``unknown`` unless
+        ``rules`` say otherwise). Usually ``Settings.directory_path`` (env VALUENET_DIRECTORY_PATH).
+    rules:
+        Rules used when ``path`` is None (tests, or a directory-less deployment).
+    check_interval:
+        Seconds between modification-time checks (default 1.0).
+    max_tracked:
+        Most distinct raw actor ids remembered for re-segmentation (default 1,000,000).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        rules: Rules | None = None,
+        check_interval: float = 1.0,
+        max_tracked: int = 1_000_000,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.check_interval = check_interval
+        self.max_tracked = max_tracked
+        self.last_error: str | None = None
+        self.generation = 0
+        self._dir = Directory(rules=rules or Rules())
+        self._mtimes: tuple[float, ...] = ()
+        self._next_check = 0.0
+        self._followers_learned: set[str] = set()
+        self._reach: dict[str, int] = {}
+        # raw actor → (inputs, last identity)
+        self._tracked: dict[str, tuple[tuple[str | None, int | None, str | None], ActorIdentity]] = {}
+        self._changes: list[ActorChange] = []
+        if self.path is not None:
+            self._dir = load_directory(self.path)  # a broken file at start-up is a configuration error
+            self._mtimes = self._stat()
+            self.generation = 1
+            self._next_check = time.monotonic() + check_interval
+
+    @property
+    def directory(self) -> Directory:
+        """The directory in force."""
+        return self._dir
+
+    def resolve(
+        self,
+        actor: str,
+        *,
+        domain: str | None = None,
+        followers: int | None = None,
+        name: str | None = None,
+        email: str | None = None,
+    ) -> ActorIdentity:
+        """The identity of raw ``actor`` (``<source>:<id>``) now; records it for re-segmentation."""
+        if self.path is not None and time.monotonic() >= self._next_check:
+            self.maybe_reload()
+        prev = self._tracked.get(actor)
+        if prev is not None:
+            p_domain, p_followers, p_email = prev[0]
+            if followers is None or (p_followers is not None and followers <= p_followers):
+                followers = p_followers
+            domain = domain or p_domain
+            email = email or p_email
+            inputs = (domain, followers, email)
+            if inputs == prev[0]:
+                return prev[1]
+        else:
+            inputs = (domain, followers, email)
+        ident = self._compute(actor, domain, followers, name, email)
+        if prev is not None and prev[1] != ident:
+            self._changes.append(ActorChange(actor, prev[1], ident))
+        if prev is not None or len(self._tracked) < self.max_tracked:
+            self._tracked[actor] = (inputs, ident)
+        return ident
+
+    def resolve_interaction(self, interaction: Interaction) -> tuple[ActorIdentity, ActorIdentity | None]:
+        """Identities of the interaction's actor (giver) and target (receiver, None when unknown)."""
+        meta = interaction.metadata
+        email = meta.get("email") if meta else None
+        giver = self.resolve(
+            interaction.actor,
+            domain=interaction.actor_domain,
+            followers=interaction.actor_followers,
+            name=interaction.actor_name,
+            email=email if isinstance(email, str) else None,
+        )
+        if interaction.kind is Kind.follow and interaction.target is not None:
+            self._learn_follow(interaction.actor, interaction.target)
+            giver = self.resolve(interaction.actor)
+        receiver = self.resolve(interaction.target) if interaction.target else None
+        return giver, receiver
+
+    def set_reach(self, actor: str, reach: int) -> None:
+        """Record an actor's measured reach (from analytics); may make it an influencer."""
+        self._reach[account_key(actor)] = int(reach)
+        self._reresolve([actor])
+
+    def changed_actors(self) -> list[ActorChange]:
+        """Actors whose identity changed since the last call (drains the queue)."""
+        out, self._changes = self._changes, []
+        return out
+
+    def maybe_reload(self) -> bool:
+        """Reload the directory if a file's modification time changed; True when it reloaded."""
+        self._next_check = time.monotonic() + self.check_interval
+        if self.path is None:
+            return False
+        mtimes = self._stat()
+        if mtimes == self._mtimes:
+            return False
+        return self.reload()
+
+    def reload(self) -> bool:
+        """Re-read the directory now and re-resolve every tracked actor; on error keep the old one."""
+        if self.path is None:
+            return False
+        mtimes = self._stat()
+        try:
+            new = load_directory(self.path)
+        except DirectoryError as e:
+            self.last_error = str(e)
+            self._mtimes = mtimes  # do not retry a broken file until it changes again
+            return False
+        self.last_error = None
+        self._dir = new
+        self._mtimes = mtimes
+        self.generation += 1
+        self._reresolve(list(self._tracked))
+        return True
+
+    def identities(self) -> Iterable[tuple[str, ActorIdentity]]:
+        """Every tracked raw actor id with its current identity (for the directory table)."""
+        for actor, (_, ident) in self._tracked.items():
+            yield actor, ident
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _stat(self) -> tuple[float, ...]:
+        files = self._dir.files or ((self.path,) if self.path else ())
+        out = []
+        for f in files:
+            try:
+                out.append(f.stat().st_mtime_ns)
+            except OSError:
+                out.append(-1)
+        if self.path is not None and self.path.suffix.lower() == ".csv":
+            rules = self.path.with_name(self.path.stem + ".rules.yaml")
+            if rules not in files:
+                out.append(rules.stat().st_mtime_ns if rules.is_file() else -1)
+        return tuple(out)
+
+    def _reresolve(self, actors: Iterable[str]) -> None:
+        for actor in actors:
+            prev = self._tracked.get(actor)
+            if prev is None:
+                continue
+            domain, followers, email = prev[0]
+            ident = self._compute(actor, domain, followers, prev[1].name, email)
+            if ident != prev[1]:
+                self._changes.append(ActorChange(actor, prev[1], ident))
+                self._tracked[actor] = (prev[0], ident)
+
+    def _learn_follow(self, actor: str, target: str) -> None:
+        rules = self._dir.rules
+        if rules.brand_accounts and account_key(target) in rules.brand_accounts:
+            key = account_key(actor)
+            if key not in self._followers_learned:
+                self._followers_learned.add(key)
+                self._reresolve([actor])
+
+    def _find(self, actor: str, domain: str | None, name: str | None, email: str | None) -> Person | None:
+        d = self._dir
+        key = account_key(actor)
+        person = d.by_account.get(key)
+        if person is not None:
+            return person
+        if email:
+            person = d.by_email.get(email.lower())
+            if person is not None:
+                return person
+        if domain and key.startswith("git:"):
+            person = d.by_name_domain.get((key[4:], domain.lower()))
+        return person
+
+    def _compute(
+        self, actor: str, domain: str | None, followers: int | None, name: str | None, email: str | None
+    ) -> ActorIdentity:
+        person = self._find(actor, domain, name, email)
+        rules = self._dir.rules
+        if person is not None:
+            canonical = PERSON_PREFIX + person.key
+            display = person.name or name
+            keys = [account_key(a) for a in person.accounts] or [account_key(actor)]
+            domains = tuple(dict.fromkeys(((domain.lower(),) if domain else ()) + person.domains))
+            if person.segment is not None:
+                return ActorIdentity(canonical, person.segment, person.team, person.organisation, display, person.key, "directory")
+        else:
+            canonical, display = actor, name
+            keys = [account_key(actor)]
+            domains = (domain.lower(),) if domain else ()
+        team = person.team if person else None
+        org = person.organisation if person else None
+        pkey = person.key if person else None
+        for dom in domains:
+            if dom in rules.workforce_domains:
+                return ActorIdentity(canonical, Segment.workforce, team, org or rules.workforce_domains[dom], display, pkey, f"domain:{dom}")
+        for dom in domains:
+            if dom in rules.partner_domains:
+                return ActorIdentity(canonical, Segment.partner, team, org or rules.partner_domains[dom], display, pkey, f"domain:{dom}")
+        if rules.influencer_followers is not None and followers is not None and followers >= rules.influencer_followers:
+            return ActorIdentity(canonical, Segment.influencer, team, org, display, pkey, f"followers>={rules.influencer_followers}")
+        if rules.influencer_reach is not None:
+            reach = max((self._reach.get(k, -1) for k in keys), default=-1)
+            if reach >= rules.influencer_reach:
+                return ActorIdentity(canonical, Segment.influencer, team, org, display, pkey, f"reach>={rules.influencer_reach}")
+        for k in keys:
+            if k in rules.brand_followers or k in self._followers_learned:
+                return ActorIdentity(canonical, Segment.customer, team, org, display, pkey, "brand-follower")
+        return ActorIdentity(canonical, Segment.unknown, team, org, display, pkey, "directory-no-segment" if person else "unknown")
+
+
+# -- parsing helpers ---------------------------------------------------------------------------
+
+
+def _split(value: Any, where: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return tuple(s.strip() for s in value.replace(",", ";").split(";") if s.strip())
+    if isinstance(value, list):
+        out = []
+        for v in value:
+            if not isinstance(v, str):
+                raise DirectoryError(f"{where}: expected strings, got {type(v).__name__}")
+            out.append(v.strip())
+        return tuple(v for v in out if v)
+    if isinstance(value, dict):  # {slack: U123, github: octocat}
+        return tuple(f"{k}:{v}" for k, v in value.items() if v)
+    raise DirectoryError(f"{where}: expected a ';'-separated string or a list, got {type(value).__name__}")
+
+
+def _opt(row: Mapping[str, Any], name: str, where: str) -> str | None:
+    v = row.get(name)
+    if v is None or v == "":
+        return None
+    if not isinstance(v, (str, int)):
+        raise DirectoryError(f"{where}: field '{name}': expected a string, got {type(v).__name__}")
+    return str(v).strip() or None
+
+
+def _person(row: Any, path: Path, i: int) -> Person:
+    where = f"{path}: row {i}"
+    if not isinstance(row, Mapping):
+        raise DirectoryError(f"{where}: expected a mapping, got {type(row).__name__}")
+    key = _opt(row, "person", where)
+    if not key:
+        raise DirectoryError(f"{where}: field 'person': missing")
+    accounts = _split(row.get("accounts"), f"{where} field 'accounts'")
+    for acc in accounts:
+        if ":" not in acc:
+            raise DirectoryError(f"{where}: field 'accounts': {acc!r} is not '<platform>:<id>'")
+    emails = _split(row.get("emails"), f"{where} field 'emails'")
+    for e in emails:
+        if "@" not in e:
+            raise DirectoryError(f"{where}: field 'emails': {e!r} is not an e-mail address")
+    seg_raw = _opt(row, "segment", where)
+    segment = None
+    if seg_raw:
+        try:
+            segment = Segment(seg_raw.lower())
+        except ValueError:
+            allowed = ", ".join(s.value for s in Segment)
+            raise DirectoryError(f"{where}: field 'segment': {seg_raw!r} is not one of {allowed}") from None
+    return Person(
+        key=key,
+        name=_opt(row, "name", where),
+        accounts=accounts,
+        emails=emails,
+        team=_opt(row, "team", where),
+        organisation=_opt(row, "organisation", where) or _opt(row, "organization", where),
+        segment=segment,
+    )
+
+
+def _domains(value: Any, where: str) -> dict[str, str | None]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return {str(k).lower(): (str(v) if v is not None else None) for k, v in value.items()}
+    return {d.lower(): None for d in _split(value, where)}
+
+
+def _threshold(raw: Mapping[str, Any], name: str, default: int | None, where: str) -> int | None:
+    if name not in raw:
+        return default
+    v = raw[name]
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise DirectoryError(f"{where}: rules field '{name}': expected a non-negative integer, got {v!r}")
+    return v
+
+
+def _rules(raw: Any, path: Path) -> tuple[Rules, list[Path]]:
+    where = str(path)
+    if not isinstance(raw, Mapping):
+        raise DirectoryError(f"{where}: field 'rules': expected a mapping")
+    followers = {account_key(a) for a in _split(raw.get("brand_followers"), f"{where}: rules field 'brand_followers'")}
+    extra: list[Path] = []
+    ffile = raw.get("brand_followers_file")
+    if ffile:
+        fp = (path.parent / str(ffile)).resolve()
+        try:
+            lines = fp.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise DirectoryError(f"{where}: rules field 'brand_followers_file': cannot read {fp}: {e}") from e
+        followers.update(account_key(s) for s in (ln.strip() for ln in lines) if s and not s.startswith("#"))
+        extra.append(fp)
+    rules = Rules(
+        workforce_domains=_domains(raw.get("workforce_domains"), f"{where}: rules field 'workforce_domains'"),
+        partner_domains=_domains(raw.get("partner_domains"), f"{where}: rules field 'partner_domains'"),
+        brand_accounts=frozenset(account_key(a) for a in _split(raw.get("brand_accounts"), f"{where}: rules field 'brand_accounts'")),
+        brand_followers=frozenset(followers),
+        influencer_followers=_threshold(raw, "influencer_followers", 10_000, where),
+        influencer_reach=_threshold(raw, "influencer_reach", None, where),
+    )
+    return rules, extra

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up on Debian/Ubuntu with Python 3.11+, Java 17+ and Maven:
+#   - .venv in the repository with valuenet installed editable, test extras included;
+#   - Debian packages the tests and the dashboard use (clickhouse-server, chromium, chromium-driver),
+#     plus Java/Maven if they are missing — installed only when missing (sudo only when not root);
+#   - Apache Kafka's jars fetched with Maven into ~/.cache/valuenet (skipped with KAFKA_BOOTSTRAP_SERVERS).
+# Re-running it does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '==> %s\n' "$*"; }
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "error: valuenet needs Python 3.11+ ($PYTHON is $("$PYTHON" -V 2>&1 || echo missing)); set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+
+# --- Debian packages, only the missing ones ----------------------------------------------
+missing=()
+have_cmd clickhouse-server || have_pkg clickhouse-server || missing+=(clickhouse-server)
+have_pkg chromium || have_cmd chromium || missing+=(chromium)
+have_pkg chromium-driver || have_cmd chromedriver || missing+=(chromium-driver)
+if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+  have_cmd java || missing+=(openjdk-17-jre-headless)
+  have_cmd mvn || missing+=(maven)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! have_cmd apt-get; then
+    echo "error: missing ${missing[*]} and no apt-get to install them" >&2
+    exit 1
+  fi
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- Python virtual environment -----------------------------------------------------------
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv ($("$PYTHON" -V))"
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.valuenet-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c 'import valuenet' 2>/dev/null; then
+  say "installing valuenet and its dependencies into .venv (pip install -e '.[test]')"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]'
+  echo "$want" > "$stamp"
+fi
+
+# --- Apache Kafka jars (for the managed local broker) -------------------------------------
+if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+  say "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS: using that cluster, no local Kafka jars needed"
+else
+  .venv/bin/valuenet kafka fetch
+fi
+say "set-up done"

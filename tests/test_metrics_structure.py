@@ -1,0 +1,108 @@
+"""Strength, give/get, brokerage, E-I, communities, tunnels and network figures against direct counts / networkx."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import networkx as nx
+import pytest
+
+from tests._metrics_flows import by_name, random_flows, store_with, window_digraph, SEGMENT_OF
+
+
+@pytest.fixture(scope="module")
+def case():  # noqa: ANN201
+    flows = random_flows(48, 1000, span=3000, seed=11)
+    w = store_with(flows, windows=["1h"]).tick().windows[0]
+    inside = [f for f in flows if w.start <= f.timestamp.timestamp() < w.end
+              and f.receiver not in (None, f.giver) and f.flow_type.value != "none"]
+    return flows, inside, w
+
+
+def seg(actor: str) -> str:
+    return SEGMENT_OF[actor[0]]
+
+
+def test_strength_and_give_get(case) -> None:  # noqa: ANN001
+    _, inside, w = case
+    for layer in ("knowledge", "idea", "reputation"):
+        out = Counter(f.giver for f in inside if f.flow_type.value == layer)
+        inn = Counter(f.receiver for f in inside if f.flow_type.value == layer)
+        got_out, got_in = w.strength[layer]
+        assert by_name(w, got_out) == {a: out.get(a, 0) for a in by_name(w, got_out)}
+        assert by_name(w, got_in) == {a: inn.get(a, 0) for a in by_name(w, got_in)}
+    out, inn = Counter(f.giver for f in inside), Counter(f.receiver for f in inside)
+    for actor, value in by_name(w, w.give_get_balance).items():
+        assert value == pytest.approx((out[actor] - inn[actor]) / (out[actor] + inn[actor]))
+
+
+def test_boundary_spanning_and_ei(case) -> None:  # noqa: ANN001
+    _, inside, w = case
+    cross = Counter()
+    for f in inside:
+        if seg(f.giver) != seg(f.receiver):
+            cross[f.giver] += 1
+            cross[f.receiver] += 1
+    assert {a: v for a, v in by_name(w, w.boundary_spanning).items() if v} == dict(cross)
+
+    def group(actor: str, team: str | None) -> tuple:
+        return (seg(actor), team)
+
+    external = sum(1 for f in inside if group(f.giver, f.giver_team) != group(f.receiver, f.receiver_team))
+    internal = len(inside) - external
+    assert w.network["ei_index"] == pytest.approx((external - internal) / (external + internal))
+
+
+def test_communities_and_modularity(case) -> None:  # noqa: ANN001
+    flows, _, w = case
+    G = window_digraph(flows, w.start, w.end)
+    U = nx.Graph()
+    U.add_nodes_from(G)
+    for u, v, d in G.edges(data=True):
+        prev = U.get_edge_data(u, v, {"weight": 0})["weight"]
+        U.add_edge(u, v, weight=prev + d["weight"])
+    labels = by_name(w, w.community)
+    parts = [{a for a, c in labels.items() if c == k} for k in sorted(set(labels.values()))]
+    assert w.network["modularity"] == pytest.approx(nx.community.modularity(U, parts, weight="weight"), abs=1e-12)
+    assert w.network["communities"] == len(parts)
+    assert [len(p) for p in parts] == sorted((len(p) for p in parts), reverse=True)
+
+
+def test_network_size_density_reciprocity(case) -> None:  # noqa: ANN001
+    flows, _, w = case
+    G = window_digraph(flows, w.start, w.end)
+    assert w.network["actors"] == G.number_of_nodes()
+    assert w.network["edges"] == G.number_of_edges()
+    assert w.network["density"] == pytest.approx(nx.density(G))
+    assert w.network["reciprocity"] == pytest.approx(nx.reciprocity(G))
+
+
+def test_tunnels(case) -> None:  # noqa: ANN001
+    flows, inside, w = case
+    G = window_digraph(flows, w.start, w.end)
+    for t in w.tunnels:
+        mine = [f for f in inside if seg(f.giver) == t.src and seg(f.receiver) == t.dst]
+        back = [f for f in inside if seg(f.giver) == t.dst and seg(f.receiver) == t.src]
+        assert (t.knowledge, t.idea, t.reputation) == tuple(
+            sum(1 for f in mine if f.flow_type.value == k) for k in ("knowledge", "idea", "reputation"))
+        pairs = {(f.giver, f.receiver) for f in mine}
+        assert t.actor_pairs == len(pairs)
+        assert t.reciprocity == pytest.approx(sum(1 for u, v in pairs if G.has_edge(v, u)) / len(pairs))
+        assert t.give_get_balance == pytest.approx((len(mine) - len(back)) / (len(mine) + len(back)))
+    assert sum(t.knowledge + t.idea + t.reputation for t in w.tunnels) == len(inside)
+
+
+def test_readiness_index(case) -> None:  # noqa: ANN001
+    flows, inside, w = case
+    wf = [f for f in inside if seg(f.giver) == seg(f.receiver) == "workforce"]
+    W = nx.DiGraph()
+    W.add_nodes_from(a for a in w.graph.names.tolist() if seg(a) == "workforce")
+    W.add_edges_from((f.giver, f.receiver) for f in wf)
+    recip = nx.reciprocity(W)
+    team = {}
+    for f in inside:
+        team[f.giver] = f.giver_team if seg(f.giver) == "workforce" else None
+    ext = sum(1 for f in wf if f.giver_team != f.receiver_team)
+    openness = ((ext - (len(wf) - ext)) / len(wf) + 1) / 2
+    giant = max(len(c) for c in nx.weakly_connected_components(W)) / W.number_of_nodes()
+    assert w.network["readiness_index"] == pytest.approx((recip + openness + giant) / 3)

@@ -1,0 +1,140 @@
+"""git parser: bundled JSONL records, the sample slice and a real local repository."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import ParseError
+from ingest.parsers.git import read_repository, trailer_kind
+from ingest.parsers.registry import parse, parse_payload
+from ingest.samples import GIT_SAMPLE, git_sample
+from schemas import Interaction, Kind, RawEnvelope
+
+FIX = Path(__file__).parent / "fixtures" / "git" / "commits.jsonl"
+
+
+def _records() -> list[dict]:
+    return [json.loads(line) for line in FIX.read_text().splitlines()]
+
+
+def test_commit_with_trailers_yields_commit_apply_and_credits() -> None:
+    env = RawEnvelope(source="git", network="git-demo", payload=_records()[0])
+    out = parse(env)
+    by_id = {i.event_id: i for i in out}
+    sha = "aaaa000000000000000000000000000000000001"
+    assert list(by_id) == [sha, f"{sha}#apply", f"{sha}#0", f"{sha}#2", f"{sha}#4", f"{sha}#5"]
+    commit = by_id[sha]
+    assert commit.kind is Kind.commit and commit.actor == "git:Ada Lovelace" and commit.target is None
+    assert commit.timestamp == datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+    assert commit.text == "parser: handle trailers" and commit.actor_domain == "example.org"
+    apply = by_id[f"{sha}#apply"]
+    assert (apply.kind, apply.actor, apply.target) == (Kind.apply, "git:Junio C Hamano", "git:Ada Lovelace")
+    assert apply.timestamp == datetime(2024, 3, 2, 17, 30, tzinfo=timezone.utc)
+    assert (by_id[f"{sha}#0"].kind, by_id[f"{sha}#0"].actor) == (Kind.help, "git:Grace Hopper")
+    assert by_id[f"{sha}#0"].metadata == {"trailer": "Helped-by"}
+    assert by_id[f"{sha}#0"].actor_domain == "navy.mil"
+    assert by_id[f"{sha}#2"].kind is Kind.review
+    assert by_id[f"{sha}#4"].kind is Kind.suggestion
+    assert by_id[f"{sha}#5"].kind is Kind.approve
+    assert all(i.target == "git:Ada Lovelace" for i in out[1:])
+    assert all(i.network == "git-demo" and i.parent_id == sha for i in out[1:])
+
+
+def test_self_committed_merge_is_one_commit() -> None:
+    out = parse_payload("git", _records()[1], network="n")
+    assert [(i.kind, i.metadata) for i in out] == [(Kind.commit, {"parents": 2})]
+
+
+def test_constructed_models_equal_validated_ones() -> None:
+    for rec in _records():
+        for i in parse_payload("git", rec, network="n"):
+            assert Interaction.model_validate(i.model_dump()) == i
+            assert Interaction.model_validate_json(i.model_dump_json()) == i
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [("Reviewed-By", Kind.review), ("Mentored-by", Kind.help), ("Based-on-patch-by", Kind.suggestion),
+     ("Original-patch-by", Kind.suggestion), ("Acked-by", Kind.approve), ("Co-authored-by", Kind.commit),
+     ("Whatever-by", Kind.help), ("Cc", None), ("Fixes", None)],
+)
+def test_trailer_kinds(key: str, kind: Kind | None) -> None:
+    assert trailer_kind(key) is kind
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: r.pop("commit"), "commit"),
+        (lambda r: r.update(authored_at="yesterday"), "authored_at"),
+        (lambda r: r.update(author=7), "author"),
+        (lambda r: r.update(trailers="x"), "trailers"),
+        (lambda r: r["trailers"].__setitem__(1, {"key": "Acked-by"}), "trailers[1].name"),
+        (lambda r: r["trailers"].__setitem__(2, 5), "trailers[2]"),
+    ],
+)
+def test_bad_records_name_the_field(mutate, field: str) -> None:  # noqa: ANN001
+    rec = _records()[0]
+    mutate(rec)
+    with pytest.raises(ParseError) as e:
+        parse_payload("git", rec, network="n")
+    assert e.value.field == field and e.value.source == "git"
+
+
+def test_bundled_sample_is_the_documented_slice() -> None:
+    recs = list(git_sample())
+    assert GIT_SAMPLE.stat().st_size < 1_000_000
+    credited = [r for r in recs if any(t["key"].lower() != "signed-off-by" for t in r["trailers"])]
+    assert len(credited) == 3000
+    assert 5000 < len(recs) < 9001
+    stamps = [r["committed_at"] for r in recs[:50]]
+    assert stamps[0].startswith("2026-")
+    kinds = {i.kind for r in recs[:400] for i in parse_payload("git", r, network="n")}
+    assert {Kind.commit, Kind.apply, Kind.review, Kind.help, Kind.approve} <= kinds
+
+
+def _git(repo: Path, *args: str, env: dict | None = None) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def test_reads_a_real_local_repository(tmp_path: Path) -> None:
+    import os
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "f.txt").write_text("one\n")
+    _git(repo, "add", "f.txt")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Ada Lovelace", "GIT_AUTHOR_EMAIL": "ada@example.org",
+           "GIT_AUTHOR_DATE": "2024-03-01T10:00:00+02:00", "GIT_COMMITTER_NAME": "Max Maintainer",
+           "GIT_COMMITTER_EMAIL": "max@corp.example", "GIT_COMMITTER_DATE": "2024-03-02T10:00:00+00:00"}
+    msg = "feat: add f\n\nBody text.\n\nHelped-by: Grace Hopper <grace@navy.mil>\nReviewed-by: Alan Turing <alan@cam.ac.uk>\nSigned-off-by: Ada Lovelace <ada@example.org>\n"
+    _git(repo, "commit", "-q", "-m", msg, env=env)
+    recs = list(read_repository(repo))
+    assert len(recs) == 1
+    rec = recs[0]
+    assert rec["author"] == "Ada Lovelace" and rec["author_domain"] == "example.org"
+    assert rec["committer"] == "Max Maintainer" and rec["committer_domain"] == "corp.example"
+    assert rec["subject"] == "feat: add f" and rec["parents"] == 0
+    assert rec["trailers"] == [
+        {"key": "Helped-by", "name": "Grace Hopper", "email_domain": "navy.mil"},
+        {"key": "Reviewed-by", "name": "Alan Turing", "email_domain": "cam.ac.uk"},
+        {"key": "Signed-off-by", "name": "Ada Lovelace", "email_domain": "example.org"},
+    ]
+    out = parse_payload("git", rec, network="n")
+    assert [(i.kind, i.actor, i.target) for i in out] == [
+        (Kind.commit, "git:Ada Lovelace", None),
+        (Kind.apply, "git:Max Maintainer", "git:Ada Lovelace"),
+        (Kind.help, "git:Grace Hopper", "git:Ada Lovelace"),
+        (Kind.review, "git:Alan Turing", "git:Ada Lovelace"),
+    ]
+
+
+def test_missing_repository_raises_oserror(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        list(read_repository(tmp_path / "nope"))

@@ -1,0 +1,130 @@
+"""Mastodon entities and streaming frames, Bluesky Jetstream, X API v2."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import ParseError
+from ingest.parents import ParentIndex
+from ingest.parsers.registry import parse_payload
+from ingest.readers import read_payloads
+from schemas import Interaction, Kind
+
+FIX = Path(__file__).parent / "fixtures"
+RECEIVED = datetime(2024, 6, 10, 13, 0, tzinfo=timezone.utc)
+
+
+def run(source: str, payload, parents=None, headers=None) -> list[Interaction]:  # noqa: ANN001
+    out = parse_payload(source, payload, network="n", parents=parents, headers=headers, received_at=RECEIVED)
+    for i in out:
+        assert Interaction.model_validate(i.model_dump()) == i
+    return out
+
+
+def load(path: str):  # noqa: ANN201
+    return json.loads((FIX / path).read_text())
+
+
+def test_mastodon_reply_with_three_mentions_is_four_interactions() -> None:
+    out = run("mastodon", load("mastodon/status_reply.json"))
+    assert [(i.event_id, i.kind, i.target) for i in out] == [
+        ("status:110000000000000002", Kind.reply, "mastodon:1001"),
+        ("status:110000000000000002#mention:mastodon:1001", Kind.mention, "mastodon:1001"),
+        ("status:110000000000000002#mention:mastodon:2001", Kind.mention, "mastodon:2001"),
+        ("status:110000000000000002#mention:mastodon:1003", Kind.mention, "mastodon:1003"),
+    ]
+    r = out[0]
+    assert (r.actor, r.actor_name, r.actor_followers, r.language) == ("mastodon:1002", "bea", 250, "en")
+    assert r.timestamp == datetime(2024, 6, 10, 12, 0, 5, tzinfo=timezone.utc)
+
+
+def test_mastodon_boost_and_notifications() -> None:
+    (boost,) = run("mastodon", load("mastodon/status_boost.json"))
+    assert (boost.kind, boost.actor, boost.target, boost.parent_id) == (
+        Kind.repost, "mastodon:1003", "mastodon:1001", "status:110000000000000001")
+    (fav,) = run("mastodon", load("mastodon/notification_favourite.json"))
+    assert (fav.kind, fav.actor, fav.target, fav.actor_name) == (Kind.reaction, "mastodon:2001", "mastodon:1001", "cem@other.example")
+    (follow,) = run("mastodon", load("mastodon/notification_follow.json"), headers={"X-Mastodon-Account-Id": "1001"})
+    assert (follow.kind, follow.actor, follow.target) == (Kind.follow, "mastodon:3001", "mastodon:1001")
+    (anon,) = run("mastodon", load("mastodon/notification_follow.json"))
+    assert anon.target is None
+
+
+def test_mastodon_streaming_frames_and_sse() -> None:
+    parents = ParentIndex()
+    frames = list(read_payloads(FIX / "mastodon" / "stream_frames.jsonl", "mastodon"))
+    kinds = [[i.kind for i in run("mastodon", f, parents)] for f in frames]
+    assert kinds == [[Kind.reply] + [Kind.mention] * 3, [Kind.reaction], [Kind.edit], [Kind.delete]]
+    (delete,) = run("mastodon", frames[3], parents)
+    assert (delete.actor, delete.timestamp) == ("mastodon:1002", RECEIVED)
+    assert run("mastodon", frames[3], ParentIndex()) == []
+    sse = (FIX / "mastodon" / "sse_update.txt").read_text()
+    assert [i.kind for i in run("mastodon", sse)] == [Kind.reply] + [Kind.mention] * 3
+
+
+def test_mastodon_bad_frame_names_the_field() -> None:
+    with pytest.raises(ParseError) as e:
+        run("mastodon", {"stream": ["public"], "event": "update", "payload": "{not json"})
+    assert e.value.field == "payload"
+    st = load("mastodon/status_reply.json")
+    st["created_at"] = "later"
+    with pytest.raises(ParseError) as e:
+        run("mastodon", {"event": "update", "payload": json.dumps(st)})
+    assert e.value.field == "payload.created_at" and e.value.record == "110000000000000002"
+
+
+def test_bluesky_jetstream() -> None:
+    out = [i for p in read_payloads(FIX / "bluesky" / "jetstream.jsonl", "bluesky") for i in run("bluesky", p)]
+    ann = "bluesky:did:plc:ann111"
+    assert [(i.kind, i.actor.rsplit(":", 1)[1], i.target) for i in out] == [
+        (Kind.post, "ann111", None),
+        (Kind.reply, "bea222", ann),
+        (Kind.mention, "bea222", "bluesky:did:plc:cem333"),
+        (Kind.mention, "bea222", "bluesky:did:plc:dov444"),
+        (Kind.mention, "bea222", "bluesky:did:plc:eve555"),
+        (Kind.post, "cem333", None),
+        (Kind.quote, "cem333", ann),
+        (Kind.reaction, "dov444", ann),
+        (Kind.repost, "eve555", ann),
+        (Kind.follow, "eve555", ann),
+        (Kind.delete, "bea222", None),
+    ]
+    assert out[1].event_id == "at://did:plc:bea222/app.bsky.feed.post/3kmnr0002"
+    assert out[1].thread == "at://did:plc:ann111/app.bsky.feed.post/3kmnr0001"
+    assert out[1].timestamp == datetime(2024, 6, 10, 11, 46, 45, tzinfo=timezone.utc)
+    assert out[5].language == "de"
+
+
+def test_bluesky_missing_subject_names_the_field() -> None:
+    ev = next(p for p in read_payloads(FIX / "bluesky" / "jetstream.jsonl", "bluesky") if p.get("commit", {}).get("collection") == "app.bsky.feed.like")
+    del ev["commit"]["record"]["subject"]
+    with pytest.raises(ParseError) as e:
+        run("bluesky", ev)
+    assert e.value.field == "commit.record.subject.uri"
+    assert e.value.record == "at://did:plc:dov444/app.bsky.feed.like/3kmnr0004"
+
+
+def test_x_response_with_includes() -> None:
+    out = run("x", load("x/response.json"), ParentIndex())
+    assert [(i.event_id, i.kind, i.actor, i.target) for i in out] == [
+        ("1800000000000000002", Kind.reply, "x:2002", "x:2001"),
+        ("1800000000000000002#mention:x:2001", Kind.mention, "x:2002", "x:2001"),
+        ("1800000000000000002#mention:x:2003", Kind.mention, "x:2002", "x:2003"),
+        ("1800000000000000002#mention:x:2004", Kind.mention, "x:2002", "x:2004"),
+        ("1800000000000000003", Kind.quote, "x:2003", "x:2001"),
+        ("1800000000000000004", Kind.repost, "x:2004", "x:2001"),
+    ]
+    assert (out[0].actor_name, out[0].actor_followers, out[0].thread) == ("bea_b", 310, "1800000000000000001")
+    assert out[0].metadata["impression_count"] == 120
+
+
+def test_x_bad_tweet_names_the_field() -> None:
+    resp = load("x/response.json")
+    resp["data"][1]["created_at"] = None
+    with pytest.raises(ParseError) as e:
+        run("x", resp)
+    assert (e.value.field, e.value.record) == ("data[1].created_at", "1800000000000000003")

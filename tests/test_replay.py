@@ -1,0 +1,181 @@
+"""File replay: raw envelopes out, parser rejects to the DLQ naming the field, pacing, --follow, real broker."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer
+from typer.testing import CliRunner
+
+from ingest.dlq import DlqRecord
+from ingest.producer import RawProducer
+from ingest.replay import Pacer, replay
+from ingest.synth import SynthNetwork, write_dataset
+from schemas.envelope import RawEnvelope
+from schemas.interaction import Source
+from valuenet.cli import app
+
+UTC = timezone.utc
+
+
+def _frame(did: str, t_us: int, collection: str, record: dict[str, Any]) -> dict[str, Any]:
+    rkey = f"3k{t_us % 10**9:09d}"
+    return {"did": did, "time_us": t_us, "kind": "commit",
+            "commit": {"rev": rkey, "operation": "create", "collection": collection, "rkey": rkey,
+                       "record": {"$type": collection, "createdAt": "2024-06-10T11:46:39.000Z", **record}, "cid": "bafyrei1"}}
+
+
+POST = _frame("did:plc:ann111", 1718020000000000, "app.bsky.feed.post", {"text": "valuenet is out", "langs": ["en"]})
+REPOST = _frame("did:plc:bea222", 1718020005000000, "app.bsky.feed.repost",
+                {"subject": {"uri": "at://did:plc:ann111/app.bsky.feed.post/3k020000000", "cid": "bafyrei1"}})
+LIKE = _frame("did:plc:cem333", 1718020009000000, "app.bsky.feed.like",
+              {"subject": {"uri": "at://did:plc:ann111/app.bsky.feed.post/3k020000000", "cid": "bafyrei1"}})
+NO_DID = {k: v for k, v in POST.items() if k != "did"}
+
+
+class ListSink:
+    """Records what replay sends (pure tests)."""
+
+    def __init__(self) -> None:
+        self.sent: list[RawEnvelope] = []
+        self.dlq: list[dict[str, Any]] = []
+
+    def send(self, env: RawEnvelope) -> None:
+        self.sent.append(env)
+
+    def send_dlq(self, source: str, reason: str, field: str, record: Any, *, network: str = "default", stage: str = "ingest") -> None:
+        self.dlq.append({"source": source, "reason": reason, "field": field, "record": record, "network": network, "stage": stage})
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+
+def _write_ndjson(path: Path, items: list[Any]) -> Path:
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in items))
+    return path
+
+
+def test_raw_payloads_are_sent_unchanged_and_rejects_name_the_field(tmp_path: Path) -> None:
+    f = _write_ndjson(tmp_path / "jetstream.jsonl", [POST, "{broken json", REPOST, NO_DID, LIKE])
+    sink = ListSink()
+    stats = replay(f, sink, source=Source.bluesky, network="acme")
+    assert (stats.sent, stats.rejected) == (3, 2)
+    assert [e.payload for e in sink.sent] == [POST, REPOST, LIKE]
+    assert {e.network for e in sink.sent} == {"acme"} and {e.source for e in sink.sent} == {Source.bluesky}
+    assert dict(stats.per_kind) == {"post": 1, "repost": 1, "reaction": 1}
+    assert [d["source"] for d in sink.dlq] == ["bluesky", "bluesky"]
+    assert sink.dlq[0]["field"] == "<payload>" and "JSON" in sink.dlq[0]["reason"]
+    assert sink.dlq[1]["field"] == "did" and sink.dlq[1]["record"] == NO_DID
+    assert stats.as_dict()["rejected_fields"] == {"<payload>": 1, "did": 1}
+
+
+def test_stored_envelopes_keep_their_source_and_headers(tmp_path: Path) -> None:
+    gen = SynthNetwork(seed=2, actors=40, rate=1.0)
+    truth = write_dataset(gen, tmp_path, 400)
+    sink = ListSink()
+    stats = replay(tmp_path / "events.jsonl", sink, source=None)
+    assert stats.rejected == 0 and stats.sent == 400
+    assert dict(stats.per_source) == truth["events_per_source"]
+    assert any(e.headers.get("x-github-event") for e in sink.sent if e.source is Source.github)
+    assert stats.interactions == sum(stats.per_kind.values()) >= 400
+    override = ListSink()
+    replay(tmp_path / "events.jsonl", override, source=None, network="tenant-b", limit=10)
+    assert len(override.sent) == 10 and {e.network for e in override.sent} == {"tenant-b"}
+
+
+def test_pacer_rate_and_speedup() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(round(s, 6))
+        now[0] += s
+
+    p = Pacer(rate=4.0, sleep=sleep, clock=lambda: now[0])
+    for _ in range(5):
+        p.wait(None)
+    assert slept == [0.25, 0.25, 0.25, 0.25]
+
+    now[0], slept[:] = 0.0, []
+    p = Pacer(speedup=10.0, sleep=sleep, clock=lambda: now[0])
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    for dt in (0, 30, 30, 100):  # event-time seconds
+        p.wait(t0 + timedelta(seconds=dt))
+    assert slept == [3.0, 7.0]
+    with pytest.raises(ValueError, match="rate"):
+        Pacer(rate=0)
+
+
+def test_follow_tails_a_growing_file(tmp_path: Path) -> None:
+    f = tmp_path / "live.jsonl"
+    f.write_text(json.dumps(POST) + "\n")
+    frames = [_frame(f"did:plc:f{i:03d}", 1718020010000000 + i, "app.bsky.feed.post", {"text": f"n{i}"}) for i in range(30)]
+
+    def writer() -> None:
+        with f.open("a") as out:
+            for k in range(0, 30, 10):
+                time.sleep(0.2)
+                for fr in frames[k:k + 10]:
+                    out.write(json.dumps(fr) + "\n")
+                out.write('{"did": "did:plc:half')  # an incomplete line is held back until its newline arrives
+                out.flush()
+                time.sleep(0.1)
+                out.write('way", "time_us": 1, "kind": "identity"}\n')
+                out.flush()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    sink = ListSink()
+    stats = replay(f, sink, source=Source.bluesky, network="acme", follow=True, idle_exit_s=1.5)
+    t.join()
+    dids = [e.payload["did"] for e in sink.sent]
+    assert dids[:2] == ["did:plc:ann111", "did:plc:f000"]
+    assert [d for d in dids if d.startswith("did:plc:f")] == [fr["did"] for fr in frames]
+    assert dids.count("did:plc:halfway") == 3
+    assert stats.sent == 34 and stats.rejected == 0
+
+
+def test_cli_help_and_argument_errors() -> None:
+    runner = CliRunner()
+    for cmd in ("replay", "webhook", "stream", "synth"):
+        r = runner.invoke(app, ["ingest", cmd, "--help"])
+        assert r.exit_code == 0 and "Usage" in r.output
+    r = runner.invoke(app, ["ingest", "replay", "/nonexistent/file.jsonl", "--source", "slack"])
+    assert r.exit_code == 2
+
+
+@pytest.mark.kafka
+def test_replay_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path: Path) -> None:  # noqa: ANN001
+    raw, dlq = new_topic(4), new_topic(1)
+    f = _write_ndjson(tmp_path / "jetstream.jsonl", [POST, REPOST, NO_DID, LIKE, "not json at all"])
+    with RawProducer(kafka_bootstrap, raw_topic=raw, dlq_topic=dlq) as producer:
+        stats = replay(f, producer, source=Source.bluesky, network="acme")
+    assert (stats.sent, stats.rejected) == (3, 2)
+    got = _consume(kafka_bootstrap, raw, 3)
+    assert len(got) == 3 and {r.key for r in got} == {b"acme"}
+    assert len({r.partition for r in got}) == 1  # one network, one partition, order kept
+    envs = [RawEnvelope.model_validate_json(r.value) for r in sorted(got, key=lambda r: r.offset)]
+    assert [e.payload for e in envs] == [POST, REPOST, LIKE]
+    dead = sorted((DlqRecord.model_validate_json(r.value) for r in _consume(kafka_bootstrap, dlq, 2)), key=lambda d: d.field)
+    assert [(d.stage, d.source, d.field) for d in dead] == [("replay", "bluesky", "<payload>"), ("replay", "bluesky", "did")]
+    assert json.loads(dead[1].record) == NO_DID and dead[0].record == "not json at all"
+
+
+def _consume(bootstrap: str, topic: str, n: int, timeout_s: float = 20.0) -> list:
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None)
+    out: list = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(out) < n and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                out.extend(batch)
+    finally:
+        consumer.close()
+    return out

@@ -1,0 +1,110 @@
+"""Event-time windows, late policy, dedupe, sliding expiry, live counters and rebuild of the graph store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics.graph_store import AddStatus, GraphStore
+from analytics.window import WindowSpec, bucket_of, is_late, parse_window
+from tests._metrics_flows import T0, by_name, flow, random_flows
+
+BASE = T0.timestamp()
+
+
+def test_parse_window_units() -> None:
+    assert [parse_window(w) for w in ("90s", "15m", "1h", "24h", "7d", "1w")] == [90, 900, 3600, 86400, 604800, 604800]
+    with pytest.raises(ValueError, match="window 'h1'"):
+        parse_window("h1")
+
+
+def test_window_bounds_follow_watermark_bucket() -> None:
+    spec = WindowSpec.parse("1h", 60)
+    assert spec.buckets == 60
+    wb = bucket_of(1_000_030.0, 60)  # bucket 16667 → [16667*60 - 59*60, 16668*60)
+    assert spec.bounds(wb, 60) == ((wb - 59) * 60, (wb + 1) * 60)
+    assert is_late(100.0, 500.0, 300) and not is_late(200.0, 500.0, 300) and not is_late(0.0, None, 300)
+
+
+def test_late_events_counted_not_applied() -> None:
+    store = GraphStore("n1", windows=["1h"], allowed_lateness_seconds=300)
+    assert store.add(flow("w1", "c1", t=1000)) is AddStatus.applied
+    assert store.add(flow("w2", "c1", t=800)) is AddStatus.applied  # 200 s behind: allowed
+    late = flow("w3", "c1", t=600)  # 400 s behind the watermark
+    assert store.add(late) is AddStatus.late
+    assert store.add(late) is AddStatus.duplicate  # a replayed late event is not counted twice
+    w = store.tick().windows[0]
+    assert set(w.graph.names.tolist()) == {"w1", "w2", "c1"}
+    assert w.network["late_events"] == 1 and store.late_events == 1
+
+
+def test_replay_does_not_double_count() -> None:
+    flows = random_flows(20, 200, span=600)
+    store = GraphStore("n1", windows=["1h"], allowed_lateness_seconds=3600)
+    store.add_many(flows)
+    first = store.tick().windows[0]
+    assert store.add_many(flows) == {"applied": 0, "duplicate": 200, "late": 0}
+    again = store.tick().windows[0]
+    assert np.array_equal(first.graph.total.toarray(), again.graph.total.toarray())
+
+
+def test_edges_expire_as_the_window_slides() -> None:
+    store = GraphStore("n1", windows=["10m", "1h"], bucket_seconds=60, allowed_lateness_seconds=0)
+    store.add(flow("w1", "c1", t=0))
+    store.add(flow("w2", "c2", t=30 * 60))
+    short, long_ = store.tick().windows
+    assert set(short.graph.names.tolist()) == {"w2", "c2"}
+    assert set(long_.graph.names.tolist()) == {"w1", "c1", "w2", "c2"}
+    store.expire(BASE + 2 * 3600)  # idle: watermark moves on, both windows empty
+    assert [w.graph.n for w in store.tick().windows] == [0, 0]
+    assert store.live_strength("w2", "1h")["out_knowledge"] == 0.0
+
+
+def test_live_counters_match_tick() -> None:
+    flows = sorted(random_flows(30, 800, span=4 * 3600, seed=5), key=lambda f: f.timestamp)
+    store = GraphStore("n1", windows=["1h", "24h"])
+    store.add_many(flows)
+    result = store.tick()
+    for w in result.windows:
+        counted = {k: sum(1 for f in flows if w.start <= f.timestamp.timestamp() < w.end and f.flow_type.value == k)
+                   for k in ("knowledge", "idea", "reputation")}
+        live = store.live_flow_rates(w.window)
+        spec_seconds = parse_window(w.window)
+        for k, c in counted.items():
+            assert live[k] == pytest.approx(c / spec_seconds)
+            assert w.network[f"flows_per_s_{k}"] == pytest.approx(c / spec_seconds)
+        out_k, in_k = w.strength["knowledge"]
+        for actor, value in by_name(w, out_k).items():
+            assert store.live_strength(actor, w.window)["out_knowledge"] == value
+        for actor, value in by_name(w, in_k).items():
+            assert store.live_strength(actor, w.window)["in_knowledge"] == value
+
+
+def test_rebuild_gives_the_live_state() -> None:
+    flows = random_flows(40, 1500, span=3 * 3600, seed=9)  # unsorted: some late, some allowed-late
+    flows += flows[:50]  # redeliveries
+    live = GraphStore("n1", allowed_lateness_seconds=900)
+    outcome = live.add_many(flows)
+    assert outcome["late"] > 0 and outcome["duplicate"] >= 50
+    rebuilt = GraphStore("n1", allowed_lateness_seconds=900)
+    assert rebuilt.rebuild(flows) == outcome
+    a, b = live.tick(), rebuilt.tick()
+    for wa, wb in zip(a.windows, b.windows):
+        assert wa.graph.names.tolist() == wb.graph.names.tolist()
+        assert np.array_equal(wa.graph.total.toarray(), wb.graph.total.toarray())
+        assert np.allclose(wa.pagerank, wb.pagerank)
+        assert {k: v for k, v in wa.network.items() if k != "tick_seconds"} == {
+            k: v for k, v in wb.network.items() if k != "tick_seconds"}
+
+
+def test_no_receiver_and_none_type_add_no_edge_but_count() -> None:
+    store = GraphStore("n1", windows=["1h"])
+    store.add(flow("c1", None, t=0, kind="post", flow_type="knowledge"))
+    store.add(flow("w1", "c1", t=10, flow_type="none"))
+    store.add(flow("w1", "w1", t=20, flow_type="knowledge"))
+    store.add(flow("w1", "c1", t=30, flow_type="knowledge"))
+    w = store.tick().windows[0]
+    assert w.graph.total.nnz == 1 and w.graph.total.sum() == 1
+    assert store.live_flow_rates("1h")["knowledge"] == pytest.approx(3 / 3600)
+    assert w.network["flows_per_s_knowledge"] == pytest.approx(3 / 3600)
+    assert by_name(w, w.graph.posts)["c1"] == 1

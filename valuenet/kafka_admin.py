@@ -1,0 +1,116 @@
+"""Topic administration: create valuenet's topics with explicit partition counts, list and describe them.
+
+Records on every valuenet topic are keyed by the network (tenant) id, so one network's
+events stay ordered within one partition while networks spread over partitions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from valuenet.config import TOPIC_PARTITIONS
+
+__all__ = ["TopicReport", "admin_client", "prefixed", "ensure_topics", "topic_partitions", "delete_topics"]
+
+_ALREADY_EXISTS = TopicAlreadyExistsError.errno
+
+
+@dataclass
+class TopicReport:
+    """What ``ensure_topics`` did: topics created, topics already there, and partition counts found."""
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    partitions: dict[str, int] = field(default_factory=dict)
+    mismatched: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (wanted, found)
+
+
+@contextlib.contextmanager
+def admin_client(bootstrap: str, *, timeout_s: float = 30.0) -> Iterator[KafkaAdminClient]:
+    """A kafka-python ``KafkaAdminClient`` on ``bootstrap``, closed on exit."""
+    ms = int(timeout_s * 1000)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="valuenet-admin",
+                             request_timeout_ms=ms, bootstrap_timeout_ms=ms)
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def prefixed(partitions: Mapping[str, int], prefix: str | None) -> dict[str, int]:
+    """Rename ``valuenet.<name>`` keys to ``<prefix>.<name>`` (``VALUENET_TOPIC_PREFIX``); other keys unchanged."""
+    if not prefix or prefix == "valuenet":
+        return dict(partitions)
+    return {(f"{prefix}.{k.removeprefix('valuenet.')}" if k.startswith("valuenet.") else k): n
+            for k, n in partitions.items()}
+
+
+def topic_partitions(bootstrap: str, names: list[str] | None = None) -> dict[str, int]:
+    """Partition count of each named topic that exists (all non-internal topics when ``names`` is None)."""
+    with admin_client(bootstrap) as admin:
+        described = admin.describe_topics(names)
+    return {
+        t["name"]: len(t.get("partitions") or [])
+        for t in described
+        if t.get("error_code", 0) == 0 and not t.get("is_internal", False) and not t["name"].startswith("__")
+    }
+
+
+def ensure_topics(
+    bootstrap: str,
+    partitions: Mapping[str, int] = TOPIC_PARTITIONS,
+    *,
+    prefix: str | None = None,
+    replication_factor: int = -1,
+    timeout_s: float = 30.0,
+) -> TopicReport:
+    """Create each missing topic with its partition count; idempotent (existing topics are left alone).
+
+    ``prefix`` (``settings.topic_prefix``) renames ``valuenet.<name>`` to ``<prefix>.<name>``.
+    ``replication_factor=-1`` takes the cluster's ``default.replication.factor``. A topic that exists
+    with a different partition count is reported in ``mismatched``, never altered (adding partitions
+    would move keys, and so networks, to other partitions). Waits until every topic has a leader.
+    """
+    partitions = prefixed(partitions, prefix)
+    report = TopicReport()
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        existing = set(admin.list_topics())
+        missing = {name: n for name, n in partitions.items() if name not in existing}
+        report.existing = sorted(set(partitions) - set(missing))
+        if missing:
+            result = admin.create_topics(
+                {name: {"num_partitions": n, "replication_factor": replication_factor} for name, n in missing.items()},
+                timeout_ms=int(timeout_s * 1000), raise_errors=False,
+            )
+            for topic in result["topics"]:
+                code = topic["error_code"]
+                if code == 0:
+                    report.created.append(topic["name"])
+                elif code == _ALREADY_EXISTS:  # created concurrently by someone else
+                    report.existing.append(topic["name"])
+                else:
+                    raise KafkaError(f"creating topic {topic['name']!r} failed: error {code} "
+                                     f"{topic.get('error_message') or ''}".strip())
+            admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))
+        for t in admin.describe_topics(list(partitions)):
+            report.partitions[t["name"]] = len(t.get("partitions") or [])
+    report.created.sort()
+    report.existing.sort()
+    for name, wanted in partitions.items():
+        found = report.partitions.get(name)
+        if found is not None and found != wanted:
+            report.mismatched[name] = (wanted, found)
+    return report
+
+
+def delete_topics(bootstrap: str, names: list[str], *, timeout_s: float = 30.0) -> None:
+    """Delete the named topics (missing ones are ignored)."""
+    if not names:
+        return
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        admin.delete_topics(names, timeout_ms=int(timeout_s * 1000), raise_errors=False)

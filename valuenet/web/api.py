@@ -1,0 +1,281 @@
+"""REST routes: networks, actors, metrics by window, tunnels, reach, cascades, alerts, timeline, graph, value map."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from valuenet.config import Settings
+from valuenet.web import valuemap as vmap
+from valuenet.web.queries import ACTOR_METRICS, FLOW_TYPES, Reader, WindowError, parse_duration
+
+__all__ = ["router", "StoreError"]
+
+log = logging.getLogger("valuenet.web.api")
+router = APIRouter(prefix="/api")
+SEGMENTS = ("workforce", "partner", "customer", "influencer", "unknown")
+MetricName = Literal[ACTOR_METRICS]  # type: ignore[valid-type]
+
+
+class StoreError(RuntimeError):
+    """The store could not answer (answered as 503)."""
+
+
+def _invalid(field: str, value: Any, msg: str) -> HTTPException:
+    """A 422 in FastAPI's validation shape, naming the query field."""
+    return HTTPException(status_code=422, detail=[{"loc": ["query", field], "msg": msg, "input": value,
+                                                   "type": "value_error"}])
+
+
+def get_reader(request: Request) -> Reader:
+    """The app's Reader."""
+    return request.app.state.reader
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The app's Settings."""
+    return request.app.state.settings
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+NetworkQ = Annotated[str | None, Query(min_length=1, max_length=128, description="Network id; default: the configured network if it has data, else the most recently ticked one")]
+WindowQ = Annotated[str | None, Query(max_length=16, description="Rolling window, one of the configured windows (default: the first)")]
+LimitQ = Annotated[int, Query(ge=1, le=1000, description="Rows to return")]
+
+
+def _call(fn, *args, **kwargs):  # noqa: ANN001, ANN202
+    """Run a Reader call, turning store failures into StoreError (503)."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, WindowError):
+        raise
+    except Exception as e:  # noqa: BLE001 - driver errors vary by backend
+        log.warning("store query failed: %s", e, exc_info=True)
+        raise StoreError(f"store query failed: {type(e).__name__}") from e
+
+
+def _network(reader: Reader, settings: Settings, network: str | None) -> str:
+    return network or _call(reader.default_network, settings.network)
+
+
+def _window(settings: Settings, window: str | None) -> str:
+    if window is None:
+        return settings.windows[0]
+    if window not in settings.windows:
+        raise _invalid("window", window, f"window must be one of {', '.join(settings.windows)}")
+    return window
+
+
+def _list_param(field: str, values: list[str] | None, allowed: tuple[str, ...]) -> list[str] | None:
+    """Repeatable or comma-separated choice list, validated against ``allowed``."""
+    if not values:
+        return None
+    items = [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+    bad = [v for v in items if v not in allowed]
+    if bad:
+        raise _invalid(field, bad, f"{field} must be among {', '.join(allowed)}")
+    return items or None
+
+
+@router.get("/networks", summary="Networks with data")
+def networks(reader: ReaderDep, settings: SettingsDep) -> dict:
+    """Every network with snapshots or flows, the default one and the configured windows."""
+    nets = _call(reader.networks)
+    return {"networks": nets, "default": _network(reader, settings, None), "windows": list(settings.windows)}
+
+
+@router.get("/actors", summary="Search actors")
+def actors(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
+           q: Annotated[str | None, Query(max_length=256, description="Substring of the actor id or display name")] = None,
+           limit: LimitQ = 50) -> dict:
+    """Actors matching ``q`` (case-insensitive), highest PageRank first."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    return {"network": net, "window": w, "q": q, "actors": _call(reader.search_actors, net, w, q, limit)}
+
+
+@router.get("/actors/{actor}", summary="One actor: metrics over time and ego network")
+def actor(reader: ReaderDep, settings: SettingsDep,
+          actor: Annotated[str, Path(min_length=1, max_length=256)],
+          network: NetworkQ = None, window: WindowQ = None,
+          history: Annotated[int, Query(ge=1, le=500, description="Snapshots of history")] = 60,
+          edges: Annotated[int, Query(ge=1, le=5000, description="Ego-network edges at most")] = 400) -> dict:
+    """Latest metrics, metrics over the last ``history`` ticks and the ego network (radius 1)."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    if not _call(reader.actor_exists, net, actor):
+        raise HTTPException(404, detail=f"actor {actor!r} not found in network {net!r}")
+    hist = _call(reader.actor_history, net, actor, w, history)
+    ego_edges = _call(reader.edges, net, w, None, actor, edges)
+    snap = _call(reader.actor_snapshot, net, w)
+    names = _call(reader.display_names, net)
+    return {"network": net, "window": w, "actor": actor, "name": names.get(actor),
+            "latest": hist[-1] if hist else snap.get(actor), "history": hist,
+            "ego": _graph(ego_edges, snap, names)}
+
+
+@router.get("/metrics/network", summary="Network metrics by window")
+def metrics_network(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
+                    history: Annotated[int, Query(ge=0, le=1000, description="Also return this many past snapshots of the window")] = 0) -> dict:
+    """Latest NetworkMetrics per window (or of one window), with optional history."""
+    net = _network(reader, settings, network)
+    windows = [_window(settings, window)] if window else list(settings.windows)
+    out: dict[str, Any] = {"network": net, "metrics": _call(reader.network_metrics, net, windows)}
+    if history:
+        out["history"] = _call(reader.network_history, net, windows[0], history)
+    return out
+
+
+@router.get("/metrics/actors", summary="Top actors by a metric")
+def metrics_actors(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
+                   metric: Annotated[MetricName, Query(description="ActorMetrics field to rank by")] = "pagerank",
+                   segment: Annotated[Literal[SEGMENTS] | None, Query(description="Only actors of this segment")] = None,  # type: ignore[valid-type]
+                   limit: LimitQ = 10) -> dict:
+    """Top ``limit`` actors of the latest snapshot by ``metric``."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    rows = _call(reader.top_actors, net, w, metric, limit, segment)
+    names = _call(reader.display_names, net)
+    for r in rows:
+        r["name"] = names.get(r["actor"])
+    return {"network": net, "window": w, "metric": metric, "actors": rows}
+
+
+@router.get("/tunnels", summary="Value-exchange matrix between segments")
+def tunnels(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None) -> dict:
+    """Latest SegmentFlow rows and the segment × segment matrix of total flows."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    rows = _call(reader.tunnels, net, w)
+    segs = sorted({r["src_segment"] for r in rows} | {r["dst_segment"] for r in rows},
+                  key=lambda s: SEGMENTS.index(s) if s in SEGMENTS else 99)
+    matrix = [[0] * len(segs) for _ in segs]
+    for r in rows:
+        matrix[segs.index(r["src_segment"])][segs.index(r["dst_segment"])] = r["knowledge"] + r["idea"] + r["reputation"]
+    return {"network": net, "window": w, "tunnels": rows, "segments": segs, "matrix": matrix}
+
+
+@router.get("/reach", summary="Influencer reach of one actor")
+def reach(reader: ReaderDep, settings: SettingsDep,
+          actor: Annotated[str, Query(min_length=1, max_length=256, description="Actor id")],
+          network: NetworkQ = None, window: WindowQ = None,
+          trend: Annotated[int, Query(ge=1, le=500, description="Ticks of trend")] = 30,
+          posts: Annotated[int, Query(ge=0, le=100, description="Top posts to list")] = 10) -> dict:
+    """Reach and potential reach now and over time, and the actor's most amplified posts."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    if not _call(reader.actor_exists, net, actor):
+        raise HTTPException(404, detail=f"actor {actor!r} not found in network {net!r}")
+    hist = _call(reader.reach_history, net, w, [actor], trend).get(actor, [])
+    latest = _call(reader.actor_snapshot, net, w).get(actor)
+    keys = ("reach", "potential_reach", "amplification_rate", "engagement_rate", "segment")
+    return {"network": net, "window": w, "actor": actor,
+            "latest": {k: latest[k] for k in keys} if latest else None,
+            "trend": hist, "posts": _call(reader.top_posts, net, actor, posts) if posts else []}
+
+
+@router.get("/reach/leaderboard", summary="Influencer reach leaderboard with trends")
+def reach_leaderboard(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
+                      limit: LimitQ = 20,
+                      trend: Annotated[int, Query(ge=2, le=200, description="Ticks of trend per actor")] = 20,
+                      segment: Annotated[Literal[SEGMENTS] | None, Query()] = None) -> dict:  # type: ignore[valid-type]
+    """Top actors by reach; ``delta`` = reach now − reach at the oldest tick of the trend."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    top = _call(reader.top_actors, net, w, "reach", limit, segment)
+    hist = _call(reader.reach_history, net, w, [a["actor"] for a in top], trend)
+    names = _call(reader.display_names, net)
+    leaders = []
+    for rank, a in enumerate(top, 1):
+        series = hist.get(a["actor"], [])
+        first = series[0]["reach"] if series else a["reach"]
+        leaders.append({"rank": rank, "actor": a["actor"], "name": names.get(a["actor"]), "segment": a["segment"],
+                        "reach": a["reach"], "potential_reach": a["potential_reach"],
+                        "amplification_rate": a["amplification_rate"], "engagement_rate": a["engagement_rate"],
+                        "delta": a["reach"] - first, "trend": [p["reach"] for p in series]})
+    return {"network": net, "window": w, "leaders": leaders}
+
+
+@router.get("/cascade/{event_id}", summary="A post's amplification cascade")
+def cascade(reader: ReaderDep, settings: SettingsDep,
+            event_id: Annotated[str, Path(min_length=1, max_length=512)], network: NetworkQ = None,
+            depth: Annotated[int, Query(ge=1, le=20, description="Hops to follow")] = 8) -> dict:
+    """Every flow descending from ``event_id`` via parent_id, with its hop depth and reach."""
+    net = _network(reader, settings, network)
+    out = _call(reader.cascade, net, event_id, depth)
+    if out is None:
+        raise HTTPException(404, detail=f"event {event_id!r} not found in network {net!r}")
+    return out
+
+
+@router.get("/alerts", summary="Alerts, newest first")
+def alerts(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
+           limit: LimitQ = 50) -> dict:
+    """Structural alerts (broker lost, silo forming, reach spike, responsiveness degraded)."""
+    net = _network(reader, settings, network)
+    w = _window(settings, window) if window else None
+    return {"network": net, "alerts": _call(reader.alerts, net, w, limit)}
+
+
+@router.get("/flows/timeline", summary="Flow counts per time bucket and type")
+def flows_timeline(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
+                   bucket: Annotated[str, Query(max_length=16, description="Bucket width, e.g. 60s, 5m, 1h")] = "1m") -> dict:
+    """Flows per event-time bucket over the window, by flow type."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    try:
+        b = parse_duration(bucket)
+    except WindowError as e:
+        raise _invalid("bucket", bucket, str(e)) from None
+    if parse_duration(w) // b > 5000:
+        raise _invalid("bucket", bucket, f"bucket too small: more than 5000 buckets in window {w}")
+    return {"network": net, "window": w, **_call(reader.flow_timeline, net, w, b)}
+
+
+@router.get("/graph", summary="Nodes and edges of the value network")
+def graph(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
+          type: Annotated[list[str] | None, Query(description="Flow types (repeat or comma-separate)")] = None,  # noqa: A002
+          segment: Annotated[list[str] | None, Query(description="Segments (repeat or comma-separate); edges between them only")] = None,
+          limit: Annotated[int, Query(ge=1, le=20000, description="Heaviest edges to return")] = 1500) -> dict:
+    """Aggregated giver→receiver edges per flow type, nodes with segment and latest metrics."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    types = _list_param("type", type, FLOW_TYPES)
+    segs = _list_param("segment", segment, SEGMENTS)
+    rows = _call(reader.edges, net, w, types, None, None)
+    if segs:
+        rows = [r for r in rows if r["source_segment"] in segs and r["target_segment"] in segs]
+    total = len(rows)
+    snap = _call(reader.actor_snapshot, net, w)
+    names = _call(reader.display_names, net)
+    return {"network": net, "window": w, "types": types or list(FLOW_TYPES), "segments": segs or list(SEGMENTS),
+            "total_edges": total, **_graph(rows[:limit], snap, names)}
+
+
+def _graph(rows: list[dict], snap: dict[str, dict], names: dict[str, str]) -> dict:
+    """Nodes (with segment, team and latest metrics) and edges from aggregated edge rows."""
+    nodes: dict[str, dict] = {}
+    for r in rows:
+        for end, seg, team in (("source", r["source_segment"], r.get("source_team")),
+                               ("target", r["target_segment"], r.get("target_team"))):
+            a = r[end]
+            if a not in nodes:
+                m = snap.get(a, {})
+                nodes[a] = {"id": a, "name": names.get(a), "segment": m.get("segment") or seg, "team": team,
+                            "pagerank": m.get("pagerank", 0.0), "betweenness": m.get("betweenness", 0.0),
+                            "reach": m.get("reach", 0), "community": m.get("community", -1), "strength": 0}
+            nodes[a]["strength"] += r["weight"]
+    edges = [{"source": r["source"], "target": r["target"], "type": r["flow_type"], "weight": r["weight"]} for r in rows]
+    return {"nodes": list(nodes.values()), "edges": edges}
+
+
+@router.get("/valuemap", summary="Value map: roles and exchanges by flow type", response_model=None)
+def valuemap(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
+             format: Annotated[Literal["svg", "dot", "mermaid", "json"], Query(description="Output format")] = "svg",  # noqa: A002
+             teams: Annotated[bool, Query(description="Split segments into teams when known")] = True) -> Response:
+    """The value map of the window as SVG, Graphviz DOT, Mermaid or JSON."""
+    net, w = _network(reader, settings, network), _window(settings, window)
+    vm = vmap.build_valuemap(_call(reader.roles_exchanges, net, w), net, w, by_team=teams)
+    if format == "svg":
+        return Response(vmap.to_svg(vm), media_type="image/svg+xml")
+    if format == "dot":
+        return Response(vmap.to_dot(vm), media_type="text/vnd.graphviz")
+    if format == "mermaid":
+        return Response(vmap.to_mermaid(vm), media_type="text/plain; charset=utf-8")
+    return JSONResponse(vm.as_dict())

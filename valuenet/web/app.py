@@ -1,0 +1,148 @@
+"""The ASGI app: REST API, SSE feed, Prometheus metrics and the dashboard, over one store handle.
+
+``create_app(settings, store)`` takes an injected store so the API can share the worker's
+embedded chdb session (chdb is opened by one process at a time); without one it opens
+``analytics.storage.open_store(settings)`` itself and closes it on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from valuenet import __version__
+from valuenet.config import Settings, get_settings
+from valuenet.web.api import StoreError, router
+from valuenet.web.auth import TokenGuard, require_token_for_host
+from valuenet.web.feed import FeedHub
+from valuenet.web.metrics_prom import PipelineCollector, build_registry, render
+from valuenet.web.queries import Reader
+
+__all__ = ["create_app", "STATIC_DIR"]
+
+log = logging.getLogger("valuenet.web")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(
+    settings: Settings | None = None,
+    store: Any = None,
+    *,
+    kafka: bool = True,
+    feed_poll_seconds: float = 0.5,
+) -> FastAPI:
+    """Build the app.
+
+    Parameters
+    ----------
+    settings : Settings, default ``get_settings()``
+        ``api_host`` and ``api_token`` decide whether a bearer token is required.
+    store : analytics.storage.Store, optional
+        An open store to read from; default ``open_store(settings)`` (opened and set up here).
+    kafka : bool, default True
+        Consume ``valuenet.metrics`` for the live feed and read offsets for ``/metrics``;
+        with False only the ClickHouse poller feeds the live feed.
+    feed_poll_seconds : float, default 0.5
+        How often the feed polls the store for new snapshots.
+
+    Raises
+    ------
+    InsecureBindError
+        ``api_host`` is not loopback and no token is configured.
+    """
+    settings = settings or get_settings()
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    require_token_for_host(settings.api_host, token)
+    own_store = store is None
+    if own_store:
+        from analytics.storage import open_store
+
+        store = open_store(settings)
+        store.setup()
+    reader = Reader(store)
+    hub = FeedHub(reader, settings, poll_seconds=feed_poll_seconds, kafka=kafka)
+    collector = PipelineCollector(reader, settings, kafka=kafka, feed=hub)
+    registry = build_registry(collector)
+    guard = TokenGuard(token)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            if collector.kafka is not None:
+                collector.kafka.close()
+            if own_store:
+                store.close()
+
+    app = FastAPI(
+        title="valuenet",
+        version=__version__,
+        description="Live value network analysis: knowledge, idea and reputation flows between "
+        "workforce, partners, customers and influencers. Send `Authorization: Bearer <token>` "
+        "when the service is exposed beyond loopback.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.reader = reader
+    app.state.store = store
+    app.state.feed = hub
+    app.state.registry = registry
+
+    @app.exception_handler(StoreError)
+    async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    app.include_router(router, dependencies=[Depends(guard)])
+
+    @app.get("/api/feed", summary="Live feed (Server-Sent Events)", dependencies=[Depends(guard)],
+             response_class=EventSourceResponse)
+    async def feed(network: str | None = Query(None, min_length=1, max_length=128)) -> EventSourceResponse:
+        """Events ``hello`` (current snapshot), ``tick`` (MetricsEvent JSON) and ``alert`` (Alert JSON)."""
+        return EventSourceResponse(hub.events(network), ping=15)
+
+    @app.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(guard)], response_class=Response)
+    def metrics() -> Response:
+        """Pipeline health in the Prometheus text format."""
+        return Response(render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/healthz", summary="Liveness")
+    async def healthz() -> dict:
+        """``ok`` plus whether the store answers and the feed's Kafka consumer is connected."""
+        try:
+            await run_in_threadpool(reader.q, "SELECT 1 AS one")
+            store_ok = True
+        except Exception:  # noqa: BLE001
+            store_ok = False
+        return {"status": "ok" if store_ok else "degraded", "store": store_ok, "kafka": hub.kafka_connected,
+                "auth": guard.enabled, "version": __version__}
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="valuenet API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

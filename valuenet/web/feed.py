@@ -1,0 +1,281 @@
+"""The live feed: metric ticks and alerts from ``valuenet.metrics`` fanned out to SSE clients.
+
+Two sources feed one hub, deduplicated per network by ``computed_at`` (to the second):
+a background aiokafka consumer of ``valuenet.metrics`` (no consumer group, from the end), and a
+ClickHouse poller that notices new snapshots when Kafka is not reachable or the record was lost.
+
+Watch it::
+
+    curl -N http://127.0.0.1:8000/api/feed
+    curl -N -H "Authorization: Bearer $VALUENET_API_TOKEN" http://host:8000/api/feed?network=acme
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from schemas import MetricsEvent
+from valuenet.config import TOPIC_METRICS, Settings
+from valuenet.web.queries import Reader, to_iso
+
+__all__ = ["FeedHub", "FeedItem", "store_tick", "epoch_ms"]
+
+log = logging.getLogger("valuenet.web.feed")
+TOP_ACTORS_PER_WINDOW = 20
+_LATEST_TICKS = "SELECT network, max(computed_at_ms) AS t FROM network_metrics GROUP BY network"
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One SSE message."""
+
+    id: int
+    event: str  # "tick" | "alert"
+    network: str
+    data: str   # JSON text
+
+
+def epoch_ms(value: Any) -> int:
+    """Epoch milliseconds of a datetime or ISO text (the dedupe key, like the store's ``*_ms`` columns)."""
+    if isinstance(value, (int, float)):
+        return int(value)
+    dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(round(dt.timestamp() * 1000))
+
+
+def store_tick(reader: Reader, network: str, windows: tuple[str, ...]) -> dict | None:
+    """A tick event (MetricsEvent shape, JSON-ready) assembled from the latest stored snapshots."""
+    nm = reader.network_metrics(network, windows)
+    if not nm:
+        return None
+    actors: list[dict] = []
+    tunnels: list[dict] = []
+    for w in windows:
+        seen = set()
+        for metric in ("pagerank", "reach"):
+            for a in reader.top_actors(network, w, metric, TOP_ACTORS_PER_WINDOW):
+                if a["actor"] not in seen:
+                    seen.add(a["actor"])
+                    actors.append(a)
+        tunnels.extend(reader.tunnels(network, w))
+    computed = max(r["computed_at"] for r in nm)
+    return {"type": "tick", "network": network, "computed_at": computed, "network_metrics": nm,
+            "actors": actors, "tunnels": tunnels, "alert": None}
+
+
+class FeedHub:
+    """Fan-out of feed items to subscriber queues, fed by Kafka and a ClickHouse poller."""
+
+    def __init__(
+        self,
+        reader: Reader,
+        settings: Settings,
+        *,
+        poll_seconds: float = 0.5,
+        kafka: bool = True,
+        queue_size: int = 256,
+    ) -> None:
+        self.reader = reader
+        self.settings = settings
+        self.poll_seconds = poll_seconds
+        self.kafka_enabled = kafka
+        self.queue_size = queue_size
+        self._subs: set[asyncio.Queue[FeedItem]] = set()
+        self._ids = itertools.count(1)
+        self._last_tick: dict[str, int] = {}
+        self._alerts_seen: collections.deque[tuple] = collections.deque(maxlen=2048)
+        self._last_alert_at = 0
+        self._tasks: list[asyncio.Task] = []
+        self.kafka_connected = False
+        self.published = collections.Counter()
+        self.bad_records = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the poller and, when enabled, the Kafka consumer."""
+        await run_in_threadpool(self._prime)
+        self._tasks.append(asyncio.create_task(self._poll_loop(), name="feed-poll"))
+        if self.kafka_enabled:
+            self._tasks.append(asyncio.create_task(self._kafka_loop(), name="feed-kafka"))
+
+    async def stop(self) -> None:
+        """Cancel the background tasks."""
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+                pass
+        self._tasks.clear()
+
+    def _prime(self) -> None:
+        """Remember what is already stored so only new ticks are announced."""
+        try:
+            for r in self.reader.q(_LATEST_TICKS):
+                self._last_tick[r["network"]] = int(r["t"])
+            rows = self.reader.q("SELECT max(raised_at_ms) AS t, count() AS n FROM alerts")
+            if rows and int(rows[0]["n"]) > 0:
+                self._last_alert_at = int(rows[0]["t"])
+        except Exception:  # noqa: BLE001 - an empty or absent store is fine
+            log.warning("feed: could not read the store at start", exc_info=True)
+
+    # -- subscribers ----------------------------------------------------------------------
+
+    @property
+    def clients(self) -> int:
+        """Connected SSE clients."""
+        return len(self._subs)
+
+    def subscribe(self) -> asyncio.Queue[FeedItem]:
+        """A new subscriber queue."""
+        q: asyncio.Queue[FeedItem] = asyncio.Queue(maxsize=self.queue_size)
+        self._subs.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[FeedItem]) -> None:
+        """Forget a subscriber."""
+        self._subs.discard(q)
+
+    def publish(self, event: str, network: str, payload: dict) -> FeedItem:
+        """Send one item to every subscriber; a slow client loses its oldest item, never blocks others."""
+        item = FeedItem(next(self._ids), event, network, json.dumps(payload, default=str))
+        self.published[event] += 1
+        for q in list(self._subs):
+            if q.full():
+                try:
+                    q.get_nowait()
+                except asyncio.QueueEmpty:
+                    pass
+            q.put_nowait(item)
+        return item
+
+    def offer_tick(self, payload: dict, ms: int | None = None) -> bool:
+        """Publish a tick unless this network already announced one at least as new (by epoch ms)."""
+        network = payload["network"]
+        key = epoch_ms(payload["computed_at"]) if ms is None else ms
+        if key <= self._last_tick.get(network, -1):
+            return False
+        self._last_tick[network] = key
+        self.publish("tick", network, payload)
+        return True
+
+    def offer_alert(self, alert: dict) -> bool:
+        """Publish an alert once (key: network, window, raised_at, kind, subject)."""
+        key = (alert["network"], alert["window"], epoch_ms(alert["raised_at"]), alert["kind"], alert["subject"])
+        if key in self._alerts_seen:
+            return False
+        self._alerts_seen.append(key)
+        self._last_alert_at = max(self._last_alert_at, key[2])
+        self.publish("alert", alert["network"], {**alert, "raised_at": to_iso(alert["raised_at"])})
+        return True
+
+    async def events(self, network: str | None = None) -> AsyncIterator[dict]:
+        """SSE messages for one client: a ``hello`` snapshot, then ticks and alerts as they come."""
+        q = self.subscribe()
+        try:
+            hello = await run_in_threadpool(self._hello, network)
+            yield {"event": "hello", "data": json.dumps(hello, default=str)}
+            while True:
+                item = await q.get()
+                if network and item.network != network:
+                    continue
+                yield {"id": str(item.id), "event": item.event, "data": item.data}
+        except asyncio.CancelledError:
+            log.info("feed: client disconnected")
+            raise
+        finally:
+            self.unsubscribe(q)
+
+    def _hello(self, network: str | None) -> dict:
+        net = network or self.reader.default_network(self.settings.network)
+        return {"network": net, "tick": store_tick(self.reader, net, tuple(self.settings.windows)),
+                "kafka": self.kafka_connected}
+
+    # -- sources --------------------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        while True:
+            try:
+                await run_in_threadpool(self.poll_once)
+            except Exception:  # noqa: BLE001 - keep polling; the store may be restarting
+                log.warning("feed: store poll failed", exc_info=True)
+            await asyncio.sleep(self.poll_seconds)
+
+    def poll_once(self) -> int:
+        """Publish ticks and alerts that reached the store since the last look; returns how many."""
+        n = 0
+        for r in self.reader.q(_LATEST_TICKS):
+            if int(r["t"]) > self._last_tick.get(r["network"], -1):
+                payload = store_tick(self.reader, r["network"], tuple(self.settings.windows))
+                if payload and self.offer_tick({**payload, "source": "store"}, int(r["t"])):
+                    n += 1
+        rows = self.reader.q(
+            "SELECT * FROM alerts WHERE raised_at_ms >= %(since)s ORDER BY raised_at_ms LIMIT 500",
+            {"since": int(self._last_alert_at)},
+        )
+        for a in rows:
+            a.pop("raised_at_ms", None)
+            n += self.offer_alert(a)
+        return n
+
+    def handle_record(self, value: bytes) -> str | None:
+        """Validate one ``valuenet.metrics`` record and offer it; returns its type or None if bad."""
+        try:
+            ev = MetricsEvent.model_validate_json(value)
+        except ValidationError as e:
+            self.bad_records += 1
+            log.warning("feed: bad record on %s skipped: %s", TOPIC_METRICS, e.errors()[:1])
+            return None
+        if ev.type == "alert" and ev.alert is not None:
+            self.offer_alert(ev.alert.model_dump(mode="json"))
+        elif ev.type == "tick":
+            self.offer_tick({**ev.model_dump(mode="json"), "source": "kafka"})
+        return ev.type
+
+    async def _kafka_loop(self) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        backoff = 1.0
+        while True:
+            consumer = AIOKafkaConsumer(
+                TOPIC_METRICS,
+                bootstrap_servers=self.settings.bootstrap_servers,
+                group_id=None,
+                auto_offset_reset="latest",
+                enable_auto_commit=False,
+                request_timeout_ms=10000,
+            )
+            try:
+                await consumer.start()
+                self.kafka_connected = True
+                backoff = 1.0
+                log.info("feed: consuming %s from %s", TOPIC_METRICS, self.settings.bootstrap_servers)
+                async for msg in consumer:
+                    self.handle_record(msg.value)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - broker away: fall back to polling, retry later
+                log.warning("feed: Kafka unavailable (%s); polling the store, retry in %.0fs", e, backoff)
+            finally:
+                self.kafka_connected = False
+                try:
+                    await consumer.stop()
+                except Exception:  # noqa: BLE001
+                    pass
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+

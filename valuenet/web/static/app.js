@@ -1,0 +1,378 @@
+/* valuenet dashboard: REST for the views, Server-Sent Events (/api/feed) for live ticks.
+   The feed is read with fetch() so a bearer token travels in a header, never in a URL. */
+(function () {
+  "use strict";
+  const $ = id => document.getElementById(id);
+  const SEGS = ["workforce", "partner", "customer", "influencer", "unknown"];
+  const TYPES = ["knowledge", "idea", "reputation"];
+  const COL = { knowledge: "#0284c7", idea: "#ca8a04", reputation: "#9333ea" };
+  const state = { network: null, window: null, windows: [], tab: "overview", rates: [], lastTick: null, actor: null, reachActor: null };
+  let token = sessionStorage.getItem("valuenet-token") || null;
+
+  // ---------------------------------------------------------------- HTTP
+  async function api(path, params = {}, raw = false) {
+    const u = new URL(path, location.origin);
+    const p = Object.assign({ network: state.network, window: state.window }, params);
+    for (const [k, v] of Object.entries(p)) {
+      if (v == null || v === "") continue;
+      (Array.isArray(v) ? v : [v]).forEach(x => u.searchParams.append(k, x));
+    }
+    const r = await fetch(u, { headers: token ? { Authorization: "Bearer " + token } : {} });
+    if (r.status === 401) { askToken(); throw new Error("unauthorised"); }
+    if (!r.ok) throw new Error(`${path}: ${r.status}`);
+    return raw ? r.text() : r.json();
+  }
+  function askToken() {
+    $("token-dialog").hidden = false; $("token-input").focus();
+  }
+  $("token-form").addEventListener("submit", ev => {
+    ev.preventDefault(); token = $("token-input").value.trim(); sessionStorage.setItem("valuenet-token", token);
+    $("token-dialog").hidden = true; boot();
+  });
+
+  // ---------------------------------------------------------------- formatting
+  const fmtNum = (v, d = 3) => v == null ? "–" : (Number.isInteger(v) ? v.toLocaleString("en") : Number(v).toFixed(d));
+  function fmtDur(s) {
+    if (s == null) return "–";
+    if (s < 60) return `${s.toFixed(0)}s`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ${Math.round(s % 60)}s`;
+    if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.round((s % 3600) / 60)}m`;
+    return `${(s / 86400).toFixed(1)}d`;
+  }
+  const fmtPct = v => v == null ? "–" : `${(v * 100).toFixed(0)}%`;
+  const fmtTime = iso => iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "–";
+  function setVal(el, value, text) {
+    if (!el) return;
+    const v = value == null ? "" : String(value);
+    if (el.dataset.value !== v) {
+      el.dataset.value = v; el.textContent = text;
+      el.classList.remove("changed"); void el.offsetWidth; el.classList.add("changed");
+    }
+  }
+  function el(tag, attrs = {}, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") e.className = v; else if (k === "style") e.style.cssText = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v);
+    }
+    for (const kid of kids) if (kid != null) e.append(kid.nodeType ? kid : document.createTextNode(String(kid)));
+    return e;
+  }
+  const segDot = s => el("span", { class: "seg", style: `background:${VNGraph.SEG[s] || VNGraph.SEG.unknown}`, title: s });
+  const actorLink = (id, name) => el("a", { href: `#actor/${encodeURIComponent(id)}` }, name || id);
+
+  // ---------------------------------------------------------------- overview
+  const KPI = {
+    actors: v => fmtNum(v), edges: v => fmtNum(v), density: v => fmtNum(v, 4), reciprocity: v => fmtNum(v, 3),
+    modularity: v => fmtNum(v, 3), ei_index: v => fmtNum(v, 3), communities: v => fmtNum(v),
+    readiness_index: v => fmtNum(v, 2), responsiveness_median_s: fmtDur, responsiveness_p90_s: fmtDur,
+    idea_pickup_share: fmtPct, idea_pickup_median_s: fmtDur,
+  };
+  function showNetworkMetrics(m) {
+    if (!m) return;
+    for (const [k, f] of Object.entries(KPI)) setVal($("kpi-" + k), m[k], f(m[k]));
+    for (const t of TYPES) { const v = m["flows_per_s_" + t]; setVal($("rate-" + t), v, v == null ? "–" : (v * 60).toFixed(2)); }
+    $("tick-meta").textContent = `computed ${fmtTime(m.computed_at)} · window ends ${fmtTime(m.window_end)} · tick ${(m.tick_seconds || 0).toFixed(2)} s` + (m.late_events ? ` · ${m.late_events} late events` : "");
+    $("tick-meta").dataset.computedAt = m.computed_at;
+  }
+  function pushRate(m) {
+    if (!m) return;
+    const last = state.rates[state.rates.length - 1];
+    if (last && last.computed_at === m.computed_at) return;
+    state.rates.push(m); if (state.rates.length > 120) state.rates.shift();
+    drawRates();
+  }
+  function drawRates() {
+    VNCharts.line($("rates-chart"), TYPES.map(t => ({ name: t, color: COL[t], values: state.rates.map(m => m["flows_per_s_" + t] * 60) })),
+      { labels: state.rates.length ? [fmtTime(state.rates[0].computed_at), fmtTime(state.rates[state.rates.length - 1].computed_at)] : [] });
+  }
+  async function loadOverview() {
+    const nm = await api("/api/metrics/network", { history: 60 });
+    const m = nm.metrics.find(x => x.window === state.window);
+    state.rates = nm.history || []; drawRates();
+    showNetworkMetrics(m);
+    await Promise.all([loadTunnels(), loadTop(), loadAlerts()]);
+  }
+  async function loadTunnels() {
+    const t = await api("/api/tunnels");
+    const box = $("tunnels"); box.textContent = "";
+    if (!t.segments.length) { box.append(el("div", { class: "muted" }, "no tunnels in this window yet")); return; }
+    const by = {}; t.tunnels.forEach(r => by[r.src_segment + ">" + r.dst_segment] = r);
+    const max = Math.max(1, ...t.matrix.flat());
+    const table = el("table", {}, el("tr", {}, el("th", {}, "giver ↓ / receiver →"), ...t.segments.map(s => el("th", {}, segDot(s), s))));
+    t.segments.forEach((src, i) => {
+      const row = el("tr", {}, el("th", {}, segDot(src), src));
+      t.segments.forEach((dst, j) => {
+        const v = t.matrix[i][j], r = by[src + ">" + dst], a = v / max;
+        const td = el("td", { style: `background: rgba(15,118,110,${0.06 + 0.84 * a}); color: ${a > 0.45 ? "#fff" : "#1f2937"}`, "data-src": src, "data-dst": dst, "data-value": v,
+          title: r ? `${src} → ${dst}: ${r.knowledge} knowledge, ${r.idea} ideas, ${r.reputation} reputation; ${r.actor_pairs} actor pairs; reciprocity ${r.reciprocity.toFixed(2)}` : "" }, v || "·");
+        if (r) td.append(el("span", { class: "parts" }, `${r.knowledge}k · ${r.idea}i · ${r.reputation}r`));
+        row.append(td);
+      });
+      table.append(row);
+    });
+    box.append(table);
+  }
+  function actorTable(tbody, rows, metric, digits = 4) {
+    tbody.textContent = "";
+    tbody.append(el("tr", {}, el("th", {}, "actor"), el("th", { class: "num" }, metric)));
+    if (!rows.length) tbody.append(el("tr", {}, el("td", { class: "muted", colspan: 2 }, "no data")));
+    rows.forEach(r => tbody.append(el("tr", { "data-actor": r.actor }, el("td", {}, segDot(r.segment), actorLink(r.actor, r.name)),
+      el("td", { class: "num", "data-value": r[metric] }, fmtNum(r[metric], digits)))));
+  }
+  async function loadTop() {
+    const [b, p] = await Promise.all([api("/api/metrics/actors", { metric: "betweenness", limit: 8 }), api("/api/metrics/actors", { metric: "pagerank", limit: 8 })]);
+    actorTable($("brokers"), b.actors, "betweenness"); actorTable($("influencers"), p.actors, "pagerank");
+  }
+  async function loadAlerts() {
+    const a = await api("/api/alerts", { window: null, limit: 30 });
+    const ul = $("alerts"); ul.textContent = "";
+    if (!a.alerts.length) ul.append(el("li", { class: "empty" }, "no alerts"));
+    a.alerts.forEach(x => ul.append(alertItem(x)));
+  }
+  function alertItem(x, fresh) {
+    return el("li", { class: fresh ? "new" : "" }, el("span", { class: "when" }, `${x.window} · ${fmtTime(x.raised_at)}`),
+      el("b", {}, x.kind.replace(/_/g, " ")), " · ", x.subject, el("br"), el("span", { class: "small" }, x.message));
+  }
+
+  // ---------------------------------------------------------------- graph
+  let graph = null, ego = null;
+  function graphFilters() {
+    return {
+      type: [...document.querySelectorAll("#type-filters input:checked")].map(i => i.value),
+      segment: [...document.querySelectorAll("#segment-filters input:checked")].map(i => i.value),
+    };
+  }
+  async function loadGraph() {
+    if (!graph) graph = new VNGraph($("graph-canvas"), { tip: $("graph-tip"), onClick: n => go(`actor/${encodeURIComponent(n.id)}`) });
+    const f = graphFilters();
+    if (!f.type.length || !f.segment.length) { graph.setData([], []); $("graph-meta").textContent = "nothing selected"; return; }
+    const g = await api("/api/graph", { type: f.type.join(","), segment: f.segment.length === SEGS.length ? null : f.segment.join(","), limit: 1500 });
+    graph.setData(g.nodes, g.edges);
+    $("graph-meta").textContent = `${g.nodes.length} actors · ${g.edges.length} of ${g.total_edges} edges`;
+    $("graph-meta").dataset.nodes = g.nodes.length;
+    if ($("graph-search").value) graph.search($("graph-search").value);
+  }
+  function buildGraphControls() {
+    const box = $("segment-filters");
+    SEGS.forEach(s => box.append(el("label", {}, el("input", { type: "checkbox", value: s, checked: "" }), segDot(s), s)));
+    document.querySelectorAll("#type-filters input, #segment-filters input").forEach(i => i.addEventListener("change", loadGraph));
+    $("graph-search").addEventListener("input", ev => graph && graph.search(ev.target.value));
+    $("zoom-in").onclick = () => graph.zoom(1.3); $("zoom-out").onclick = () => graph.zoom(1 / 1.3); $("zoom-fit").onclick = () => graph.fit();
+    const leg = $("graph-legend");
+    SEGS.forEach(s => leg.append(el("span", {}, segDot(s), s)));
+    TYPES.forEach(t => {
+      const ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg"), ln = document.createElementNS(ns, "line");
+      svg.setAttribute("width", 30); svg.setAttribute("height", 8);
+      Object.entries({ x1: 0, y1: 4, x2: 30, y2: 4, stroke: COL[t], "stroke-width": 2.5, "stroke-dasharray": VNGraph.FLOW[t][1].join(" ") }).forEach(([k, v]) => ln.setAttribute(k, v));
+      svg.append(ln); leg.append(el("span", {}, svg, " " + t));
+    });
+    leg.append(el("span", {}, "node size ∝ PageRank · arrow = giver → receiver · wheel to zoom, drag to pan, click a node for its page"));
+  }
+
+  // ---------------------------------------------------------------- marketing
+  async function loadMarketing() {
+    const lb = await api("/api/reach/leaderboard", { limit: 15 });
+    const t = $("leaderboard"); t.textContent = "";
+    t.append(el("tr", {}, el("th", {}, "#"), el("th", {}, "actor"), el("th", { class: "num" }, "reach"), el("th", { class: "num" }, "potential"),
+      el("th", { class: "num" }, "Δ"), el("th", {}, "trend"), el("th", { class: "num" }, "amplification")));
+    if (!lb.leaders.length) t.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "no reach yet in this window")));
+    lb.leaders.forEach(l => {
+      const d = el("td", { class: "num delta " + (l.delta > 0 ? "up" : l.delta < 0 ? "down" : "") }, l.delta > 0 ? `+${l.delta}` : String(l.delta));
+      t.append(el("tr", { class: "click" + (l.actor === state.reachActor ? " sel" : ""), "data-actor": l.actor, onclick: () => showReach(l.actor) },
+        el("td", {}, l.rank), el("td", {}, segDot(l.segment), l.name || l.actor),
+        el("td", { class: "num", "data-value": l.reach }, fmtNum(l.reach)), el("td", { class: "num" }, fmtNum(l.potential_reach)), d,
+        el("td", {}, VNCharts.spark(l.trend)), el("td", { class: "num" }, fmtNum(l.amplification_rate, 2))));
+    });
+    if (!state.reachActor && lb.leaders.length) state.reachActor = lb.leaders[0].actor;
+    if (state.reachActor) await showReach(state.reachActor, true);
+  }
+  async function showReach(actor, keepCascade) {
+    state.reachActor = actor;
+    document.querySelectorAll("#leaderboard tr.click").forEach(tr => tr.classList.toggle("sel", tr.dataset.actor === actor));
+    let r;
+    try { r = await api("/api/reach", { actor }); } catch (e) { return; }
+    $("reach-title").textContent = `Reach of ${actor}`;
+    const body = $("reach-body"); body.textContent = ""; body.classList.remove("muted");
+    const lt = r.latest || {};
+    body.append(el("div", { class: "pair" },
+      el("div", {}, el("div", { class: "k" }, "reach now"), el("div", { class: "big", id: "reach-now", "data-value": lt.reach }, fmtNum(lt.reach))),
+      el("div", {}, el("div", { class: "k" }, "potential reach"), el("div", { class: "big" }, fmtNum(lt.potential_reach)))));
+    const cv = el("canvas", { height: 120 }); body.append(cv);
+    VNCharts.line(cv, [{ name: "reach", color: "#ec4899", values: r.trend.map(p => p.reach) }],
+      { labels: r.trend.length ? [fmtTime(r.trend[0].computed_at), fmtTime(r.trend[r.trend.length - 1].computed_at)] : [] });
+    body.append(el("h2", { class: "mt" }, "Most amplified posts ", el("small", {}, "click for the cascade")));
+    const posts = el("div", { class: "posts" });
+    if (!r.posts.length) posts.append(el("div", { class: "muted" }, "no amplified posts"));
+    r.posts.forEach(p => posts.append(el("div", { "data-event": p.event_id, onclick: () => showCascade(p.event_id) },
+      el("b", {}, p.event_id), ` — ${p.responses} responses from ${p.actors} actors, first ${fmtTime(p.first_seen)}`)));
+    body.append(posts);
+    if (!keepCascade) $("cascade").textContent = "";
+  }
+  async function showCascade(eventId) {
+    const c = await api("/api/cascade/" + encodeURIComponent(eventId), { window: null });
+    const box = $("cascade"); box.textContent = "";
+    box.append(el("h2", { class: "mt" }, `Cascade of ${eventId} `, el("small", {}, `reach ${c.reach} · depth ${c.depth} · ${c.events.length} events`)));
+    // layered tree: author at depth 0, each event at its hop depth
+    const levels = [[{ id: c.author, label: c.author, depth: 0 }]];
+    c.events.forEach(e => { (levels[e.depth] = levels[e.depth] || []).push({ id: e.event_id, label: e.giver, depth: e.depth, from: e.parent_id, kind: e.kind, seg: e.giver_segment }); });
+    const W = 640, rowH = 70, H = rowH * levels.length + 20, ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg"); svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("id", "cascade-svg");
+    const pos = {};
+    levels.forEach((lv, d) => (lv || []).forEach((n, i) => { pos[n.id] = [(i + 1) * W / (lv.length + 1), 24 + d * rowH]; }));
+    pos[eventId] = pos[c.author];
+    const mk = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); Object.entries(attrs).forEach(([k, v]) => e.setAttribute(k, v)); if (text != null) e.textContent = text; svg.append(e); return e; };
+    levels.forEach(lv => (lv || []).forEach(n => { if (n.from && pos[n.from]) { const [x1, y1] = pos[n.from], [x2, y2] = pos[n.id]; mk("path", { d: `M${x1},${y1 + 9} C${x1},${y1 + 40} ${x2},${y2 - 40} ${x2},${y2 - 9}`, stroke: "#9333ea", fill: "none", "stroke-opacity": 0.6, "stroke-dasharray": "2 3" }); } }));
+    levels.forEach(lv => (lv || []).forEach(n => {
+      const [x, y] = pos[n.id];
+      mk("circle", { cx: x, cy: y, r: 9, fill: n.depth === 0 ? "#ec4899" : (VNGraph.SEG[n.seg] || "#9ca3af"), stroke: "#fff", "stroke-width": 2 });
+      mk("text", { x, y: y + 24, "text-anchor": "middle", "font-size": 11, fill: "#1f2937" }, n.label + (n.kind && n.depth ? ` (${n.kind})` : ""));
+    }));
+    box.append(svg);
+  }
+
+  // ---------------------------------------------------------------- value map
+  async function loadValuemap() {
+    const teams = $("vm-teams").checked;
+    const svg = await api("/api/valuemap", { format: "svg", teams }, true);
+    const doc = new DOMParser().parseFromString(svg, "image/svg+xml");
+    const box = $("valuemap"); box.textContent = ""; box.append(document.importNode(doc.documentElement, true));
+    for (const f of ["dot", "mermaid", "svg"]) {
+      const u = new URL("/api/valuemap", location.origin);
+      Object.entries({ network: state.network, window: state.window, format: f, teams }).forEach(([k, v]) => u.searchParams.set(k, v));
+      $("vm-" + f).href = u.pathname + u.search;
+      if (token) $("vm-" + f).onclick = ev => { ev.preventDefault(); download(u, f); };
+    }
+  }
+  async function download(u, f) {
+    const r = await fetch(u, { headers: { Authorization: "Bearer " + token } });
+    const a = el("a", { href: URL.createObjectURL(await r.blob()), download: `valuemap.${f === "mermaid" ? "mmd" : f}` }); a.click();
+  }
+  $("vm-teams").addEventListener("change", loadValuemap);
+
+  // ---------------------------------------------------------------- actor page
+  let searchTimer = null;
+  $("actor-search").addEventListener("input", ev => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(async () => {
+      const hits = $("actor-hits"); hits.textContent = "";
+      const q = ev.target.value.trim(); if (!q) return;
+      const r = await api("/api/actors", { q, limit: 12 });
+      r.actors.forEach(a => hits.append(el("div", { onclick: () => { hits.textContent = ""; go(`actor/${encodeURIComponent(a.actor)}`); } }, segDot(a.segment), a.name ? `${a.name} (${a.actor})` : a.actor)));
+      if (!r.actors.length) hits.append(el("div", { class: "muted" }, "no match"));
+    }, 150);
+  });
+  async function loadActor() {
+    if (!state.actor) { $("actor-body").hidden = true; return; }
+    let a;
+    try { a = await api("/api/actors/" + encodeURIComponent(state.actor), { history: 60 }); }
+    catch (e) { $("actor-body").hidden = true; $("actor-hits").textContent = `actor ${state.actor} not found`; return; }
+    $("actor-body").hidden = false;
+    const l = a.latest || {};
+    $("actor-title").textContent = ""; $("actor-title").append(segDot(l.segment), a.name ? `${a.name} (${a.actor})` : a.actor, el("small", {}, `${l.segment || ""} · window ${a.window}`));
+    const t = $("actor-metrics"); t.textContent = "";
+    const rows = [["PageRank", l.pagerank, 4], ["PageRank (reputation)", l.pagerank_reputation, 4], ["betweenness", l.betweenness, 4],
+      ["boundary spanning", l.boundary_spanning, 3], ["give/get balance", l.give_get_balance, 3], ["community", l.community, 0],
+      ["reach", l.reach, 0], ["potential reach", l.potential_reach, 0],
+      ["knowledge in / out", [l.in_knowledge, l.out_knowledge]], ["ideas in / out", [l.in_idea, l.out_idea]], ["reputation in / out", [l.in_reputation, l.out_reputation]]];
+    rows.forEach(([k, v, d]) => t.append(el("tr", {}, el("td", {}, k), el("td", { class: "num" }, Array.isArray(v) ? v.map(x => fmtNum(x, 1)).join(" / ") : fmtNum(v, d)))));
+    const h = a.history;
+    VNCharts.line($("actor-chart"), [
+      { name: "PageRank ×100", color: "#0f766e", values: h.map(x => x.pagerank * 100) },
+      { name: "betweenness ×100", color: "#f97316", values: h.map(x => x.betweenness * 100) },
+      { name: "reach", color: "#ec4899", values: h.map(x => x.reach) },
+      { name: "out strength", color: "#0284c7", dash: [4, 3], values: h.map(x => x.out_knowledge + x.out_idea + x.out_reputation) },
+    ], { labels: h.length ? [fmtTime(h[0].computed_at), fmtTime(h[h.length - 1].computed_at)] : [] });
+    if (!ego) ego = new VNGraph($("ego-canvas"), { onClick: n => go(`actor/${encodeURIComponent(n.id)}`) });
+    ego.setData(a.ego.nodes, a.ego.edges); ego.search(a.actor);
+  }
+
+  // ---------------------------------------------------------------- routing, refresh, feed
+  const LOADERS = { overview: loadOverview, graph: loadGraph, marketing: loadMarketing, valuemap: loadValuemap, actor: loadActor };
+  function go(hash) { location.hash = hash; }
+  function route() {
+    const h = decodeURIComponent(location.hash.slice(1) || "overview");
+    const [tab, ...rest] = h.split("/");
+    state.tab = LOADERS[tab] ? tab : "overview";
+    if (state.tab === "actor" && rest.length) state.actor = rest.join("/");
+    document.querySelectorAll(".tab").forEach(s => s.hidden = s.id !== "tab-" + state.tab);
+    document.querySelectorAll("#tabs a").forEach(a => a.classList.toggle("active", a.dataset.tab === state.tab));
+    refresh();
+  }
+  let refreshing = null, again = false;
+  async function refresh() {
+    if (refreshing) { again = true; return refreshing; }
+    refreshing = (async () => {
+      try { await LOADERS[state.tab](); } catch (e) { console.warn(e); }
+      refreshing = null;
+      if (again) { again = false; refresh(); }
+    })();
+    return refreshing;
+  }
+
+  function onTick(tick) {
+    if (!tick || tick.network !== state.network) return;
+    state.lastTick = tick.computed_at;
+    const m = (tick.network_metrics || []).find(x => x.window === state.window);
+    if (m) { showNetworkMetrics(m); pushRate(m); }
+    const live = $("live"); live.classList.add("flash"); setTimeout(() => live.classList.remove("flash"), 400);
+    $("live-text").textContent = `live · tick ${fmtTime(tick.computed_at)}`;
+    refresh();
+  }
+  function onAlert(a) {
+    if (a.network !== state.network) return;
+    const ul = $("alerts"); const empty = ul.querySelector(".empty"); if (empty) empty.remove();
+    ul.prepend(alertItem(a, true));
+  }
+
+  let feedAbort = null;
+  async function feed() {
+    if (feedAbort) feedAbort.abort();
+    const ctl = new AbortController(); feedAbort = ctl;
+    let backoff = 1000;
+    while (!ctl.signal.aborted) {
+      try {
+        const u = new URL("/api/feed", location.origin); u.searchParams.set("network", state.network);
+        const r = await fetch(u, { headers: Object.assign({ Accept: "text/event-stream" }, token ? { Authorization: "Bearer " + token } : {}), signal: ctl.signal });
+        if (r.status === 401) { askToken(); return; }
+        if (!r.ok || !r.body) throw new Error("feed " + r.status);
+        $("live").className = "live on"; $("live-text").textContent = "live"; backoff = 1000;
+        const reader = r.body.getReader(), dec = new TextDecoder();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read(); if (done) break;
+          buf += dec.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+          let i;
+          while ((i = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, i); buf = buf.slice(i + 2);
+            let ev = "message", data = [];
+            block.split("\n").forEach(line => { if (line.startsWith("event:")) ev = line.slice(6).trim(); else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, "")); });
+            if (!data.length) continue;
+            const payload = JSON.parse(data.join("\n"));
+            if (ev === "tick") onTick(payload); else if (ev === "alert") onAlert(payload);
+            else if (ev === "hello" && payload.tick) { state.lastTick = payload.tick.computed_at; $("live-text").textContent = `live · tick ${fmtTime(payload.tick.computed_at)}`; }
+          }
+        }
+      } catch (e) { if (ctl.signal.aborted) return; }
+      $("live").className = "live off"; $("live-text").textContent = "reconnecting…";
+      await new Promise(res => setTimeout(res, backoff)); backoff = Math.min(backoff * 2, 15000);
+    }
+  }
+
+  async function boot() {
+    let nets;
+    try { nets = await api("/api/networks", { network: null, window: null }); } catch (e) { return; }
+    state.windows = nets.windows; state.network = state.network || nets.default; state.window = state.window || nets.windows[0];
+    const ns = $("network"); ns.textContent = "";
+    const names = new Set(nets.networks.map(n => n.network)); names.add(state.network);
+    [...names].forEach(n => ns.append(el("option", { value: n }, n))); ns.value = state.network;
+    const ws = $("window"); ws.textContent = ""; nets.windows.forEach(w => ws.append(el("option", { value: w }, w))); ws.value = state.window;
+    route(); feed();
+  }
+  $("network").addEventListener("change", ev => { state.network = ev.target.value; state.rates = []; state.reachActor = null; refresh(); feed(); });
+  $("window").addEventListener("change", ev => { state.window = ev.target.value; state.rates = []; refresh(); });
+  window.addEventListener("hashchange", route);
+  buildGraphControls();
+  window.valuenet = { state, refresh };
+  boot();
+})();
