@@ -108,7 +108,7 @@ class StoreSnapshot:
     questions: np.ndarray  # (q, 2): opened at, delay (NaN unanswered)
     ideas: np.ndarray  # (i, 2): given at, delay (NaN not picked up)
     late: dict[int, int]
-    engine: str = "igraph"
+    engine: str = "fast"
     betweenness_pivots: int | None = 64
     reach_hops: int = 3
     seed: int = 0
@@ -162,12 +162,12 @@ class GraphStore:
         windows: Iterable[str] = ("1h", "24h", "7d"),
         bucket_seconds: int = 60,
         allowed_lateness_seconds: float = 300,
-        engine: str = "igraph",
+        engine: str = "fast",
         betweenness_pivots: int | None = 64,
         reach_hops: int = 3,
         seed: int = 0,
     ) -> None:
-        """Empty store; ``windows`` are names such as ``"1h"``; ``engine`` is ``"igraph"`` or ``"networkx"``."""
+        """Empty store; ``windows`` are names such as ``"1h"``; ``engine`` is ``"fast"`` (igraph + scipy) or ``"networkx"``."""
         if bucket_seconds <= 0:
             raise ValueError(f"bucket_seconds={bucket_seconds}: must be positive")
         self.network = network

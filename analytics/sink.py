@@ -27,9 +27,13 @@ class StoreSink:
         """Run a read query on the I/O thread."""
         return await asyncio.get_running_loop().run_in_executor(self._io, self.store.query, sql, params)
 
+    async def call_async(self, fn, *args):  # noqa: ANN001, ANN201
+        """Run ``fn(*args, store)`` on the I/O thread and await it."""
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args, self.store)
+
     def call(self, fn, *args):  # noqa: ANN001, ANN201
-        """Run ``fn(store, *args)`` on the I/O thread (for callers outside the event loop)."""
-        return self._io.submit(fn, self.store, *args).result()
+        """Run ``fn(*args, store)`` on the I/O thread (for callers on other threads)."""
+        return self._io.submit(fn, *args, self.store).result()
 
 
 _sink: StoreSink | None = None

@@ -120,6 +120,8 @@ class RawProducer:
 
 
 def open_producer(settings: Settings | None = None, **overrides: Any) -> RawProducer:
-    """A :class:`RawProducer` on the configured cluster (``KAFKA_BOOTSTRAP_SERVERS`` or the local broker)."""
+    """A :class:`RawProducer` on the configured cluster and topics (``<VALUENET_TOPIC_PREFIX>.raw`` / ``.dlq``)."""
     settings = settings or get_settings()
+    overrides.setdefault("raw_topic", settings.topic("raw"))
+    overrides.setdefault("dlq_topic", settings.topic("dlq"))
     return RawProducer(settings.bootstrap_servers, **overrides)

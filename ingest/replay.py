@@ -41,9 +41,14 @@ _ENVELOPE_KEYS = frozenset(("schema_version", "source", "network", "payload"))
 class Sink(Protocol):
     """Where replay sends records (``RawProducer`` satisfies it)."""
 
-    def send(self, envelope: RawEnvelope) -> Any: ...  # noqa: D102
-    def send_dlq(self, source: str, reason: str, field: str, record: Any, *, network: str = ..., stage: str = ...) -> Any: ...  # noqa: D102
-    def flush(self, timeout: float | None = None) -> None: ...  # noqa: D102
+    def send(self, envelope: RawEnvelope) -> Any:
+        """Queue one raw envelope."""
+
+    def send_dlq(self, source: str, reason: str, field: str, record: Any, *, network: str = ..., stage: str = ...) -> Any:
+        """Queue one rejected record for the DLQ."""
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Block until everything queued was acknowledged."""
 
 
 @dataclass
@@ -157,7 +162,9 @@ def _as_envelope(item: Any, source: Source | None, network: str | None, default_
             env = env.model_copy(update={"network": network})
         return env
     if source is None:
-        raise ParseError("replay", "source", "not a stored envelope and no --source given")
+        if isinstance(item, str):
+            raise ParseError("unknown", "<payload>", "not JSON (and no --source given)")
+        raise ParseError("unknown", "source", "not a stored envelope and no --source given")
     return RawEnvelope(source=source, network=network or default_network, received_at=utcnow(), payload=item)
 
 
@@ -193,7 +200,7 @@ def replay(
     stats = ReplayStats()
     parents = ParentIndex()
     pacer = Pacer(rate, speedup) if (rate or speedup) else None
-    src_name = source.value if source else "replay"
+    src_name = source.value if source else "unknown"
     stop = stop or threading.Event()
     for n, item in enumerate(envelopes_from(Path(path), source, follow=follow, stop=stop, idle_exit_s=idle_exit_s)):
         if (limit is not None and n >= limit) or stop.is_set():

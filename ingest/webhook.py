@@ -81,6 +81,7 @@ def create_app(
     generic_token = _reveal(secrets.generic_webhook_token)
 
     async def forward(request: Request, source: Source, body: bytes, kept: tuple[str, ...]) -> JSONResponse:
+        """Wrap the verified body as an envelope and answer only after ``send`` returned (Kafka acked)."""
         net = request.query_params.get("network") or request.headers.get("x-valuenet-network") or network
         try:
             payload = json.loads(body)
@@ -114,10 +115,12 @@ def create_app(
             log.error("could not dead-letter a %s webhook: %s", source, type(e).__name__)
 
     def unauthorized(source: str, verdict: signatures.Verdict) -> JSONResponse:
+        """401 with the (secret-free) reason."""
         log.warning("rejected %s webhook: %s", source, verdict.reason)
         return JSONResponse({"error": verdict.reason}, status_code=401)
 
     async def slack(request: Request) -> JSONResponse:
+        """Slack Events API: v0 signature, stale timestamps rejected, url_verification echoed."""
         body = await request.body()
         verdict = signatures.verify_slack(
             slack_secret,
@@ -136,6 +139,7 @@ def create_app(
         return await forward(request, Source.slack, body, KEPT_HEADERS["slack"])
 
     async def github(request: Request) -> JSONResponse:
+        """GitHub webhooks: X-Hub-Signature-256; delivery id and event name kept as headers."""
         body = await request.body()
         verdict = signatures.verify_github(github_secret, request.headers.get("x-hub-signature-256"), body)
         if not verdict:
@@ -145,6 +149,7 @@ def create_app(
         return await forward(request, Source.github, body, KEPT_HEADERS["github"])
 
     async def discourse(request: Request) -> JSONResponse:
+        """Discourse webhooks: X-Discourse-Event-Signature."""
         body = await request.body()
         verdict = signatures.verify_discourse(discourse_secret, request.headers.get("x-discourse-event-signature"), body)
         if not verdict:
@@ -154,6 +159,7 @@ def create_app(
         return await forward(request, Source.discourse, body, KEPT_HEADERS["discourse"])
 
     async def zendesk(request: Request) -> JSONResponse:
+        """Zendesk event webhooks: base64 HMAC over timestamp + body."""
         body = await request.body()
         verdict = signatures.verify_zendesk(
             zendesk_secret,
@@ -166,6 +172,7 @@ def create_app(
         return await forward(request, Source.zendesk, body, KEPT_HEADERS["zendesk"])
 
     async def generic(request: Request) -> JSONResponse:
+        """Generic JSON for any known source: bearer token or X-Valuenet-Signature HMAC."""
         body = await request.body()
         name = request.path_params["source"]
         if "x-valuenet-signature" in request.headers:
@@ -181,6 +188,7 @@ def create_app(
         return await forward(request, source, body, KEPT_HEADERS["generic"])
 
     async def healthz(request: Request) -> JSONResponse:
+        """Liveness probe."""
         return JSONResponse({"ok": True})
 
     routes = [

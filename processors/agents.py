@@ -6,7 +6,7 @@ import logging
 
 from analytics.sink import get_sink
 from processors.app import app, dlq_topic, flows_topic, raw_topic
-from processors.wiring import build_stage
+from processors.wiring import build_stage, warm_from_store
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,8 @@ async def normalise(stream) -> None:  # noqa: ANN001 - faust stream
     """Parse → dedupe → identity → classify each raw record; flows out, failures to the DLQ."""
     stage = build_stage()
     sink = get_sink()
-    await stage.warm(sink)
+    warmed = await sink.call_async(warm_from_store, stage)
+    log.info("dedupe warmed with %d stored event ids", warmed)
     async for batch in stream.take(BATCH, within=WITHIN_S):
         result = stage.process(batch)
         await sink.write("interactions", result.interactions)

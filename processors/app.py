@@ -18,6 +18,9 @@ def _broker_url(bootstrap: str) -> str:
     return ";".join(f"kafka://{hp.strip()}" for hp in bootstrap.split(",") if hp.strip())
 
 
+_datadir = settings.home / "faust"
+_datadir.mkdir(parents=True, exist_ok=True)
+
 app = faust.App(
     settings.app_id,
     broker=_broker_url(settings.bootstrap_servers),
@@ -28,7 +31,7 @@ app = faust.App(
     topic_disable_leader=True,
     consumer_auto_offset_reset="earliest",
     web_enabled=False,
-    datadir=str(settings.home / "faust" / settings.app_id),
+    datadir=str(_datadir / settings.app_id),
     broker_commit_every=1000,
     stream_buffer_maxsize=8192,
     producer_linger_ms=5,

@@ -18,7 +18,7 @@ from ingest.parents import ParentIndex
 from ingest.parsers import parse
 from schemas import Flow, Interaction, RawEnvelope
 
-__all__ = ["StageResult", "ProcessorStage"]
+__all__ = ["StageResult", "ProcessorStage", "dedupe_key"]
 
 
 @dataclass(slots=True)
@@ -40,14 +40,20 @@ def _validation_field(exc: ValidationError) -> tuple[str, str]:
 STAGE = "normalise"
 
 
+def dedupe_key(network: str, event_id: str) -> str:
+    """Event ids are unique within a network; the same id in two networks is two events."""
+    return f"{network}\x1f{event_id}"
+
+
 class ProcessorStage:
     """Stateful per-worker processor: parent index, deduper, identity directory, classifier."""
 
-    def __init__(self, *, dedupe, identity, classify_flow, parents: ParentIndex | None = None) -> None:
+    def __init__(self, *, dedupe, identity, classify_flow, pseudonymiser=None, parents: ParentIndex | None = None) -> None:  # noqa: ANN001
         self.parents = parents or ParentIndex()
         self.dedupe = dedupe
         self.identity = identity
         self.classify_flow = classify_flow
+        self.pseudonymiser = pseudonymiser
 
     def envelope(self, raw: bytes) -> RawEnvelope | DlqRecord:
         """Decode and validate one raw record, or explain why not."""
@@ -81,7 +87,7 @@ class ProcessorStage:
                 out.dead.append(self._dead(env, f"parser error: {exc!r}", "payload", raw))
                 continue
             for it in interactions:
-                if self.dedupe.seen(it.event_id, it.timestamp.timestamp()):
+                if self.dedupe.seen(dedupe_key(it.network, it.event_id), it.timestamp.timestamp()):
                     out.duplicates += 1
                     continue
                 try:
@@ -89,7 +95,7 @@ class ProcessorStage:
                 except Exception as exc:
                     out.dead.append(self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it))
                     continue
-                out.interactions.append(it)
+                out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
                 out.flows.append(flow)
         return out
 

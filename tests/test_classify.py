@@ -171,7 +171,8 @@ def test_corrections_are_stored_and_learned(chdb_store, tmp_path):
         model, n = retrain(chdb_store, home=tmp_path)
         assert n == 1 and f"label:n:{event_id}" in model.trained_ids
         assert (tmp_path / "models" / "classify-model.json").is_file()
-        assert "'zorblax'" in model.predict(text, "post", "discourse")[2]
+        label, _, why = model.predict(text, "post", "discourse")
+        assert label == "idea" and "zorblax" in why
     finally:
         set_default_model(None)
         from processors.classify import reset_caches

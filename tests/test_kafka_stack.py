@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 
 from valuenet.cli import app as cli_app
 from valuenet.config import TOPIC_PARTITIONS, Settings, get_settings
-from valuenet.kafka_admin import delete_topics, ensure_topics, topic_partitions
+from valuenet.kafka_admin import delete_topics, ensure_topics, prefixed, topic_partitions
 from valuenet.localstack import kafka
+
+from .fixtures_kafka import TEST_JVM_OPTS
 
 pytestmark = pytest.mark.kafka
 runner = CliRunner()
@@ -109,6 +111,18 @@ def test_ensure_topics_reports_but_never_alters_a_partition_mismatch(kafka_boots
     assert topic_partitions(kafka_bootstrap, [name]) == {name: 2}
 
 
+def test_topic_prefix_renames_valuenet_topics(kafka_bootstrap: str, new_topic) -> None:
+    assert prefixed(TOPIC_PARTITIONS, "acme") == {"acme.raw": 4, "acme.flows": 4, "acme.metrics": 1, "acme.dlq": 1}
+    assert prefixed(TOPIC_PARTITIONS, "valuenet") == TOPIC_PARTITIONS
+    prefix = new_topic(1)  # a unique stem for this run
+    try:
+        report = ensure_topics(kafka_bootstrap, {"valuenet.raw": 3, "valuenet.dlq": 1}, prefix=prefix)
+        assert report.created == [f"{prefix}.dlq", f"{prefix}.raw"]
+        assert topic_partitions(kafka_bootstrap, report.created) == {f"{prefix}.raw": 3, f"{prefix}.dlq": 1}
+    finally:
+        delete_topics(kafka_bootstrap, [f"{prefix}.raw", f"{prefix}.dlq"])
+
+
 def test_status_start_stop_with_an_external_cluster(kafka_bootstrap: str, monkeypatch, fresh_settings) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     settings = Settings()
@@ -150,9 +164,11 @@ def test_managed_broker_lifecycle(kafka_bootstrap: str, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", kafka_port=_free_port_pair(), kafka_heap="256m")
     paths = kafka.BrokerPaths.for_settings(settings)
     try:
-        assert kafka.start_broker(settings) is True
+        assert kafka.start_broker(settings, jvm_opts=TEST_JVM_OPTS) is True
         pid = kafka.managed_pid(settings)
         assert pid is not None and paths.pid_file.read_text().strip() == str(pid)
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert b"kafka.Kafka" in cmdline and b"-Xmx256m" in cmdline and b"-XX:TieredStopAtLevel=1" in cmdline
         assert kafka.start_broker(settings) is False  # already running: reused, not started twice
         first = kafka.broker_status(settings)
         assert first.responding and first.pid == pid and first.brokers == [settings.bootstrap_servers]
@@ -171,7 +187,7 @@ def test_managed_broker_lifecycle(kafka_bootstrap: str, tmp_path: Path) -> None:
         assert kafka.broker_status(settings).responding is False
         assert "[BrokerServer id=1] shut down completed" in paths.log_file.read_text()
 
-        assert kafka.start_broker(settings) is True
+        assert kafka.start_broker(settings, jvm_opts=TEST_JVM_OPTS) is True
         again = kafka.broker_status(settings)
         assert again.cluster_id == first.cluster_id  # storage was not formatted a second time
         records = _consume_all(settings.bootstrap_servers, "keep.me", 1)
@@ -195,13 +211,19 @@ def test_jars_are_cached_outside_the_repository(kafka_bootstrap: str, fresh_sett
     assert out.exit_code == 0 and "already cached" in out.output
 
 
-def test_missing_java_and_maven_give_clear_messages(tmp_path: Path, monkeypatch) -> None:
+def test_missing_java_and_maven_give_clear_messages(tmp_path: Path, monkeypatch, fresh_settings) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(kafka.KafkaStackError, match=r"Java not found .* Java 17\+"):
         kafka.find_java()
     with pytest.raises(kafka.KafkaStackError, match=r"Maven \(`mvn`\) not found"):
         kafka.find_maven()
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.setenv("VALUENET_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("VALUENET_KAFKA_PORT", str(_free_port_pair()))
+    out = runner.invoke(cli_app, ["kafka", "start"])
+    assert out.exit_code == 1
+    assert "Java not found" in out.output and "openjdk-17-jre-headless" in out.output
 
 
 def test_server_properties_bind_loopback_with_the_configured_ports(tmp_path: Path) -> None:

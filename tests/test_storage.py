@@ -16,6 +16,7 @@ from analytics.storage import (
     QueryError,
     RowError,
     Store,
+    StoreLockedError,
     UnknownTableError,
     WriteError,
     open_store,
@@ -279,6 +280,8 @@ def test_plain_rows_with_epoch_seconds_and_omitted_nullables(store: Store) -> No
     assert store.query("SELECT raised_at, raised_at_ms FROM alerts") == [
         {"raised_at": datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc), "raised_at_ms": 1709294400000}
     ]
+    store.write("alerts", [dict(row, subject="U2", raised_at_ms=1709294400123)])  # explicit ms wins
+    assert store.query("SELECT raised_at_ms FROM alerts WHERE subject = 'U2'") == [{"raised_at_ms": 1709294400123}]
     store.write("directory", [dict(network="acme", actor="U9", display_name="Nine", segment="partner", updated_at=T0)])
     assert store.query("SELECT team, organisation FROM directory") == [{"team": None, "organisation": None}]
 
@@ -369,6 +372,12 @@ def test_chdb_directory_is_locked_against_a_second_process(chdb_store: ChdbStore
                           cwd=Path(__file__).parents[1])
     assert done.returncode == 3, done.stderr
     assert "LOCKED" in done.stdout and "one process per directory" in done.stdout
+
+
+def test_chdb_allows_one_directory_per_process(chdb_store: ChdbStore, tmp_path: Path) -> None:
+    with pytest.raises(StoreLockedError, match="one directory per process"):
+        ChdbStore(tmp_path / "another")
+    assert chdb_store.count("flows") == 0  # the open store is unaffected
 
 
 def test_clickhouse_server_starts_and_stops(tmp_path: Path) -> None:

@@ -74,7 +74,8 @@ class ListSink:
         self.flushes += 1
 
 
-async def _run_jetstream(sink: Any, tmp_path: Path, frames: list[dict[str, Any]], drop_after: int) -> tuple[StreamClient, JetstreamServer]:
+async def _run_jetstream(sink: Any, tmp_path: Path, frames: list[dict[str, Any]], drop_after: int,
+                         expect: int | None = None) -> tuple[StreamClient, JetstreamServer]:
     server = JetstreamServer(frames, drop_after)
     async with serve(server.handler, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
@@ -83,7 +84,8 @@ async def _run_jetstream(sink: Any, tmp_path: Path, frames: list[dict[str, Any]]
         client = StreamClient("jetstream", url, sink, network="acme", cursor_store=store,
                               backoff=Backoff(base_s=0.05, cap_s=0.2, rng=random.Random(1)), checkpoint_every=5)
         stop = asyncio.Event()
-        client.on_frame = lambda st: stop.set() if st.sent >= len(frames) else None
+        want = len(frames) if expect is None else expect
+        client.on_frame = lambda st: stop.set() if st.sent >= want else None
         await asyncio.wait_for(client.run(stop, max_connections=5), timeout=30)
     return client, server
 
@@ -103,7 +105,7 @@ def test_jetstream_resumes_from_cursor_without_loss_or_duplicates(tmp_path: Path
     # a new process resumes from the persisted cursor: nothing is sent twice
     more = frames + [jet_frame(i) for i in range(20, 25)]
     sink2 = ListSink()
-    client2, server2 = asyncio.run(_run_jetstream(sink2, tmp_path, more, drop_after=10**6))
+    client2, server2 = asyncio.run(_run_jetstream(sink2, tmp_path, more, drop_after=10**6, expect=5))
     assert server2.cursors[0] == frames[-1]["time_us"]
     assert [e.payload["time_us"] for e in sink2.sent] == [f["time_us"] for f in more[20:]]
 

@@ -164,3 +164,54 @@ def test_directory_csv_covers_every_parsed_actor(dataset) -> None:  # noqa: ANN0
             assert row["email"].endswith("@acme.example") and row["team"]
         if row["segment"] == "partner":
             assert row["email"].split("@")[1] in {"globex.example", "initech.example", "umbrella.example"}
+
+
+@pytest.mark.kafka
+def test_cli_synth_and_replay_through_the_broker(kafka_env: dict[str, str], kafka_bootstrap: str, tmp_path: Path) -> None:
+    """`valuenet ingest synth` (to Kafka) and `valuenet ingest replay --json` under an isolated topic prefix."""
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from kafka import KafkaConsumer
+
+    from schemas.envelope import RawEnvelope
+    from valuenet.kafka_admin import delete_topics, ensure_topics
+
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    ensure_topics(kafka_bootstrap, prefix=prefix)
+    env = {**kafka_env, "VALUENET_TOPIC_PREFIX": prefix, "VALUENET_HOME": str(tmp_path / "home")}
+    cli = [sys.executable, "-m", "valuenet.cli", "ingest"]
+    try:
+        r = subprocess.run(cli + ["synth", "--seed", "4", "--actors", "30", "--events", "150", "--no-pace",
+                                  "--start", "2026-02-01T00:00:00Z", "--truth", str(tmp_path / "truth.json")],
+                           env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "sent 150 synthetic events" in r.stderr
+        bad = tmp_path / "mixed.jsonl"
+        write_dataset(SynthNetwork(seed=4, actors=30, rate=1.0), tmp_path / "files", 20)
+        bad.write_text((tmp_path / "files" / "events.jsonl").read_text() + "{oops\n")
+        r = subprocess.run(cli + ["replay", str(bad), "--network", "tenant-x", "--json"],
+                           env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        summary = json.loads(r.stdout)
+        assert summary["sent"] == 20 and summary["rejected"] == 1
+        assert sum(summary["per_source"].values()) == 20
+
+        consumer = KafkaConsumer(f"{prefix}.raw", f"{prefix}.dlq", bootstrap_servers=kafka_bootstrap,
+                                 auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+        got: list = []
+        deadline = time.monotonic() + 30
+        while len(got) < 171 and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                got.extend(batch)
+        consumer.close()
+        raw = [RawEnvelope.model_validate_json(m.value) for m in got if m.topic == f"{prefix}.raw"]
+        dead = [json.loads(m.value) for m in got if m.topic == f"{prefix}.dlq"]
+        assert sum(e.network == "synth" for e in raw) == 150 and sum(e.network == "tenant-x" for e in raw) == 20
+        assert [(d["stage"], d["source"], d["field"], d["record"]) for d in dead] == [("replay", "unknown", "<payload>", "{oops")]
+        truth = json.loads((tmp_path / "truth.json").read_text())
+        assert truth["events"] == 150 and truth["start"] == "2026-02-01T00:00:00.000Z"
+    finally:
+        delete_topics(kafka_bootstrap, [f"{prefix}.{n}" for n in ("raw", "flows", "metrics", "dlq")])

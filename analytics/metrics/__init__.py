@@ -1,6 +1,6 @@
 """Metric families of the value network, one module each, with their formulas in the docstrings.
 
-``engine`` holds the window graph (sparse arrays) and the engine switch: ``"igraph"`` (fast,
+``engine`` holds the window graph (sparse arrays) and the engine switch: ``"fast"`` (igraph + scipy,
 default; scipy sparse for the linear-algebra metrics) or ``"networkx"`` (the reference).
 """
 

@@ -47,15 +47,15 @@ def modularity(g: WindowGraph, membership: np.ndarray, *, resolution: float = 1.
 
 
 def louvain(
-    g: WindowGraph, *, seed: int = 0, engine: str = "igraph", resolution: float = 1.0
+    g: WindowGraph, *, seed: int = 0, engine: str = "fast", resolution: float = 1.0
 ) -> tuple[np.ndarray, float]:
     """``(membership, Q)``: Louvain communities of ``A = W + Wᵀ`` (ids by size) and their modularity."""
-    check_engine(engine)
+    engine = check_engine(engine)
     n = g.n
     if n == 0:
         return np.zeros(0, dtype=np.int64), 0.0
-    a = sp.triu(undirected(g), k=0).tocoo()
     if engine == "networkx":
+        a = sp.triu(undirected(g), k=0).tocoo()
         import networkx as nx
 
         G = nx.Graph()
@@ -68,8 +68,7 @@ def louvain(
     else:
         import igraph as ig
 
-        G = ig.Graph(n=n, edges=np.column_stack([a.row, a.col]).astype(np.int64), directed=False)
-        G.es["weight"] = a.data
+        G = g.igraph.as_undirected(mode="collapse", combine_edges={"weight": "sum"})
         ig.set_random_number_generator(random.Random(seed))
         try:
             membership = np.asarray(G.community_multilevel(weights="weight", resolution=resolution).membership)

@@ -1,9 +1,9 @@
 """The window graph (integer actor ids, scipy sparse layers) and the engine switch.
 
 One public function per metric lives in its family module (``centrality.pagerank``,
-``community.louvain`` ...) and takes ``engine=``: ``"igraph"`` — the fast engine (igraph's C
-core, scipy sparse where the metric is linear algebra) — or ``"networkx"``, the reference
-implementation. ``tests/test_engine_agreement.py`` checks they agree on the same window.
+``community.louvain`` ...) and takes ``engine=``: ``"fast"`` (alias ``"igraph"``) — igraph's C
+core for betweenness and Louvain, scipy sparse for the linear-algebra metrics (PageRank power
+iteration, reach, strength, tunnels) — or ``"networkx"``, the reference implementation. ``tests/test_engine_agreement.py`` checks they agree on the same window.
 
 Graph model: nodes are the actors incident to at least one edge in the window, numbered
 ``0..n-1``. Each layer (knowledge, idea, reputation) is an ``n×n`` CSR matrix ``W_l`` with
@@ -36,8 +36,9 @@ __all__ = [
     "to_igraph",
 ]
 
-Engine = Literal["igraph", "networkx"]
-ENGINES: tuple[str, ...] = ("igraph", "networkx")
+Engine = Literal["fast", "networkx"]
+ENGINES: tuple[str, ...] = ("fast", "networkx")
+_ALIASES = {"igraph": "fast", "scipy": "fast"}
 
 LAYERS: tuple[str, ...] = tuple(t.value for t in FlowType)  # knowledge, idea, reputation, none
 EDGE_LAYERS: tuple[str, ...] = LAYERS[:3]
@@ -49,7 +50,8 @@ ENGAGE_KINDS = frozenset({"reply", "reaction", "repost", "quote", "mention", "st
 
 
 def check_engine(engine: str) -> str:
-    """Return ``engine`` if it is one of :data:`ENGINES`, else raise ``ValueError``."""
+    """Canonical engine name (``"igraph"``/``"scipy"`` mean ``"fast"``); ``ValueError`` if unknown."""
+    engine = _ALIASES.get(engine, engine)
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
     return engine
@@ -88,6 +90,11 @@ class WindowGraph:
             out = out + m
         out.sum_duplicates()
         return out
+
+    @cached_property
+    def igraph(self):  # noqa: ANN201
+        """Directed igraph of ``W`` (distinct pairs, attribute ``weight``), built once per window."""
+        return to_igraph(self)
 
     def layer(self, name: str | None) -> sp.csr_matrix:
         """``W_l`` for layer ``name``, or the overall ``W`` when ``name`` is None."""
@@ -155,7 +162,6 @@ def to_igraph(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix |
     import igraph as ig
 
     m = (g.layer(layer) if matrix is None else matrix).tocoo()
-    edges = np.column_stack([m.row, m.col]).astype(np.int64)
-    G = ig.Graph(n=g.n, edges=edges, directed=True)
-    G.es["weight"] = m.data
+    G = ig.Graph(n=g.n, edges=np.column_stack([m.row, m.col]).tolist(), directed=True)
+    G.es["weight"] = m.data.tolist()
     return G

@@ -38,9 +38,9 @@ from analytics.metrics.engine import WindowGraph, check_engine, to_networkx
 __all__ = ["reach", "amplification_rate", "engagement_rate"]
 
 
-def reach(g: WindowGraph, *, hops: int = 3, engine: str = "igraph") -> tuple[np.ndarray, np.ndarray]:
+def reach(g: WindowGraph, *, hops: int = 3, engine: str = "fast") -> tuple[np.ndarray, np.ndarray]:
     """``(reach_k, potential_k)`` per actor: distinct amplifiers within ``hops`` and their summed followers."""
-    check_engine(engine)
+    engine = check_engine(engine)
     n = g.n
     followers = np.nan_to_num(g.followers, nan=0.0)
     if n == 0 or g.amplify.nnz == 0 or hops < 1:

@@ -16,7 +16,6 @@ from types import TracebackType
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 from uuid import UUID
 
-import pyarrow as pa
 from pydantic import BaseModel
 
 from analytics.storage.exceptions import QueryError, RowError, StorageError, WriteError
@@ -101,23 +100,26 @@ class Store(ABC):
                 raise StorageError(f"creating table {table} in {self.database} ({self.backend}) failed: {e}") from e
 
     def write(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Insert ``rows`` (dicts keyed by column) in batches of ``batch_size``; return the rows written."""
+        """Insert ``rows`` (dicts keyed by column) in batches of ``batch_size``; return the rows written.
+
+        Raises RowError (table, column, row index) for a row that does not fit, WriteError
+        (table, batch size, the driver's error chained) when the backend refuses a batch.
+        """
         spec = table_spec(table)
         written = 0
         for start in range(0, len(rows), self.batch_size):
             chunk = rows[start:start + self.batch_size]
             try:
-                batch = prepare_batch(table, chunk)
+                batch = self._prepare(table, chunk)
+                try:
+                    self._insert(spec, batch)
+                except Exception as e:
+                    self._diagnose(table, chunk)
+                    raise WriteError(table, len(chunk), f"{type(e).__name__}: {e}") from e
             except RowError as e:
                 if start and e.row is not None:
                     raise RowError(table, e.column, start + e.row, len(rows), e.reason) from e
                 raise
-            try:
-                self._insert(spec, batch)
-            except StorageError:
-                raise
-            except Exception as e:
-                raise WriteError(table, len(chunk), f"{type(e).__name__}: {e}") from e
             written += len(chunk)
         return written
 
@@ -181,9 +183,16 @@ class Store(ABC):
     def _execute(self, sql: str) -> None:
         """Run one statement that returns nothing (DDL)."""
 
+    def _prepare(self, table: str, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """Turn rows into what ``_insert`` takes (default: a validated Arrow batch)."""
+        return prepare_batch(table, rows)
+
+    def _diagnose(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """After the backend refused a batch: raise RowError if a row is at fault (default: already validated)."""
+
     @abstractmethod
-    def _insert(self, spec: TableSpec, batch: pa.Table) -> None:
-        """Insert one validated batch (columns in DDL order)."""
+    def _insert(self, spec: TableSpec, batch: Any) -> None:
+        """Insert one prepared batch (columns in DDL order)."""
 
     @abstractmethod
     def _query(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:

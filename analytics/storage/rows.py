@@ -2,7 +2,7 @@
 
 A row is a dict keyed by column name. Values are plain Python: ``str``, ``int``,
 ``float``, ``None``, ``list``, str-``Enum`` members, timezone-aware ``datetime``
-(or epoch seconds) for ``DateTime`` columns, and ``dict`` for JSON columns
+(or epoch seconds; naive values are read as UTC) for ``DateTime`` columns, and ``dict`` for JSON columns
 (``interactions.metadata``). Every datetime column ``x`` has a companion
 ``x_ms`` (epoch milliseconds); a row may omit it and it is derived from ``x``.
 Nullable columns may be omitted (``None``). Anything else missing, an unknown
@@ -29,7 +29,7 @@ from schemas import ActorMetrics, Alert, Flow, Interaction, NetworkMetrics, Segm
 __all__ = [
     "TABLE_MODELS",
     "prepare_batch",
-    "batch_columns",
+    "prepare_columns",
     "models_to_rows",
     "row_to_model",
     "rows_to_models",
@@ -100,10 +100,15 @@ def _first_bad(table: str, column: str, values: Sequence[Any], type_: pa.DataTyp
     return RowError(table, column, None, n, str(err))
 
 
-def _to_array(table: str, column: str, values: Sequence[Any], type_: pa.DataType, n: int) -> pa.Array:
-    """Convert in C; str-Enum members pass as their values, other Enum members are mapped on retry."""
+def _to_array(
+    table: str, column: str, values: Sequence[Any], type_: pa.DataType, n: int
+) -> tuple[pa.Array, Sequence[Any]]:
+    """Convert in C; str-Enum members pass as their values, other Enum members are mapped on retry.
+
+    Returns the array and the Python values it was built from.
+    """
     try:
-        return pa.array(values, type=type_)
+        return pa.array(values, type=type_), values
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as e:
         if any(isinstance(v, Enum) for v in values):
             return _to_array(table, column, [_plain(v) for v in values], type_, n)
@@ -127,13 +132,13 @@ def _datetime_arrays(
     """Seconds (uint32, for the DateTime column) and milliseconds (uint64) of one datetime column."""
     first = next((v for v in values if v is not None), None)
     if isinstance(first, datetime):
-        stamps = _to_array(spec.name, column.name, values, pa.timestamp("ms", tz="UTC"), n)
+        stamps, _ = _to_array(spec.name, column.name, values, pa.timestamp("ms", tz="UTC"), n)
         ms = stamps.cast(pa.int64())
     else:
-        secs = _to_array(spec.name, column.name, values, pa.int64(), n)
+        secs, _ = _to_array(spec.name, column.name, values, pa.int64(), n)
         ms = pc.multiply(secs, 1000)
     if given_ms is not None:
-        explicit = _to_array(spec.name, f"{column.name}_ms", given_ms, pa.int64(), n)
+        explicit, _ = _to_array(spec.name, f"{column.name}_ms", given_ms, pa.int64(), n)
         ms = pc.coalesce(explicit, ms)
     secs = pc.divide(ms, 1000)
     try:
@@ -143,19 +148,60 @@ def _datetime_arrays(
         raise RowError(spec.name, column.name, bad, n, f"outside DateTime range 1970..2106: {e}") from e
 
 
+def _present_columns(spec: TableSpec, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """The column names used by any row; raises RowError on the first unknown one."""
+    present: set[str] = set().union(*rows) if rows else set()
+    if not present <= set(spec.column_names):
+        unknown = sorted(present - set(spec.column_names))[0]
+        i = next(i for i, r in enumerate(rows) if unknown in r)
+        raise RowError(spec.name, unknown, i, len(rows), "unknown column")
+    return present
+
+
+def prepare_columns(table: str, rows: Sequence[dict[str, Any]]) -> list[Sequence[Any]]:
+    """Fast path for clickhouse-driver: Python column lists in DDL order, converted but not type-checked.
+
+    Checks column names and converts DateTime (epoch seconds, ``_ms`` derived), Enum
+    members and JSON columns; value types are left to the driver, which refuses a wrong
+    type while serialising. Call :func:`prepare_batch` to locate the bad row then.
+    """
+    spec = table_spec(table)
+    n = len(rows)
+    present = _present_columns(spec, rows)
+    companions = spec.ms_companions
+    companion_of = {ms: dt for dt, ms in companions.items()}
+    derived: dict[str, list[Any]] = {}
+    columns: list[Sequence[Any]] = []
+    for column in spec.columns:
+        name = column.name
+        if name in companion_of:
+            columns.append(derived[name])
+            continue
+        values = _extract(rows, name) if name in present else [None] * n
+        if column.is_datetime:
+            ms_name = companions.get(name)
+            given = _extract(rows, ms_name) if ms_name and ms_name in present else None
+            secs, ms = _datetime_arrays(spec, column, values, given, n)
+            if ms_name:
+                derived[ms_name] = ms.to_pylist()
+            values = secs.to_pylist()
+        elif name in spec.json_columns:
+            values = [_json_text(v) for v in values]
+        elif column.base_type.startswith("Enum8("):
+            values = [_plain(v) for v in values]
+        columns.append(values)
+    return columns
+
+
 def prepare_batch(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Validate ``rows`` against ``table`` and return them as an Arrow table in DDL column order.
 
     DateTime columns become epoch seconds (uint32), their ``_ms`` companions epoch
-    milliseconds (uint64); Enum members become their values; JSON columns are serialised.
+    milliseconds (uint64), Enum members their values, JSON columns text.
     """
     spec = table_spec(table)
     n = len(rows)
-    allowed = set(spec.column_names)
-    for i, row in enumerate(rows):
-        if not row.keys() <= allowed:
-            unknown = sorted(set(row) - allowed)[0]
-            raise RowError(table, unknown, i, n, "unknown column")
+    present = _present_columns(spec, rows)
     companions = spec.ms_companions
     companion_of = {ms: dt for dt, ms in companions.items()}
     derived: dict[str, pa.Array] = {}
@@ -165,12 +211,10 @@ def prepare_batch(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
         if name in companion_of:
             arrays.append(derived[name])
             continue
-        values = _extract(rows, name)
+        values = _extract(rows, name) if name in present else [None] * n
         if column.is_datetime:
             ms_name = companions.get(name)
-            given = _extract(rows, ms_name) if ms_name else None
-            if given is not None and all(v is None for v in given):
-                given = None
+            given = _extract(rows, ms_name) if ms_name and ms_name in present else None
             secs, ms = _datetime_arrays(spec, column, values, given, n)
             if ms_name:
                 derived[ms_name] = ms
@@ -178,8 +222,8 @@ def prepare_batch(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
         else:
             if name in spec.json_columns:
                 values = [_json_text(v) for v in values]
+            array, values = _to_array(table, name, values, _arrow_type(column), n)
             enum_names = _enum_names(column)
-            array = _to_array(table, name, values, _arrow_type(column), n)
             if enum_names is not None:
                 ok = pc.fill_null(pc.is_in(array, value_set=enum_names), True)
                 if not pc.all(ok).as_py():
@@ -191,11 +235,6 @@ def prepare_batch(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
             raise RowError(table, name, i, n, "missing column" if missing else "None in a non-Nullable column")
         arrays.append(array)
     return pa.Table.from_arrays(arrays, names=list(spec.column_names))
-
-
-def batch_columns(batch: pa.Table) -> list[list[Any]]:
-    """The batch as Python column lists (what clickhouse-driver's columnar insert takes)."""
-    return [col.to_pylist() for col in batch.columns]
 
 
 def models_to_rows(table: str, models: Iterable[BaseModel]) -> list[dict[str, Any]]:

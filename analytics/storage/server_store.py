@@ -6,16 +6,16 @@ query parameters are escaped by clickhouse-driver (pyformat ``%(name)s``).
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-import pyarrow as pa
 import pytz
 from clickhouse_driver import Client
 
 from analytics.storage.base import DEFAULT_BATCH_SIZE, Store, utc
-from analytics.storage.rows import batch_columns
+from analytics.storage.rows import prepare_batch, prepare_columns
 from analytics.storage.tables import TableSpec, create_database_sql
 
 __all__ = ["ServerStore", "database_from_url"]
@@ -53,6 +53,7 @@ class ServerStore(Store):
         self._bootstrap_url = _with_database(url, "system")
         self._client: Client | None = Client.from_url(_with_database(url, self.database))
         self._server_tz: Any = None
+        self._lock = threading.Lock()  # one clickhouse-driver connection: one statement at a time
 
     @property
     def client(self) -> Client:
@@ -63,9 +64,10 @@ class ServerStore(Store):
 
     def close(self) -> None:
         """Disconnect (idempotent)."""
-        if self._client is not None:
-            self._client.disconnect()
-            self._client = None
+        with self._lock:
+            if self._client is not None:
+                self._client.disconnect()
+                self._client = None
 
     def _create_database(self) -> None:
         bootstrap = Client.from_url(self._bootstrap_url)
@@ -75,20 +77,31 @@ class ServerStore(Store):
             bootstrap.disconnect()
 
     def _execute(self, sql: str) -> None:
-        self.client.execute(sql)
+        with self._lock:
+            self.client.execute(sql)
 
-    def _insert(self, spec: TableSpec, batch: pa.Table) -> None:
+    def _prepare(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]]:
+        """Column lists for the driver; full validation only runs if the driver refuses the batch."""
+        return prepare_columns(table, rows)
+
+    def _diagnose(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Find the row the driver refused (raises RowError naming it)."""
+        prepare_batch(table, rows)
+
+    def _insert(self, spec: TableSpec, batch: list[Sequence[Any]]) -> None:
         statement = f"INSERT INTO {spec.name} ({', '.join(spec.column_names)}) VALUES"
-        self.client.execute(statement, batch_columns(batch), columnar=True)
+        with self._lock:
+            self.client.execute(statement, batch, columnar=True)
 
     def _timezone(self) -> Any:
         if self._server_tz is None:
-            name = self.client.connection.server_info.get_timezone()
+            name = self.client.connection.server_info.get_timezone()  # known after the first query
             self._server_tz = pytz.timezone(name)
         return self._server_tz
 
     def _query(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
-        rows, columns = self.client.execute(sql, params, with_column_types=True)
+        with self._lock:
+            rows, columns = self.client.execute(sql, params, with_column_types=True)
         names = [name for name, _ in columns]
         dt_idx = [i for i, (_, ch_type) in enumerate(columns) if "DateTime" in ch_type and "Array" not in ch_type]
         if not dt_idx:

@@ -1,19 +1,15 @@
 """Pure parsers: one raw payload → a list of Interactions.
 
-``parse(envelope, parents)`` dispatches on ``envelope.source``. A payload that
-cannot be parsed raises :class:`ParseError` naming the field.
+``parse(envelope, parents)`` dispatches on ``envelope.source``; ``parse_payload(source,
+payload, network=…)`` does the same without an envelope. A payload that cannot be parsed
+raises :class:`ParseError` naming the source, the field path and the record — never any
+other exception. Conventions (actor and event ids) are in :mod:`ingest.parsers._common`.
 """
 
 from __future__ import annotations
 
 from ingest.errors import ParseError
 from ingest.parents import ParentIndex
+from ingest.parsers.registry import SUPPORTED, parse, parse_payload
 
-__all__ = ["ParseError", "ParentIndex", "parse"]
-
-
-def parse(envelope, parents: ParentIndex | None = None):  # noqa: ANN001 - filled by the connectors work
-    """Parse one raw envelope into canonical Interactions (placeholder until the connectors land)."""
-    from ingest.parsers.registry import parse as _parse
-
-    return _parse(envelope, parents)
+__all__ = ["ParseError", "ParentIndex", "SUPPORTED", "parse", "parse_payload"]

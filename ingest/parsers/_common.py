@@ -39,9 +39,9 @@ __all__ = [
 ]
 
 UTC = timezone.utc
-_MISSING = object()
+_SPLIT: dict[str, tuple[str, ...]] = {}
 _FIELDS = tuple(Interaction.model_fields)
-_FIELDS_SET = frozenset(_FIELDS)
+_ALL_SET = set(_FIELDS)
 _new = object.__new__
 _set = object.__setattr__
 _AT_MENTION = re.compile(r"(?<![\w@/.`])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,58}[A-Za-z0-9_])?)(?![\w-]*[/@]\w)")
@@ -93,15 +93,16 @@ class Ctx:
 
 def get(ctx: Ctx, obj: Any, path: str) -> Any:
     """The value at dotted ``path`` in ``obj`` or None when any step is absent; ParseError on a non-object step."""
+    parts = _SPLIT.get(path)
+    if parts is None:
+        parts = _SPLIT[path] = tuple(path.split("."))
     cur = obj
-    walked = ""
-    for part in path.split("."):
+    for n, part in enumerate(parts):
         if cur is None:
             return None
-        if not isinstance(cur, dict):
-            raise ctx.error(walked or "<payload>", f"expected an object, got {type(cur).__name__}")
+        if type(cur) is not dict and not isinstance(cur, dict):
+            raise ctx.error(".".join(parts[:n]) or "<payload>", f"expected an object, got {type(cur).__name__}")
         cur = cur.get(part)
-        walked = f"{walked}.{part}" if walked else part
     return cur
 
 
@@ -259,7 +260,7 @@ def make(
             "metadata": metadata if metadata is not None else {},
         },
     )
-    _set(m, "__pydantic_fields_set__", set(_FIELDS_SET))
+    _set(m, "__pydantic_fields_set__", _ALL_SET)  # every field is set; shared: adding a known name is a no-op
     _set(m, "__pydantic_extra__", None)
     _set(m, "__pydantic_private__", None)
     return m

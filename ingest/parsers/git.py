@@ -86,15 +86,30 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     """One commit record → its commit, apply and trailer interactions."""
     if not isinstance(payload, dict):
         raise ctx.error("<payload>", f"expected a commit object, got {type(payload).__name__}")
-    sha = req_str(ctx, payload, "commit")
+    sha = payload.get("commit")
+    if type(sha) is not str or not sha:
+        sha = req_str(ctx, payload, "commit")  # raises, naming the problem
     ctx.record = sha
-    author_name = req_str(ctx, payload, "author")
-    committer_name = opt_str(ctx, payload, "committer") or author_name
-    authored = iso_ts(ctx, payload.get("authored_at"), "authored_at")
+    author_name = payload.get("author")
+    if type(author_name) is not str or not author_name:
+        author_name = req_str(ctx, payload, "author")
+    committer_name = payload.get("committer")
+    if type(committer_name) is not str:
+        committer_name = opt_str(ctx, payload, "committer")
+    committer_name = committer_name or author_name
+    authored_raw = payload.get("authored_at")
+    authored = iso_ts(ctx, authored_raw, "authored_at")
     committed_raw = payload.get("committed_at")
-    committed = iso_ts(ctx, committed_raw, "committed_at") if committed_raw is not None else authored
-    subject = opt_str(ctx, payload, "subject")
-    author_domain = opt_str(ctx, payload, "author_domain")
+    if committed_raw is None or committed_raw == authored_raw:
+        committed = authored
+    else:
+        committed = iso_ts(ctx, committed_raw, "committed_at")
+    subject = payload.get("subject")
+    if subject is not None and type(subject) is not str:
+        subject = opt_str(ctx, payload, "subject")
+    author_domain = payload.get("author_domain")
+    if author_domain is not None and type(author_domain) is not str:
+        author_domain = opt_str(ctx, payload, "author_domain")
     parents = payload.get("parents")
     author = "git:" + author_name
     committer = "git:" + committer_name

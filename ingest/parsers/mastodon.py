@@ -49,6 +49,8 @@ def _sse(ctx: Ctx, text: str) -> dict[str, Any]:
 
 def _frame(ctx: Ctx, frame: dict[str, Any], headers: dict[str, str]) -> list[Interaction]:
     event = frame.get("event")
+    if not isinstance(event, str):
+        raise ctx.error("event", f"expected a string, got {type(event).__name__}")
     raw = frame.get("payload")
     if event == "delete":
         sid = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
@@ -141,6 +143,8 @@ def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[
     nid = id_str(ctx, n, "id")
     ctx.record = ctx.record or f"notification:{nid}"
     ntype = n.get("type")
+    if not isinstance(ntype, str):
+        raise ctx.error("type", f"expected a string, got {type(ntype).__name__}")
     if ntype in ("mention", "status", "update"):
         st = req(ctx, n, "status")
         if not isinstance(st, dict):

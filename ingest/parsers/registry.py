@@ -10,7 +10,7 @@ from typing import Any
 from ingest.errors import ParseError
 from ingest.parents import ParentIndex
 from ingest.parsers._common import Ctx
-from schemas.envelope import RawEnvelope
+from schemas.envelope import RawEnvelope, utcnow
 from schemas.interaction import Interaction, Source
 
 __all__ = ["parse", "parse_payload", "parser_for", "SUPPORTED"]
@@ -75,13 +75,14 @@ def parse_payload(
     parents: ParentIndex | None = None,
 ) -> list[Interaction]:
     """Parse one payload of ``source`` without building an envelope (replay and benchmark path)."""
-    from schemas.envelope import utcnow
-
-    try:
-        src = source if isinstance(source, Source) else Source(source)
-    except ValueError:
-        raise ParseError(str(source), "source", "unknown source") from None
-    fn = parser_for(src)
+    if type(source) is Source:
+        src = source
+    else:
+        try:
+            src = Source(source)
+        except ValueError:
+            raise ParseError(str(source), "source", "unknown source") from None
+    fn = _cache.get(src) or parser_for(src)
     if isinstance(payload, (bytes, bytearray, str)):
         try:
             payload = json.loads(payload)

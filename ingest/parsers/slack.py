@@ -39,6 +39,8 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     else:
         event, team = payload, None
     etype = event.get("type", "message")
+    if not isinstance(etype, str):
+        raise ctx.error("type", f"expected a string, got {type(etype).__name__}")
     if etype in ("message", "app_mention"):
         return _message(ctx, event, team)
     if etype == "reaction_added":
@@ -77,6 +79,8 @@ def _author(ctx: Ctx, msg: dict[str, Any], path: str = "") -> str:
 
 def _message(ctx: Ctx, ev: dict[str, Any], team: str | None) -> list[Interaction]:
     subtype = ev.get("subtype")
+    if subtype is not None and not isinstance(subtype, str):
+        raise ctx.error("subtype", f"expected a string, got {type(subtype).__name__}")
     channel = req_str(ctx, ev, "channel")
     if subtype == "message_changed":
         msg = req(ctx, ev, "message")

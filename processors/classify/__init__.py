@@ -15,7 +15,6 @@ is marked ``rule:question`` or, when the model decides, ends with ``[question]``
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from schemas.flow import Flow, FlowType, Segment
@@ -83,30 +82,49 @@ def classify_many(
     *,
     model: TextModel | None = None,
 ) -> list[Classification]:
-    """Classify a micro-batch; same results as :func:`classify` one by one, fewer calls per event."""
-    out: list[Classification] = []
+    """Classify a micro-batch: same results as :func:`classify` one by one; the model runs once per batch."""
+    out: list[Classification | None] = []
     append = out.append
-    bot = is_bot
-    prior = _prior
-    cached = _classify_text
+    pending: list[tuple[int, str, str, str, str]] = []  # (slot, plain, kind, source, text)
+    cache = _text_cache
     for it in interactions:
         meta = it.metadata
         actor = it.actor
-        if bot(actor, it.actor_name, meta):
+        if is_bot(actor, it.actor_name, meta):
             append(_BOT)
         elif it.target == actor:
             append(_SELF)
         elif it.kind not in TEXT_KINDS:
-            append(prior(it.kind, meta))
+            append(_prior(it.kind, meta))
         else:
             text = it.text
             if not text or not text.strip():
                 append(_QUOTE_EMPTY if it.kind is Kind.quote else _EMPTY)
-            elif model is None:
-                append(cached(text, it.kind.value, it.source.value))
+                continue
+            key = (text, it.kind.value, it.source.value)
+            hit = cache.get(key) if model is None else None
+            if hit is not None:
+                append(hit)
+                continue
+            plain = normalise(text)
+            rule = apply_rules(plain)
+            if rule is not None:
+                c = Classification(rule.flow_type, rule.confidence, rule.reason)
+                if model is None:
+                    _remember(key, c)
+                append(c)
             else:
-                append(classify_text(text, it.kind.value, it.source.value, model))
-    return out
+                pending.append((len(out), plain, key[1], key[2], text))
+                append(None)
+    if pending:
+        m = model or default_model()
+        preds = m.predict_many([(p, k, s) for _, p, k, s, _ in pending])
+        for (slot, plain, kind, source, text), (label, prob, why) in zip(pending, preds):
+            c = _model_decision(plain, label, prob, why)
+            if model is None:
+                _remember((text, kind, source), c)
+            out[slot] = c
+    return out  # type: ignore[return-value]
 
 
 def classify_text(text: str, kind: str, source: str, model: TextModel | None = None) -> Classification:
@@ -116,14 +134,31 @@ def classify_text(text: str, kind: str, source: str, model: TextModel | None = N
     if hit is not None:
         return Classification(hit.flow_type, hit.confidence, hit.reason)
     label, prob, why = (model or default_model()).predict(plain, kind, source)
+    return _model_decision(plain, label, prob, why)
+
+
+def _model_decision(plain: str, label: str, prob: float, why: str) -> Classification:
     if is_question(plain):
         why += " [question]"
     return Classification(_FT[label], round(prob, 4), why)
 
 
-@lru_cache(maxsize=_TEXT_CACHE_SIZE)
+_text_cache: dict[tuple[str, str, str], Classification] = {}
+
+
+def _remember(key: tuple[str, str, str], c: Classification) -> None:
+    if len(_text_cache) >= _TEXT_CACHE_SIZE:
+        _text_cache.clear()  # bounded: start over rather than track recency
+    _text_cache[key] = c
+
+
 def _classify_text(text: str, kind: str, source: str) -> Classification:
-    return classify_text(text, kind, source)
+    key = (text, kind, source)
+    c = _text_cache.get(key)
+    if c is None:
+        c = classify_text(text, kind, source)
+        _remember(key, c)
+    return c
 
 
 def _prior(kind: Kind, meta: dict) -> Classification:
@@ -139,7 +174,7 @@ def _prior(kind: Kind, meta: dict) -> Classification:
 
 def reset_caches() -> None:
     """Forget cached text decisions (call after the default model changes)."""
-    _classify_text.cache_clear()
+    _text_cache.clear()
 
 
 def to_flow(

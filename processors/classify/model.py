@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
 
 from schemas.flow import FlowType
 from schemas.interaction import Kind, Source
@@ -119,7 +121,7 @@ def _example(rec: Any, where: str) -> Example:
 class TextModel:
     """A fitted linear model exported to plain dicts; ``predict`` is pure Python."""
 
-    __slots__ = ("labels", "intercept", "weights", "trained_ids", "fingerprint")
+    __slots__ = ("labels", "intercept", "weights", "trained_ids", "fingerprint", "_index", "_W", "_b", "_feature_names")
 
     def __init__(
         self,
@@ -133,6 +135,11 @@ class TextModel:
         self.weights = weights
         self.trained_ids = frozenset(trained_ids)
         self.fingerprint = hashlib.sha256("\n".join(sorted(self.trained_ids)).encode()).hexdigest()[:16]
+        names = sorted(weights)
+        self._feature_names = names
+        self._index = {name: i for i, name in enumerate(names)}
+        self._W = np.array([weights[n] for n in names], dtype=np.float64).reshape(len(names), len(self.labels))
+        self._b = np.array(self.intercept, dtype=np.float64)
 
     @classmethod
     def fit(cls, examples: Sequence[Example], *, C: float = DEFAULT_C) -> "TextModel":
@@ -164,29 +171,32 @@ class TextModel:
 
     def scores(self, feats: Iterable[str]) -> list[float]:
         """Decision values ``b_c + Σ w_{f,c}`` per label."""
-        s = list(self.intercept)
-        w = self.weights
-        n = len(s)
-        for f in feats:
-            v = w.get(f)
-            if v is not None:
-                for c in range(n):
-                    s[c] += v[c]
-        return s
+        idx = [i for i in map(self._index.get, feats) if i is not None]
+        return (self._W[idx].sum(axis=0) + self._b).tolist()
 
     def predict(self, plain: str, kind: str, source: str) -> tuple[str, float, str]:
         """(label, probability, explanation) for normalised text of a kind and source."""
-        feats = list(dict.fromkeys(features(plain, kind, source)))
-        s = self.scores(feats)
-        best = max(range(len(s)), key=s.__getitem__)
-        m = s[best]
-        z = sum(math.exp(v - m) for v in s)
-        prob = 1.0 / z
-        w = self.weights
-        contrib = [(w[f][best], f) for f in feats if f in w and w[f][best] > 0]
-        contrib.sort(reverse=True)
-        top = ", ".join(f"{f!r} {v:+.2f}" for v, f in contrib[:3])
-        return self.labels[best], prob, f"model:{self.labels[best]} p={prob:.2f} ({top})"
+        return self.predict_many([(plain, kind, source)])[0]
+
+    def predict_many(self, items: Sequence[tuple[str, str, str]]) -> list[tuple[str, float, str]]:
+        """:meth:`predict` for a micro-batch: one sparse matrix product for all items."""
+        get = self._index.get
+        rows = [sorted({i for i in map(get, features(p, k, s)) if i is not None}) for p, k, s in items]
+        indptr = np.cumsum([0] + [len(r) for r in rows])
+        indices = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(indptr[-1]))
+        X = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(rows), self._W.shape[0]))
+        S = X @ self._W + self._b
+        best = S.argmax(axis=1)
+        m = S[np.arange(len(rows)), best]
+        probs = 1.0 / np.exp(S - m[:, None]).sum(axis=1)
+        names = self._feature_names
+        out = []
+        for r, b, p in zip(rows, best.tolist(), probs.tolist()):
+            contrib = self._W[r, b] if r else np.empty(0)
+            top = [j for j in np.argsort(-contrib)[:3].tolist() if contrib[j] > 0]
+            why = ", ".join(f"{names[r[j]]!r} {contrib[j]:+.2f}" for j in top)
+            out.append((self.labels[b], p, f"model:{self.labels[b]} p={p:.2f} ({why})"))
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable form."""

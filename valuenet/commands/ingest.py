@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from schemas.interaction import Source
@@ -64,7 +64,7 @@ def replay(
     settings = get_settings()
     producer = _producer()
     stop = threading.Event()
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("{task.fields[detail]}"),
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task(f"replay {path.name}", detail="", total=None)
 
@@ -158,7 +158,8 @@ def stream(
 def synth(
     seed: int = typer.Option(1, "--seed", help="Random seed: same seed, same events."),
     actors: int = typer.Option(200, "--actors", help="Number of actors (≥ 20)."),
-    rate: float = typer.Option(10.0, "--rate", help="Events per second (event time; also the send pace to Kafka)."),
+    rate: float = typer.Option(1.0, "--rate", help="Events per second of event time (also the send pace to Kafka). "
+                               "Answers come hours later: keep events/rate well above a few hours for them to land."),
     events: Optional[int] = typer.Option(None, "--events", help="How many events (default: 100 per actor; 0 = forever, Kafka only)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write events.jsonl, truth.json, directory.csv here instead of Kafka."),
     start: Optional[str] = typer.Option(None, "--start", help="Event-time start (ISO 8601). Default: 2026-01-05T09:00Z with --out, now for Kafka."),

@@ -38,7 +38,7 @@ def up(
     """Start everything on this machine: Kafka (unless configured), a worker with the API, and replay the sample."""
     from valuenet.config import get_settings
     from valuenet.kafka_admin import ensure_topics
-    from valuenet.localstack.kafka import ensure_broker, stop_broker
+    from valuenet.localstack.kafka import start_broker, stop_broker
 
     settings = get_settings()
     started_broker = False
@@ -48,7 +48,7 @@ def up(
             console.print(f"Kafka: using [bold]{settings.kafka_bootstrap_servers}[/] (KAFKA_BOOTSTRAP_SERVERS)")
         else:
             console.print("Kafka: starting the managed local broker …")
-            started_broker = ensure_broker(settings)
+            started_broker = start_broker(settings)  # True only if this call started it
         ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
         console.print(f"Storage: {'ClickHouse server ' + _redact(settings.clickhouse_url) if settings.clickhouse_url else 'embedded chdb at ' + str(settings.chdb_dir)}")
         log_dir = settings.home / "logs"

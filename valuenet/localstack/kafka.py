@@ -21,23 +21,29 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
-import hashlib
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
 import time
 import uuid
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from valuenet.config import Settings
+from valuenet.localstack.kafka_jars import (
+    KafkaStackError,
+    classpath,
+    fetch_jars,
+    find_java,
+    find_maven,
+    jar_cache_dir,
+    jars_present,
+    kafka_version,
+    locked,
+)
 
 __all__ = [
     "KafkaStackError",
@@ -60,17 +66,8 @@ __all__ = [
     "broker_status",
 ]
 
-HERE = Path(__file__).resolve().parent
-POM_PATH = HERE / "pom.xml"
-LOG4J_CONFIG = HERE / "log4j2.properties"
-MIN_JAVA = 17
+LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
 NODE_ID = 1
-_POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
-_COMPLETE = ".complete"
-
-
-class KafkaStackError(RuntimeError):
-    """The managed broker cannot be fetched, started or stopped; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -128,125 +125,6 @@ class BrokerStatus:
         return d
 
 
-# ---------------------------------------------------------------- jars
-
-
-def kafka_version(pom: Path = POM_PATH) -> str:
-    """The Kafka version pinned in the repository's ``pom.xml`` (``<kafka.version>``)."""
-    root = ET.parse(pom).getroot()
-    node = root.find("m:properties/m:kafka.version", _POM_NS)
-    if node is None or not (node.text or "").strip():
-        raise KafkaStackError(f"{pom}: no <kafka.version> property")
-    return node.text.strip()
-
-
-def jar_cache_dir(version: str | None = None) -> Path:
-    """``$XDG_CACHE_HOME/valuenet/kafka-<version>`` (default ``~/.cache/valuenet/kafka-<version>``)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "valuenet" / f"kafka-{version or kafka_version()}"
-
-
-def _pom_digest() -> str:
-    return hashlib.sha256(POM_PATH.read_bytes()).hexdigest()
-
-
-def jars_present() -> bool:
-    """True when the jars for the pinned pom are already in the cache."""
-    stamp = jar_cache_dir() / "libs" / _COMPLETE
-    return stamp.is_file() and stamp.read_text().strip() == _pom_digest()
-
-
-def find_java() -> str:
-    """Path of a Java 17+ ``java`` (``$JAVA_HOME/bin/java`` first, then ``PATH``); raises if none."""
-    candidates = []
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
-    found = shutil.which("java")
-    if found:
-        candidates.append(found)
-    for java in candidates:
-        if not os.access(java, os.X_OK):
-            continue
-        major = _java_major(java)
-        if major is not None and major >= MIN_JAVA:
-            return java
-        raise KafkaStackError(
-            f"{java} is Java {major}; the local Kafka broker needs Java {MIN_JAVA}+ "
-            f"(Debian/Ubuntu: apt-get install openjdk-{MIN_JAVA}-jre-headless, or set JAVA_HOME)."
-        )
-    raise KafkaStackError(
-        f"Java not found (no JAVA_HOME, no `java` on PATH). The local Kafka broker needs Java {MIN_JAVA}+: "
-        f"apt-get install openjdk-{MIN_JAVA}-jre-headless — or set KAFKA_BOOTSTRAP_SERVERS to use an existing cluster."
-    )
-
-
-def _java_major(java: str) -> int | None:
-    try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
-    if not m:
-        return None
-    major = int(m.group(1))
-    return int(m.group(2) or 0) if major == 1 else major
-
-
-def find_maven() -> str:
-    """Path of ``mvn`` on ``PATH``; raises with an install hint if missing."""
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise KafkaStackError(
-            "Maven (`mvn`) not found on PATH; it fetches Apache Kafka's jars once: apt-get install maven "
-            "— or set KAFKA_BOOTSTRAP_SERVERS to use an existing cluster."
-        )
-    return mvn
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` (serialises start/stop/fetch across processes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def fetch_jars(*, force: bool = False) -> Path:
-    """Resolve ``kafka_2.13`` and the log4j2 SLF4J binding with Maven into the cache; return the ``libs`` dir.
-
-    Runs ``mvn dependency:copy-dependencies`` on a copy of the repository's ``pom.xml`` (so nothing is
-    written into the repository); a stamp holding the pom's sha256 makes later calls free.
-    """
-    cache = jar_cache_dir()
-    libs = cache / "libs"
-    with _locked(cache / ".lock"):
-        if jars_present() and not force:
-            return libs
-        mvn = find_maven()
-        work = cache / "build"
-        work.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(POM_PATH, work / "pom.xml")
-        staging = cache / "libs.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        cmd = [
-            mvn, "-B", "-q", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-            raise KafkaStackError(f"Maven could not resolve Kafka's jars (exit {proc.returncode}):\n{tail}")
-        (staging / _COMPLETE).write_text(_pom_digest() + "\n")
-        shutil.rmtree(libs, ignore_errors=True)
-        staging.rename(libs)
-        shutil.rmtree(work, ignore_errors=True)
-        return libs
-
-
 # ---------------------------------------------------------------- config and storage
 
 
@@ -296,18 +174,17 @@ def _write_properties(path: Path, props: dict[str, str]) -> None:
     path.write_text("# Written by `valuenet kafka start`; edits are overwritten.\n" + body)
 
 
-def _classpath() -> str:
-    return str(jar_cache_dir() / "libs" / "*")
-
-
-def _jvm_args(settings: Settings, paths: BrokerPaths) -> list[str]:
+def _jvm_args(settings: Settings, paths: BrokerPaths, *, tool: bool = False) -> list[str]:
+    """JVM options: the broker gets G1 and full JIT; a short-lived tool JVM gets C1 only and the serial GC."""
+    tuning = (["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"] if tool
+              else ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError"])
     return [
         f"-Xmx{settings.kafka_heap}",
-        "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError",
+        *tuning,
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
         f"-Dkafka.logs.dir={paths.logs_dir}",
-        "-cp", _classpath(),
+        "-cp", classpath(),
     ]
 
 
@@ -328,7 +205,7 @@ def format_storage(settings: Settings, java: str) -> str | None:
     if (paths.data_dir / "meta.properties").is_file():
         return None
     cluster_id = _new_cluster_id()
-    cmd = [java, *_jvm_args(settings, paths), "kafka.tools.StorageTool", "format",
+    cmd = [java, *_jvm_args(settings, paths, tool=True), "kafka.tools.StorageTool", "format",
            "-t", cluster_id, "-c", str(paths.config_file), "--ignore-formatted"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     if proc.returncode != 0:
@@ -433,8 +310,11 @@ def _log_tail(paths: BrokerPaths, lines: int = 30) -> str:
     return "\n".join(out)
 
 
-def start_broker(settings: Settings, *, timeout: float = 120.0) -> bool:
+def start_broker(settings: Settings, *, timeout: float = 120.0, jvm_opts: Sequence[str] = ()) -> bool:
     """Start this home's broker unless it already answers; return True if this call started it.
+
+    ``jvm_opts`` (and the environment variable ``VALUENET_KAFKA_JVM_OPTS``, split on spaces) are added
+    to the broker's JVM options, e.g. ``-XX:TieredStopAtLevel=1`` for a quicker start in tests.
 
     Fetches the jars when missing, formats storage once, launches ``kafka.Kafka`` detached (own session),
     writes the pid file and waits until the broker answers a metadata request.
@@ -447,7 +327,7 @@ def start_broker(settings: Settings, *, timeout: float = 120.0) -> bool:
         )
     paths = BrokerPaths.for_settings(settings)
     bootstrap = settings.bootstrap_servers
-    with _locked(paths.lock_file):
+    with locked(paths.lock_file):
         pid = managed_pid(settings)
         if pid is not None:
             _wait_ready(bootstrap, pid, paths, timeout)
@@ -467,7 +347,8 @@ def start_broker(settings: Settings, *, timeout: float = 120.0) -> bool:
         paths.logs_dir.mkdir(parents=True, exist_ok=True)
         with open(paths.stdout_file, "ab") as out:
             proc = subprocess.Popen(
-                [java, *_jvm_args(settings, paths), "kafka.Kafka", str(paths.config_file)],
+                [java, *_jvm_args(settings, paths), *os.environ.get("VALUENET_KAFKA_JVM_OPTS", "").split(),
+                 *jvm_opts, "kafka.Kafka", str(paths.config_file)],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd=paths.kafka_dir,
             )
@@ -536,7 +417,7 @@ def stop_broker(settings: Settings, *, timeout: float = 30.0) -> bool:
     if settings.kafka_bootstrap_servers:
         return False
     paths = BrokerPaths.for_settings(settings)
-    with _locked(paths.lock_file):
+    with locked(paths.lock_file):
         pid = managed_pid(settings)
         if pid is None:
             return False

@@ -51,10 +51,10 @@ class KafkaProbe:
 
         if self._consumer is None:
             self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
-                                           api_version_auto_timeout_ms=3000, client_id="valuenet-web-metrics")
+                                           client_id="valuenet-web-metrics")
         if self._admin is None:
             self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
-                                           api_version_auto_timeout_ms=3000, client_id="valuenet-web-admin")
+                                           client_id="valuenet-web-admin")
 
     def close(self) -> None:
         """Drop the clients."""

@@ -176,8 +176,8 @@ def to_mermaid(vm: ValueMap) -> str:
 
 def to_svg(vm: ValueMap, size: int = 640) -> str:
     """A self-contained SVG: roles on a circle, exchanges as curved arrows (width ∝ volume)."""
-    w = h = size
-    cx, cy, radius = w / 2, h / 2 + 10, size * 0.33
+    w, h = size, size + 60
+    cx, cy, radius = w / 2, h / 2 + 36, size * 0.28
     n = max(len(vm.roles), 1)
     pos = {}
     for i, r in enumerate(vm.roles):
@@ -205,7 +205,7 @@ def to_svg(vm: ValueMap, size: int = 640) -> str:
     if not vm.roles:
         out.append(f'<text x="{cx}" y="{cy}" text-anchor="middle" font-size="14" fill="#888">no flows in this window</text>')
     offsets = {"knowledge": -0.5, "idea": 0.0, "reputation": 0.5}
-    node_r = 30
+    node_r = 36
     for e in vm.exchanges:
         colour, dash, *_r = FLOW_STYLES[e.flow_type]
         width = 1.2 + 5 * e.flows / top
@@ -245,10 +245,10 @@ def to_svg(vm: ValueMap, size: int = 640) -> str:
         out.append(
             f'<g class="vm-role" data-role="{escape(r.id)}"><title>{escape(r.label)}</title>'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{node_r}" fill="{colour}" stroke="white" stroke-width="2"/>'
-            f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle" font-size="11" font-weight="600" fill="white">'
-            f"{escape(r.segment[:10])}</text>"
-            + (f'<text x="{x:.1f}" y="{y + node_r + 14:.1f}" text-anchor="middle" font-size="11" fill="currentColor">'
-               f"{escape(r.team)}</text>" if r.team else "")
+            f'<text x="{x:.1f}" y="{y + (0 if r.team else 4):.1f}" text-anchor="middle" font-size="10" font-weight="700" fill="white">'
+            f"{escape(r.segment[:11])}</text>"
+            + (f'<text x="{x:.1f}" y="{y + 13:.1f}" text-anchor="middle" font-size="10" fill="white">'
+               f"{escape(r.team[:12])}</text>" if r.team else "")
             + "</g>"
         )
     out.append("</svg>")

@@ -284,7 +284,7 @@
       { name: "out strength", color: "#0284c7", dash: [4, 3], values: h.map(x => x.out_knowledge + x.out_idea + x.out_reputation) },
     ], { labels: h.length ? [fmtTime(h[0].computed_at), fmtTime(h[h.length - 1].computed_at)] : [] });
     if (!ego) ego = new VNGraph($("ego-canvas"), { onClick: n => go(`actor/${encodeURIComponent(n.id)}`) });
-    ego.setData(a.ego.nodes, a.ego.edges); ego.search(a.actor);
+    ego.setData(a.ego.nodes, a.ego.edges); ego.mark(a.actor);
   }
 
   // ---------------------------------------------------------------- routing, refresh, feed

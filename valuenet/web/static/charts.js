@@ -7,7 +7,7 @@
     const w = Math.max(r.width, 100), h = Number(canvas.getAttribute("height")) || 150;
     canvas.width = w * dpr; canvas.height = h * dpr; canvas.style.height = h + "px";
     const c = canvas.getContext("2d"); c.setTransform(dpr, 0, 0, dpr, 0, 0); c.clearRect(0, 0, w, h);
-    const padL = 44, padR = 10, padT = 8, padB = 20;
+    const legendH = opts.legend === false ? 0 : 16, padL = 44, padR = 10, padT = 8 + legendH, padB = 20;
     const all = series.flatMap(s => s.values.filter(v => v != null && isFinite(v)));
     const n = Math.max(...series.map(s => s.values.length), 0);
     c.font = "11px system-ui, sans-serif"; c.fillStyle = "#6b7280";
@@ -34,7 +34,7 @@
     }
     if (opts.legend !== false) {
       let x = padL + 6;
-      for (const s of series) { c.fillStyle = s.color; c.fillRect(x, padT + 2, 10, 3); c.fillStyle = "#374151"; c.fillText(s.name, x + 14, padT + 7); x += c.measureText(s.name).width + 30; }
+      for (const s of series) { c.fillStyle = s.color; c.fillRect(x, 5, 10, 3); c.fillStyle = "#374151"; c.fillText(s.name, x + 14, 10); x += c.measureText(s.name).width + 30; }
     }
   }
 

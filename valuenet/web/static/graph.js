@@ -38,7 +38,7 @@
         return Object.assign({}, d, {
           x: prev ? prev.x : Math.cos(a) * rad + (Math.random() - .5) * 10,
           y: prev ? prev.y : Math.sin(a) * rad + (Math.random() - .5) * 10,
-          vx: 0, vy: 0, r: 4 + 12 * Math.sqrt((d.pagerank || 0) / maxPr),
+          vx: 0, vy: 0, r: 6 + 14 * Math.sqrt((d.pagerank || 0) / maxPr),
         });
       });
       this.byId = new Map(this.nodes.map(d => [d.id, d]));
@@ -109,6 +109,8 @@
       this.draw();
     }
 
+    mark(id) { this.marked = id; this.draw(); }
+
     search(text) {
       const q = (text || "").trim().toLowerCase();
       this.highlight = q ? new Set(this.nodes.filter(d => d.id.toLowerCase().includes(q) || (d.name || "").toLowerCase().includes(q)).map(d => d.id)) : null;
@@ -130,7 +132,7 @@
       for (const e of this.edges) {
         const [col, dash] = FLOW[e.type] || ["#999", []];
         const dim = (hl && !(hl.has(e.source) || hl.has(e.target))) || (near && !(e.s === focus || e.t === focus));
-        c.globalAlpha = dim ? 0.08 : 0.7;
+        c.globalAlpha = dim ? 0.12 : 0.75;
         c.strokeStyle = col; c.fillStyle = col;
         c.lineWidth = (0.8 + 2.5 * Math.log1p(e.weight) / Math.log1p(maxW)) / Math.sqrt(this.scale);
         c.setLineDash(dash.map(v => v / Math.sqrt(this.scale)));
@@ -138,7 +140,7 @@
         const off = (OFFSET[e.type] || 0) * 10 + 6, mx = (e.s.x + e.t.x) / 2 - dy / d * off, my = (e.s.y + e.t.y) / 2 + dx / d * off;
         c.beginPath(); c.moveTo(e.s.x, e.s.y); c.quadraticCurveTo(mx, my, e.t.x, e.t.y); c.stroke();
         // arrow head at the receiver
-        const ang = Math.atan2(e.t.y - my, e.t.x - mx), r = e.t.r + 2, ax = e.t.x - Math.cos(ang) * r, ay = e.t.y - Math.sin(ang) * r, h = 6 / Math.sqrt(this.scale);
+        const ang = Math.atan2(e.t.y - my, e.t.x - mx), r = e.t.r / Math.sqrt(this.scale) + 2, ax = e.t.x - Math.cos(ang) * r, ay = e.t.y - Math.sin(ang) * r, h = 6 / Math.sqrt(this.scale);
         c.setLineDash([]); c.beginPath(); c.moveTo(ax, ay);
         c.lineTo(ax - h * Math.cos(ang - 0.4), ay - h * Math.sin(ang - 0.4)); c.lineTo(ax - h * Math.cos(ang + 0.4), ay - h * Math.sin(ang + 0.4)); c.fill();
       }
@@ -147,16 +149,18 @@
       const topIds = new Set([...this.nodes].sort((a, b) => (b.pagerank || 0) - (a.pagerank || 0)).slice(0, 12).map(d => d.id));
       for (const d of this.nodes) {
         const dim = (hl && !hl.has(d.id)) || (near && !near.has(d.id));
-        c.globalAlpha = dim ? 0.15 : 1;
-        c.beginPath(); c.arc(d.x, d.y, d.r, 0, 2 * Math.PI);
+        c.globalAlpha = dim ? 0.3 : 1;
+        const rr = d.r / Math.sqrt(this.scale);
+        c.beginPath(); c.arc(d.x, d.y, rr, 0, 2 * Math.PI);
         c.fillStyle = SEG[d.segment] || SEG.unknown; c.fill();
-        c.lineWidth = (hl && hl.has(d.id) ? 3 : 1.2) / this.scale; c.strokeStyle = hl && hl.has(d.id) ? "#111827" : "#fff"; c.stroke();
-        if (!dim && (labelAll || topIds.has(d.id) || (hl && hl.has(d.id)) || (near && near.has(d.id)))) {
+        const strong = (hl && hl.has(d.id)) || d.id === this.marked;
+        c.lineWidth = (strong ? 3 : 1.2) / this.scale; c.strokeStyle = strong ? "#111827" : "#fff"; c.stroke();
+        if (!dim && (labelAll || d.id === this.marked || topIds.has(d.id) || (hl && hl.has(d.id)) || (near && near.has(d.id)))) {
           c.font = `${12 / this.scale}px system-ui, sans-serif`; c.fillStyle = "#111827";
           c.lineWidth = 3 / this.scale; c.strokeStyle = "rgba(255,255,255,.9)";
           const label = d.name || d.id;
-          c.strokeText(label, d.x + d.r + 3 / this.scale, d.y + 4 / this.scale);
-          c.fillText(label, d.x + d.r + 3 / this.scale, d.y + 4 / this.scale);
+          c.strokeText(label, d.x + rr + 3 / this.scale, d.y + 4 / this.scale);
+          c.fillText(label, d.x + rr + 3 / this.scale, d.y + 4 / this.scale);
         }
       }
       c.restore();
@@ -165,7 +169,7 @@
     _at(px, py) {
       const x = (px - this.tx) / this.scale, y = (py - this.ty) / this.scale;
       let best = null, bd = Infinity;
-      for (const d of this.nodes) { const dd = Math.hypot(d.x - x, d.y - y); if (dd < d.r + 4 / this.scale && dd < bd) { best = d; bd = dd; } }
+      for (const d of this.nodes) { const dd = Math.hypot(d.x - x, d.y - y); if (dd < d.r / Math.sqrt(this.scale) + 4 / this.scale && dd < bd) { best = d; bd = dd; } }
       return best;
     }
 

@@ -1,0 +1,321 @@
+"""Metric exports for analysts: actors, tunnels, network, flows (CSV / Parquet / JSON) and the graph (GEXF / GraphML).
+
+Every file is written atomically (a temporary file in the same directory, then ``os.replace``).
+Periodic exports run cron expressions (croniter) from the ``[[exports]]`` tables of the TOML
+configuration; each run lands in its own directory with a ``manifest.json`` (files, rows, sha256,
+window, generated_at), the directory itself renamed into place when complete.
+
+Privacy: group-level exports suppress groups smaller than k (``VALUENET_EXPORT_K``, default 5):
+
+- ``tunnels``: a segment-pair row is dropped when either segment has fewer than k actors in the
+  window's latest snapshot, or the row has fewer than k distinct actor pairs;
+- ``network``: a window's row is dropped when the network has fewer than k actors.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal
+
+import networkx as nx
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from valuenet.web.queries import Reader
+
+__all__ = [
+    "WHAT",
+    "FORMATS",
+    "ExportError",
+    "ExportTable",
+    "ExportJob",
+    "collect",
+    "build_graph",
+    "write_export",
+    "export",
+    "load_jobs",
+    "due_jobs",
+    "run_jobs",
+    "run_schedule",
+]
+
+What = Literal["actors", "tunnels", "network", "flows", "graph"]
+Format = Literal["csv", "parquet", "json", "gexf", "graphml"]
+WHAT: tuple[str, ...] = ("actors", "tunnels", "network", "flows", "graph")
+FORMATS: dict[str, tuple[str, ...]] = {
+    "actors": ("csv", "parquet", "json"),
+    "tunnels": ("csv", "parquet", "json"),
+    "network": ("csv", "parquet", "json"),
+    "flows": ("csv", "parquet", "json"),
+    "graph": ("gexf", "graphml", "json"),
+}
+Progress = Callable[[int, int], None]
+
+
+class ExportError(ValueError):
+    """An export that cannot be made (unknown kind, format or window)."""
+
+
+@dataclass
+class ExportTable:
+    """Rows of one export plus what the manifest needs."""
+
+    what: str
+    network: str
+    window: str
+    rows: list[dict]
+    suppressed: int = 0
+    graph: nx.DiGraph | None = None
+
+
+class ExportJob(BaseModel):
+    """One periodic export (a ``[[exports]]`` table in the TOML configuration)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str = Field(description="Cron expression, e.g. '0 * * * *' (hourly)")
+    what: What
+    format: Format
+    window: str = "24h"
+    network: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, v: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(v):
+            raise ValueError(f"cron expression {v!r} is not valid")
+        return v
+
+    def check(self) -> "ExportJob":
+        """Raise ExportError when the format does not fit the kind."""
+        if self.format not in FORMATS[self.what]:
+            raise ExportError(f"export {self.what!r} cannot be written as {self.format!r}; use one of {FORMATS[self.what]}")
+        return self
+
+    @property
+    def filename(self) -> str:
+        """``<what>-<window>.<ext>``."""
+        return f"{self.what}-{self.window}.{self.format}"
+
+
+# -- collect ---------------------------------------------------------------------------------
+
+
+def collect(reader: Reader, what: str, network: str, window: str, k: int = 5) -> ExportTable:
+    """Rows of one export from the store (latest snapshot for metrics, FINAL rows for flows)."""
+    if what not in WHAT:
+        raise ExportError(f"--what must be one of {', '.join(WHAT)}, not {what!r}")
+    if what == "actors":
+        rows = sorted(reader.actor_snapshot(network, window).values(), key=lambda r: (-r["pagerank"], r["actor"]))
+        return ExportTable(what, network, window, rows)
+    if what == "network":
+        rows = reader.network_metrics(network, [window])
+        kept = [r for r in rows if int(r["actors"]) >= k]
+        return ExportTable(what, network, window, kept, suppressed=len(rows) - len(kept))
+    if what == "tunnels":
+        sizes: dict[str, int] = {}
+        for a in reader.actor_snapshot(network, window).values():
+            sizes[a["segment"]] = sizes.get(a["segment"], 0) + 1
+        rows = reader.tunnels(network, window)
+        kept = [r for r in rows if sizes.get(r["src_segment"], 0) >= k and sizes.get(r["dst_segment"], 0) >= k
+                and int(r["actor_pairs"]) >= k]
+        return ExportTable(what, network, window, kept, suppressed=len(rows) - len(kept))
+    if what == "flows":
+        return ExportTable(what, network, window, reader.flows(network, window))
+    g = build_graph(reader, network, window)
+    rows = [{"source": u, "target": v, **d} for u, v, d in g.edges(data=True)]
+    return ExportTable(what, network, window, rows, graph=g)
+
+
+def build_graph(reader: Reader, network: str, window: str) -> nx.DiGraph:
+    """The window's value network: edge giver→receiver with flows per type and ``weight`` = their sum.
+
+    Node attributes: segment, team and the latest ActorMetrics (pagerank, betweenness, reach, community).
+    """
+    g = nx.DiGraph(network=network, window=window)
+    snap = reader.actor_snapshot(network, window)
+    for r in reader.edges(network, window):
+        for end, seg, team in (("source", "source_segment", "source_team"), ("target", "target_segment", "target_team")):
+            a = r[end]
+            if a not in g:
+                m = snap.get(a, {})
+                attrs = {"segment": m.get("segment") or r[seg], "team": r.get(team),
+                         "pagerank": m.get("pagerank"), "betweenness": m.get("betweenness"),
+                         "reach": m.get("reach"), "community": m.get("community")}
+                g.add_node(a, **{k: v for k, v in attrs.items() if v is not None})
+        u, v = r["source"], r["target"]
+        if not g.has_edge(u, v):
+            g.add_edge(u, v, knowledge=0, idea=0, reputation=0, weight=0)
+        g[u][v][r["flow_type"]] += r["weight"]
+        g[u][v]["weight"] += r["weight"]
+    return g
+
+
+# -- write -----------------------------------------------------------------------------------
+
+
+def _arrow(rows: list[dict]) -> pa.Table:
+    """Rows as an Arrow table (columns in first-row order; empty table for no rows)."""
+    if not rows:
+        return pa.table({})
+    cols = list(rows[0])
+    return pa.Table.from_pylist(rows, schema=None).select(cols)
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in ``path``'s directory, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_export(table: ExportTable, fmt: str, path: Path, progress: Progress | None = None) -> dict:
+    """Write ``table`` as ``fmt`` to ``path`` atomically; returns the manifest entry."""
+    if fmt not in FORMATS[table.what]:
+        raise ExportError(f"export {table.what!r} cannot be written as {fmt!r}; use one of {', '.join(FORMATS[table.what])}")
+    path = Path(path)
+    total = len(table.rows)
+    tick = progress or (lambda done, total: None)
+
+    def write(tmp: Path) -> None:
+        if fmt == "csv":
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                if table.rows:
+                    w = csv.DictWriter(f, fieldnames=list(table.rows[0]))
+                    w.writeheader()
+                    for i, r in enumerate(table.rows, 1):
+                        w.writerow(r)
+                        if i % 5000 == 0:
+                            tick(i, total)
+        elif fmt == "parquet":
+            pq.write_table(_arrow(table.rows), tmp)
+        elif fmt == "json":
+            doc: Any = nx.node_link_data(table.graph, edges="edges") if table.graph is not None else table.rows
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(doc, f, default=str, indent=None)
+        elif fmt == "gexf":
+            nx.write_gexf(table.graph, tmp)
+        elif fmt == "graphml":
+            g = table.graph.copy()
+            for _, d in g.nodes(data=True):
+                for key in [k for k, v in d.items() if v is None]:
+                    del d[key]
+            nx.write_graphml(g, tmp)
+        tick(total, total)
+
+    _atomic(path, write)
+    return {"file": path.name, "what": table.what, "format": fmt, "network": table.network, "window": table.window,
+            "rows": total, "suppressed": table.suppressed, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def export(reader: Reader, what: str, fmt: str, window: str, network: str, out: Path, k: int = 5,
+           progress: Progress | None = None) -> dict:
+    """Collect and write one export; returns its manifest entry."""
+    if what not in WHAT:
+        raise ExportError(f"--what must be one of {', '.join(WHAT)}, not {what!r}")
+    if fmt not in FORMATS[what]:
+        raise ExportError(f"export {what!r} cannot be written as {fmt!r}; use one of {', '.join(FORMATS[what])}")
+    return write_export(collect(reader, what, network, window, k), fmt, out, progress)
+
+
+# -- periodic --------------------------------------------------------------------------------
+
+
+def load_jobs(path: Path | None = None) -> list[ExportJob]:
+    """``[[exports]]`` tables of the TOML configuration (``VALUENET_CONFIG``, default ./valuenet.toml)."""
+    path = Path(path or os.environ.get("VALUENET_CONFIG", "valuenet.toml"))
+    if not path.is_file():
+        return []
+    with open(path, "rb") as f:
+        doc = tomllib.load(f)
+    jobs = []
+    for i, raw in enumerate(doc.get("exports", [])):
+        try:
+            jobs.append(ExportJob.model_validate(raw).check())
+        except (ValueError, ExportError) as e:
+            raise ExportError(f"{path}: exports[{i}]: {e}") from e
+    return jobs
+
+
+def due_jobs(jobs: Iterable[ExportJob], since: datetime, now: datetime) -> list[ExportJob]:
+    """Jobs whose cron fired in ``(since, now]``."""
+    from croniter import croniter
+
+    out = []
+    for job in jobs:
+        nxt = croniter(job.cron, since).get_next(datetime)
+        if nxt <= now:
+            out.append(job)
+    return out
+
+
+def run_jobs(reader: Reader, jobs: list[ExportJob], out_dir: Path, default_network: str, k: int = 5,
+             now: datetime | None = None) -> Path:
+    """Run ``jobs`` into ``out_dir/<UTC stamp>/`` with a manifest; the directory appears complete or not at all."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{stamp}.", dir=out_dir))
+    try:
+        files = []
+        for job in jobs:
+            net = job.network or default_network
+            name = job.filename if not job.network else f"{net}-{job.filename}"
+            files.append(export(reader, job.what, job.format, job.window, net, staging / name, k))
+        manifest = {"generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "k": k,
+                    "windows": sorted({f["window"] for f in files}), "files": files}
+        _atomic(staging / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2), encoding="utf-8"))
+        final = out_dir / stamp
+        if final.exists():
+            final = out_dir / f"{stamp}-{os.getpid()}"
+        os.replace(staging, final)
+        return final
+    except BaseException:
+        for p in staging.glob("*"):
+            p.unlink(missing_ok=True)
+        staging.rmdir()
+        raise
+
+
+def run_schedule(reader: Reader, jobs: list[ExportJob], out_dir: Path, default_network: str, k: int = 5,
+                 stop: Callable[[], bool] = lambda: False, on_run: Callable[[Path], None] | None = None) -> None:
+    """Run due jobs each minute boundary until ``stop()``; each batch of due jobs makes one run directory."""
+    last = datetime.now(timezone.utc)
+    while not stop():
+        time.sleep(min(1.0, max(0.05, 60 - time.time() % 60)))
+        now = datetime.now(timezone.utc)
+        due = due_jobs(jobs, last, now)
+        if due:
+            path = run_jobs(reader, due, out_dir, default_network, k, now)
+            if on_run:
+                on_run(path)
+            last = now

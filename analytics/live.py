@@ -1,0 +1,108 @@
+"""The worker's live graphs: one GraphStore per network, rebuilt from ClickHouse on start, ticked off-loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from analytics.alerts import AlertDetector
+from analytics.graph_store import GraphStore
+from analytics.snapshot import alert_event, metrics_event, tick_rows
+from analytics.storage.rows import rows_to_models
+from analytics.window import WindowSpec
+from schemas import ActorMetrics, Alert, Flow, MetricsEvent, NetworkMetrics, SegmentFlow
+from valuenet.config import Settings
+
+__all__ = ["LiveGraphs", "TickOutput"]
+
+log = logging.getLogger(__name__)
+
+_NETWORKS_SQL = "SELECT network, max(timestamp_ms) AS wm FROM flows GROUP BY network"
+_FLOWS_SQL = """
+SELECT * FROM flows FINAL
+WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s
+ORDER BY timestamp_ms, event_id
+"""
+
+
+@dataclass
+class TickOutput:
+    """One network's tick: rows for ClickHouse and records for ``valuenet.metrics``."""
+
+    network_id: str
+    actors: list[ActorMetrics] = field(default_factory=list)
+    network: list[NetworkMetrics] = field(default_factory=list)
+    tunnels: list[SegmentFlow] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    tick: MetricsEvent | None = None
+
+    def events(self) -> list[MetricsEvent]:
+        """The tick record, then one record per alert."""
+        return ([self.tick] if self.tick else []) + [alert_event(a) for a in self.alerts]
+
+
+class LiveGraphs:
+    """Per-network rolling graphs of this worker (a worker owns the networks of its partitions)."""
+
+    def __init__(self, settings: Settings, *, actor_limit: int | None = 2000) -> None:
+        self.settings = settings
+        self.actor_limit = actor_limit
+        self.stores: dict[str, GraphStore] = {}
+        self.detectors: dict[str, AlertDetector] = {}
+        self._dirty: set[str] = set()
+        self._rebuilt = False
+        self._lock = asyncio.Lock()
+
+    def horizon_seconds(self) -> float:
+        """Event time a rebuild must reload: the longest window plus the allowed lateness."""
+        longest = max(WindowSpec.parse(w, self.settings.bucket_seconds).seconds for w in self.settings.windows)
+        return longest + self.settings.allowed_lateness_seconds + self.settings.bucket_seconds
+
+    def store(self, network: str) -> GraphStore:
+        """The GraphStore of ``network`` (created on first use)."""
+        gs = self.stores.get(network)
+        if gs is None:
+            gs = self.stores[network] = GraphStore.from_settings(self.settings, network)
+            self.detectors[network] = AlertDetector()
+        return gs
+
+    async def ensure_rebuilt(self, sink) -> None:  # noqa: ANN001 - analytics.sink.StoreSink
+        """Once per process: reload every network's retained flows from ClickHouse."""
+        if self._rebuilt:
+            return
+        async with self._lock:
+            if self._rebuilt:
+                return
+            horizon_ms = int(self.horizon_seconds() * 1000)
+            for row in await sink.query(_NETWORKS_SQL):
+                rows = await sink.query(_FLOWS_SQL, {"network": row["network"], "since_ms": int(row["wm"]) - horizon_ms})
+                flows = rows_to_models("flows", rows)
+                counts = self.store(row["network"]).rebuild(flows)
+                self._dirty.add(row["network"])
+                log.info("rebuilt %s from %d stored flows: %s", row["network"], len(flows), counts)
+            self._rebuilt = True
+
+    def add_many(self, flows: list[Flow]) -> None:
+        """Apply a batch of flows to their networks' graphs (cheap, per event)."""
+        by_net: dict[str, list[Flow]] = {}
+        for f in flows:
+            by_net.setdefault(f.network, []).append(f)
+        for network, batch in by_net.items():
+            self.store(network).add_many(batch)
+            self._dirty.add(network)
+
+    def tick(self, now: datetime | None = None) -> list[TickOutput]:
+        """Recompute every changed network (runs on the compute thread)."""
+        now = now or datetime.now(timezone.utc)
+        dirty, self._dirty = self._dirty, set()
+        outputs = []
+        for network in sorted(dirty):
+            result = self.stores[network].tick(now)
+            rows = tick_rows(result, actor_limit=self.actor_limit)
+            alerts = self.detectors[network].check(result)
+            outputs.append(
+                TickOutput(network, rows.actors, rows.network, rows.tunnels, alerts, metrics_event(result))
+            )
+        return outputs

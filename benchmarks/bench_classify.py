@@ -1,0 +1,110 @@
+"""Classification throughput (events/s, one core) against a no-op baseline over the same events, same run.
+
+Workloads:
+- ``git``: the bundled git/git sample parsed into interactions (commits, applies, trailers: priors);
+- ``corpus-unique``: the labelled corpus' interactions repeated, every text made unique
+  (no cache hits: rules + model on every text-bearing event — the worst case);
+- ``corpus-repeats``: the same corpus repeated verbatim (repeated texts hit the LRU cache).
+
+For each: the no-op loop, ``classify()`` per event and ``classify_many()`` micro-batches of 512,
+median of ``--rounds`` rounds; prints progress, medians and ratios.
+
+    python benchmarks/bench_classify.py [--events 100000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Sequence
+
+from ingest.parsers import parse
+from ingest.samples import git_sample
+from processors.classify import classify, classify_many, reset_caches
+from processors.classify.evaluate import as_interaction
+from processors.classify.model import default_model, load_corpus
+from schemas import Interaction, RawEnvelope, Source
+
+
+def _git(n: int) -> list[Interaction]:
+    out: list[Interaction] = []
+    for rec in git_sample():
+        out.extend(parse(RawEnvelope(source=Source.git, network="bench", payload=rec)))
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def _corpus(n: int, unique: bool) -> list[Interaction]:
+    base = [as_interaction(e) for e in load_corpus()]
+    out = []
+    i = 0
+    while len(out) < n:
+        it = base[i % len(base)]
+        if unique and it.text:
+            it = it.model_copy(update={"text": f"{it.text} #{i}", "event_id": f"{it.event_id}-{i}"})
+        out.append(it)
+        i += 1
+    return out
+
+
+def _noop(events: Sequence[Interaction]) -> None:
+    for it in events:
+        _sink(it)
+
+
+def _sink(it: Interaction) -> None:
+    return None
+
+
+def _one_by_one(events: Sequence[Interaction]) -> None:
+    for it in events:
+        classify(it)
+
+
+def _batched(events: Sequence[Interaction]) -> None:
+    for i in range(0, len(events), 512):
+        classify_many(events[i : i + 512])
+
+
+def _measure(name: str, fn: Callable[[Sequence[Interaction]], None], events: Sequence[Interaction], rounds: int) -> float:
+    rates = []
+    for r in range(rounds):
+        reset_caches()
+        t = time.perf_counter()
+        fn(events)
+        dt = time.perf_counter() - t
+        rates.append(len(events) / dt)
+        print(f"  {name:<14} round {r + 1}/{rounds}: {rates[-1]:>12,.0f} events/s", flush=True)
+    return statistics.median(rates)
+
+
+def main() -> None:
+    """Run the benchmark and print medians and ratios."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    print("fitting the default model …", flush=True)
+    default_model()
+    workloads = {
+        "git": _git(args.events),
+        "corpus-unique": _corpus(args.events, unique=True),
+        "corpus-repeats": _corpus(args.events, unique=False),
+    }
+    rows = []
+    for name, events in workloads.items():
+        print(f"{name}: {len(events):,} events", flush=True)
+        base = _measure("no-op", _noop, events, args.rounds)
+        one = _measure("classify", _one_by_one, events, args.rounds)
+        many = _measure("classify_many", _batched, events, args.rounds)
+        rows.append((name, base, one, many))
+    print("\nmedian events/s (one core)")
+    print(f"{'workload':<16}{'no-op':>14}{'classify':>14}{'classify_many':>16}{'many/no-op':>12}")
+    for name, base, one, many in rows:
+        print(f"{name:<16}{base:>14,.0f}{one:>14,.0f}{many:>16,.0f}{many / base:>12.3f}")
+
+
+if __name__ == "__main__":
+    main()

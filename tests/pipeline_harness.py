@@ -1,0 +1,156 @@
+"""Run real valuenet workers against the real broker and ClickHouse server, for end-to-end tests."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from analytics.storage.server_store import ServerStore, _with_database
+from ingest.samples import GIT_SAMPLE
+from valuenet.kafka_admin import ensure_topics
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def git_records(n: int) -> list[dict[str, Any]]:
+    """The oldest ``n`` commits of the bundled sample, in commit order (oldest first)."""
+    with gzip.open(GIT_SAMPLE, "rt", encoding="utf-8") as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    records.sort(key=lambda r: (utc(r["committed_at"]), r["commit"]))
+    return records[:n]
+
+
+def envelope(source: str, network: str, payload: Any, received_at: str = "2026-11-01T00:00:00+00:00") -> bytes:
+    """A raw envelope as a connector would produce it."""
+    return json.dumps({"source": source, "network": network, "received_at": received_at, "payload": payload}).encode()
+
+
+class Pipeline:
+    """A test's own topics (unique prefix), consumer group, ClickHouse database and worker processes."""
+
+    def __init__(self, bootstrap: str, clickhouse_url: str, home: Path, *, windows: str = '["3650d"]') -> None:
+        self.bootstrap = bootstrap
+        self.prefix = f"t{uuid.uuid4().hex[:10]}"
+        self.database = f"e2e_{uuid.uuid4().hex[:10]}"
+        self.clickhouse_url = _with_database(clickhouse_url, self.database)
+        self.home = home
+        self.env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "CLICKHOUSE_URL": self.clickhouse_url,
+            "VALUENET_TOPIC_PREFIX": self.prefix,
+            "VALUENET_APP_ID": f"{self.prefix}-app",
+            "VALUENET_HOME": str(home),
+            "VALUENET_TICK_SECONDS": "0.5",
+            "VALUENET_WINDOWS": windows,
+        }
+        self.workers: list[subprocess.Popen] = []
+        ensure_topics(bootstrap, prefix=self.prefix)
+        self.store = ServerStore(self.clickhouse_url, database=self.database)
+        self.store.setup()
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+
+    def topic(self, name: str) -> str:
+        """This test's full topic name for raw/flows/metrics/dlq."""
+        return f"{self.prefix}.{name}"
+
+    def start_worker(self, name: str = "w0") -> subprocess.Popen:
+        """Start ``valuenet worker`` as a child process (its log in the test's home)."""
+        log = open(self.home / f"{name}.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "valuenet.cli", "worker", "--loglevel", "info"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to a worker's process group and reap it."""
+        if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def produce(self, records: Iterable[bytes], network: str) -> int:
+        """Send raw records to this test's raw topic keyed by ``network``; returns how many."""
+        n = 0
+        for value in records:
+            self._producer.send(self.topic("raw"), key=network.encode(), value=value)
+            n += 1
+        self._producer.flush()
+        return n
+
+    def consume(self, name: str, *, expect: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Read ``expect`` JSON records from this test's ``name`` topic (from the beginning)."""
+        consumer = KafkaConsumer(
+            self.topic(name), bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
+            enable_auto_commit=False, consumer_timeout_ms=1000, group_id=None,
+        )
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while len(out) < expect and time.monotonic() < deadline:
+                for msg in consumer:
+                    out.append(json.loads(msg.value))
+        finally:
+            consumer.close()
+        return out
+
+    def wait_for(self, probe: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 120.0) -> Any:
+        """Poll ``probe()`` until ``ok(value)``; fail with the last value and the worker logs."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            value = probe()
+            if ok(value):
+                return value
+            for w in self.workers:
+                if w.poll() is not None and w.returncode not in (0, -9, -15):
+                    raise AssertionError(f"worker exited {w.returncode}:\n{self.logs()}")
+            time.sleep(0.5)
+        raise AssertionError(f"timed out; last value {value!r}\n{self.logs()}")
+
+    def flow_counts(self, network: str) -> dict[str, int]:
+        """Stored flows by type (deduplicated by event id)."""
+        rows = self.store.query(
+            "SELECT toString(flow_type) AS t, uniqExact(event_id) AS n FROM flows WHERE network = %(n)s GROUP BY t",
+            {"n": network},
+        )
+        return {r["t"]: int(r["n"]) for r in rows}
+
+    def logs(self) -> str:
+        """The tail of every worker log."""
+        parts = []
+        for f in sorted(self.home.glob("*.log")):
+            parts.append(f"--- {f.name}\n" + f.read_text(errors="replace")[-4000:])
+        return "\n".join(parts)
+
+    def close(self) -> None:
+        """Stop workers, drop the database."""
+        for w in self.workers:
+            self.kill(w, signal.SIGTERM)
+        self._producer.close()
+        try:
+            self.store.query(f"DROP DATABASE IF EXISTS {self.database}")
+        finally:
+            self.store.close()
+
+
+def utc(ts: str) -> datetime:
+    """ISO 8601 text → aware UTC datetime."""
+    return datetime.fromisoformat(ts).astimezone(timezone.utc)
