@@ -519,7 +519,7 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
     dst = np.searchsorted(nodes, receiver[edge])
     post_givers = giver[kind == _POST]
     pos = np.searchsorted(nodes, post_givers)
-    ok = (pos < len(nodes)) & (nodes[np.minimum(pos, len(nodes) - 1)] == post_givers) if len(nodes) else np.zeros(0, bool)
+    ok = (pos < len(nodes)) & (nodes[np.minimum(pos, len(nodes) - 1)] == post_givers) if len(nodes) else np.zeros(len(post_givers), bool)
     posts = np.bincount(pos[ok], minlength=len(nodes))
     g = WindowGraph.from_edges(
         len(nodes), src, dst, layer[edge].astype(np.int64), kind[edge],

@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 from pydantic import BaseModel
 
-__all__ = ["StoreSink", "get_sink"]
+__all__ = ["SerializedStore", "StoreSink", "get_sink"]
+
+
+class SerializedStore:
+    """A Store whose calls take one lock: the worker's agents and the in-process API share one chdb session."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attr(*args, **kwargs)
+
+        return locked
 
 
 class StoreSink:
     """Batching sink: ``await write(table, models)`` runs the insert on the I/O thread."""
 
     def __init__(self, store: Any) -> None:
-        self.store = store
+        self.store = SerializedStore(store)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="valuenet-store")
 
     async def write(self, table: str, models: Sequence[BaseModel]) -> None:

@@ -34,7 +34,10 @@ class StageResult:
 def _validation_field(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
-    return loc, err.get("msg", str(exc))
+    msg = err.get("msg", str(exc))
+    if err.get("type") != "missing" and isinstance(err.get("input"), (str, int, float, bool)):
+        msg = f"{msg} (got {str(err['input'])[:80]!r})"
+    return loc, msg
 
 
 STAGE = "normalise"

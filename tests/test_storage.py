@@ -12,7 +12,6 @@ import pytest
 from pydantic import BaseModel
 
 from analytics.storage import (
-    TABLES,
     QueryError,
     RowError,
     Store,
@@ -22,7 +21,7 @@ from analytics.storage import (
     open_store,
 )
 from analytics.storage.chdb_store import ChdbStore
-from analytics.storage.rows import TABLE_MODELS
+from analytics.storage.rows import TABLE_MODELS, prepare_batch, prepare_columns
 from analytics.storage.server_store import ServerStore
 from analytics.storage.tables import table_spec
 from schemas import (
@@ -143,6 +142,12 @@ def test_ddl_enums_match_python_enums() -> None:
     for enum, column in ((Segment, "giver_segment"), (FlowType, "flow_type")):
         declared = [part.split("'")[1] for part in columns[column].split(",")]
         assert declared == [e.value for e in enum]
+
+
+@pytest.mark.parametrize("table", ["flows", "interactions", "alerts"])
+def test_driver_fast_path_and_validated_arrow_path_agree(table: str) -> None:
+    rows = [m.__dict__ for m in make_models()[table]]
+    assert prepare_columns(table, rows) == [col.to_pylist() for col in prepare_batch(table, rows).columns]
 
 
 # -- round trips -------------------------------------------------------------------

@@ -13,9 +13,10 @@ import httpx
 import typer
 from rich.console import Console
 
+from ingest.samples import GIT_SAMPLE
+
 console = Console(stderr=True)
 
-SAMPLE = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "git-trailers-sample.jsonl.gz"
 
 
 def worker(
@@ -29,7 +30,7 @@ def worker(
 
 
 def up(
-    sample: Path = typer.Option(SAMPLE, help="JSONL file to replay (default: the bundled git/git sample)."),
+    sample: Path = typer.Option(GIT_SAMPLE, help="JSONL file to replay (default: the bundled git/git sample)."),
     source: str = typer.Option("git", help="Source format of the sample."),
     network: str = typer.Option("git-git", help="Network id for the replayed events."),
     rate: int = typer.Option(0, help="Replay at most this many events/s (0 = as fast as possible)."),
