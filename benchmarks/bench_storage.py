@@ -7,7 +7,8 @@ measured in this run on the same rows. Baselines (what code without the Store wo
 
 - chdb raw JSONEachRow: ``json.dumps`` each (already plain) row, ``INSERT ... FORMAT JSONEachRow``;
 - chdb engine only: one pre-built Arrow IPC stream sent with ``send_insert`` (no Python work timed);
-- server raw driver: ``client.execute("INSERT INTO flows (cols) VALUES", rows)`` with plain tuples.
+- server raw driver: ``client.execute("INSERT INTO flows (cols) VALUES", rows)`` with the plain dicts
+  (baseline) and with pre-built tuples (the driver's fastest row input).
 
 The Store figures include validation, datetime conversion and ``_ms`` derivation.
 Without ``--url`` a private clickhouse-server is started on free ports.
@@ -54,24 +55,28 @@ def reset_flows(store: Store) -> None:
     store.query(table_spec("flows").statement)
 
 
-def measure(name: str, n: int, repeats: int, reset: Callable[[], None], run: Callable[[], None],
-            check: Callable[[], int]) -> float:
-    """Median rows/s of ``run`` over ``repeats`` (each into an empty table); checks the row count."""
-    rates = []
+Method = tuple[str, Callable[[], None]]
+
+
+def measure(backend: str, methods: list[Method], n: int, repeats: int, reset: Callable[[], None],
+            check: Callable[[], int]) -> list[tuple[str, str, float]]:
+    """Median rows/s of each method; repeats are interleaved (round-robin) so load drifts hit all alike."""
+    rates: dict[str, list[float]] = {name: [] for name, _ in methods}
     for i in range(repeats):
-        reset()
-        t0 = time.perf_counter()
-        run()
-        elapsed = time.perf_counter() - t0
-        got = check()
-        if got != n:
-            raise SystemExit(f"{name}: expected {n} rows, found {got}")
-        rates.append(n / elapsed)
-        print(f"  {name:<34} run {i + 1}/{repeats}: {n / elapsed:>12,.0f} rows/s", flush=True)
-    return statistics.median(rates)
+        for name, run in methods:
+            reset()
+            t0 = time.perf_counter()
+            run()
+            elapsed = time.perf_counter() - t0
+            got = check()
+            if got != n:
+                raise SystemExit(f"{backend} {name}: expected {n} rows, found {got}")
+            rates[name].append(n / elapsed)
+            print(f"  {backend:<6} {name:<34} run {i + 1}/{repeats}: {n / elapsed:>12,.0f} rows/s", flush=True)
+    return [(backend, name, statistics.median(r)) for name, r in rates.items()]
 
 
-def bench_chdb(rows: list[dict], plain: list[dict], args: argparse.Namespace) -> list[tuple[str, str, float]]:
+def bench_chdb(models: list, rows: list[dict], plain: list[dict], args: argparse.Namespace) -> list[tuple[str, str, float]]:
     """Store vs raw chdb inserts."""
     n = len(rows)
     spec = table_spec("flows")
@@ -98,17 +103,17 @@ def bench_chdb(rows: list[dict], plain: list[dict], args: argparse.Namespace) ->
                 ins.append(memoryview(ipc))
                 ins.finish()
 
-        print("chdb", flush=True)
-        results = [
-            ("chdb", "raw JSONEachRow (baseline)", measure("raw JSONEachRow", n, args.repeats, reset, raw_json, count)),
-            ("chdb", "engine only, pre-built Arrow", measure("engine only", n, args.repeats, reset, engine_only, count)),
-            ("chdb", "Store.write(rows)", measure("Store.write", n, args.repeats, reset, lambda: store.write("flows", rows), count)),
-        ]
+        results = measure("chdb", [
+            ("raw JSONEachRow (baseline)", raw_json),
+            ("engine only, pre-built Arrow", engine_only),
+            ("Store.write(rows)", lambda: store.write("flows", rows)),
+            ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
+        ], n, args.repeats, reset, count)
         store.close()
     return results
 
 
-def bench_server(url: str, rows: list[dict], plain: list[dict], args: argparse.Namespace) -> list[tuple[str, str, float]]:
+def bench_server(url: str, models: list, rows: list[dict], plain: list[dict], args: argparse.Namespace) -> list[tuple[str, str, float]]:
     """Store vs raw clickhouse-driver inserts."""
     n = len(rows)
     spec = table_spec("flows")
@@ -120,15 +125,20 @@ def bench_server(url: str, rows: list[dict], plain: list[dict], args: argparse.N
     count = lambda: store.count("flows")  # noqa: E731
     reset = lambda: reset_flows(store)  # noqa: E731
 
-    def raw_driver() -> None:
+    def raw_dicts() -> None:
+        for s in range(0, n, args.batch_size):
+            client.execute(statement, plain[s:s + args.batch_size])
+
+    def raw_tuples() -> None:
         for s in range(0, n, args.batch_size):
             client.execute(statement, tuples[s:s + args.batch_size])
 
-    print("server", flush=True)
-    results = [
-        ("server", "raw clickhouse-driver (baseline)", measure("raw clickhouse-driver", n, args.repeats, reset, raw_driver, count)),
-        ("server", "Store.write(rows)", measure("Store.write", n, args.repeats, reset, lambda: store.write("flows", rows), count)),
-    ]
+    results = measure("server", [
+        ("raw clickhouse-driver, dicts (baseline)", raw_dicts),
+        ("raw clickhouse-driver, pre-built tuples", raw_tuples),
+        ("Store.write(rows)", lambda: store.write("flows", rows)),
+        ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
+    ], n, args.repeats, reset, count)
     store.query("DROP DATABASE bench")
     store.close()
     return results
@@ -144,15 +154,16 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"building {args.rows:,} flows", flush=True)
-    rows = [f.__dict__ for f in make_flows(args.rows)]
+    models = make_flows(args.rows)
+    rows = [dict(f.__dict__) for f in models]
     plain = plain_rows(rows)
 
-    results = bench_chdb(rows, plain, args)
+    results = bench_chdb(models, rows, plain, args)
     if args.url:
-        results += bench_server(args.url, rows, plain, args)
+        results += bench_server(args.url, models, rows, plain, args)
     else:
         with ClickHouseServer() as url:
-            results += bench_server(url, rows, plain, args)
+            results += bench_server(url, models, rows, plain, args)
 
     baselines = {backend: rate for backend, what, rate in results if "baseline" in what}
     print(f"\nflows, {args.rows:,} rows, batch {args.batch_size:,}, median of {args.repeats}")

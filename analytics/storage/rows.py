@@ -188,7 +188,9 @@ def prepare_columns(table: str, rows: Sequence[dict[str, Any]]) -> list[Sequence
         elif name in spec.json_columns:
             values = [_json_text(v) for v in values]
         elif column.base_type.startswith("Enum8("):
-            values = [_plain(v) for v in values]
+            distinct = set(values)
+            if any(isinstance(v, Enum) for v in distinct):
+                values = list(map({v: _plain(v) for v in distinct}.__getitem__, values))
         columns.append(values)
     return columns
 

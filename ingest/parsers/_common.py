@@ -2,8 +2,11 @@
 
 Conventions every parser follows:
 
-- ``actor`` / ``target`` ids are ``"<source>:<platform id>"`` (e.g. ``github:1234``,
-  ``slack:U024BE7LH``, ``bluesky:did:plc:…``); git uses the person's name (``git:<name>``);
+- ``actor`` / ``target`` ids are ``"<source>:<account key>"``: the key is the handle that the
+  platform's mentions use where mentions are by name (GitHub login, Discourse and Reddit
+  username, git author name: ``github:octocat``, ``git:Ada Lovelace``) and the platform's
+  stable account id elsewhere (``slack:U024BE7LH``, ``mastodon:1001``, ``bluesky:did:plc:…``,
+  ``x:2244994945``, ``teams:<AAD id>``, ``jira:<accountId>``, ``zendesk:<user id>``);
   display names go to ``actor_name``.
 - event ids are the platform's id of the item (``commit hash``, tweet id, ``at://`` uri, …);
   interactions derived from one item append a suffix: ``{base}#reply``,
