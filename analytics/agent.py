@@ -1,9 +1,10 @@
 """faust agent of the analytics stage: ``valuenet.flows`` → graph store → ClickHouse + ``valuenet.metrics``.
 
 Effects are idempotent: flows are written to ClickHouse (ReplacingMergeTree on
-event id) before the batch's offsets are committed, and on start the graph
-store is rebuilt from the stored flows, so a redelivered flow is recognised by
-its event id and counted once.
+event id) before the batch's offsets are committed, and a network's graph is
+rebuilt from the stored flows before this process applies its first flow (at
+start and after every rebalance), so a redelivered flow is recognised by its
+event id and counted once.
 """
 
 from __future__ import annotations
@@ -30,18 +31,24 @@ _compute = ThreadPoolExecutor(max_workers=1, thread_name_prefix="valuenet-tick")
 async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
     """Store each batch of flows, then add them to the rolling graph (cheap metrics per event)."""
     sink = get_sink()
-    await live.ensure_rebuilt(sink)
     async for batch in stream.take(BATCH, within=WITHIN_S):
         flows = [Flow.model_validate_json(raw) for raw in batch]
+        await live.prepare({f.network for f in flows}, sink)
         await sink.write("flows", flows)
         live.add_many(flows)
+
+
+@app.on_partitions_revoked.connect
+async def _revoked(sender, revoked, **kwargs) -> None:  # noqa: ANN001, ANN003 - faust signal
+    """A rebalance may hand our networks to another worker: rebuild from ClickHouse when they come back."""
+    if any(tp.topic == flows_topic.get_topic_name() for tp in revoked):
+        live.forget()
 
 
 @app.timer(interval=settings.tick_seconds)
 async def tick() -> None:
     """Recompute expensive metrics off the event loop; store snapshots and publish them."""
     sink = get_sink()
-    await live.ensure_rebuilt(sink)
     loop = asyncio.get_running_loop()
     outputs = await loop.run_in_executor(_compute, live.tick)
     for out in outputs:

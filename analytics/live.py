@@ -19,7 +19,7 @@ __all__ = ["LiveGraphs", "TickOutput"]
 
 log = logging.getLogger(__name__)
 
-_NETWORKS_SQL = "SELECT network, max(timestamp_ms) AS wm FROM flows GROUP BY network"
+_WATERMARK_SQL = "SELECT max(timestamp_ms) AS wm, count() AS n FROM flows WHERE network = %(network)s"
 _FLOWS_SQL = """
 SELECT * FROM flows FINAL
 WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s
@@ -52,7 +52,6 @@ class LiveGraphs:
         self.stores: dict[str, GraphStore] = {}
         self.detectors: dict[str, AlertDetector] = {}
         self._dirty: set[str] = set()
-        self._rebuilt = False
         self._lock = asyncio.Lock()
 
     def horizon_seconds(self) -> float:
@@ -68,21 +67,28 @@ class LiveGraphs:
             self.detectors[network] = AlertDetector()
         return gs
 
-    async def ensure_rebuilt(self, sink) -> None:  # noqa: ANN001 - analytics.sink.StoreSink
-        """Once per process: reload every network's retained flows from ClickHouse."""
-        if self._rebuilt:
+    def forget(self) -> None:
+        """Drop every graph (partitions were revoked: another worker may own these networks now)."""
+        self.stores.clear()
+        self.detectors.clear()
+        self._dirty.clear()
+
+    async def prepare(self, networks: set[str], sink) -> None:  # noqa: ANN001 - analytics.sink.StoreSink
+        """Before a network's first flow in this process (start, rebalance): rebuild it from ClickHouse."""
+        new = networks - self.stores.keys()
+        if not new:
             return
         async with self._lock:
-            if self._rebuilt:
-                return
             horizon_ms = int(self.horizon_seconds() * 1000)
-            for row in await sink.query(_NETWORKS_SQL):
-                rows = await sink.query(_FLOWS_SQL, {"network": row["network"], "since_ms": int(row["wm"]) - horizon_ms})
-                flows = rows_to_models("flows", rows)
-                counts = self.store(row["network"]).rebuild(flows)
-                self._dirty.add(row["network"])
-                log.info("rebuilt %s from %d stored flows: %s", row["network"], len(flows), counts)
-            self._rebuilt = True
+            for network in sorted(new - self.stores.keys()):
+                rows = await sink.query(_WATERMARK_SQL, {"network": network})
+                flows = []
+                if rows and rows[0]["wm"]:
+                    since = int(rows[0]["wm"]) - horizon_ms
+                    flows = rows_to_models("flows", await sink.query(_FLOWS_SQL, {"network": network, "since_ms": since}))
+                counts = self.store(network).rebuild(flows)
+                self._dirty.add(network)
+                log.info("rebuilt %s from %d stored flows: %s", network, len(flows), counts)
 
     def add_many(self, flows: list[Flow]) -> None:
         """Apply a batch of flows to their networks' graphs (cheap, per event)."""
@@ -99,6 +105,8 @@ class LiveGraphs:
         dirty, self._dirty = self._dirty, set()
         outputs = []
         for network in sorted(dirty):
+            if network not in self.stores:
+                continue  # forgotten by a rebalance meanwhile
             result = self.stores[network].tick(now)
             rows = tick_rows(result, actor_limit=self.actor_limit)
             alerts = self.detectors[network].check(result)

@@ -61,6 +61,7 @@ class ReplayStats:
     per_kind: Counter[str] = field(default_factory=Counter)
     per_source: Counter[str] = field(default_factory=Counter)
     rejected_fields: Counter[str] = field(default_factory=Counter)
+    interrupted: bool = False
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
 
@@ -86,6 +87,7 @@ class ReplayStats:
             "rejected_fields": dict(self.rejected_fields.most_common(10)),
             "elapsed_s": round(self.elapsed_s, 3),
             "events_per_s": round(self.events_per_s, 1),
+            "interrupted": self.interrupted,
         }
 
 
@@ -202,35 +204,38 @@ def replay(
     pacer = Pacer(rate, speedup) if (rate or speedup) else None
     src_name = source.value if source else "unknown"
     stop = stop or threading.Event()
-    for n, item in enumerate(envelopes_from(Path(path), source, follow=follow, stop=stop, idle_exit_s=idle_exit_s)):
-        if (limit is not None and n >= limit) or stop.is_set():
-            break
-        try:
-            env = _as_envelope(item, source, network, default_network)
-            interactions = parse(env, parents)
-        except ParseError as e:
-            stats.rejected += 1
-            stats.rejected_fields[e.field] += 1
-            sink.send_dlq(e.source or src_name, e.reason, e.field, item,
-                          network=network or default_network, stage="replay")
-        except ValidationError as e:
-            err = e.errors()[0] if e.errors() else {"loc": ("envelope",), "msg": str(e)}
-            fld = ".".join(str(p) for p in err["loc"]) or "envelope"
-            stats.rejected += 1
-            stats.rejected_fields[fld] += 1
-            sink.send_dlq(src_name, f"invalid envelope: {err['msg']}", fld, item,
-                          network=network or default_network, stage="replay")
-        else:
-            if pacer is not None:
-                pacer.wait(min((i.timestamp for i in interactions), default=None))
-            sink.send(env)
-            stats.sent += 1
-            stats.per_source[env.source.value] += 1
-            stats.interactions += len(interactions)
-            for i in interactions:
-                stats.per_kind[i.kind.value] += 1
-        if on_progress is not None and (n + 1) % progress_every == 0:
-            on_progress(stats)
+    try:
+        for n, item in enumerate(envelopes_from(Path(path), source, follow=follow, stop=stop, idle_exit_s=idle_exit_s)):
+            if (limit is not None and n >= limit) or stop.is_set():
+                break
+            try:
+                env = _as_envelope(item, source, network, default_network)
+                interactions = parse(env, parents)
+            except ParseError as e:
+                stats.rejected += 1
+                stats.rejected_fields[e.field] += 1
+                sink.send_dlq(e.source or src_name, e.reason, e.field, item,
+                              network=network or default_network, stage="replay")
+            except ValidationError as e:
+                err = e.errors()[0] if e.errors() else {"loc": ("envelope",), "msg": str(e)}
+                fld = ".".join(str(p) for p in err["loc"]) or "envelope"
+                stats.rejected += 1
+                stats.rejected_fields[fld] += 1
+                sink.send_dlq(src_name, f"invalid envelope: {err['msg']}", fld, item,
+                              network=network or default_network, stage="replay")
+            else:
+                if pacer is not None:
+                    pacer.wait(min((i.timestamp for i in interactions), default=None))
+                sink.send(env)
+                stats.sent += 1
+                stats.per_source[env.source.value] += 1
+                stats.interactions += len(interactions)
+                for i in interactions:
+                    stats.per_kind[i.kind.value] += 1
+            if on_progress is not None and (n + 1) % progress_every == 0:
+                on_progress(stats)
+    except KeyboardInterrupt:  # Ctrl-C ends a --follow: flush and summarise what was sent
+        stats.interrupted = True
     sink.flush()
     stats.finished = time.perf_counter()
     if on_progress is not None:

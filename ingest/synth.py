@@ -6,7 +6,8 @@ company), **partners** (partner companies' domains), **customers** and
 
 - **silo teams**: every flow touching a silo member stays inside the team;
 - **brokers**: a few workforce members are the only ones who exchange with
-  partners and across teams (so they carry the between-segment paths);
+  partners and across teams (so they carry the between-segment paths; the
+  customer tunnel is the support team, plus whoever picks up an idea);
 - **cascades**: influencers' posts are reposted and quoted by their audience,
   and quotes are amplified again (up to :data:`CASCADE_HOPS` hops);
 - **questions**: customers ask (Discourse topics, Zendesk tickets) and a
@@ -22,7 +23,7 @@ seed, size, rate and start give byte-identical output.
 
 Usage::
 
-    gen = SynthNetwork(seed=7, actors=200, rate=50.0)
+    gen = SynthNetwork(seed=7, actors=200, rate=1.0)
     for env in gen.envelopes(10_000): ...
     gen.ground_truth()      # brokers, silo teams, cascades, reach, delays, segments
     gen.directory_rows()    # person, accounts per platform, email, team, organisation, segment
@@ -39,7 +40,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ class SynthNetwork:
         *,
         seed: int = 1,
         actors: int = 200,
-        rate: float = 50.0,
+        rate: float = 1.0,
         start: datetime = DEFAULT_START,
         network: str = "synth",
     ) -> None:
@@ -246,6 +247,7 @@ class SynthNetwork:
             k = max(2, round(share * len(self.customers)))
             self.audience[p.person] = rng.sample(self.customers, min(k, len(self.customers)))
         self._by_uid = {p.uid(pl): p for p in self.people for pl in p.accounts}
+        self._pid = {p.person: p for p in self.people}
 
     def person_of(self, actor_id: str | None) -> Person | None:
         """The person behind a parsed actor id (``<source>:<platform id>``), or None."""
@@ -357,8 +359,8 @@ class SynthNetwork:
             "reach": {k: len(v) for k, v in reach.items()},
             "reach_by_hop": {k: {str(h): len(s) for h, s in sorted(v.items())} for k, v in by_hop.items()},
             "potential_reach": {
-                k: (self._people_by_id()[k].followers or 0)
-                + sum(self._people_by_id()[a].followers or 0 for a in v) for k, v in reach.items()
+                k: (self._pid[k].followers or 0)
+                + sum(self._pid[a].followers or 0 for a in v) for k, v in reach.items()
             },
             "questions": questions,
             "unanswered_questions": unanswered,
@@ -371,11 +373,6 @@ class SynthNetwork:
             "segments": {p.person: p.segment for p in self.people},
             "accounts": {p.person: {k: p.uid(k) for k in p.accounts} for p in self.people},
         }
-
-    def _people_by_id(self) -> dict[str, Person]:
-        if not hasattr(self, "_pid"):
-            self._pid = {p.person: p for p in self.people}
-        return self._pid
 
     def directory_rows(self) -> list[dict[str, str]]:
         """One row per person: person, name, accounts per platform (parsed actor ids), email, team, organisation, segment."""

@@ -162,6 +162,6 @@ def to_igraph(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix |
     import igraph as ig
 
     m = (g.layer(layer) if matrix is None else matrix).tocoo()
-    G = ig.Graph(n=g.n, edges=np.column_stack([m.row, m.col]).tolist(), directed=True)
+    G = ig.Graph(n=g.n, edges=list(zip(m.row.tolist(), m.col.tolist())), directed=True)
     G.es["weight"] = m.data.tolist()
     return G

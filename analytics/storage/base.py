@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timezone, tzinfo
 from enum import Enum
 from types import TracebackType
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
@@ -55,10 +55,10 @@ def check_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return checked
 
 
-def utc(value: datetime, assume: Any = timezone.utc) -> datetime:
-    """An aware UTC datetime; naive values are read in ``assume`` (a tzinfo)."""
+def utc(value: datetime, assume: tzinfo = timezone.utc) -> datetime:
+    """An aware UTC datetime; naive values are read in ``assume``."""
     if value.tzinfo is None:
-        value = assume.localize(value) if hasattr(assume, "localize") else value.replace(tzinfo=assume)
+        value = value.replace(tzinfo=assume)
     return value.astimezone(timezone.utc)
 
 

@@ -10,8 +10,8 @@ import threading
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
-import pytz
 from clickhouse_driver import Client
 
 from analytics.storage.base import DEFAULT_BATCH_SIZE, Store, utc
@@ -96,7 +96,7 @@ class ServerStore(Store):
     def _timezone(self) -> Any:
         if self._server_tz is None:
             name = self.client.connection.server_info.get_timezone()  # known after the first query
-            self._server_tz = pytz.timezone(name)
+            self._server_tz = ZoneInfo(name)
         return self._server_tz
 
     def _query(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -75,9 +75,6 @@ def replay(
             stats = run_replay(path, producer, source=src, network=network, default_network=settings.network,
                                rate=rate, speedup=speedup, follow=follow, stop=stop, idle_exit_s=idle_exit,
                                limit=limit, on_progress=show)
-        except KeyboardInterrupt:
-            stop.set()
-            raise typer.Exit(130) from None
         except ValueError as e:
             console.print(f"[red]error:[/] {e}")
             raise typer.Exit(2) from e
