@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from analytics.live import LiveGraphs
 from analytics.sink import get_sink
@@ -24,15 +25,21 @@ BATCH = 2000
 WITHIN_S = 0.05
 
 live = LiveGraphs(settings)
-_compute = ThreadPoolExecutor(max_workers=1, thread_name_prefix="valuenet-tick")
+# igraph holds the GIL while it computes: ticks run in a child process so the event loop,
+# heartbeats and rebalances stay healthy.
+_compute = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
 @app.agent(flows_topic)
 async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
     """Store each batch of flows, then add them to the rolling graph (cheap metrics per event)."""
     sink = get_sink()
-    async for batch in stream.take(BATCH, within=WITHIN_S):
-        flows = [Flow.model_validate_json(raw) for raw in batch]
+    async for events in stream.take_events(BATCH, within=WITHIN_S):
+        flows = []
+        for event in events:
+            flow = Flow.model_validate_json(event.value)
+            flow.seq = event.message.offset
+            flows.append(flow)
         await live.prepare({f.network for f in flows}, sink)
         await sink.write("flows", flows)
         live.add_many(flows)
@@ -49,8 +56,11 @@ async def _revoked(sender, revoked, **kwargs) -> None:  # noqa: ANN001, ANN003 -
 async def tick() -> None:
     """Recompute expensive metrics off the event loop; store snapshots and publish them."""
     sink = get_sink()
-    loop = asyncio.get_running_loop()
-    outputs = await loop.run_in_executor(_compute, live.tick)
+    try:
+        outputs = await live.tick(_compute)
+    except Exception:  # a failed tick must not stop the worker; the next tick retries
+        log.exception("metric tick failed")
+        return
     for out in outputs:
         await sink.write("actor_metrics", out.actors)
         await sink.write("network_metrics", out.network)

@@ -39,7 +39,7 @@ import numpy as np
 
 from analytics.metrics import brokerage, centrality, community, network, reach, strength, tunnels
 from analytics.metrics.engine import EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, WindowGraph, check_engine
-from analytics.window import WindowSpec, bucket_of, is_late, retained_buckets, to_epoch
+from analytics.window import WindowSpec, bucket_of, retained_buckets, to_epoch
 from schemas import Flow
 
 if TYPE_CHECKING:
@@ -53,6 +53,9 @@ _WF, _CUSTOMER, _PARTNER = _SEG_CODE["workforce"], _SEG_CODE["customer"], _SEG_C
 _OPENER_KINDS = frozenset({"post", "ticket"})
 _ANSWER_KINDS = frozenset({"reply", "review", "approve", "help", "apply"})
 _POST = KIND_CODE["post"]
+_IDEA = _LAYER_CODE["idea"]
+_NAN = float("nan")
+_NEG_INF = float("-inf")
 
 
 class AddStatus(str, Enum):
@@ -112,6 +115,10 @@ class StoreSnapshot:
     betweenness_pivots: int | None = 64
     reach_hops: int = 3
     seed: int = 0
+    # Louvain staleness (see GraphStore): previous partition per window as (global actor ids,
+    # community ids); windows listed in ``community_reuse`` carry it over instead of recomputing.
+    community_prev: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    community_reuse: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -139,6 +146,8 @@ class WindowResult:
     network: dict[str, float | int | None]
     readiness_terms: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    actor_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    community_fresh: bool = True  # False: partition carried over from an earlier tick
 
 
 @dataclass
@@ -166,8 +175,10 @@ class GraphStore:
         betweenness_pivots: int | None = 64,
         reach_hops: int = 3,
         seed: int = 0,
+        community_every: int = 5,
+        community_reuse_min_actors: int = 20_000,
     ) -> None:
-        """Empty store; ``windows`` are names such as ``"1h"``; ``engine`` is ``"fast"`` (igraph + scipy) or ``"networkx"``."""
+        """Empty store; ``windows`` are names such as ``"1h"``; ``engine`` is ``"fast"`` (numba + NetworKit + scipy) or ``"networkx"``."""
         if bucket_seconds <= 0:
             raise ValueError(f"bucket_seconds={bucket_seconds}: must be positive")
         self.network = network
@@ -180,6 +191,11 @@ class GraphStore:
         self.betweenness_pivots = betweenness_pivots
         self.reach_hops = reach_hops
         self.seed = seed
+        if community_every < 1:
+            raise ValueError(f"community_every={community_every}: must be at least 1")
+        self.community_every = int(community_every)
+        self.community_reuse_min_actors = int(community_reuse_min_actors)
+        self._community: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}  # window → ids, labels, age
         self._retained = retained_buckets(self.windows, self.bucket_seconds, self.allowed_lateness_seconds)
         self._lock = threading.Lock()
         self._reset()
@@ -220,10 +236,6 @@ class GraphStore:
         self._team_names: list[str] = []
         self._threads: dict[str, _Thread] = {}
         self._threads_by_bucket: dict[int, list[str]] = {}
-        nw = len(self.windows)
-        self._first = [None] * nw  # first bucket currently counted in each window
-        self._counts = np.zeros((nw, len(LAYERS)), dtype=np.int64)
-        self._strength = np.zeros((nw, len(EDGE_LAYERS), 2, 1024), dtype=np.float64)
 
     @property
     def watermark(self) -> float | None:
@@ -250,30 +262,42 @@ class GraphStore:
         return out
 
     def _add(self, flow: Flow) -> AddStatus:
+        # Hot path (≈ 10 µs): plain dict/list/array appends only; the live reads
+        # (live_flow_rates, live_strength) count the bucket columns with numpy when asked.
         eid = flow.event_id
         if eid in self._seen:
             self.duplicates += 1
             return AddStatus.duplicate
-        ts = to_epoch(flow.timestamp)
-        if is_late(ts, self._watermark, self.allowed_lateness_seconds):
+        ts = flow.timestamp
+        ts = ts.timestamp() if isinstance(ts, datetime) and ts.tzinfo is not None else to_epoch(ts)
+        wm = self._watermark
+        if wm is not None and ts < wm - self.allowed_lateness_seconds:
             wb = self._wm_bucket
             self._late[wb] = self._late.get(wb, 0) + 1
             self.late_events += 1
             self._remember(eid, wb)
             return AddStatus.late
-        b = bucket_of(ts, self.bucket_seconds)
-        if self._watermark is None or ts > self._watermark:
-            self._advance(ts)
-        self._remember(eid, b)
-        giver = self._intern(flow.giver, flow.giver_segment.value, flow.giver_team, ts)
-        if flow.giver_followers is not None and ts >= self._followers_ts[giver]:
-            self._followers[giver] = float(flow.giver_followers)
+        b = int(ts // self.bucket_seconds)
+        if wm is None or ts > wm:
+            if b == self._wm_bucket:
+                self._watermark = ts
+            else:
+                self._advance(ts)
+        self._seen.add(eid)
+        ids = self._ids_by_bucket.get(b)
+        if ids is None:
+            ids = self._ids_by_bucket[b] = []
+            self._aux(b)
+        ids.append(eid)
+        giver = self._intern(flow.giver, flow.giver_segment, flow.giver_team, ts)
+        followers = flow.giver_followers
+        if followers is not None and ts >= self._followers_ts[giver]:
+            self._followers[giver] = float(followers)
             self._followers_ts[giver] = ts
-        receiver = -1
-        if flow.receiver is not None:
-            receiver = self._intern(flow.receiver, flow.receiver_segment.value, flow.receiver_team, ts)
-        layer = _LAYER_CODE[flow.flow_type.value]
-        kind = flow.kind.value
+        rname = flow.receiver
+        receiver = -1 if rname is None else self._intern(rname, flow.receiver_segment, flow.receiver_team, ts)
+        layer = _LAYER_CODE[flow.flow_type]
+        kind = flow.kind
         bucket = self._buckets.get(b)
         if bucket is None:
             bucket = self._buckets[b] = _Bucket()
@@ -282,14 +306,11 @@ class GraphStore:
         bucket.receiver.append(receiver)
         bucket.layer.append(layer)
         bucket.kind.append(KIND_CODE[kind])
-        edge = receiver >= 0 and receiver != giver and layer < 3
-        for w, first in enumerate(self._first):
-            if b >= first:
-                self._counts[w, layer] += 1
-                if edge:
-                    self._strength[w, layer, 0, giver] += 1.0
-                    self._strength[w, layer, 1, receiver] += 1.0
-        self._track_thread(flow, ts, b, kind, layer)
+        seg = flow.giver_segment
+        if (seg == "customer" and kind in _OPENER_KINDS) or (seg == "workforce" and kind in _ANSWER_KINDS) or (
+            layer == _IDEA and (seg == "customer" or seg == "partner")
+        ):
+            self._track_thread(flow, ts, b, kind, layer)
         self.applied += 1
         return AddStatus.applied
 
@@ -310,17 +331,13 @@ class GraphStore:
             i = self._actor[name] = len(self._names)
             self._names.append(name)
             self._segment.append(_SEG_CODE[segment])
-            self._team.append(self._team_code(team))
+            self._team.append(-1 if team is None else self._team_code(team))
             self._attr_ts.append(ts)
-            self._followers.append(float("nan"))
-            self._followers_ts.append(float("-inf"))
-            if i >= self._strength.shape[3]:
-                grown = np.zeros(self._strength.shape[:3] + (2 * self._strength.shape[3],))
-                grown[..., : self._strength.shape[3]] = self._strength
-                self._strength = grown
+            self._followers.append(_NAN)
+            self._followers_ts.append(_NEG_INF)
         elif ts >= self._attr_ts[i]:
             self._segment[i] = _SEG_CODE[segment]
-            self._team[i] = self._team_code(team)
+            self._team[i] = -1 if team is None else self._team_code(team)
             self._attr_ts[i] = ts
         return i
 
@@ -334,7 +351,7 @@ class GraphStore:
         return code
 
     def _track_thread(self, flow: Flow, ts: float, b: int, kind: str, layer: int) -> None:
-        seg = flow.giver_segment.value
+        seg = flow.giver_segment
         question = seg == "customer" and kind in _OPENER_KINDS
         idea = layer == _LAYER_CODE["idea"] and seg in ("customer", "partner")
         answer = seg == "workforce" and kind in _ANSWER_KINDS
@@ -370,15 +387,6 @@ class GraphStore:
         if wb == self._wm_bucket:
             return 0
         self._wm_bucket = wb
-        for w, spec in enumerate(self.windows):
-            new_first = spec.first_bucket(wb)
-            old_first = self._first[w]
-            if old_first is not None:
-                lo = bisect.bisect_left(self._keys, old_first)
-                hi = bisect.bisect_left(self._keys, new_first)
-                for key in self._keys[lo:hi]:
-                    self._subtract(w, self._buckets[key])
-            self._first[w] = new_first
         horizon = wb - self._retained + 1
         dropped = 0
         cut = bisect.bisect_left(self._keys, horizon)
@@ -399,15 +407,6 @@ class GraphStore:
         del self._aux_keys[:cut]
         return dropped
 
-    def _subtract(self, w: int, bucket: _Bucket) -> None:
-        giver = np.frombuffer(bucket.giver, dtype=np.int32)
-        receiver = np.frombuffer(bucket.receiver, dtype=np.int32)
-        layer = np.frombuffer(bucket.layer, dtype=np.int8)
-        self._counts[w] -= np.bincount(layer, minlength=len(LAYERS))
-        edge = (receiver >= 0) & (receiver != giver) & (layer < 3)
-        np.subtract.at(self._strength[w], (layer[edge], 0, giver[edge]), 1.0)
-        np.subtract.at(self._strength[w], (layer[edge], 1, receiver[edge]), 1.0)
-
     # ------------------------------------------------------------------ cheap reads
     def _window_index(self, window: str) -> int:
         for i, spec in enumerate(self.windows):
@@ -415,23 +414,41 @@ class GraphStore:
                 return i
         raise KeyError(f"window {window!r}: not one of {[w.name for w in self.windows]}")
 
+    def _window_columns(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Giver, receiver and layer columns of the buckets now inside window ``w`` (lock held)."""
+        if self._wm_bucket is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8)
+        first = self.windows[w].first_bucket(self._wm_bucket)
+        buckets = [self._buckets[k] for k in self._keys[bisect.bisect_left(self._keys, first):]]
+
+        def cat(attr: str, dtype: type) -> np.ndarray:
+            parts = [np.frombuffer(getattr(b, attr), dtype=dtype) for b in buckets]
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+        return cat("giver", np.int32), cat("receiver", np.int32), cat("layer", np.int8)
+
     def live_flow_rates(self, window: str) -> dict[str, float]:
-        """Flows per second by type in ``window`` right now (``N_l / L``), updated per event."""
+        """Flows per second by type in ``window`` right now (``N_l / L``), every applied flow included."""
         w = self._window_index(window)
         seconds = self.windows[w].seconds
         with self._lock:
-            return {name: float(self._counts[w, i]) / seconds for i, name in enumerate(LAYERS)}
+            _, _, layer = self._window_columns(w)
+        counts = np.bincount(layer, minlength=len(LAYERS))
+        return {name: float(counts[i]) / seconds for i, name in enumerate(LAYERS)}
 
     def live_strength(self, actor: str, window: str) -> dict[str, float]:
-        """``{"out_knowledge": …, "in_knowledge": …, …}`` of ``actor`` in ``window``, updated per event."""
+        """``{"out_knowledge": …, "in_knowledge": …, …}`` of ``actor`` in ``window``, every applied flow included."""
         w = self._window_index(window)
         with self._lock:
             i = self._actor.get(actor)
-            out: dict[str, float] = {}
-            for li, name in enumerate(EDGE_LAYERS):
-                out[f"out_{name}"] = float(self._strength[w, li, 0, i]) if i is not None else 0.0
-                out[f"in_{name}"] = float(self._strength[w, li, 1, i]) if i is not None else 0.0
-            return out
+            giver, receiver, layer = self._window_columns(w)
+        out: dict[str, float] = {}
+        edge = (receiver >= 0) & (receiver != giver) & (layer < 3)
+        for li, name in enumerate(EDGE_LAYERS):
+            on = edge & (layer == li)
+            out[f"out_{name}"] = float(np.count_nonzero(on & (giver == i))) if i is not None else 0.0
+            out[f"in_{name}"] = float(np.count_nonzero(on & (receiver == i))) if i is not None else 0.0
+        return out
 
     # ------------------------------------------------------------------ ticks
     def snapshot(self) -> StoreSnapshot:
@@ -480,13 +497,31 @@ class GraphStore:
         return np.array(rows, dtype=np.float64).reshape(-1, 2)
 
     def tick(self, now_wall: datetime | None = None) -> TickResult:
-        """Snapshot, then compute every window (call from a worker thread; the store stays usable)."""
-        return compute_tick(self.snapshot(), now_wall)
+        """Snapshot, then compute every window (call from a worker thread; the store stays usable).
+
+        Louvain staleness: a window whose last partition had at least
+        ``community_reuse_min_actors`` actors recomputes it only every ``community_every``-th
+        tick; in between the partition is carried over (:func:`community.carry_over`) and
+        ``WindowResult.community_fresh`` is False. Smaller windows are recomputed every tick.
+        """
+        snap = self.snapshot()
+        cached = dict(self._community)
+        snap.community_prev = {w: (ids, labels) for w, (ids, labels, _) in cached.items()}
+        snap.community_reuse = frozenset(
+            w for w, (ids, _, age) in cached.items()
+            if len(ids) >= self.community_reuse_min_actors and age + 1 < self.community_every
+        )
+        result = compute_tick(snap, now_wall)
+        for w in result.windows:
+            age = 0 if w.community_fresh else cached[w.window][2] + 1
+            self._community[w.window] = (w.actor_ids, w.community, age)
+        return result
 
     def rebuild(self, flows: Iterable[Flow]) -> dict[str, int]:
         """Reset and replay ``flows`` in order (give the live consumption order for an identical state)."""
         with self._lock:
             self._reset()
+            self._community = {}
         return self.add_many(flows)
 
 
@@ -514,13 +549,18 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
     inside = snap.bucket >= first
     giver, receiver, layer, kind = snap.giver[inside], snap.receiver[inside], snap.layer[inside], snap.kind[inside]
     edge = (receiver >= 0) & (receiver != giver) & (layer < 3)
-    nodes = np.unique(np.concatenate([giver[edge], receiver[edge]]))
-    src = np.searchsorted(nodes, giver[edge])
-    dst = np.searchsorted(nodes, receiver[edge])
+    giver_e, receiver_e = giver[edge], receiver[edge]
+    present = np.zeros(len(snap.names) + 1, dtype=bool)  # O(actors) remap instead of a sort
+    present[giver_e] = True
+    present[receiver_e] = True
+    present[-1] = False
+    nodes = np.flatnonzero(present)
+    remap = np.cumsum(present) - 1  # global id → window id (valid where present)
+    src = remap[giver_e]
+    dst = remap[receiver_e]
     post_givers = giver[kind == _POST]
-    pos = np.searchsorted(nodes, post_givers)
-    ok = (pos < len(nodes)) & (nodes[np.minimum(pos, len(nodes) - 1)] == post_givers) if len(nodes) else np.zeros(len(post_givers), bool)
-    posts = np.bincount(pos[ok], minlength=len(nodes))
+    ok = present[post_givers]
+    posts = np.bincount(remap[post_givers[ok]], minlength=len(nodes))
     g = WindowGraph.from_edges(
         len(nodes), src, dst, layer[edge].astype(np.int64), kind[edge],
         names=snap.names[nodes], segment=snap.segment[nodes], team=snap.team[nodes],
@@ -531,7 +571,16 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
     pr = centrality.pagerank(g, engine=eng)
     pr_rep = centrality.pagerank(g, layer="reputation", engine=eng)
     btw = centrality.betweenness(g, pivots=pivots, seed=snap.seed, engine=eng)
-    membership, q = community.louvain(g, seed=snap.seed, engine=eng)
+    prev = snap.community_prev.get(spec.name)
+    fresh = spec.name not in snap.community_reuse or prev is None
+    if fresh:
+        membership, q = community.louvain(g, seed=snap.seed, engine=eng)
+    else:
+        ids, labels = prev
+        pos = np.searchsorted(ids, nodes)
+        pos = np.minimum(pos, max(len(ids) - 1, 0))
+        hit = (ids[pos] == nodes) if len(ids) else np.zeros(len(nodes), dtype=bool)
+        membership, q = community.carry_over(g, np.where(hit, labels[pos] if len(ids) else -1, -1))
     reach_k, potential = reach.reach(g, hops=snap.reach_hops, engine=eng)
     counts = np.bincount(layer, minlength=len(LAYERS))
     rates = network.flows_per_second({name: int(counts[i]) for i, name in enumerate(EDGE_LAYERS)}, spec.seconds)
@@ -581,4 +630,6 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
         network=net,
         readiness_terms=terms,
         seconds=time.perf_counter() - t0,
+        actor_ids=nodes.astype(np.int64),
+        community_fresh=fresh,
     )

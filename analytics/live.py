@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from analytics.alerts import AlertDetector
-from analytics.graph_store import GraphStore
+from analytics.graph_store import GraphStore, compute_tick
 from analytics.snapshot import alert_event, metrics_event, tick_rows
 from analytics.storage.rows import rows_to_models
 from analytics.window import WindowSpec
@@ -23,7 +24,7 @@ _WATERMARK_SQL = "SELECT max(timestamp_ms) AS wm, count() AS n FROM flows WHERE 
 _FLOWS_SQL = """
 SELECT * FROM flows FINAL
 WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s
-ORDER BY timestamp_ms, event_id
+ORDER BY seq, timestamp_ms, event_id
 """
 
 
@@ -99,17 +100,19 @@ class LiveGraphs:
             self.store(network).add_many(batch)
             self._dirty.add(network)
 
-    def tick(self, now: datetime | None = None) -> list[TickOutput]:
-        """Recompute every changed network (runs on the compute thread)."""
+    async def tick(self, executor: Executor, now: datetime | None = None) -> list[TickOutput]:
+        """Recompute every changed network: snapshot here (cheap copy), compute in ``executor``, rows here."""
         now = now or datetime.now(timezone.utc)
+        loop = asyncio.get_running_loop()
         dirty, self._dirty = self._dirty, set()
         outputs = []
         for network in sorted(dirty):
-            if network not in self.stores:
+            store, detector = self.stores.get(network), self.detectors.get(network)
+            if store is None or detector is None:
                 continue  # forgotten by a rebalance meanwhile
-            result = self.stores[network].tick(now)
+            result = await loop.run_in_executor(executor, compute_tick, store.snapshot(), now)
             rows = tick_rows(result, actor_limit=self.actor_limit)
-            alerts = self.detectors[network].check(result)
+            alerts = detector.check(result)
             outputs.append(
                 TickOutput(network, rows.actors, rows.network, rows.tunnels, alerts, metrics_event(result))
             )

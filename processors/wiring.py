@@ -26,9 +26,11 @@ def build_stage(settings: Settings | None = None) -> ProcessorStage:
     )
 
 
+# Warm from `flows`, not `interactions`: a flow is in `flows` only once it got through the
+# flows topic and the analytics stage, so a crash between the two stages re-emits it.
 WARM_SQL = """
-SELECT network, event_id, timestamp_ms FROM interactions
-WHERE timestamp_ms >= (SELECT max(timestamp_ms) FROM interactions) - %(horizon_ms)s
+SELECT network, event_id, timestamp_ms FROM flows
+WHERE timestamp_ms >= (SELECT max(timestamp_ms) FROM flows) - %(horizon_ms)s
 """
 
 

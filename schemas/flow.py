@@ -58,3 +58,8 @@ class Flow(BaseModel):
     thread: str | None = None
     parent_id: str | None = None
     giver_followers: int | None = None
+    seq: int | None = Field(
+        default=None,
+        description="Position in the network's flow stream (the flows-topic offset), set by the analytics stage; "
+        "a rebuild replays stored flows in this order.",
+    )

@@ -24,14 +24,13 @@ Rates per authored post (``P(v)`` = posts of ``v`` in the window, at least 1):
     amplification(v) = \\frac{\\#\\{\\text{repost, quote flows to } v\\}}{\\max(P(v), 1)}, \\qquad
     engagement(v) = \\frac{\\#\\{\\text{reply, reaction, repost, quote, mention, star flows to } v\\}}{\\max(P(v), 1)}
 
-Fast engine: boolean sparse powers ``R_1 = Aᵀ``, ``R_{h+1} = R_h ∨ R_h Aᵀ`` (scipy);
-reference: a breadth-first search per actor with networkx.
+Fast engine: a depth-limited breadth-first search per actor on ``Aᵀ``, compiled with numba and
+run in parallel (``analytics.metrics.kernels``); reference: the same search with networkx.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from analytics.metrics.engine import WindowGraph, check_engine, to_networkx
 
@@ -57,21 +56,11 @@ def reach(g: WindowGraph, *, hops: int = 3, engine: str = "fast") -> tuple[np.nd
             counts[v] = len(members)
             potential[v] = int(followers[members].sum()) if members else 0
         return counts, potential
-    step = g.amplify.T.tocsr().astype(bool).astype(np.float32)  # step[v, u] = 1: u amplified v
-    frontier = step
-    reached = step.copy()
-    for _ in range(hops - 1):
-        frontier = (frontier @ step).astype(bool).astype(np.float32)
-        frontier = frontier - frontier.multiply(reached)  # drop already reached
-        frontier.eliminate_zeros()
-        if frontier.nnz == 0:
-            break
-        reached = (reached + frontier).astype(bool).astype(np.float32)
-    reached = sp.csr_matrix(reached)
-    reached.setdiag(0)
-    reached.eliminate_zeros()
-    counts = np.diff(reached.indptr).astype(np.int64)
-    potential = np.asarray(reached @ followers).round().astype(np.int64)
+    from analytics.metrics.kernels import khop_reach
+
+    back = g.amplify.T.tocsr()  # back[v, u] > 0: u amplified v
+    counts, total = khop_reach(back.indptr.astype(np.int64), back.indices.astype(np.int64), followers, hops, 64)
+    potential = total.round().astype(np.int64)
     return counts, potential
 
 

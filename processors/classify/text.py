@@ -46,7 +46,7 @@ def normalise(text: str) -> str:
         text = _URL.sub(" URL ", text)
     if "@" in text:
         text = _MENTION.sub(" @user ", text)
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # same as collapsing \s+ and stripping, without a regex
 
 
 def is_question(plain: str) -> bool:
@@ -59,16 +59,27 @@ def is_question(plain: str) -> bool:
 
 def features(plain: str, kind: str, source: str) -> list[str]:
     """Binary features: unigrams, bigrams, the first word, shape flags, kind and source."""
-    low = plain.lower()
-    toks = _TOKEN.findall(low)
-    feats = [f"k={kind}", f"s={source}"]
-    feats.extend(toks)
-    feats.extend([f"{a} {b}" for a, b in zip(toks, toks[1:])])
-    if toks:
-        feats.append(f"^{toks[0]}")
-        feats.append(f"${toks[-1]}")
+    toks = _findall(plain.lower())
+    feats = _KIND_SOURCE.get((kind, source)) or _kind_source(kind, source)
     n = len(toks)
+    if n:
+        feats = feats + toks
+        feats += map(_bigram, toks, toks[1:])
+        feats.append("^" + toks[0])
+        feats.append("$" + toks[-1])
+    else:
+        feats = list(feats)
     feats.append("len<4" if n < 4 else "len<12" if n < 12 else "len<40" if n < 40 else "len>=40")
     if "?" in plain:
         feats.append("has?")
     return feats
+
+
+_findall = _TOKEN.findall
+_bigram = "{} {}".format
+_KIND_SOURCE: dict[tuple[str, str], list[str]] = {}
+
+
+def _kind_source(kind: str, source: str) -> list[str]:
+    ks = _KIND_SOURCE[(kind, source)] = [f"k={kind}", f"s={source}"]
+    return ks

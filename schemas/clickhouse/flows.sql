@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS flows
     channel Nullable(String),
     thread Nullable(String),
     parent_id Nullable(String),
-    giver_followers Nullable(Int64)
+    giver_followers Nullable(Int64),
+    seq Nullable(Int64)
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(timestamp)
