@@ -6,7 +6,17 @@ code, kind code — 11 bytes per flow — plus its event id for dedupe). A tick 
 retained buckets into numpy arrays under a lock (:meth:`GraphStore.snapshot`, milliseconds)
 and computes every window from that copy with no lock held (:func:`compute_tick`), so the
 store keeps accepting flows while a worker thread or process computes. ``StoreSnapshot``
-pickles, so the compute can also run in a process pool.
+pickles, so the compute can also run in a process pool. ``add`` only appends to plain
+``array``/``dict``/``list`` state (≈ 100k flows/s in one thread); the live reads
+(:meth:`GraphStore.live_flow_rates`, :meth:`GraphStore.live_strength`) count the bucket
+columns with numpy when called, so they reflect every applied flow.
+
+Louvain staleness (:meth:`GraphStore.tick`): a window whose previous partition had at least
+``community_reuse_min_actors`` (default 20 000) actors recomputes Louvain only every
+``community_every``-th tick (default 5); in between its partition is carried over
+(actors keep their community, newcomers join their heaviest tie's, ``modularity`` and
+``communities`` are recomputed on the current graph) and ``WindowResult.community_fresh`` is
+False. Smaller windows recompute every tick. Every other metric is recomputed every tick.
 
 Policies (see ``analytics.window`` for the window arithmetic):
 
@@ -178,7 +188,7 @@ class GraphStore:
         community_every: int = 5,
         community_reuse_min_actors: int = 20_000,
     ) -> None:
-        """Empty store; ``windows`` are names such as ``"1h"``; ``engine`` is ``"fast"`` (numba + NetworKit + scipy) or ``"networkx"``."""
+        """Empty store; ``windows`` such as ``"1h"``; ``engine`` ``"fast"`` or ``"networkx"``; staleness policy: module docstring."""
         if bucket_seconds <= 0:
             raise ValueError(f"bucket_seconds={bucket_seconds}: must be positive")
         self.network = network
@@ -235,6 +245,7 @@ class GraphStore:
         self._teams: dict[str, int] = {}
         self._team_names: list[str] = []
         self._threads: dict[str, _Thread] = {}
+        self._opened: set[str] = set()  # thread keys holding a customer question or an idea
         self._threads_by_bucket: dict[int, list[str]] = {}
 
     @property
@@ -365,6 +376,8 @@ class GraphStore:
             th.question = ts
         if idea:
             th.ideas.append(ts)
+        if question or idea:
+            self._opened.add(key)
         if answer:
             bisect.insort(th.answers, ts)
         if ts > th.last:
@@ -404,6 +417,7 @@ class GraphStore:
                 th = self._threads.get(tkey)
                 if th is not None and th.last < horizon_ts:
                     del self._threads[tkey]
+                    self._opened.discard(tkey)
         del self._aux_keys[:cut]
         return dropped
 
@@ -489,7 +503,8 @@ class GraphStore:
 
     def _thread_outcomes(self, *, questions: bool) -> np.ndarray:
         rows: list[tuple[float, float]] = []
-        for th in self._threads.values():
+        for key in self._opened:
+            th = self._threads[key]
             starts = ([th.question] if th.question is not None else []) if questions else th.ideas
             for t0 in starts:
                 i = bisect.bisect_left(th.answers, t0)

@@ -132,8 +132,8 @@ def read_slack_export(directory: str | Path) -> Iterator[dict[str, Any]]:
 
 
 def read_git_repository(directory: str | Path, *, max_count: int | None = None) -> Iterator[dict[str, Any]]:
-    """Commit records of a local git repository, newest first."""
-    yield from read_repository(directory, max_count=max_count)
+    """Commit records of a local git repository (the newest ``max_count``), oldest first, as a stream replays them."""
+    yield from reversed(list(read_repository(directory, max_count=max_count)))
 
 
 def read_csv(path: str | Path) -> Iterator[dict[str, str]]:

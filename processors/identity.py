@@ -6,6 +6,7 @@ The **directory** is a CSV or YAML file naming people and their accounts::
     rules:
       workforce_domains: {acme.com: Acme}        # e-mail domain → organisation (a list is fine too)
       partner_domains: {globex.com: Globex}
+      customer_domains: [gmail.com]               # e.g. a community of users with personal addresses
       brand_accounts: ["mastodon:@acme@acme.social", "github:acme"]
       brand_followers: ["mastodon:@fan@x.social"] # accounts following the brand → customer
       brand_followers_file: followers.txt         # one account a line, relative to this file
@@ -29,7 +30,7 @@ case-insensitively, with a leading ``@`` of the handle ignored. A git actor
 interaction's ``actor_domain``.
 
 Segment precedence for an actor: the person's explicit segment; then the e-mail domain
-(workforce domains, then partner domains); then influencer (followers or measured reach
+(workforce domains, then partner domains, then customer domains); then influencer (followers or measured reach
 at or above the threshold); then a brand follower → customer; else ``unknown``.
 
 :class:`IdentityResolver` checks the files' modification times at most every
@@ -121,6 +122,7 @@ class Rules:
 
     workforce_domains: Mapping[str, str | None] = field(default_factory=dict)
     partner_domains: Mapping[str, str | None] = field(default_factory=dict)
+    customer_domains: Mapping[str, str | None] = field(default_factory=dict)
     brand_accounts: frozenset[str] = frozenset()
     brand_followers: frozenset[str] = frozenset()
     influencer_followers: int | None = 10_000
@@ -413,6 +415,9 @@ class IdentityResolver:
         for dom in domains:
             if dom in rules.partner_domains:
                 return ActorIdentity(canonical, Segment.partner, team, org or rules.partner_domains[dom], display, pkey, f"domain:{dom}")
+        for dom in domains:
+            if dom in rules.customer_domains:
+                return ActorIdentity(canonical, Segment.customer, team, org or rules.customer_domains[dom], display, pkey, f"domain:{dom}")
         if rules.influencer_followers is not None and followers is not None and followers >= rules.influencer_followers:
             return ActorIdentity(canonical, Segment.influencer, team, org, display, pkey, f"followers>={rules.influencer_followers}")
         if rules.influencer_reach is not None:
@@ -525,6 +530,7 @@ def _rules(raw: Any, path: Path) -> tuple[Rules, list[Path]]:
     rules = Rules(
         workforce_domains=_domains(raw.get("workforce_domains"), f"{where}: rules field 'workforce_domains'"),
         partner_domains=_domains(raw.get("partner_domains"), f"{where}: rules field 'partner_domains'"),
+        customer_domains=_domains(raw.get("customer_domains"), f"{where}: rules field 'customer_domains'"),
         brand_accounts=frozenset(account_key(a) for a in _split(raw.get("brand_accounts"), f"{where}: rules field 'brand_accounts'")),
         brand_followers=frozenset(followers),
         influencer_followers=_threshold(raw, "influencer_followers", 10_000, where),

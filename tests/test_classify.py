@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from processors.classify import classify, classify_many, to_flow
+from processors.classify import classify, classify_many, to_flow, to_flows
 from processors.classify.evaluate import evaluate, split
 from processors.classify.model import LABELS, TextModel, load_corpus
 from processors.identity import IdentityResolver, Rules
@@ -86,6 +86,55 @@ def test_classify_many_equals_one_by_one(corpus):
 
     items = [as_interaction(e) for e in corpus[:120]]
     assert classify_many(items) == [classify(x) for x in items]
+
+
+def test_classify_many_batch_path_equals_one_by_one_on_unseen_texts(corpus):
+    """Batches above the sparse-product threshold: same labels, confidences and explanations."""
+    from processors.classify.evaluate import as_interaction
+
+    items = [as_interaction(e) for e in corpus if e.is_text]
+    items = [x.model_copy(update={"text": f"{x.text} and also the widget {i}"}) for i, x in enumerate(items)]
+    many = classify_many(items)
+    one = [classify(x) for x in items]
+    assert many == one
+    assert sum(c.reason.startswith("model:") for c in many) >= 50  # the batch model path really ran
+
+
+def test_model_predict_many_matches_predict_and_names_top_features(corpus):
+    m = TextModel.fit(corpus)
+    texts = ["the deploy failed because the disk was full", "what if we added dark mode", "thanks so much",
+             "zzz qqq", "Root cause: the certificate expired"] * 5
+    items = [(t, "post", "github") for t in texts]
+    batch = m.predict_many(items)
+    assert batch == [m.predict(*x) for x in items]
+    label, p, why = batch[0]
+    assert label in LABELS and 0.25 < p <= 1.0
+    assert why.startswith(f"model:{label} p={p:.2f} (") and why.count("'") >= 2
+    contrib = {f: w[m.labels.index(label)] for f, w in m.weights.items()}
+    named = [part.split("' ")[0].strip("'") for part in why.split("(", 1)[1].rstrip(")").split(", ")]
+    assert named == sorted(named, key=lambda f: -contrib[f])  # most helpful first
+
+
+def test_rules_gate_agrees_with_plain_regex_search():
+    from processors.classify import rules
+
+    texts = ["what if we cached it, you can run CODE", "thanks for the fix!", "bump", "how do I fix this error?",
+             "we should add retries", "nothing to see", "see the docs", "日本", "café error?", "🎉🎉", "naïve fix is"]
+    for t in texts:
+        expect = {i for i, rx in enumerate(rules._FAMILIES) if rx.search(t)}
+        assert set(rules._which(t)) == expect, t
+
+
+def test_to_flows_equals_to_flow_one_by_one(tmp_path, corpus):
+    from processors.classify.evaluate import as_interaction
+
+    p = tmp_path / "d.yaml"
+    p.write_text("people:\n  - person: alice\n    accounts: discourse:giver;bluesky:giver\n    team: core\n")
+    ident = IdentityResolver(p)
+    items = [as_interaction(e) for e in corpus[:80]]
+    ps = Pseudonymiser("k" * 32)
+    assert to_flows(items, ident, ps) == [to_flow(x, ident, pseudonymiser=ps) for x in items]
+    assert {f.giver for f in to_flows(items, ident)} >= {"person:alice"}
 
 
 def test_to_flow_resolves_people_and_pseudonymises(tmp_path):

@@ -106,3 +106,38 @@ def test_readiness_index(case) -> None:  # noqa: ANN001
     openness = ((ext - (len(wf) - ext)) / len(wf) + 1) / 2
     giant = max(len(c) for c in nx.weakly_connected_components(W)) / W.number_of_nodes()
     assert w.network["readiness_index"] == pytest.approx((recip + openness + giant) / 3)
+
+
+def test_louvain_partition_carried_over_between_recomputes() -> None:
+    """Staleness policy: large windows reuse the last partition for ``community_every − 1`` ticks."""
+    from analytics.graph_store import GraphStore
+    from analytics.metrics import community
+    from tests._metrics_flows import flow
+
+    flows = random_flows(48, 1000, span=3000, seed=11)
+    store = GraphStore("n1", windows=["1h"], community_every=3, community_reuse_min_actors=1)
+    store.add_many(flows)
+    first = store.tick().windows[0]
+    assert first.community_fresh
+    # a newcomer whose heaviest tie is w0 joins w0's community; a lone pair forms its own
+    store.add_many([flow("c900", "w0", t=3001), flow("c900", "w0", t=3002), flow("c900", "w4", t=3003),
+                    flow("p901", "p902", t=3004)])
+    second = store.tick().windows[0]
+    assert not second.community_fresh
+    old, new = by_name(first, first.community), by_name(second, second.community)
+    renamed = {old[a]: new[a] for a in old}  # ids renumbered by size, but the grouping is unchanged
+    assert len(set(renamed.values())) == len(renamed)
+    assert new["c900"] == new["w0"]
+    assert new["p901"] == new["p902"] and new["p901"] not in renamed.values()
+    assert second.network["modularity"] == pytest.approx(community.modularity(second.graph, second.community), abs=1e-12)
+    assert second.network["communities"] == len(renamed) + 1
+    assert not store.tick().windows[0].community_fresh
+    assert store.tick().windows[0].community_fresh  # every 3rd tick recomputes
+
+
+def test_small_windows_always_recompute_louvain() -> None:
+    from analytics.graph_store import GraphStore
+
+    store = store_with(random_flows(48, 1000, span=3000, seed=11), windows=["1h"])
+    assert isinstance(store, GraphStore) and store.community_reuse_min_actors > 48
+    assert all(store.tick().windows[0].community_fresh for _ in range(3))

@@ -85,6 +85,16 @@ def final_metrics(p: Pipeline, network: str) -> dict[str, tuple]:
     return {r["actor"]: tuple(round(float(v), 9) for k, v in r.items() if k != "actor") for r in rows}
 
 
+def final_network(p: Pipeline, network: str) -> dict[str, object]:
+    """The latest network_metrics row, less its wall-clock fields."""
+    rows = p.store.query(
+        "SELECT * FROM network_metrics WHERE network = %(n)s AND window = '3650d' ORDER BY computed_at_ms DESC LIMIT 1",
+        {"n": network},
+    )
+    skip = {"computed_at", "computed_at_ms", "tick_seconds"}
+    return {k: (round(v, 9) if isinstance(v, float) else v) for k, v in rows[0].items() if k not in skip} if rows else {}
+
+
 def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pipeline) -> None:  # noqa: ANN001
     records = git_records(3000)
     network = "restart"
@@ -99,6 +109,8 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pi
     expected_edges = reference.wait_for(lambda: edge_counts(reference, network), lambda e: sum(e.values()) > 0)
     reference.wait_for(lambda: stored_strength(reference, network), lambda s: s == expected_edges, timeout=90)
     want = final_metrics(reference, network)
+    want_network = final_network(reference, network)
+    assert want_network["late_events"] > 0  # the stream has late events: the rebuild must replay them as late
 
     p = make_pipeline()
     victim = p.start_worker("victim")
@@ -113,3 +125,4 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pi
     p.wait_for(lambda: stored_strength(p, network), lambda s: s == expected_edges, timeout=90)
     got = p.wait_for(lambda: final_metrics(p, network), lambda m: m == want, timeout=60)
     assert got == want
+    assert p.wait_for(lambda: final_network(p, network), lambda m: m == want_network, timeout=30) == want_network

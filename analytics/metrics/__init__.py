@@ -1,7 +1,7 @@
 """Metric families of the value network, one module each, with their formulas in the docstrings.
 
-``engine`` holds the window graph (sparse arrays) and the engine switch: ``"fast"`` (igraph + scipy,
-default; scipy sparse for the linear-algebra metrics) or ``"networkx"`` (the reference).
+``engine`` holds the window graph (sparse arrays) and the engine switch: ``"fast"`` (numba kernels +
+NetworKit PLM + scipy sparse, default) or ``"networkx"`` (the reference).
 """
 
 from analytics.metrics.engine import ENGINES, WindowGraph

@@ -115,7 +115,7 @@ def betweenness(g: WindowGraph, *, pivots: int | None = None, seed: int = 0, eng
 
         w = g.total  # CSR, distinct pairs; weights ignored → hop counts
         src = np.arange(n, dtype=np.int64) if exact else np.asarray(sources, dtype=np.int64)
-        sums = brandes_dependencies(w.indptr.astype(np.int64), w.indices.astype(np.int64), src)
+        sums = brandes_dependencies(w.indptr.astype(np.int64), w.indices.astype(np.int32), src)
     if exact:
         return sums / ((n - 1) * (n - 2))
     k_v = np.full(n, float(pivots))

@@ -13,24 +13,22 @@ of a partition ``c``:
 with ``k_i = Σ_j A_ij``, ``2m = Σ_ij A_ij``, ``L_c`` the weight inside community ``c`` and
 ``d_c`` the summed degree of ``c``. Community ids are renumbered by size (0 = largest).
 
-Determinism: PLM is seeded with ``seed``; windows with fewer than :data:`PARALLEL_MIN_NODES`
-actors run it on one thread (identical partition on every run and after a rebuild); larger
-windows use every core, where thread scheduling can move a few boundary actors between runs
-(modularity equal to about 1e-3; agreement with networkx checked in ``tests/test_engine_agreement.py``).
+Fast engine settings: PLM without refinement, at most :data:`PLM_MAX_ITER` move sweeps per
+level, seeded with ``seed`` and run on one thread, so a window gives the identical partition on
+every run and after a rebuild (agreement with networkx: ``tests/test_engine_agreement.py``).
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from analytics.metrics.engine import WindowGraph, check_engine
 
-__all__ = ["PARALLEL_MIN_NODES", "undirected", "louvain", "carry_over", "modularity"]
+__all__ = ["PLM_MAX_ITER", "undirected", "louvain", "carry_over", "modularity"]
 
-PARALLEL_MIN_NODES = 50_000
+PLM_MAX_ITER = 8
 
 
 def undirected(g: WindowGraph) -> sp.csr_matrix:
@@ -83,7 +81,8 @@ def carry_over(g: WindowGraph, known: np.ndarray) -> tuple[np.ndarray, float]:
     """``(membership, Q)`` from a previous partition: ``known[i]`` is actor ``i``'s old community or ``-1``.
 
     Actors without an old community join the community of their heaviest neighbour in
-    ``A = W + Wᵀ`` that has one (one pass), else a community of their own; ids are then
+    ``A = W + Wᵀ`` that has one (one pass); the rest form one new community per connected
+    group among themselves; ids are then
     renumbered by size and ``Q`` is the modularity of that partition on the current graph.
     """
     n = g.n
@@ -100,7 +99,9 @@ def carry_over(g: WindowGraph, known: np.ndarray) -> tuple[np.ndarray, float]:
         first = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, dtype=bool)
         membership[rows[first]] = membership[cols[first]]
         alone = np.flatnonzero(membership < 0)
-        membership[alone] = membership.max(initial=-1) + 1 + np.arange(len(alone))
+        if len(alone):  # newcomers tied only to newcomers: one community per connected group
+            _, groups = connected_components(a.tocsr()[alone][:, alone], directed=False)
+            membership[alone] = membership.max(initial=-1) + 1 + groups
     membership = _by_size(membership)
     return membership, modularity(g, membership)
 
@@ -114,10 +115,10 @@ def _plm(upper: sp.coo_matrix, n: int, seed: int, resolution: float) -> np.ndarr
         n=n, weighted=True, directed=False,
     )
     threads = nk.getMaxNumberOfThreads()
-    nk.setNumberOfThreads(1 if n < PARALLEL_MIN_NODES else max(1, os.cpu_count() or 1))
+    nk.setNumberOfThreads(1)
     nk.engineering.setSeed(seed, False)
     try:
-        part = nk.community.PLM(G, refine=False, gamma=resolution).run().getPartition()
+        part = nk.community.PLM(G, refine=False, gamma=resolution, maxIter=PLM_MAX_ITER).run().getPartition()
     finally:
         nk.setNumberOfThreads(threads)
     return np.asarray(part.getVector(), dtype=np.int64)

@@ -1,9 +1,12 @@
 """The window graph (integer actor ids, scipy sparse layers) and the engine switch.
 
 One public function per metric lives in its family module (``centrality.pagerank``,
-``community.louvain`` ...) and takes ``engine=``: ``"fast"`` (alias ``"igraph"``) — igraph's C
-core for betweenness and Louvain, scipy sparse for the linear-algebra metrics (PageRank power
-iteration, reach, strength, tunnels) — or ``"networkx"``, the reference implementation. ``tests/test_engine_agreement.py`` checks they agree on the same window.
+``community.louvain`` ...) and takes ``engine=``: ``"fast"`` (aliases ``"igraph"``, ``"scipy"``) —
+numba-compiled breadth-first kernels for sampled betweenness and k-hop reach
+(``analytics.metrics.kernels``), NetworKit's PLM for Louvain, scipy sparse for the
+linear-algebra metrics (PageRank power iteration, strength, tunnels) — or ``"networkx"``, the
+reference implementation. ``tests/test_engine_agreement.py`` checks they agree on the same window.
+``to_igraph`` remains as an export helper; no metric needs it.
 
 Graph model: nodes are the actors incident to at least one edge in the window, numbered
 ``0..n-1``. Each layer (knowledge, idea, reputation) is an ``n×n`` CSR matrix ``W_l`` with

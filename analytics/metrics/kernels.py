@@ -58,7 +58,7 @@ def brandes_dependencies(indptr: np.ndarray, indices: np.ndarray, sources: np.nd
     k = len(sources)
     rows = np.zeros((k, n))
     for j in prange(k):
-        dist = np.empty(n, dtype=np.int64)
+        dist = np.empty(n, dtype=np.int32)
         sigma = np.empty(n)
         delta = np.empty(n)
         order = np.empty(n, dtype=np.int64)

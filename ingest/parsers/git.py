@@ -7,7 +7,8 @@ Record shape (``/work/shared/datasets/README.md``)::
 
 Interactions of one commit (receiver of every credit is the author):
 
-- ``{hash}``            kind ``commit``: author, no target, at ``authored_at``;
+- ``{hash}``            kind ``commit``: author, no target, at ``committed_at`` — when the change
+  entered the history, the order a stream sees it in (``authored_at`` is kept in metadata);
 - ``{hash}#apply``      kind ``apply``: committer → author when they differ, at ``committed_at``;
 - ``{hash}#{i}``        one per person-trailer ``i`` (index in the list): trailer name → author,
   ``metadata={"trailer": key}``, at ``committed_at``. Reviewed-by → review; Helped-by,
@@ -116,9 +117,10 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     meta: dict[str, Any] = {}
     if isinstance(parents, int) and not isinstance(parents, bool):
         meta["parents"] = parents
+    meta["authored_at"] = authored.isoformat()
     out = [
         make(
-            ctx, sha, Kind.commit, authored, author,
+            ctx, sha, Kind.commit, committed, author,
             thread=sha, text=subject, actor_name=author_name, actor_domain=author_domain, metadata=meta,
         )
     ]

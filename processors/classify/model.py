@@ -209,7 +209,7 @@ class TextModel:
 
         Small batches go item by item; larger ones look features up in Python, then compute
         ``S = X·W + b`` (scipy CSR, summed in the same order as :meth:`predict`) and rank
-        each row's contributions to its winner with one ``lexsort``.
+        each row's contributions to its winner with one stable ``argsort``.
         """
         if len(items) < _BATCH_MIN:
             predict = self.predict

@@ -86,17 +86,18 @@ def _build_gate() -> Callable[[str], frozenset[int]]:
 
     With google-re2 installed, all families are compiled into one ``re2.Set``: a single
     linear DFA pass over the text (~1 µs) instead of one backtracking search per family.
-    Without it, every family is searched with :mod:`re`. Only families that matched are
-    searched again with :mod:`re` for the reason text (fast: the search stops at the hit).
+    Non-ASCII text (RE2's ``\\b``/``\\w`` are ASCII-only), or no re2, searches every family
+    with :mod:`re`. Only families that matched are searched again with :mod:`re` for the
+    reason text (fast: the search stops at the hit).
     """
+    searches = [rx.search for rx in _FAMILIES]
+
+    def which(low: str) -> frozenset[int]:
+        return frozenset(i for i, search in enumerate(searches) if search(low))
+
     try:
         import re2  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - re2 is a dependency; keep working without it
-        searches = [rx.search for rx in _FAMILIES]
-
-        def which(low: str) -> frozenset[int]:
-            return frozenset(i for i, search in enumerate(searches) if search(low))
-
         return which
     opts = re2.Options()
     opts.max_mem = 64 << 20
@@ -108,6 +109,8 @@ def _build_gate() -> Callable[[str], frozenset[int]]:
     none: frozenset[int] = frozenset()
 
     def which_re2(low: str) -> frozenset[int]:
+        if not low.isascii():  # RE2's \b, \w, \W are ASCII-only: keep re's Unicode semantics
+            return which(low)
         hit = match(low.encode())  # bytes: skips the wrapper's str handling
         return frozenset(hit) if hit else none
 

@@ -17,6 +17,9 @@ from ingest.samples import GIT_SAMPLE
 
 console = Console(stderr=True)
 
+SAMPLE_WINDOWS = '["30d", "365d", "3650d"]'
+SAMPLE_DIRECTORY = GIT_SAMPLE.with_name("git-directory.yaml")
+
 
 
 def worker(
@@ -33,7 +36,7 @@ def up(
     sample: Path = typer.Option(GIT_SAMPLE, help="JSONL file to replay (default: the bundled git/git sample)."),
     source: str = typer.Option("git", help="Source format of the sample."),
     network: str = typer.Option("git-git", help="Network id for the replayed events."),
-    rate: int = typer.Option(0, help="Replay at most this many events/s (0 = as fast as possible)."),
+    rate: int = typer.Option(300, help="Replay at most this many events/s (0 = as fast as possible)."),
     replay: bool = typer.Option(True, help="Replay the sample after start."),
 ) -> None:
     """Start everything on this machine: Kafka (unless configured), a worker with the API, and replay the sample."""
@@ -55,7 +58,15 @@ def up(
         log_dir = settings.home / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         worker_log = open(log_dir / "worker.log", "ab")
-        procs.append(subprocess.Popen([sys.executable, "-m", "valuenet.cli", "worker", "--serve"], stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True))
+        env = dict(os.environ)
+        if sample == GIT_SAMPLE and "VALUENET_WINDOWS" not in env:
+            # the bundled sample is six years of history: look at it through longer windows
+            env["VALUENET_WINDOWS"] = SAMPLE_WINDOWS
+            console.print(f"Windows: {SAMPLE_WINDOWS} for the bundled history sample (set VALUENET_WINDOWS to change)")
+        if sample == GIT_SAMPLE and "VALUENET_DIRECTORY_PATH" not in env:
+            env["VALUENET_DIRECTORY_PATH"] = str(SAMPLE_DIRECTORY)
+            console.print(f"Directory: {SAMPLE_DIRECTORY} (segments by e-mail domain)")
+        procs.append(subprocess.Popen([sys.executable, "-m", "valuenet.cli", "worker", "--serve"], stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True, env=env))
         url = f"http://{settings.api_host}:{settings.api_port}/"
         _wait_http(url + "healthz", procs[0], log_dir / "worker.log")
         console.print(f"\n[bold green]Dashboard:[/] {url}   API docs: {url}docs   worker log: {log_dir / 'worker.log'}\n")
