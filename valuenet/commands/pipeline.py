@@ -45,6 +45,7 @@ def up(
     from valuenet.localstack.kafka import start_broker, stop_broker
 
     settings = get_settings()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops everything too, like Ctrl-C
     started_broker = False
     procs: list[subprocess.Popen] = []
     try:
@@ -88,6 +89,10 @@ def up(
         if started_broker:
             stop_broker(settings)
         console.print("Stopped.")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _redact(url: str) -> str:
