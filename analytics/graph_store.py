@@ -13,7 +13,8 @@ columns with numpy when called, so they reflect every applied flow.
 
 Louvain staleness (:meth:`GraphStore.tick`): a window whose previous partition had at least
 ``community_reuse_min_actors`` (default 20 000) actors recomputes Louvain only every
-``community_every``-th tick (default 5); in between its partition is carried over
+``community_every``-th tick (default 5; large windows take turns, so one tick recomputes at
+most one of them once the cycle runs); in between its partition is carried over
 (actors keep their community, newcomers join their heaviest tie's, ``modularity`` and
 ``communities`` are recomputed on the current graph) and ``WindowResult.community_fresh`` is
 False. Smaller windows recompute every tick. Every other metric is recomputed every tick.
@@ -206,6 +207,7 @@ class GraphStore:
         self.community_every = int(community_every)
         self.community_reuse_min_actors = int(community_reuse_min_actors)
         self._community: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}  # window → ids, labels, age
+        self._ticks = 0
         self._retained = retained_buckets(self.windows, self.bucket_seconds, self.allowed_lateness_seconds)
         self._lock = threading.Lock()
         self._reset()
@@ -245,7 +247,7 @@ class GraphStore:
         self._teams: dict[str, int] = {}
         self._team_names: list[str] = []
         self._threads: dict[str, _Thread] = {}
-        self._opened: set[str] = set()  # thread keys holding a customer question or an idea
+        self._opened: tuple[set[str], set[str]] = (set(), set())  # thread keys with a question / an idea
         self._threads_by_bucket: dict[int, list[str]] = {}
 
     @property
@@ -376,8 +378,10 @@ class GraphStore:
             th.question = ts
         if idea:
             th.ideas.append(ts)
-        if question or idea:
-            self._opened.add(key)
+        if question:
+            self._opened[0].add(key)
+        if idea:
+            self._opened[1].add(key)
         if answer:
             bisect.insort(th.answers, ts)
         if ts > th.last:
@@ -417,7 +421,8 @@ class GraphStore:
                 th = self._threads.get(tkey)
                 if th is not None and th.last < horizon_ts:
                     del self._threads[tkey]
-                    self._opened.discard(tkey)
+                    self._opened[0].discard(tkey)
+                    self._opened[1].discard(tkey)
         del self._aux_keys[:cut]
         return dropped
 
@@ -502,30 +507,42 @@ class GraphStore:
         return snap
 
     def _thread_outcomes(self, *, questions: bool) -> np.ndarray:
-        rows: list[tuple[float, float]] = []
-        for key in self._opened:
-            th = self._threads[key]
-            starts = ([th.question] if th.question is not None else []) if questions else th.ideas
+        # flat float arrays, no per-row tuples: keeps the cyclic GC out of the snapshot
+        starts_col, delays = array("d"), array("d")
+        threads = self._threads
+        for key in self._opened[0 if questions else 1]:
+            th = threads[key]
+            starts = (th.question,) if questions else th.ideas
+            answers = th.answers
             for t0 in starts:
-                i = bisect.bisect_left(th.answers, t0)
-                rows.append((t0, th.answers[i] - t0 if i < len(th.answers) else float("nan")))
-        return np.array(rows, dtype=np.float64).reshape(-1, 2)
+                starts_col.append(t0)
+                if answers:
+                    i = bisect.bisect_left(answers, t0)
+                    delays.append(answers[i] - t0 if i < len(answers) else _NAN)
+                else:
+                    delays.append(_NAN)
+        out = np.empty((len(starts_col), 2))
+        out[:, 0] = np.frombuffer(starts_col, dtype=np.float64) if len(starts_col) else 0.0
+        out[:, 1] = np.frombuffer(delays, dtype=np.float64) if len(delays) else 0.0
+        return out
 
     def tick(self, now_wall: datetime | None = None) -> TickResult:
         """Snapshot, then compute every window (call from a worker thread; the store stays usable).
 
         Louvain staleness: a window whose last partition had at least
         ``community_reuse_min_actors`` actors recomputes it only every ``community_every``-th
-        tick; in between the partition is carried over (:func:`community.carry_over`) and
+        tick (window ``i`` on ticks ``t`` with ``(t + i) % community_every == 0``, so large windows
+        take turns); in between the partition is carried over (:func:`community.carry_over`) and
         ``WindowResult.community_fresh`` is False. Smaller windows are recomputed every tick.
         """
         snap = self.snapshot()
         cached = dict(self._community)
         snap.community_prev = {w: (ids, labels) for w, (ids, labels, _) in cached.items()}
+        due = {spec.name for i, spec in enumerate(self.windows) if (self._ticks + i) % self.community_every == 0}
         snap.community_reuse = frozenset(
-            w for w, (ids, _, age) in cached.items()
-            if len(ids) >= self.community_reuse_min_actors and age + 1 < self.community_every
+            w for w, (ids, _, _) in cached.items() if len(ids) >= self.community_reuse_min_actors and w not in due
         )
+        self._ticks += 1
         result = compute_tick(snap, now_wall)
         for w in result.windows:
             age = 0 if w.community_fresh else cached[w.window][2] + 1
@@ -537,6 +554,7 @@ class GraphStore:
         with self._lock:
             self._reset()
             self._community = {}
+            self._ticks = 0
         return self.add_many(flows)
 
 

@@ -112,6 +112,9 @@ class LiveGraphs:
                 continue  # forgotten by a rebalance meanwhile
             result = await loop.run_in_executor(executor, compute_tick, store.snapshot(), now)
             rows = tick_rows(result, actor_limit=self.actor_limit)
+            if result.watermark is not None:
+                for row in rows.network:
+                    row.watermark_ms = int(result.watermark * 1000)
             alerts = detector.check(result)
             outputs.append(
                 TickOutput(network, rows.actors, rows.network, rows.tunnels, alerts, metrics_event(result))

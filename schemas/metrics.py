@@ -73,6 +73,7 @@ class NetworkMetrics(_Row):
     readiness_index: float = 0.0
     late_events: int = 0
     tick_seconds: float = 0.0
+    watermark_ms: int | None = None  # largest event time (epoch ms) applied when the tick snapshot was taken
 
 
 class Alert(BaseModel):

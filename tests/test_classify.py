@@ -226,3 +226,19 @@ def test_corrections_are_stored_and_learned(chdb_store, tmp_path):
         set_default_model(None)
         from processors.classify import reset_caches
         reset_caches()
+
+
+def test_feature_index_gives_the_ids_of_the_string_features(corpus):
+    from processors.classify.text import features, normalise
+    from processors.classify.vocab import FeatureIndex
+
+    m = TextModel.fit(corpus)
+    names = sorted(m.weights)
+    index = {f: i for i, f in enumerate(names)}
+    fi = FeatureIndex(names)
+    texts = [e.text for e in corpus if e.text] + ["", "?", "Why? why not!", "ok :) +1 +1 ok"]
+    for text in texts:
+        plain = normalise(text)
+        for kind, source in (("post", "slack"), ("reply", "github"), ("ticket", "nowhere")):
+            want = list(dict.fromkeys(index[f] for f in features(plain, kind, source) if f in index))
+            assert fi.ids(plain, kind, source) == want, text

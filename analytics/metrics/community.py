@@ -38,9 +38,11 @@ def undirected(g: WindowGraph) -> sp.csr_matrix:
     return a
 
 
-def modularity(g: WindowGraph, membership: np.ndarray, *, resolution: float = 1.0) -> float:
-    """``Q = Σ_c [L_c/m − γ (d_c/2m)²]`` of ``membership`` on ``A = W + Wᵀ``."""
-    a = undirected(g).tocoo()
+def modularity(
+    g: WindowGraph, membership: np.ndarray, *, resolution: float = 1.0, a: sp.spmatrix | None = None
+) -> float:
+    """``Q = Σ_c [L_c/m − γ (d_c/2m)²]`` of ``membership`` on ``A = W + Wᵀ`` (``a``: that matrix, if already built)."""
+    a = (undirected(g) if a is None else a).tocoo()
     two_m = float(a.data.sum())
     if two_m == 0:
         return 0.0
@@ -60,8 +62,9 @@ def louvain(
     n = g.n
     if n == 0:
         return np.zeros(0, dtype=np.int64), 0.0
+    a_full = undirected(g)
     if engine == "networkx":
-        a = sp.triu(undirected(g), k=0).tocoo()
+        a = sp.triu(a_full, k=0).tocoo()
         import networkx as nx
 
         G = nx.Graph()
@@ -72,9 +75,9 @@ def louvain(
         for cid, nodes in enumerate(parts):
             membership[list(nodes)] = cid
     else:
-        membership = _plm(sp.triu(undirected(g), k=0).tocoo(), n, seed, resolution)
+        membership = _plm(sp.triu(a_full, k=0, format="csr"), seed, resolution)
     membership = _by_size(membership)
-    return membership, modularity(g, membership, resolution=resolution)
+    return membership, modularity(g, membership, resolution=resolution, a=a_full)
 
 
 def carry_over(g: WindowGraph, known: np.ndarray) -> tuple[np.ndarray, float]:
@@ -90,8 +93,9 @@ def carry_over(g: WindowGraph, known: np.ndarray) -> tuple[np.ndarray, float]:
     if n == 0:
         return membership, 0.0
     new = membership < 0
+    a = undirected(g)
     if new.any():
-        a = undirected(g).tocoo()
+        a = a.tocoo()
         ok = new[a.row] & ~new[a.col]
         rows, cols, w = a.row[ok], a.col[ok], a.data[ok]
         order = np.lexsort((-w, rows))
@@ -103,17 +107,14 @@ def carry_over(g: WindowGraph, known: np.ndarray) -> tuple[np.ndarray, float]:
             _, groups = connected_components(a.tocsr()[alone][:, alone], directed=False)
             membership[alone] = membership.max(initial=-1) + 1 + groups
     membership = _by_size(membership)
-    return membership, modularity(g, membership)
+    return membership, modularity(g, membership, a=a)
 
 
-def _plm(upper: sp.coo_matrix, n: int, seed: int, resolution: float) -> np.ndarray:
-    """NetworKit PLM membership of the undirected graph given by its upper triangle."""
+def _plm(upper: sp.spmatrix, seed: int, resolution: float) -> np.ndarray:
+    """NetworKit PLM membership of the undirected graph given by its upper triangle (CSR)."""
     import networkit as nk
 
-    G = nk.graph.GraphFromCoo(
-        (upper.data.astype(np.float64), (upper.row.astype(np.uint64), upper.col.astype(np.uint64))),
-        n=n, weighted=True, directed=False,
-    )
+    G = nk.graph.GraphFromCsr(sp.csr_matrix(upper, dtype=np.float64), directed=False, weighted=True)
     threads = nk.getMaxNumberOfThreads()
     nk.setNumberOfThreads(1)
     nk.engineering.setSeed(seed, False)

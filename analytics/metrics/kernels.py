@@ -38,6 +38,8 @@ def _dependency(indptr: np.ndarray, indices: np.ndarray, s: int, out: np.ndarray
                 tail += 1
             if dist[w] == dv:
                 sigma[w] += sigma[v]
+    # backward: δ(v) = σ(v) Σ_{w child} (1 + δ(w)) / σ(w); ``coef`` holds (1 + δ(w)) / σ(w) = 1/σ(w) + acc(w)
+    coef = delta
     for i in range(tail - 1, -1, -1):
         v = order[i]
         dv = dist[v] + 1
@@ -45,10 +47,10 @@ def _dependency(indptr: np.ndarray, indices: np.ndarray, s: int, out: np.ndarray
         for e in range(indptr[v], indptr[v + 1]):
             w = indices[e]
             if dist[w] == dv:
-                acc += (1.0 + delta[w]) / sigma[w]
-        delta[v] = sigma[v] * acc
+                acc += coef[w]
         if v != s:
-            out[v] = delta[v]
+            out[v] = sigma[v] * acc
+        coef[v] = 1.0 / sigma[v] + acc
 
 
 @njit(cache=True, parallel=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from math import exp
 from operator import itemgetter
@@ -41,6 +41,7 @@ from schemas.interaction import Kind, Source
 
 from processors.classify.priors import TEXT_KINDS
 from processors.classify.text import features, normalise
+from processors.classify.vocab import FeatureIndex
 
 __all__ = [
     "CORPUS_PATH",
@@ -143,7 +144,7 @@ class TextModel:
         self.trained_ids = frozenset(trained_ids)
         self.fingerprint = hashlib.sha256("\n".join(sorted(self.trained_ids)).encode()).hexdigest()[:16]
         self._n = len(self.labels)
-        self._mat: tuple[np.ndarray, list[str], Callable[[str], int | None]] | None = None
+        self._mat: tuple[np.ndarray, FeatureIndex, list[tuple[float, ...]]] | None = None
         if any(len(v) != self._n for v in self.weights.values()):
             raise ValueError(f"every weight vector needs {self._n} values (one per label)")
 
@@ -186,21 +187,24 @@ class TextModel:
     def predict(self, plain: str, kind: str, source: str) -> tuple[str, float, str]:
         """(label, probability, explanation) for normalised text of a kind and source.
 
-        Pure Python over the weight dict (a few µs for a short text): the features present
-        are looked up once, each label's score is a column sum, then a softmax; the
+        Pure Python (a few µs for a short text): the known features' ids come from
+        :class:`~processors.classify.vocab.FeatureIndex`, each label's score is a column sum, then a softmax; the
         explanation names the three features adding most to the winning label.
         """
-        get = self.weights.get
-        hits = [(f, w) for f in dict.fromkeys(features(plain, kind, source)) if (w := get(f)) is not None]
-        if hits:
-            s = [b + sum(col) for b, col in zip(self.intercept, zip(*[w for _, w in hits]))]
+        W, fi, rows = self._matrix()
+        ids = fi.ids(plain, kind, source)
+        if ids:
+            ws = [rows[i] for i in ids]
+            s = [b + sum(col) for b, col in zip(self.intercept, zip(*ws))]
         else:
+            ws = []
             s = list(self.intercept)
         m = max(s)
         best = s.index(m)
         p = 1.0 / sum([exp(x - m) for x in s])
-        top = sorted([(w[best], f) for f, w in hits if w[best] > 0], key=_first, reverse=True)[:3]
-        why = ", ".join([f"{f!r} {c:+.2f}" for c, f in top])
+        names = fi.names
+        top = sorted([(w[best], i) for i, w in zip(ids, ws) if w[best] > 0], key=_first, reverse=True)[:3]
+        why = ", ".join([f"{names[i]!r} {c:+.2f}" for c, i in top])
         label = self.labels[best]
         return (label, p, f"model:{label} p={p:.2f} ({why})")
 
@@ -214,13 +218,15 @@ class TextModel:
         if len(items) < _BATCH_MIN:
             predict = self.predict
             return [predict(p, k, s) for p, k, s in items]
-        W, names, get = self._matrix()
+        W, fi, _ = self._matrix()
+        names = fi.names
+        row_ids = fi.ids
         flat: list[int] = []
         extend = flat.extend
         indptr = [0]
         push = indptr.append
         for p, k, s in items:
-            extend([i for i in map(get, dict.fromkeys(features(p, k, s))) if i is not None])
+            extend(row_ids(p, k, s))
             push(len(flat))
         n = len(items)
         ids = np.array(flat, dtype=np.int64)
@@ -251,12 +257,13 @@ class TextModel:
             out.append((label, p, f"model:{label} p={p:.2f} ({', '.join(parts)})"))
         return out
 
-    def _matrix(self) -> tuple[np.ndarray, list[str], Callable[[str], int | None]]:
-        """The weights as a dense (features × labels) matrix, names in row order, and name → row."""
+    def _matrix(self) -> tuple[np.ndarray, FeatureIndex, list[tuple[float, ...]]]:
+        """The weights as a dense (features × labels) matrix, the feature index, and rows as tuples."""
         if self._mat is None:
             names = sorted(self.weights)
-            W = np.array([self.weights[f] for f in names], dtype=np.float64).reshape(len(names), self._n)
-            self._mat = (W, names, {f: i for i, f in enumerate(names)}.get)
+            rows = [self.weights[f] for f in names]
+            W = np.array(rows, dtype=np.float64).reshape(len(names), self._n)
+            self._mat = (W, FeatureIndex(names), rows)
         return self._mat
 
     def to_json(self) -> dict[str, Any]:

@@ -11,6 +11,8 @@ the text rules and the model.
 
 from __future__ import annotations
 
+import re
+
 from schemas.flow import FlowType
 from schemas.interaction import Kind
 
@@ -45,6 +47,8 @@ NEGATIVE_REACTIONS: frozenset[str] = frozenset(
 
 BOT_NAMES: tuple[str, ...] = ("[bot]", "dependabot", "renovate", "github-actions", "mergify", "codecov", "slackbot", "automoderator")
 
+_BOT_NAME = re.compile("|".join(map(re.escape, BOT_NAMES))).search  # one scan instead of a loop of `in`
+
 _REVIEW_STATES = {"approved": (R, 0.95, "prior:review approved"), "changes_requested": (K, 0.9, "prior:review changes requested")}
 
 
@@ -55,10 +59,8 @@ def is_bot(actor: str, actor_name: str | None, metadata: dict) -> bool:
             return True
         if metadata.get("subtype") == "bot_message" or metadata.get("user_type") == "Bot":
             return True
-    low = actor.lower()
-    for name in BOT_NAMES:
-        if name in low:
-            return True
+    if _BOT_NAME(actor.lower()):
+        return True
     return bool(actor_name) and actor_name.lower().endswith("[bot]")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["normalise", "features", "is_question"]
+__all__ = ["normalise", "features", "is_question", "length_bucket", "TOKEN_RE"]
 
 _SLACK_MENTION = re.compile(r"<[@!][A-Z0-9]+(?:\|[^>]*)?>|<!(?:here|channel|everyone)>")
 _SLACK_LINK = re.compile(r"<(https?://[^>|]+)(?:\|([^>]*))?>")
@@ -54,7 +54,7 @@ def is_question(plain: str) -> bool:
     if "?" in plain:
         return True
     low = plain.lower()
-    return any(_QUESTION_START.match(s) for s in _SENT_SPLIT.split(low)[:3])
+    return any(_QUESTION_START.match(s) for s in _SENT_SPLIT.split(low, 2))  # the first 3 sentences
 
 
 def features(plain: str, kind: str, source: str) -> list[str]:
@@ -69,12 +69,18 @@ def features(plain: str, kind: str, source: str) -> list[str]:
         feats.append("$" + toks[-1])
     else:
         feats = list(feats)
-    feats.append("len<4" if n < 4 else "len<12" if n < 12 else "len<40" if n < 40 else "len>=40")
+    feats.append(length_bucket(n))
     if "?" in plain:
         feats.append("has?")
     return feats
 
 
+def length_bucket(n: int) -> str:
+    """The length feature for ``n`` tokens: len<4, len<12, len<40 or len>=40."""
+    return "len<4" if n < 4 else "len<12" if n < 12 else "len<40" if n < 40 else "len>=40"
+
+
+TOKEN_RE = _TOKEN
 _findall = _TOKEN.findall
 _bigram = "{} {}".format
 _KIND_SOURCE: dict[tuple[str, str], list[str]] = {}

@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS network_metrics
     idea_pickup_median_s Nullable(Float64),
     readiness_index Float64,
     late_events Int64,
-    tick_seconds Float64
+    tick_seconds Float64,
+    watermark_ms Nullable(Int64)
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(computed_at)

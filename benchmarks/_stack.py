@@ -1,0 +1,107 @@
+"""Shared set-up for the pipeline benchmarks: the broker, a private ClickHouse server, workers, payloads."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from analytics.storage.server_store import ServerStore, _with_database
+from ingest.samples import GIT_SAMPLE
+from valuenet.config import Settings
+from valuenet.kafka_admin import ensure_topics
+from valuenet.localstack.clickhouse_server import ClickHouseServer
+from valuenet.localstack.kafka import start_broker
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bootstrap() -> str:
+    """The configured cluster, or the managed local broker (started if needed)."""
+    settings = Settings()
+    if not settings.kafka_bootstrap_servers:
+        start_broker(settings)
+    return settings.bootstrap_servers
+
+
+@contextmanager
+def clickhouse() -> Iterator[str]:
+    """CLICKHOUSE_URL if set, else a private clickhouse-server for the run."""
+    if os.environ.get("CLICKHOUSE_URL"):
+        yield os.environ["CLICKHOUSE_URL"]
+        return
+    with tempfile.TemporaryDirectory(prefix="vn-bench-ch-") as d, ClickHouseServer(Path(d)) as url:
+        yield url
+
+
+def git_payloads(n: int, *, start_ms: int | None = None) -> list[dict]:
+    """``n`` commit records from the bundled sample, cycled with fresh hashes (unique event ids).
+
+    With ``start_ms`` the i-th commit is stamped ``start_ms + i`` milliseconds: a live stream.
+    """
+    with gzip.open(GIT_SAMPLE, "rt", encoding="utf-8") as f:
+        base = [json.loads(line) for line in f if line.strip()]
+    out = []
+    for i in range(n):
+        r = dict(base[i % len(base)])
+        r["commit"] = f"{i:08x}{r['commit'][8:]}"
+        if start_ms is not None:
+            r["committed_at"] = r["authored_at"] = datetime.fromtimestamp((start_ms + i) / 1000, timezone.utc).isoformat()
+        out.append(r)
+    return out
+
+
+def envelope(payload: dict, network: str) -> bytes:
+    """A raw git envelope."""
+    return json.dumps({"source": "git", "network": network, "payload": payload}).encode()
+
+
+class Run:
+    """One isolated pipeline run: unique topics, consumer group and ClickHouse database."""
+
+    def __init__(self, bootstrap_servers: str, clickhouse_url: str, **env: str) -> None:
+        self.prefix = f"bench{uuid.uuid4().hex[:8]}"
+        self.database = f"bench_{uuid.uuid4().hex[:8]}"
+        self.bootstrap = bootstrap_servers
+        self.url = _with_database(clickhouse_url, self.database)
+        self.home = Path(tempfile.mkdtemp(prefix="vn-bench-home-"))
+        ensure_topics(bootstrap_servers, prefix=self.prefix)
+        self.store = ServerStore(self.url, database=self.database)
+        self.store.setup()
+        self.env = {
+            **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, "CLICKHOUSE_URL": self.url,
+            "VALUENET_TOPIC_PREFIX": self.prefix, "VALUENET_APP_ID": self.prefix, "VALUENET_HOME": str(self.home),
+            **env,
+        }
+        self.procs: list[subprocess.Popen] = []
+
+    def topic(self, name: str) -> str:
+        """Full name of this run's topic."""
+        return f"{self.prefix}.{name}"
+
+    def worker(self) -> subprocess.Popen:
+        """Start ``valuenet worker``."""
+        log = open(self.home / "worker.log", "ab")
+        p = subprocess.Popen([sys.executable, "-m", "valuenet.cli", "worker"], cwd=ROOT, env=self.env,
+                             stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def close(self) -> None:
+        """Stop processes and drop the database."""
+        for p in self.procs:
+            p.terminate()
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.store.query(f"DROP DATABASE IF EXISTS {self.database}")
+        self.store.close()
