@@ -17,12 +17,13 @@ from concurrent.futures import ProcessPoolExecutor
 from analytics.live import LiveGraphs
 from analytics.sink import get_sink
 from processors.app import app, flows_topic, metrics_topic, settings
-from schemas import Flow
+from schemas.flow import FlowBatch
 
 log = logging.getLogger(__name__)
 
-BATCH = 2000
+BATCH = 200  # records; each holds one network's flows of one processor batch
 WITHIN_S = 0.05
+SEQ_BITS = 20  # a flows record holds fewer than 2**20 flows
 
 live = LiveGraphs(settings)
 # igraph holds the GIL while it computes: ticks run in a child process so the event loop,
@@ -37,9 +38,9 @@ async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
     async for events in stream.take_events(BATCH, within=WITHIN_S):
         flows = []
         for event in events:
-            flow = Flow.model_validate_json(event.value)
-            flow.seq = event.message.offset
-            flows.append(flow)
+            for i, flow in enumerate(FlowBatch.validate_json(event.value)):
+                flow.seq = (event.message.offset << SEQ_BITS) | i  # stream order: offset, then position
+                flows.append(flow)
         await live.prepare({f.network for f in flows}, sink)
         await sink.write("flows", flows)
         live.add_many(flows)

@@ -7,6 +7,7 @@ import logging
 from analytics.sink import get_sink
 from processors.app import app, dlq_topic, flows_topic, raw_topic
 from processors.wiring import build_stage, warm_from_store
+from schemas.flow import FlowBatch
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,11 @@ async def normalise(stream) -> None:  # noqa: ANN001 - faust stream
     async for batch in stream.take(BATCH, within=WITHIN_S):
         result = stage.process(batch)
         await sink.write("interactions", result.interactions)
+        by_network: dict[str, list] = {}
         for flow in result.flows:
-            await flows_topic.send(key=flow.network.encode(), value=flow.model_dump_json().encode())
+            by_network.setdefault(flow.network, []).append(flow)
+        for network, flows in by_network.items():  # one record per network and batch
+            await flows_topic.send(key=network.encode(), value=FlowBatch.dump_json(flows))
         for dead in result.dead:
             log.warning("dead letter: %s field=%s reason=%s", dead.source, dead.field, dead.reason)
             await dlq_topic.send(key=dead.network.encode(), value=dead.model_dump_json().encode())

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from schemas.interaction import Kind, Source
 
@@ -31,7 +31,8 @@ class Segment(str, Enum):
 
 
 class Flow(BaseModel):
-    """What processors put on ``valuenet.flows`` (key: ``network``).
+    """One flow. ``valuenet.flows`` records (key: ``network``) are JSON arrays of one network's
+    flows from one processed batch (:data:`FlowBatch`): one record per batch, not per flow.
 
     ``giver`` → ``receiver``; ``receiver`` is ``None`` when the target is unknown
     (such flows are stored but add no edge to the graph).
@@ -63,3 +64,7 @@ class Flow(BaseModel):
         description="Position in the network's flow stream (the flows-topic offset), set by the analytics stage; "
         "a rebuild replays stored flows in this order.",
     )
+
+
+FlowBatch = TypeAdapter(list[Flow])
+"""Validates and serialises one ``valuenet.flows`` record: ``FlowBatch.validate_json(value)``."""
