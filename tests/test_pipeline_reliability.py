@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from ingest.parsers import parse
 from schemas import RawEnvelope
-from tests.pipeline_harness import Pipeline, envelope, git_records
+from tests.pipeline_harness import Pipeline, envelope, git_records, utc
 
 pytestmark = pytest.mark.kafka
 
@@ -95,22 +97,34 @@ def final_network(p: Pipeline, network: str) -> dict[str, object]:
     return {k: (round(v, 9) if isinstance(v, float) else v) for k, v in rows[0].items() if k not in skip} if rows else {}
 
 
+def settle(p: Pipeline, network: str, total: int) -> None:
+    """Wait until every flow is stored and a snapshot was computed after that."""
+    p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n >= total)
+    stored_at = time.time() * 1000
+    p.wait_for(
+        lambda: p.store.query("SELECT max(computed_at_ms) AS c FROM network_metrics WHERE network = %(n)s", {"n": network})[0]["c"],
+        lambda c: c is not None and c > stored_at,
+    )
+    time.sleep(2.0)  # ticks run only when flows arrived since the last one: let the last one land
+
+
 def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pipeline) -> None:  # noqa: ANN001
     records = git_records(3000)
+    for r in records[25::50]:  # every 50th commit arrives a day late: the live run counts it late
+        late = (utc(r["committed_at"]) - timedelta(days=1)).isoformat()
+        r.update(committed_at=late, authored_at=late)
     network = "restart"
     raw = [envelope("git", network, r) for r in records]
-
     total = sum(len(parse(RawEnvelope.model_validate_json(r))) for r in raw)  # one flow per interaction
 
     reference = make_pipeline()
     reference.start_worker("ref")
     reference.produce(raw, network)
-    reference.wait_for(lambda: sum(reference.flow_counts(network).values()), lambda n: n >= total)
-    expected_edges = reference.wait_for(lambda: edge_counts(reference, network), lambda e: sum(e.values()) > 0)
-    reference.wait_for(lambda: stored_strength(reference, network), lambda s: s == expected_edges, timeout=90)
+    settle(reference, network, total)
     want = final_metrics(reference, network)
     want_network = final_network(reference, network)
-    assert want_network["late_events"] > 0  # the stream has late events: the rebuild must replay them as late
+    assert want_network["late_events"] > 0  # the rebuild must replay late events as late
+    assert len(want) > 100
 
     p = make_pipeline()
     victim = p.start_worker("victim")
@@ -120,9 +134,7 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pi
     killed_at = sum(p.flow_counts(network).values())
     assert killed_at < total, "the kill must land mid-stream"
     p.start_worker("restarted")
-    p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n >= total)
+    settle(p, network, total)
     assert p.flow_counts(network) == reference.flow_counts(network)
-    p.wait_for(lambda: stored_strength(p, network), lambda s: s == expected_edges, timeout=90)
-    got = p.wait_for(lambda: final_metrics(p, network), lambda m: m == want, timeout=60)
-    assert got == want
-    assert p.wait_for(lambda: final_network(p, network), lambda m: m == want_network, timeout=30) == want_network
+    assert final_metrics(p, network) == want
+    assert final_network(p, network) == want_network

@@ -1,16 +1,33 @@
 """Compiled graph kernels (numba, parallel over sources) for the fast engine.
 
 Both work on a CSR adjacency (``indptr``, ``indices``; distinct directed pairs, no weights) and
-parallelise over independent breadth-first searches, so their results do not depend on the
-thread count (each search writes its own row; rows are summed in source order).
+split their independent breadth-first searches over a few Python threads running ``nogil``
+compiled code (no numba threading layer: safe to call from threads and to ``fork`` after).
+Results do not depend on the thread count (each search writes its own row; rows are summed
+in source order).
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+import os
+from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["brandes_dependencies", "khop_reach"]
+import numpy as np
+from numba import njit
+
+__all__ = ["THREADS", "brandes_dependencies", "khop_reach"]
+
+THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _spread(fn, parts: int) -> None:  # noqa: ANN001
+    """Run ``fn(i)`` for ``i < parts`` on up to :data:`THREADS` short-lived threads."""
+    if parts <= 1 or THREADS == 1:
+        for i in range(parts):
+            fn(i)
+        return
+    with ThreadPoolExecutor(max_workers=min(THREADS, parts)) as pool:
+        list(pool.map(fn, range(parts)))
 
 
 @njit(cache=True, nogil=True)
@@ -53,60 +70,76 @@ def _dependency(indptr: np.ndarray, indices: np.ndarray, s: int, out: np.ndarray
         coef[v] = 1.0 / sigma[v] + acc
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
+def _dependencies_rows(indptr: np.ndarray, indices: np.ndarray, sources: np.ndarray, rows: np.ndarray,
+                       lo: int, hi: int) -> None:
+    """``rows[j] = δ_{sources[j]}`` for ``lo ≤ j < hi``."""
+    n = len(indptr) - 1
+    dist = np.empty(n, dtype=np.int32)
+    sigma = np.empty(n)
+    delta = np.empty(n)
+    order = np.empty(n, dtype=np.int64)
+    for j in range(lo, hi):
+        _dependency(indptr, indices, sources[j], rows[j], dist, sigma, delta, order)
+
+
 def brandes_dependencies(indptr: np.ndarray, indices: np.ndarray, sources: np.ndarray) -> np.ndarray:
     """``Σ_{s ∈ sources} δ_s(v)`` for every ``v`` (unnormalised sampled betweenness, Brandes 2001)."""
-    n = len(indptr) - 1
-    k = len(sources)
+    n, k = len(indptr) - 1, len(sources)
     rows = np.zeros((k, n))
-    for j in prange(k):
-        dist = np.empty(n, dtype=np.int32)
-        sigma = np.empty(n)
-        delta = np.empty(n)
-        order = np.empty(n, dtype=np.int64)
-        _dependency(indptr, indices, sources[j], rows[j], dist, sigma, delta, order)
+    parts = min(THREADS, k)
+    bounds = np.linspace(0, k, parts + 1).astype(np.int64) if k else np.zeros(1, dtype=np.int64)
+    _spread(lambda i: _dependencies_rows(indptr, indices, sources, rows, int(bounds[i]), int(bounds[i + 1])), parts)
     out = np.zeros(n)
-    for j in range(k):
+    for j in range(k):  # fixed order: the sum does not depend on the thread count
         out += rows[j]
     return out
 
 
-@njit(cache=True, parallel=True)
 def khop_reach(indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, hops: int,
-               chunks: int) -> tuple[np.ndarray, np.ndarray]:
+               chunks: int = THREADS) -> tuple[np.ndarray, np.ndarray]:
     """Per node ``v``: count and ``weight`` sum of the distinct ``u ≠ v`` within ``hops`` steps of ``v``."""
     n = len(indptr) - 1
     count = np.zeros(n, dtype=np.int64)
     total = np.zeros(n)
-    step = (n + chunks - 1) // chunks
-    for c in prange(chunks):
-        mark = np.full(n, -1, dtype=np.int64)
-        queue = np.empty(n, dtype=np.int64)
-        depth = np.empty(n, dtype=np.int64)
-        for v in range(c * step, min(n, (c + 1) * step)):
-            if indptr[v] == indptr[v + 1]:
-                continue
-            mark[v] = v
-            queue[0] = v
-            depth[0] = 0
-            head, tail = 0, 1
-            cnt = 0
-            acc = 0.0
-            while head < tail:
-                x = queue[head]
-                d = depth[head] + 1
-                head += 1
-                if d > hops:
-                    break
-                for e in range(indptr[x], indptr[x + 1]):
-                    u = indices[e]
-                    if mark[u] != v:
-                        mark[u] = v
-                        queue[tail] = u
-                        depth[tail] = d
-                        tail += 1
-                        cnt += 1
-                        acc += weight[u]
-            count[v] = cnt
-            total[v] = acc
+    step = (n + chunks - 1) // max(chunks, 1)
+    _spread(lambda c: _khop_range(indptr, indices, weight, hops, c * step, min(n, (c + 1) * step), count, total), chunks)
     return count, total
+
+
+@njit(cache=True, nogil=True)
+def _khop_range(indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, hops: int, lo: int, hi: int,
+                count: np.ndarray, total: np.ndarray) -> None:
+    """Fill ``count[v]``, ``total[v]`` for ``lo ≤ v < hi`` (see :func:`khop_reach`)."""
+    n = len(indptr) - 1
+    if lo >= hi:
+        return
+    mark = np.full(n, -1, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    depth = np.empty(n, dtype=np.int64)
+    for v in range(lo, hi):
+        if indptr[v] == indptr[v + 1]:
+            continue
+        mark[v] = v
+        queue[0] = v
+        depth[0] = 0
+        head, tail = 0, 1
+        cnt = 0
+        acc = 0.0
+        while head < tail:
+            x = queue[head]
+            d = depth[head] + 1
+            head += 1
+            if d > hops:
+                break
+            for e in range(indptr[x], indptr[x + 1]):
+                u = indices[e]
+                if mark[u] != v:
+                    mark[u] = v
+                    queue[tail] = u
+                    depth[tail] = d
+                    tail += 1
+                    cnt += 1
+                    acc += weight[u]
+        count[v] = cnt
+        total[v] = acc

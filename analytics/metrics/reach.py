@@ -59,7 +59,7 @@ def reach(g: WindowGraph, *, hops: int = 3, engine: str = "fast") -> tuple[np.nd
     from analytics.metrics.kernels import khop_reach
 
     back = g.amplify.T.tocsr()  # back[v, u] > 0: u amplified v
-    counts, total = khop_reach(back.indptr.astype(np.int64), back.indices.astype(np.int64), followers, hops, 64)
+    counts, total = khop_reach(back.indptr.astype(np.int64), back.indices.astype(np.int64), followers, hops)
     potential = total.round().astype(np.int64)
     return counts, potential
 

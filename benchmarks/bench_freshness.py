@@ -1,0 +1,149 @@
+"""Freshness: event produced → its effect visible in the API's store, at a steady event rate.
+
+    python benchmarks/bench_freshness.py [--rate 2000] [--seconds 20] [--tick 0.5]
+
+Produces Bluesky Jetstream likes (one reputation flow each) stamped with their produce time,
+through the real broker and one valuenet worker into a private clickhouse-server. A poller
+reads ``max(watermark_ms)`` of the network's ``network_metrics`` rows every 50 ms: an event is
+visible once a stored snapshot's watermark reaches its event time. Prints p50 / p90 / p99 and,
+as the baseline of the same run, the time for the raw record to be readable back from Kafka.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._stack import Run, bootstrap, clickhouse  # noqa: E402
+
+console = Console()
+NETWORK = "fresh"
+
+
+def like(i: int, t_ms: int) -> bytes:
+    """A Jetstream like from one of 500 actors to one of 50 authors, at ``t_ms``."""
+    iso = datetime.fromtimestamp(t_ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+    payload = {
+        "did": f"did:plc:fan{i % 500:04d}", "time_us": t_ms * 1000, "kind": "commit",
+        "commit": {"rev": f"r{i}", "operation": "create", "collection": "app.bsky.feed.like", "rkey": f"k{i}",
+                   "cid": "bafy", "record": {"$type": "app.bsky.feed.like", "createdAt": iso,
+                                              "subject": {"uri": f"at://did:plc:author{i % 50:02d}/app.bsky.feed.post/p{i % 977}", "cid": "bafy"}}},
+    }
+    return json.dumps({"source": "bluesky", "network": NETWORK, "payload": payload}).encode()
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values``."""
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def main() -> None:
+    """Run and print the summary."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rate", type=int, default=2000)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--tick", type=float, default=0.5)
+    args = ap.parse_args()
+    bs = bootstrap()
+    with clickhouse() as url:
+        run = Run(bs, url, VALUENET_TICK_SECONDS=str(args.tick))
+        try:
+            _measure(run, args)
+        finally:
+            run.close()
+
+
+def _measure(run: Run, args: argparse.Namespace) -> None:
+    producer = KafkaProducer(bootstrap_servers=run.bootstrap, acks=1, linger_ms=2)
+    run.worker()
+    # warm-up: wait until the worker stores a snapshot
+    producer.send(run.topic("raw"), key=NETWORK.encode(), value=like(10**9, int(time.time() * 1000)))
+    producer.flush()
+    deadline = time.monotonic() + 180
+    while not run.store.query("SELECT count() AS n FROM network_metrics")[0]["n"]:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"worker produced no snapshot; see {run.home / 'worker.log'}")
+        time.sleep(0.2)
+
+    seen: list[tuple[float, int]] = []  # (wall ms, max watermark ms) per poll
+    kafka_seen: dict[int, float] = {}
+    stop = threading.Event()
+
+    def poll_store() -> None:
+        while not stop.is_set():
+            wm = run.store.query("SELECT max(watermark_ms) AS w FROM network_metrics WHERE network = %(n)s", {"n": NETWORK})[0]["w"]
+            seen.append((time.time() * 1000, int(wm or 0)))
+            time.sleep(0.05)
+
+    def poll_kafka() -> None:  # baseline: the raw record readable back from the broker
+        consumer = KafkaConsumer(run.topic("raw"), bootstrap_servers=run.bootstrap, auto_offset_reset="latest",
+                                 group_id=None, consumer_timeout_ms=500)
+        while not stop.is_set():
+            for msg in consumer:
+                kafka_seen[int(json.loads(msg.value)["payload"]["commit"]["rkey"][1:])] = time.time() * 1000
+        consumer.close()
+
+    threads = [threading.Thread(target=poll_store, daemon=True), threading.Thread(target=poll_kafka, daemon=True)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    sent: list[int] = []
+    n_total = int(args.rate * args.seconds)
+    step = max(1, args.rate // 50)  # 50 sends per second
+    start = time.time()
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"producing {args.rate}/s", total=n_total)
+        i = 0
+        while i < n_total:
+            due = start + i / args.rate
+            if (delay := due - time.time()) > 0:
+                time.sleep(delay)
+            for _ in range(min(step, n_total - i)):
+                t_ms = max(int(time.time() * 1000), sent[-1] if sent else 0)  # event time = produce time, in order
+                producer.send(run.topic("raw"), key=NETWORK.encode(), value=like(i, t_ms))
+                sent.append(t_ms)
+                i += 1
+            producer.flush()
+            progress.update(task, completed=i)
+    achieved = len(sent) / (time.time() - start)
+    time.sleep(max(5.0, 4 * args.tick))
+    stop.set()
+    for t in threads:
+        t.join(5)
+    fresh, lost = [], 0
+    j = 0
+    for t_ms in sent:
+        while j < len(seen) and seen[j][1] < t_ms:
+            j += 1
+        if j == len(seen):
+            lost += 1
+            continue
+        fresh.append(seen[j][0] - t_ms)
+    base = [kafka_seen[i] - t for i, t in enumerate(sent) if i in kafka_seen]
+    table = Table(title=f"freshness at {achieved:,.0f} events/s for {args.seconds:.0f} s (tick {args.tick} s, poll 50 ms)")
+    for col in ("path", "p50 ms", "p90 ms", "p99 ms", "events"):
+        table.add_column(col, justify="right")
+    table.add_row("produced → readable from Kafka (baseline)", *(f"{pct(base, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(base):,}")
+    table.add_row("produced → metric in ClickHouse (valuenet)", *(f"{pct(fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(fresh):,}")
+    console.print(table)
+    if lost:
+        console.print(f"[yellow]{lost} events not yet visible when polling stopped[/]")
+    console.print(f"median {statistics.median(fresh):,.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
