@@ -43,6 +43,11 @@ class StoreSink:
         if models:
             await asyncio.get_running_loop().run_in_executor(self._io, self.store.write_models, table, list(models))
 
+    async def write_rows(self, table: str, rows: list[dict]) -> None:
+        """Insert plain row dicts into ``table`` on the I/O thread."""
+        if rows:
+            await asyncio.get_running_loop().run_in_executor(self._io, self.store.write, table, rows)
+
     async def query(self, sql: str, params: dict | None = None) -> list[dict]:
         """Run a read query on the I/O thread."""
         return await asyncio.get_running_loop().run_in_executor(self._io, self.store.query, sql, params)

@@ -26,6 +26,8 @@ async def normalise(stream) -> None:  # noqa: ANN001 - faust stream
     async for batch in stream.take(BATCH, within=WITHIN_S):
         result = stage.process(batch)
         await sink.write("interactions", result.interactions)
+        if result.directory:
+            await sink.write_rows("directory", result.directory)
         by_network: dict[str, list] = {}
         for flow in result.flows:
             by_network.setdefault(flow.network, []).append(flow)

@@ -8,7 +8,9 @@ to a record happens here, so tests call it without Kafka.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from pydantic import ValidationError
 
@@ -27,6 +29,7 @@ class StageResult:
 
     interactions: list[Interaction] = field(default_factory=list)
     flows: list[Flow] = field(default_factory=list)
+    directory: list[dict] = field(default_factory=list)  # rows for the `directory` table (new or changed actors)
     dead: list[DlqRecord] = field(default_factory=list)
     duplicates: int = 0
 
@@ -41,6 +44,7 @@ def _validation_field(exc: ValidationError) -> tuple[str, str]:
 
 
 STAGE = "normalise"
+KNOWN_ACTORS = 1_000_000  # bounded memory of actors already written to `directory`
 
 
 def dedupe_key(network: str, event_id: str) -> str:
@@ -57,6 +61,7 @@ class ProcessorStage:
         self.identity = identity
         self.classify_flow = classify_flow
         self.pseudonymiser = pseudonymiser
+        self._known: OrderedDict[tuple[str, str], tuple] = OrderedDict()  # (network, actor) → directory facts
 
     def envelope(self, raw: bytes) -> RawEnvelope | DlqRecord:
         """Decode and validate one raw record, or explain why not."""
@@ -100,7 +105,30 @@ class ProcessorStage:
                     continue
                 out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
                 out.flows.append(flow)
+                self._note_actor(out, flow, it.actor_name)
         return out
+
+    def _note_actor(self, out: StageResult, flow: Flow, display_name: str | None) -> None:
+        """Queue a ``directory`` row when the giver is new to this worker or its facts changed.
+
+        Display names live only in ``directory`` (never in flows), so pseudonymised ids stay
+        apart from the names they hide; the table is ReplacingMergeTree, latest row wins.
+        """
+        key = (flow.network, flow.giver)
+        known = self._known.get(key)
+        facts = (display_name or (known[0] if known else ""), flow.giver_segment.value, flow.giver_team)
+        if self._known.get(key) == facts:
+            self._known.move_to_end(key)
+            return
+        self._known[key] = facts
+        if len(self._known) > KNOWN_ACTORS:
+            self._known.popitem(last=False)
+        out.directory.append(
+            {
+                "network": flow.network, "actor": flow.giver, "display_name": facts[0], "segment": facts[1],
+                "team": facts[2], "organisation": None, "updated_at": datetime.now(timezone.utc),
+            }
+        )
 
     @staticmethod
     def _dead(env: RawEnvelope, reason: str, field_path: str, record: object) -> DlqRecord:

@@ -1,0 +1,42 @@
+"""The processors stage as plain code: envelopes in, interactions, flows, directory rows and dead letters out."""
+
+from __future__ import annotations
+
+import json
+
+from processors.wiring import build_stage
+from tests.pipeline_harness import envelope, git_records
+from valuenet.config import Settings
+
+
+def test_flows_follow_the_trailers_and_bad_records_name_their_field() -> None:
+    stage = build_stage(Settings())
+    rec = git_records(200)
+    commit = next(r for r in rec if any(t["key"] == "Reviewed-by" and t["name"] != r["author"] for t in r["trailers"]))
+    bad = envelope("git", "n", {**commit, "committed_at": 17})
+    out = stage.process([envelope("git", "n", commit), bad, b"not json"])
+    reviewer = next(t["name"] for t in commit["trailers"] if t["key"] == "Reviewed-by" and t["name"] != commit["author"])
+    review = next(f for f in out.flows if f.giver == f"git:{reviewer}" and f.kind.value == "review")
+    assert (review.receiver, review.flow_type.value) == (f"git:{commit['author']}", "knowledge")
+    assert [(d.field, d.stage) for d in out.dead] == [("committed_at", "normalise"), ("<root>", "normalise")]
+    assert "committed_at" in out.dead[0].reason and out.dead[0].record == bad.decode()
+    assert {r["actor"]: r["display_name"] for r in out.directory}[f"git:{reviewer}"] == reviewer
+
+
+def test_dedupe_is_per_network_and_survives_a_replay() -> None:
+    stage = build_stage(Settings())
+    dense = git_records(6000)[-20:]  # a few days of history: inside the deduper's 8-day retention
+    recs = [envelope("git", "a", r) for r in dense]
+    first = stage.process(recs)
+    again = stage.process(recs)
+    other = stage.process([envelope("git", "b", r) for r in dense])
+    assert len(first.flows) > 20 and again.flows == [] and again.duplicates == len(first.flows)
+    assert len(other.flows) == len(first.flows)  # the same event ids in another network are other events
+
+
+def test_pseudonymised_ids_and_no_names_in_stored_interactions() -> None:
+    stage = build_stage(Settings(pseudonymise=True, pseudonym_key="k" * 32))
+    out = stage.process([envelope("git", "n", r) for r in git_records(10)])
+    assert all(f.giver.startswith("p:") for f in out.flows)
+    assert all(i.actor.startswith("p:") and i.actor_name is None for i in out.interactions)
+    assert not any("Junio" in json.dumps(i.model_dump(mode="json")) for i in out.interactions if i.actor_name is None and i.text is None)
