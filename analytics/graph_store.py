@@ -11,13 +11,15 @@ pickles, so the compute can also run in a process pool. ``add`` only appends to 
 (:meth:`GraphStore.live_flow_rates`, :meth:`GraphStore.live_strength`) count the bucket
 columns with numpy when called, so they reflect every applied flow.
 
-Louvain staleness (:meth:`GraphStore.tick`): a window whose previous partition had at least
+Louvain staleness (:meth:`GraphStore.snapshot` plans it, :meth:`GraphStore.record` learns the
+partitions; :meth:`GraphStore.tick` does both): a window whose previous partition had at least
 ``community_reuse_min_actors`` (default 20 000) actors recomputes Louvain only every
 ``community_every``-th tick (default 5; large windows take turns, so one tick recomputes at
 most one of them once the cycle runs); in between its partition is carried over
 (actors keep their community, newcomers join their heaviest tie's, ``modularity`` and
 ``communities`` are recomputed on the current graph) and ``WindowResult.community_fresh`` is
 False. Smaller windows recompute every tick. Every other metric is recomputed every tick.
+After a restart (or a rebuild) the first tick recomputes every window.
 
 Policies (see ``analytics.window`` for the window arithmetic):
 
@@ -206,7 +208,7 @@ class GraphStore:
             raise ValueError(f"community_every={community_every}: must be at least 1")
         self.community_every = int(community_every)
         self.community_reuse_min_actors = int(community_reuse_min_actors)
-        self._community: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}  # window → ids, labels, age
+        self._community: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # window → global ids, labels
         self._ticks = 0
         self._retained = retained_buckets(self.windows, self.bucket_seconds, self.allowed_lateness_seconds)
         self._lock = threading.Lock()
@@ -504,6 +506,7 @@ class GraphStore:
                 reach_hops=self.reach_hops,
                 seed=self.seed,
             )
+            snap.community_prev, snap.community_reuse = self._community_plan()
         return snap
 
     def _thread_outcomes(self, *, questions: bool) -> np.ndarray:
@@ -527,27 +530,29 @@ class GraphStore:
         return out
 
     def tick(self, now_wall: datetime | None = None) -> TickResult:
-        """Snapshot, then compute every window (call from a worker thread; the store stays usable).
-
-        Louvain staleness: a window whose last partition had at least
-        ``community_reuse_min_actors`` actors recomputes it only every ``community_every``-th
-        tick (window ``i`` on ticks ``t`` with ``(t + i) % community_every == 0``, so large windows
-        take turns); in between the partition is carried over (:func:`community.carry_over`) and
-        ``WindowResult.community_fresh`` is False. Smaller windows are recomputed every tick.
-        """
-        snap = self.snapshot()
-        cached = dict(self._community)
-        snap.community_prev = {w: (ids, labels) for w, (ids, labels, _) in cached.items()}
-        due = {spec.name for i, spec in enumerate(self.windows) if (self._ticks + i) % self.community_every == 0}
-        snap.community_reuse = frozenset(
-            w for w, (ids, _, _) in cached.items() if len(ids) >= self.community_reuse_min_actors and w not in due
-        )
-        self._ticks += 1
-        result = compute_tick(snap, now_wall)
-        for w in result.windows:
-            age = 0 if w.community_fresh else cached[w.window][2] + 1
-            self._community[w.window] = (w.actor_ids, w.community, age)
+        """Snapshot, compute every window, :meth:`record` the result (the store stays usable meanwhile)."""
+        result = compute_tick(self.snapshot(), now_wall)
+        self.record(result)
         return result
+
+    def record(self, result: TickResult) -> None:
+        """Remember ``result``'s partitions for the Louvain staleness policy (module docstring).
+
+        Call it with every result computed from :meth:`snapshot` elsewhere (worker process):
+        without it every tick recomputes Louvain on every window (correct, just slower).
+        """
+        with self._lock:
+            for w in result.windows:
+                self._community[w.window] = (w.actor_ids, w.community)
+            self._ticks += 1
+
+    def _community_plan(self) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], frozenset[str]]:
+        """Previous partitions and the windows that carry theirs over this tick (lock held)."""
+        due = {spec.name for i, spec in enumerate(self.windows) if (self._ticks + i) % self.community_every == 0}
+        reuse = frozenset(
+            w for w, (ids, _) in self._community.items() if len(ids) >= self.community_reuse_min_actors and w not in due
+        )
+        return dict(self._community), reuse
 
     def rebuild(self, flows: Iterable[Flow]) -> dict[str, int]:
         """Reset and replay ``flows`` in order (give the live consumption order for an identical state)."""

@@ -111,6 +111,7 @@ class LiveGraphs:
             if store is None or detector is None:
                 continue  # forgotten by a rebalance meanwhile
             result = await loop.run_in_executor(executor, compute_tick, store.snapshot(), now)
+            store.record(result)  # lets large windows reuse the Louvain partition between recomputes
             rows = tick_rows(result, actor_limit=self.actor_limit)
             if result.watermark is not None:
                 for row in rows.network:

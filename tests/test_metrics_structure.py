@@ -141,3 +141,23 @@ def test_small_windows_always_recompute_louvain() -> None:
     store = store_with(random_flows(48, 1000, span=3000, seed=11), windows=["1h"])
     assert isinstance(store, GraphStore) and store.community_reuse_min_actors > 48
     assert all(store.tick().windows[0].community_fresh for _ in range(3))
+
+
+def test_snapshot_plans_carry_over_after_record() -> None:
+    """The worker path (snapshot → compute_tick elsewhere → record) follows the same staleness policy."""
+    import pickle
+
+    from analytics.graph_store import compute_tick
+
+    store = store_with(random_flows(48, 1000, span=3000, seed=11), windows=["1h"], community_every=2,
+                       community_reuse_min_actors=1)
+    first = store.snapshot()
+    assert first.community_reuse == frozenset() and first.community_prev == {}
+    result = compute_tick(pickle.loads(pickle.dumps(first)))
+    store.record(result)
+    second = store.snapshot()
+    assert second.community_reuse == frozenset({"1h"})
+    carried = compute_tick(second).windows[0]
+    assert not carried.community_fresh and carried.community.tolist() == result.windows[0].community.tolist()
+    store.record(compute_tick(second))
+    assert store.snapshot().community_reuse == frozenset()  # every 2nd tick recomputes

@@ -14,8 +14,8 @@ with ``k_i = Σ_j A_ij``, ``2m = Σ_ij A_ij``, ``L_c`` the weight inside communi
 ``d_c`` the summed degree of ``c``. Community ids are renumbered by size (0 = largest).
 
 Fast engine settings: PLM without refinement, at most :data:`PLM_MAX_ITER` move sweeps per
-level, seeded with ``seed`` and run on one thread, so a window gives the identical partition on
-every run and after a rebuild (agreement with networkx: ``tests/test_engine_agreement.py``).
+level, seeded with ``seed`` and run on one OpenMP thread (deterministic and fork-safe; see
+``_plm``), so a window gives the identical partition on every run and after a rebuild (agreement with networkx: ``tests/test_engine_agreement.py``).
 """
 
 from __future__ import annotations
@@ -114,14 +114,12 @@ def _plm(upper: sp.spmatrix, seed: int, resolution: float) -> np.ndarray:
     """NetworKit PLM membership of the undirected graph given by its upper triangle (CSR)."""
     import networkit as nk
 
-    G = nk.graph.GraphFromCsr(sp.csr_matrix(upper, dtype=np.float64), directed=False, weighted=True)
-    threads = nk.getMaxNumberOfThreads()
+    # One OpenMP thread, set before NetworKit's first parallel region and kept: the partition
+    # is deterministic, and no OpenMP worker pool exists, so the process can still fork safely.
     nk.setNumberOfThreads(1)
+    G = nk.graph.GraphFromCsr(sp.csr_matrix(upper, dtype=np.float64), directed=False, weighted=True)
     nk.engineering.setSeed(seed, False)
-    try:
-        part = nk.community.PLM(G, refine=False, gamma=resolution, maxIter=PLM_MAX_ITER).run().getPartition()
-    finally:
-        nk.setNumberOfThreads(threads)
+    part = nk.community.PLM(G, refine=False, gamma=resolution, maxIter=PLM_MAX_ITER).run().getPartition()
     return np.asarray(part.getVector(), dtype=np.int64)
 
 
