@@ -375,11 +375,12 @@ class SynthNetwork:
         }
 
     def directory_rows(self) -> list[dict[str, str]]:
-        """One row per person: person, name, accounts per platform (parsed actor ids), email, team, organisation, segment."""
+        """One row per person in the identity directory's CSV shape (``processors.identity``), plus one column per platform."""
         rows = []
         for p in self.people:
-            row = {"person": p.person, "name": p.name, "email": p.email, "team": p.team or "",
-                   "organisation": p.organisation, "segment": p.segment,
+            accounts = [p.uid(pl) for pl in DIRECTORY_PLATFORMS if pl in p.accounts]
+            row = {"person": p.person, "name": p.name, "accounts": ";".join(accounts), "emails": p.email,
+                   "email": p.email, "team": p.team or "", "organisation": p.organisation, "segment": p.segment,
                    "followers": "" if p.followers is None else str(p.followers)}
             for pl in DIRECTORY_PLATFORMS:
                 row[pl] = p.uid(pl) if pl in p.accounts else ""

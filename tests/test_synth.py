@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from ingest.parents import ParentIndex
 from ingest.parsers import parse
 from ingest.synth import CASCADE_HOPS, SynthNetwork, write_dataset
+from processors.identity import IdentityResolver
 from schemas.interaction import Interaction
 from valuenet.cli import app
 
@@ -158,8 +159,12 @@ def test_directory_csv_covers_every_parsed_actor(dataset) -> None:  # noqa: ANN0
     by_account = {row[pl]: row for row in rows for pl in ("slack", "github", "discourse", "mastodon", "bluesky", "zendesk") if row[pl]}
     actors = {i.actor for i in interactions}
     assert actors <= set(by_account)
+    resolver = IdentityResolver(out / "directory.csv")  # the file is a valid identity directory
     for row in rows:
         assert row["segment"] == truth["segments"][row["person"]]
+        for account in row["accounts"].split(";"):
+            ident = resolver.resolve(account)
+            assert (ident.actor, ident.segment.value) == (f"person:{row['person']}", row["segment"])
         if row["segment"] == "workforce":
             assert row["email"].endswith("@acme.example") and row["team"]
         if row["segment"] == "partner":
