@@ -12,7 +12,7 @@ from schemas.flow import FlowBatch
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-WITHIN_S = 0.05
+WITHIN_S = 0.2
 FLOWS_PER_RECORD = 400  # ~200 KB, well under Kafka's 1 MB default message size
 
 
