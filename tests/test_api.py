@@ -485,3 +485,19 @@ def test_sse_feed_over_uvicorn(seeded: tuple) -> None:
             store.write_models("network_metrics", [nm])
             ev, data = read_sse(lines, 1)[0]
         assert ev == "tick" and {m["window"]: m["actors"] for m in data["network_metrics"]}["1h"] == 123
+
+
+def test_labels_store_an_analysts_correction(client: TestClient, seeded: tuple) -> None:
+    from schemas import Interaction
+
+    _, store, _ = seeded
+    it = Interaction(event_id="msg:C1:1.000", network=NET, source="slack", kind="post", timestamp=BASE,
+                     actor="slack:U1", text="how do I rotate the API keys?")
+    store.write_models("interactions", [it])
+    r = client.post("/api/labels", json={"network": NET, "event_id": it.event_id, "label": "knowledge", "labelled_by": "ana"})
+    assert r.status_code == 201 and r.json()["label"] == "knowledge"
+    rows = store.query("SELECT label, labelled_by, text FROM labels FINAL WHERE event_id = %(e)s", {"e": it.event_id})
+    assert [(x["label"], x["labelled_by"], x["text"]) for x in rows] == [("knowledge", "ana", it.text)]
+    assert client.post("/api/labels", json={"network": NET, "event_id": "nope", "label": "idea"}).status_code == 404
+    bad = client.post("/api/labels", json={"network": NET, "event_id": it.event_id, "label": "gossip"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "label"

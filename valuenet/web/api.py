@@ -6,6 +6,7 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
 from fastapi.responses import JSONResponse, Response
 
 from valuenet.config import Settings
@@ -279,3 +280,28 @@ def valuemap(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None,
     if format == "mermaid":
         return Response(vmap.to_mermaid(vm), media_type="text/plain; charset=utf-8")
     return JSONResponse(vm.as_dict())
+
+
+class LabelIn(BaseModel):
+    """An analyst's correction of one interaction's flow type."""
+
+    network: str = Field(min_length=1, max_length=128)
+    event_id: str = Field(min_length=1, max_length=512)
+    label: Literal["knowledge", "idea", "reputation", "none"]
+    labelled_by: str = Field("api", min_length=1, max_length=128)
+
+
+@router.post("/labels", summary="Correct an interaction's flow type (the classifier learns it on retrain)", status_code=201)
+def add_label(body: LabelIn, reader: ReaderDep) -> dict:
+    """Store a correction in ``labels``; ``valuenet train classify`` folds it into the model."""
+    from processors.classify.corrections import CorrectionError, store_correction
+
+    try:
+        with reader._lock:  # one session: the same lock as every read
+            row = store_correction(reader.store, body.network, body.event_id, body.label, labelled_by=body.labelled_by)
+    except CorrectionError as e:
+        raise HTTPException(status_code=404, detail=str(e)) from e
+    except Exception as e:  # noqa: BLE001 - driver errors vary by backend
+        log.warning("label write failed: %s", e, exc_info=True)
+        raise StoreError(f"store write failed: {type(e).__name__}") from e
+    return {"network": row["network"], "event_id": row["event_id"], "label": row["label"], "labelled_by": row["labelled_by"]}
