@@ -16,7 +16,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 from analytics.live import LiveGraphs
 from analytics.sink import get_sink
-from processors.app import app, flows_topic, metrics_topic, settings
+from pydantic import ValidationError
+
+from ingest.dlq import dlq_record
+from processors.app import app, dlq_topic, flows_topic, metrics_topic, settings
 from schemas.flow import FlowBatch
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,8 @@ WITHIN_S = 0.2
 SEQ_BITS = 20  # a flows record holds fewer than 2**20 flows
 
 live = LiveGraphs(settings)
-# igraph holds the GIL while it computes: ticks run in a child process so the event loop,
-# heartbeats and rebalances stay healthy.
+# The metric engines hold the GIL while they compute: ticks run in a child process so the
+# event loop, heartbeats and rebalances stay healthy.
 _compute = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
@@ -38,7 +41,16 @@ async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
     async for events in stream.take_events(BATCH, within=WITHIN_S):
         flows = []
         for event in events:
-            for i, flow in enumerate(FlowBatch.validate_json(event.value)):
+            try:
+                batch = FlowBatch.validate_json(event.value)
+            except ValidationError as exc:  # not ours to crash on: dead-letter it and go on
+                err = exc.errors()[0]
+                dead = dlq_record(stage="build_graph", source="flows", network=(event.key or b"").decode(errors="replace"),
+                                  reason=f"invalid flows record: {err['msg']}", field=".".join(map(str, err["loc"])),
+                                  record=event.value)
+                await dlq_topic.send(key=dead.network.encode(), value=dead.model_dump_json().encode())
+                continue
+            for i, flow in enumerate(batch):
                 flow.seq = (event.message.offset << SEQ_BITS) | i  # stream order: offset, then position
                 flows.append(flow)
         await live.prepare({f.network for f in flows}, sink)

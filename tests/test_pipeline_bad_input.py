@@ -51,3 +51,15 @@ def test_bad_records_go_to_dlq_and_good_ones_keep_flowing(pipeline: Pipeline) ->
     counts = pipeline.wait_for(lambda: pipeline.flow_counts(NETWORK), lambda c: sum(c.values()) >= expected)
     assert sum(counts.values()) >= expected
     assert all(w.poll() is None for w in pipeline.workers), "the worker must survive bad input"
+
+
+def test_a_bad_flows_record_is_dead_lettered_by_the_graph_agent(pipeline: Pipeline) -> None:
+    pipeline.start_worker()
+    pipeline._producer.send(pipeline.topic("flows"), key=NETWORK.encode(), value=b'[{"event_id": "x"}]')
+    pipeline._producer.flush()
+    good = git_records(10)
+    pipeline.produce((envelope("git", NETWORK, r) for r in good), NETWORK)
+    dead = pipeline.consume("dlq", expect=1, timeout=120)
+    assert [(d["stage"], d["source"]) for d in dead] == [("build_graph", "flows")]
+    assert "invalid flows record" in dead[0]["reason"] and dead[0]["field"]
+    pipeline.wait_for(lambda: sum(pipeline.flow_counts(NETWORK).values()), lambda n: n >= len(good))
