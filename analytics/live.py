@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,6 +54,7 @@ class LiveGraphs:
         self.stores: dict[str, GraphStore] = {}
         self.detectors: dict[str, AlertDetector] = {}
         self._dirty: set[str] = set()
+        self._actors_written: dict[str, float] = {}  # network → wall time of its last actor rows
         self._lock = asyncio.Lock()
 
     def horizon_seconds(self) -> float:
@@ -112,7 +114,12 @@ class LiveGraphs:
                 continue  # forgotten by a rebalance meanwhile
             result = await loop.run_in_executor(executor, compute_tick, store.snapshot(), now)
             store.record(result)  # lets large windows reuse the Louvain partition between recomputes
-            rows = tick_rows(result, actor_limit=self.actor_limit)
+            wall = time.monotonic()
+            actors_due = wall - self._actors_written.get(network, -1e18) >= self.settings.actor_snapshot_seconds
+            if actors_due:
+                self._actors_written[network] = wall
+            # per-actor rows are the heavy part of a snapshot: built and stored less often
+            rows = tick_rows(result, actor_limit=self.actor_limit if actors_due else 0)
             if result.watermark is not None:
                 for row in rows.network:
                     row.watermark_ms = int(result.watermark * 1000)

@@ -51,6 +51,19 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+def visible_after(sent: list[int], polls: list[tuple[float, int]]) -> tuple[list[float], int]:
+    """Per event: first poll whose value reached its event time, minus that time; and how many never did."""
+    out, lost, j = [], 0, 0
+    for t_ms in sent:
+        while j < len(polls) and polls[j][1] < t_ms:
+            j += 1
+        if j == len(polls):
+            lost += 1
+            continue
+        out.append(polls[j][0] - t_ms)
+    return out, lost
+
+
 def main() -> None:
     """Run and print the summary."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,6 +93,7 @@ def _measure(run: Run, args: argparse.Namespace) -> None:
         time.sleep(0.2)
 
     seen: list[tuple[float, int]] = []  # (wall ms, max watermark ms) per poll
+    stored: list[tuple[float, int]] = []  # (wall ms, newest stored flow's event time) per poll
     kafka_seen: dict[int, float] = {}
     stop = threading.Event()
 
@@ -87,6 +101,8 @@ def _measure(run: Run, args: argparse.Namespace) -> None:
         while not stop.is_set():
             wm = run.store.query("SELECT max(watermark_ms) AS w FROM network_metrics WHERE network = %(n)s", {"n": NETWORK})[0]["w"]
             seen.append((time.time() * 1000, int(wm or 0)))
+            ts = run.store.query("SELECT max(timestamp_ms) AS t FROM flows WHERE network = %(n)s", {"n": NETWORK})[0]["t"]
+            stored.append((time.time() * 1000, int(ts or 0)))
             time.sleep(0.05)
 
     def poll_kafka() -> None:  # baseline: the raw record readable back from the broker
@@ -124,20 +140,14 @@ def _measure(run: Run, args: argparse.Namespace) -> None:
     stop.set()
     for t in threads:
         t.join(5)
-    fresh, lost = [], 0
-    j = 0
-    for t_ms in sent:
-        while j < len(seen) and seen[j][1] < t_ms:
-            j += 1
-        if j == len(seen):
-            lost += 1
-            continue
-        fresh.append(seen[j][0] - t_ms)
+    fresh, lost = visible_after(sent, seen)
+    flow_fresh, _ = visible_after(sent, stored)
     base = [kafka_seen[i] - t for i, t in enumerate(sent) if i in kafka_seen]
     table = Table(title=f"freshness at {achieved:,.0f} events/s for {args.seconds:.0f} s (tick {args.tick} s, poll 50 ms)")
     for col in ("path", "p50 ms", "p90 ms", "p99 ms", "events"):
         table.add_column(col, justify="right")
     table.add_row("produced → readable from Kafka (baseline)", *(f"{pct(base, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(base):,}")
+    table.add_row("produced → flow in ClickHouse (valuenet)", *(f"{pct(flow_fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(flow_fresh):,}")
     table.add_row("produced → metric in ClickHouse (valuenet)", *(f"{pct(fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(fresh):,}")
     console.print(table)
     if lost:

@@ -54,6 +54,7 @@ class Pipeline:
             "VALUENET_APP_ID": f"{self.prefix}-app",
             "VALUENET_HOME": str(home),
             "VALUENET_TICK_SECONDS": "0.5",
+            "VALUENET_ACTOR_SNAPSHOT_SECONDS": "0",
             "VALUENET_WINDOWS": windows,
         }
         self.workers: list[subprocess.Popen] = []

@@ -129,7 +129,7 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pi
     p = make_pipeline()
     victim = p.start_worker("victim")
     p.produce(raw, network)
-    p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n >= total // 20)
+    p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n > 0)  # the first batch is stored
     p.kill(victim, signal.SIGKILL)
     killed_at = sum(p.flow_counts(network).values())
     assert killed_at < total, "the kill must land mid-stream"

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     bucket_seconds: int = Field(60, description="Bucket width of the rolling windows. Env VALUENET_BUCKET_SECONDS")
     allowed_lateness_seconds: int = Field(300, description="Events older than the watermark minus this are counted late. Env VALUENET_ALLOWED_LATENESS_SECONDS")
     tick_seconds: float = Field(5.0, description="Expensive-metric recompute period. Env VALUENET_TICK_SECONDS")
+    actor_snapshot_seconds: float = Field(
+        5.0, description="Per-actor rows are stored at most this often (network and tunnel rows every tick). Env VALUENET_ACTOR_SNAPSHOT_SECONDS",
+    )
     directory_path: Path | None = Field(None, description="Identity directory (CSV or YAML). Env VALUENET_DIRECTORY_PATH")
     pseudonymise: bool = Field(False, description="HMAC actor ids before storage. Env VALUENET_PSEUDONYMISE")
     pseudonym_key: SecretStr | None = Field(None, description="HMAC key for pseudonymisation. Env VALUENET_PSEUDONYM_KEY")
