@@ -80,10 +80,6 @@ class StoreSink:
         """Run ``fn(*args, store)`` on the I/O thread and await it."""
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args, self.store)
 
-    def call(self, fn, *args):  # noqa: ANN001, ANN201
-        """Run ``fn(*args, store)`` on the I/O thread (for callers on other threads)."""
-        return self._io.submit(fn, *args, self.store).result()
-
 
 _sink: StoreSink | None = None
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from analytics.storage.server_store import ServerStore, _with_database
+from analytics.storage.server_store import ServerStore, with_database
 from ingest.samples import GIT_SAMPLE
 from valuenet.config import Settings
 from valuenet.kafka_admin import ensure_topics
@@ -71,7 +71,7 @@ class Run:
         self.prefix = f"bench{uuid.uuid4().hex[:8]}"
         self.database = f"bench_{uuid.uuid4().hex[:8]}"
         self.bootstrap = bootstrap_servers
-        self.url = _with_database(clickhouse_url, self.database)
+        self.url = with_database(clickhouse_url, self.database)
         self.home = Path(tempfile.mkdtemp(prefix="vn-bench-home-"))
         ensure_topics(bootstrap_servers, prefix=self.prefix)
         self.store = ServerStore(self.url, database=self.database)

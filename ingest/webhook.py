@@ -138,25 +138,25 @@ def create_app(
             return JSONResponse({"challenge": doc.get("challenge", "")})
         return await forward(request, Source.slack, body, KEPT_HEADERS["slack"])
 
-    async def github(request: Request) -> JSONResponse:
-        """GitHub webhooks: X-Hub-Signature-256; delivery id and event name kept as headers."""
-        body = await request.body()
-        verdict = signatures.verify_github(github_secret, request.headers.get("x-hub-signature-256"), body)
-        if not verdict:
-            return unauthorized("github", verdict)
-        if request.headers.get("x-github-event") == "ping":
-            return JSONResponse({"ok": True, "ping": True})
-        return await forward(request, Source.github, body, KEPT_HEADERS["github"])
+    def hmac_body_route(source: Source, verify, secret: str | None, signature_header: str, event_header: str):  # noqa: ANN001, ANN202
+        """A receiver for platforms that sign the body alone (GitHub, Discourse); their pings are answered, not forwarded."""
 
-    async def discourse(request: Request) -> JSONResponse:
-        """Discourse webhooks: X-Discourse-Event-Signature."""
-        body = await request.body()
-        verdict = signatures.verify_discourse(discourse_secret, request.headers.get("x-discourse-event-signature"), body)
-        if not verdict:
-            return unauthorized("discourse", verdict)
-        if request.headers.get("x-discourse-event") == "ping":
-            return JSONResponse({"ok": True, "ping": True})
-        return await forward(request, Source.discourse, body, KEPT_HEADERS["discourse"])
+        async def receive(request: Request) -> JSONResponse:
+            body = await request.body()
+            verdict = verify(secret, request.headers.get(signature_header), body)
+            if not verdict:
+                return unauthorized(source.value, verdict)
+            if request.headers.get(event_header) == "ping":
+                return JSONResponse({"ok": True, "ping": True})
+            return await forward(request, source, body, KEPT_HEADERS[source.value])
+
+        receive.__doc__ = f"{source.value} webhooks: {signature_header} over the body."
+        return receive
+
+    github = hmac_body_route(Source.github, signatures.verify_github, github_secret, "x-hub-signature-256", "x-github-event")
+    discourse = hmac_body_route(
+        Source.discourse, signatures.verify_discourse, discourse_secret, "x-discourse-event-signature", "x-discourse-event"
+    )
 
     async def zendesk(request: Request) -> JSONResponse:
         """Zendesk event webhooks: base64 HMAC over timestamp + body."""

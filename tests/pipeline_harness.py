@@ -17,7 +17,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from analytics.storage.server_store import ServerStore, _with_database
+from analytics.storage.server_store import ServerStore, with_database
 from ingest.samples import GIT_SAMPLE
 from valuenet.kafka_admin import ensure_topics
 
@@ -44,7 +44,7 @@ class Pipeline:
         self.bootstrap = bootstrap
         self.prefix = f"t{uuid.uuid4().hex[:10]}"
         self.database = f"e2e_{uuid.uuid4().hex[:10]}"
-        self.clickhouse_url = _with_database(clickhouse_url, self.database)
+        self.clickhouse_url = with_database(clickhouse_url, self.database)
         self.home = home
         self.env = {
             **os.environ,

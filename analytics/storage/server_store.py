@@ -27,9 +27,16 @@ def database_from_url(url: str, default: str = "valuenet") -> str:
     return path or default
 
 
-def _with_database(url: str, database: str) -> str:
+def with_database(url: str, database: str) -> str:
+    """``url`` pointing at ``database`` instead of the one it names."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def redacted_url(url: str) -> str:
+    """``host:port/database`` of a ClickHouse URL, without user or password (safe for logs)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 9000}{parts.path}"
 
 
 class ServerStore(Store):
@@ -50,8 +57,8 @@ class ServerStore(Store):
     def __init__(self, url: str, *, database: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         super().__init__(database=database or database_from_url(url), batch_size=batch_size)
         self._url = url
-        self._bootstrap_url = _with_database(url, "system")
-        self._client: Client | None = Client.from_url(_with_database(url, self.database))
+        self._bootstrap_url = with_database(url, "system")
+        self._client: Client | None = Client.from_url(with_database(url, self.database))
         self._server_tz: Any = None
         self._lock = threading.Lock()  # one clickhouse-driver connection: one statement at a time
 
@@ -117,5 +124,4 @@ class ServerStore(Store):
         return out
 
     def __repr__(self) -> str:
-        parts = urlsplit(self._url)
-        return f"<ServerStore {parts.hostname}:{parts.port or 9000} database={self.database}>"
+        return f"<ServerStore {redacted_url(self._url)} database={self.database}>"

@@ -40,6 +40,7 @@ def up(
     replay: bool = typer.Option(True, help="Replay the sample after start."),
 ) -> None:
     """Start everything on this machine: Kafka (unless configured), a worker with the API, and replay the sample."""
+    from analytics.storage.server_store import redacted_url
     from valuenet.config import get_settings
     from valuenet.kafka_admin import ensure_topics
     from valuenet.localstack.kafka import start_broker, stop_broker
@@ -55,7 +56,7 @@ def up(
             console.print("Kafka: starting the managed local broker …")
             started_broker = start_broker(settings)  # True only if this call started it
         ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
-        console.print(f"Storage: {'ClickHouse server ' + _redact(settings.clickhouse_url) if settings.clickhouse_url else 'embedded chdb at ' + str(settings.chdb_dir)}")
+        console.print(f"Storage: {'ClickHouse server ' + redacted_url(settings.clickhouse_url) if settings.clickhouse_url else 'embedded chdb at ' + str(settings.chdb_dir)}")
         log_dir = settings.home / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         worker_log = open(log_dir / "worker.log", "ab")
@@ -93,14 +94,6 @@ def up(
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _redact(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}:{parts.port or 9000}{parts.path}"
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
