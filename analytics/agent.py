@@ -36,7 +36,11 @@ _compute = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_con
 
 @app.agent(flows_topic)
 async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
-    """Store each batch of flows, then add them to the rolling graph (cheap metrics per event)."""
+    """Add each batch of flows to the rolling graph, publish its live counters, then store the flows.
+
+    The live record goes out before the ClickHouse insert so the API sees cheap metrics at
+    Kafka latency; the batch's offsets are committed only after the insert (next iteration).
+    """
     sink = get_sink()
     async for events in stream.take_events(BATCH, within=WITHIN_S):
         flows = []
@@ -53,9 +57,12 @@ async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
             for i, flow in enumerate(batch):
                 flow.seq = (event.message.offset << SEQ_BITS) | i  # stream order: offset, then position
                 flows.append(flow)
-        await live.prepare({f.network for f in flows}, sink)
-        await sink.write("flows", flows)
+        networks = {f.network for f in flows}
+        await live.prepare(networks, sink)
         live.add_many(flows)
+        for record in live.live_events(networks):
+            await metrics_topic.send(key=record.network.encode(), value=record.model_dump_json().encode())
+        await sink.write("flows", flows)
 
 
 @app.on_partitions_revoked.connect

@@ -7,9 +7,13 @@ retained buckets into numpy arrays under a lock (:meth:`GraphStore.snapshot`, mi
 and computes every window from that copy with no lock held (:func:`compute_tick`), so the
 store keeps accepting flows while a worker thread or process computes. ``StoreSnapshot``
 pickles, so the compute can also run in a process pool. ``add`` only appends to plain
-``array``/``dict``/``list`` state (≈ 100k flows/s in one thread); the live reads
-(:meth:`GraphStore.live_flow_rates`, :meth:`GraphStore.live_strength`) count the bucket
-columns with numpy when called, so they reflect every applied flow.
+``array``/``dict``/``list`` state (≈ 100k flows/s in one thread).
+
+Cheap metrics are exact after every event, with no tick: each window keeps running counters
+of flows by (giver segment, receiver segment, flow type) plus its late events; a flow adds 1
+to every window it falls in, and a bucket's counts are subtracted as it slides out of a
+window (:meth:`GraphStore.live_window`, :meth:`GraphStore.live_flow_rates`). Per-actor
+strength (:meth:`GraphStore.live_strength`) counts the bucket columns with numpy when asked.
 
 Louvain staleness (:meth:`GraphStore.snapshot` plans it, :meth:`GraphStore.record` learns the
 partitions; :meth:`GraphStore.tick` does both): a window whose previous partition had at least
@@ -58,7 +62,7 @@ from schemas import Flow
 if TYPE_CHECKING:
     from valuenet.config import Settings
 
-__all__ = ["AddStatus", "GraphStore", "StoreSnapshot", "TickResult", "WindowResult", "compute_tick"]
+__all__ = ["AddStatus", "GraphStore", "LiveWindow", "StoreSnapshot", "TickResult", "WindowResult", "compute_tick"]
 
 _LAYER_CODE = {name: i for i, name in enumerate(LAYERS)}
 _SEG_CODE = {name: i for i, name in enumerate(SEGMENTS)}
@@ -68,6 +72,10 @@ _ANSWER_KINDS = frozenset({"reply", "review", "approve", "help", "apply"})
 _POST = KIND_CODE["post"]
 _IDEA = _LAYER_CODE["idea"]
 _NAN = float("nan")
+_NSEG, _NLAYER = len(SEGMENTS), len(LAYERS)
+_NO_RECEIVER = _NSEG  # receiver-segment slot of a flow without receiver
+_LATE_SLOT = _NSEG * (_NSEG + 1) * _NLAYER  # counter slots: (giver seg, receiver seg or none, layer), then late
+_ZERO_SLOTS = bytes(8 * (_LATE_SLOT + 1))
 _NEG_INF = float("-inf")
 
 
@@ -101,6 +109,30 @@ class _Thread:
         self.answers: list[float] = []  # sorted workforce answer times
         self.ideas: list[float] = []
         self.last = float("-inf")
+
+
+@dataclass(frozen=True)
+class LiveWindow:
+    """Per-event counters of one window at the current watermark.
+
+    ``flows[t]`` = N_t, the applied flows of type t with event time in the window;
+    ``flows_per_s[t]`` = N_t / L (L = window length in seconds); ``tunnels[(g, r)][t]`` = flows of
+    type t whose giver / receiver carried segments g / r *on the flow* (``r`` is ``None`` for flows
+    without receiver); ``late_events`` = flows dropped as too late while the watermark was in the window.
+    """
+
+    window: str
+    seconds: int
+    start: float
+    end: float
+    flows: dict[str, int]
+    tunnels: dict[tuple[str, str | None], dict[str, int]]
+    late_events: int
+
+    @property
+    def flows_per_s(self) -> dict[str, float]:
+        """Flows per second by type: ``N_t / L``."""
+        return {t: n / self.seconds for t, n in self.flows.items()}
 
 
 @dataclass
@@ -210,6 +242,7 @@ class GraphStore:
         self.community_reuse_min_actors = int(community_reuse_min_actors)
         self._community: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # window → global ids, labels
         self._ticks = 0
+        self._longest = max(range(len(self.windows)), key=lambda w: self.windows[w].buckets)
         self._retained = retained_buckets(self.windows, self.bucket_seconds, self.allowed_lateness_seconds)
         self._lock = threading.Lock()
         self._reset()
@@ -251,6 +284,11 @@ class GraphStore:
         self._threads: dict[str, _Thread] = {}
         self._opened: tuple[set[str], set[str]] = (set(), set())  # thread keys with a question / an idea
         self._threads_by_bucket: dict[int, list[str]] = {}
+        # running per-window counters (module docstring) and each bucket's share of them
+        self._counts: dict[int, array] = {}
+        self._count_keys: list[int] = []
+        self._window_totals = [array("q", _ZERO_SLOTS) for _ in self.windows]
+        self._window_first: list[int | None] = [None] * len(self.windows)
 
     @property
     def watermark(self) -> float | None:
@@ -290,6 +328,7 @@ class GraphStore:
             wb = self._wm_bucket
             self._late[wb] = self._late.get(wb, 0) + 1
             self.late_events += 1
+            self._count(wb, _LATE_SLOT)
             self._remember(eid, wb)
             return AddStatus.late
         b = int(ts // self.bucket_seconds)
@@ -322,12 +361,27 @@ class GraphStore:
         bucket.layer.append(layer)
         bucket.kind.append(KIND_CODE[kind])
         seg = flow.giver_segment
+        rseg = _NO_RECEIVER if rname is None else _SEG_CODE[flow.receiver_segment]
+        self._count(b, (_SEG_CODE[seg] * (_NSEG + 1) + rseg) * _NLAYER + layer)
         if (seg == "customer" and kind in _OPENER_KINDS) or (seg == "workforce" and kind in _ANSWER_KINDS) or (
             layer == _IDEA and (seg == "customer" or seg == "partner")
         ):
             self._track_thread(flow, ts, b, kind, layer)
         self.applied += 1
         return AddStatus.applied
+
+    def _count(self, b: int, slot: int) -> None:
+        """Add 1 to ``slot`` of bucket ``b`` and of every window that bucket is in."""
+        counts = self._counts.get(b)
+        if counts is None:
+            if b < self._window_first[self._longest]:  # type: ignore[operator] - set once a flow applied
+                return  # allowed-late, yet older than every window: no window counts it
+            counts = self._counts[b] = array("q", _ZERO_SLOTS)
+            bisect.insort(self._count_keys, b)
+        counts[slot] += 1
+        for w, first in enumerate(self._window_first):
+            if b >= first:  # type: ignore[operator]
+                self._window_totals[w][slot] += 1
 
     def _remember(self, eid: str, b: int) -> None:
         self._seen.add(eid)
@@ -406,6 +460,7 @@ class GraphStore:
         if wb == self._wm_bucket:
             return 0
         self._wm_bucket = wb
+        self._slide_counters(wb)
         horizon = wb - self._retained + 1
         dropped = 0
         cut = bisect.bisect_left(self._keys, horizon)
@@ -448,14 +503,30 @@ class GraphStore:
 
         return cat("giver", np.int32), cat("receiver", np.int32), cat("layer", np.int8)
 
-    def live_flow_rates(self, window: str) -> dict[str, float]:
-        """Flows per second by type in ``window`` right now (``N_l / L``), every applied flow included."""
+    def live_window(self, window: str) -> LiveWindow:
+        """Per-event counters of ``window`` at the current watermark (O(counter slots), no scan)."""
         w = self._window_index(window)
-        seconds = self.windows[w].seconds
+        spec = self.windows[w]
         with self._lock:
-            _, _, layer = self._window_columns(w)
-        counts = np.bincount(layer, minlength=len(LAYERS))
-        return {name: float(counts[i]) / seconds for i, name in enumerate(LAYERS)}
+            totals = list(self._window_totals[w])
+            wb = self._wm_bucket
+        start, end = spec.bounds(wb, self.bucket_seconds) if wb is not None else (0.0, 0.0)
+        flows = dict.fromkeys(LAYERS, 0)
+        tunnels_: dict[tuple[str, str | None], dict[str, int]] = {}
+        for slot in range(_LATE_SLOT):
+            n = totals[slot]
+            if not n:
+                continue
+            pair, layer = divmod(slot, _NLAYER)
+            g, r = divmod(pair, _NSEG + 1)
+            flows[LAYERS[layer]] += n
+            key = (SEGMENTS[g], None if r == _NO_RECEIVER else SEGMENTS[r])
+            tunnels_.setdefault(key, dict.fromkeys(LAYERS, 0))[LAYERS[layer]] += n
+        return LiveWindow(spec.name, spec.seconds, start, end, flows, tunnels_, totals[_LATE_SLOT])
+
+    def live_flow_rates(self, window: str) -> dict[str, float]:
+        """Flows per second by type in ``window`` right now (``N_t / L``), every applied flow included."""
+        return self.live_window(window).flows_per_s
 
     def live_strength(self, actor: str, window: str) -> dict[str, float]:
         """``{"out_knowledge": …, "in_knowledge": …, …}`` of ``actor`` in ``window``, every applied flow included."""
@@ -534,6 +605,24 @@ class GraphStore:
         result = compute_tick(self.snapshot(), now_wall)
         self.record(result)
         return result
+
+    def _slide_counters(self, wb: int) -> None:
+        """Subtract the buckets leaving each window; forget those that left the longest one."""
+        keys = self._count_keys
+        for w, spec in enumerate(self.windows):
+            first, old = spec.first_bucket(wb), self._window_first[w]
+            self._window_first[w] = first
+            if old is None:
+                continue
+            totals = self._window_totals[w]
+            for k in keys[bisect.bisect_left(keys, old):bisect.bisect_left(keys, first)]:
+                for slot, n in enumerate(self._counts[k]):
+                    if n:
+                        totals[slot] -= n
+        cut = bisect.bisect_left(keys, self._window_first[self._longest])  # type: ignore[arg-type]
+        for k in keys[:cut]:
+            del self._counts[k]
+        del keys[:cut]
 
     def record(self, result: TickResult) -> None:
         """Remember ``result``'s partitions for the Louvain staleness policy (module docstring).

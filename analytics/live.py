@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from analytics.alerts import AlertDetector
 from analytics.graph_store import GraphStore, compute_tick
-from analytics.snapshot import alert_event, metrics_event, tick_rows
+from analytics.snapshot import alert_event, live_event, metrics_event, tick_rows
 from analytics.storage.rows import rows_to_models
 from analytics.window import WindowSpec
 from schemas import ActorMetrics, Alert, Flow, MetricsEvent, NetworkMetrics, SegmentFlow
@@ -101,6 +101,12 @@ class LiveGraphs:
         for network, batch in by_net.items():
             self.store(network).add_many(batch)
             self._dirty.add(network)
+
+    def live_events(self, networks: set[str]) -> list[MetricsEvent]:
+        """The live record (per-event counters of every window) of each of ``networks``."""
+        now = datetime.now(timezone.utc)
+        events = (live_event(self.stores[n], now) for n in sorted(networks) if n in self.stores)
+        return [e for e in events if e is not None]
 
     async def tick(self, executor: Executor, now: datetime | None = None) -> list[TickOutput]:
         """Recompute every changed network: snapshot here (cheap copy), compute in ``executor``, rows here."""

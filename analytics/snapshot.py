@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from analytics.graph_store import TickResult, WindowResult
+from analytics.graph_store import GraphStore, LiveWindow, TickResult, WindowResult
 from analytics.metrics.engine import EDGE_LAYERS, SEGMENTS
-from schemas import ActorMetrics, Alert, MetricsEvent, NetworkMetrics, SegmentFlow
+from schemas import ActorMetrics, Alert, LiveMetrics, LiveTunnel, MetricsEvent, NetworkMetrics, SegmentFlow
 
-__all__ = ["TickRows", "actor_records", "actor_rows", "network_rows", "tunnel_rows", "tick_rows", "metrics_event"]
+__all__ = ["TickRows", "actor_records", "actor_rows", "network_rows", "tunnel_rows", "tick_rows", "metrics_event", "live_row", "live_event"]
 
 
 @dataclass
@@ -115,6 +115,34 @@ def metrics_event(result: TickResult, *, top: int = 20) -> MetricsEvent:
         type="tick", network=result.network, computed_at=result.computed_at,
         network_metrics=network_rows(result), actors=actor_rows(result, limit=top), tunnels=tunnel_rows(result),
     )
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
+def live_row(network: str, live: LiveWindow, watermark: float, computed_at: datetime) -> LiveMetrics:
+    """The :class:`~schemas.LiveMetrics` of one window's per-event counters."""
+    rates = live.flows_per_s
+    return LiveMetrics(
+        network=network, window=live.window, computed_at=computed_at, window_start=_utc(live.start),
+        window_end=_utc(live.end), watermark_ms=int(watermark * 1000),
+        **{f"flows_{t}": n for t, n in live.flows.items()},
+        **{f"flows_per_s_{t}": rates[t] for t in EDGE_LAYERS},
+        late_events=live.late_events,
+        tunnels=[LiveTunnel(src_segment=g, dst_segment=r, **counts) for (g, r), counts in sorted(
+            live.tunnels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))],
+    )
+
+
+def live_event(store: GraphStore, computed_at: datetime | None = None) -> MetricsEvent | None:
+    """The ``valuenet.metrics`` live record of ``store``: every window's counters (None before any flow)."""
+    watermark = store.watermark
+    if watermark is None:
+        return None
+    at = computed_at or datetime.now(timezone.utc)
+    rows = [live_row(store.network, store.live_window(w.name), watermark, at) for w in store.windows]
+    return MetricsEvent(type="live", network=store.network, computed_at=at, live=rows)
 
 
 def alert_event(alert: Alert) -> MetricsEvent:

@@ -3,7 +3,7 @@
 from schemas.envelope import RawEnvelope
 from schemas.interaction import Interaction, Kind, Source
 from schemas.flow import Flow, FlowType, Segment
-from schemas.metrics import ActorMetrics, Alert, MetricsEvent, NetworkMetrics, SegmentFlow
+from schemas.metrics import ActorMetrics, Alert, LiveMetrics, LiveTunnel, MetricsEvent, NetworkMetrics, SegmentFlow
 
 SCHEMA_VERSION = 1
 
@@ -19,6 +19,8 @@ __all__ = [
     "ActorMetrics",
     "NetworkMetrics",
     "SegmentFlow",
+    "LiveMetrics",
+    "LiveTunnel",
     "Alert",
     "MetricsEvent",
 ]

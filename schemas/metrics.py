@@ -76,6 +76,39 @@ class NetworkMetrics(_Row):
     watermark_ms: int | None = None  # largest event time (epoch ms) applied when the tick snapshot was taken
 
 
+class LiveTunnel(BaseModel):
+    """Flows of one window from segment ``src_segment`` to ``dst_segment`` (``None``: no receiver), as stamped on each flow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    src_segment: str
+    dst_segment: str | None
+    knowledge: int = 0
+    idea: int = 0
+    reputation: int = 0
+    none: int = 0
+
+
+class LiveMetrics(_Row):
+    """Cheap metrics of one window, exact after every applied flow (published per batch, no tick).
+
+    ``flows_<t>`` = N_t, flows of type t in the window; ``flows_per_s_<t>`` = N_t / L;
+    ``tunnels``: N_t per (giver segment, receiver segment); ``late_events``: flows dropped as too late.
+    """
+
+    window_start: datetime
+    watermark_ms: int  # largest event time (epoch ms) applied
+    flows_knowledge: int = 0
+    flows_idea: int = 0
+    flows_reputation: int = 0
+    flows_none: int = 0
+    flows_per_s_knowledge: float = 0.0
+    flows_per_s_idea: float = 0.0
+    flows_per_s_reputation: float = 0.0
+    late_events: int = 0
+    tunnels: list[LiveTunnel] = []
+
+
 class Alert(BaseModel):
     """A structural change worth a human look."""
 
@@ -92,18 +125,20 @@ class Alert(BaseModel):
 
 
 class MetricsEvent(BaseModel):
-    """One record on ``valuenet.metrics`` (key: network): a tick's snapshot or an alert.
+    """One record on ``valuenet.metrics`` (key: network): a tick's snapshot, live counters or an alert.
 
     ``type`` "tick" carries ``network_metrics`` (one per window), ``actors`` (top actors per
-    window by PageRank and reach, not the whole table), ``tunnels``; ``type`` "alert" carries ``alert``.
+    window by PageRank and reach, not the whole table), ``tunnels``; ``type`` "live" carries
+    ``live`` (one per window, sent after every batch of flows); ``type`` "alert" carries ``alert``.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["tick", "alert"]
+    type: Literal["tick", "alert", "live"]
     network: str
     computed_at: datetime
     network_metrics: list[NetworkMetrics] = []
     actors: list[ActorMetrics] = []
     tunnels: list[SegmentFlow] = []
+    live: list[LiveMetrics] = []
     alert: Alert | None = None

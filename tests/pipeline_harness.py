@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 from kafka import KafkaConsumer, KafkaProducer
 
 from analytics.storage.server_store import ServerStore, with_database
@@ -76,6 +78,21 @@ class Pipeline:
         )
         self.workers.append(proc)
         return proc
+
+    def start_web(self) -> str:
+        """Start ``valuenet serve`` (its own process, reading this test's store and metrics topic); returns its URL."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        log = open(self.home / "web.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "valuenet.cli", "serve", "--port", str(port)],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.workers.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        self.wait_for(lambda: _healthy(base), bool, timeout=60)
+        return base
 
     def kill(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to a worker's process group and reap it."""
@@ -150,6 +167,14 @@ class Pipeline:
             self.store.query(f"DROP DATABASE IF EXISTS {self.database}")
         finally:
             self.store.close()
+
+
+def _healthy(base: str) -> bool:
+    """True once the web service answers /healthz with its Kafka feed connected."""
+    try:
+        return bool(httpx.get(f"{base}/healthz", timeout=2).json().get("kafka"))
+    except httpx.HTTPError:
+        return False
 
 
 def utc(ts: str) -> datetime:

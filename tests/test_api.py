@@ -397,6 +397,37 @@ def test_feed_poller_announces_a_new_tick_once(client: TestClient, seeded: tuple
         hub.unsubscribe(q)
 
 
+def test_live_counters_served_from_the_newest_live_record(client: TestClient, seeded: tuple) -> None:
+    from analytics.graph_store import GraphStore
+    from analytics.snapshot import live_event
+
+    settings, _, seed = seeded
+    hub = client.app.state.feed
+    assert client.get("/api/metrics/live", params={"network": NET}).status_code == 404
+    store = GraphStore.from_settings(settings, NET)
+    flows = sorted(seed.flows, key=lambda f: f.timestamp)  # in event-time order: none is late
+    store.add_many(flows[:10])
+    older = live_event(store).model_dump_json().encode()
+    store.add_many(flows[10:])
+    assert hub.handle_record(live_event(store).model_dump_json().encode()) == "live"
+    assert hub.handle_record(older) == "live"  # arrives late: an older watermark is not served
+    body = client.get("/api/metrics/live", params={"network": NET}).json()
+    assert [r["window"] for r in body["live"]] == list(WINDOWS)
+    for row in body["live"]:
+        start, end = (datetime.fromisoformat(row[k].replace("Z", "+00:00")) for k in ("window_start", "window_end"))
+        inside = [f for f in seed.flows if start <= f.timestamp < end]
+        for t in ("knowledge", "idea", "reputation", "none"):
+            assert row[f"flows_{t}"] == sum(f.flow_type.value == t for f in inside), (row["window"], t)
+        pairs = {(x["src_segment"], x["dst_segment"]): sum(x[t] for t in ("knowledge", "idea", "reputation", "none"))
+                 for x in row["tunnels"]}
+        assert pairs[("influencer", None)] == 1  # inf1's post has no receiver
+        assert sum(pairs.values()) == len(inside)
+    assert body["watermark_ms"] == int(max(f.timestamp for f in seed.flows).timestamp() * 1000)
+    one = client.get("/api/metrics/live", params={"network": NET, "window": "24h"}).json()["live"]
+    assert [r["window"] for r in one] == ["24h"]
+    assert client.get("/api/metrics/live", params={"network": NET, "window": "2h"}).status_code == 422
+
+
 # -- auth -----------------------------------------------------------------------------------
 
 

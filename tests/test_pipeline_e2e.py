@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
+import httpx
 import networkx as nx
 import pytest
 
 from tests.pipeline_harness import Pipeline, envelope, git_records
+from valuenet.web.feed import epoch_ms
+
+FLOW_TYPES = ("knowledge", "idea", "reputation", "none")
 
 pytestmark = pytest.mark.kafka
 
@@ -106,3 +110,41 @@ def test_replay_flows_and_pagerank_match_networkx(pipeline: Pipeline) -> None:
     for actor in top:
         assert stored[actor] == pytest.approx(reference[actor], rel=1e-6), actor
     assert sorted(stored, key=stored.get, reverse=True)[:3] == top[:3]
+
+
+def test_live_counters_reach_a_separate_api_without_any_tick(pipeline: Pipeline) -> None:
+    """Cheap metrics go worker → valuenet.metrics → ``valuenet serve`` after every batch; no tick involved."""
+    records = plain_records(200)
+    edges = expected_edges(records)
+    pipeline.env["VALUENET_TICK_SECONDS"] = "3600"  # the first tick would come in an hour
+    base = pipeline.start_web()
+    pipeline.start_worker()
+    pipeline.produce((envelope("git", NETWORK, r) for r in records), NETWORK)
+    total = len(edges) + len(records)
+
+    def live() -> dict | None:
+        r = httpx.get(f"{base}/api/metrics/live", params={"network": NETWORK}, timeout=5)
+        return r.json() if r.status_code == 200 else None
+
+    def counted(v: dict | None) -> int:
+        return sum(v["live"][0][f"flows_{t}"] for t in FLOW_TYPES) + v["live"][0]["late_events"] if v else 0
+
+    got = pipeline.wait_for(live, lambda v: counted(v) >= total)
+    row = got["live"][0]
+    assert row["window"] == "3650d" and counted(got) == total
+    # edges by type, straight from the commits: the tunnels' flows that have a receiver
+    with_receiver: Counter[str] = Counter()
+    for tunnel in row["tunnels"]:
+        if tunnel["dst_segment"] is not None:
+            with_receiver.update({t: tunnel[t] for t in FLOW_TYPES if tunnel[t]})
+    assert row["late_events"] == 0 and with_receiver == Counter(t for _, _, t in edges)
+    # flows by type: a direct count over the stored flows of the same event-time window
+    stored = pipeline.store.query(
+        "SELECT toString(flow_type) AS t, uniqExact(event_id) AS n FROM flows WHERE network = %(n)s "
+        "AND timestamp_ms >= %(a)s AND timestamp_ms < %(b)s GROUP BY t",
+        {"n": NETWORK, "a": epoch_ms(row["window_start"]), "b": epoch_ms(row["window_end"])},
+    )
+    assert {r["t"]: int(r["n"]) for r in stored} == {t: row[f"flows_{t}"] for t in FLOW_TYPES if row[f"flows_{t}"]}
+    assert got["watermark_ms"] == int(pipeline.store.query(
+        "SELECT max(timestamp_ms) AS t FROM flows WHERE network = %(n)s", {"n": NETWORK})[0]["t"])
+    assert pipeline.store.query("SELECT count() AS n FROM network_metrics")[0]["n"] == 0  # really no tick

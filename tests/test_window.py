@@ -108,3 +108,59 @@ def test_no_receiver_and_none_type_add_no_edge_but_count() -> None:
     assert store.live_flow_rates("1h")["knowledge"] == pytest.approx(3 / 3600)
     assert w.network["flows_per_s_knowledge"] == pytest.approx(3 / 3600)
     assert by_name(w, w.graph.posts)["c1"] == 1
+
+
+def _direct_live(applied: list, late_at: list[float], start: float, end: float) -> tuple[dict, dict, int]:
+    """Flows by type, by (giver segment, receiver segment, type) and late events, counted from scratch."""
+    flows: dict[str, int] = {}
+    pairs: dict[tuple, dict[str, int]] = {}
+    for f in applied:
+        if start <= f.timestamp.timestamp() < end:
+            t = f.flow_type.value
+            flows[t] = flows.get(t, 0) + 1
+            key = (f.giver_segment.value, None if f.receiver is None else f.receiver_segment.value)
+            pairs.setdefault(key, {})[t] = pairs.setdefault(key, {}).get(t, 0) + 1
+    return flows, pairs, sum(1 for t in late_at if t >= start)
+
+
+@pytest.mark.parametrize("lateness", [0, 900, 7200])
+def test_live_window_counters_after_every_event_match_a_direct_count(lateness: float) -> None:
+    """Running counters (added per flow, subtracted as buckets slide out) equal a recount, event by event."""
+    flows = random_flows(30, 1200, span=5 * 3600, seed=11)  # unsorted: late and allowed-late flows
+    flows += [flow("c1", None, t=4 * 3600, kind="post"), flow("w2", "c3", t=4 * 3600 + 5, flow_type="none")]
+    flows += flows[:40]  # redeliveries
+    store = GraphStore("n1", windows=["10m", "1h", "3h"], allowed_lateness_seconds=lateness)
+    applied, late_at = [], []
+    for i, f in enumerate(flows):
+        status = store.add(f)
+        if status is AddStatus.applied:
+            applied.append(f)
+        elif status is AddStatus.late:
+            late_at.append(bucket_of(store.watermark, 60) * 60)  # counted in the watermark's bucket
+        if i % 97 and i != len(flows) - 1:
+            continue
+        for spec in store.windows:
+            live = store.live_window(spec.name)
+            flows_n, pairs, late = _direct_live(applied, late_at, live.start, live.end)
+            assert {t: n for t, n in live.flows.items() if n} == flows_n
+            assert {k: {t: n for t, n in v.items() if n} for k, v in live.tunnels.items()} == pairs
+            assert live.late_events == late
+    assert late_at or lateness > 0
+    result = store.tick()  # the tick agrees on the same window
+    for w in result.windows:
+        live = store.live_window(w.window)
+        assert (live.start, live.end) == (w.start, w.end)
+        assert live.late_events == w.network["late_events"]
+        for t in ("knowledge", "idea", "reputation"):
+            assert live.flows_per_s[t] == pytest.approx(w.network[f"flows_per_s_{t}"])
+
+
+def test_live_window_empties_when_the_watermark_moves_on() -> None:
+    store = GraphStore("n1", windows=["10m", "1h"], allowed_lateness_seconds=0)
+    store.add(flow("w1", "c1", t=0))
+    store.add(flow("w1", "c1", t=1800, flow_type="idea"))
+    assert store.live_window("10m").flows["knowledge"] == 0 and store.live_window("1h").flows["knowledge"] == 1
+    store.expire(BASE + 4000)
+    assert store.live_window("1h").flows == {"knowledge": 0, "idea": 1, "reputation": 0, "none": 0}
+    store.expire(BASE + 10 * 3600)
+    assert sum(store.live_window("1h").flows.values()) == 0 and store._counts == {}

@@ -117,6 +117,21 @@ def actor(reader: ReaderDep, settings: SettingsDep,
             "ego": _graph(ego_edges, snap, names)}
 
 
+@router.get("/metrics/live", summary="Live counters by window: flows by type, flows/s, tunnel volume, late events")
+def metrics_live(request: Request, reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None,
+                 window: WindowQ = None) -> dict:
+    """The newest live record of the network from ``valuenet.metrics`` (exact after every batch of flows, no tick)."""
+    hub = request.app.state.feed
+    net = network or (settings.network if settings.network in hub.live or len(hub.live) != 1 else next(iter(hub.live)))
+    held = hub.live.get(net)
+    if held is None:
+        raise HTTPException(404, detail=f"no live counters for network {net!r} yet: the worker publishes them on "
+                                        f"{settings.topic('metrics')} after each batch of flows (feed connected to Kafka: "
+                                        f"{hub.kafka_connected})")
+    rows = [r for r in held["live"] if window is None or r["window"] == _window(settings, window)]
+    return {"network": net, "computed_at": held["computed_at"], "watermark_ms": held["watermark_ms"], "live": rows}
+
+
 @router.get("/metrics/network", summary="Network metrics by window")
 def metrics_network(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
                     history: Annotated[int, Query(ge=0, le=1000, description="Also return this many past snapshots of the window")] = 0) -> dict:

@@ -1,4 +1,7 @@
-"""The live feed: metric ticks and alerts from ``valuenet.metrics`` fanned out to SSE clients.
+"""The live feed: metric ticks, live counters and alerts from ``valuenet.metrics`` fanned out to SSE clients.
+
+Live counters (``type: "live"``, sent by the graph agent after every batch of flows) are kept
+per network in memory and served by ``GET /api/live``: the metrics API's freshest values.
 
 Two sources feed one hub, deduplicated per network by ``computed_at`` (to the second):
 a background aiokafka consumer of ``valuenet.metrics`` (no consumer group, from the end), and a
@@ -25,7 +28,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from schemas import MetricsEvent
-from valuenet.config import TOPIC_METRICS, Settings
+from valuenet.config import Settings
 from valuenet.web.queries import Reader, to_iso
 
 __all__ = ["FeedHub", "FeedItem", "store_tick", "epoch_ms"]
@@ -40,7 +43,7 @@ class FeedItem:
     """One SSE message."""
 
     id: int
-    event: str  # "tick" | "alert"
+    event: str  # "tick" | "live" | "alert"
     network: str
     data: str   # JSON text
 
@@ -95,6 +98,7 @@ class FeedHub:
         self._subs: set[asyncio.Queue[FeedItem]] = set()
         self._ids = itertools.count(1)
         self._last_tick: dict[str, int] = {}
+        self.live: dict[str, dict] = {}  # network → newest live record (MetricsEvent JSON)
         self._alerts_seen: collections.deque[tuple] = collections.deque(maxlen=2048)
         self._last_alert_at = 0
         self._tasks: list[asyncio.Task] = []
@@ -173,6 +177,17 @@ class FeedHub:
         self.publish("tick", network, payload)
         return True
 
+    def offer_live(self, payload: dict) -> bool:
+        """Keep and publish a live record unless this network already has one with a later watermark."""
+        network = payload["network"]
+        wm = max((row["watermark_ms"] for row in payload["live"]), default=-1)
+        held = self.live.get(network)
+        if held is not None and wm < held["watermark_ms"]:
+            return False
+        self.live[network] = {**payload, "watermark_ms": wm}
+        self.publish("live", network, self.live[network])
+        return True
+
     def offer_alert(self, alert: dict) -> bool:
         """Publish an alert once (key: network, window, raised_at, kind, subject)."""
         key = (alert["network"], alert["window"], epoch_ms(alert["raised_at"]), alert["kind"], alert["subject"])
@@ -184,7 +199,7 @@ class FeedHub:
         return True
 
     async def events(self, network: str | None = None) -> AsyncIterator[dict]:
-        """SSE messages for one client: a ``hello`` snapshot, then ticks and alerts as they come."""
+        """SSE messages for one client: a ``hello`` snapshot, then ticks, live counters and alerts as they come."""
         q = self.subscribe()
         try:
             hello = await run_in_threadpool(self._hello, network)
@@ -238,12 +253,14 @@ class FeedHub:
             ev = MetricsEvent.model_validate_json(value)
         except ValidationError as e:
             self.bad_records += 1
-            log.warning("feed: bad record on %s skipped: %s", TOPIC_METRICS, e.errors()[:1])
+            log.warning("feed: bad record on %s skipped: %s", self.settings.topic("metrics"), e.errors()[:1])
             return None
         if ev.type == "alert" and ev.alert is not None:
             self.offer_alert(ev.alert.model_dump(mode="json"))
         elif ev.type == "tick":
             self.offer_tick({**ev.model_dump(mode="json"), "source": "kafka"})
+        elif ev.type == "live":
+            self.offer_live(ev.model_dump(mode="json", include={"type", "network", "computed_at", "live"}))
         return ev.type
 
     async def _kafka_loop(self) -> None:
@@ -252,7 +269,7 @@ class FeedHub:
         backoff = 1.0
         while True:
             consumer = AIOKafkaConsumer(
-                TOPIC_METRICS,
+                self.settings.topic("metrics"),
                 bootstrap_servers=self.settings.bootstrap_servers,
                 group_id=None,
                 auto_offset_reset="latest",
@@ -263,7 +280,7 @@ class FeedHub:
                 await consumer.start()
                 self.kafka_connected = True
                 backoff = 1.0
-                log.info("feed: consuming %s from %s", TOPIC_METRICS, self.settings.bootstrap_servers)
+                log.info("feed: consuming %s from %s", self.settings.topic("metrics"), self.settings.bootstrap_servers)
                 async for msg in consumer:
                     self.handle_record(msg.value)
             except asyncio.CancelledError:

@@ -27,21 +27,22 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from valuenet.config import TOPIC_DLQ, TOPIC_FLOWS, TOPIC_METRICS, TOPIC_RAW, Settings
+from valuenet.config import Settings
 from valuenet.web.queries import Reader, _parse_time
 
 __all__ = ["PipelineCollector", "build_registry", "render"]
 
 log = logging.getLogger("valuenet.web.metrics")
-STAGES = {"ingest": TOPIC_RAW, "classify": TOPIC_FLOWS, "analytics": TOPIC_METRICS, "dlq": TOPIC_DLQ}
+STAGES = {"ingest": "raw", "classify": "flows", "analytics": "metrics", "dlq": "dlq"}  # stage → topic under the prefix
 TABLES = ("interactions", "flows", "actor_metrics", "network_metrics", "segment_flows", "alerts")
 
 
 class KafkaProbe:
     """Offsets and consumer lag through kafka-python, with short timeouts and lazy reconnects."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, topics: dict[str, str] | None = None) -> None:
         self.bootstrap = bootstrap
+        self.topics = topics or {stage: f"valuenet.{name}" for stage, name in STAGES.items()}
         self._consumer: Any = None
         self._admin: Any = None
         self._retry_at = 0.0
@@ -77,7 +78,7 @@ class KafkaProbe:
             end: dict[str, int] = {}
             begin: dict[str, int] = {}
             ends_by_tp: dict[Any, int] = {}
-            for topic in STAGES.values():
+            for topic in self.topics.values():
                 parts = self._consumer.partitions_for_topic(topic) or set()
                 tps = [TopicPartition(topic, p) for p in sorted(parts)]
                 if not tps:
@@ -118,7 +119,8 @@ class PipelineCollector(Collector):
                  min_interval: float = 1.0) -> None:
         self.reader = reader
         self.feed = feed
-        self.kafka = KafkaProbe(settings.bootstrap_servers) if kafka else None
+        self.topics = {stage: settings.topic(name) for stage, name in STAGES.items()}
+        self.kafka = KafkaProbe(settings.bootstrap_servers, self.topics) if kafka else None
         self.min_interval = min_interval
         self._lock = threading.Lock()
         self._cache: list[Metric] = []
@@ -155,7 +157,7 @@ class PipelineCollector(Collector):
             return
         total = CounterMetricFamily("valuenet_topic_records", "Records kept on a topic (sum of end offsets)", labels=["topic"])
         rate = GaugeMetricFamily("valuenet_stage_events_per_second", "Records/s written by a stage between scrapes", labels=["stage", "topic"])
-        for stage, topic in STAGES.items():
+        for stage, topic in self.topics.items():
             n = data["end"].get(topic)
             if n is None:
                 continue
@@ -171,7 +173,7 @@ class PipelineCollector(Collector):
             lag.add_metric([group, topic], v)
         yield lag
         dlq = CounterMetricFamily("valuenet_dlq_records", "Records on the dead-letter queue")
-        dlq.add_metric([], data["end"].get(TOPIC_DLQ, 0) - data["begin"].get(TOPIC_DLQ, 0))
+        dlq.add_metric([], data["end"].get(self.topics["dlq"], 0) - data["begin"].get(self.topics["dlq"], 0))
         yield dlq
 
     def _store_series(self) -> Iterator[Metric]:
