@@ -25,7 +25,7 @@ from schemas.flow import FlowBatch
 log = logging.getLogger(__name__)
 
 BATCH = 200  # records; each holds one network's flows of one processor batch
-WITHIN_S = 0.2
+WITHIN_S = 0.1
 SEQ_BITS = 20  # a flows record holds fewer than 2**20 flows
 
 live = LiveGraphs(settings)

@@ -1,4 +1,11 @@
-"""The worker's one ClickHouse handle, written from a single I/O thread off the event loop."""
+"""The worker's ClickHouse handles, written from I/O threads off the event loop.
+
+Writes go through three lanes, each one thread with its own connection when the backend is a
+ClickHouse server (chdb is one in-process session: its lanes share one lock): ``flows`` (the
+graph agent's flows and its rebuild reads), ``ingest`` (interactions, directory) and
+``snapshots`` (metric rows, alerts). A lane keeps its own order; a slow snapshot insert never
+holds up the flows behind it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -36,34 +43,50 @@ class SerializedStore:
         return locked
 
 
-class StoreSink:
-    """Batching sink: ``await write(table, models)`` runs the insert on the I/O thread."""
+LANES = {"flows": "flows", "interactions": "ingest", "directory": "ingest"}  # any other table: "snapshots"
 
-    def __init__(self, store: Any) -> None:
+
+class StoreSink:
+    """Batching sink: ``await write(table, models)`` runs the insert on its lane's I/O thread."""
+
+    def __init__(self, store: Any, open_connection: Callable[[], Any] | None = None) -> None:
+        """``open_connection`` opens one more handle on the same database (None: lanes share ``store``)."""
         self.store = SerializedStore(store)
-        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="valuenet-store")
+        self._open_connection = open_connection
+        self._lanes: dict[str, tuple[ThreadPoolExecutor, Any]] = {}
+
+    def _lane(self, table: str) -> tuple[ThreadPoolExecutor, Any]:
+        """The (thread, store) of the lane that writes ``table`` (created on first use)."""
+        name = LANES.get(table, "snapshots")
+        lane = self._lanes.get(name)
+        if lane is None:
+            store = SerializedStore(self._open_connection()) if self._open_connection else self.store
+            lane = self._lanes[name] = (ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"valuenet-{name}"), store)
+        return lane
 
     async def write(self, table: str, models: Sequence[BaseModel]) -> None:
         """Insert ``models`` into ``table``; returns when the store acknowledged (retrying while it is down)."""
         if models:
-            await self._retrying(self.store.write_models, table, list(models))
+            await self._retrying("write_models", table, list(models))
 
     async def write_rows(self, table: str, rows: list[dict]) -> None:
-        """Insert plain row dicts into ``table`` on the I/O thread."""
+        """Insert plain row dicts into ``table`` on its lane's I/O thread."""
         if rows:
-            await self._retrying(self.store.write, table, rows)
+            await self._retrying("write", table, rows)
 
-    async def _retrying(self, fn, table: str, rows: list) -> None:  # noqa: ANN001
+    async def _retrying(self, method: str, table: str, rows: list) -> None:
         """A store that is down (restart, network) is waited for with backoff; a bad row is not retried.
 
         The batch's offsets are not committed meanwhile, so nothing is lost and the partition
         simply pauses (back-pressure) instead of the agent crashing.
         """
         loop = asyncio.get_running_loop()
+        io, store = self._lane(table)
+        fn = getattr(store, method)
         delay = 0.5
         while True:
             try:
-                await loop.run_in_executor(self._io, fn, table, rows)
+                await loop.run_in_executor(io, fn, table, rows)
                 return
             except RowError:
                 raise
@@ -72,13 +95,15 @@ class StoreSink:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def query(self, sql: str, params: dict | None = None) -> list[dict]:
-        """Run a read query on the I/O thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._io, self.store.query, sql, params)
+    async def query(self, sql: str, params: dict | None = None, *, lane: str = "flows") -> list[dict]:
+        """Run a read query on the I/O thread of the lane that writes table ``lane``."""
+        io, store = self._lane(lane)
+        return await asyncio.get_running_loop().run_in_executor(io, store.query, sql, params)
 
-    async def call_async(self, fn, *args):  # noqa: ANN001, ANN201
-        """Run ``fn(*args, store)`` on the I/O thread and await it."""
-        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args, self.store)
+    async def call_async(self, fn, *args, lane: str = "interactions"):  # noqa: ANN001, ANN201
+        """Run ``fn(*args, store)`` on the I/O thread of the lane that writes table ``lane`` and await it."""
+        io, store = self._lane(lane)
+        return await asyncio.get_running_loop().run_in_executor(io, fn, *args, store)
 
 
 _sink: StoreSink | None = None
@@ -90,7 +115,10 @@ def get_sink() -> StoreSink:
     if _sink is None:
         from analytics.storage import open_store
 
+        from valuenet.config import get_settings
+
         store = open_store()
         store.setup()
-        _sink = StoreSink(store)
+        server = bool(get_settings().clickhouse_url)  # a server takes one connection per lane
+        _sink = StoreSink(store, (lambda: open_store(setup=False)) if server else None)
     return _sink

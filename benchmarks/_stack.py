@@ -5,14 +5,18 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+
+import httpx
 
 from analytics.storage.server_store import ServerStore, with_database
 from ingest.samples import GIT_SAMPLE
@@ -94,6 +98,26 @@ class Run:
                              stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(p)
         return p
+
+    def web(self, timeout: float = 90.0) -> str:
+        """Start ``valuenet serve`` on a free port; returns its URL once its Kafka feed is connected."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        log = open(self.home / "web.log", "ab")
+        p = subprocess.Popen([sys.executable, "-m", "valuenet.cli", "serve", "--port", str(port)], cwd=ROOT,
+                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).json().get("kafka"):
+                    return base
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"valuenet serve did not connect to Kafka; see {self.home / 'web.log'}")
 
     def close(self) -> None:
         """Stop processes and drop the database."""

@@ -1,10 +1,13 @@
 """End-to-end throughput of the pipeline against two baselines on the same topic, in the same run.
 
-    python benchmarks/bench_e2e.py [--events 30000] [--repeats 3]
+    python benchmarks/bench_e2e.py [--events 30000] [--repeats 3] [--batch 500]
 
-For each repeat: produce N raw git envelopes to a fresh topic, then time (first record → last)
+For each repeat: produce N raw git envelopes, one per record, to a fresh topic, then time
+(first record → last)
 1. a raw aiokafka ``getmany`` loop reading them (the ceiling of consumption),
-2. a trivial faust agent counting them (the faust baseline),
+2. a trivial faust agent counting them (the faust baseline: one event per record);
+then produce the same envelopes with the connectors' producer (``RawProducer``: up to
+``--batch`` envelopes of a network per record; ``--batch 1`` for one per record) and time
 3. the valuenet worker: parse → dedupe → identity → classify → ``valuenet.flows`` → graph →
    ClickHouse, until every flow is stored (polled in a private clickhouse-server).
 Prints progress, per-repeat figures, medians and ratios.
@@ -34,24 +37,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._stack import ROOT, Run, bootstrap, clickhouse, envelope, git_payloads  # noqa: E402
 from ingest.parsers import parse  # noqa: E402
+from ingest.producer import RawProducer  # noqa: E402
 from schemas import RawEnvelope  # noqa: E402
+from valuenet.kafka_admin import ensure_topics  # noqa: E402
 
 console = Console()
 
 
-def produce(run: Run, records: list[bytes], networks: list[str]) -> float:
-    """Send every record (keys spread over ``networks``); returns records/s."""
+def produce(run: Run, topic: str, records: list[bytes], networks: list[str]) -> float:
+    """Send every record to ``topic``, one event per record (keys spread over ``networks``); returns records/s."""
     producer = KafkaProducer(bootstrap_servers=run.bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024)
     t0 = time.perf_counter()
     for i, value in enumerate(records):
-        producer.send(run.topic("raw"), key=networks[i % len(networks)].encode(), value=value)
+        producer.send(topic, key=networks[i % len(networks)].encode(), value=value)
     producer.flush()
     producer.close()
     return len(records) / (time.perf_counter() - t0)
 
 
-async def _aiokafka(run: Run, n: int) -> float:
-    consumer = AIOKafkaConsumer(run.topic("raw"), bootstrap_servers=run.bootstrap, auto_offset_reset="earliest",
+def produce_packed(run: Run, records: list[bytes], networks: list[str], batch: int) -> float:
+    """Send every envelope to the pipeline's raw topic with the connectors' producer; returns events/s."""
+    producer = RawProducer(run.bootstrap, raw_topic=run.topic("raw"), batch_envelopes=batch)
+    t0 = time.perf_counter()
+    for i, value in enumerate(records):
+        producer.send_bytes(networks[i % len(networks)], value)
+    producer.close()
+    return len(records) / (time.perf_counter() - t0)
+
+
+async def _aiokafka(run: Run, topic: str, n: int) -> float:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=run.bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024)
     await consumer.start()
     seen, first = 0, 0.0
@@ -68,9 +83,9 @@ async def _aiokafka(run: Run, n: int) -> float:
     return n / (time.perf_counter() - first)
 
 
-def trivial_faust(run: Run, n: int) -> float:
-    """Events/s of a counting faust agent on the raw topic."""
-    env = {**run.env, "BENCH_TOPIC": run.topic("raw"), "BENCH_EXPECT": str(n), "BENCH_APP": f"triv-{uuid.uuid4().hex[:6]}",
+def trivial_faust(run: Run, topic: str, n: int) -> float:
+    """Events/s of a counting faust agent on ``topic`` (one event per record)."""
+    env = {**run.env, "BENCH_TOPIC": topic, "BENCH_EXPECT": str(n), "BENCH_APP": f"triv-{uuid.uuid4().hex[:6]}",
            "BENCH_DATADIR": str(run.home / "trivial")}
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "_trivial_faust.py")], env=env, cwd=ROOT,
                          capture_output=True, text=True, timeout=900)
@@ -106,6 +121,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=30_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--networks", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=500, help="envelopes per record for the pipeline (1: one per record)")
     args = ap.parse_args()
     bs = bootstrap()
     payloads = git_payloads(args.events, start_ms=int(time.time() * 1000) - args.events)
@@ -113,23 +129,28 @@ def main() -> None:
     raw = [envelope(p, networks[i % len(networks)]) for i, p in enumerate(payloads)]
     expected = sum(len(parse(RawEnvelope.model_validate_json(r))) for r in raw)
     console.print(f"{args.events:,} raw events → {expected:,} flows; broker {bs}; {os.cpu_count()} cores")
-    results: dict[str, list[float]] = {"kafka-python produce": [], "aiokafka getmany": [], "trivial faust agent": [], "valuenet pipeline": []}
+    packed = f"connector producer (≤ {args.batch}/record)"
+    results: dict[str, list[float]] = {"kafka-python produce (1/record)": [], "aiokafka getmany (1/record)": [],
+                                       "trivial faust agent (1/record)": [], packed: [], "valuenet pipeline": []}
     with clickhouse() as url, Progress(console=console) as progress:
         task = progress.add_task("repeats", total=args.repeats * 3)
         for rep in range(args.repeats):
             run = Run(bs, url)
+            single = f"{run.prefix}.single"
+            ensure_topics(bs, {single: 4})
             try:
-                results["kafka-python produce"].append(produce(run, raw, networks))
-                results["aiokafka getmany"].append(asyncio.run(_aiokafka(run, len(raw))))
+                results["kafka-python produce (1/record)"].append(produce(run, single, raw, networks))
+                results["aiokafka getmany (1/record)"].append(asyncio.run(_aiokafka(run, single, len(raw))))
                 progress.advance(task)
-                results["trivial faust agent"].append(trivial_faust(run, len(raw)))
+                results["trivial faust agent (1/record)"].append(trivial_faust(run, single, len(raw)))
                 progress.advance(task)
+                results[packed].append(produce_packed(run, raw, networks, args.batch))
                 results["valuenet pipeline"].append(pipeline(run, len(raw), expected))
                 progress.advance(task)
                 console.print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in results.items()))
             finally:
                 run.close()
-    base = statistics.median(results["trivial faust agent"])
+    base = statistics.median(results["trivial faust agent (1/record)"])
     table = Table(title=f"end-to-end, {args.events:,} events, median of {args.repeats}")
     table.add_column("stage")
     table.add_column("events/s", justify="right")

@@ -1,14 +1,20 @@
 """The connectors' Kafka producer: raw envelopes to ``valuenet.raw``, rejects to ``valuenet.dlq``.
 
-Records are keyed by network id (one network stays ordered in one partition);
-values are the envelope's JSON. ``acks=all`` with the idempotent producer, and
-``linger_ms``/``batch_size`` tuned for throughput; :meth:`RawProducer.send_and_wait`
-blocks until the broker acknowledged (the webhook receiver answers only then).
+Records are keyed by network id (one network stays ordered in one partition).
+:meth:`RawProducer.send` packs up to ``batch_envelopes`` envelopes of one network into one
+Kafka record (a JSON array, see ``schemas.envelope.decode_raw``), shipped when full or
+``batch_linger_ms`` after its first envelope: the processors then pay faust's per-record
+cost once per batch instead of once per event. ``batch_envelopes=1`` sends one envelope per
+record. ``acks=all`` with the idempotent producer; :meth:`RawProducer.send_and_wait`
+sends one envelope alone and blocks until the broker acknowledged it (the webhook receiver
+answers only then).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from kafka import KafkaProducer
@@ -20,7 +26,7 @@ from ingest.errors import IngestError
 from schemas.envelope import RawEnvelope
 from valuenet.config import TOPIC_DLQ, TOPIC_RAW, Settings, get_settings
 
-__all__ = ["DeliveryError", "RawProducer", "encode_envelope", "open_producer"]
+__all__ = ["DeliveryError", "RawProducer", "encode_batch", "encode_envelope", "open_producer"]
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +35,28 @@ class DeliveryError(IngestError):
     """Kafka did not acknowledge a record in time."""
 
 
+MAX_BATCH_BYTES = 512 * 1024  # a packed record stays well under Kafka's 1 MB default message size
+
+
 def encode_envelope(envelope: RawEnvelope) -> bytes:
     """The Kafka value of an envelope: its JSON, UTF-8."""
     return envelope.model_dump_json().encode("utf-8")
+
+
+def encode_batch(values: list[bytes]) -> bytes:
+    """The Kafka value of several encoded envelopes of one network: a JSON array."""
+    return b"[" + b",".join(values) + b"]"
+
+
+class _Pending:
+    """Encoded envelopes of one network waiting to be packed into one record."""
+
+    __slots__ = ("values", "size", "since")
+
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+        self.size = 0
+        self.since = time.monotonic()
 
 
 class RawProducer:
@@ -41,7 +66,9 @@ class RawProducer:
         self,
         bootstrap_servers: str,
         *,
-        linger_ms: int = 20,
+        batch_envelopes: int = 500,
+        batch_linger_ms: int = 20,
+        linger_ms: int = 5,
         batch_size: int = 256 * 1024,
         compression_type: str | None = None,
         request_timeout_ms: int = 15_000,
@@ -53,6 +80,12 @@ class RawProducer:
         self.dlq_topic = dlq_topic
         self.sent = 0
         self.dead_lettered = 0
+        self.batch_envelopes = max(1, batch_envelopes)
+        self.batch_linger = batch_linger_ms / 1000
+        self._pending: dict[str, _Pending] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._flusher: threading.Thread | None = None
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap_servers,
             acks="all",
@@ -64,18 +97,54 @@ class RawProducer:
             **kafka_config,
         )
 
-    def send(self, envelope: RawEnvelope) -> FutureRecordMetadata:
-        """Queue one envelope for ``valuenet.raw`` (key = its network); returns the kafka-python future."""
-        return self.send_bytes(envelope.network, encode_envelope(envelope))
+    def send(self, envelope: RawEnvelope) -> None:
+        """Queue one envelope for ``valuenet.raw`` (key = its network), packed with others of its network."""
+        self.send_bytes(envelope.network, encode_envelope(envelope))
 
-    def send_bytes(self, network: str, value: bytes) -> FutureRecordMetadata:
+    def send_bytes(self, network: str, value: bytes) -> None:
         """Queue an already-encoded envelope for ``valuenet.raw``."""
         self.sent += 1
+        if self.batch_envelopes == 1:
+            self._producer.send(self.raw_topic, key=network.encode("utf-8"), value=value)
+            return
+        with self._lock:
+            pending = self._pending.get(network)
+            if pending is not None and pending.size + len(value) > MAX_BATCH_BYTES:
+                self._ship(network)
+                pending = None
+            if pending is None:
+                pending = self._pending[network] = _Pending()
+            pending.values.append(value)
+            pending.size += len(value) + 1
+            if len(pending.values) >= self.batch_envelopes:
+                self._ship(network)
+            if self._flusher is None:
+                self._flusher = threading.Thread(target=self._linger_loop, name="valuenet-raw-batches", daemon=True)
+                self._flusher.start()
+
+    def _ship(self, network: str) -> FutureRecordMetadata | None:
+        """Send the pending envelopes of ``network`` as one record (lock held)."""
+        pending = self._pending.pop(network, None)
+        if pending is None or not pending.values:
+            return None
+        value = pending.values[0] if len(pending.values) == 1 else encode_batch(pending.values)
         return self._producer.send(self.raw_topic, key=network.encode("utf-8"), value=value)
 
+    def _linger_loop(self) -> None:
+        """Ship every batch that waited ``batch_linger_ms`` (background thread)."""
+        while not self._closed.wait(self.batch_linger / 2):
+            now = time.monotonic()
+            with self._lock:
+                for network in [n for n, p in self._pending.items() if now - p.since >= self.batch_linger]:
+                    self._ship(network)
+
     def send_and_wait(self, envelope: RawEnvelope, timeout: float = 10.0) -> RecordMetadata:
-        """Send one envelope and block until the broker acknowledged it (raises :class:`DeliveryError`)."""
-        future = self.send(envelope)
+        """Send one envelope alone and block until the broker acknowledged it (raises :class:`DeliveryError`)."""
+        self.sent += 1
+        with self._lock:  # what this network already queued goes first: order is kept
+            self._ship(envelope.network)
+            future = self._producer.send(self.raw_topic, key=envelope.network.encode("utf-8"),
+                                         value=encode_envelope(envelope))
         try:
             return future.get(timeout=timeout)
         except KafkaError as e:
@@ -105,11 +174,16 @@ class RawProducer:
         )
 
     def flush(self, timeout: float | None = None) -> None:
-        """Block until every queued record was acknowledged or failed."""
+        """Ship every pending batch and block until every queued record was acknowledged or failed."""
+        with self._lock:
+            for network in list(self._pending):
+                self._ship(network)
         self._producer.flush(timeout=timeout)
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Flush and close the underlying producer."""
+        self.flush(timeout=timeout)
+        self._closed.set()
         self._producer.close(timeout=timeout)
 
     def __enter__(self) -> "RawProducer":
@@ -124,4 +198,6 @@ def open_producer(settings: Settings | None = None, **overrides: Any) -> RawProd
     settings = settings or get_settings()
     overrides.setdefault("raw_topic", settings.topic("raw"))
     overrides.setdefault("dlq_topic", settings.topic("dlq"))
+    overrides.setdefault("batch_envelopes", settings.raw_batch_envelopes)
+    overrides.setdefault("batch_linger_ms", settings.raw_batch_linger_ms)
     return RawProducer(settings.bootstrap_servers, **overrides)

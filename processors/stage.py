@@ -19,6 +19,7 @@ from ingest.errors import ParseError
 from ingest.parents import ParentIndex
 from ingest.parsers import parse
 from schemas import Flow, Interaction, RawEnvelope
+from schemas.envelope import RawBatch, is_batch
 
 __all__ = ["StageResult", "ProcessorStage", "dedupe_key"]
 
@@ -78,11 +79,36 @@ class ProcessorStage:
                 return dlq_record(stage=STAGE, source=source, network=network, reason=f"malformed JSON: {msg}", field="<root>", record=raw)
             return dlq_record(stage=STAGE, source=source, network=network, reason=f"invalid envelope field '{loc}': {msg}", field=loc, record=raw)
 
+    def envelopes(self, raw: bytes) -> list[tuple[RawEnvelope | DlqRecord, object]]:
+        """(envelope or dead letter, its record) for each envelope of a raw value (one object or a batch array)."""
+        if not is_batch(raw):
+            return [(self.envelope(raw), raw)]
+        try:
+            return [(env, env) for env in RawBatch.validate_json(raw)]  # the common case: one pass
+        except ValidationError:
+            pass
+        try:
+            items = json.loads(raw)
+        except ValueError as exc:
+            return [(dlq_record(stage=STAGE, source="unknown", network="", reason=f"malformed JSON batch: {exc}",
+                                field="<root>", record=raw), raw)]
+        out: list[tuple[RawEnvelope | DlqRecord, object]] = []
+        for i, item in enumerate(items):
+            try:
+                out.append((RawEnvelope.model_validate(item), item))
+            except ValidationError as exc:
+                loc, msg = _validation_field(exc)
+                obj = item if isinstance(item, dict) else {}
+                out.append((dlq_record(stage=STAGE, source=str(obj.get("source", "unknown"))[:64],
+                                       network=str(obj.get("network", ""))[:128],
+                                       reason=f"invalid envelope field '[{i}].{loc}' of a batch: {msg}",
+                                       field=f"[{i}].{loc}", record=item), item))
+        return out
+
     def process(self, records: list[bytes]) -> StageResult:
-        """Turn a batch of raw records into interactions, flows and dead letters."""
+        """Turn a batch of raw records (single envelopes or envelope arrays) into interactions, flows and dead letters."""
         out = StageResult()
-        for raw in records:
-            env = self.envelope(raw)
+        for env, raw in (pair for record in records for pair in self.envelopes(record)):
             if isinstance(env, DlqRecord):
                 out.dead.append(env)
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from schemas.interaction import Source
 
@@ -30,3 +30,18 @@ class RawEnvelope(BaseModel):
     received_at: datetime = Field(default_factory=utcnow)
     headers: dict[str, str] = Field(default_factory=dict)
     payload: Any
+
+
+#: A ``valuenet.raw`` value is one envelope (JSON object) or a batch of envelopes of one
+#: network (JSON array) that a connector packed into one Kafka record.
+RawBatch: TypeAdapter[list[RawEnvelope]] = TypeAdapter(list[RawEnvelope])
+
+
+def is_batch(value: bytes) -> bool:
+    """True when a ``valuenet.raw`` value is a JSON array of envelopes."""
+    return value.lstrip()[:1] == b"["
+
+
+def decode_raw(value: bytes) -> list[RawEnvelope]:
+    """The envelopes of one ``valuenet.raw`` value (raises pydantic's ``ValidationError``)."""
+    return RawBatch.validate_json(value) if is_batch(value) else [RawEnvelope.model_validate_json(value)]

@@ -14,6 +14,8 @@ from typing import Iterator
 import httpx
 import pytest
 
+from analytics.graph_store import GraphStore
+from analytics.snapshot import live_event
 from schemas import MetricsEvent
 from tests.test_api import BASE, NET, LiveServer, Seed, build_seed, latest, web_settings, write_seed
 from valuenet.config import TOPIC_METRICS
@@ -188,6 +190,15 @@ def test_dashboard_follows_kafka_ticks(browser, seeded_store: tuple, kafka_boots
                 api = http.get("/api/metrics/network", params={"window": "1h"}).json()["metrics"][0]
                 assert kpis(page)["kpi-actors"] == api["actors"] == nm[0].actors
             assert kpis(page)["kpi-actors"] != start and hub.published["tick"] >= 2
+            # a live record (sent by the graph agent after every batch) moves the flow rates at once
+            gs = GraphStore.from_settings(settings, NET)
+            gs.add_many(sorted(seed.flows, key=lambda f: f.timestamp))
+            live = live_event(gs)
+            rate = next(r for r in live.live if r.window == "1h").flows_per_s_knowledge
+            assert rate != kpis(page)["rate-knowledge"]
+            producer.send(TOPIC_METRICS, key=NET.encode(), value=live.model_dump_json().encode()).get(timeout=10)
+            wait_value(page, "#rate-knowledge", rate)
+            assert "flows through" in page.text_content("#live-text")
             # /metrics reads the same broker: the metrics topic holds at least what we produced
             prom = http.get("/metrics").text
             assert "valuenet_kafka_up 1.0" in prom

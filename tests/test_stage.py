@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ingest.producer import encode_batch
 from processors.wiring import build_stage
 from tests.pipeline_harness import envelope, git_records
 from valuenet.config import Settings
@@ -40,3 +41,20 @@ def test_pseudonymised_ids_and_no_names_in_stored_interactions() -> None:
     assert all(f.giver.startswith("p:") for f in out.flows)
     assert all(i.actor.startswith("p:") and i.actor_name is None for i in out.interactions)
     assert not any("Junio" in json.dumps(i.model_dump(mode="json")) for i in out.interactions if i.actor_name is None and i.text is None)
+
+
+def test_a_packed_record_gives_the_same_flows_and_names_its_bad_element() -> None:
+    """A connector's batch (JSON array of envelopes) is processed like its envelopes one by one."""
+    commits = git_records(30)[:6]
+    singles = build_stage(Settings()).process([envelope("git", "n", r) for r in commits[:2]])
+    bad = {"source": "git", "network": "n", "payload": {**commits[2], "committed_at": 17}}
+    packed = build_stage(Settings()).process([encode_batch([envelope("git", "n", r) for r in commits[:2]])])
+    mixed = build_stage(Settings()).process(
+        [b"[" + b",".join([envelope("git", "n", commits[3]), json.dumps(bad).encode(),
+                           json.dumps({"network": "n", "payload": {}}).encode()]) + b"]", b"[1, 2"])
+    assert packed.flows == singles.flows and len(packed.flows) > 2 and not packed.dead
+    alone = build_stage(Settings()).process([envelope("git", "n", commits[3])])
+    assert mixed.flows == alone.flows and mixed.flows
+    assert [d.field for d in mixed.dead] == ["committed_at", "[2].source", "<root>"]
+    assert "batch" in mixed.dead[1].reason and json.loads(mixed.dead[1].record) == {"network": "n", "payload": {}}
+    assert "malformed JSON batch" in mixed.dead[2].reason

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         description="clickhouse://user:pass@host:9000/db — use this server instead of embedded chdb. Env CLICKHOUSE_URL",
     )
     chdb_path: Path | None = Field(None, description="chdb data directory. Env VALUENET_CHDB_PATH; default $VALUENET_HOME/chdb")
+    raw_batch_envelopes: int = Field(
+        500, ge=1, description="Connectors pack up to this many envelopes of one network into one Kafka record (1: one per record). Env VALUENET_RAW_BATCH_ENVELOPES",
+    )
+    raw_batch_linger_ms: int = Field(
+        20, ge=0, description="…and ship a partly filled batch this long after its first envelope. Env VALUENET_RAW_BATCH_LINGER_MS",
+    )
     worker_port: int = Field(6066, description="faust worker web port. Env VALUENET_WORKER_PORT")
     api_host: str = Field("127.0.0.1", description="Bind address of `valuenet serve`. Env VALUENET_API_HOST")
     api_port: int = Field(8000, description="Port of `valuenet serve`. Env VALUENET_API_PORT")

@@ -310,6 +310,14 @@
     return refreshing;
   }
 
+  // live counters (after every batch of flows, between ticks): flow rates of the selected window
+  function onLive(live) {
+    if (!live || live.network !== state.network) return;
+    const row = (live.live || []).find(r => r.window === state.window);
+    if (!row) return;
+    for (const t of TYPES) { const v = row["flows_per_s_" + t]; setVal($("rate-" + t), v, (v * 60).toFixed(2)); }
+    $("live-text").textContent = `live · flows through ${fmtTime(new Date(live.watermark_ms).toISOString())}`;
+  }
   function onTick(tick) {
     if (!tick || tick.network !== state.network) return;
     state.lastTick = tick.computed_at;
@@ -349,7 +357,7 @@
             block.split("\n").forEach(line => { if (line.startsWith("event:")) ev = line.slice(6).trim(); else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, "")); });
             if (!data.length) continue;
             const payload = JSON.parse(data.join("\n"));
-            if (ev === "tick") onTick(payload); else if (ev === "alert") onAlert(payload);
+            if (ev === "tick") onTick(payload); else if (ev === "alert") onAlert(payload); else if (ev === "live") onLive(payload);
             else if (ev === "hello" && payload.tick) { state.lastTick = payload.tick.computed_at; $("live-text").textContent = `live · tick ${fmtTime(payload.tick.computed_at)}`; }
           }
         }
