@@ -24,6 +24,7 @@ from typing import Any
 from ingest.errors import ParseError
 from ingest.parents import ParentIndex
 from schemas.interaction import Interaction, Kind, Source
+from schemas.trusted import trusted
 
 __all__ = [
     "UTC",
@@ -43,10 +44,6 @@ __all__ = [
 
 UTC = timezone.utc
 _SPLIT: dict[str, tuple[str, ...]] = {}
-_FIELDS = tuple(Interaction.model_fields)
-_ALL_SET = set(_FIELDS)
-_new = object.__new__
-_set = object.__setattr__
 _AT_MENTION = re.compile(r"(?<![\w@/.`])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,58}[A-Za-z0-9_])?)(?![\w-]*[/@]\w)")
 
 
@@ -238,10 +235,8 @@ def make(
         raise ctx.error("<timestamp>", "naive timestamp")
     if actor_followers is not None and (not isinstance(actor_followers, int) or actor_followers < 0):
         actor_followers = None
-    m = _new(Interaction)
-    _set(
-        m,
-        "__dict__",
+    return trusted(
+        Interaction,
         {
             "schema_version": 1,
             "event_id": event_id,
@@ -263,10 +258,6 @@ def make(
             "metadata": metadata if metadata is not None else {},
         },
     )
-    _set(m, "__pydantic_fields_set__", _ALL_SET)  # every field is set; shared: adding a known name is a no-op
-    _set(m, "__pydantic_extra__", None)
-    _set(m, "__pydantic_private__", None)
-    return m
 
 
 def mention_events(

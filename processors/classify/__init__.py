@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from schemas.flow import Flow, FlowType, Segment
 from schemas.interaction import Interaction, Kind, Source
+from schemas.trusted import trusted
 
 from processors.classify.model import TextModel, default_model
 from processors.classify.priors import TEXT_KINDS, is_bot, prior_for
@@ -227,24 +228,25 @@ def _flow(
     if pseudonymiser is not None:
         giver_id = pseudonymiser.pseudonym(giver_id)
         receiver_id = pseudonymiser.pseudonym(receiver_id) if receiver_id is not None else None
-    return Flow.model_construct(
-        schema_version=1,
-        event_id=interaction.event_id,
-        network=interaction.network,
-        source=interaction.source,
-        kind=interaction.kind,
-        timestamp=interaction.timestamp,
-        giver=giver_id,
-        receiver=receiver_id,
-        giver_segment=giver.segment,
-        receiver_segment=r_segment,
-        giver_team=giver.team,
-        receiver_team=receiver.team if receiver is not None else None,
-        flow_type=c.flow_type,
-        confidence=c.confidence,
-        reason=c.reason,
-        channel=interaction.channel,
-        thread=interaction.thread,
-        parent_id=interaction.parent_id,
-        giver_followers=interaction.actor_followers,
-    )
+    return trusted(Flow, {  # every field named: model_construct without its per-field cost
+        "schema_version": 1,
+        "event_id": interaction.event_id,
+        "network": interaction.network,
+        "source": interaction.source,
+        "kind": interaction.kind,
+        "timestamp": interaction.timestamp,
+        "giver": giver_id,
+        "receiver": receiver_id,
+        "giver_segment": giver.segment,
+        "receiver_segment": r_segment,
+        "giver_team": giver.team,
+        "receiver_team": receiver.team if receiver is not None else None,
+        "flow_type": c.flow_type,
+        "confidence": c.confidence,
+        "reason": c.reason,
+        "channel": interaction.channel,
+        "thread": interaction.thread,
+        "parent_id": interaction.parent_id,
+        "giver_followers": interaction.actor_followers,
+        "seq": None,
+    })
