@@ -96,9 +96,10 @@ def trivial_faust(run: Run, topic: str, n: int) -> float:
     return n / (r["last"] - r["first"])
 
 
-def pipeline(run: Run, n: int, expected_flows: int) -> float:
-    """Events/s of the valuenet worker from its first stored flow to its last."""
-    run.worker()
+def pipeline(run: Run, n: int, expected_flows: int, workers: int = 1) -> float:
+    """Events/s of ``workers`` valuenet workers (one consumer group) from the first stored flow to the last."""
+    for _ in range(workers):
+        run.worker()
     first = last = 0.0
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
@@ -122,6 +123,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--networks", type=int, default=8)
     ap.add_argument("--batch", type=int, default=500, help="envelopes per record for the pipeline (1: one per record)")
+    ap.add_argument("--workers", type=int, default=1, help="valuenet worker processes in the consumer group")
     args = ap.parse_args()
     bs = bootstrap()
     payloads = git_payloads(args.events, start_ms=int(time.time() * 1000) - args.events)
@@ -130,8 +132,9 @@ def main() -> None:
     expected = sum(len(parse(RawEnvelope.model_validate_json(r))) for r in raw)
     console.print(f"{args.events:,} raw events → {expected:,} flows; broker {bs}; {os.cpu_count()} cores")
     packed = f"connector producer (≤ {args.batch}/record)"
+    pipe = f"valuenet pipeline ({args.workers} worker{'s' if args.workers > 1 else ''})"
     results: dict[str, list[float]] = {"kafka-python produce (1/record)": [], "aiokafka getmany (1/record)": [],
-                                       "trivial faust agent (1/record)": [], packed: [], "valuenet pipeline": []}
+                                       "trivial faust agent (1/record)": [], packed: [], pipe: []}
     with clickhouse() as url, Progress(console=console) as progress:
         task = progress.add_task("repeats", total=args.repeats * 3)
         for rep in range(args.repeats):
@@ -145,7 +148,7 @@ def main() -> None:
                 results["trivial faust agent (1/record)"].append(trivial_faust(run, single, len(raw)))
                 progress.advance(task)
                 results[packed].append(produce_packed(run, raw, networks, args.batch))
-                results["valuenet pipeline"].append(pipeline(run, len(raw), expected))
+                results[pipe].append(pipeline(run, len(raw), expected, args.workers))
                 progress.advance(task)
                 console.print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in results.items()))
             finally:
