@@ -9,7 +9,6 @@ event id and counted once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor

@@ -28,9 +28,8 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from analytics.graph_store import GraphStore, compute_window
+from analytics.graph_store import GraphStore
 from analytics.metrics import centrality, community, reach
-from analytics.window import bucket_of
 from schemas import Flow
 
 T0 = datetime(2025, 3, 3, tzinfo=timezone.utc)

@@ -167,7 +167,7 @@ def main() -> None:
 
     baselines = {backend: rate for backend, what, rate in results if "baseline" in what}
     print(f"\nflows, {args.rows:,} rows, batch {args.batch_size:,}, median of {args.repeats}")
-    print(f"| backend | insert path | rows/s | × baseline |\n|---|---|---:|---:|")
+    print("| backend | insert path | rows/s | × baseline |\n|---|---|---:|---:|")
     for backend, what, rate in results:
         print(f"| {backend} | {what} | {rate:,.0f} | {rate / baselines[backend]:.2f} |")
 

@@ -7,7 +7,7 @@ import pytest
 from processors.classify import classify, classify_many, to_flow, to_flows
 from processors.classify.evaluate import evaluate, split
 from processors.classify.model import LABELS, TextModel, load_corpus
-from processors.identity import IdentityResolver, Rules
+from processors.identity import IdentityResolver
 from processors.privacy import Pseudonymiser
 from schemas import FlowType, Interaction, Kind, Segment, Source
 

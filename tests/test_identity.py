@@ -1,7 +1,6 @@
 """Identity: one actor across platforms, segment rules, live reload and re-segmentation."""
 
 import os
-import time
 from datetime import datetime, timezone
 
 import pytest

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from schemas.flow import FlowType
 from schemas.interaction import Interaction, Kind, Source
 
 from processors.classify import classify
