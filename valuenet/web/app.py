@@ -111,7 +111,7 @@ def create_app(
     @app.get("/api/feed", summary="Live feed (Server-Sent Events)", dependencies=[Depends(guard)],
              response_class=EventSourceResponse)
     async def feed(network: str | None = Query(None, min_length=1, max_length=128)) -> EventSourceResponse:
-        """Events ``hello`` (current snapshot), ``tick`` (MetricsEvent JSON) and ``alert`` (Alert JSON)."""
+        """Events ``hello`` (current snapshot), ``tick`` and ``live`` (MetricsEvent JSON) and ``alert`` (Alert JSON)."""
         return EventSourceResponse(hub.events(network), ping=15)
 
     @app.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(guard)], response_class=Response)
