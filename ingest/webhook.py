@@ -4,7 +4,8 @@ Routes: ``POST /slack``, ``/github``, ``/discourse``, ``/zendesk`` and
 ``/generic/{source}``; ``GET /healthz``. A request is answered 2xx only after
 Kafka acknowledged its record (the blocking producer call runs in a thread);
 401 on a bad or missing signature, 400 on a body that is not JSON (it goes to
-``valuenet.dlq``), 503 when Kafka does not acknowledge. Secrets come from the
+``valuenet.dlq``), 413 on a body over ``max_body_bytes`` (default 1 MB, Kafka's default
+message size; its head goes to ``valuenet.dlq``), 503 when Kafka does not acknowledge. Secrets come from the
 environment (:class:`WebhookSecrets`) and never reach a log line::
 
     valuenet ingest webhook --port 8090
@@ -31,9 +32,35 @@ from ingest.dlq import DlqRecord, dlq_record
 from schemas.envelope import RawEnvelope
 from schemas.interaction import Source
 
-__all__ = ["KEPT_HEADERS", "WebhookSecrets", "create_app"]
+__all__ = ["KEPT_HEADERS", "MAX_BODY_BYTES", "BodyTooLarge", "WebhookSecrets", "create_app"]
 
 log = logging.getLogger(__name__)
+
+#: Larger bodies cannot become one Kafka record under the broker's default ``message.max.bytes``.
+MAX_BODY_BYTES = 1_000_000
+
+
+class BodyTooLarge(Exception):
+    """A request body over the receiver's limit; ``head`` holds its first bytes (for the DLQ)."""
+
+    def __init__(self, limit: int, size: int, head: bytes) -> None:
+        super().__init__(f"body of at least {size} bytes is over the {limit}-byte limit")
+        self.limit, self.size, self.head = limit, size, head
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with :class:`BodyTooLarge` as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit, int(declared), b"")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit, size, b"".join(chunks)[:4096])
+    return b"".join(chunks)
 
 #: Delivery headers copied into the envelope (lower-cased); never signatures or tokens.
 KEPT_HEADERS: dict[str, tuple[str, ...]] = {
@@ -71,6 +98,7 @@ def create_app(
     secrets: WebhookSecrets | None = None,
     network: str = "default",
     send_dlq: DlqSender | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Starlette:
     """Build the receiver. ``send`` blocks until Kafka acknowledged (e.g. ``RawProducer.send_and_wait``)."""
     secrets = secrets or WebhookSecrets()
@@ -121,7 +149,7 @@ def create_app(
 
     async def slack(request: Request) -> JSONResponse:
         """Slack Events API: v0 signature, stale timestamps rejected, url_verification echoed."""
-        body = await request.body()
+        body = await read_body(request, max_body_bytes)
         verdict = signatures.verify_slack(
             slack_secret,
             request.headers.get("x-slack-request-timestamp"),
@@ -142,7 +170,7 @@ def create_app(
         """A receiver for platforms that sign the body alone (GitHub, Discourse); their pings are answered, not forwarded."""
 
         async def receive(request: Request) -> JSONResponse:
-            body = await request.body()
+            body = await read_body(request, max_body_bytes)
             verdict = verify(secret, request.headers.get(signature_header), body)
             if not verdict:
                 return unauthorized(source.value, verdict)
@@ -160,7 +188,7 @@ def create_app(
 
     async def zendesk(request: Request) -> JSONResponse:
         """Zendesk event webhooks: base64 HMAC over timestamp + body."""
-        body = await request.body()
+        body = await read_body(request, max_body_bytes)
         verdict = signatures.verify_zendesk(
             zendesk_secret,
             request.headers.get("x-zendesk-webhook-signature-timestamp"),
@@ -173,7 +201,7 @@ def create_app(
 
     async def generic(request: Request) -> JSONResponse:
         """Generic JSON for any known source: bearer token or X-Valuenet-Signature HMAC."""
-        body = await request.body()
+        body = await read_body(request, max_body_bytes)
         name = request.path_params["source"]
         if "x-valuenet-signature" in request.headers:
             verdict = signatures.verify_generic_hmac(generic_token, request.headers["x-valuenet-signature"], body)
@@ -187,6 +215,15 @@ def create_app(
             return JSONResponse({"error": f"unknown source {name!r}"}, status_code=404)
         return await forward(request, source, body, KEPT_HEADERS["generic"])
 
+    async def too_large(request: Request, exc: Exception) -> JSONResponse:
+        """413, and the body's head to the DLQ naming the limit."""
+        assert isinstance(exc, BodyTooLarge)
+        source = request.path_params.get("source") or request.url.path.strip("/").split("/")[0]
+        net = request.query_params.get("network") or request.headers.get("x-valuenet-network") or network
+        log.warning("rejected %s webhook: %s", source, exc)
+        await _dead_letter(source[:64], net[:128], f"request body too large: {exc}", "body", exc.head)
+        return JSONResponse({"error": f"body over {exc.limit} bytes"}, status_code=413)
+
     async def healthz(request: Request) -> JSONResponse:
         """Liveness probe."""
         return JSONResponse({"ok": True})
@@ -199,4 +236,4 @@ def create_app(
         Route("/generic/{source}", generic, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={BodyTooLarge: too_large})

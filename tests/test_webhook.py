@@ -162,6 +162,29 @@ def test_generic_bearer_hmac_unknown_source_and_bad_json(caplog: pytest.LogCaptu
     assert not any(s in logged for s in ALL_SECRETS)
 
 
+def test_oversized_bodies_are_413_and_their_head_is_dead_lettered() -> None:
+    rec = Recorder()
+    c = TestClient(create_app(rec.send, secrets=SECRETS, network="acme", send_dlq=rec.send_dlq, max_body_bytes=1000))
+    big = json.dumps({"from": "a", "to": "b", "text": "x" * 5000}).encode()
+    auth = {"Authorization": "Bearer generic-token-def"}
+    r = c.post("/generic/generic?network=n2", content=big, headers=auth)  # declared Content-Length
+    assert r.status_code == 413 and "1000" in r.json()["error"]
+
+    def chunks():  # no Content-Length: counted while streaming
+        for i in range(0, len(big), 700):
+            yield big[i:i + 700]
+
+    r = c.post("/github", content=chunks(), headers={"X-GitHub-Event": "push"})
+    assert r.status_code == 413
+    small = b'{"from": "a", "to": "b", "kind": "reply"}'
+    assert c.post("/generic/generic", content=small, headers=auth).status_code == 200
+    assert [e.payload for e in rec.sent] == [json.loads(small)]
+    assert [(d.source, d.network, d.field) for d in rec.dlq] == [("generic", "n2", "body"), ("github", "acme", "body")]
+    assert "too large" in rec.dlq[0].reason and rec.dlq[0].record == ""
+    head = rec.dlq[1].record  # what arrived until the limit was passed
+    assert len(head) > 1000 and big.decode().startswith(head) and len(head) < len(big)
+
+
 def test_unconfigured_secret_answers_401() -> None:
     rec = Recorder()
     c = TestClient(create_app(rec.send, secrets=WebhookSecrets(_env_file=None, slack_signing_secret=None), network="acme"))

@@ -99,6 +99,8 @@ def webhook(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     port: int = typer.Option(8090, help="Port."),
     network: Optional[str] = typer.Option(None, "--network", "-n", help="Network id when a request names none (?network=)."),
+    max_body_bytes: int = typer.Option(1_000_000, help="Refuse larger bodies with 413 (their head goes to the DLQ); "
+                                                       "keep it under the broker's message.max.bytes."),
 ) -> None:
     """HTTP receiver for Slack, GitHub, Discourse, Zendesk and generic JSON; 2xx only after Kafka acknowledged.
 
@@ -112,7 +114,7 @@ def webhook(
     settings = get_settings()
     producer = _producer()
     app_ = create_app(producer.send_and_wait, secrets=WebhookSecrets(), network=network or settings.network,
-                      send_dlq=producer.send_dlq_record)
+                      send_dlq=producer.send_dlq_record, max_body_bytes=max_body_bytes)
     console.print(f"webhook receiver on http://{host}:{port} → {settings.bootstrap_servers}")
     try:
         uvicorn.run(app_, host=host, port=port, log_level="info")
