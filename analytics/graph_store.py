@@ -102,13 +102,78 @@ class _Bucket:
 class _Thread:
     """Thread state for responsiveness and idea pickup (event times, epoch seconds)."""
 
-    __slots__ = ("question", "answers", "ideas", "last")
+    __slots__ = ("question_row", "answers", "idea_rows", "last")
 
     def __init__(self) -> None:
-        self.question: float | None = None
+        self.question_row = -1  # row of its question in GraphStore._questions (-1: none)
         self.answers: list[float] = []  # sorted workforce answer times
-        self.ideas: list[float] = []
+        self.idea_rows: list[int] = []  # rows of its ideas in GraphStore._ideas
         self.last = float("-inf")
+
+
+def _first_delay(answers: list[float], t0: float) -> float:
+    """Time from ``t0`` to the first answer at or after it (NaN: none yet)."""
+    i = bisect.bisect_left(answers, t0)
+    return answers[i] - t0 if i < len(answers) else _NAN
+
+
+class _Outcomes:
+    """Questions (or ideas) as rows of start time and first-answer delay, kept current per event.
+
+    A snapshot copies the live rows with numpy instead of walking every open thread; rows of
+    expired threads are marked dead and compacted away once they are the majority.
+    """
+
+    __slots__ = ("start", "delay", "alive", "dead")
+
+    def __init__(self) -> None:
+        self.start, self.delay, self.alive, self.dead = array("d"), array("d"), array("b"), 0
+
+    def add(self, t0: float, answers: list[float]) -> int:
+        """A new row starting at ``t0``; returns its index."""
+        self.start.append(t0)
+        self.delay.append(_first_delay(answers, t0))
+        self.alive.append(1)
+        return len(self.start) - 1
+
+    def restart(self, row: int, t0: float, answers: list[float]) -> None:
+        """Row ``row`` now starts at ``t0`` (an earlier opener of its thread arrived)."""
+        self.start[row] = t0
+        self.delay[row] = _first_delay(answers, t0)
+
+    def answered(self, row: int, at: float) -> None:
+        """An answer at ``at`` arrived in the row's thread: keep the first one at or after the start."""
+        d = at - self.start[row]
+        if d >= 0 and not (self.delay[row] <= d):  # NaN (no answer yet) compares False
+            self.delay[row] = d
+
+    def drop(self, row: int) -> None:
+        """The row's thread expired."""
+        if self.alive[row]:
+            self.alive[row] = 0
+            self.dead += 1
+
+    def rows(self) -> np.ndarray:
+        """``(n, 2)`` array of live rows: start, delay."""
+        alive = np.frombuffer(self.alive, dtype=np.int8).astype(bool) if len(self.alive) else np.zeros(0, bool)
+        out = np.empty((int(alive.sum()), 2))
+        if len(out):
+            out[:, 0] = np.frombuffer(self.start, dtype=np.float64)[alive]
+            out[:, 1] = np.frombuffer(self.delay, dtype=np.float64)[alive]
+        return out
+
+    def compact(self) -> np.ndarray | None:
+        """Drop dead rows when they are the majority; returns old row → new row (-1 dead), or None."""
+        if self.dead < 4096 or 2 * self.dead < len(self.alive):
+            return None
+        alive = np.frombuffer(self.alive, dtype=np.int8).astype(bool)
+        mapping = np.full(len(alive), -1, dtype=np.int64)
+        mapping[alive] = np.arange(int(alive.sum()))
+        self.start = array("d", np.frombuffer(self.start, dtype=np.float64)[alive].tobytes())
+        self.delay = array("d", np.frombuffer(self.delay, dtype=np.float64)[alive].tobytes())
+        self.alive = array("b", bytes([1]) * len(self.start))
+        self.dead = 0
+        return mapping
 
 
 @dataclass(frozen=True)
@@ -282,7 +347,7 @@ class GraphStore:
         self._teams: dict[str, int] = {}
         self._team_names: list[str] = []
         self._threads: dict[str, _Thread] = {}
-        self._opened: tuple[set[str], set[str]] = (set(), set())  # thread keys with a question / an idea
+        self._questions, self._ideas = _Outcomes(), _Outcomes()
         self._threads_by_bucket: dict[int, list[str]] = {}
         # running per-window counters (module docstring) and each bucket's share of them
         self._counts: dict[int, array] = {}
@@ -430,16 +495,19 @@ class GraphStore:
         th = self._threads.get(key)
         if th is None:
             th = self._threads[key] = _Thread()
-        if question and (th.question is None or ts < th.question):
-            th.question = ts
-        if idea:
-            th.ideas.append(ts)
         if question:
-            self._opened[0].add(key)
+            if th.question_row < 0:
+                th.question_row = self._questions.add(ts, th.answers)
+            elif ts < self._questions.start[th.question_row]:
+                self._questions.restart(th.question_row, ts, th.answers)
         if idea:
-            self._opened[1].add(key)
+            th.idea_rows.append(self._ideas.add(ts, th.answers))
         if answer:
             bisect.insort(th.answers, ts)
+            if th.question_row >= 0:
+                self._questions.answered(th.question_row, ts)
+            for row in th.idea_rows:
+                self._ideas.answered(row, ts)
         if ts > th.last:
             th.last = ts
         self._threads_by_bucket.setdefault(b, []).append(key)
@@ -478,10 +546,24 @@ class GraphStore:
                 th = self._threads.get(tkey)
                 if th is not None and th.last < horizon_ts:
                     del self._threads[tkey]
-                    self._opened[0].discard(tkey)
-                    self._opened[1].discard(tkey)
+                    if th.question_row >= 0:
+                        self._questions.drop(th.question_row)
+                    for row in th.idea_rows:
+                        self._ideas.drop(row)
         del self._aux_keys[:cut]
+        self._compact_outcomes()
         return dropped
+
+    def _compact_outcomes(self) -> None:
+        """Compact the question and idea rows when mostly dead, renumbering the threads' rows."""
+        questions, ideas = self._questions.compact(), self._ideas.compact()
+        if questions is None and ideas is None:
+            return
+        for th in self._threads.values():
+            if questions is not None and th.question_row >= 0:
+                th.question_row = int(questions[th.question_row])
+            if ideas is not None and th.idea_rows:
+                th.idea_rows = [int(ideas[r]) for r in th.idea_rows]
 
     # ------------------------------------------------------------------ cheap reads
     def _window_index(self, window: str) -> int:
@@ -569,8 +651,8 @@ class GraphStore:
                 team=np.frombuffer(self._team, dtype=np.int32).copy(),
                 team_names=tuple(self._team_names),
                 followers=np.frombuffer(self._followers, dtype=np.float64).copy(),
-                questions=self._thread_outcomes(questions=True),
-                ideas=self._thread_outcomes(questions=False),
+                questions=self._questions.rows(),
+                ideas=self._ideas.rows(),
                 late=dict(self._late),
                 engine=self.engine,
                 betweenness_pivots=self.betweenness_pivots,
@@ -579,26 +661,6 @@ class GraphStore:
             )
             snap.community_prev, snap.community_reuse = self._community_plan()
         return snap
-
-    def _thread_outcomes(self, *, questions: bool) -> np.ndarray:
-        # flat float arrays, no per-row tuples: keeps the cyclic GC out of the snapshot
-        starts_col, delays = array("d"), array("d")
-        threads = self._threads
-        for key in self._opened[0 if questions else 1]:
-            th = threads[key]
-            starts = (th.question,) if questions else th.ideas
-            answers = th.answers
-            for t0 in starts:
-                starts_col.append(t0)
-                if answers:
-                    i = bisect.bisect_left(answers, t0)
-                    delays.append(answers[i] - t0 if i < len(answers) else _NAN)
-                else:
-                    delays.append(_NAN)
-        out = np.empty((len(starts_col), 2))
-        out[:, 0] = np.frombuffer(starts_col, dtype=np.float64) if len(starts_col) else 0.0
-        out[:, 1] = np.frombuffer(delays, dtype=np.float64) if len(delays) else 0.0
-        return out
 
     def tick(self, now_wall: datetime | None = None) -> TickResult:
         """Snapshot, compute every window, :meth:`record` the result (the store stays usable meanwhile)."""

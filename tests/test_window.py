@@ -164,3 +164,35 @@ def test_live_window_empties_when_the_watermark_moves_on() -> None:
     assert store.live_window("1h").flows == {"knowledge": 0, "idea": 1, "reputation": 0, "none": 0}
     store.expire(BASE + 10 * 3600)
     assert sum(store.live_window("1h").flows.values()) == 0 and store._counts == {}
+
+
+def test_question_and_idea_outcomes_stay_exact_through_expiry_and_compaction() -> None:
+    """Per-event outcome rows (compacted as threads expire) give the delays of a direct count per thread."""
+    import random
+
+    rng = random.Random(7)
+    store = GraphStore("n1", windows=["1h"], allowed_lateness_seconds=0)
+    flows, expected = [], {}  # thread → (question time, first answer delay or None, idea time, idea delay or None)
+    for k in range(9000):  # one thread every 2 minutes for 12.5 days: most threads expire on the way
+        t0 = k * 120.0
+        key = f"t{k}"
+        flows.append(flow("c1", None, t=t0, kind="post", thread=key, event_id=f"q{k}"))
+        flows.append(flow("c2", "w1", t=t0 + 1, flow_type="idea", kind="reply", thread=key, event_id=f"i{k}"))
+        answers = sorted(rng.uniform(-30, 90) for _ in range(rng.randint(0, 2)))  # some before the question
+        for j, a in enumerate(answers):
+            flows.append(flow("w1", "c1", t=t0 + 2 + a, kind="reply", thread=key, event_id=f"a{k}.{j}"))
+        after_q = [2 + a for a in answers if 2 + a >= 0]
+        after_i = [2 + a - 1 for a in answers if 2 + a >= 1]
+        expected[key] = (t0, min(after_q) if after_q else None, t0 + 1, min(after_i) if after_i else None)
+    flows.sort(key=lambda f: f.timestamp)
+    store.add_many(flows)
+    assert len(store._questions.start) < 9000  # rows of expired threads were compacted away
+    w = store.tick().windows[0]
+    q = [v for v in expected.values() if w.start <= BASE + v[0] < w.end]
+    i = [v for v in expected.values() if w.start <= BASE + v[2] < w.end]
+    q_delays = [d for _, d, _, _ in q if d is not None]
+    i_delays = [d for _, _, _, d in i if d is not None]
+    assert w.network["responsiveness_median_s"] == pytest.approx(float(np.median(q_delays)))
+    assert w.network["responsiveness_p90_s"] == pytest.approx(float(np.percentile(q_delays, 90)))
+    assert w.network["idea_pickup_share"] == pytest.approx(len(i_delays) / len(i))
+    assert w.network["idea_pickup_median_s"] == pytest.approx(float(np.median(i_delays)))
