@@ -76,6 +76,9 @@ async def tick() -> None:
     """Recompute expensive metrics off the event loop; store snapshots and publish them."""
     sink = get_sink()
     try:
+        changed = await live.refresh_identities(sink)
+        if changed:
+            log.info("re-segmented %d actors from directory changes", changed)
         outputs = await live.tick(_compute)
     except Exception:  # a failed tick must not stop the worker; the next tick retries
         log.exception("metric tick failed")

@@ -34,7 +34,9 @@ Policies (see ``analytics.window`` for the window arithmetic):
 - **no receiver / no type**: a flow with ``receiver`` None, ``receiver == giver`` or flow type
   ``none`` adds no edge; it still counts toward flows/s of its type (``none`` has no rate
   column), the posts of its giver and thread tracking (questions, ideas, answers);
-- **segment / team / followers** of an actor: those of its latest flow by event time;
+- **segment / team / followers** of an actor: those of its latest flow by event time, or of a
+  directory change (:meth:`GraphStore.set_identity`) until a flow newer than the watermark at
+  the time of the change arrives;
 - **rebuild**: :meth:`GraphStore.rebuild` resets and replays flows in the order given; fed
   in the order the live run consumed them (Kafka offset order of the network's partition),
   it reproduces the live state exactly — late and duplicate decisions included.
@@ -474,6 +476,22 @@ class GraphStore:
             self._team[i] = -1 if team is None else self._team_code(team)
             self._attr_ts[i] = ts
         return i
+
+    def set_identity(self, actor: str, segment: str, team: str | None) -> bool:
+        """Re-segment ``actor`` (a directory change); True when it is known here and changed.
+
+        Flows applied later override it only if their event time is past the current watermark.
+        """
+        with self._lock:
+            i = self._actor.get(actor)
+            if i is None:
+                return False
+            seg, tcode = _SEG_CODE[segment], self._team_code(team)
+            changed = (self._segment[i], self._team[i]) != (seg, tcode)
+            self._segment[i], self._team[i] = seg, tcode
+            if self._watermark is not None:
+                self._attr_ts[i] = max(self._attr_ts[i], self._watermark)
+            return changed
 
     def _team_code(self, team: str | None) -> int:
         if team is None:

@@ -22,6 +22,14 @@ __all__ = ["LiveGraphs", "TickOutput"]
 log = logging.getLogger(__name__)
 
 _WATERMARK_SQL = "SELECT max(timestamp_ms) AS wm, count() AS n FROM flows WHERE network = %(network)s"
+_DIRECTORY_SQL = """
+SELECT network, actor, toString(segment) AS segment, team, updated_at_ms FROM directory
+WHERE updated_at_ms > %(since_ms)s ORDER BY updated_at_ms
+"""
+_NETWORK_DIRECTORY_SQL = """
+SELECT actor, toString(segment) AS segment, team FROM directory FINAL WHERE network = %(network)s
+"""
+DIRECTORY_OVERLAP_MS = 5000  # re-read a few seconds back: rows of the same instant may land after a read
 _FLOWS_SQL = """
 SELECT * FROM flows FINAL
 WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s
@@ -55,6 +63,7 @@ class LiveGraphs:
         self.detectors: dict[str, AlertDetector] = {}
         self._dirty: set[str] = set()
         self._actors_written: dict[str, float] = {}  # network → wall time of its last actor rows
+        self._directory_ms = 0  # newest directory row applied (updated_at_ms)
         self._lock = asyncio.Lock()
 
     def horizon_seconds(self) -> float:
@@ -89,9 +98,24 @@ class LiveGraphs:
                 if rows and rows[0]["wm"]:
                     since = int(rows[0]["wm"]) - horizon_ms
                     flows = rows_to_models("flows", await sink.query(_FLOWS_SQL, {"network": network, "since_ms": since}))
-                counts = self.store(network).rebuild(flows)
+                store = self.store(network)
+                counts = store.rebuild(flows)
+                for row in await sink.query(_NETWORK_DIRECTORY_SQL, {"network": network}):
+                    store.set_identity(row["actor"], row["segment"], row["team"])
                 self._dirty.add(network)
                 log.info("rebuilt %s from %d stored flows: %s", network, len(flows), counts)
+
+    async def refresh_identities(self, sink) -> int:  # noqa: ANN001 - analytics.sink.StoreSink
+        """Apply ``directory`` rows written since the last call (re-segmented actors); returns actors changed."""
+        rows = await sink.query(_DIRECTORY_SQL, {"since_ms": max(0, self._directory_ms - DIRECTORY_OVERLAP_MS)})
+        changed = 0
+        for row in rows:
+            self._directory_ms = max(self._directory_ms, int(row["updated_at_ms"]))
+            store = self.stores.get(row["network"])
+            if store is not None and store.set_identity(row["actor"], row["segment"], row["team"]):
+                self._dirty.add(row["network"])
+                changed += 1
+        return changed
 
     def add_many(self, flows: list[Flow]) -> None:
         """Apply a batch of flows to their networks' graphs (cheap, per event)."""

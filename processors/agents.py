@@ -6,6 +6,7 @@ import logging
 
 from analytics.sink import get_sink
 from processors.app import app, dlq_topic, flows_topic, raw_topic
+from processors.stage import ProcessorStage
 from processors.wiring import build_stage, warm_from_store
 from schemas.flow import FlowBatch
 
@@ -14,15 +15,20 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 WITHIN_S = 0.1
 FLOWS_PER_RECORD = 400  # ~200 KB, well under Kafka's 1 MB default message size
+IDENTITY_CHECK_S = 2.0
+
+_stage: ProcessorStage | None = None  # set once the agent has warmed it
 
 
 @app.agent(raw_topic)
 async def normalise(stream) -> None:  # noqa: ANN001 - faust stream
     """Parse → dedupe → identity → classify each raw record; flows out, failures to the DLQ."""
+    global _stage
     stage = build_stage()
     sink = get_sink()
     warmed = await sink.call_async(warm_from_store, stage)
     log.info("dedupe warmed with %d stored event ids", warmed)
+    _stage = stage
     async for batch in stream.take(BATCH, within=WITHIN_S):
         result = stage.process(batch)
         by_network: dict[str, list] = {}
@@ -38,3 +44,14 @@ async def normalise(stream) -> None:  # noqa: ANN001 - faust stream
         await sink.write("interactions", result.interactions)
         if result.directory:
             await sink.write_rows("directory", result.directory)
+
+
+@app.timer(interval=IDENTITY_CHECK_S)
+async def identity_refresh() -> None:
+    """Re-segment actors after a directory change even while no event arrives (``directory`` rows)."""
+    if _stage is None:
+        return
+    rows = _stage.identity_updates()
+    if rows:
+        log.info("identity directory changed: %d actor rows re-segmented", len(rows))
+        await get_sink().write_rows("directory", rows)

@@ -37,7 +37,7 @@ at or above the threshold); then a brand follower → customer; else ``unknown``
 ``check_interval`` seconds (one ``time.monotonic()`` comparison per call otherwise),
 reloads them when they change, re-resolves every actor it has seen, and queues the
 actors whose identity changed; :meth:`IdentityResolver.changed_actors` drains that queue
-so analytics can re-segment them. A broken file never crashes the stage: the previous
+(the processors stage turns it into ``directory`` rows that analytics applies to its graphs). A broken file never crashes the stage: the previous
 directory stays in force and :attr:`IdentityResolver.last_error` names the file, row and field.
 """
 
@@ -307,6 +307,12 @@ class IdentityResolver:
         """Actors whose identity changed since the last call (drains the queue)."""
         out, self._changes = self._changes, []
         return out
+
+    def maybe_reload_due(self) -> bool:
+        """:meth:`maybe_reload` when ``check_interval`` has passed since the last check (cheap otherwise)."""
+        if self.path is None or time.monotonic() < self._next_check:
+            return False
+        return self.maybe_reload()
 
     def maybe_reload(self) -> bool:
         """Reload the directory if a file's modification time changed; True when it reloaded."""

@@ -63,6 +63,7 @@ class ProcessorStage:
         self.classify_flow = classify_flow
         self.pseudonymiser = pseudonymiser
         self._known: OrderedDict[tuple[str, str], tuple] = OrderedDict()  # (network, actor) → directory facts
+        self._networks: dict[str, set[str]] = {}  # actor id (as in flows) → networks it appeared in
 
     def envelope(self, raw: bytes) -> RawEnvelope | DlqRecord:
         """Decode and validate one raw record, or explain why not."""
@@ -132,7 +133,44 @@ class ProcessorStage:
                 out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
                 out.flows.append(flow)
                 self._note_actor(out, flow, it.actor_name)
+        out.directory.extend(self.identity_updates())
         return out
+
+    def identity_updates(self) -> list[dict]:
+        """``directory`` rows for actors whose segment or team changed (directory reload, learned rule).
+
+        One row per network the actor appeared in; analytics applies them to its graphs, so an
+        actor is re-segmented without waiting for its next flow. A change of canonical id (two
+        accounts merged into one person) is not replayed: new flows carry the new id.
+        """
+        self.identity.maybe_reload_due()
+        rows = []
+        for change in self.identity.changed_actors():
+            before, after = change.before, change.after
+            if after.actor != before.actor or (after.segment, after.team) == (before.segment, before.team):
+                continue
+            actor = self.pseudonymiser.pseudonym(after.actor) if self.pseudonymiser else after.actor
+            for network in sorted(self._networks.get(actor, ())):
+                known = self._known.get((network, actor))
+                facts = (known[0] if known else "", after.segment.value, after.team)
+                self._known[(network, actor)] = facts
+                rows.append(self._directory_row(network, actor, facts))
+        return rows
+
+    def _seen_in(self, network: str, actor: str | None) -> None:
+        if actor is None:
+            return
+        nets = self._networks.get(actor)
+        if nets is None:
+            if len(self._networks) >= KNOWN_ACTORS:
+                self._networks.clear()  # bounded; forgotten actors are re-segmented from their next flow
+            nets = self._networks[actor] = set()
+        nets.add(network)
+
+    @staticmethod
+    def _directory_row(network: str, actor: str, facts: tuple) -> dict:
+        return {"network": network, "actor": actor, "display_name": facts[0], "segment": facts[1],
+                "team": facts[2], "organisation": None, "updated_at": datetime.now(timezone.utc)}
 
     def _note_actor(self, out: StageResult, flow: Flow, display_name: str | None) -> None:
         """Queue a ``directory`` row when the giver is new to this worker or its facts changed.
@@ -140,6 +178,8 @@ class ProcessorStage:
         Display names live only in ``directory`` (never in flows), so pseudonymised ids stay
         apart from the names they hide; the table is ReplacingMergeTree, latest row wins.
         """
+        self._seen_in(flow.network, flow.giver)
+        self._seen_in(flow.network, flow.receiver)
         key = (flow.network, flow.giver)
         known = self._known.get(key)
         facts = (display_name or (known[0] if known else ""), flow.giver_segment.value, flow.giver_team)
@@ -149,12 +189,7 @@ class ProcessorStage:
         self._known[key] = facts
         if len(self._known) > KNOWN_ACTORS:
             self._known.popitem(last=False)
-        out.directory.append(
-            {
-                "network": flow.network, "actor": flow.giver, "display_name": facts[0], "segment": facts[1],
-                "team": facts[2], "organisation": None, "updated_at": datetime.now(timezone.utc),
-            }
-        )
+        out.directory.append(self._directory_row(flow.network, flow.giver, facts))
 
     @staticmethod
     def _dead(env: RawEnvelope, reason: str, field_path: str, record: object) -> DlqRecord:

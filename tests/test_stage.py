@@ -58,3 +58,25 @@ def test_a_packed_record_gives_the_same_flows_and_names_its_bad_element() -> Non
     assert [d.field for d in mixed.dead] == ["committed_at", "[2].source", "<root>"]
     assert "batch" in mixed.dead[1].reason and json.loads(mixed.dead[1].record) == {"network": "n", "payload": {}}
     assert "malformed JSON batch" in mixed.dead[2].reason
+
+
+def test_a_directory_change_resegments_known_actors_without_new_events(tmp_path) -> None:  # noqa: ANN001
+    """Reloaded rules become directory rows for every network the actor appeared in, giver or receiver."""
+    import os
+
+    directory = tmp_path / "directory.yaml"
+    directory.write_text("rules:\n  customer_domains: [pobox.com]\npeople: []\n")
+    stage = build_stage(Settings(directory_path=directory))
+    commits = [r for r in git_records(400) if r["author_domain"] == "pobox.com"][:5]
+    stage.process([envelope("git", "a", c) for c in commits])
+    stage.process([envelope("git", "b", commits[0])])
+    junio = f"git:{commits[0]['author']}"
+    assert stage.identity_updates() == []  # nothing changed yet
+    directory.write_text("rules:\n  partner_domains:\n    pobox.com: Pobox\npeople: []\n")
+    st = directory.stat()
+    os.utime(directory, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    assert stage.identity.maybe_reload()  # what the stage's periodic check does once it is due
+    rows = stage.identity_updates()
+    assert {(r["network"], r["segment"]) for r in rows if r["actor"] == junio} == {("a", "partner"), ("b", "partner")}
+    assert all(r["segment"] == "partner" for r in rows)
+    assert stage.identity_updates() == []  # drained

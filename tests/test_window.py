@@ -196,3 +196,19 @@ def test_question_and_idea_outcomes_stay_exact_through_expiry_and_compaction() -
     assert w.network["responsiveness_p90_s"] == pytest.approx(float(np.percentile(q_delays, 90)))
     assert w.network["idea_pickup_share"] == pytest.approx(len(i_delays) / len(i))
     assert w.network["idea_pickup_median_s"] == pytest.approx(float(np.median(i_delays)))
+
+
+def test_set_identity_resegments_an_actor_until_a_newer_flow() -> None:
+    store = GraphStore("n1", windows=["1h"])
+    store.add(flow("c1", "w1", t=0))
+    store.add(flow("w1", "c1", t=60))
+    w = store.tick().windows[0]
+    assert {(t.src, t.dst) for t in w.tunnels} == {("customer", "workforce"), ("workforce", "customer")}
+    assert store.set_identity("c1", "partner", "alliances") and not store.set_identity("c1", "partner", "alliances")
+    assert not store.set_identity("nobody", "partner", None)
+    w = store.tick().windows[0]  # no new flow: the tunnels moved with the directory
+    assert {(t.src, t.dst) for t in w.tunnels} == {("partner", "workforce"), ("workforce", "partner")}
+    store.add(flow("c1", "w1", t=30, event_id="older"))  # event time before the change: keeps partner
+    assert {(t.src, t.dst) for t in store.tick().windows[0].tunnels} >= {("partner", "workforce")}
+    store.add(flow("c1", "w1", t=120))  # a newer flow says customer again
+    assert ("customer", "workforce") in {(t.src, t.dst) for t in store.tick().windows[0].tunnels}
