@@ -84,10 +84,15 @@ def _plain(v: Any) -> Any:
     return v.value if isinstance(v, Enum) else v
 
 
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain).encode
+
+
 def _json_text(v: Any) -> Any:
     if v is None or isinstance(v, str):
         return v
-    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
+    if isinstance(v, dict) and not v:
+        return "{}"  # most metadata: skip the encoder
+    return _JSON(v)
 
 
 def _first_bad(table: str, column: str, values: Sequence[Any], type_: pa.DataType, n: int, err: Exception) -> RowError:
