@@ -392,3 +392,18 @@ def test_clickhouse_server_starts_and_stops(tmp_path: Path) -> None:
         assert ServerStore(url, database="system").query("SELECT version() AS v")[0]["v"].startswith("18.16")
     assert not server.running and not server.ping()
     assert (tmp_path / "ch" / "config.xml").is_file()  # a caller's data dir is kept
+
+
+def test_datetime_columns_convert_to_the_same_milliseconds_as_arrow() -> None:
+    """Aware (any offset, sub-millisecond), naive (read as UTC) datetimes: exact epoch ms and seconds."""
+    import pyarrow as pa
+
+    base = datetime(2024, 5, 1, 12, 0, 0, 999_999, tzinfo=timezone.utc)
+    stamps = [base, base.replace(tzinfo=None) + timedelta(microseconds=1),
+              datetime(2024, 5, 1, 14, 0, 0, 1_500, tzinfo=timezone(timedelta(hours=2)))]
+    rows = [{**m.__dict__, "timestamp": ts} for m, ts in zip(make_models()["flows"], stamps)]
+    names = list(table_spec("flows").column_names)
+    columns = dict(zip(names, prepare_columns("flows", rows)))
+    arrow_ms = pa.array(stamps, type=pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_pylist()
+    assert columns["timestamp_ms"] == arrow_ms == [1714564800999, 1714564801000, 1714564800001]
+    assert columns["timestamp"] == [ms // 1000 for ms in arrow_ms]
