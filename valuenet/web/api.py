@@ -118,11 +118,12 @@ def actor(reader: ReaderDep, settings: SettingsDep,
 
 
 @router.get("/metrics/live", summary="Live counters by window: flows by type, flows/s, tunnel volume, late events")
-def metrics_live(request: Request, reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None,
-                 window: WindowQ = None) -> dict:
+def metrics_live(request: Request, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None) -> dict:
     """The newest live record of the network from ``valuenet.metrics`` (exact after every batch of flows, no tick)."""
     hub = request.app.state.feed
-    net = network or (settings.network if settings.network in hub.live or len(hub.live) != 1 else next(iter(hub.live)))
+    net = network or settings.network
+    if network is None and net not in hub.live and len(hub.live) == 1:
+        net = next(iter(hub.live))  # the only network with live data
     held = hub.live.get(net)
     if held is None:
         raise HTTPException(404, detail=f"no live counters for network {net!r} yet: the worker publishes them on "
