@@ -123,20 +123,25 @@ class RawProducer:
                 self._flusher.start()
 
     def _ship(self, network: str) -> FutureRecordMetadata | None:
-        """Send the pending envelopes of ``network`` as one record (lock held)."""
-        pending = self._pending.pop(network, None)
+        """Send the pending envelopes of ``network`` as one record (lock held); kept queued if the send raises."""
+        pending = self._pending.get(network)
         if pending is None or not pending.values:
             return None
         value = pending.values[0] if len(pending.values) == 1 else encode_batch(pending.values)
-        return self._producer.send(self.raw_topic, key=network.encode("utf-8"), value=value)
+        future = self._producer.send(self.raw_topic, key=network.encode("utf-8"), value=value)
+        del self._pending[network]
+        return future
 
     def _linger_loop(self) -> None:
         """Ship every batch that waited ``batch_linger_ms`` (background thread)."""
-        while not self._closed.wait(self.batch_linger / 2):
+        while not self._closed.wait(max(self.batch_linger / 2, 0.001)):
             now = time.monotonic()
             with self._lock:
                 for network in [n for n, p in self._pending.items() if now - p.since >= self.batch_linger]:
-                    self._ship(network)
+                    try:
+                        self._ship(network)
+                    except KafkaError as e:  # e.g. the producer's buffer stayed full: retried next round
+                        log.warning("could not ship a batch of %s yet: %s", network, e)
 
     def send_and_wait(self, envelope: RawEnvelope, timeout: float = 10.0) -> RecordMetadata:
         """Send one envelope alone and block until the broker acknowledged it (raises :class:`DeliveryError`)."""
