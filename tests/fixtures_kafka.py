@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaConsumer
 
 from valuenet.config import Settings
 from valuenet.kafka_admin import delete_topics, ensure_topics
@@ -90,3 +92,21 @@ def new_topic(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Iterator[
 
     yield make
     delete_topics(kafka_bootstrap, made)
+
+
+def consume_records(bootstrap: str, topic: str, n: int, *, size: Callable[[bytes], int] | None = None,
+                    timeout_s: float = 20.0) -> list:
+    """Records of ``topic`` from the beginning until they hold ``n`` items (``size(value)`` each, default 1)."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None)
+    out: list = []
+    held = 0
+    deadline = time.monotonic() + timeout_s
+    try:
+        while held < n and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=300).values():
+                out.extend(batch)
+                held += sum(size(r.value) if size else 1 for r in batch)
+    finally:
+        consumer.close()
+    return out

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from kafka import KafkaConsumer
 
 from ingest.producer import RawProducer
 from schemas.envelope import RawEnvelope, decode_raw, is_batch
+from tests.fixtures_kafka import consume_records
 
 pytestmark = pytest.mark.kafka
+
+
+def envelopes(value: bytes) -> int:
+    """How many envelopes a raw record holds."""
+    return len(decode_raw(value))
 
 
 def env(network: str, i: int) -> RawEnvelope:
     """A generic envelope numbered ``i``."""
     return RawEnvelope(source="generic", network=network, payload={"i": i})
 
-
-def read_all(bootstrap: str, topic: str, envelopes: int, timeout: float = 30.0) -> list:
-    """Records of ``topic`` until they hold ``envelopes`` envelopes."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    got: list = []
-    deadline = time.monotonic() + timeout
-    try:
-        while sum(len(decode_raw(r.value)) for r in got) < envelopes and time.monotonic() < deadline:
-            got.extend(r for batch in consumer.poll(timeout_ms=300).values() for r in batch)
-    finally:
-        consumer.close()
-    return sorted(got, key=lambda r: (r.partition, r.offset))
 
 
 def test_envelopes_are_packed_per_network_in_order(kafka_bootstrap: str, new_topic) -> None:  # noqa: ANN001
@@ -40,7 +30,7 @@ def test_envelopes_are_packed_per_network_in_order(kafka_bootstrap: str, new_top
             if i % 100 == 0:
                 producer.send(env("b", i))
         producer.send_and_wait(env("b", -1))  # ships b's queued batch first, then itself alone
-    records = read_all(kafka_bootstrap, raw, 1213)
+    records = sorted(consume_records(kafka_bootstrap, raw, 1213, size=envelopes), key=lambda r: (r.partition, r.offset))
     by_key: dict[bytes, list] = {}
     for r in records:
         by_key.setdefault(r.key, []).append(r)
@@ -57,7 +47,7 @@ def test_a_partly_filled_batch_ships_after_the_linger(kafka_bootstrap: str, new_
     try:
         for i in range(3):
             producer.send(env("a", i))
-        records = read_all(kafka_bootstrap, raw, 3)  # no flush: the linger thread ships it
+        records = consume_records(kafka_bootstrap, raw, 3, size=envelopes)  # no flush: the linger thread ships it
         assert [e.payload["i"] for r in records for e in decode_raw(r.value)] == [0, 1, 2]
     finally:
         producer.close()
@@ -68,5 +58,5 @@ def test_one_envelope_per_record_when_batching_is_off(kafka_bootstrap: str, new_
     with RawProducer(kafka_bootstrap, raw_topic=raw, batch_envelopes=1) as producer:
         for i in range(5):
             producer.send(env("a", i))
-    records = read_all(kafka_bootstrap, raw, 5)
+    records = consume_records(kafka_bootstrap, raw, 5)
     assert len(records) == 5 and not any(is_batch(r.value) for r in records)

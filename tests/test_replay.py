@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer
 from typer.testing import CliRunner
 
 from ingest.dlq import DlqRecord
@@ -20,6 +19,7 @@ from ingest.synth import SynthNetwork, write_dataset
 from schemas.envelope import RawEnvelope, decode_raw
 from schemas.interaction import Source
 from valuenet.cli import app
+from tests.fixtures_kafka import consume_records
 
 UTC = timezone.utc
 
@@ -157,24 +157,10 @@ def test_replay_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path: Pa
     with RawProducer(kafka_bootstrap, raw_topic=raw, dlq_topic=dlq, batch_linger_ms=60_000) as producer:
         stats = replay(f, producer, source=Source.bluesky, network="acme")  # the batch ships on close
     assert (stats.sent, stats.rejected) == (3, 2)
-    got = _consume(kafka_bootstrap, raw, 1)
+    got = consume_records(kafka_bootstrap, raw, 1)
     assert len(got) == 1 and {r.key for r in got} == {b"acme"}  # one network's envelopes packed in one record
     envs = [e for r in sorted(got, key=lambda r: r.offset) for e in decode_raw(r.value)]
     assert [e.payload for e in envs] == [POST, REPOST, LIKE]
-    dead = sorted((DlqRecord.model_validate_json(r.value) for r in _consume(kafka_bootstrap, dlq, 2)), key=lambda d: d.field)
+    dead = sorted((DlqRecord.model_validate_json(r.value) for r in consume_records(kafka_bootstrap, dlq, 2)), key=lambda d: d.field)
     assert [(d.stage, d.source, d.field) for d in dead] == [("replay", "bluesky", "<payload>"), ("replay", "bluesky", "did")]
     assert json.loads(dead[1].record) == NO_DID and dead[0].record == "not json at all"
-
-
-def _consume(bootstrap: str, topic: str, n: int, timeout_s: float = 20.0) -> list:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    out: list = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(out) < n and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                out.extend(batch)
-    finally:
-        consumer.close()
-    return out

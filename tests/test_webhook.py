@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
 from starlette.testclient import TestClient
 
 from ingest import signatures as sig
@@ -17,6 +16,7 @@ from ingest.dlq import DlqRecord
 from ingest.producer import RawProducer
 from ingest.webhook import WebhookSecrets, create_app
 from schemas.envelope import RawEnvelope
+from tests.fixtures_kafka import consume_records
 
 FIXTURES = Path("/work/shared/fixtures/github")
 SECRETS = WebhookSecrets(
@@ -216,24 +216,10 @@ def test_acknowledged_webhooks_are_on_the_broker(kafka_bootstrap: str, new_topic
         producer.close()
     # every 2xx carried the broker's offset: it was acknowledged before the answer
     assert all(a["ok"] and a["offset"] >= 0 for a in acks)
-    got = _consume(kafka_bootstrap, raw, 3)
+    got = consume_records(kafka_bootstrap, raw, 3)
     assert {r.key for r in got} == {b"acme"}
     envs = [RawEnvelope.model_validate_json(r.value) for r in got]
     assert sorted(e.headers["x-github-delivery"] for e in envs) == ["d-fork", "d-issue_comment_created", "d-watch_started"]
     assert {e.headers["x-github-event"] for e in envs} == {"issue_comment", "watch", "fork"}
-    dead = [DlqRecord.model_validate_json(r.value) for r in _consume(kafka_bootstrap, dlq, 1)]
+    dead = [DlqRecord.model_validate_json(r.value) for r in consume_records(kafka_bootstrap, dlq, 1)]
     assert dead[0].field == "body" and dead[0].record == "[1," and dead[0].source == "generic"
-
-
-def _consume(bootstrap: str, topic: str, n: int, timeout_s: float = 20.0) -> list:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=2000, group_id=None)
-    out: list = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(out) < n and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                out.extend(batch)
-    finally:
-        consumer.close()
-    return out

@@ -16,7 +16,7 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -169,6 +169,32 @@ def _present_columns(spec: TableSpec, rows: Sequence[dict[str, Any]]) -> set[str
     return present
 
 
+def _column_values(spec: TableSpec, rows: Sequence[dict[str, Any]]) -> Iterator[tuple[Column, list[Any] | None, pa.Array | None]]:
+    """Each DDL column in order as ``(column, values, array)``: a plain column's extracted Python values
+    (array None); a DateTime column's epoch seconds and then its ``_ms`` companion's epoch
+    milliseconds as Arrow arrays (values None)."""
+    n = len(rows)
+    present = _present_columns(spec, rows)
+    companions = spec.ms_companions
+    companion_of = {ms: dt for dt, ms in companions.items()}
+    derived: dict[str, pa.Array] = {}
+    for column in spec.columns:
+        name = column.name
+        if name in companion_of:
+            yield column, None, derived.pop(name)
+            continue
+        values = _extract(rows, name) if name in present else [None] * n
+        if column.is_datetime:
+            ms_name = companions.get(name)
+            given = _extract(rows, ms_name) if ms_name and ms_name in present else None
+            secs, ms = _datetime_arrays(spec, column, values, given, n)
+            if ms_name:
+                derived[ms_name] = ms
+            yield column, None, secs
+        else:
+            yield column, values, None
+
+
 def prepare_columns(table: str, rows: Sequence[dict[str, Any]]) -> list[Sequence[Any]]:
     """Fast path for clickhouse-driver: Python column lists in DDL order, converted but not type-checked.
 
@@ -177,26 +203,11 @@ def prepare_columns(table: str, rows: Sequence[dict[str, Any]]) -> list[Sequence
     type while serialising. Call :func:`prepare_batch` to locate the bad row then.
     """
     spec = table_spec(table)
-    n = len(rows)
-    present = _present_columns(spec, rows)
-    companions = spec.ms_companions
-    companion_of = {ms: dt for dt, ms in companions.items()}
-    derived: dict[str, list[Any]] = {}
     columns: list[Sequence[Any]] = []
-    for column in spec.columns:
-        name = column.name
-        if name in companion_of:
-            columns.append(derived[name])
-            continue
-        values = _extract(rows, name) if name in present else [None] * n
-        if column.is_datetime:
-            ms_name = companions.get(name)
-            given = _extract(rows, ms_name) if ms_name and ms_name in present else None
-            secs, ms = _datetime_arrays(spec, column, values, given, n)
-            if ms_name:
-                derived[ms_name] = ms.to_pylist()
-            values = secs.to_pylist()
-        elif name in spec.json_columns:
+    for column, values, array in _column_values(spec, rows):
+        if array is not None:
+            values = array.to_pylist()
+        elif column.name in spec.json_columns:
             values = [_json_text(v) for v in values]
         elif column.base_type.startswith("Enum8("):
             distinct = set(values)
@@ -214,25 +225,14 @@ def prepare_batch(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
     """
     spec = table_spec(table)
     n = len(rows)
-    present = _present_columns(spec, rows)
-    companions = spec.ms_companions
-    companion_of = {ms: dt for dt, ms in companions.items()}
-    derived: dict[str, pa.Array] = {}
+    companions = set(spec.ms_companions.values())
     arrays: list[pa.Array] = []
-    for column in spec.columns:
+    for column, values, array in _column_values(spec, rows):
         name = column.name
-        if name in companion_of:
-            arrays.append(derived[name])
+        if name in companions:
+            arrays.append(array)
             continue
-        values = _extract(rows, name) if name in present else [None] * n
-        if column.is_datetime:
-            ms_name = companions.get(name)
-            given = _extract(rows, ms_name) if ms_name and ms_name in present else None
-            secs, ms = _datetime_arrays(spec, column, values, given, n)
-            if ms_name:
-                derived[ms_name] = ms
-            array = secs
-        else:
+        if array is None:
             if name in spec.json_columns:
                 values = [_json_text(v) for v in values]
             array, values = _to_array(table, name, values, _arrow_type(column), n)

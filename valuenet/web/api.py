@@ -63,6 +63,12 @@ def _network(reader: Reader, settings: Settings, network: str | None) -> str:
     return network or _call(reader.default_network, settings.network)
 
 
+def _require_actor(reader: Reader, network: str, actor: str) -> None:
+    """404 unless ``actor`` has data in ``network``."""
+    if not _call(reader.actor_exists, network, actor):
+        raise HTTPException(404, detail=f"actor {actor!r} not found in network {network!r}")
+
+
 def _window(settings: Settings, window: str | None) -> str:
     if window is None:
         return settings.windows[0]
@@ -106,8 +112,7 @@ def actor(reader: ReaderDep, settings: SettingsDep,
           edges: Annotated[int, Query(ge=1, le=5000, description="Ego-network edges at most")] = 400) -> dict:
     """Latest metrics, metrics over the last ``history`` ticks and the ego network (radius 1)."""
     net, w = _network(reader, settings, network), _window(settings, window)
-    if not _call(reader.actor_exists, net, actor):
-        raise HTTPException(404, detail=f"actor {actor!r} not found in network {net!r}")
+    _require_actor(reader, net, actor)
     hist = _call(reader.actor_history, net, actor, w, history)
     ego_edges = _call(reader.edges, net, w, None, actor, edges)
     snap = _call(reader.actor_snapshot, net, w)
@@ -180,8 +185,7 @@ def reach(reader: ReaderDep, settings: SettingsDep,
           posts: Annotated[int, Query(ge=0, le=100, description="Top posts to list")] = 10) -> dict:
     """Reach and potential reach now and over time, and the actor's most amplified posts."""
     net, w = _network(reader, settings, network), _window(settings, window)
-    if not _call(reader.actor_exists, net, actor):
-        raise HTTPException(404, detail=f"actor {actor!r} not found in network {net!r}")
+    _require_actor(reader, net, actor)
     hist = _call(reader.reach_history, net, w, [actor], trend).get(actor, [])
     latest = _call(reader.actor_snapshot, net, w).get(actor)
     keys = ("reach", "potential_reach", "amplification_rate", "engagement_rate", "segment")
