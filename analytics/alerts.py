@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analytics.graph_store import TickResult, WindowResult
-from schemas import Alert
+from valuenet.analytics.tick import TickResult, WindowResult
+from valuenet.schemas import Alert
 
 __all__ = ["AlertThresholds", "AlertDetector"]
 
@@ -76,33 +76,63 @@ class AlertDetector:
             key = (kind, subject)
             if on and key not in st.active:
                 st.active.add(key)
-                out.append(Alert(network=result.network, window=w.window, raised_at=result.computed_at, kind=kind,
-                                 subject=subject, value=float(value), threshold=float(threshold), message=message))
+                out.append(
+                    Alert(
+                        network=result.network,
+                        window=w.window,
+                        raised_at=result.computed_at,
+                        kind=kind,
+                        subject=subject,
+                        value=float(value),
+                        threshold=float(threshold),
+                        message=message,
+                    )
+                )
             elif not on:
                 st.active.discard(key)
 
         for name, prev in st.brokers.items():
             i = index.get(name)
             bs = float(w.boundary_spanning[i]) if i is not None else 0.0
-            raise_("broker_lost", name, bs, 0.0,
-                   f"{name} no longer carries flows between segments in {w.window} (betweenness was {prev:.4f})", bs == 0.0)
-        cand = np.flatnonzero((w.boundary_spanning > 0) & (w.betweenness >= th.broker_min_betweenness) & (w.betweenness > 0))
+            raise_(
+                "broker_lost",
+                name,
+                bs,
+                0.0,
+                f"{name} no longer carries flows between segments in {w.window} (betweenness was {prev:.4f})",
+                bs == 0.0,
+            )
+        cand = np.flatnonzero(
+            (w.boundary_spanning > 0) & (w.betweenness >= th.broker_min_betweenness) & (w.betweenness > 0)
+        )
         top = cand[np.argsort(-w.betweenness[cand], kind="stable")[: th.broker_top_n]]
         st.brokers = {names[i]: float(w.betweenness[i]) for i in top.tolist()}
 
-        ei = float(w.network["ei_index"] or 0.0)
+        ei = float(w.network_metrics["ei_index"] or 0.0)
         if st.ei is not None:
             limit = st.ei - th.silo_ei_drop
-            raise_("silo_forming", result.network, ei, limit,
-                   f"E-I index fell to {ei:.3f} (baseline {st.ei:.3f}) in {w.window}", ei < limit)
+            raise_(
+                "silo_forming",
+                result.network,
+                ei,
+                limit,
+                f"E-I index fell to {ei:.3f} (baseline {st.ei:.3f}) in {w.window}",
+                ei < limit,
+            )
         st.ei = ei if st.ei is None else (1 - a) * st.ei + a * ei
 
-        p90 = w.network.get("responsiveness_p90_s")
+        p90 = w.network_metrics.get("responsiveness_p90_s")
         if p90 is not None:
             if st.p90 is not None:
                 limit = max(th.responsiveness_ratio * st.p90, th.responsiveness_min_s)
-                raise_("responsiveness_degraded", result.network, p90, limit,
-                       f"p90 time to first workforce answer {p90:.0f}s (baseline {st.p90:.0f}s) in {w.window}", p90 >= limit)
+                raise_(
+                    "responsiveness_degraded",
+                    result.network,
+                    p90,
+                    limit,
+                    f"p90 time to first workforce answer {p90:.0f}s (baseline {st.p90:.0f}s) in {w.window}",
+                    p90 >= limit,
+                )
             st.p90 = p90 if st.p90 is None else (1 - a) * st.p90 + a * p90
 
         new_reach: dict[str, float] = {}
@@ -111,8 +141,14 @@ class AlertDetector:
             base = st.reach.get(name)
             if not first_tick:
                 limit = max(th.reach_spike_ratio * max(base or 0.0, 1.0), float(th.reach_min))
-                raise_("reach_spike", name, r, limit,
-                       f"{name} reach {r:.0f} actors (baseline {base or 0:.1f}) in {w.window}", r >= limit)
+                raise_(
+                    "reach_spike",
+                    name,
+                    r,
+                    limit,
+                    f"{name} reach {r:.0f} actors (baseline {base or 0:.1f}) in {w.window}",
+                    r >= limit,
+                )
             new_reach[name] = r if base is None else (1 - a) * base + a * r
         for name, base in st.reach.items():
             if name not in new_reach:

@@ -21,17 +21,18 @@ import os
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 import networkx as nx
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from valuenet.web.queries import Reader
+from valuenet.analytics.storage.reader import Reader
 
 __all__ = [
     "WHAT",
@@ -98,10 +99,12 @@ class ExportJob(BaseModel):
             raise ValueError(f"cron expression {v!r} is not valid")
         return v
 
-    def check(self) -> "ExportJob":
+    def check(self) -> ExportJob:
         """Raise ExportError when the format does not fit the kind."""
         if self.format not in FORMATS[self.what]:
-            raise ExportError(f"export {self.what!r} cannot be written as {self.format!r}; use one of {FORMATS[self.what]}")
+            raise ExportError(
+                f"export {self.what!r} cannot be written as {self.format!r}; use one of {FORMATS[self.what]}"
+            )
         return self
 
     @property
@@ -129,8 +132,13 @@ def collect(reader: Reader, what: str, network: str, window: str, k: int = 5) ->
         for a in reader.actor_snapshot(network, window).values():
             sizes[a["segment"]] = sizes.get(a["segment"], 0) + 1
         rows = reader.tunnels(network, window)
-        kept = [r for r in rows if sizes.get(r["src_segment"], 0) >= k and sizes.get(r["dst_segment"], 0) >= k
-                and int(r["actor_pairs"]) >= k]
+        kept = [
+            r
+            for r in rows
+            if sizes.get(r["src_segment"], 0) >= k
+            and sizes.get(r["dst_segment"], 0) >= k
+            and int(r["actor_pairs"]) >= k
+        ]
         return ExportTable(what, network, window, kept, suppressed=len(rows) - len(kept))
     if what == "flows":
         return ExportTable(what, network, window, reader.flows(network, window))
@@ -147,13 +155,21 @@ def build_graph(reader: Reader, network: str, window: str) -> nx.DiGraph:
     g = nx.DiGraph(network=network, window=window)
     snap = reader.actor_snapshot(network, window)
     for r in reader.edges(network, window):
-        for end, seg, team in (("source", "source_segment", "source_team"), ("target", "target_segment", "target_team")):
+        for end, seg, team in (
+            ("source", "source_segment", "source_team"),
+            ("target", "target_segment", "target_team"),
+        ):
             a = r[end]
             if a not in g:
                 m = snap.get(a, {})
-                attrs = {"segment": m.get("segment") or r[seg], "team": r.get(team),
-                         "pagerank": m.get("pagerank"), "betweenness": m.get("betweenness"),
-                         "reach": m.get("reach"), "community": m.get("community")}
+                attrs = {
+                    "segment": m.get("segment") or r[seg],
+                    "team": r.get(team),
+                    "pagerank": m.get("pagerank"),
+                    "betweenness": m.get("betweenness"),
+                    "reach": m.get("reach"),
+                    "community": m.get("community"),
+                }
                 g.add_node(a, **{k: v for k, v in attrs.items() if v is not None})
         u, v = r["source"], r["target"]
         if not g.has_edge(u, v):
@@ -199,7 +215,9 @@ def sha256_file(path: Path) -> str:
 def write_export(table: ExportTable, fmt: str, path: Path, progress: Progress | None = None) -> dict:
     """Write ``table`` as ``fmt`` to ``path`` atomically; returns the manifest entry."""
     if fmt not in FORMATS[table.what]:
-        raise ExportError(f"export {table.what!r} cannot be written as {fmt!r}; use one of {', '.join(FORMATS[table.what])}")
+        raise ExportError(
+            f"export {table.what!r} cannot be written as {fmt!r}; use one of {', '.join(FORMATS[table.what])}"
+        )
     path = Path(path)
     total = len(table.rows)
     tick = progress or (lambda done, total: None)
@@ -231,12 +249,29 @@ def write_export(table: ExportTable, fmt: str, path: Path, progress: Progress | 
         tick(total, total)
 
     _atomic(path, write)
-    return {"file": path.name, "what": table.what, "format": fmt, "network": table.network, "window": table.window,
-            "rows": total, "suppressed": table.suppressed, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return {
+        "file": path.name,
+        "what": table.what,
+        "format": fmt,
+        "network": table.network,
+        "window": table.window,
+        "rows": total,
+        "suppressed": table.suppressed,
+        "bytes": path.stat().st_size,
+        "sha256": sha256_file(path),
+    }
 
 
-def export(reader: Reader, what: str, fmt: str, window: str, network: str, out: Path, k: int = 5,
-           progress: Progress | None = None) -> dict:
+def export(
+    reader: Reader,
+    what: str,
+    fmt: str,
+    window: str,
+    network: str,
+    out: Path,
+    k: int = 5,
+    progress: Progress | None = None,
+) -> dict:
     """Collect and write one export; returns its manifest entry."""
     if what not in WHAT:
         raise ExportError(f"--what must be one of {', '.join(WHAT)}, not {what!r}")
@@ -276,10 +311,11 @@ def due_jobs(jobs: Iterable[ExportJob], since: datetime, now: datetime) -> list[
     return out
 
 
-def run_jobs(reader: Reader, jobs: list[ExportJob], out_dir: Path, default_network: str, k: int = 5,
-             now: datetime | None = None) -> Path:
+def run_jobs(
+    reader: Reader, jobs: list[ExportJob], out_dir: Path, default_network: str, k: int = 5, now: datetime | None = None
+) -> Path:
     """Run ``jobs`` into ``out_dir/<UTC stamp>/`` with a manifest; the directory appears complete or not at all."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,8 +326,12 @@ def run_jobs(reader: Reader, jobs: list[ExportJob], out_dir: Path, default_netwo
             net = job.network or default_network
             name = job.filename if not job.network else f"{net}-{job.filename}"
             files.append(export(reader, job.what, job.format, job.window, net, staging / name, k))
-        manifest = {"generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "k": k,
-                    "windows": sorted({f["window"] for f in files}), "files": files}
+        manifest = {
+            "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "k": k,
+            "windows": sorted({f["window"] for f in files}),
+            "files": files,
+        }
         _atomic(staging / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2), encoding="utf-8"))
         final = out_dir / stamp
         if final.exists():
@@ -305,13 +345,20 @@ def run_jobs(reader: Reader, jobs: list[ExportJob], out_dir: Path, default_netwo
         raise
 
 
-def run_schedule(reader: Reader, jobs: list[ExportJob], out_dir: Path, default_network: str, k: int = 5,
-                 stop: Callable[[], bool] = lambda: False, on_run: Callable[[Path], None] | None = None) -> None:
+def run_schedule(
+    reader: Reader,
+    jobs: list[ExportJob],
+    out_dir: Path,
+    default_network: str,
+    k: int = 5,
+    stop: Callable[[], bool] = lambda: False,
+    on_run: Callable[[Path], None] | None = None,
+) -> None:
     """Run due jobs each minute boundary until ``stop()``; each batch of due jobs makes one run directory."""
-    last = datetime.now(timezone.utc)
+    last = datetime.now(UTC)
     while not stop():
         time.sleep(min(1.0, max(0.05, 60 - time.time() % 60)))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         due = due_jobs(jobs, last, now)
         if due:
             path = run_jobs(reader, due, out_dir, default_network, k, now)

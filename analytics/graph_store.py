@@ -25,7 +25,7 @@ most one of them once the cycle runs); in between its partition is carried over
 False. Smaller windows recompute every tick. Every other metric is recomputed every tick.
 After a restart (or a rebuild) the first tick recomputes every window.
 
-Policies (see ``analytics.window`` for the window arithmetic):
+Policies (see ``valuenet.analytics.window`` for the window arithmetic):
 
 - **dedupe**: an event id already seen within the retained horizon is ignored (counted in
   ``duplicates``), so replays never double count;
@@ -46,20 +46,20 @@ from __future__ import annotations
 
 import bisect
 import threading
-import time
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analytics.metrics import brokerage, centrality, community, network, reach, strength, tunnels
-from analytics.metrics.engine import EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, WindowGraph, check_engine
-from analytics.window import WindowSpec, bucket_of, retained_buckets, to_epoch
-from schemas import Flow
+from valuenet.analytics.metrics.engine import EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, check_engine
+from valuenet.analytics.outcomes import NAN, OutcomeRows, ThreadState
+from valuenet.analytics.tick import StoreSnapshot, TickResult, WindowResult, compute_tick
+from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets, to_epoch
+from valuenet.schemas import Flow
 
 if TYPE_CHECKING:
     from valuenet.config import Settings
@@ -73,7 +73,6 @@ _OPENER_KINDS = frozenset({"post", "ticket"})
 _ANSWER_KINDS = frozenset({"reply", "review", "approve", "help", "apply"})
 _POST = KIND_CODE["post"]
 _IDEA = _LAYER_CODE["idea"]
-_NAN = float("nan")
 _NSEG, _NLAYER = len(SEGMENTS), len(LAYERS)
 _NO_RECEIVER = _NSEG  # receiver-segment slot of a flow without receiver
 _LATE_SLOT = _NSEG * (_NSEG + 1) * _NLAYER  # counter slots: (giver seg, receiver seg or none, layer), then late
@@ -101,83 +100,6 @@ class _Bucket:
         self.kind = array("b")
 
 
-class _Thread:
-    """Thread state for responsiveness and idea pickup (event times, epoch seconds)."""
-
-    __slots__ = ("question_row", "answers", "idea_rows", "last")
-
-    def __init__(self) -> None:
-        self.question_row = -1  # row of its question in GraphStore._questions (-1: none)
-        self.answers: list[float] = []  # sorted workforce answer times
-        self.idea_rows: list[int] = []  # rows of its ideas in GraphStore._ideas
-        self.last = float("-inf")
-
-
-def _first_delay(answers: list[float], t0: float) -> float:
-    """Time from ``t0`` to the first answer at or after it (NaN: none yet)."""
-    i = bisect.bisect_left(answers, t0)
-    return answers[i] - t0 if i < len(answers) else _NAN
-
-
-class _Outcomes:
-    """Questions (or ideas) as rows of start time and first-answer delay, kept current per event.
-
-    A snapshot copies the live rows with numpy instead of walking every open thread; rows of
-    expired threads are marked dead and compacted away once they are the majority.
-    """
-
-    __slots__ = ("start", "delay", "alive", "dead")
-
-    def __init__(self) -> None:
-        self.start, self.delay, self.alive, self.dead = array("d"), array("d"), array("b"), 0
-
-    def add(self, t0: float, answers: list[float]) -> int:
-        """A new row starting at ``t0``; returns its index."""
-        self.start.append(t0)
-        self.delay.append(_first_delay(answers, t0))
-        self.alive.append(1)
-        return len(self.start) - 1
-
-    def restart(self, row: int, t0: float, answers: list[float]) -> None:
-        """Row ``row`` now starts at ``t0`` (an earlier opener of its thread arrived)."""
-        self.start[row] = t0
-        self.delay[row] = _first_delay(answers, t0)
-
-    def answered(self, row: int, at: float) -> None:
-        """An answer at ``at`` arrived in the row's thread: keep the first one at or after the start."""
-        d = at - self.start[row]
-        if d >= 0 and not (self.delay[row] <= d):  # NaN (no answer yet) compares False
-            self.delay[row] = d
-
-    def drop(self, row: int) -> None:
-        """The row's thread expired."""
-        if self.alive[row]:
-            self.alive[row] = 0
-            self.dead += 1
-
-    def rows(self) -> np.ndarray:
-        """``(n, 2)`` array of live rows: start, delay."""
-        alive = np.frombuffer(self.alive, dtype=np.int8).astype(bool) if len(self.alive) else np.zeros(0, bool)
-        out = np.empty((int(alive.sum()), 2))
-        if len(out):
-            out[:, 0] = np.frombuffer(self.start, dtype=np.float64)[alive]
-            out[:, 1] = np.frombuffer(self.delay, dtype=np.float64)[alive]
-        return out
-
-    def compact(self) -> np.ndarray | None:
-        """Drop dead rows when they are the majority; returns old row → new row (-1 dead), or None."""
-        if self.dead < 4096 or 2 * self.dead < len(self.alive):
-            return None
-        alive = np.frombuffer(self.alive, dtype=np.int8).astype(bool)
-        mapping = np.full(len(alive), -1, dtype=np.int64)
-        mapping[alive] = np.arange(int(alive.sum()))
-        self.start = array("d", np.frombuffer(self.start, dtype=np.float64)[alive].tobytes())
-        self.delay = array("d", np.frombuffer(self.delay, dtype=np.float64)[alive].tobytes())
-        self.alive = array("b", bytes([1]) * len(self.start))
-        self.dead = 0
-        return mapping
-
-
 @dataclass(frozen=True)
 class LiveWindow:
     """Per-event counters of one window at the current watermark.
@@ -200,77 +122,6 @@ class LiveWindow:
     def flows_per_s(self) -> dict[str, float]:
         """Flows per second by type: ``N_t / L``."""
         return {t: n / self.seconds for t, n in self.flows.items()}
-
-
-@dataclass
-class StoreSnapshot:
-    """A picklable copy of everything a tick needs (numpy arrays; no reference into the store)."""
-
-    network: str
-    watermark: float | None
-    bucket_seconds: int
-    windows: list[WindowSpec]
-    giver: np.ndarray
-    receiver: np.ndarray
-    layer: np.ndarray
-    kind: np.ndarray
-    bucket: np.ndarray
-    names: np.ndarray
-    segment: np.ndarray
-    team: np.ndarray
-    team_names: tuple[str, ...]
-    followers: np.ndarray
-    questions: np.ndarray  # (q, 2): opened at, delay (NaN unanswered)
-    ideas: np.ndarray  # (i, 2): given at, delay (NaN not picked up)
-    late: dict[int, int]
-    engine: str = "fast"
-    betweenness_pivots: int | None = 64
-    reach_hops: int = 3
-    seed: int = 0
-    # Louvain staleness (see GraphStore): previous partition per window as (global actor ids,
-    # community ids); windows listed in ``community_reuse`` carry it over instead of recomputing.
-    community_prev: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    community_reuse: frozenset[str] = frozenset()
-
-
-@dataclass
-class WindowResult:
-    """All metrics of one window; per-actor arrays are aligned with ``graph.names``."""
-
-    window: str
-    start: float
-    end: float
-    graph: WindowGraph
-    strength: dict[str, tuple[np.ndarray, np.ndarray]]
-    pagerank: np.ndarray
-    pagerank_reputation: np.ndarray
-    betweenness: np.ndarray
-    betweenness_pivots: int | None
-    betweenness_error: float
-    boundary_spanning: np.ndarray
-    community: np.ndarray
-    give_get_balance: np.ndarray
-    reach: np.ndarray
-    potential_reach: np.ndarray
-    amplification_rate: np.ndarray
-    engagement_rate: np.ndarray
-    tunnels: list[tunnels.Tunnel]
-    network: dict[str, float | int | None]
-    readiness_terms: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    actor_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    community_fresh: bool = True  # False: partition carried over from an earlier tick
-
-
-@dataclass
-class TickResult:
-    """One tick: every window of one network, computed at ``computed_at`` (wall clock)."""
-
-    network: str
-    computed_at: datetime
-    watermark: float | None
-    windows: list[WindowResult]
-    tick_seconds: float
 
 
 class GraphStore:
@@ -315,7 +166,7 @@ class GraphStore:
         self._reset()
 
     @classmethod
-    def from_settings(cls, settings: "Settings", network: str | None = None, **overrides: object) -> "GraphStore":
+    def from_settings(cls, settings: Settings, network: str | None = None, **overrides: object) -> GraphStore:
         """Store for ``network`` (default ``settings.network``) with windows, bucket and lateness from settings."""
         kwargs: dict[str, object] = {
             "windows": settings.windows,
@@ -348,8 +199,8 @@ class GraphStore:
         self._followers_ts = array("d")
         self._teams: dict[str, int] = {}
         self._team_names: list[str] = []
-        self._threads: dict[str, _Thread] = {}
-        self._questions, self._ideas = _Outcomes(), _Outcomes()
+        self._threads: dict[str, ThreadState] = {}
+        self._questions, self._ideas = OutcomeRows(), OutcomeRows()
         self._threads_by_bucket: dict[int, list[str]] = {}
         # running per-window counters (module docstring) and each bucket's share of them
         self._counts: dict[int, array] = {}
@@ -430,8 +281,10 @@ class GraphStore:
         seg = flow.giver_segment
         rseg = _NO_RECEIVER if rname is None else _SEG_CODE[flow.receiver_segment]
         self._count(b, (_SEG_CODE[seg] * (_NSEG + 1) + rseg) * _NLAYER + layer)
-        if (seg == "customer" and kind in _OPENER_KINDS) or (seg == "workforce" and kind in _ANSWER_KINDS) or (
-            layer == _IDEA and (seg == "customer" or seg == "partner")
+        if (
+            (seg == "customer" and kind in _OPENER_KINDS)
+            or (seg == "workforce" and kind in _ANSWER_KINDS)
+            or (layer == _IDEA and (seg == "customer" or seg == "partner"))
         ):
             self._track_thread(flow, ts, b, kind, layer)
         self.applied += 1
@@ -469,7 +322,7 @@ class GraphStore:
             self._segment.append(_SEG_CODE[segment])
             self._team.append(-1 if team is None else self._team_code(team))
             self._attr_ts.append(ts)
-            self._followers.append(_NAN)
+            self._followers.append(NAN)
             self._followers_ts.append(_NEG_INF)
         elif ts >= self._attr_ts[i]:
             self._segment[i] = _SEG_CODE[segment]
@@ -512,7 +365,7 @@ class GraphStore:
         key = flow.thread or flow.parent_id or flow.event_id
         th = self._threads.get(key)
         if th is None:
-            th = self._threads[key] = _Thread()
+            th = self._threads[key] = ThreadState()
         if question:
             if th.question_row < 0:
                 th.question_row = self._questions.add(ts, th.answers)
@@ -595,7 +448,7 @@ class GraphStore:
         if self._wm_bucket is None:
             return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8)
         first = self.windows[w].first_bucket(self._wm_bucket)
-        buckets = [self._buckets[k] for k in self._keys[bisect.bisect_left(self._keys, first):]]
+        buckets = [self._buckets[k] for k in self._keys[bisect.bisect_left(self._keys, first) :]]
 
         def cat(attr: str, dtype: type) -> np.ndarray:
             parts = [np.frombuffer(getattr(b, attr), dtype=dtype) for b in buckets]
@@ -695,7 +548,7 @@ class GraphStore:
             if old is None:
                 continue
             totals = self._window_totals[w]
-            for k in keys[bisect.bisect_left(keys, old):bisect.bisect_left(keys, first)]:
+            for k in keys[bisect.bisect_left(keys, old) : bisect.bisect_left(keys, first)]:
                 for slot, n in enumerate(self._counts[k]):
                     if n:
                         totals[slot] -= n
@@ -730,113 +583,3 @@ class GraphStore:
             self._community = {}
             self._ticks = 0
         return self.add_many(flows)
-
-
-# ---------------------------------------------------------------------- compute (no store access)
-def compute_tick(snap: StoreSnapshot, now_wall: datetime | None = None) -> TickResult:
-    """Every window's metrics from a snapshot; pure function of the snapshot (picklable in and out)."""
-    started = time.perf_counter()
-    computed_at = now_wall or datetime.now(timezone.utc)
-    results = []
-    if snap.watermark is not None:
-        wb = bucket_of(snap.watermark, snap.bucket_seconds)
-        for spec in snap.windows:
-            results.append(compute_window(snap, spec, wb))
-    elapsed = time.perf_counter() - started
-    for r in results:
-        r.network["tick_seconds"] = elapsed
-    return TickResult(snap.network, computed_at, snap.watermark, results, elapsed)
-
-
-def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int) -> WindowResult:
-    """All metrics of window ``spec`` at ``watermark_bucket`` (formulas in ``analytics.metrics``)."""
-    t0 = time.perf_counter()
-    start, end = spec.bounds(watermark_bucket, snap.bucket_seconds)
-    first = spec.first_bucket(watermark_bucket)
-    inside = snap.bucket >= first
-    giver, receiver, layer, kind = snap.giver[inside], snap.receiver[inside], snap.layer[inside], snap.kind[inside]
-    edge = (receiver >= 0) & (receiver != giver) & (layer < 3)
-    giver_e, receiver_e = giver[edge], receiver[edge]
-    present = np.zeros(len(snap.names) + 1, dtype=bool)  # O(actors) remap instead of a sort
-    present[giver_e] = True
-    present[receiver_e] = True
-    present[-1] = False
-    nodes = np.flatnonzero(present)
-    remap = np.cumsum(present) - 1  # global id → window id (valid where present)
-    src = remap[giver_e]
-    dst = remap[receiver_e]
-    post_givers = giver[kind == _POST]
-    ok = present[post_givers]
-    posts = np.bincount(remap[post_givers[ok]], minlength=len(nodes))
-    g = WindowGraph.from_edges(
-        len(nodes), src, dst, layer[edge].astype(np.int64), kind[edge],
-        names=snap.names[nodes], segment=snap.segment[nodes], team=snap.team[nodes],
-        followers=snap.followers[nodes], posts=posts, team_names=snap.team_names,
-    )
-    eng = snap.engine
-    pivots = snap.betweenness_pivots
-    pr = centrality.pagerank(g, engine=eng)
-    pr_rep = centrality.pagerank(g, layer="reputation", engine=eng)
-    btw = centrality.betweenness(g, pivots=pivots, seed=snap.seed, engine=eng)
-    prev = snap.community_prev.get(spec.name)
-    fresh = spec.name not in snap.community_reuse or prev is None
-    if fresh:
-        membership, q = community.louvain(g, seed=snap.seed, engine=eng)
-    else:
-        ids, labels = prev
-        pos = np.searchsorted(ids, nodes)
-        pos = np.minimum(pos, max(len(ids) - 1, 0))
-        hit = (ids[pos] == nodes) if len(ids) else np.zeros(len(nodes), dtype=bool)
-        membership, q = community.carry_over(g, np.where(hit, labels[pos] if len(ids) else -1, -1))
-    reach_k, potential = reach.reach(g, hops=snap.reach_hops, engine=eng)
-    counts = np.bincount(layer, minlength=len(LAYERS))
-    rates = network.flows_per_second({name: int(counts[i]) for i, name in enumerate(EDGE_LAYERS)}, spec.seconds)
-    q_in = snap.questions[(snap.questions[:, 0] >= start) & (snap.questions[:, 0] < end)]
-    i_in = snap.ideas[(snap.ideas[:, 0] >= start) & (snap.ideas[:, 0] < end)]
-    resp_med, resp_p90 = network.responsiveness(q_in[:, 1])
-    pick_share, pick_med = network.idea_pickup(i_in[:, 1])
-    readiness, terms = network.readiness_index(g)
-    net: dict[str, float | int | None] = {
-        "actors": g.n,
-        "edges": network.edges(g),
-        "density": network.density(g),
-        "reciprocity": network.reciprocity(g),
-        "modularity": q,
-        "ei_index": brokerage.ei_index(g),
-        "communities": int(membership.max() + 1) if g.n else 0,
-        "flows_per_s_knowledge": rates["knowledge"],
-        "flows_per_s_idea": rates["idea"],
-        "flows_per_s_reputation": rates["reputation"],
-        "responsiveness_median_s": resp_med,
-        "responsiveness_p90_s": resp_p90,
-        "idea_pickup_share": pick_share,
-        "idea_pickup_median_s": pick_med,
-        "readiness_index": readiness,
-        "late_events": int(sum(c for b, c in snap.late.items() if b is not None and b >= first)),
-        "tick_seconds": 0.0,
-    }
-    return WindowResult(
-        window=spec.name,
-        start=start,
-        end=end,
-        graph=g,
-        strength={name: strength.strength(g, name) for name in EDGE_LAYERS},
-        pagerank=pr,
-        pagerank_reputation=pr_rep,
-        betweenness=btw,
-        betweenness_pivots=None if pivots is None or pivots >= g.n else pivots,
-        betweenness_error=centrality.betweenness_error_bound(g.n, pivots),
-        boundary_spanning=brokerage.boundary_spanning(g),
-        community=membership,
-        give_get_balance=strength.give_get_balance(g),
-        reach=reach_k,
-        potential_reach=potential,
-        amplification_rate=reach.amplification_rate(g),
-        engagement_rate=reach.engagement_rate(g),
-        tunnels=tunnels.tunnels(g),
-        network=net,
-        readiness_terms=terms,
-        seconds=time.perf_counter() - t0,
-        actor_ids=nodes.astype(np.int64),
-        community_fresh=fresh,
-    )

@@ -7,15 +7,16 @@ import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from analytics.alerts import AlertDetector
-from analytics.graph_store import GraphStore, compute_tick
-from analytics.snapshot import alert_event, live_event, metrics_event, tick_rows
-from analytics.storage.rows import rows_to_models
-from analytics.window import WindowSpec
-from schemas import ActorMetrics, Alert, Flow, MetricsEvent, NetworkMetrics, SegmentFlow
+from valuenet.analytics.alerts import AlertDetector
+from valuenet.analytics.graph_store import GraphStore
+from valuenet.analytics.snapshot import alert_event, live_event, metrics_event, tick_rows
+from valuenet.analytics.storage.rows import rows_to_models
+from valuenet.analytics.tick import compute_tick
+from valuenet.analytics.window import WindowSpec
 from valuenet.config import Settings
+from valuenet.schemas import ActorMetrics, Alert, Flow, MetricsEvent, NetworkMetrics, SegmentFlow
 
 __all__ = ["LiveGraphs", "TickOutput"]
 
@@ -85,7 +86,7 @@ class LiveGraphs:
         self.detectors.clear()
         self._dirty.clear()
 
-    async def prepare(self, networks: set[str], sink) -> None:  # noqa: ANN001 - analytics.sink.StoreSink
+    async def prepare(self, networks: set[str], sink) -> None:
         """Before a network's first flow in this process (start, rebalance): rebuild it from ClickHouse."""
         new = networks - self.stores.keys()
         if not new:
@@ -97,7 +98,9 @@ class LiveGraphs:
                 flows = []
                 if rows and rows[0]["wm"]:
                     since = int(rows[0]["wm"]) - horizon_ms
-                    flows = rows_to_models("flows", await sink.query(_FLOWS_SQL, {"network": network, "since_ms": since}))
+                    flows = rows_to_models(
+                        "flows", await sink.query(_FLOWS_SQL, {"network": network, "since_ms": since})
+                    )
                 store = self.store(network)
                 counts = store.rebuild(flows)
                 for row in await sink.query(_NETWORK_DIRECTORY_SQL, {"network": network}):
@@ -105,7 +108,7 @@ class LiveGraphs:
                 self._dirty.add(network)
                 log.info("rebuilt %s from %d stored flows: %s", network, len(flows), counts)
 
-    async def refresh_identities(self, sink) -> int:  # noqa: ANN001 - analytics.sink.StoreSink
+    async def refresh_identities(self, sink) -> int:
         """Apply ``directory`` rows written since the last call (re-segmented actors); returns actors changed."""
         rows = await sink.query(_DIRECTORY_SQL, {"since_ms": max(0, self._directory_ms - DIRECTORY_OVERLAP_MS)})
         changed = 0
@@ -128,13 +131,13 @@ class LiveGraphs:
 
     def live_events(self, networks: set[str]) -> list[MetricsEvent]:
         """The live record (per-event counters of every window) of each of ``networks``."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         events = (live_event(self.stores[n], now) for n in sorted(networks) if n in self.stores)
         return [e for e in events if e is not None]
 
     async def tick(self, executor: Executor, now: datetime | None = None) -> list[TickOutput]:
         """Recompute every changed network: snapshot here (cheap copy), compute in ``executor``, rows here."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         loop = asyncio.get_running_loop()
         dirty, self._dirty = self._dirty, set()
         outputs = []
@@ -154,7 +157,5 @@ class LiveGraphs:
                 for row in rows.network:
                     row.watermark_ms = int(result.watermark * 1000)
             alerts = detector.check(result)
-            outputs.append(
-                TickOutput(network, rows.actors, rows.network, rows.tunnels, alerts, metrics_event(result))
-            )
+            outputs.append(TickOutput(network, rows.actors, rows.network, rows.tunnels, alerts, metrics_event(result)))
         return outputs

@@ -1,4 +1,4 @@
-"""Turn a :class:`~analytics.graph_store.TickResult` into the snapshot rows of ``schemas.metrics``.
+"""Turn a :class:`~valuenet.analytics.graph_store.TickResult` into the snapshot rows of ``valuenet.schemas.metrics``.
 
 Every row carries ``network``, ``window``, ``computed_at`` (wall clock of the tick) and
 ``window_end`` (event-time end of the window).
@@ -7,15 +7,26 @@ Every row carries ``network``, ``window``, ``computed_at`` (wall clock of the ti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
-from analytics.graph_store import GraphStore, LiveWindow, TickResult, WindowResult
-from analytics.metrics.engine import EDGE_LAYERS, SEGMENTS
-from schemas import ActorMetrics, Alert, LiveMetrics, LiveTunnel, MetricsEvent, NetworkMetrics, SegmentFlow
+from valuenet.analytics.graph_store import GraphStore, LiveWindow
+from valuenet.analytics.metrics.engine import EDGE_LAYERS, SEGMENTS
+from valuenet.analytics.tick import TickResult, WindowResult
+from valuenet.schemas import ActorMetrics, Alert, LiveMetrics, LiveTunnel, MetricsEvent, NetworkMetrics, SegmentFlow
 
-__all__ = ["TickRows", "actor_records", "actor_rows", "network_rows", "tunnel_rows", "tick_rows", "metrics_event", "live_row", "live_event"]
+__all__ = [
+    "TickRows",
+    "actor_records",
+    "actor_rows",
+    "network_rows",
+    "tunnel_rows",
+    "tick_rows",
+    "metrics_event",
+    "live_row",
+    "live_event",
+]
 
 
 @dataclass
@@ -28,7 +39,7 @@ class TickRows:
 
 
 def _end(w: WindowResult) -> datetime:
-    return datetime.fromtimestamp(w.end, tz=timezone.utc)
+    return datetime.fromtimestamp(w.end, tz=UTC)
 
 
 def _top(w: WindowResult, limit: int | None) -> np.ndarray:
@@ -83,7 +94,13 @@ def actor_rows(result: TickResult, *, limit: int | None = None) -> list[ActorMet
 def network_rows(result: TickResult) -> list[NetworkMetrics]:
     """One :class:`NetworkMetrics` per window."""
     return [
-        NetworkMetrics(network=result.network, window=w.window, computed_at=result.computed_at, window_end=_end(w), **w.network)
+        NetworkMetrics(
+            network=result.network,
+            window=w.window,
+            computed_at=result.computed_at,
+            window_end=_end(w),
+            **w.network_metrics,
+        )
         for w in result.windows
     ]
 
@@ -92,12 +109,20 @@ def tunnel_rows(result: TickResult) -> list[SegmentFlow]:
     """One :class:`SegmentFlow` per window and segment pair with flows."""
     rows = []
     for w in result.windows:
-        for t in w.tunnels:
+        for t in w.tunnel_rows:
             rows.append(
                 SegmentFlow(
-                    network=result.network, window=w.window, computed_at=result.computed_at, window_end=_end(w),
-                    src_segment=t.src, dst_segment=t.dst, knowledge=t.knowledge, idea=t.idea,
-                    reputation=t.reputation, actor_pairs=t.actor_pairs, reciprocity=t.reciprocity,
+                    network=result.network,
+                    window=w.window,
+                    computed_at=result.computed_at,
+                    window_end=_end(w),
+                    src_segment=t.src,
+                    dst_segment=t.dst,
+                    knowledge=t.knowledge,
+                    idea=t.idea,
+                    reputation=t.reputation,
+                    actor_pairs=t.actor_pairs,
+                    reciprocity=t.reciprocity,
                     give_get_balance=t.give_get_balance,
                 )
             )
@@ -112,26 +137,36 @@ def tick_rows(result: TickResult, *, actor_limit: int | None = None) -> TickRows
 def metrics_event(result: TickResult, *, top: int = 20) -> MetricsEvent:
     """The ``valuenet.metrics`` tick record: network rows, tunnels and the top actors per window."""
     return MetricsEvent(
-        type="tick", network=result.network, computed_at=result.computed_at,
-        network_metrics=network_rows(result), actors=actor_rows(result, limit=top), tunnels=tunnel_rows(result),
+        type="tick",
+        network=result.network,
+        computed_at=result.computed_at,
+        network_metrics=network_rows(result),
+        actors=actor_rows(result, limit=top),
+        tunnels=tunnel_rows(result),
     )
 
 
 def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def live_row(network: str, live: LiveWindow, watermark: float, computed_at: datetime) -> LiveMetrics:
-    """The :class:`~schemas.LiveMetrics` of one window's per-event counters."""
+    """The :class:`~valuenet.schemas.LiveMetrics` of one window's per-event counters."""
     rates = live.flows_per_s
     return LiveMetrics(
-        network=network, window=live.window, computed_at=computed_at, window_start=_utc(live.start),
-        window_end=_utc(live.end), watermark_ms=int(watermark * 1000),
+        network=network,
+        window=live.window,
+        computed_at=computed_at,
+        window_start=_utc(live.start),
+        window_end=_utc(live.end),
+        watermark_ms=int(watermark * 1000),
         **{f"flows_{t}": n for t, n in live.flows.items()},
         **{f"flows_per_s_{t}": rates[t] for t in EDGE_LAYERS},
         late_events=live.late_events,
-        tunnels=[LiveTunnel(src_segment=g, dst_segment=r, **counts) for (g, r), counts in sorted(
-            live.tunnels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))],
+        tunnels=[
+            LiveTunnel(src_segment=g, dst_segment=r, **counts)
+            for (g, r), counts in sorted(live.tunnels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+        ],
     )
 
 
@@ -140,7 +175,7 @@ def live_event(store: GraphStore, computed_at: datetime | None = None) -> Metric
     watermark = store.watermark
     if watermark is None:
         return None
-    at = computed_at or datetime.now(timezone.utc)
+    at = computed_at or datetime.now(UTC)
     rows = [live_row(store.network, store.live_window(w.name), watermark, at) for w in store.windows]
     return MetricsEvent(type="live", network=store.network, computed_at=at, live=rows)
 

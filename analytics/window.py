@@ -49,7 +49,7 @@ class WindowSpec:
     buckets: int
 
     @classmethod
-    def parse(cls, name: str, bucket_seconds: int) -> "WindowSpec":
+    def parse(cls, name: str, bucket_seconds: int) -> WindowSpec:
         """Window ``name`` with ``ceil(seconds / bucket_seconds)`` buckets."""
         seconds = parse_window(name)
         return cls(name=name, seconds=seconds, buckets=max(1, math.ceil(seconds / bucket_seconds)))

@@ -13,14 +13,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from analytics.storage.server_store import ServerStore, with_database
-from ingest.samples import GIT_SAMPLE
+from valuenet.analytics.storage.server_store import ServerStore, with_database
 from valuenet.config import Settings
+from valuenet.ingest.samples import GIT_SAMPLE
 from valuenet.kafka_admin import ensure_topics
 from valuenet.localstack.clickhouse_server import ClickHouseServer
 from valuenet.localstack.kafka import start_broker
@@ -58,7 +58,7 @@ def git_payloads(n: int, *, start_ms: int | None = None) -> list[dict]:
         r = dict(base[i % len(base)])
         r["commit"] = f"{i:08x}{r['commit'][8:]}"
         if start_ms is not None:
-            r["committed_at"] = r["authored_at"] = datetime.fromtimestamp((start_ms + i) / 1000, timezone.utc).isoformat()
+            r["committed_at"] = r["authored_at"] = datetime.fromtimestamp((start_ms + i) / 1000, UTC).isoformat()
         out.append(r)
     return out
 
@@ -81,8 +81,12 @@ class Run:
         self.store = ServerStore(self.url, database=self.database)
         self.store.setup()
         self.env = {
-            **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers, "CLICKHOUSE_URL": self.url,
-            "VALUENET_TOPIC_PREFIX": self.prefix, "VALUENET_APP_ID": self.prefix, "VALUENET_HOME": str(self.home),
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            "CLICKHOUSE_URL": self.url,
+            "VALUENET_TOPIC_PREFIX": self.prefix,
+            "VALUENET_APP_ID": self.prefix,
+            "VALUENET_HOME": str(self.home),
             **env,
         }
         self.procs: list[subprocess.Popen] = []
@@ -94,8 +98,13 @@ class Run:
     def worker(self) -> subprocess.Popen:
         """Start ``valuenet worker``."""
         log = open(self.home / "worker.log", "ab")
-        p = subprocess.Popen([sys.executable, "-m", "valuenet.cli", "worker"], cwd=ROOT, env=self.env,
-                             stdout=log, stderr=subprocess.STDOUT)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "valuenet.cli", "worker"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.procs.append(p)
         return p
 
@@ -105,8 +114,13 @@ class Run:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         log = open(self.home / "web.log", "ab")
-        p = subprocess.Popen([sys.executable, "-m", "valuenet.cli", "serve", "--port", str(port)], cwd=ROOT,
-                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        p = subprocess.Popen(
+            [sys.executable, "-m", "valuenet.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.procs.append(p)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout

@@ -12,8 +12,13 @@ import faust
 
 expect = int(os.environ["BENCH_EXPECT"])
 app = faust.App(
-    os.environ["BENCH_APP"], broker="kafka://" + os.environ["KAFKA_BOOTSTRAP_SERVERS"], store="memory://",
-    value_serializer="raw", key_serializer="raw", web_enabled=False, consumer_auto_offset_reset="earliest",
+    os.environ["BENCH_APP"],
+    broker="kafka://" + os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+    store="memory://",
+    value_serializer="raw",
+    key_serializer="raw",
+    web_enabled=False,
+    consumer_auto_offset_reset="earliest",
     datadir=os.environ.get("BENCH_DATADIR", "/tmp/vn-bench-faust"),
 )
 topic = app.topic(os.environ["BENCH_TOPIC"], value_type=bytes, key_type=bytes)
@@ -21,7 +26,7 @@ state = {"first": 0.0, "count": 0}
 
 
 @app.agent(topic)
-async def count(stream):  # noqa: ANN001, ANN201
+async def count(stream):
     async for _ in stream:
         if state["count"] == 0:
             state["first"] = time.time()

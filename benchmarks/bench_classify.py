@@ -22,13 +22,12 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from ingest.parsers import parse
-from ingest.samples import git_sample
-from processors.classify import classify, classify_many, reset_caches
-from processors.classify.evaluate import as_interaction
-from processors.classify.model import default_model, load_corpus
-from schemas import Interaction, RawEnvelope, Source
-
+from valuenet.ingest.parsers import parse
+from valuenet.ingest.samples import git_sample
+from valuenet.processors.classify import classify, classify_many, reset_caches
+from valuenet.processors.classify.evaluate import as_interaction
+from valuenet.processors.classify.model import default_model, load_corpus
+from valuenet.schemas import Interaction, RawEnvelope, Source
 
 TARGET = 50_000  # events/s per core (issue 4)
 
@@ -74,7 +73,9 @@ def _batched(events: Sequence[Interaction]) -> None:
         classify_many(events[i : i + 512])
 
 
-def _measure(name: str, fn: Callable[[Sequence[Interaction]], None], events: Sequence[Interaction], rounds: int) -> tuple[float, float]:
+def _measure(
+    name: str, fn: Callable[[Sequence[Interaction]], None], events: Sequence[Interaction], rounds: int
+) -> tuple[float, float]:
     """Median events/s over ``rounds``: by wall clock, and by this process's CPU time (per core)."""
     rates, cpu_rates = [], []
     for r in range(rounds):
@@ -84,7 +85,10 @@ def _measure(name: str, fn: Callable[[Sequence[Interaction]], None], events: Seq
         dt, dc = time.perf_counter() - t, time.process_time() - c
         rates.append(len(events) / dt)
         cpu_rates.append(len(events) / max(dc, 1e-9))
-        print(f"  {name:<14} round {r + 1}/{rounds}: {rates[-1]:>12,.0f} events/s wall, {cpu_rates[-1]:>12,.0f} per CPU-second", flush=True)
+        print(
+            f"  {name:<14} round {r + 1}/{rounds}: {rates[-1]:>12,.0f} events/s wall, {cpu_rates[-1]:>12,.0f} per CPU-second",
+            flush=True,
+        )
     return statistics.median(rates), statistics.median(cpu_rates)
 
 
@@ -109,7 +113,9 @@ def main() -> None:
         many, many_cpu = _measure("classify_many", _batched, events, args.rounds)
         rows.append((name, base, one, many, many_cpu))
     print("\nmedian events/s (wall clock; 'many/CPU-s' = classify_many per CPU-second of this process, i.e. per core)")
-    print(f"{'workload':<16}{'no-op':>14}{'classify':>14}{'classify_many':>16}{'many/CPU-s':>14}{'many/no-op':>12}{'≥ 50k':>8}")
+    print(
+        f"{'workload':<16}{'no-op':>14}{'classify':>14}{'classify_many':>16}{'many/CPU-s':>14}{'many/no-op':>12}{'≥ 50k':>8}"
+    )
     for name, base, one, many, many_cpu in rows:
         ok = "yes" if many >= TARGET else "cpu" if many_cpu >= TARGET else "NO"
         print(f"{name:<16}{base:>14,.0f}{one:>14,.0f}{many:>16,.0f}{many_cpu:>14,.0f}{many / base:>12.3f}{ok:>8}")

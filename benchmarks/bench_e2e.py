@@ -35,11 +35,11 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._stack import ROOT, Run, bootstrap, clickhouse, envelope, git_payloads  # noqa: E402
-from ingest.parsers import parse  # noqa: E402
-from ingest.producer import RawProducer  # noqa: E402
-from schemas import RawEnvelope  # noqa: E402
-from valuenet.kafka_admin import ensure_topics  # noqa: E402
+from benchmarks._stack import ROOT, Run, bootstrap, clickhouse, envelope, git_payloads
+from valuenet.ingest.parsers import parse
+from valuenet.ingest.producer import RawProducer
+from valuenet.kafka_admin import ensure_topics
+from valuenet.schemas import RawEnvelope
 
 console = Console()
 
@@ -66,8 +66,14 @@ def produce_packed(run: Run, records: list[bytes], networks: list[str], batch: i
 
 
 async def _aiokafka(run: Run, topic: str, n: int) -> float:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=run.bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=run.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
     await consumer.start()
     seen, first = 0, 0.0
     try:
@@ -85,10 +91,21 @@ async def _aiokafka(run: Run, topic: str, n: int) -> float:
 
 def trivial_faust(run: Run, topic: str, n: int) -> float:
     """Events/s of a counting faust agent on ``topic`` (one event per record)."""
-    env = {**run.env, "BENCH_TOPIC": topic, "BENCH_EXPECT": str(n), "BENCH_APP": f"triv-{uuid.uuid4().hex[:6]}",
-           "BENCH_DATADIR": str(run.home / "trivial")}
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "_trivial_faust.py")], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=900)
+    env = {
+        **run.env,
+        "BENCH_TOPIC": topic,
+        "BENCH_EXPECT": str(n),
+        "BENCH_APP": f"triv-{uuid.uuid4().hex[:6]}",
+        "BENCH_DATADIR": str(run.home / "trivial"),
+    }
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "_trivial_faust.py")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     found = re.findall(r'\{"first".*?\}', out.stdout + out.stderr)  # faust routes print() to its log
     if not found:
         raise RuntimeError(f"trivial faust agent failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
@@ -133,8 +150,13 @@ def main() -> None:
     console.print(f"{args.events:,} raw events → {expected:,} flows; broker {bs}; {os.cpu_count()} cores")
     packed = f"connector producer (≤ {args.batch}/record)"
     pipe = f"valuenet pipeline ({args.workers} worker{'s' if args.workers > 1 else ''})"
-    results: dict[str, list[float]] = {"kafka-python produce (1/record)": [], "aiokafka getmany (1/record)": [],
-                                       "trivial faust agent (1/record)": [], packed: [], pipe: []}
+    results: dict[str, list[float]] = {
+        "kafka-python produce (1/record)": [],
+        "aiokafka getmany (1/record)": [],
+        "trivial faust agent (1/record)": [],
+        packed: [],
+        pipe: [],
+    }
     with clickhouse() as url, Progress(console=console) as progress:
         task = progress.add_task("repeats", total=args.repeats * 3)
         for rep in range(args.repeats):

@@ -3,7 +3,7 @@
     python benchmarks/bench_freshness.py [--rate 2000] [--seconds 20] [--tick 0.5] [--batch 500] [--linger-ms 20]
 
 Produces Bluesky Jetstream likes (one reputation flow each) stamped with their produce time,
-with the connectors' producer (``ingest.producer.RawProducer``: up to ``--batch`` envelopes
+with the connectors' producer (``valuenet.ingest.producer.RawProducer``: up to ``--batch`` envelopes
 per Kafka record, shipped ``--linger-ms`` after the first; ``--batch 1`` sends one per record)
 through the real broker, one valuenet worker and a separate ``valuenet serve`` process, into a
 private clickhouse-server. Pollers read, every 20 ms, ``watermark_ms`` of
@@ -20,7 +20,7 @@ import json
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -31,9 +31,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._stack import Run, bootstrap, clickhouse  # noqa: E402
-from ingest.producer import RawProducer  # noqa: E402
-from schemas.envelope import decode_raw  # noqa: E402
+from benchmarks._stack import Run, bootstrap, clickhouse
+from valuenet.ingest.producer import RawProducer
+from valuenet.schemas.envelope import decode_raw
 
 console = Console()
 NETWORK = "fresh"
@@ -41,12 +41,23 @@ NETWORK = "fresh"
 
 def like(i: int, t_ms: int) -> bytes:
     """A Jetstream like from one of 500 actors to one of 50 authors, at ``t_ms``."""
-    iso = datetime.fromtimestamp(t_ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+    iso = datetime.fromtimestamp(t_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
     payload = {
-        "did": f"did:plc:fan{i % 500:04d}", "time_us": t_ms * 1000, "kind": "commit",
-        "commit": {"rev": f"r{i}", "operation": "create", "collection": "app.bsky.feed.like", "rkey": f"k{i}",
-                   "cid": "bafy", "record": {"$type": "app.bsky.feed.like", "createdAt": iso,
-                                              "subject": {"uri": f"at://did:plc:author{i % 50:02d}/app.bsky.feed.post/p{i % 977}", "cid": "bafy"}}},
+        "did": f"did:plc:fan{i % 500:04d}",
+        "time_us": t_ms * 1000,
+        "kind": "commit",
+        "commit": {
+            "rev": f"r{i}",
+            "operation": "create",
+            "collection": "app.bsky.feed.like",
+            "rkey": f"k{i}",
+            "cid": "bafy",
+            "record": {
+                "$type": "app.bsky.feed.like",
+                "createdAt": iso,
+                "subject": {"uri": f"at://did:plc:author{i % 50:02d}/app.bsky.feed.post/p{i % 977}", "cid": "bafy"},
+            },
+        },
     }
     return json.dumps({"source": "bluesky", "network": NETWORK, "payload": payload}).encode()
 
@@ -89,8 +100,9 @@ def main() -> None:
 
 
 def _measure(run: Run, args: argparse.Namespace) -> None:
-    producer = RawProducer(run.bootstrap, raw_topic=run.topic("raw"), batch_envelopes=args.batch,
-                           batch_linger_ms=args.linger_ms)
+    producer = RawProducer(
+        run.bootstrap, raw_topic=run.topic("raw"), batch_envelopes=args.batch, batch_linger_ms=args.linger_ms
+    )
     base = run.web()
     run.worker()
     # warm-up: wait until the worker stores a snapshot
@@ -110,9 +122,13 @@ def _measure(run: Run, args: argparse.Namespace) -> None:
 
     def poll_store() -> None:
         while not stop.is_set():
-            wm = run.store.query("SELECT max(watermark_ms) AS w FROM network_metrics WHERE network = %(n)s", {"n": NETWORK})[0]["w"]
+            wm = run.store.query(
+                "SELECT max(watermark_ms) AS w FROM network_metrics WHERE network = %(n)s", {"n": NETWORK}
+            )[0]["w"]
             seen.append((time.time() * 1000, int(wm or 0)))
-            ts = run.store.query("SELECT max(timestamp_ms) AS t FROM flows WHERE network = %(n)s", {"n": NETWORK})[0]["t"]
+            ts = run.store.query("SELECT max(timestamp_ms) AS t FROM flows WHERE network = %(n)s", {"n": NETWORK})[0][
+                "t"
+            ]
             stored.append((time.time() * 1000, int(ts or 0)))
             time.sleep(0.05)
 
@@ -124,8 +140,13 @@ def _measure(run: Run, args: argparse.Namespace) -> None:
                 time.sleep(0.02)
 
     def poll_kafka() -> None:  # baseline: the raw record readable back from the broker
-        consumer = KafkaConsumer(run.topic("raw"), bootstrap_servers=run.bootstrap, auto_offset_reset="latest",
-                                 group_id=None, consumer_timeout_ms=500)
+        consumer = KafkaConsumer(
+            run.topic("raw"),
+            bootstrap_servers=run.bootstrap,
+            auto_offset_reset="latest",
+            group_id=None,
+            consumer_timeout_ms=500,
+        )
         while not stop.is_set():
             for msg in consumer:
                 now = time.time() * 1000
@@ -165,19 +186,39 @@ def _measure(run: Run, args: argparse.Namespace) -> None:
     fresh, _ = visible_after(sent, seen)
     flow_fresh, _ = visible_after(sent, stored)
     base = [kafka_seen[i] - t for i, t in enumerate(sent) if i in kafka_seen]
-    table = Table(title=f"freshness at {achieved:,.0f} events/s for {args.seconds:.0f} s (tick {args.tick} s, "
-                        f"≤ {args.batch} envelopes per record, linger {args.linger_ms} ms)")
+    table = Table(
+        title=f"freshness at {achieved:,.0f} events/s for {args.seconds:.0f} s (tick {args.tick} s, "
+        f"≤ {args.batch} envelopes per record, linger {args.linger_ms} ms)"
+    )
     for col in ("path", "p50 ms", "p90 ms", "p99 ms", "events"):
         table.add_column(col, justify="right")
-    table.add_row("produced → readable from Kafka (baseline)", *(f"{pct(base, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(base):,}")
-    table.add_row("produced → live counters in the metrics API (valuenet)", *(f"{pct(live_fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(live_fresh):,}")
-    table.add_row("produced → flow in ClickHouse (valuenet)", *(f"{pct(flow_fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(flow_fresh):,}")
-    table.add_row("produced → tick metrics in ClickHouse (valuenet)", *(f"{pct(fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)), f"{len(fresh):,}")
+    table.add_row(
+        "produced → readable from Kafka (baseline)",
+        *(f"{pct(base, q):,.0f}" for q in (0.5, 0.9, 0.99)),
+        f"{len(base):,}",
+    )
+    table.add_row(
+        "produced → live counters in the metrics API (valuenet)",
+        *(f"{pct(live_fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)),
+        f"{len(live_fresh):,}",
+    )
+    table.add_row(
+        "produced → flow in ClickHouse (valuenet)",
+        *(f"{pct(flow_fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)),
+        f"{len(flow_fresh):,}",
+    )
+    table.add_row(
+        "produced → tick metrics in ClickHouse (valuenet)",
+        *(f"{pct(fresh, q):,.0f}" for q in (0.5, 0.9, 0.99)),
+        f"{len(fresh):,}",
+    )
     console.print(table)
     if lost:
         console.print(f"[yellow]{lost} events not yet visible when polling stopped[/]")
-    console.print(f"live counters in the API: p50 {pct(live_fresh, 0.5):,.0f} ms, p99 {pct(live_fresh, 0.99):,.0f} ms "
-                  f"({pct(live_fresh, 0.99) / max(pct(base, 0.99), 1):,.0f}× the Kafka read-back p99)")
+    console.print(
+        f"live counters in the API: p50 {pct(live_fresh, 0.5):,.0f} ms, p99 {pct(live_fresh, 0.99):,.0f} ms "
+        f"({pct(live_fresh, 0.99) / max(pct(base, 0.99), 1):,.0f}× the Kafka read-back p99)"
+    )
 
 
 if __name__ == "__main__":

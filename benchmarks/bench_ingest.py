@@ -1,10 +1,10 @@
 """Replay throughput into the real broker vs. its parts, same events, same run.
 
-Generates ``--events`` synthetic events (``ingest.synth``, six platforms' real payloads) into a
+Generates ``--events`` synthetic events (``valuenet.ingest.synth``, six platforms' real payloads) into a
 temp ``events.jsonl``, then for ``--rounds`` rounds measures (median reported):
 
 - ``parse-only``: read + parse each payload, nothing sent (the replay's CPU floor);
-- ``replay``: ``ingest.replay.replay`` into a fresh topic of the broker (read, parse, encode,
+- ``replay``: ``valuenet.ingest.replay.replay`` into a fresh topic of the broker (read, parse, encode,
   produce with acks=all, flush) — what ``valuenet ingest replay`` does;
 - ``produce-only``: kafka-python producing the same pre-encoded envelopes (the client ceiling).
 
@@ -23,12 +23,12 @@ import time
 import uuid
 from pathlib import Path
 
-from ingest.producer import RawProducer, encode_envelope
-from ingest.replay import replay
-from ingest.synth import SynthNetwork, write_dataset
-from schemas.envelope import RawEnvelope
 from valuenet.config import get_settings
+from valuenet.ingest.producer import RawProducer, encode_envelope
+from valuenet.ingest.replay import replay
+from valuenet.ingest.synth import SynthNetwork, write_dataset
 from valuenet.kafka_admin import delete_topics, ensure_topics
+from valuenet.schemas.envelope import RawEnvelope
 
 
 class _Null:
@@ -79,15 +79,20 @@ def main() -> None:
                     producer.send_bytes(net, value)
                 producer.flush()
                 results["produce-only"].append(len(encoded) / (time.perf_counter() - t0))
-            print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:,.0f} ev/s" for k, v in results.items()), flush=True)
+            print(
+                f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {v[-1]:,.0f} ev/s" for k, v in results.items()),
+                flush=True,
+            )
     finally:
         delete_topics(bootstrap, topics)
     med = {k: statistics.median(v) for k, v in results.items()}
     print(f"\nmedians over {args.rounds} rounds, {args.events:,} events, broker {bootstrap}:")
     for k, v in med.items():
         print(f"  {k:13s} {v:>10,.0f} events/s")
-    print(f"  replay / produce-only = {med['replay'] / med['produce-only']:.2f}; "
-          f"replay / parse-only = {med['replay'] / med['parse-only']:.2f}")
+    print(
+        f"  replay / produce-only = {med['replay'] / med['produce-only']:.2f}; "
+        f"replay / parse-only = {med['replay'] / med['parse-only']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,15 +24,15 @@ import resource
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from analytics.graph_store import GraphStore
-from analytics.metrics import centrality, community, reach
-from schemas import Flow
+from valuenet.analytics.graph_store import GraphStore
+from valuenet.analytics.metrics import centrality, community, reach
+from valuenet.schemas import Flow
 
-T0 = datetime(2025, 3, 3, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, tzinfo=UTC)
 SEGMENTS = np.array(["workforce", "partner", "customer", "influencer"])
 KINDS = np.array(["reply", "reaction", "mention", "review", "suggestion", "repost", "quote", "post"])
 KIND_P = [0.35, 0.2, 0.1, 0.1, 0.05, 0.1, 0.05, 0.05]
@@ -44,7 +44,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def generate(actors: int, flows: int, seed: int = 1):  # noqa: ANN201
+def generate(actors: int, flows: int, seed: int = 1):
     """Yield ``flows`` Flow objects over ``actors`` actors (power-law popularity), in event-time order."""
     rng = np.random.default_rng(seed)
     popularity = 1.0 / np.arange(1, actors + 1) ** 0.75
@@ -61,15 +61,26 @@ def generate(actors: int, flows: int, seed: int = 1):  # noqa: ANN201
     for i in range(flows):
         g, r = int(giver[i]), int(receiver[i])
         yield Flow.model_construct(
-            schema_version=1, event_id=f"b{i}", network="bench", source="synth", kind=KINDS[kind[i]],
-            timestamp=T0 + timedelta(seconds=float(ts[i])), giver=f"a{g}", receiver=f"a{r}",
-            giver_segment=SEGMENTS[segment[g]], receiver_segment=SEGMENTS[segment[r]],
+            schema_version=1,
+            event_id=f"b{i}",
+            network="bench",
+            source="synth",
+            kind=KINDS[kind[i]],
+            timestamp=T0 + timedelta(seconds=float(ts[i])),
+            giver=f"a{g}",
+            receiver=f"a{r}",
+            giver_segment=SEGMENTS[segment[g]],
+            receiver_segment=SEGMENTS[segment[r]],
             giver_team=f"t{team[g]}" if segment[g] == 0 else None,
             receiver_team=f"t{team[r]}" if segment[r] == 0 else None,
-            flow_type=TYPES[ftype[i]], confidence=1.0, reason="", channel=None, thread=None, parent_id=None,
+            flow_type=TYPES[ftype[i]],
+            confidence=1.0,
+            reason="",
+            channel=None,
+            thread=None,
+            parent_id=None,
             giver_followers=int(followers[g]),
         )
-
 
 
 def main() -> int:
@@ -83,7 +94,7 @@ def main() -> int:
     ap.add_argument("--skip-networkx", action="store_true")
     args = ap.parse_args()
 
-    from schemas import FlowType, Kind, Segment
+    from valuenet.schemas import FlowType, Kind, Segment
 
     store = GraphStore("bench", betweenness_pivots=args.pivots)
     print(f"[1/4] feeding {args.flows:,} flows over {args.actors:,} actors through GraphStore.add ...", flush=True)
@@ -94,8 +105,12 @@ def main() -> int:
         if not chunk:
             break
         for f in chunk:
-            f.__dict__.update(kind=kinds[f.kind], flow_type=types[f.flow_type], giver_segment=segs[f.giver_segment],
-                              receiver_segment=segs[f.receiver_segment])
+            f.__dict__.update(
+                kind=kinds[f.kind],
+                flow_type=types[f.flow_type],
+                giver_segment=segs[f.giver_segment],
+                receiver_segment=segs[f.receiver_segment],
+            )
         t = time.perf_counter()
         for f in chunk:
             store.add(f)
@@ -121,19 +136,30 @@ def main() -> int:
         windows7d.append(big.seconds)
         fresh.append(big.community_fresh)
         recomputed = [w.window for w in result.windows if w.community_fresh]
-        print(f"      run {r + 1}: tick {ticks[-1]:.2f} s, Louvain recomputed on {recomputed} "
-              f"(snapshot {snap_s:.2f} s; "
-              + ", ".join(f"{w.window} {w.seconds:.2f} s/{w.graph.n:,} actors/{w.network['edges']:,} edges" for w in result.windows)
-              + ")", flush=True)
+        print(
+            f"      run {r + 1}: tick {ticks[-1]:.2f} s, Louvain recomputed on {recomputed} "
+            f"(snapshot {snap_s:.2f} s; "
+            + ", ".join(
+                f"{w.window} {w.seconds:.2f} s/{w.graph.n:,} actors/{w.network_metrics['edges']:,} edges"
+                for w in result.windows
+            )
+            + ")",
+            flush=True,
+        )
     g = big.graph
-    print(f"      7d window: {g.n:,} actors, {big.network['edges']:,} distinct edges, "
-          f"{int(g.total.sum()):,} edge flows; betweenness pivots {args.pivots}, ε(δ=0.1) = {big.betweenness_error:.3f}")
+    print(
+        f"      7d window: {g.n:,} actors, {big.network_metrics['edges']:,} distinct edges, "
+        f"{int(g.total.sum()):,} edge flows; betweenness pivots {args.pivots}, ε(δ=0.1) = {big.betweenness_error:.3f}"
+    )
     print(f"      peak RSS {rss_mb():.0f} MB", flush=True)
     tick_med, win_med = statistics.median(ticks), statistics.median(windows7d)
     cycle = ticks[1 : 1 + store.community_every] or ticks
     fresh7d = [s for s, f in zip(windows7d, fresh) if f]
-    print(f"      cold tick (Louvain everywhere) {ticks[0]:.2f} s; median tick {tick_med:.2f} s; steady cycle of "
-          f"{len(cycle)} ticks: worst {max(cycle):.2f} s, mean {statistics.mean(cycle):.2f} s", flush=True)
+    print(
+        f"      cold tick (Louvain everywhere) {ticks[0]:.2f} s; median tick {tick_med:.2f} s; steady cycle of "
+        f"{len(cycle)} ticks: worst {max(cycle):.2f} s, mean {statistics.mean(cycle):.2f} s",
+        flush=True,
+    )
     if args.skip_networkx:
         return 0
 
@@ -148,8 +174,11 @@ def main() -> int:
     centrality.betweenness(g, pivots=args.nx_pivots, engine="networkx")
     measured = time.perf_counter() - t
     nx_times["betweenness"] = measured * args.pivots / args.nx_pivots
-    print(f"      betweenness: {measured:.1f} s for {args.nx_pivots} pivots → extrapolated "
-          f"{nx_times['betweenness']:.1f} s for {args.pivots}", flush=True)
+    print(
+        f"      betweenness: {measured:.1f} s for {args.nx_pivots} pivots → extrapolated "
+        f"{nx_times['betweenness']:.1f} s for {args.pivots}",
+        flush=True,
+    )
     t = time.perf_counter()
     reach.reach(g, engine="networkx")
     nx_times["reach"] = time.perf_counter() - t
@@ -180,12 +209,14 @@ def main() -> int:
     for k in nx_times:
         print(f"| {k} | {nx_times[k]:.2f} | {fast[k]:.3f} | {nx_times[k] / fast[k]:.0f}× |")
     print(f"| **total** | {nx_total:.1f} | {fast_total:.2f} | {nx_total / fast_total:.0f}× |")
-    print(f"\nmedian full tick (3 windows, all metrics): {tick_med:.2f} s; cold tick {ticks[0]:.2f} s; steady cycle "
-          f"worst {max(cycle):.2f} s, mean {statistics.mean(cycle):.2f} s; 7d window alone median {win_med:.2f} s "
-          f"(with Louvain, median {statistics.median(fresh7d):.2f} s); networkx / 7d-window = {nx_total / win_med:.0f}× "
-          f"(with Louvain {nx_total / statistics.median(fresh7d):.0f}×); "
-          f"networkx / fast same metrics = {nx_total / fast_total:.0f}×; add {args.flows / add_s:,.0f} flows/s; "
-          f"peak RSS {rss_mb():.0f} MB")
+    print(
+        f"\nmedian full tick (3 windows, all metrics): {tick_med:.2f} s; cold tick {ticks[0]:.2f} s; steady cycle "
+        f"worst {max(cycle):.2f} s, mean {statistics.mean(cycle):.2f} s; 7d window alone median {win_med:.2f} s "
+        f"(with Louvain, median {statistics.median(fresh7d):.2f} s); networkx / 7d-window = {nx_total / win_med:.0f}× "
+        f"(with Louvain {nx_total / statistics.median(fresh7d):.0f}×); "
+        f"networkx / fast same metrics = {nx_total / fast_total:.0f}×; add {args.flows / add_s:,.0f} flows/s; "
+        f"peak RSS {rss_mb():.0f} MB"
+    )
     return 0
 
 

@@ -15,21 +15,21 @@ import json
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import cycle, islice
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest.parents import ParentIndex  # noqa: E402
-from ingest.parsers.registry import parse_payload  # noqa: E402
-from ingest.readers import read_payloads  # noqa: E402
-from ingest.samples import git_sample  # noqa: E402
-from schemas import Source  # noqa: E402
+from valuenet.ingest.parents import ParentIndex  # noqa: E402
+from valuenet.ingest.parsers.registry import parse_payload  # noqa: E402
+from valuenet.ingest.readers import read_payloads  # noqa: E402
+from valuenet.ingest.samples import git_sample  # noqa: E402
+from valuenet.schemas import Source  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures"
-RECEIVED = datetime(2024, 6, 10, tzinfo=timezone.utc)
+RECEIVED = datetime(2024, 6, 10, tzinfo=UTC)
 
 
 def _files(directory: str, pattern: str = "*.json", skip: tuple[str, ...] = ()) -> list[object]:
@@ -38,24 +38,44 @@ def _files(directory: str, pattern: str = "*.json", skip: tuple[str, ...] = ()) 
 
 def corpora() -> dict[str, tuple[list[object], dict[str, str]]]:
     """Typical payloads per source and the headers they arrive with."""
-    gh_events = {"issues_opened": "issues", "issue_comment_created": "issue_comment",
-                 "pull_request_review_submitted": "pull_request_review",
-                 "pull_request_review_comment_created": "pull_request_review_comment"}
+    gh_events = {
+        "issues_opened": "issues",
+        "issue_comment_created": "issue_comment",
+        "pull_request_review_submitted": "pull_request_review",
+        "pull_request_review_comment_created": "pull_request_review_comment",
+    }
     return {
         "git": (list(git_sample()), {}),
         "github": ([json.loads((FIX / "github" / f"{n}.json").read_text()) for n in gh_events], {}),
-        "slack": (_files("slack", skip=("url_verification.json",)) + list(read_payloads(FIX / "slack" / "export", "slack")), {}),
+        "slack": (
+            _files("slack", skip=("url_verification.json",)) + list(read_payloads(FIX / "slack" / "export", "slack")),
+            {},
+        ),
         "discourse": (_files("discourse", skip=("headers.json", "topic_created.json")), {}),
-        "mastodon": (_files("mastodon") + list(read_payloads(FIX / "mastodon" / "stream_frames.jsonl", "mastodon"))[:3], {}),
+        "mastodon": (
+            _files("mastodon") + list(read_payloads(FIX / "mastodon" / "stream_frames.jsonl", "mastodon"))[:3],
+            {},
+        ),
         "bluesky": (list(read_payloads(FIX / "bluesky" / "jetstream.jsonl", "bluesky")), {}),
-        "reddit": (list(read_payloads(FIX / "reddit" / "listing.json", "reddit")) + list(read_payloads(FIX / "reddit" / "dump.ndjson", "reddit")), {}),
-        "x": ([{"data": t, "includes": json.loads((FIX / "x" / "response.json").read_text())["includes"]}
-               for t in json.loads((FIX / "x" / "response.json").read_text())["data"]], {}),
+        "reddit": (
+            list(read_payloads(FIX / "reddit" / "listing.json", "reddit"))
+            + list(read_payloads(FIX / "reddit" / "dump.ndjson", "reddit")),
+            {},
+        ),
+        "x": (
+            [
+                {"data": t, "includes": json.loads((FIX / "x" / "response.json").read_text())["includes"]}
+                for t in json.loads((FIX / "x" / "response.json").read_text())["data"]
+            ],
+            {},
+        ),
         "teams": (_files("teams"), {}),
         "jira": (_files("jira"), {}),
         "zendesk": (_files("zendesk"), {}),
-        "generic": (list(read_payloads(FIX / "generic" / "forum.csv", "generic")),
-                    {"x-valuenet-mapping": str(FIX / "generic" / "forum.yaml")}),
+        "generic": (
+            list(read_payloads(FIX / "generic" / "forum.csv", "generic")),
+            {"x-valuenet-mapping": str(FIX / "generic" / "forum.yaml")},
+        ),
     }
 
 
@@ -79,8 +99,9 @@ def bench_parse(source: Source, lines: list[str], headers: dict[str, str]) -> tu
     produced = 0
     t = time.process_time()
     for line in lines:
-        produced += len(parse_payload(source, loads(line), network="bench", received_at=RECEIVED,
-                                      headers=headers, parents=parents))
+        produced += len(
+            parse_payload(source, loads(line), network="bench", received_at=RECEIVED, headers=headers, parents=parents)
+        )
     return time.process_time() - t, produced
 
 
@@ -103,13 +124,21 @@ def main() -> None:
             base.append(bench_baseline(lines))
             secs, inter = bench_parse(source, lines, headers)
             full.append(secs)
-            print(f"  {name:<10} repeat {r + 1}/{args.repeats}: {len(lines) / secs:>10,.0f} events/s", file=sys.stderr, flush=True)
+            print(
+                f"  {name:<10} repeat {r + 1}/{args.repeats}: {len(lines) / secs:>10,.0f} events/s",
+                file=sys.stderr,
+                flush=True,
+            )
         b, f = statistics.median(base), statistics.median(full)
         rows.append((name, len(lines) / f, inter / f, len(lines) / b, f / b, inter / len(lines)))
-    print(f"\n{'source':<10} {'events/s':>11} {'interactions/s':>15} {'json.loads/s':>13} {'cost×loads':>10} {'inter/event':>11}")
+    print(
+        f"\n{'source':<10} {'events/s':>11} {'interactions/s':>15} {'json.loads/s':>13} {'cost×loads':>10} {'inter/event':>11}"
+    )
     for name, eps, ips, bps, ratio, per in rows:
         print(f"{name:<10} {eps:>11,.0f} {ips:>15,.0f} {bps:>13,.0f} {ratio:>10.1f} {per:>11.2f}")
-    print(f"\n{args.events:,} payloads per source, median of {args.repeats} repeats, CPU time of one process (one core).")
+    print(
+        f"\n{args.events:,} payloads per source, median of {args.repeats} repeats, CPU time of one process (one core)."
+    )
 
 
 if __name__ == "__main__":

@@ -22,20 +22,21 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pyarrow as pa  # noqa: E402
+import pyarrow as pa
 
-from analytics.storage.base import Store  # noqa: E402
-from analytics.storage.chdb_store import ChdbStore  # noqa: E402
-from analytics.storage.rows import prepare_batch  # noqa: E402
-from analytics.storage.server_store import ServerStore  # noqa: E402
-from analytics.storage.tables import table_spec  # noqa: E402
-from tests.test_storage import make_flows  # noqa: E402
-from valuenet.localstack.clickhouse_server import ClickHouseServer  # noqa: E402
+from tests.test_storage import make_flows
+from valuenet.analytics.storage.base import Store
+from valuenet.analytics.storage.chdb_store import ChdbStore
+from valuenet.analytics.storage.rows import prepare_batch
+from valuenet.analytics.storage.server_store import ServerStore
+from valuenet.analytics.storage.tables import table_spec
+from valuenet.localstack.clickhouse_server import ClickHouseServer
 
 
 def plain_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -58,8 +59,9 @@ def reset_flows(store: Store) -> None:
 Method = tuple[str, Callable[[], None]]
 
 
-def measure(backend: str, methods: list[Method], n: int, repeats: int, reset: Callable[[], None],
-            check: Callable[[], int]) -> list[tuple[str, str, float]]:
+def measure(
+    backend: str, methods: list[Method], n: int, repeats: int, reset: Callable[[], None], check: Callable[[], int]
+) -> list[tuple[str, str, float]]:
     """Median rows/s of each method; repeats are interleaved (round-robin) so load drifts hit all alike."""
     rates: dict[str, list[float]] = {name: [] for name, _ in methods}
     for i in range(repeats):
@@ -76,7 +78,9 @@ def measure(backend: str, methods: list[Method], n: int, repeats: int, reset: Ca
     return [(backend, name, statistics.median(r)) for name, r in rates.items()]
 
 
-def bench_chdb(models: list, rows: list[dict], plain: list[dict], args: argparse.Namespace) -> list[tuple[str, str, float]]:
+def bench_chdb(
+    models: list, rows: list[dict], plain: list[dict], args: argparse.Namespace
+) -> list[tuple[str, str, float]]:
     """Store vs raw chdb inserts."""
     n = len(rows)
     spec = table_spec("flows")
@@ -95,7 +99,7 @@ def bench_chdb(models: list, rows: list[dict], plain: list[dict], args: argparse
 
         def raw_json() -> None:
             for s in range(0, n, args.batch_size):
-                body = "\n".join(map(json.dumps, plain[s:s + args.batch_size]))
+                body = "\n".join(map(json.dumps, plain[s : s + args.batch_size]))
                 session.query(f"INSERT INTO bench.flows ({cols}) FORMAT JSONEachRow\n{body}")
 
         def engine_only() -> None:
@@ -103,17 +107,26 @@ def bench_chdb(models: list, rows: list[dict], plain: list[dict], args: argparse
                 ins.append(memoryview(ipc))
                 ins.finish()
 
-        results = measure("chdb", [
-            ("raw JSONEachRow (baseline)", raw_json),
-            ("engine only, pre-built Arrow", engine_only),
-            ("Store.write(rows)", lambda: store.write("flows", rows)),
-            ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
-        ], n, args.repeats, reset, count)
+        results = measure(
+            "chdb",
+            [
+                ("raw JSONEachRow (baseline)", raw_json),
+                ("engine only, pre-built Arrow", engine_only),
+                ("Store.write(rows)", lambda: store.write("flows", rows)),
+                ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
+            ],
+            n,
+            args.repeats,
+            reset,
+            count,
+        )
         store.close()
     return results
 
 
-def bench_server(url: str, models: list, rows: list[dict], plain: list[dict], args: argparse.Namespace) -> list[tuple[str, str, float]]:
+def bench_server(
+    url: str, models: list, rows: list[dict], plain: list[dict], args: argparse.Namespace
+) -> list[tuple[str, str, float]]:
     """Store vs raw clickhouse-driver inserts."""
     n = len(rows)
     spec = table_spec("flows")
@@ -127,18 +140,25 @@ def bench_server(url: str, models: list, rows: list[dict], plain: list[dict], ar
 
     def raw_dicts() -> None:
         for s in range(0, n, args.batch_size):
-            client.execute(statement, plain[s:s + args.batch_size])
+            client.execute(statement, plain[s : s + args.batch_size])
 
     def raw_tuples() -> None:
         for s in range(0, n, args.batch_size):
-            client.execute(statement, tuples[s:s + args.batch_size])
+            client.execute(statement, tuples[s : s + args.batch_size])
 
-    results = measure("server", [
-        ("raw clickhouse-driver, dicts (baseline)", raw_dicts),
-        ("raw clickhouse-driver, pre-built tuples", raw_tuples),
-        ("Store.write(rows)", lambda: store.write("flows", rows)),
-        ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
-    ], n, args.repeats, reset, count)
+    results = measure(
+        "server",
+        [
+            ("raw clickhouse-driver, dicts (baseline)", raw_dicts),
+            ("raw clickhouse-driver, pre-built tuples", raw_tuples),
+            ("Store.write(rows)", lambda: store.write("flows", rows)),
+            ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
+        ],
+        n,
+        args.repeats,
+        reset,
+        count,
+    )
     store.query("DROP DATABASE bench")
     store.close()
     return results

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.envelope import utcnow
+from valuenet.schemas.envelope import utcnow
 
 __all__ = ["MAX_RECORD_CHARS", "DlqRecord", "dlq_record", "record_text"]
 
@@ -54,9 +54,7 @@ def record_text(record: Any, limit: int = MAX_RECORD_CHARS) -> tuple[str, bool]:
     return text, False
 
 
-def dlq_record(
-    *, stage: str, source: str, network: str, reason: str, field: str = "", record: Any = ""
-) -> DlqRecord:
+def dlq_record(*, stage: str, source: str, network: str, reason: str, field: str = "", record: Any = "") -> DlqRecord:
     """Build a :class:`DlqRecord`, rendering and truncating ``record``."""
     text, cut = record_text(record)
     return DlqRecord(

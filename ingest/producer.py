@@ -2,7 +2,7 @@
 
 Records are keyed by network id (one network stays ordered in one partition).
 :meth:`RawProducer.send` packs up to ``batch_envelopes`` envelopes of one network into one
-Kafka record (a JSON array, see ``schemas.envelope.decode_raw``), shipped when full or
+Kafka record (a JSON array, see ``valuenet.schemas.envelope.decode_raw``), shipped when full or
 ``batch_linger_ms`` after its first envelope: the processors then pay faust's per-record
 cost once per batch instead of once per event. ``batch_envelopes=1`` sends one envelope per
 record. ``acks=all`` with the idempotent producer; :meth:`RawProducer.send_and_wait`
@@ -21,10 +21,10 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata, RecordMetadata
 
-from ingest.dlq import DlqRecord, dlq_record
-from ingest.errors import IngestError
-from schemas.envelope import RawEnvelope
 from valuenet.config import TOPIC_DLQ, TOPIC_RAW, Settings, get_settings
+from valuenet.ingest.dlq import DlqRecord, dlq_record
+from valuenet.ingest.errors import IngestError
+from valuenet.schemas.envelope import RawEnvelope
 
 __all__ = ["DeliveryError", "RawProducer", "encode_batch", "encode_envelope", "open_producer"]
 
@@ -148,8 +148,9 @@ class RawProducer:
         self.sent += 1
         with self._lock:  # what this network already queued goes first: order is kept
             self._ship(envelope.network)
-            future = self._producer.send(self.raw_topic, key=envelope.network.encode("utf-8"),
-                                         value=encode_envelope(envelope))
+            future = self._producer.send(
+                self.raw_topic, key=envelope.network.encode("utf-8"), value=encode_envelope(envelope)
+            )
         try:
             return future.get(timeout=timeout)
         except KafkaError as e:
@@ -191,7 +192,7 @@ class RawProducer:
         self._closed.set()
         self._producer.close(timeout=timeout)
 
-    def __enter__(self) -> "RawProducer":
+    def __enter__(self) -> RawProducer:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,7 +9,7 @@ with a ParseError (and the replay sends it to the DLQ) instead of the reader cra
   yields its children; an X API v2 response is yielded whole; any other object is one payload.
 - a Slack export directory: every message of ``<channel>/YYYY-MM-DD.json`` with ``channel`` set
   to the channel's id from ``channels.json`` (the folder name when absent).
-- a git repository directory: commit records via ``git log`` (see :mod:`ingest.parsers.git`).
+- a git repository directory: commit records via ``git log`` (see :mod:`valuenet.ingest.parsers.git`).
 - ``.csv``: one dict per row (for the generic parser).
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ingest.parsers.git import read_repository
+from valuenet.ingest.parsers.git import read_repository
 
 __all__ = [
     "read_payloads",
@@ -92,7 +92,11 @@ def _listing_children(listing: dict[str, Any]) -> Iterator[Any]:
         return
     for child in children:
         yield child
-        replies = child.get("data", {}).get("replies") if isinstance(child, dict) and isinstance(child.get("data"), dict) else None
+        replies = (
+            child.get("data", {}).get("replies")
+            if isinstance(child, dict) and isinstance(child.get("data"), dict)
+            else None
+        )
         if isinstance(replies, dict) and replies.get("kind") == "Listing":
             yield from _listing_children(replies)
 

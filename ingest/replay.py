@@ -26,12 +26,12 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from ingest.parsers import parse
-from ingest.readers import read_payloads
-from schemas.envelope import RawEnvelope, utcnow
-from schemas.interaction import Source
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers import parse
+from valuenet.ingest.readers import read_payloads
+from valuenet.schemas.envelope import RawEnvelope, utcnow
+from valuenet.schemas.interaction import Source
 
 __all__ = ["Pacer", "ReplayStats", "Sink", "envelopes_from", "follow_ndjson", "replay"]
 
@@ -44,7 +44,9 @@ class Sink(Protocol):
     def send(self, envelope: RawEnvelope) -> Any:
         """Queue one raw envelope."""
 
-    def send_dlq(self, source: str, reason: str, field: str, record: Any, *, network: str = ..., stage: str = ...) -> Any:
+    def send_dlq(
+        self, source: str, reason: str, field: str, record: Any, *, network: str = ..., stage: str = ...
+    ) -> Any:
         """Queue one rejected record for the DLQ."""
 
     def flush(self, timeout: float | None = None) -> None:
@@ -94,8 +96,13 @@ class ReplayStats:
 class Pacer:
     """Sleeps so events go out at most ``rate`` per second, or at event time × ``speedup``."""
 
-    def __init__(self, rate: float | None = None, speedup: float | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float | None = None,
+        speedup: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError("rate: must be positive")
         if speedup is not None and speedup <= 0:
@@ -129,8 +136,9 @@ class Pacer:
         return 0.0
 
 
-def follow_ndjson(path: Path, stop: threading.Event, *, poll_s: float = 0.2,
-                  idle_exit_s: float | None = None) -> Iterator[Any]:
+def follow_ndjson(
+    path: Path, stop: threading.Event, *, poll_s: float = 0.2, idle_exit_s: float | None = None
+) -> Iterator[Any]:
     """Tail a growing NDJSON file from its start: yield each complete line's JSON (raw text if not JSON).
 
     Ends when ``stop`` is set, or after ``idle_exit_s`` seconds without new data.
@@ -170,8 +178,14 @@ def _as_envelope(item: Any, source: Source | None, network: str | None, default_
     return RawEnvelope(source=source, network=network or default_network, received_at=utcnow(), payload=item)
 
 
-def envelopes_from(path: Path, source: Source | None, *, follow: bool = False,
-                   stop: threading.Event | None = None, idle_exit_s: float | None = None) -> Iterator[Any]:
+def envelopes_from(
+    path: Path,
+    source: Source | None,
+    *,
+    follow: bool = False,
+    stop: threading.Event | None = None,
+    idle_exit_s: float | None = None,
+) -> Iterator[Any]:
     """The raw items of ``path``: via the readers, or by tailing it when ``follow``."""
     if follow:
         if path.is_dir():
@@ -214,15 +228,22 @@ def replay(
             except ParseError as e:
                 stats.rejected += 1
                 stats.rejected_fields[e.field] += 1
-                sink.send_dlq(e.source or src_name, e.reason, e.field, item,
-                              network=network or default_network, stage="replay")
+                sink.send_dlq(
+                    e.source or src_name, e.reason, e.field, item, network=network or default_network, stage="replay"
+                )
             except ValidationError as e:
                 err = e.errors()[0] if e.errors() else {"loc": ("envelope",), "msg": str(e)}
                 fld = ".".join(str(p) for p in err["loc"]) or "envelope"
                 stats.rejected += 1
                 stats.rejected_fields[fld] += 1
-                sink.send_dlq(src_name, f"invalid envelope: {err['msg']}", fld, item,
-                              network=network or default_network, stage="replay")
+                sink.send_dlq(
+                    src_name,
+                    f"invalid envelope: {err['msg']}",
+                    fld,
+                    item,
+                    network=network or default_network,
+                    stage="replay",
+                )
             else:
                 if pacer is not None:
                     pacer.wait(min((i.timestamp for i in interactions), default=None))

@@ -35,9 +35,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import websockets
 from websockets.asyncio.client import connect
 
-from ingest.replay import Sink
-from schemas.envelope import RawEnvelope
-from schemas.interaction import Source
+from valuenet.ingest.replay import Sink
+from valuenet.schemas.envelope import RawEnvelope
+from valuenet.schemas.interaction import Source
 
 __all__ = ["Backoff", "CursorStore", "StreamStats", "StreamClient", "with_cursor"]
 
@@ -57,7 +57,7 @@ class Backoff:
 
     def next_delay(self) -> float:
         """The delay before the next reconnect; grows the attempt counter."""
-        delay = self.rng.uniform(0, min(self.cap_s, self.base_s * (2 ** self.attempt)))
+        delay = self.rng.uniform(0, min(self.cap_s, self.base_s * (2**self.attempt)))
         self.attempt = min(self.attempt + 1, 30)
         return delay
 
@@ -73,7 +73,7 @@ class CursorStore:
         self.path = path
 
     @classmethod
-    def for_url(cls, home: Path, platform: str, url: str) -> "CursorStore":
+    def for_url(cls, home: Path, platform: str, url: str) -> CursorStore:
         """The cursor file of one stream: ``<home>/cursors/<platform>-<sha1(url without cursor)[:12]>.json``."""
         key = hashlib.sha1(with_cursor(url, None).encode("utf-8")).hexdigest()[:12]
         return cls(home / "cursors" / f"{platform}-{key}.json")
@@ -151,8 +151,9 @@ class StreamClient:
         self.stats.cursor = loaded
         self._acked_cursor = loaded
 
-    async def run(self, stop: asyncio.Event | None = None, *, max_frames: int | None = None,
-                  max_connections: int | None = None) -> StreamStats:
+    async def run(
+        self, stop: asyncio.Event | None = None, *, max_frames: int | None = None, max_connections: int | None = None
+    ) -> StreamStats:
         """Connect, forward frames, reconnect on disconnect until ``stop`` is set or a limit is reached."""
         stop = stop or asyncio.Event()
         while not stop.is_set():
@@ -172,7 +173,7 @@ class StreamClient:
                             stop.set()
                         if stop.is_set():
                             break
-            except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as e:
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as e:
                 log.warning("%s stream disconnected: %s", self.platform, type(e).__name__)
             await self.checkpoint()
             if stop.is_set():
@@ -182,7 +183,7 @@ class StreamClient:
             delay = self.backoff.next_delay()
             try:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         await self.checkpoint()
         return self.stats
@@ -200,14 +201,26 @@ class StreamClient:
         except (ValueError, TypeError, KeyError) as e:
             self.stats.rejected += 1
             field_name = "payload" if self.platform == "mastodon" else "frame"
-            self.sink.send_dlq(self.source.value, f"undecodable {self.platform} frame: {e}", field_name,
-                               message, network=self.network, stage="stream")
+            self.sink.send_dlq(
+                self.source.value,
+                f"undecodable {self.platform} frame: {e}",
+                field_name,
+                message,
+                network=self.network,
+                stage="stream",
+            )
             return
         if self._is_duplicate(key, cursor):
             self.stats.skipped += 1
             return
-        self.sink.send(RawEnvelope(source=self.source, network=self.network, payload=frame,
-                                   headers={"x-stream-event": str(frame.get("event") or frame.get("kind") or "")}))
+        self.sink.send(
+            RawEnvelope(
+                source=self.source,
+                network=self.network,
+                payload=frame,
+                headers={"x-stream-event": str(frame.get("event") or frame.get("kind") or "")},
+            )
+        )
         self.stats.sent += 1
         if cursor is not None:
             self.stats.cursor = cursor

@@ -40,12 +40,12 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from schemas.envelope import RawEnvelope
-from schemas.interaction import Source
+from valuenet.schemas.envelope import RawEnvelope
+from valuenet.schemas.interaction import Source
 
 __all__ = [
     "CASCADE_HOPS",
@@ -56,7 +56,7 @@ __all__ = [
     "write_dataset",
 ]
 
-UTC = timezone.utc
+UTC = UTC
 #: Fixed default start of event time, so files are reproducible.
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 #: Amplification cascades go at most this many hops from the influencer.
@@ -68,12 +68,68 @@ COMPANY = ("Acme", "acme.example")
 PARTNERS = (("Globex", "globex.example"), ("Initech", "initech.example"), ("Umbrella", "umbrella.example"))
 CUSTOMER_DOMAINS = ("mail.example", "inbox.example", "hooli.example", "vandelay.example")
 TEAM_NAMES = ("support", "platform", "mobile", "data", "design", "infra", "security", "billing", "growth", "sales")
-FIRST = ("Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ivo", "Jana", "Kofi", "Lena", "Milan",
-         "Nia", "Omar", "Petra", "Quinn", "Rosa", "Sami", "Tara", "Uma", "Viktor", "Wen", "Xena", "Yusuf", "Zoe")
-LAST = ("Kovac", "Novak", "Smith", "Garcia", "Okafor", "Tanaka", "Horvat", "Silva", "Müller", "Rossi", "Haddad",
-        "Ivanova", "Nguyen", "Berg", "Costa", "Dubois", "Patel", "Larsen", "Meyer", "Ortiz")
-TOPICS = ("the deploy pipeline", "the billing export", "SSO login", "rate limits", "the mobile sync",
-          "webhook retries", "the search index", "dark mode", "CSV import", "the audit log")
+FIRST = (
+    "Ana",
+    "Ben",
+    "Chen",
+    "Dara",
+    "Eli",
+    "Fatima",
+    "Goran",
+    "Hana",
+    "Ivo",
+    "Jana",
+    "Kofi",
+    "Lena",
+    "Milan",
+    "Nia",
+    "Omar",
+    "Petra",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Xena",
+    "Yusuf",
+    "Zoe",
+)
+LAST = (
+    "Kovac",
+    "Novak",
+    "Smith",
+    "Garcia",
+    "Okafor",
+    "Tanaka",
+    "Horvat",
+    "Silva",
+    "Müller",
+    "Rossi",
+    "Haddad",
+    "Ivanova",
+    "Nguyen",
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Patel",
+    "Larsen",
+    "Meyer",
+    "Ortiz",
+)
+TOPICS = (
+    "the deploy pipeline",
+    "the billing export",
+    "SSO login",
+    "rate limits",
+    "the mobile sync",
+    "webhook retries",
+    "the search index",
+    "dark mode",
+    "CSV import",
+    "the audit log",
+)
 SLACK_TEAM = "T0SYNTH01"
 _KEYED_BY_HANDLE = frozenset(("github", "discourse"))
 DISCOURSE_URL = "https://community.acme.example"
@@ -91,7 +147,7 @@ class Person:
     team: str | None = None
     followers: int | None = None
     accounts: dict[str, str] = field(default_factory=dict)  # platform -> platform id
-    handles: dict[str, str] = field(default_factory=dict)   # platform -> login / username / acct
+    handles: dict[str, str] = field(default_factory=dict)  # platform -> login / username / acct
 
     def uid(self, platform: str) -> str:
         """The actor id the parsers produce on ``platform``: ``<source>:<account key>``.
@@ -178,8 +234,12 @@ class SynthNetwork:
             names_used.add(name)
             handle = name.lower().replace(" ", "-").replace("ü", "u") + f"-{i}"
             p = Person(
-                person=f"p{i:05d}", name=name, segment=segment, organisation=org,
-                email=f"{handle}@{domain}", team=team,
+                person=f"p{i:05d}",
+                name=name,
+                segment=segment,
+                organisation=org,
+                email=f"{handle}@{domain}",
+                team=team,
             )
             self.people.append(p)
             return p
@@ -204,7 +264,9 @@ class SynthNetwork:
         self.silo_teams = sorted(rng.sample(candidates, n_silo))
         open_teams = [t for t in team_names if t not in self.silo_teams]
         n_brokers = max(2, min(5, len(open_teams) - 1))
-        broker_teams = rng.sample([t for t in open_teams if t != "support"] or open_teams, min(n_brokers, len(open_teams) - 1))
+        broker_teams = rng.sample(
+            [t for t in open_teams if t != "support"] or open_teams, min(n_brokers, len(open_teams) - 1)
+        )
         self.brokers = [rng.choice(self.teams[t]) for t in sorted(broker_teams)]
 
         for i, p in enumerate(self.people):
@@ -225,7 +287,9 @@ class SynthNetwork:
             if p.segment in ("customer", "influencer"):
                 p.accounts["mastodon"] = str(109_000_000_000_000_000 + i)
                 p.handles["mastodon"] = f"{login}@social.example"
-                b32 = "".join("abcdefghijklmnopqrstuvwxyz234567"[int(digest[k:k + 2], 16) % 32] for k in range(0, 48, 2))
+                b32 = "".join(
+                    "abcdefghijklmnopqrstuvwxyz234567"[int(digest[k : k + 2], 16) % 32] for k in range(0, 48, 2)
+                )
                 p.accounts["bluesky"] = f"did:plc:{b32}"
                 p.handles["bluesky"] = f"{login}.bsky.example"
             if p.segment == "influencer":
@@ -271,11 +335,19 @@ class SynthNetwork:
             self._last_ms = item.at_ms
             yield item.envelope
 
-    def _push(self, heap: list[_Pending], at_ms: int, source: Source, payload: Any,
-              headers: dict[str, str] | None = None, tag: dict[str, Any] | None = None) -> None:
+    def _push(
+        self,
+        heap: list[_Pending],
+        at_ms: int,
+        source: Source,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        tag: dict[str, Any] | None = None,
+    ) -> None:
         self._seq += 1
-        env = RawEnvelope(source=source, network=self.network, received_at=_dt(at_ms),
-                          headers=headers or {}, payload=payload)
+        env = RawEnvelope(
+            source=source, network=self.network, received_at=_dt(at_ms), headers=headers or {}, payload=payload
+        )
         heapq.heappush(heap, _Pending(at_ms, self._seq, env, tag or {}))
 
     def _next_id(self) -> int:
@@ -287,8 +359,16 @@ class SynthNetwork:
 
     def _episode(self, t: int, heap: list[_Pending]) -> int:
         before = len(heap)
-        kinds = (self._team_chat, self._cross_team, self._partner_exchange, self._github_work,
-                 self._customer_question, self._customer_idea, self._influencer_post, self._fan_action)
+        kinds = (
+            self._team_chat,
+            self._cross_team,
+            self._partner_exchange,
+            self._github_work,
+            self._customer_question,
+            self._customer_idea,
+            self._influencer_post,
+            self._fan_action,
+        )
         weights = (30, 6, 5, 10, 8, 3, 5, 3)
         self.rng.choices(kinds, weights)[0](t, heap)
         return len(heap) - before
@@ -308,8 +388,12 @@ class SynthNetwork:
             d["posted_at_ms" if role == "idea" else "picked_up_at_ms"] = item.at_ms
         elif role == "cascade_root":
             self._truth_cascades[tag["cascade"]] = {
-                "id": tag["cascade"], "influencer": tag["influencer"], "platform": tag["platform"],
-                "root": tag["root"], "posted_at": _iso(item.at_ms), "amplifications": [],
+                "id": tag["cascade"],
+                "influencer": tag["influencer"],
+                "platform": tag["platform"],
+                "root": tag["root"],
+                "posted_at": _iso(item.at_ms),
+                "amplifications": [],
             }
         elif role == "amplify":
             c = self._truth_cascades.get(tag["cascade"])
@@ -321,16 +405,26 @@ class SynthNetwork:
         questions = []
         for q in self._truth_questions.values():
             if "asked_at_ms" in q and "answered_at_ms" in q:
-                questions.append({**{k: v for k, v in q.items() if not k.endswith("_ms")},
-                                  "asked_at": _iso(q["asked_at_ms"]), "answered_at": _iso(q["answered_at_ms"]),
-                                  "delay_s": (q["answered_at_ms"] - q["asked_at_ms"]) / 1000})
+                questions.append(
+                    {
+                        **{k: v for k, v in q.items() if not k.endswith("_ms")},
+                        "asked_at": _iso(q["asked_at_ms"]),
+                        "answered_at": _iso(q["answered_at_ms"]),
+                        "delay_s": (q["answered_at_ms"] - q["asked_at_ms"]) / 1000,
+                    }
+                )
         unanswered = sum(1 for q in self._truth_questions.values() if "answered_at_ms" not in q)
         ideas = []
         for d in self._truth_ideas.values():
             if "posted_at_ms" in d and "picked_up_at_ms" in d:
-                ideas.append({**{k: v for k, v in d.items() if not k.endswith("_ms")},
-                              "posted_at": _iso(d["posted_at_ms"]), "picked_up_at": _iso(d["picked_up_at_ms"]),
-                              "delay_s": (d["picked_up_at_ms"] - d["posted_at_ms"]) / 1000})
+                ideas.append(
+                    {
+                        **{k: v for k, v in d.items() if not k.endswith("_ms")},
+                        "posted_at": _iso(d["posted_at_ms"]),
+                        "picked_up_at": _iso(d["picked_up_at_ms"]),
+                        "delay_s": (d["picked_up_at_ms"] - d["posted_at_ms"]) / 1000,
+                    }
+                )
         reach: dict[str, set[str]] = {p.person: set() for p in self.influencers}
         by_hop: dict[str, dict[int, set[str]]] = {p.person: defaultdict(set) for p in self.influencers}
         for c in self._truth_cascades.values():
@@ -352,15 +446,16 @@ class SynthNetwork:
             "teams": {t: [p.person for p in m] for t, m in self.teams.items()},
             "silo_teams": list(self.silo_teams),
             "brokers": [{"person": b.person, "team": b.team, "bridges": ["teams", "partner"]} for b in self.brokers],
-            "influencers": [{"person": p.person, "followers": p.followers,
-                             "accounts": {k: p.uid(k) for k in p.accounts}} for p in self.influencers],
+            "influencers": [
+                {"person": p.person, "followers": p.followers, "accounts": {k: p.uid(k) for k in p.accounts}}
+                for p in self.influencers
+            ],
             "cascade_hops": CASCADE_HOPS,
             "cascades": list(self._truth_cascades.values()),
             "reach": {k: len(v) for k, v in reach.items()},
             "reach_by_hop": {k: {str(h): len(s) for h, s in sorted(v.items())} for k, v in by_hop.items()},
             "potential_reach": {
-                k: (self._pid[k].followers or 0)
-                + sum(self._pid[a].followers or 0 for a in v) for k, v in reach.items()
+                k: (self._pid[k].followers or 0) + sum(self._pid[a].followers or 0 for a in v) for k, v in reach.items()
             },
             "questions": questions,
             "unanswered_questions": unanswered,
@@ -375,13 +470,21 @@ class SynthNetwork:
         }
 
     def directory_rows(self) -> list[dict[str, str]]:
-        """One row per person in the identity directory's CSV shape (``processors.identity``), plus one column per platform."""
+        """One row per person in the identity directory's CSV shape (``valuenet.processors.identity``), plus one column per platform."""
         rows = []
         for p in self.people:
             accounts = [p.uid(pl) for pl in DIRECTORY_PLATFORMS if pl in p.accounts]
-            row = {"person": p.person, "name": p.name, "accounts": ";".join(accounts), "emails": p.email,
-                   "email": p.email, "team": p.team or "", "organisation": p.organisation, "segment": p.segment,
-                   "followers": "" if p.followers is None else str(p.followers)}
+            row = {
+                "person": p.person,
+                "name": p.name,
+                "accounts": ";".join(accounts),
+                "emails": p.email,
+                "email": p.email,
+                "team": p.team or "",
+                "organisation": p.organisation,
+                "segment": p.segment,
+                "followers": "" if p.followers is None else str(p.followers),
+            }
             for pl in DIRECTORY_PLATFORMS:
                 row[pl] = p.uid(pl) if pl in p.accounts else ""
             rows.append(row)
@@ -389,151 +492,391 @@ class SynthNetwork:
 
     # ------------------------------------------------------------------ payload builders
 
-    def _slack_message(self, heap: list[_Pending], t: int, user: Person, channel: str, text: str, *,
-                       thread_ts: str | None = None, parent: Person | None = None,
-                       mentions: tuple[Person, ...] = (), tag: dict[str, Any] | None = None) -> str:
+    def _slack_message(
+        self,
+        heap: list[_Pending],
+        t: int,
+        user: Person,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        parent: Person | None = None,
+        mentions: tuple[Person, ...] = (),
+        tag: dict[str, Any] | None = None,
+    ) -> str:
         ts = f"{t // 1000}.{(t % 1000) * 1000 + self._next_id() % 1000:06d}"
         if mentions:
             text = text + " " + " ".join(f"<@{m.accounts['slack']}>" for m in mentions)
         event: dict[str, Any] = {
-            "type": "message", "channel": channel, "user": user.accounts["slack"], "text": text, "ts": ts,
-            "client_msg_id": _uuid(self.rng), "event_ts": ts, "channel_type": "channel", "team": SLACK_TEAM,
+            "type": "message",
+            "channel": channel,
+            "user": user.accounts["slack"],
+            "text": text,
+            "ts": ts,
+            "client_msg_id": _uuid(self.rng),
+            "event_ts": ts,
+            "channel_type": "channel",
+            "team": SLACK_TEAM,
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
             if parent is not None:
                 event["parent_user_id"] = parent.accounts["slack"]
-        payload = {"token": "synthetic", "team_id": SLACK_TEAM, "api_app_id": "A0SYNTH01", "event": event,
-                   "type": "event_callback", "event_id": f"Ev{self._next_id():010d}", "event_time": t // 1000}
+        payload = {
+            "token": "synthetic",
+            "team_id": SLACK_TEAM,
+            "api_app_id": "A0SYNTH01",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{self._next_id():010d}",
+            "event_time": t // 1000,
+        }
         self._push(heap, t, Source.slack, payload, tag=tag)
         return ts
 
     def _slack_reaction(self, heap: list[_Pending], t: int, user: Person, owner: Person, channel: str, ts: str) -> None:
         ets = f"{t // 1000}.{(t % 1000) * 1000:06d}"
-        event = {"type": "reaction_added", "user": user.accounts["slack"], "reaction": self.rng.choice(("+1", "tada", "eyes", "pray")),
-                 "item_user": owner.accounts["slack"], "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": ets}
-        payload = {"token": "synthetic", "team_id": SLACK_TEAM, "api_app_id": "A0SYNTH01", "event": event,
-                   "type": "event_callback", "event_id": f"Ev{self._next_id():010d}", "event_time": t // 1000}
+        event = {
+            "type": "reaction_added",
+            "user": user.accounts["slack"],
+            "reaction": self.rng.choice(("+1", "tada", "eyes", "pray")),
+            "item_user": owner.accounts["slack"],
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "event_ts": ets,
+        }
+        payload = {
+            "token": "synthetic",
+            "team_id": SLACK_TEAM,
+            "api_app_id": "A0SYNTH01",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{self._next_id():010d}",
+            "event_time": t // 1000,
+        }
         self._push(heap, t, Source.slack, payload)
 
     def _gh_user(self, p: Person) -> dict[str, Any]:
         login = p.handles["github"]
-        return {"login": login, "id": int(p.accounts["github"]), "node_id": f"U_{p.accounts['github']}",
-                "type": "User", "site_admin": False, "html_url": f"https://github.com/{login}"}
+        return {
+            "login": login,
+            "id": int(p.accounts["github"]),
+            "node_id": f"U_{p.accounts['github']}",
+            "type": "User",
+            "site_admin": False,
+            "html_url": f"https://github.com/{login}",
+        }
 
     def _gh_repo(self, team: str) -> dict[str, Any]:
         owner = {"login": "acme", "id": 4_000_000, "type": "Organization", "site_admin": False}
-        return {"id": 7_000_000 + TEAM_NAMES.index(team) if team in TEAM_NAMES else 7_000_000, "name": team,
-                "full_name": f"acme/{team}", "private": False, "owner": owner,
-                "html_url": f"https://github.com/acme/{team}"}
+        return {
+            "id": 7_000_000 + TEAM_NAMES.index(team) if team in TEAM_NAMES else 7_000_000,
+            "name": team,
+            "full_name": f"acme/{team}",
+            "private": False,
+            "owner": owner,
+            "html_url": f"https://github.com/acme/{team}",
+        }
 
-    def _gh(self, heap: list[_Pending], t: int, event: str, body: dict[str, Any], tag: dict[str, Any] | None = None) -> None:
+    def _gh(
+        self, heap: list[_Pending], t: int, event: str, body: dict[str, Any], tag: dict[str, Any] | None = None
+    ) -> None:
         headers = {"x-github-event": event, "x-github-delivery": _uuid(self.rng)}
         self._push(heap, t, Source.github, body, headers, tag)
 
-    def _gh_issue(self, heap: list[_Pending], t: int, author: Person, team: str, title: str, body: str,
-                  tag: dict[str, Any] | None = None, pr: bool = False) -> dict[str, Any]:
+    def _gh_issue(
+        self,
+        heap: list[_Pending],
+        t: int,
+        author: Person,
+        team: str,
+        title: str,
+        body: str,
+        tag: dict[str, Any] | None = None,
+        pr: bool = False,
+    ) -> dict[str, Any]:
         number = self._next_id()
-        issue = {"id": 900_000_000 + number, "number": number, "title": title, "body": body,
-                 "user": self._gh_user(author), "state": "open", "comments": 0,
-                 "created_at": _iso(t, millis=False), "updated_at": _iso(t, millis=False),
-                 "html_url": f"https://github.com/acme/{team}/issues/{number}", "labels": [], "assignees": []}
+        issue = {
+            "id": 900_000_000 + number,
+            "number": number,
+            "title": title,
+            "body": body,
+            "user": self._gh_user(author),
+            "state": "open",
+            "comments": 0,
+            "created_at": _iso(t, millis=False),
+            "updated_at": _iso(t, millis=False),
+            "html_url": f"https://github.com/acme/{team}/issues/{number}",
+            "labels": [],
+            "assignees": [],
+        }
         if pr:
             issue["pull_request"] = {"url": f"https://api.github.com/repos/acme/{team}/pulls/{number}"}
-        self._gh(heap, t, "issues", {"action": "opened", "issue": issue, "repository": self._gh_repo(team),
-                                     "sender": self._gh_user(author)}, tag)
+        self._gh(
+            heap,
+            t,
+            "issues",
+            {"action": "opened", "issue": issue, "repository": self._gh_repo(team), "sender": self._gh_user(author)},
+            tag,
+        )
         return issue
 
-    def _gh_comment(self, heap: list[_Pending], t: int, who: Person, issue: dict[str, Any], team: str, text: str) -> None:
+    def _gh_comment(
+        self, heap: list[_Pending], t: int, who: Person, issue: dict[str, Any], team: str, text: str
+    ) -> None:
         cid = 1_200_000_000 + self._next_id()
-        comment = {"id": cid, "body": text, "user": self._gh_user(who), "created_at": _iso(t, millis=False),
-                   "updated_at": _iso(t, millis=False), "author_association": "MEMBER",
-                   "html_url": f"{issue['html_url']}#issuecomment-{cid}"}
-        self._gh(heap, t, "issue_comment", {"action": "created", "issue": issue, "comment": comment,
-                                            "repository": self._gh_repo(team), "sender": self._gh_user(who)})
+        comment = {
+            "id": cid,
+            "body": text,
+            "user": self._gh_user(who),
+            "created_at": _iso(t, millis=False),
+            "updated_at": _iso(t, millis=False),
+            "author_association": "MEMBER",
+            "html_url": f"{issue['html_url']}#issuecomment-{cid}",
+        }
+        self._gh(
+            heap,
+            t,
+            "issue_comment",
+            {
+                "action": "created",
+                "issue": issue,
+                "comment": comment,
+                "repository": self._gh_repo(team),
+                "sender": self._gh_user(who),
+            },
+        )
 
-    def _gh_review(self, heap: list[_Pending], t: int, reviewer: Person, author: Person, team: str, state: str, text: str | None) -> None:
+    def _gh_review(
+        self, heap: list[_Pending], t: int, reviewer: Person, author: Person, team: str, state: str, text: str | None
+    ) -> None:
         number = self._next_id()
-        pr = {"id": 800_000_000 + number, "number": number, "title": f"Improve {self.rng.choice(TOPICS)}",
-              "user": self._gh_user(author), "state": "open", "created_at": _iso(t - 3_600_000, millis=False),
-              "html_url": f"https://github.com/acme/{team}/pull/{number}"}
-        review = {"id": 1_500_000_000 + number, "user": self._gh_user(reviewer), "body": text, "state": state,
-                  "submitted_at": _iso(t, millis=False), "commit_id": hashlib.sha1(str(number).encode()).hexdigest(),
-                  "html_url": f"{pr['html_url']}#pullrequestreview-{number}"}
-        self._gh(heap, t, "pull_request_review", {"action": "submitted", "review": review, "pull_request": pr,
-                                                  "repository": self._gh_repo(team), "sender": self._gh_user(reviewer)})
+        pr = {
+            "id": 800_000_000 + number,
+            "number": number,
+            "title": f"Improve {self.rng.choice(TOPICS)}",
+            "user": self._gh_user(author),
+            "state": "open",
+            "created_at": _iso(t - 3_600_000, millis=False),
+            "html_url": f"https://github.com/acme/{team}/pull/{number}",
+        }
+        review = {
+            "id": 1_500_000_000 + number,
+            "user": self._gh_user(reviewer),
+            "body": text,
+            "state": state,
+            "submitted_at": _iso(t, millis=False),
+            "commit_id": hashlib.sha1(str(number).encode()).hexdigest(),
+            "html_url": f"{pr['html_url']}#pullrequestreview-{number}",
+        }
+        self._gh(
+            heap,
+            t,
+            "pull_request_review",
+            {
+                "action": "submitted",
+                "review": review,
+                "pull_request": pr,
+                "repository": self._gh_repo(team),
+                "sender": self._gh_user(reviewer),
+            },
+        )
 
-    def _discourse_post(self, heap: list[_Pending], t: int, author: Person, topic_id: int, title: str, raw: str,
-                        post_number: int, reply_to: tuple[Person, int] | None = None,
-                        tag: dict[str, Any] | None = None) -> int:
+    def _discourse_post(
+        self,
+        heap: list[_Pending],
+        t: int,
+        author: Person,
+        topic_id: int,
+        title: str,
+        raw: str,
+        post_number: int,
+        reply_to: tuple[Person, int] | None = None,
+        tag: dict[str, Any] | None = None,
+    ) -> int:
         post_id = 50_000 + self._next_id()
         post: dict[str, Any] = {
-            "id": post_id, "name": author.name, "username": author.handles["discourse"],
-            "user_id": int(author.accounts["discourse"]), "created_at": _iso(t), "raw": raw,
-            "cooked": f"<p>{raw}</p>", "post_number": post_number, "post_type": 1, "topic_id": topic_id,
-            "topic_slug": title.lower().replace(" ", "-")[:40], "topic_title": title, "category_id": 4,
-            "reply_to_post_number": None, "reply_count": 0, "updated_at": _iso(t),
+            "id": post_id,
+            "name": author.name,
+            "username": author.handles["discourse"],
+            "user_id": int(author.accounts["discourse"]),
+            "created_at": _iso(t),
+            "raw": raw,
+            "cooked": f"<p>{raw}</p>",
+            "post_number": post_number,
+            "post_type": 1,
+            "topic_id": topic_id,
+            "topic_slug": title.lower().replace(" ", "-")[:40],
+            "topic_title": title,
+            "category_id": 4,
+            "reply_to_post_number": None,
+            "reply_count": 0,
+            "updated_at": _iso(t),
         }
         if reply_to is not None:
             to, number = reply_to
             post["reply_to_post_number"] = number
-            post["reply_to_user"] = {"id": int(to.accounts["discourse"]), "username": to.handles["discourse"],
-                                     "name": to.name, "avatar_template": "/letter_avatar/{size}.png"}
-        headers = {"x-discourse-event-id": str(self._next_id()), "x-discourse-event": "post_created",
-                   "x-discourse-event-type": "post", "x-discourse-instance": DISCOURSE_URL}
+            post["reply_to_user"] = {
+                "id": int(to.accounts["discourse"]),
+                "username": to.handles["discourse"],
+                "name": to.name,
+                "avatar_template": "/letter_avatar/{size}.png",
+            }
+        headers = {
+            "x-discourse-event-id": str(self._next_id()),
+            "x-discourse-event": "post_created",
+            "x-discourse-event-type": "post",
+            "x-discourse-instance": DISCOURSE_URL,
+        }
         self._push(heap, t, Source.discourse, {"post": post}, headers, tag)
         return post_id
 
-    def _discourse_like(self, heap: list[_Pending], t: int, who: Person, author: Person, post_id: int, topic_id: int) -> None:
-        body = {"like": {"post": {"id": post_id, "user_id": int(author.accounts["discourse"]),
-                                  "username": author.handles["discourse"], "topic_id": topic_id},
-                         "user": {"id": int(who.accounts["discourse"]), "username": who.handles["discourse"], "name": who.name}}}
-        headers = {"x-discourse-event-id": str(self._next_id()), "x-discourse-event": "post_liked",
-                   "x-discourse-event-type": "like", "x-discourse-instance": DISCOURSE_URL}
+    def _discourse_like(
+        self, heap: list[_Pending], t: int, who: Person, author: Person, post_id: int, topic_id: int
+    ) -> None:
+        body = {
+            "like": {
+                "post": {
+                    "id": post_id,
+                    "user_id": int(author.accounts["discourse"]),
+                    "username": author.handles["discourse"],
+                    "topic_id": topic_id,
+                },
+                "user": {"id": int(who.accounts["discourse"]), "username": who.handles["discourse"], "name": who.name},
+            }
+        }
+        headers = {
+            "x-discourse-event-id": str(self._next_id()),
+            "x-discourse-event": "post_liked",
+            "x-discourse-event-type": "like",
+            "x-discourse-instance": DISCOURSE_URL,
+        }
         self._push(heap, t, Source.discourse, body, headers)
 
-    def _zendesk(self, heap: list[_Pending], t: int, kind: str, ticket: int, requester: Person,
-                 agent: Person | None, text: str, tag: dict[str, Any] | None = None) -> None:
-        detail = {"id": str(ticket), "requester_id": requester.accounts["zendesk"],
-                  "assignee_id": agent.accounts["zendesk"] if agent else None,
-                  "actor_id": (agent or requester).accounts["zendesk"], "subject": text[:60], "description": text,
-                  "status": "OPEN" if agent else "NEW", "type": "QUESTION", "priority": "NORMAL",
-                  "created_at": _iso(t, millis=False), "updated_at": _iso(t, millis=False), "brand_id": "1001",
-                  "group_id": "2002", "organization_id": None, "tags": []}
+    def _zendesk(
+        self,
+        heap: list[_Pending],
+        t: int,
+        kind: str,
+        ticket: int,
+        requester: Person,
+        agent: Person | None,
+        text: str,
+        tag: dict[str, Any] | None = None,
+    ) -> None:
+        detail = {
+            "id": str(ticket),
+            "requester_id": requester.accounts["zendesk"],
+            "assignee_id": agent.accounts["zendesk"] if agent else None,
+            "actor_id": (agent or requester).accounts["zendesk"],
+            "subject": text[:60],
+            "description": text,
+            "status": "OPEN" if agent else "NEW",
+            "type": "QUESTION",
+            "priority": "NORMAL",
+            "created_at": _iso(t, millis=False),
+            "updated_at": _iso(t, millis=False),
+            "brand_id": "1001",
+            "group_id": "2002",
+            "organization_id": None,
+            "tags": [],
+        }
         event: dict[str, Any] = {}
         if kind == "ticket.comment_added" and agent is not None:
-            event = {"comment": {"id": str(10_000_000 + self._next_id()), "body": text, "is_public": True,
-                                 "author": {"id": agent.accounts["zendesk"], "is_staff": True, "name": agent.name}}}
-        body = {"type": f"zen:event-type:{kind}", "id": _uuid(self.rng), "time": _iso(t), "account_id": 9_876_543,
-                "zendesk_event_version": "2022-11-06", "subject": f"zen:ticket:{ticket}", "detail": detail, "event": event}
+            event = {
+                "comment": {
+                    "id": str(10_000_000 + self._next_id()),
+                    "body": text,
+                    "is_public": True,
+                    "author": {"id": agent.accounts["zendesk"], "is_staff": True, "name": agent.name},
+                }
+            }
+        body = {
+            "type": f"zen:event-type:{kind}",
+            "id": _uuid(self.rng),
+            "time": _iso(t),
+            "account_id": 9_876_543,
+            "zendesk_event_version": "2022-11-06",
+            "subject": f"zen:ticket:{ticket}",
+            "detail": detail,
+            "event": event,
+        }
         self._push(heap, t, Source.zendesk, body, {"x-zendesk-webhook-id": "01SYNTH"}, tag)
 
     def _masto_account(self, p: Person) -> dict[str, Any]:
-        return {"id": p.accounts["mastodon"], "username": p.handles["mastodon"].split("@")[0],
-                "acct": p.handles["mastodon"], "display_name": p.name, "followers_count": p.followers or 0,
-                "following_count": 100, "statuses_count": 1000, "url": f"https://social.example/@{p.handles['mastodon'].split('@')[0]}",
-                "created_at": "2022-11-01T00:00:00.000Z", "bot": False, "locked": False}
+        return {
+            "id": p.accounts["mastodon"],
+            "username": p.handles["mastodon"].split("@")[0],
+            "acct": p.handles["mastodon"],
+            "display_name": p.name,
+            "followers_count": p.followers or 0,
+            "following_count": 100,
+            "statuses_count": 1000,
+            "url": f"https://social.example/@{p.handles['mastodon'].split('@')[0]}",
+            "created_at": "2022-11-01T00:00:00.000Z",
+            "bot": False,
+            "locked": False,
+        }
 
-    def _masto_status(self, t: int, author: Person, text: str, *, reblog: dict[str, Any] | None = None,
-                      reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _masto_status(
+        self,
+        t: int,
+        author: Person,
+        text: str,
+        *,
+        reblog: dict[str, Any] | None = None,
+        reply_to: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         sid = str(113_000_000_000_000_000 + self._next_id())
         acct = author.handles["mastodon"].split("@")[0]
-        return {"id": sid, "created_at": _iso(t), "in_reply_to_id": reply_to["id"] if reply_to else None,
-                "in_reply_to_account_id": reply_to["account"]["id"] if reply_to else None, "sensitive": False,
-                "spoiler_text": "", "visibility": "public", "language": "en",
-                "uri": f"https://social.example/users/{acct}/statuses/{sid}",
-                "url": f"https://social.example/@{acct}/{sid}", "replies_count": 0, "reblogs_count": 0,
-                "favourites_count": 0, "content": "" if reblog else f"<p>{text}</p>", "reblog": reblog,
-                "account": self._masto_account(author), "media_attachments": [], "mentions": [], "tags": [], "emojis": []}
+        return {
+            "id": sid,
+            "created_at": _iso(t),
+            "in_reply_to_id": reply_to["id"] if reply_to else None,
+            "in_reply_to_account_id": reply_to["account"]["id"] if reply_to else None,
+            "sensitive": False,
+            "spoiler_text": "",
+            "visibility": "public",
+            "language": "en",
+            "uri": f"https://social.example/users/{acct}/statuses/{sid}",
+            "url": f"https://social.example/@{acct}/{sid}",
+            "replies_count": 0,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "content": "" if reblog else f"<p>{text}</p>",
+            "reblog": reblog,
+            "account": self._masto_account(author),
+            "media_attachments": [],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+        }
 
-    def _bsky(self, heap: list[_Pending], t: int, author: Person, collection: str, record: dict[str, Any],
-              tag: dict[str, Any] | None = None) -> str:
+    def _bsky(
+        self,
+        heap: list[_Pending],
+        t: int,
+        author: Person,
+        collection: str,
+        record: dict[str, Any],
+        tag: dict[str, Any] | None = None,
+    ) -> str:
         rkey = _tid(t, self._next_id())
         did = author.accounts["bluesky"]
         record = {"$type": collection, "createdAt": _iso(t), **record}
-        body = {"did": did, "time_us": t * 1000 + self._seq % 1000, "kind": "commit",
-                "commit": {"rev": rkey, "operation": "create", "collection": collection, "rkey": rkey,
-                           "record": record, "cid": "bafyrei" + hashlib.sha256(rkey.encode()).hexdigest()[:52]}}
+        body = {
+            "did": did,
+            "time_us": t * 1000 + self._seq % 1000,
+            "kind": "commit",
+            "commit": {
+                "rev": rkey,
+                "operation": "create",
+                "collection": collection,
+                "rkey": rkey,
+                "record": record,
+                "cid": "bafyrei" + hashlib.sha256(rkey.encode()).hexdigest()[:52],
+            },
+        }
         uri = f"at://{did}/{collection}/{rkey}"
         if tag is not None:
             tag = {**tag, **{k: uri for k in ("root", "item") if tag.get(k) == ""}}
@@ -554,8 +897,9 @@ class SynthNetwork:
         for _ in range(rng.randint(0, 3)):
             at += self._delay_ms(240, 1.0, 3600)
             replier = rng.choice(members)
-            self._slack_message(heap, at, replier, channel, f"Here is how {rng.choice(TOPICS)} works",
-                                thread_ts=root, parent=author)
+            self._slack_message(
+                heap, at, replier, channel, f"Here is how {rng.choice(TOPICS)} works", thread_ts=root, parent=author
+            )
         for _ in range(rng.randint(0, 2)):
             self._slack_reaction(heap, t + self._delay_ms(120, 1.0, 3600), rng.choice(members), author, channel, root)
 
@@ -566,11 +910,25 @@ class SynthNetwork:
         channel = "C99ENGALL"
         first, second = (broker, other) if rng.random() < 0.5 else (other, broker)
         root = self._slack_message(heap, t, first, channel, f"Who knows {rng.choice(TOPICS)}?", mentions=(second,))
-        self._slack_message(heap, t + self._delay_ms(600, 1.0, 7200), second, channel,
-                            f"I can explain {rng.choice(TOPICS)}", thread_ts=root, parent=first)
+        self._slack_message(
+            heap,
+            t + self._delay_ms(600, 1.0, 7200),
+            second,
+            channel,
+            f"I can explain {rng.choice(TOPICS)}",
+            thread_ts=root,
+            parent=first,
+        )
         if rng.random() < 0.5:
-            self._gh_review(heap, t + self._delay_ms(3600, 1.0), first, second, second.team or "platform",
-                            rng.choice(("approved", "commented", "changes_requested")), "Looks good, one nit")
+            self._gh_review(
+                heap,
+                t + self._delay_ms(3600, 1.0),
+                first,
+                second,
+                second.team or "platform",
+                rng.choice(("approved", "commented", "changes_requested")),
+                "Looks good, one nit",
+            )
 
     def _partner_exchange(self, t: int, heap: list[_Pending]) -> None:
         rng = self.rng
@@ -578,16 +936,31 @@ class SynthNetwork:
         partner = rng.choice(self.partners)
         if rng.random() < 0.6:
             channel = f"C98EXT{partner.organisation.upper()[:6]}"
-            root = self._slack_message(heap, t, partner, channel, f"Question about {rng.choice(TOPICS)} integration",
-                                       mentions=(broker,))
-            self._slack_message(heap, t + self._delay_ms(1800, 1.0), broker, channel,
-                                f"Here is the spec for {rng.choice(TOPICS)}", thread_ts=root, parent=partner)
+            root = self._slack_message(
+                heap, t, partner, channel, f"Question about {rng.choice(TOPICS)} integration", mentions=(broker,)
+            )
+            self._slack_message(
+                heap,
+                t + self._delay_ms(1800, 1.0),
+                broker,
+                channel,
+                f"Here is the spec for {rng.choice(TOPICS)}",
+                thread_ts=root,
+                parent=partner,
+            )
             if rng.random() < 0.5:
                 self._slack_reaction(heap, t + self._delay_ms(3600, 1.0), partner, broker, channel, root)
         else:
             reviewer, author = (partner, broker) if rng.random() < 0.5 else (broker, partner)
-            self._gh_review(heap, t, reviewer, author, broker.team or "platform",
-                            rng.choice(("approved", "commented", "changes_requested")), "Checked against our API")
+            self._gh_review(
+                heap,
+                t,
+                reviewer,
+                author,
+                broker.team or "platform",
+                rng.choice(("approved", "commented", "changes_requested")),
+                "Checked against our API",
+            )
 
     def _github_work(self, t: int, heap: list[_Pending]) -> None:
         rng = self.rng
@@ -598,11 +971,20 @@ class SynthNetwork:
         at = t
         for _ in range(rng.randint(0, 2)):
             at += self._delay_ms(1800, 1.0)
-            self._gh_comment(heap, at, rng.choice(members), issue, team, "I can reproduce; the fix is in the retry path")
+            self._gh_comment(
+                heap, at, rng.choice(members), issue, team, "I can reproduce; the fix is in the retry path"
+            )
         if rng.random() < 0.5 and len(members) > 1:
             reviewer = rng.choice([m for m in members if m is not author])
-            self._gh_review(heap, at + self._delay_ms(3600, 1.0), reviewer, author, team,
-                            rng.choice(("approved", "commented", "changes_requested")), "Reviewed")
+            self._gh_review(
+                heap,
+                at + self._delay_ms(3600, 1.0),
+                reviewer,
+                author,
+                team,
+                rng.choice(("approved", "commented", "changes_requested")),
+                "Reviewed",
+            )
 
     def _customer_question(self, t: int, heap: list[_Pending]) -> None:
         rng = self.rng
@@ -615,20 +997,46 @@ class SynthNetwork:
             topic_id = 3000 + self._next_id()
             title = f"How do I configure {topic}?"
             tag = {"question": qid, "platform": "discourse", "asker": asker.person, "topic_id": topic_id}
-            post = self._discourse_post(heap, t, asker, topic_id, title, f"How do I configure {topic}? It fails for me.",
-                                        1, tag={**tag, "role": "ask"})
-            answer = self._discourse_post(heap, t + delay, agent, topic_id, title, f"You set it in the admin panel under {topic}.",
-                                          2, reply_to=(asker, 1), tag={"question": qid, "role": "answer", "answerer": agent.person})
+            post = self._discourse_post(
+                heap,
+                t,
+                asker,
+                topic_id,
+                title,
+                f"How do I configure {topic}? It fails for me.",
+                1,
+                tag={**tag, "role": "ask"},
+            )
+            answer = self._discourse_post(
+                heap,
+                t + delay,
+                agent,
+                topic_id,
+                title,
+                f"You set it in the admin panel under {topic}.",
+                2,
+                reply_to=(asker, 1),
+                tag={"question": qid, "role": "answer", "answerer": agent.person},
+            )
             self._truth_questions[qid] = {"id": qid, "post_id": post, "answer_post_id": answer}
             if rng.random() < 0.5:
                 self._discourse_like(heap, t + delay + self._delay_ms(900, 1.0), asker, agent, answer, topic_id)
         else:
             ticket = 10_000 + self._next_id()
             tag = {"question": qid, "platform": "zendesk", "asker": asker.person, "ticket": ticket}
-            self._zendesk(heap, t, "ticket.created", ticket, asker, None, f"Problem with {topic}", {**tag, "role": "ask"})
-            self._zendesk(heap, t + delay, "ticket.comment_added", ticket, asker, agent,
-                          f"Thanks for reaching out: {topic} needs a restart.",
-                          {"question": qid, "role": "answer", "answerer": agent.person})
+            self._zendesk(
+                heap, t, "ticket.created", ticket, asker, None, f"Problem with {topic}", {**tag, "role": "ask"}
+            )
+            self._zendesk(
+                heap,
+                t + delay,
+                "ticket.comment_added",
+                ticket,
+                asker,
+                agent,
+                f"Thanks for reaching out: {topic} needs a restart.",
+                {"question": qid, "role": "answer", "answerer": agent.person},
+            )
 
     def _customer_idea(self, t: int, heap: list[_Pending]) -> None:
         rng = self.rng
@@ -638,17 +1046,37 @@ class SynthNetwork:
         topic_id = 3000 + self._next_id()
         feature = rng.choice(TOPICS)
         title = f"Idea: what if {feature} could be scheduled"
-        post = self._discourse_post(heap, t, who, topic_id, title,
-                                    f"Feature request: what if {feature} could be scheduled? I suggest a cron option.", 1,
-                                    tag={"idea": idea, "role": "idea", "author": who.person, "topic_id": topic_id})
+        post = self._discourse_post(
+            heap,
+            t,
+            who,
+            topic_id,
+            title,
+            f"Feature request: what if {feature} could be scheduled? I suggest a cron option.",
+            1,
+            tag={"idea": idea, "role": "idea", "author": who.person, "topic_id": topic_id},
+        )
         delay = self._delay_ms(86400, 0.8, 30 * 86400)
-        reply = self._discourse_post(heap, t + delay, adopter, topic_id, title,
-                                     f"Great idea, we are picking this up: scheduling for {feature} is on the roadmap.",
-                                     2, reply_to=(who, 1),
-                                     tag={"idea": idea, "role": "pickup", "adopter": adopter.person})
+        reply = self._discourse_post(
+            heap,
+            t + delay,
+            adopter,
+            topic_id,
+            title,
+            f"Great idea, we are picking this up: scheduling for {feature} is on the roadmap.",
+            2,
+            reply_to=(who, 1),
+            tag={"idea": idea, "role": "pickup", "adopter": adopter.person},
+        )
         self._truth_ideas[idea] = {"id": idea, "post_id": post, "pickup_post_id": reply}
-        self._gh_issue(heap, t + delay + 60_000, adopter, adopter.team or "platform", f"Schedule {feature} (community idea)",
-                       f"Suggested by a customer: {DISCOURSE_URL}/t/{topic_id}")
+        self._gh_issue(
+            heap,
+            t + delay + 60_000,
+            adopter,
+            adopter.team or "platform",
+            f"Schedule {feature} (community idea)",
+            f"Suggested by a customer: {DISCOURSE_URL}/t/{topic_id}",
+        )
 
     def _influencer_post(self, t: int, heap: list[_Pending]) -> None:
         rng = self.rng
@@ -657,32 +1085,77 @@ class SynthNetwork:
         audience = self.audience[infl.person]
         feature = rng.choice(TOPICS)
         if rng.random() < 0.6:
-            root = self._bsky(heap, t, infl, "app.bsky.feed.post", {"text": f"Tried Acme's {feature} today. Impressive!", "langs": ["en"]},
-                              tag={"role": "cascade_root", "cascade": cid, "influencer": infl.person, "platform": "bluesky", "root": ""})
+            root = self._bsky(
+                heap,
+                t,
+                infl,
+                "app.bsky.feed.post",
+                {"text": f"Tried Acme's {feature} today. Impressive!", "langs": ["en"]},
+                tag={
+                    "role": "cascade_root",
+                    "cascade": cid,
+                    "influencer": infl.person,
+                    "platform": "bluesky",
+                    "root": "",
+                },
+            )
             self._bsky_cascade(heap, t, cid, infl, root, audience, hop=1)
             for fan in rng.sample(audience, min(len(audience), rng.randint(0, 3))):
-                self._bsky(heap, t + self._delay_ms(1800, 1.0), fan, "app.bsky.feed.like",
-                           {"subject": {"uri": root, "cid": "bafyreisynth"}})
+                self._bsky(
+                    heap,
+                    t + self._delay_ms(1800, 1.0),
+                    fan,
+                    "app.bsky.feed.like",
+                    {"subject": {"uri": root, "cid": "bafyreisynth"}},
+                )
         else:
             status = self._masto_status(t, infl, f"Acme's {feature} just got better.")
-            self._push(heap, t, Source.mastodon, status,
-                       tag={"role": "cascade_root", "cascade": cid, "influencer": infl.person, "platform": "mastodon",
-                            "root": status["id"]})
+            self._push(
+                heap,
+                t,
+                Source.mastodon,
+                status,
+                tag={
+                    "role": "cascade_root",
+                    "cascade": cid,
+                    "influencer": infl.person,
+                    "platform": "mastodon",
+                    "root": status["id"],
+                },
+            )
             k = min(len(audience), max(1, int(rng.expovariate(1 / max(1.0, 0.25 * len(audience))))))
             for fan in rng.sample(audience, k):
                 at = t + self._delay_ms(1200, 1.0, 86400)
                 boost = self._masto_status(at, fan, "", reblog=status)
-                self._push(heap, at, Source.mastodon, boost,
-                           tag={"role": "amplify", "cascade": cid, "actor": fan.person, "via": infl.person, "hop": 1,
-                                "kind": "repost", "item": boost["id"]})
+                self._push(
+                    heap,
+                    at,
+                    Source.mastodon,
+                    boost,
+                    tag={
+                        "role": "amplify",
+                        "cascade": cid,
+                        "actor": fan.person,
+                        "via": infl.person,
+                        "hop": 1,
+                        "kind": "repost",
+                        "item": boost["id"],
+                    },
+                )
             for fan in rng.sample(audience, min(len(audience), rng.randint(0, 3))):
                 at = t + self._delay_ms(900, 1.0, 86400)
-                note = {"id": str(40_000_000 + self._next_id()), "type": "favourite", "created_at": _iso(at),
-                        "account": self._masto_account(fan), "status": status}
+                note = {
+                    "id": str(40_000_000 + self._next_id()),
+                    "type": "favourite",
+                    "created_at": _iso(at),
+                    "account": self._masto_account(fan),
+                    "status": status,
+                }
                 self._push(heap, at, Source.mastodon, note)
 
-    def _bsky_cascade(self, heap: list[_Pending], t: int, cid: str, author: Person, uri: str,
-                      audience: list[Person], hop: int) -> None:
+    def _bsky_cascade(
+        self, heap: list[_Pending], t: int, cid: str, author: Person, uri: str, audience: list[Person], hop: int
+    ) -> None:
         """Amplify ``uri`` (by ``author``) from ``audience``; quotes start the next hop."""
         rng = self.rng
         if hop > CASCADE_HOPS or not audience:
@@ -694,25 +1167,55 @@ class SynthNetwork:
                 continue
             at = t + self._delay_ms(1200 * hop, 1.0, 86400)
             if hop < CASCADE_HOPS and rng.random() < 0.3:
-                q = self._bsky(heap, at, fan, "app.bsky.feed.post",
-                               {"text": "This! Worth a read.", "langs": ["en"],
-                                "embed": {"$type": "app.bsky.embed.record", "record": {"uri": uri, "cid": "bafyreisynth"}}},
-                               tag={"role": "amplify", "cascade": cid, "actor": fan.person, "via": author.person,
-                                    "hop": hop, "kind": "quote", "item": ""})
+                q = self._bsky(
+                    heap,
+                    at,
+                    fan,
+                    "app.bsky.feed.post",
+                    {
+                        "text": "This! Worth a read.",
+                        "langs": ["en"],
+                        "embed": {"$type": "app.bsky.embed.record", "record": {"uri": uri, "cid": "bafyreisynth"}},
+                    },
+                    tag={
+                        "role": "amplify",
+                        "cascade": cid,
+                        "actor": fan.person,
+                        "via": author.person,
+                        "hop": hop,
+                        "kind": "quote",
+                        "item": "",
+                    },
+                )
                 own = [c for c in self.customers if c is not fan]
                 followers = rng.sample(own, min(len(own), max(2, int(math.log1p(fan.followers or 1)))))
                 self._bsky_cascade(heap, at, cid, fan, q, followers, hop + 1)
             else:
-                self._bsky(heap, at, fan, "app.bsky.feed.repost", {"subject": {"uri": uri, "cid": "bafyreisynth"}},
-                               tag={"role": "amplify", "cascade": cid, "actor": fan.person, "via": author.person,
-                                    "hop": hop, "kind": "repost", "item": ""})
+                self._bsky(
+                    heap,
+                    at,
+                    fan,
+                    "app.bsky.feed.repost",
+                    {"subject": {"uri": uri, "cid": "bafyreisynth"}},
+                    tag={
+                        "role": "amplify",
+                        "cascade": cid,
+                        "actor": fan.person,
+                        "via": author.person,
+                        "hop": hop,
+                        "kind": "repost",
+                        "item": "",
+                    },
+                )
 
     def _fan_action(self, t: int, heap: list[_Pending]) -> None:
         rng = self.rng
         fan = rng.choice(self.customers)
         if rng.random() < 0.5:
             team = rng.choice([tm for tm in self.teams if tm not in self.silo_teams])
-            self._gh(heap, t, "watch", {"action": "started", "repository": self._gh_repo(team), "sender": self._gh_user(fan)})
+            self._gh(
+                heap, t, "watch", {"action": "started", "repository": self._gh_repo(team), "sender": self._gh_user(fan)}
+            )
         else:
             infl = rng.choice(self.influencers)
             self._bsky(heap, t, fan, "app.bsky.graph.follow", {"subject": infl.accounts["bluesky"]})

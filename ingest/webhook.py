@@ -27,10 +27,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ingest import signatures
-from ingest.dlq import DlqRecord, dlq_record
-from schemas.envelope import RawEnvelope
-from schemas.interaction import Source
+from valuenet.ingest import signatures
+from valuenet.ingest.dlq import DlqRecord, dlq_record
+from valuenet.schemas.envelope import RawEnvelope
+from valuenet.schemas.interaction import Source
 
 __all__ = ["KEPT_HEADERS", "MAX_BODY_BYTES", "BodyTooLarge", "WebhookSecrets", "create_app"]
 
@@ -62,6 +62,7 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge(limit, size, b"".join(chunks)[:4096])
     return b"".join(chunks)
 
+
 #: Delivery headers copied into the envelope (lower-cased); never signatures or tokens.
 KEPT_HEADERS: dict[str, tuple[str, ...]] = {
     "slack": ("x-slack-request-timestamp", "x-slack-retry-num", "x-slack-retry-reason"),
@@ -77,11 +78,21 @@ class WebhookSecrets(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VALUENET_", extra="ignore", frozen=True)
 
-    slack_signing_secret: SecretStr | None = Field(None, description="Slack app signing secret. Env VALUENET_SLACK_SIGNING_SECRET")
-    github_webhook_secret: SecretStr | None = Field(None, description="GitHub webhook secret. Env VALUENET_GITHUB_WEBHOOK_SECRET")
-    discourse_webhook_secret: SecretStr | None = Field(None, description="Discourse webhook secret. Env VALUENET_DISCOURSE_WEBHOOK_SECRET")
-    zendesk_webhook_secret: SecretStr | None = Field(None, description="Zendesk webhook signing secret. Env VALUENET_ZENDESK_WEBHOOK_SECRET")
-    generic_webhook_token: SecretStr | None = Field(None, description="Bearer token / HMAC key of /generic/{source}. Env VALUENET_GENERIC_WEBHOOK_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Slack app signing secret. Env VALUENET_SLACK_SIGNING_SECRET"
+    )
+    github_webhook_secret: SecretStr | None = Field(
+        None, description="GitHub webhook secret. Env VALUENET_GITHUB_WEBHOOK_SECRET"
+    )
+    discourse_webhook_secret: SecretStr | None = Field(
+        None, description="Discourse webhook secret. Env VALUENET_DISCOURSE_WEBHOOK_SECRET"
+    )
+    zendesk_webhook_secret: SecretStr | None = Field(
+        None, description="Zendesk webhook signing secret. Env VALUENET_ZENDESK_WEBHOOK_SECRET"
+    )
+    generic_webhook_token: SecretStr | None = Field(
+        None, description="Bearer token / HMAC key of /generic/{source}. Env VALUENET_GENERIC_WEBHOOK_TOKEN"
+    )
 
 
 def _reveal(s: SecretStr | None) -> str | None:
@@ -121,7 +132,9 @@ def create_app(
             envelope = RawEnvelope(source=source, network=net, headers=headers, payload=payload)
         except ValidationError as e:
             field = ".".join(str(p) for p in e.errors()[0]["loc"]) if e.errors() else "envelope"
-            await _dead_letter(source.value, net[:128] or "default", f"invalid envelope: {e.errors()[0]['msg']}", field, body)
+            await _dead_letter(
+                source.value, net[:128] or "default", f"invalid envelope: {e.errors()[0]['msg']}", field, body
+            )
             return JSONResponse({"error": f"invalid {field}"}, status_code=400)
         try:
             meta = await asyncio.to_thread(send, envelope)
@@ -166,7 +179,7 @@ def create_app(
             return JSONResponse({"challenge": doc.get("challenge", "")})
         return await forward(request, Source.slack, body, KEPT_HEADERS["slack"])
 
-    def hmac_body_route(source: Source, verify, secret: str | None, signature_header: str, event_header: str):  # noqa: ANN001, ANN202
+    def hmac_body_route(source: Source, verify, secret: str | None, signature_header: str, event_header: str):
         """A receiver for platforms that sign the body alone (GitHub, Discourse); their pings are answered, not forwarded."""
 
         async def receive(request: Request) -> JSONResponse:
@@ -181,9 +194,15 @@ def create_app(
         receive.__doc__ = f"{source.value} webhooks: {signature_header} over the body."
         return receive
 
-    github = hmac_body_route(Source.github, signatures.verify_github, github_secret, "x-hub-signature-256", "x-github-event")
+    github = hmac_body_route(
+        Source.github, signatures.verify_github, github_secret, "x-hub-signature-256", "x-github-event"
+    )
     discourse = hmac_body_route(
-        Source.discourse, signatures.verify_discourse, discourse_secret, "x-discourse-event-signature", "x-discourse-event"
+        Source.discourse,
+        signatures.verify_discourse,
+        discourse_secret,
+        "x-discourse-event-signature",
+        "x-discourse-event",
     )
 
     async def zendesk(request: Request) -> JSONResponse:

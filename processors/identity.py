@@ -53,8 +53,8 @@ from typing import Any
 
 import yaml
 
-from schemas.flow import Segment
-from schemas.interaction import Interaction, Kind
+from valuenet.schemas.flow import Segment
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = [
     "ActorChange",
@@ -167,7 +167,9 @@ def load_directory(path: str | os.PathLike[str]) -> Directory:
                 reader = csv.DictReader(fh)
                 missing = [c for c in ("person", "accounts") if c not in (reader.fieldnames or [])]
                 if missing:
-                    raise DirectoryError(f"{p}: missing column(s) {', '.join(missing)} (expected {','.join(_CSV_COLUMNS)})")
+                    raise DirectoryError(
+                        f"{p}: missing column(s) {', '.join(missing)} (expected {','.join(_CSV_COLUMNS)})"
+                    )
                 people_raw = list(reader)
             rules_file = p.with_name(p.stem + ".rules.yaml")
             rules_raw = {}
@@ -407,7 +409,9 @@ class IdentityResolver:
             keys = [account_key(a) for a in person.accounts] or [account_key(actor)]
             domains = tuple(dict.fromkeys(((domain.lower(),) if domain else ()) + person.domains))
             if person.segment is not None:
-                return ActorIdentity(canonical, person.segment, person.team, person.organisation, display, person.key, "directory")
+                return ActorIdentity(
+                    canonical, person.segment, person.team, person.organisation, display, person.key, "directory"
+                )
         else:
             canonical, display = actor, name
             keys = [account_key(actor)]
@@ -417,23 +421,47 @@ class IdentityResolver:
         pkey = person.key if person else None
         for dom in domains:
             if dom in rules.workforce_domains:
-                return ActorIdentity(canonical, Segment.workforce, team, org or rules.workforce_domains[dom], display, pkey, f"domain:{dom}")
+                return ActorIdentity(
+                    canonical,
+                    Segment.workforce,
+                    team,
+                    org or rules.workforce_domains[dom],
+                    display,
+                    pkey,
+                    f"domain:{dom}",
+                )
         for dom in domains:
             if dom in rules.partner_domains:
-                return ActorIdentity(canonical, Segment.partner, team, org or rules.partner_domains[dom], display, pkey, f"domain:{dom}")
+                return ActorIdentity(
+                    canonical, Segment.partner, team, org or rules.partner_domains[dom], display, pkey, f"domain:{dom}"
+                )
         for dom in domains:
             if dom in rules.customer_domains:
-                return ActorIdentity(canonical, Segment.customer, team, org or rules.customer_domains[dom], display, pkey, f"domain:{dom}")
+                return ActorIdentity(
+                    canonical,
+                    Segment.customer,
+                    team,
+                    org or rules.customer_domains[dom],
+                    display,
+                    pkey,
+                    f"domain:{dom}",
+                )
         if rules.influencer_followers is not None and followers is not None and followers >= rules.influencer_followers:
-            return ActorIdentity(canonical, Segment.influencer, team, org, display, pkey, f"followers>={rules.influencer_followers}")
+            return ActorIdentity(
+                canonical, Segment.influencer, team, org, display, pkey, f"followers>={rules.influencer_followers}"
+            )
         if rules.influencer_reach is not None:
             reach = max((self._reach.get(k, -1) for k in keys), default=-1)
             if reach >= rules.influencer_reach:
-                return ActorIdentity(canonical, Segment.influencer, team, org, display, pkey, f"reach>={rules.influencer_reach}")
+                return ActorIdentity(
+                    canonical, Segment.influencer, team, org, display, pkey, f"reach>={rules.influencer_reach}"
+                )
         for k in keys:
             if k in rules.brand_followers or k in self._followers_learned:
                 return ActorIdentity(canonical, Segment.customer, team, org, display, pkey, "brand-follower")
-        return ActorIdentity(canonical, Segment.unknown, team, org, display, pkey, "directory-no-segment" if person else "unknown")
+        return ActorIdentity(
+            canonical, Segment.unknown, team, org, display, pkey, "directory-no-segment" if person else "unknown"
+        )
 
 
 # -- parsing helpers ---------------------------------------------------------------------------
@@ -537,7 +565,9 @@ def _rules(raw: Any, path: Path) -> tuple[Rules, list[Path]]:
         workforce_domains=_domains(raw.get("workforce_domains"), f"{where}: rules field 'workforce_domains'"),
         partner_domains=_domains(raw.get("partner_domains"), f"{where}: rules field 'partner_domains'"),
         customer_domains=_domains(raw.get("customer_domains"), f"{where}: rules field 'customer_domains'"),
-        brand_accounts=frozenset(account_key(a) for a in _split(raw.get("brand_accounts"), f"{where}: rules field 'brand_accounts'")),
+        brand_accounts=frozenset(
+            account_key(a) for a in _split(raw.get("brand_accounts"), f"{where}: rules field 'brand_accounts'")
+        ),
         brand_followers=frozenset(followers),
         influencer_followers=_threshold(raw, "influencer_followers", 10_000, where),
         influencer_reach=_threshold(raw, "influencer_reach", None, where),

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from schemas.flow import Flow
-from schemas.interaction import Interaction
+from valuenet.schemas.flow import Flow
+from valuenet.schemas.interaction import Interaction
 
 if TYPE_CHECKING:
-    from processors.identity import ActorIdentity
     from valuenet.config import Settings
+    from valuenet.processors.identity import ActorIdentity
 
 __all__ = ["PrivacyError", "Pseudonymiser", "from_settings", "directory_row", "PSEUDONYM_PREFIX"]
 
@@ -96,7 +96,7 @@ def directory_row(
 ) -> dict[str, Any]:
     """One row of the ``directory`` table: the (pseudonymised) actor id with its display name and segment."""
     actor = pseudonymiser.pseudonym(identity.actor) if pseudonymiser else identity.actor
-    now = updated_at or datetime.now(timezone.utc)
+    now = updated_at or datetime.now(UTC)
     return {
         "network": network,
         "actor": actor,

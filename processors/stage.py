@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from ingest.dlq import DlqRecord, dlq_record
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from ingest.parsers import parse
-from schemas import Flow, Interaction, RawEnvelope
-from schemas.envelope import RawBatch, is_batch
+from valuenet.ingest.dlq import DlqRecord, dlq_record
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers import parse
+from valuenet.schemas import Flow, Interaction, RawEnvelope
+from valuenet.schemas.envelope import RawBatch, is_batch
 
 __all__ = ["StageResult", "ProcessorStage", "dedupe_key"]
 
@@ -56,7 +56,9 @@ def dedupe_key(network: str, event_id: str) -> str:
 class ProcessorStage:
     """Stateful per-worker processor: parent index, deduper, identity directory, classifier."""
 
-    def __init__(self, *, dedupe, identity, classify_flow, pseudonymiser=None, parents: ParentIndex | None = None) -> None:  # noqa: ANN001
+    def __init__(
+        self, *, dedupe, identity, classify_flow, pseudonymiser=None, parents: ParentIndex | None = None
+    ) -> None:
         self.parents = parents or ParentIndex()
         self.dedupe = dedupe
         self.identity = identity
@@ -77,8 +79,22 @@ class ProcessorStage:
                 if isinstance(obj, dict):
                     source, network = str(obj.get("source", "unknown"))[:64], str(obj.get("network", ""))[:128]
             except ValueError:
-                return dlq_record(stage=STAGE, source=source, network=network, reason=f"malformed JSON: {msg}", field="<root>", record=raw)
-            return dlq_record(stage=STAGE, source=source, network=network, reason=f"invalid envelope field '{loc}': {msg}", field=loc, record=raw)
+                return dlq_record(
+                    stage=STAGE,
+                    source=source,
+                    network=network,
+                    reason=f"malformed JSON: {msg}",
+                    field="<root>",
+                    record=raw,
+                )
+            return dlq_record(
+                stage=STAGE,
+                source=source,
+                network=network,
+                reason=f"invalid envelope field '{loc}': {msg}",
+                field=loc,
+                record=raw,
+            )
 
     def envelopes(self, raw: bytes) -> list[tuple[RawEnvelope | DlqRecord, object]]:
         """(envelope or dead letter, its record) for each envelope of a raw value (one object or a batch array)."""
@@ -91,8 +107,19 @@ class ProcessorStage:
         try:
             items = json.loads(raw)
         except ValueError as exc:
-            return [(dlq_record(stage=STAGE, source="unknown", network="", reason=f"malformed JSON batch: {exc}",
-                                field="<root>", record=raw), raw)]
+            return [
+                (
+                    dlq_record(
+                        stage=STAGE,
+                        source="unknown",
+                        network="",
+                        reason=f"malformed JSON batch: {exc}",
+                        field="<root>",
+                        record=raw,
+                    ),
+                    raw,
+                )
+            ]
         out: list[tuple[RawEnvelope | DlqRecord, object]] = []
         for i, item in enumerate(items):
             try:
@@ -100,10 +127,19 @@ class ProcessorStage:
             except ValidationError as exc:
                 loc, msg = _validation_field(exc)
                 obj = item if isinstance(item, dict) else {}
-                out.append((dlq_record(stage=STAGE, source=str(obj.get("source", "unknown"))[:64],
-                                       network=str(obj.get("network", ""))[:128],
-                                       reason=f"invalid envelope field '[{i}].{loc}' of a batch: {msg}",
-                                       field=f"[{i}].{loc}", record=item), item))
+                out.append(
+                    (
+                        dlq_record(
+                            stage=STAGE,
+                            source=str(obj.get("source", "unknown"))[:64],
+                            network=str(obj.get("network", ""))[:128],
+                            reason=f"invalid envelope field '[{i}].{loc}' of a batch: {msg}",
+                            field=f"[{i}].{loc}",
+                            record=item,
+                        ),
+                        item,
+                    )
+                )
         return out
 
     def process(self, records: list[bytes]) -> StageResult:
@@ -118,7 +154,7 @@ class ProcessorStage:
             except ParseError as exc:
                 out.dead.append(self._dead(env, str(exc), exc.field, raw))
                 continue
-            except Exception as exc:  # a parser bug must not stop the partition
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the partition
                 out.dead.append(self._dead(env, f"parser error: {exc!r}", "payload", raw))
                 continue
             for it in interactions:
@@ -127,7 +163,7 @@ class ProcessorStage:
                     continue
                 try:
                     flow = self.classify_flow(it, self.identity)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - one record, not the partition
                     out.dead.append(self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it))
                     continue
                 out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
@@ -169,8 +205,15 @@ class ProcessorStage:
 
     @staticmethod
     def _directory_row(network: str, actor: str, facts: tuple) -> dict:
-        return {"network": network, "actor": actor, "display_name": facts[0], "segment": facts[1],
-                "team": facts[2], "organisation": None, "updated_at": datetime.now(timezone.utc)}
+        return {
+            "network": network,
+            "actor": actor,
+            "display_name": facts[0],
+            "segment": facts[1],
+            "team": facts[2],
+            "organisation": None,
+            "updated_at": datetime.now(UTC),
+        }
 
     def _note_actor(self, out: StageResult, flow: Flow, display_name: str | None) -> None:
         """Queue a ``directory`` row when the giver is new to this worker or its facts changed.
@@ -193,4 +236,6 @@ class ProcessorStage:
 
     @staticmethod
     def _dead(env: RawEnvelope, reason: str, field_path: str, record: object) -> DlqRecord:
-        return dlq_record(stage=STAGE, source=env.source.value, network=env.network, reason=reason, field=field_path, record=record)
+        return dlq_record(
+            stage=STAGE, source=env.source.value, network=env.network, reason=reason, field=field_path, record=record
+        )

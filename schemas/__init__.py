@@ -1,9 +1,17 @@
 """The records every stage speaks: raw envelope → Interaction → Flow → metric snapshots."""
 
-from schemas.envelope import RawEnvelope
-from schemas.interaction import Interaction, Kind, Source
-from schemas.flow import Flow, FlowType, Segment
-from schemas.metrics import ActorMetrics, Alert, LiveMetrics, LiveTunnel, MetricsEvent, NetworkMetrics, SegmentFlow
+from valuenet.schemas.envelope import RawEnvelope
+from valuenet.schemas.flow import Flow, FlowType, Segment
+from valuenet.schemas.interaction import Interaction, Kind, Source
+from valuenet.schemas.metrics import (
+    ActorMetrics,
+    Alert,
+    LiveMetrics,
+    LiveTunnel,
+    MetricsEvent,
+    NetworkMetrics,
+    SegmentFlow,
+)
 
 SCHEMA_VERSION = 1
 

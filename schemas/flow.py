@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from schemas.interaction import Kind, Source
+from valuenet.schemas.interaction import Kind, Source
 
 
 class FlowType(str, Enum):

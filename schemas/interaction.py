@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,27 +31,27 @@ class Source(str, Enum):
 class Kind(str, Enum):
     """What the actor did. One interaction has at most one target actor."""
 
-    post = "post"            # a new top-level item (message, issue, topic, status, tweet)
-    reply = "reply"          # an answer/comment in a thread, target = parent's author
-    mention = "mention"      # @-mention inside a post or reply, target = mentioned actor
-    reaction = "reaction"    # like, favourite, emoji reaction, kudos
-    repost = "repost"        # boost, retweet, share, crosspost
-    quote = "quote"          # quote post
-    review = "review"        # code review comment / changes requested / Reviewed-by
-    approve = "approve"      # approving review, Acked-by, accepted answer
+    post = "post"  # a new top-level item (message, issue, topic, status, tweet)
+    reply = "reply"  # an answer/comment in a thread, target = parent's author
+    mention = "mention"  # @-mention inside a post or reply, target = mentioned actor
+    reaction = "reaction"  # like, favourite, emoji reaction, kudos
+    repost = "repost"  # boost, retweet, share, crosspost
+    quote = "quote"  # quote post
+    review = "review"  # code review comment / changes requested / Reviewed-by
+    approve = "approve"  # approving review, Acked-by, accepted answer
     suggestion = "suggestion"  # Suggested-by, feature request, proposal
-    help = "help"            # Helped-by, Mentored-by, Tested-by, Reported-by, ...
-    commit = "commit"        # authored a change (git), target = committer when different
-    apply = "apply"          # committer applied someone's patch
+    help = "help"  # Helped-by, Mentored-by, Tested-by, Reported-by, ...
+    commit = "commit"  # authored a change (git), target = committer when different
+    apply = "apply"  # committer applied someone's patch
     follow = "follow"
     star = "star"
     fork = "fork"
     edit = "edit"
     delete = "delete"
-    ticket = "ticket"        # support ticket event (Zendesk)
+    ticket = "ticket"  # support ticket event (Zendesk)
 
 
-MetaValue = Union[str, int, float, bool, None]
+MetaValue = str | int | float | bool | None
 
 
 class Interaction(BaseModel):

@@ -1,6 +1,6 @@
 """JSON Schemas of the pydantic records, generated from the models and committed under ``schemas/json/``.
 
-Regenerate after changing a model: ``python -m schemas.jsonschema`` (``--check`` exits 1 when stale).
+Regenerate after changing a model: ``python -m valuenet.schemas.jsonschema`` (``--check`` exits 1 when stale).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas import SCHEMA_VERSION
-from schemas.envelope import RawEnvelope
-from schemas.flow import Flow
-from schemas.interaction import Interaction
-from schemas.metrics import ActorMetrics, Alert, MetricsEvent, NetworkMetrics, SegmentFlow
+from valuenet.schemas import SCHEMA_VERSION
+from valuenet.schemas.envelope import RawEnvelope
+from valuenet.schemas.flow import Flow
+from valuenet.schemas.interaction import Interaction
+from valuenet.schemas.metrics import ActorMetrics, Alert, MetricsEvent, NetworkMetrics, SegmentFlow
 
 __all__ = ["MODELS", "SCHEMA_DIR", "render", "write_all", "stale"]
 

@@ -12,9 +12,9 @@ class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     network: str
-    window: str           # "1h", "24h", "7d"
+    window: str  # "1h", "24h", "7d"
     computed_at: datetime  # wall-clock time the value was computed
-    window_end: datetime   # event-time end of the window
+    window_end: datetime  # event-time end of the window
 
 
 class ActorMetrics(_Row):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from schemas import Flow
+from valuenet.schemas import Flow
 
-T0 = datetime(2025, 3, 3, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 _ids = itertools.count()
 
 SEGMENT_OF = {"w": "workforce", "c": "customer", "p": "partner", "i": "influencer"}
@@ -74,7 +74,7 @@ def random_flows(n_actors: int = 40, n_flows: int = 600, *, span: float = 3000.0
     return out
 
 
-def window_digraph(flows: list[Flow], start: float, end: float, layer: str | None = None):  # noqa: ANN201
+def window_digraph(flows: list[Flow], start: float, end: float, layer: str | None = None):
     """Independent reference: ``nx.DiGraph`` of the edge flows with ``start ≤ t < end`` (weight = count)."""
     import networkx as nx
 
@@ -92,15 +92,15 @@ def window_digraph(flows: list[Flow], start: float, end: float, layer: str | Non
     return G
 
 
-def store_with(flows: list[Flow], **kwargs):  # noqa: ANN201
+def store_with(flows: list[Flow], **kwargs):
     """A ``GraphStore`` fed ``flows`` in event-time order (so nothing is late)."""
-    from analytics.graph_store import GraphStore
+    from valuenet.analytics.graph_store import GraphStore
 
     store = GraphStore("n1", **kwargs)
     store.add_many(sorted(flows, key=lambda f: f.timestamp))
     return store
 
 
-def by_name(window, values) -> dict:  # noqa: ANN001
+def by_name(window, values) -> dict:
     """``{actor: value}`` of a per-actor array of a WindowResult."""
     return {name: values[i] for i, name in enumerate(window.graph.names.tolist())}

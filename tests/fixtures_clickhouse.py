@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from analytics.storage.base import Store
-from analytics.storage.chdb_store import ChdbStore
-from analytics.storage.server_store import ServerStore
+from valuenet.analytics.storage.base import Store
+from valuenet.analytics.storage.chdb_store import ChdbStore
+from valuenet.analytics.storage.server_store import ServerStore
 from valuenet.localstack.clickhouse_server import ClickHouseServer, ClickHouseServerError
 
 BACKENDS = [pytest.param("chdb", id="chdb"), pytest.param("server", id="server", marks=pytest.mark.server)]

@@ -94,11 +94,13 @@ def new_topic(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Iterator[
     delete_topics(kafka_bootstrap, made)
 
 
-def consume_records(bootstrap: str, topic: str, n: int, *, size: Callable[[bytes], int] | None = None,
-                    timeout_s: float = 20.0) -> list:
+def consume_records(
+    bootstrap: str, topic: str, n: int, *, size: Callable[[bytes], int] | None = None, timeout_s: float = 20.0
+) -> list:
     """Records of ``topic`` from the beginning until they hold ``n`` items (``size(value)`` each, default 1)."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+    )
     out: list = []
     held = 0
     deadline = time.monotonic() + timeout_s

@@ -12,15 +12,15 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from kafka import KafkaConsumer, KafkaProducer
 
-from analytics.storage.server_store import ServerStore, with_database
-from ingest.samples import GIT_SAMPLE
+from valuenet.analytics.storage.server_store import ServerStore, with_database
+from valuenet.ingest.samples import GIT_SAMPLE
 from valuenet.kafka_admin import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,11 @@ class Pipeline:
         log = open(self.home / f"{name}.log", "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "valuenet.cli", "worker", "--loglevel", "info"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.workers.append(proc)
         return proc
@@ -87,7 +91,11 @@ class Pipeline:
         log = open(self.home / "web.log", "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "valuenet.cli", "serve", "--port", str(port)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.workers.append(proc)
         base = f"http://127.0.0.1:{port}"
@@ -116,8 +124,12 @@ class Pipeline:
     def consume(self, name: str, *, expect: int, timeout: float = 60.0) -> list[dict[str, Any]]:
         """Read ``expect`` JSON records from this test's ``name`` topic (from the beginning)."""
         consumer = KafkaConsumer(
-            self.topic(name), bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
-            enable_auto_commit=False, consumer_timeout_ms=1000, group_id=None,
+            self.topic(name),
+            bootstrap_servers=self.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=1000,
+            group_id=None,
         )
         out: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
@@ -179,4 +191,4 @@ def _healthy(base: str) -> bool:
 
 def utc(ts: str) -> datetime:
     """ISO 8601 text → aware UTC datetime."""
-    return datetime.fromisoformat(ts).astimezone(timezone.utc)
+    return datetime.fromisoformat(ts).astimezone(UTC)

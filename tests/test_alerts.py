@@ -6,10 +6,10 @@ import random
 
 import numpy as np
 
-from analytics.alerts import AlertDetector, AlertThresholds
-from analytics.graph_store import GraphStore
-from analytics.snapshot import actor_rows, metrics_event, network_rows, tunnel_rows
 from tests._metrics_flows import T0, flow
+from valuenet.analytics.alerts import AlertDetector, AlertThresholds
+from valuenet.analytics.graph_store import GraphStore
+from valuenet.analytics.snapshot import actor_rows, metrics_event, network_rows, tunnel_rows
 
 
 def _two_camps(rng: random.Random, t0: float, *, bridge: bool, n: int = 300) -> list:
@@ -18,8 +18,15 @@ def _two_camps(rng: random.Random, t0: float, *, bridge: bool, n: int = 300) -> 
     for _ in range(n):
         camp = rng.choice("wc")
         a, b = rng.sample(range(10), 2)
-        out.append(flow(f"{camp}{a}", f"{camp}{b}", t=t0 + rng.uniform(0, 600), giver_team="t1" if camp == "w" else None,
-                        receiver_team="t1" if camp == "w" else None))
+        out.append(
+            flow(
+                f"{camp}{a}",
+                f"{camp}{b}",
+                t=t0 + rng.uniform(0, 600),
+                giver_team="t1" if camp == "w" else None,
+                receiver_team="t1" if camp == "w" else None,
+            )
+        )
     if bridge:
         for k in range(20):
             out.append(flow("w_broker", f"c{k % 10}", t=t0 + rng.uniform(0, 600), giver_team="t2"))

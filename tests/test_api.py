@@ -6,57 +6,96 @@ import json
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import networkx as nx
 import pytest
 from fastapi.testclient import TestClient
 
-from schemas import ActorMetrics, Alert, Flow, NetworkMetrics, SegmentFlow
 from valuenet.config import Settings
+from valuenet.schemas import ActorMetrics, Alert, Flow, NetworkMetrics, SegmentFlow
 from valuenet.web.app import create_app
 from valuenet.web.auth import InsecureBindError
 
 NET = "acme"
-BASE = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)  # window_end of every snapshot
+BASE = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)  # window_end of every snapshot
 WINDOWS = ("1h", "24h")
 SEGMENT = {
-    "ana": ("workforce", "platform"), "ben": ("workforce", "platform"), "eve": ("workforce", "platform"),
-    "cai": ("workforce", "support"), "dee": ("workforce", "support"), "fay": ("workforce", "support"),
-    "pat": ("partner", None), "pia": ("partner", None),
-    "cu1": ("customer", None), "cu2": ("customer", None), "cu3": ("customer", None),
-    "cu4": ("customer", None), "cu5": ("customer", None),
-    "inf1": ("influencer", None), "inf2": ("influencer", None),
+    "ana": ("workforce", "platform"),
+    "ben": ("workforce", "platform"),
+    "eve": ("workforce", "platform"),
+    "cai": ("workforce", "support"),
+    "dee": ("workforce", "support"),
+    "fay": ("workforce", "support"),
+    "pat": ("partner", None),
+    "pia": ("partner", None),
+    "cu1": ("customer", None),
+    "cu2": ("customer", None),
+    "cu3": ("customer", None),
+    "cu4": ("customer", None),
+    "cu5": ("customer", None),
+    "inf1": ("influencer", None),
+    "inf2": ("influencer", None),
 }
 NAMES = {"ana": "Ana Alves", "inf1": "Ivy Influence", "cu1": "Carla Customer"}
 
 
-def flow(eid: str, giver: str, receiver: str | None, ftype: str, kind: str, minutes_ago: float,
-         parent: str | None = None, followers: int | None = None) -> Flow:
+def flow(
+    eid: str,
+    giver: str,
+    receiver: str | None,
+    ftype: str,
+    kind: str,
+    minutes_ago: float,
+    parent: str | None = None,
+    followers: int | None = None,
+) -> Flow:
     """One Flow of the seed network."""
     gs, gt = SEGMENT[giver]
     rs, rt = SEGMENT[receiver] if receiver else ("unknown", None)
-    return Flow(event_id=eid, network=NET, source="synth", kind=kind, timestamp=BASE - timedelta(minutes=minutes_ago),
-                giver=giver, receiver=receiver, giver_segment=gs, receiver_segment=rs, giver_team=gt,
-                receiver_team=rt, flow_type=ftype, confidence=0.9, reason="seed", parent_id=parent,
-                giver_followers=followers)
+    return Flow(
+        event_id=eid,
+        network=NET,
+        source="synth",
+        kind=kind,
+        timestamp=BASE - timedelta(minutes=minutes_ago),
+        giver=giver,
+        receiver=receiver,
+        giver_segment=gs,
+        receiver_segment=rs,
+        giver_team=gt,
+        receiver_team=rt,
+        flow_type=ftype,
+        confidence=0.9,
+        reason="seed",
+        parent_id=parent,
+        giver_followers=followers,
+    )
 
 
 def seed_flows() -> list[Flow]:
     """Knowledge, idea and reputation flows plus one two-hop repost cascade of inf1's post."""
     f = [
-        flow("k1", "ana", "cu1", "knowledge", "reply", 50), flow("k2", "ana", "cu2", "knowledge", "reply", 45),
-        flow("k3", "ben", "cu1", "knowledge", "reply", 40), flow("k4", "cai", "cu3", "knowledge", "reply", 35),
-        flow("k5", "cai", "cu4", "knowledge", "reply", 30), flow("k6", "dee", "cu5", "knowledge", "reply", 25),
-        flow("k7", "ana", "ben", "knowledge", "review", 20), flow("k8", "ben", "ana", "knowledge", "review", 19),
-        flow("k9", "eve", "cai", "knowledge", "help", 18), flow("k10", "fay", "dee", "knowledge", "help", 17),
-        flow("i1", "cu1", "ana", "idea", "suggestion", 48), flow("i2", "cu2", "ben", "idea", "suggestion", 44),
-        flow("i3", "pat", "eve", "idea", "suggestion", 33), flow("i4", "pia", "ana", "idea", "suggestion", 22),
-        flow("r1", "cu3", "cai", "reputation", "reaction", 12), flow("r2", "ben", "ana", "reputation", "approve", 11),
+        flow("k1", "ana", "cu1", "knowledge", "reply", 50),
+        flow("k2", "ana", "cu2", "knowledge", "reply", 45),
+        flow("k3", "ben", "cu1", "knowledge", "reply", 40),
+        flow("k4", "cai", "cu3", "knowledge", "reply", 35),
+        flow("k5", "cai", "cu4", "knowledge", "reply", 30),
+        flow("k6", "dee", "cu5", "knowledge", "reply", 25),
+        flow("k7", "ana", "ben", "knowledge", "review", 20),
+        flow("k8", "ben", "ana", "knowledge", "review", 19),
+        flow("k9", "eve", "cai", "knowledge", "help", 18),
+        flow("k10", "fay", "dee", "knowledge", "help", 17),
+        flow("i1", "cu1", "ana", "idea", "suggestion", 48),
+        flow("i2", "cu2", "ben", "idea", "suggestion", 44),
+        flow("i3", "pat", "eve", "idea", "suggestion", 33),
+        flow("i4", "pia", "ana", "idea", "suggestion", 22),
+        flow("r1", "cu3", "cai", "reputation", "reaction", 12),
+        flow("r2", "ben", "ana", "reputation", "approve", 11),
         flow("p-inf1", "inf1", None, "none", "post", 15, followers=10000),
         flow("r-cu1", "cu1", "inf1", "reputation", "repost", 14, "p-inf1"),
         flow("r-cu2", "cu2", "inf1", "reputation", "repost", 13, "p-inf1"),
@@ -103,21 +142,48 @@ def snapshot(seed: Seed, computed_at: datetime, reach_inf1: int, tick_s: float) 
         pr = nx.pagerank(g, weight="weight")
         for a in sorted(g.nodes):
             s = strength[a]
-            out_t, in_t = sum(v for k, v in s.items() if k.startswith("out")), sum(v for k, v in s.items() if k.startswith("in"))
-            seed.actors.append(ActorMetrics(
-                network=NET, window=w, computed_at=computed_at, window_end=BASE, actor=a, segment=SEGMENT[a][0],
-                pagerank=pr[a], give_get_balance=(out_t - in_t) / (out_t + in_t),
-                reach=reach_inf1 if a == "inf1" else (1 if a == "inf2" else 0),
-                potential_reach=10000 if a == "inf1" else 0, **{k: float(v) for k, v in s.items()}))
+            out_t, in_t = (
+                sum(v for k, v in s.items() if k.startswith("out")),
+                sum(v for k, v in s.items() if k.startswith("in")),
+            )
+            seed.actors.append(
+                ActorMetrics(
+                    network=NET,
+                    window=w,
+                    computed_at=computed_at,
+                    window_end=BASE,
+                    actor=a,
+                    segment=SEGMENT[a][0],
+                    pagerank=pr[a],
+                    give_get_balance=(out_t - in_t) / (out_t + in_t),
+                    reach=reach_inf1 if a == "inf1" else (1 if a == "inf2" else 0),
+                    potential_reach=10000 if a == "inf1" else 0,
+                    **{k: float(v) for k, v in s.items()},
+                )
+            )
         per_type = Counter(x.flow_type.value for x in fl)
         span = 3600 if w == "1h" else 86400
-        seed.network.append(NetworkMetrics(
-            network=NET, window=w, computed_at=computed_at, window_end=BASE, actors=g.number_of_nodes(),
-            edges=g.number_of_edges(), density=nx.density(g), reciprocity=nx.reciprocity(g),
-            flows_per_s_knowledge=per_type["knowledge"] / span, flows_per_s_idea=per_type["idea"] / span,
-            flows_per_s_reputation=per_type["reputation"] / span, responsiveness_median_s=300.0,
-            responsiveness_p90_s=900.0, idea_pickup_share=0.5, idea_pickup_median_s=1200.0,
-            readiness_index=0.62, tick_seconds=tick_s))
+        seed.network.append(
+            NetworkMetrics(
+                network=NET,
+                window=w,
+                computed_at=computed_at,
+                window_end=BASE,
+                actors=g.number_of_nodes(),
+                edges=g.number_of_edges(),
+                density=nx.density(g),
+                reciprocity=nx.reciprocity(g),
+                flows_per_s_knowledge=per_type["knowledge"] / span,
+                flows_per_s_idea=per_type["idea"] / span,
+                flows_per_s_reputation=per_type["reputation"] / span,
+                responsiveness_median_s=300.0,
+                responsiveness_p90_s=900.0,
+                idea_pickup_share=0.5,
+                idea_pickup_median_s=1200.0,
+                readiness_index=0.62,
+                tick_seconds=tick_s,
+            )
+        )
         pairs: dict[tuple[str, str], Counter] = defaultdict(Counter)
         actor_pairs: dict[tuple[str, str], set] = defaultdict(set)
         for x in fl:
@@ -125,10 +191,20 @@ def snapshot(seed: Seed, computed_at: datetime, reach_inf1: int, tick_s: float) 
             pairs[key][x.flow_type.value] += 1
             actor_pairs[key].add((x.giver, x.receiver))
         for (src, dst), c in sorted(pairs.items()):
-            seed.tunnels.append(SegmentFlow(network=NET, window=w, computed_at=computed_at, window_end=BASE,
-                                            src_segment=src, dst_segment=dst, knowledge=c["knowledge"],
-                                            idea=c["idea"], reputation=c["reputation"],
-                                            actor_pairs=len(actor_pairs[(src, dst)])))
+            seed.tunnels.append(
+                SegmentFlow(
+                    network=NET,
+                    window=w,
+                    computed_at=computed_at,
+                    window_end=BASE,
+                    src_segment=src,
+                    dst_segment=dst,
+                    knowledge=c["knowledge"],
+                    idea=c["idea"],
+                    reputation=c["reputation"],
+                    actor_pairs=len(actor_pairs[(src, dst)]),
+                )
+            )
     seed.ticks.append(computed_at)
 
 
@@ -138,27 +214,55 @@ def build_seed() -> Seed:
     for i, reach in enumerate((2, 4, 6)):
         snapshot(seed, BASE + timedelta(seconds=5 * (i + 1), milliseconds=250), reach, 0.1 + 0.01 * i)
     seed.alerts = [
-        Alert(network=NET, window="1h", raised_at=BASE + timedelta(seconds=6), kind="silo_forming",
-              subject="support", value=-0.8, threshold=-0.5, message="support team talks only to itself"),
-        Alert(network=NET, window="1h", raised_at=BASE + timedelta(seconds=16), kind="reach_spike",
-              subject="inf1", value=6, threshold=3, message="inf1 reach tripled"),
+        Alert(
+            network=NET,
+            window="1h",
+            raised_at=BASE + timedelta(seconds=6),
+            kind="silo_forming",
+            subject="support",
+            value=-0.8,
+            threshold=-0.5,
+            message="support team talks only to itself",
+        ),
+        Alert(
+            network=NET,
+            window="1h",
+            raised_at=BASE + timedelta(seconds=16),
+            kind="reach_spike",
+            subject="inf1",
+            value=6,
+            threshold=3,
+            message="inf1 reach tripled",
+        ),
     ]
     return seed
 
 
-def write_seed(store, seed: Seed) -> None:  # noqa: ANN001
+def write_seed(store, seed: Seed) -> None:
     """Write the seed through the store's own model path."""
     store.write_models("flows", seed.flows)
     store.write_models("actor_metrics", seed.actors)
     store.write_models("network_metrics", seed.network)
     store.write_models("segment_flows", seed.tunnels)
     store.write_models("alerts", seed.alerts)
-    store.write("directory", [
-        {"network": NET, "actor": a, "display_name": n, "segment": SEGMENT[a][0], "team": SEGMENT[a][1],
-         "organisation": None, "updated_at": BASE} for a, n in NAMES.items()])
+    store.write(
+        "directory",
+        [
+            {
+                "network": NET,
+                "actor": a,
+                "display_name": n,
+                "segment": SEGMENT[a][0],
+                "team": SEGMENT[a][1],
+                "organisation": None,
+                "updated_at": BASE,
+            }
+            for a, n in NAMES.items()
+        ],
+    )
 
 
-def web_settings(tmp: Path, **kw) -> Settings:  # noqa: ANN003
+def web_settings(tmp: Path, **kw) -> Settings:
     """Settings for the tests: chdb under ``tmp``, two windows, network acme."""
     return Settings(home=tmp, chdb_path=tmp / "chdb", network=NET, windows=WINDOWS, **kw)
 
@@ -166,7 +270,7 @@ def web_settings(tmp: Path, **kw) -> Settings:  # noqa: ANN003
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     """(settings, store, seed): one chdb store per module (chdb allows one directory per process)."""
-    from analytics.storage import open_store
+    from valuenet.analytics.storage import open_store
 
     tmp = tmp_path_factory.mktemp("web")
     settings = web_settings(tmp)
@@ -197,9 +301,23 @@ def latest(rows: list, window: str) -> list:
 def test_healthz_and_openapi_list_every_endpoint(client: TestClient) -> None:
     assert client.get("/healthz").json()["store"] is True
     paths = set(client.get("/openapi.json").json()["paths"])
-    for p in ("/api/networks", "/api/actors", "/api/actors/{actor}", "/api/metrics/network", "/api/metrics/actors",
-              "/api/tunnels", "/api/reach", "/api/reach/leaderboard", "/api/cascade/{event_id}", "/api/alerts",
-              "/api/flows/timeline", "/api/graph", "/api/valuemap", "/api/feed", "/metrics"):
+    for p in (
+        "/api/networks",
+        "/api/actors",
+        "/api/actors/{actor}",
+        "/api/metrics/network",
+        "/api/metrics/actors",
+        "/api/tunnels",
+        "/api/reach",
+        "/api/reach/leaderboard",
+        "/api/cascade/{event_id}",
+        "/api/alerts",
+        "/api/flows/timeline",
+        "/api/graph",
+        "/api/valuemap",
+        "/api/feed",
+        "/metrics",
+    ):
         assert p in paths
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
@@ -251,7 +369,9 @@ def test_network_metrics_latest_and_history(client: TestClient, seeded: tuple) -
 
 
 def test_top_actors_by_metric(client: TestClient) -> None:
-    rows = client.get("/api/metrics/actors", params={"metric": "out_knowledge", "limit": 3, "window": "1h"}).json()["actors"]
+    rows = client.get("/api/metrics/actors", params={"metric": "out_knowledge", "limit": 3, "window": "1h"}).json()[
+        "actors"
+    ]
     assert [r["actor"] for r in rows][0] == "ana" and rows[0]["out_knowledge"] == 3.0
     assert [r["out_knowledge"] for r in rows] == sorted((r["out_knowledge"] for r in rows), reverse=True)
     day = client.get("/api/metrics/actors", params={"metric": "out_knowledge", "limit": 1, "window": "24h"}).json()
@@ -311,7 +431,8 @@ def test_flow_timeline_matches_clickhouse(client: TestClient, seeded: tuple) -> 
     rows = store.query(
         "SELECT toString(flow_type) AS t, count() AS n FROM flows FINAL WHERE network = %(n)s AND timestamp > %(s)s "
         "AND timestamp <= %(e)s AND flow_type != 'none' GROUP BY t",
-        {"n": NET, "s": (BASE - timedelta(hours=1)).replace(tzinfo=None), "e": BASE.replace(tzinfo=None)})
+        {"n": NET, "s": (BASE - timedelta(hours=1)).replace(tzinfo=None), "e": BASE.replace(tzinfo=None)},
+    )
     assert dict(got) == {r["t"]: r["n"] for r in rows} == {"knowledge": 10, "idea": 4, "reputation": 8}
     assert body["bucket_seconds"] == 600 and all(b["t"].endswith("0:00Z") for b in body["buckets"])
 
@@ -319,11 +440,18 @@ def test_flow_timeline_matches_clickhouse(client: TestClient, seeded: tuple) -> 
 def test_graph_filters(client: TestClient, seeded: tuple) -> None:
     body = client.get("/api/graph", params={"window": "1h", "type": "idea"}).json()
     assert {e["type"] for e in body["edges"]} == {"idea"}
-    assert {(e["source"], e["target"]) for e in body["edges"]} == {("cu1", "ana"), ("cu2", "ben"), ("pat", "eve"), ("pia", "ana")}
+    assert {(e["source"], e["target"]) for e in body["edges"]} == {
+        ("cu1", "ana"),
+        ("cu2", "ben"),
+        ("pat", "eve"),
+        ("pia", "ana"),
+    }
     ana = next(n for n in body["nodes"] if n["id"] == "ana")
     assert ana["segment"] == "workforce" and ana["team"] == "platform" and ana["strength"] == 2
-    both = client.get("/api/graph", params=[("window", "1h"), ("type", "knowledge,reputation"),
-                                             ("segment", "workforce"), ("segment", "customer")]).json()
+    both = client.get(
+        "/api/graph",
+        params=[("window", "1h"), ("type", "knowledge,reputation"), ("segment", "workforce"), ("segment", "customer")],
+    ).json()
     segs = {n["segment"] for n in both["nodes"]}
     assert segs == {"workforce", "customer"}
     assert sum(e["weight"] for e in both["edges"]) == 10 + 3  # knowledge + cu3→cai, ben→ana, cu5→cu1
@@ -351,21 +479,24 @@ def test_prometheus_metrics(client: TestClient, seeded: tuple) -> None:
     assert "valuenet_kafka_up 0.0" in text and "valuenet_store_up 1.0" in text
 
 
-@pytest.mark.parametrize("url, params, field", [
-    ("/api/metrics/actors", {"metric": "bogus"}, "metric"),
-    ("/api/metrics/actors", {"limit": 0}, "limit"),
-    ("/api/metrics/actors", {"segment": "aliens"}, "segment"),
-    ("/api/metrics/network", {"window": "2h"}, "window"),
-    ("/api/tunnels", {"window": "'; DROP TABLE flows"}, "window"),
-    ("/api/reach", {}, "actor"),
-    ("/api/flows/timeline", {"bucket": "abc"}, "bucket"),
-    ("/api/flows/timeline", {"bucket": "1s", "window": "24h"}, "bucket"),
-    ("/api/graph", {"type": "gossip"}, "type"),
-    ("/api/graph", {"segment": "aliens"}, "segment"),
-    ("/api/graph", {"limit": "many"}, "limit"),
-    ("/api/valuemap", {"format": "png"}, "format"),
-    ("/api/actors", {"limit": 100000}, "limit"),
-])
+@pytest.mark.parametrize(
+    "url, params, field",
+    [
+        ("/api/metrics/actors", {"metric": "bogus"}, "metric"),
+        ("/api/metrics/actors", {"limit": 0}, "limit"),
+        ("/api/metrics/actors", {"segment": "aliens"}, "segment"),
+        ("/api/metrics/network", {"window": "2h"}, "window"),
+        ("/api/tunnels", {"window": "'; DROP TABLE flows"}, "window"),
+        ("/api/reach", {}, "actor"),
+        ("/api/flows/timeline", {"bucket": "abc"}, "bucket"),
+        ("/api/flows/timeline", {"bucket": "1s", "window": "24h"}, "bucket"),
+        ("/api/graph", {"type": "gossip"}, "type"),
+        ("/api/graph", {"segment": "aliens"}, "segment"),
+        ("/api/graph", {"limit": "many"}, "limit"),
+        ("/api/valuemap", {"format": "png"}, "format"),
+        ("/api/actors", {"limit": 100000}, "limit"),
+    ],
+)
 def test_bad_params_are_clear_422s(client: TestClient, url: str, params: dict, field: str) -> None:
     r = client.get(url, params=params)
     assert r.status_code == 422
@@ -389,7 +520,8 @@ def test_feed_poller_announces_a_new_tick_once(client: TestClient, seeded: tuple
         assert {m["window"]: m["actors"] for m in tick["network_metrics"]}["1h"] == 99
         assert alert["subject"] == "inf2"
         # the same tick arriving from Kafka later is not announced again
-        from schemas import MetricsEvent
+        from valuenet.schemas import MetricsEvent
+
         ev = MetricsEvent(type="tick", network=NET, computed_at=t, network_metrics=[nm])
         assert hub.handle_record(ev.model_dump_json().encode()) == "tick" and q.empty()
         assert hub.handle_record(b'{"type": "nonsense"}') is None and hub.bad_records == 1
@@ -398,8 +530,8 @@ def test_feed_poller_announces_a_new_tick_once(client: TestClient, seeded: tuple
 
 
 def test_live_counters_served_from_the_newest_live_record(client: TestClient, seeded: tuple) -> None:
-    from analytics.graph_store import GraphStore
-    from analytics.snapshot import live_event
+    from valuenet.analytics.graph_store import GraphStore
+    from valuenet.analytics.snapshot import live_event
 
     settings, _, seed = seeded
     hub = client.app.state.feed
@@ -418,8 +550,10 @@ def test_live_counters_served_from_the_newest_live_record(client: TestClient, se
         inside = [f for f in seed.flows if start <= f.timestamp < end]
         for t in ("knowledge", "idea", "reputation", "none"):
             assert row[f"flows_{t}"] == sum(f.flow_type.value == t for f in inside), (row["window"], t)
-        pairs = {(x["src_segment"], x["dst_segment"]): sum(x[t] for t in ("knowledge", "idea", "reputation", "none"))
-                 for x in row["tunnels"]}
+        pairs = {
+            (x["src_segment"], x["dst_segment"]): sum(x[t] for t in ("knowledge", "idea", "reputation", "none"))
+            for x in row["tunnels"]
+        }
         assert pairs[("influencer", None)] == 1  # inf1's post has no receiver
         assert sum(pairs.values()) == len(inside)
     assert body["watermark_ms"] == int(max(f.timestamp for f in seed.flows).timestamp() * 1000)
@@ -457,7 +591,7 @@ def test_bearer_token_required_when_configured(seeded: tuple, tmp_path: Path) ->
 class LiveServer:
     """uvicorn on 127.0.0.1 in a thread (so it shares this process's chdb store)."""
 
-    def __init__(self, app, port: int = 0) -> None:  # noqa: ANN001
+    def __init__(self, app, port: int = 0) -> None:
         import socket
 
         import uvicorn
@@ -471,7 +605,7 @@ class LiveServer:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -519,13 +653,22 @@ def test_sse_feed_over_uvicorn(seeded: tuple) -> None:
 
 
 def test_labels_store_an_analysts_correction(client: TestClient, seeded: tuple) -> None:
-    from schemas import Interaction
+    from valuenet.schemas import Interaction
 
     _, store, _ = seeded
-    it = Interaction(event_id="msg:C1:1.000", network=NET, source="slack", kind="post", timestamp=BASE,
-                     actor="slack:U1", text="how do I rotate the API keys?")
+    it = Interaction(
+        event_id="msg:C1:1.000",
+        network=NET,
+        source="slack",
+        kind="post",
+        timestamp=BASE,
+        actor="slack:U1",
+        text="how do I rotate the API keys?",
+    )
     store.write_models("interactions", [it])
-    r = client.post("/api/labels", json={"network": NET, "event_id": it.event_id, "label": "knowledge", "labelled_by": "ana"})
+    r = client.post(
+        "/api/labels", json={"network": NET, "event_id": it.event_id, "label": "knowledge", "labelled_by": "ana"}
+    )
     assert r.status_code == 201 and r.json()["label"] == "knowledge"
     rows = store.query("SELECT label, labelled_by, text FROM labels FINAL WHERE event_id = %(e)s", {"e": it.event_id})
     assert [(x["label"], x["labelled_by"], x["text"]) for x in rows] == [("knowledge", "ana", it.text)]

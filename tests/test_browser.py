@@ -7,35 +7,53 @@ must change and agree with the API. Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 
-from analytics.graph_store import GraphStore
-from analytics.snapshot import live_event
-from schemas import MetricsEvent
 from tests.test_api import BASE, NET, LiveServer, Seed, build_seed, latest, web_settings, write_seed
+from valuenet.analytics.graph_store import GraphStore
+from valuenet.analytics.snapshot import live_event
 from valuenet.config import TOPIC_METRICS
+from valuenet.schemas import MetricsEvent
 from valuenet.web.app import create_app
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = dict(executable_path="/usr/bin/chromium", headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+CHROMIUM = dict(
+    executable_path="/usr/bin/chromium",
+    headless=True,
+    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+)
 
 
-def next_tick(store, seed: Seed, i: int) -> tuple:  # noqa: ANN001
+def next_tick(store, seed: Seed, i: int) -> tuple:
     """Write tick ``i`` (actors + i, knowledge rate + i/3600, inf1 reach 6 + i) to the store; return its rows."""
     t = BASE + timedelta(minutes=1, seconds=5 * i)
-    nm = [m.model_copy(update={"computed_at": t, "actors": m.actors + i,
-                               "flows_per_s_knowledge": m.flows_per_s_knowledge + i / 3600,
-                               "reciprocity": m.reciprocity + 0.01 * i}) for m in seed.network[-2:]]
-    am = [a.model_copy(update={"computed_at": t, "reach": a.reach + i if a.actor == "inf1" else a.reach})
-          for w in ("1h", "24h") for a in latest(seed.actors, w)]
-    tu = [x.model_copy(update={"computed_at": t, "knowledge": x.knowledge + i}) for w in ("1h", "24h") for x in latest(seed.tunnels, w)]
+    nm = [
+        m.model_copy(
+            update={
+                "computed_at": t,
+                "actors": m.actors + i,
+                "flows_per_s_knowledge": m.flows_per_s_knowledge + i / 3600,
+                "reciprocity": m.reciprocity + 0.01 * i,
+            }
+        )
+        for m in seed.network[-2:]
+    ]
+    am = [
+        a.model_copy(update={"computed_at": t, "reach": a.reach + i if a.actor == "inf1" else a.reach})
+        for w in ("1h", "24h")
+        for a in latest(seed.actors, w)
+    ]
+    tu = [
+        x.model_copy(update={"computed_at": t, "knowledge": x.knowledge + i})
+        for w in ("1h", "24h")
+        for x in latest(seed.tunnels, w)
+    ]
     store.write_models("actor_metrics", am)
     store.write_models("segment_flows", tu)
     store.write_models("network_metrics", nm)
@@ -56,7 +74,7 @@ def browser() -> Iterator:
 @pytest.fixture(scope="module")
 def seeded_store(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[tuple]:
     """(settings, store, seed) with Kafka pointed at the test broker."""
-    from analytics.storage import open_store
+    from valuenet.analytics.storage import open_store
 
     tmp = tmp_path_factory.mktemp("browser")
     settings = web_settings(tmp, KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap)
@@ -67,19 +85,22 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str)
     store.close()
 
 
-def kpis(page) -> dict:  # noqa: ANN001
+def kpis(page) -> dict:
     """The raw values behind the overview's numbers."""
     return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('[id^=kpi-],[id^=rate-]')]
         .map(e => [e.id, e.dataset.value === undefined || e.dataset.value === '' ? null : Number(e.dataset.value)]))""")
 
 
-def wait_value(page, selector: str, value: float, timeout_ms: int = 15000) -> None:  # noqa: ANN001
+def wait_value(page, selector: str, value: float, timeout_ms: int = 15000) -> None:
     """Wait until the element's data-value equals ``value``."""
-    page.wait_for_function("([s, v]) => { const e = document.querySelector(s); return e && Number(e.dataset.value) === v; }",
-                           arg=[selector, value], timeout=timeout_ms)
+    page.wait_for_function(
+        "([s, v]) => { const e = document.querySelector(s); return e && Number(e.dataset.value) === v; }",
+        arg=[selector, value],
+        timeout=timeout_ms,
+    )
 
 
-def test_dashboard_follows_store_ticks_and_agrees_with_api(browser, seeded_store: tuple) -> None:  # noqa: ANN001
+def test_dashboard_follows_store_ticks_and_agrees_with_api(browser, seeded_store: tuple) -> None:
     settings, store, seed = seeded_store
     ARTIFACTS.mkdir(exist_ok=True)
     app = create_app(settings, store, kafka=False, feed_poll_seconds=0.2)
@@ -108,20 +129,29 @@ def test_dashboard_follows_store_ticks_and_agrees_with_api(browser, seeded_store
         # the tunnel heat map refreshed too: workforce → customer knowledge grew by 3
         api_t = http.get("/api/tunnels", params={"window": "1h"}).json()
         wf, cu = api_t["segments"].index("workforce"), api_t["segments"].index("customer")
-        page.wait_for_function("v => Number(document.querySelector('#tunnels td[data-src=workforce][data-dst=customer]').dataset.value) === v",
-                               arg=api_t["matrix"][wf][cu], timeout=15000)
+        page.wait_for_function(
+            "v => Number(document.querySelector('#tunnels td[data-src=workforce][data-dst=customer]').dataset.value) === v",
+            arg=api_t["matrix"][wf][cu],
+            timeout=15000,
+        )
         assert api_t["matrix"][wf][cu] == 6 + 3
         page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
 
         # graph view: as many actors as the API's graph
         page.click("a[data-tab=graph]")
         n_nodes = len(http.get("/api/graph", params={"window": "1h", "limit": 1500}).json()["nodes"])
-        page.wait_for_function("n => Number(document.querySelector('#graph-meta').dataset.nodes) === n", arg=n_nodes, timeout=15000)
+        page.wait_for_function(
+            "n => Number(document.querySelector('#graph-meta').dataset.nodes) === n", arg=n_nodes, timeout=15000
+        )
         page.uncheck("#type-filters input[value=reputation]")
         idea_know = len(http.get("/api/graph", params={"window": "1h", "type": "knowledge,idea"}).json()["nodes"])
-        page.wait_for_function("n => Number(document.querySelector('#graph-meta').dataset.nodes) === n", arg=idea_know, timeout=15000)
+        page.wait_for_function(
+            "n => Number(document.querySelector('#graph-meta').dataset.nodes) === n", arg=idea_know, timeout=15000
+        )
         page.check("#type-filters input[value=reputation]")
-        page.wait_for_function("n => Number(document.querySelector('#graph-meta').dataset.nodes) === n", arg=n_nodes, timeout=15000)
+        page.wait_for_function(
+            "n => Number(document.querySelector('#graph-meta').dataset.nodes) === n", arg=n_nodes, timeout=15000
+        )
         page.wait_for_timeout(2500)  # let the layout settle for the picture
         page.click("#zoom-fit")
         page.screenshot(path=str(ARTIFACTS / "dashboard-graph.png"))
@@ -143,7 +173,9 @@ def test_dashboard_follows_store_ticks_and_agrees_with_api(browser, seeded_store
 
         page.click("a[data-tab=valuemap]")
         page.wait_for_selector("#valuemap svg .vm-role")
-        assert page.locator("#valuemap svg .vm-role").count() == len(http.get("/api/valuemap", params={"format": "json", "window": "1h"}).json()["roles"])
+        assert page.locator("#valuemap svg .vm-role").count() == len(
+            http.get("/api/valuemap", params={"format": "json", "window": "1h"}).json()["roles"]
+        )
         page.screenshot(path=str(ARTIFACTS / "dashboard-valuemap.png"), full_page=True)
 
         page.goto(srv.url + "/#actor/ana")
@@ -156,7 +188,7 @@ def test_dashboard_follows_store_ticks_and_agrees_with_api(browser, seeded_store
 
 
 @pytest.mark.kafka
-def test_dashboard_follows_kafka_ticks(browser, seeded_store: tuple, kafka_bootstrap: str) -> None:  # noqa: ANN001
+def test_dashboard_follows_kafka_ticks(browser, seeded_store: tuple, kafka_bootstrap: str) -> None:
     from kafka import KafkaProducer
 
     settings, store, seed = seeded_store
@@ -178,7 +210,9 @@ def test_dashboard_follows_kafka_ticks(browser, seeded_store: tuple, kafka_boots
         try:
             for i in (10, 11):
                 t, nm, am, tu = next_tick(store, seed, i)
-                ev = MetricsEvent(type="tick", network=NET, computed_at=t, network_metrics=nm, actors=am[:5], tunnels=tu)
+                ev = MetricsEvent(
+                    type="tick", network=NET, computed_at=t, network_metrics=nm, actors=am[:5], tunnels=tu
+                )
                 # keep producing until the page shows it (the consumer may still be seeking to the end)
                 for _ in range(20):
                     producer.send(TOPIC_METRICS, key=NET.encode(), value=ev.model_dump_json().encode()).get(timeout=10)
@@ -202,8 +236,11 @@ def test_dashboard_follows_kafka_ticks(browser, seeded_store: tuple, kafka_boots
             # /metrics reads the same broker: the metrics topic holds at least what we produced
             prom = http.get("/metrics").text
             assert "valuenet_kafka_up 1.0" in prom
-            produced = next(float(line.split()[-1]) for line in prom.splitlines()
-                            if line.startswith('valuenet_topic_records_total{topic="valuenet.metrics"}'))
+            produced = next(
+                float(line.split()[-1])
+                for line in prom.splitlines()
+                if line.startswith('valuenet_topic_records_total{topic="valuenet.metrics"}')
+            )
             assert produced >= 2
             page.screenshot(path=str(ARTIFACTS / "dashboard-kafka.png"))
         finally:

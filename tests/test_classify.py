@@ -1,23 +1,32 @@
 """Classification: priors, rules, model, guards, to_flow, the corpus and the evaluation's split discipline."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from processors.classify import classify, classify_many, to_flow, to_flows
-from processors.classify.evaluate import evaluate, split
-from processors.classify.model import LABELS, TextModel, load_corpus
-from processors.identity import IdentityResolver
-from processors.privacy import Pseudonymiser
-from schemas import FlowType, Interaction, Kind, Segment, Source
+from valuenet.processors.classify import classify, classify_many, to_flow, to_flows
+from valuenet.processors.classify.evaluate import evaluate, split
+from valuenet.processors.classify.model import LABELS, TextModel, load_corpus
+from valuenet.processors.identity import IdentityResolver
+from valuenet.processors.privacy import Pseudonymiser
+from valuenet.schemas import FlowType, Interaction, Kind, Segment, Source
 
-T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
 K, I, R, N = FlowType.knowledge, FlowType.idea, FlowType.reputation, FlowType.none
 
 
 def it(kind, text=None, *, source=Source.slack, actor="slack:U1", target="slack:U2", **kw):
-    return Interaction(event_id=f"e-{kind}-{hash(text)}", network="n", source=source, kind=kind,
-                       timestamp=T0, actor=actor, target=target, text=text, **kw)
+    return Interaction(
+        event_id=f"e-{kind}-{hash(text)}",
+        network="n",
+        source=source,
+        kind=kind,
+        timestamp=T0,
+        actor=actor,
+        target=target,
+        text=text,
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,35 +39,41 @@ def report(corpus):
     return evaluate(corpus)
 
 
-@pytest.mark.parametrize("kind,meta,expected,reason", [
-    (Kind.star, {}, R, "prior:star"),
-    (Kind.repost, {}, R, "prior:repost"),
-    (Kind.follow, {}, R, "prior:follow"),
-    (Kind.approve, {"trailer": "Acked-by"}, R, "prior:approve (Acked-by)"),
-    (Kind.help, {"trailer": "Helped-by"}, K, "prior:help (Helped-by)"),
-    (Kind.suggestion, {"trailer": "Suggested-by"}, I, "prior:suggestion (Suggested-by)"),
-    (Kind.apply, {}, R, "prior:apply"),
-    (Kind.fork, {}, R, "prior:fork"),
-    (Kind.reaction, {"reaction": "tada"}, R, "prior:reaction"),
-    (Kind.reaction, {"reaction": "-1"}, N, "prior:reaction -1 carries no recognition"),
-    (Kind.review, {"state": "approved"}, R, "prior:review approved"),
-    (Kind.delete, {}, N, "prior:delete"),
-])
+@pytest.mark.parametrize(
+    "kind,meta,expected,reason",
+    [
+        (Kind.star, {}, R, "prior:star"),
+        (Kind.repost, {}, R, "prior:repost"),
+        (Kind.follow, {}, R, "prior:follow"),
+        (Kind.approve, {"trailer": "Acked-by"}, R, "prior:approve (Acked-by)"),
+        (Kind.help, {"trailer": "Helped-by"}, K, "prior:help (Helped-by)"),
+        (Kind.suggestion, {"trailer": "Suggested-by"}, I, "prior:suggestion (Suggested-by)"),
+        (Kind.apply, {}, R, "prior:apply"),
+        (Kind.fork, {}, R, "prior:fork"),
+        (Kind.reaction, {"reaction": "tada"}, R, "prior:reaction"),
+        (Kind.reaction, {"reaction": "-1"}, N, "prior:reaction -1 carries no recognition"),
+        (Kind.review, {"state": "approved"}, R, "prior:review approved"),
+        (Kind.delete, {}, N, "prior:delete"),
+    ],
+)
 def test_kind_priors(kind, meta, expected, reason):
     c = classify(it(kind, metadata=meta))
     assert (c.flow_type, c.reason) == (expected, reason)
 
 
-@pytest.mark.parametrize("text,expected,reason_start", [
-    ("Thanks <@U024BE7LH>, that fixed it!", R, "rule:praise"),
-    ("What if we moved the standup to Slack threads?", I, "rule:proposal 'what if we'"),
-    ("Feature request: CSV export for the audit log", I, "rule:proposal 'feature request'"),
-    ("You can set `retries=5` in the client config", K, "rule:how-to 'you can'"),
-    ("How do I rotate the API key without downtime?", K, "rule:question 'how do i'"),
-    ("bump", N, "rule:noise"),
-    ("<@U0AB12> has joined the channel", N, "rule:noise"),
-    ("<p>Thank you for the wonderful write-up!</p>", R, "rule:praise"),
-])
+@pytest.mark.parametrize(
+    "text,expected,reason_start",
+    [
+        ("Thanks <@U024BE7LH>, that fixed it!", R, "rule:praise"),
+        ("What if we moved the standup to Slack threads?", I, "rule:proposal 'what if we'"),
+        ("Feature request: CSV export for the audit log", I, "rule:proposal 'feature request'"),
+        ("You can set `retries=5` in the client config", K, "rule:how-to 'you can'"),
+        ("How do I rotate the API key without downtime?", K, "rule:question 'how do i'"),
+        ("bump", N, "rule:noise"),
+        ("<@U0AB12> has joined the channel", N, "rule:noise"),
+        ("<p>Thank you for the wonderful write-up!</p>", R, "rule:praise"),
+    ],
+)
 def test_text_rules(text, expected, reason_start):
     c = classify(it(Kind.reply, text))
     assert c.flow_type is expected
@@ -66,8 +81,9 @@ def test_text_rules(text, expected, reason_start):
 
 
 def test_model_decides_when_rules_do_not_and_explains_with_features():
-    c = classify(it(Kind.post, "Root cause of the outage: the certificate expired on the load balancer",
-                    source=Source.github))
+    c = classify(
+        it(Kind.post, "Root cause of the outage: the certificate expired on the load balancer", source=Source.github)
+    )
     assert c.flow_type is K
     assert c.reason.startswith("model:knowledge p=") and "'" in c.reason
     assert 0.25 < c.confidence <= 1.0
@@ -82,7 +98,7 @@ def test_guards_bots_self_and_empty():
 
 
 def test_classify_many_equals_one_by_one(corpus):
-    from processors.classify.evaluate import as_interaction
+    from valuenet.processors.classify.evaluate import as_interaction
 
     items = [as_interaction(e) for e in corpus[:120]]
     assert classify_many(items) == [classify(x) for x in items]
@@ -90,7 +106,7 @@ def test_classify_many_equals_one_by_one(corpus):
 
 def test_classify_many_batch_path_equals_one_by_one_on_unseen_texts(corpus):
     """Batches above the sparse-product threshold: same labels, confidences and explanations."""
-    from processors.classify.evaluate import as_interaction
+    from valuenet.processors.classify.evaluate import as_interaction
 
     items = [as_interaction(e) for e in corpus if e.is_text]
     items = [x.model_copy(update={"text": f"{x.text} and also the widget {i}"}) for i, x in enumerate(items)]
@@ -102,8 +118,13 @@ def test_classify_many_batch_path_equals_one_by_one_on_unseen_texts(corpus):
 
 def test_model_predict_many_matches_predict_and_names_top_features(corpus):
     m = TextModel.fit(corpus)
-    texts = ["the deploy failed because the disk was full", "what if we added dark mode", "thanks so much",
-             "zzz qqq", "Root cause: the certificate expired"] * 5
+    texts = [
+        "the deploy failed because the disk was full",
+        "what if we added dark mode",
+        "thanks so much",
+        "zzz qqq",
+        "Root cause: the certificate expired",
+    ] * 5
     items = [(t, "post", "github") for t in texts]
     batch = m.predict_many(items)
     assert batch == [m.predict(*x) for x in items]
@@ -116,17 +137,28 @@ def test_model_predict_many_matches_predict_and_names_top_features(corpus):
 
 
 def test_rules_gate_agrees_with_plain_regex_search():
-    from processors.classify import rules
+    from valuenet.processors.classify import rules
 
-    texts = ["what if we cached it, you can run CODE", "thanks for the fix!", "bump", "how do I fix this error?",
-             "we should add retries", "nothing to see", "see the docs", "日本", "café error?", "🎉🎉", "naïve fix is"]
+    texts = [
+        "what if we cached it, you can run CODE",
+        "thanks for the fix!",
+        "bump",
+        "how do I fix this error?",
+        "we should add retries",
+        "nothing to see",
+        "see the docs",
+        "日本",
+        "café error?",
+        "🎉🎉",
+        "naïve fix is",
+    ]
     for t in texts:
         expect = {i for i, rx in enumerate(rules._FAMILIES) if rx.search(t)}
         assert set(rules._which(t)) == expect, t
 
 
 def test_to_flows_equals_to_flow_one_by_one(tmp_path, corpus):
-    from processors.classify.evaluate import as_interaction
+    from valuenet.processors.classify.evaluate import as_interaction
 
     p = tmp_path / "d.yaml"
     p.write_text("people:\n  - person: alice\n    accounts: discourse:giver;bluesky:giver\n    team: core\n")
@@ -139,12 +171,20 @@ def test_to_flows_equals_to_flow_one_by_one(tmp_path, corpus):
 
 def test_to_flow_resolves_people_and_pseudonymises(tmp_path):
     p = tmp_path / "d.yaml"
-    p.write_text("rules:\n  workforce_domains: [acme.com]\npeople:\n"
-                 "  - person: alice\n    accounts: slack:U1;github:alice\n    emails: a@acme.com\n    team: core\n")
+    p.write_text(
+        "rules:\n  workforce_domains: [acme.com]\npeople:\n"
+        "  - person: alice\n    accounts: slack:U1;github:alice\n    emails: a@acme.com\n    team: core\n"
+    )
     ident = IdentityResolver(p)
     f = to_flow(it(Kind.reaction, target="github:someone", actor="github:alice"), ident)
     assert (f.giver, f.giver_segment, f.giver_team, f.receiver, f.receiver_segment, f.flow_type) == (
-        "person:alice", Segment.workforce, "core", "github:someone", Segment.unknown, R)
+        "person:alice",
+        Segment.workforce,
+        "core",
+        "github:someone",
+        Segment.unknown,
+        R,
+    )
     same_person = to_flow(it(Kind.reaction, actor="slack:U1", target="github:alice"), ident)
     assert (same_person.flow_type, same_person.reason) == (N, "guard:self")
     ps = Pseudonymiser("k" * 32)
@@ -161,7 +201,7 @@ def test_corpus_shape(corpus):
 
 
 def test_split_is_disjoint_grouped_stratified_and_seeded(corpus):
-    from processors.classify.text import normalise
+    from valuenet.processors.classify.text import normalise
 
     train, test = split(corpus)
     ids_train, ids_test = {e.id for e in train}, {e.id for e in test}
@@ -202,8 +242,8 @@ def test_model_roundtrip(tmp_path, corpus):
 
 
 def test_corrections_are_stored_and_learned(chdb_store, tmp_path):
-    from processors.classify.corrections import CorrectionError, retrain, store_correction, stored_examples
-    from processors.classify.model import set_default_model
+    from valuenet.processors.classify.corrections import CorrectionError, retrain, store_correction, stored_examples
+    from valuenet.processors.classify.model import set_default_model
 
     text = "zorblax quux frobnicate"  # words no corpus example has: only the correction can teach them
     chdb_store.write_models("interactions", [it(Kind.post, text, source=Source.discourse)])
@@ -224,13 +264,14 @@ def test_corrections_are_stored_and_learned(chdb_store, tmp_path):
         assert label == "idea" and "zorblax" in why
     finally:
         set_default_model(None)
-        from processors.classify import reset_caches
+        from valuenet.processors.classify import reset_caches
+
         reset_caches()
 
 
 def test_feature_index_gives_the_ids_of_the_string_features(corpus):
-    from processors.classify.text import features, normalise
-    from processors.classify.vocab import FeatureIndex
+    from valuenet.processors.classify.text import features, normalise
+    from valuenet.processors.classify.vocab import FeatureIndex
 
     m = TextModel.fit(corpus)
     names = sorted(m.weights)

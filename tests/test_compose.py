@@ -64,11 +64,14 @@ def test_compose_is_valid_against_the_compose_spec(compose: dict, validator: jso
     assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
 
 
-@pytest.mark.parametrize("breakage", [
-    ("services/kafka", "imagee", "apache/kafka"),  # unknown service key
-    ("services/worker/depends_on/kafka", "condition", "when_ready"),  # not an allowed condition
-    ("", "servicez", {}),  # unknown top-level key
-])
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        ("services/kafka", "imagee", "apache/kafka"),  # unknown service key
+        ("services/worker/depends_on/kafka", "condition", "when_ready"),  # not an allowed condition
+        ("", "servicez", {}),  # unknown top-level key
+    ],
+)
 def test_the_schema_rejects_broken_files(compose: dict, validator, breakage) -> None:
     path, key, value = breakage
     broken = copy.deepcopy(compose)
@@ -124,7 +127,9 @@ def test_valuenet_services_only_use_environment_variables_settings_knows(compose
         keys = set(env) if isinstance(env, dict) else {e.split("=")[0] for e in env}
         unknown = keys - known
         assert not unknown, f"{name}: {sorted(unknown)} are not read by valuenet.config.Settings"
-        assert {"KAFKA_BOOTSTRAP_SERVERS", "CLICKHOUSE_URL"} <= keys, f"{name} must use the compose Kafka and ClickHouse"
+        assert {"KAFKA_BOOTSTRAP_SERVERS", "CLICKHOUSE_URL"} <= keys, (
+            f"{name} must use the compose Kafka and ClickHouse"
+        )
 
 
 def test_connection_settings_point_at_compose_services(compose: dict) -> None:
@@ -133,7 +138,10 @@ def test_connection_settings_point_at_compose_services(compose: dict) -> None:
         env = svc["environment"]
         for server in env["KAFKA_BOOTSTRAP_SERVERS"].split(","):
             host, port = server.rsplit(":", 1)
-            assert host in services and f"PLAINTEXT://{server}" in services[host]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+            assert (
+                host in services
+                and f"PLAINTEXT://{server}" in services[host]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+            )
         url = urlsplit(_interpolate(env["CLICKHOUSE_URL"]))
         assert url.scheme == "clickhouse" and url.hostname == "clickhouse" and url.port == 9000, name
         assert url.username == services["clickhouse"]["environment"]["CLICKHOUSE_USER"]

@@ -1,12 +1,12 @@
 """Dedupe: duplicates detected, memory bounded by count and by event-time retention, warm after restart."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from processors.dedupe import Deduper, warm
+from valuenet.processors.dedupe import Deduper, warm
 
-T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 
 def test_second_sighting_is_a_duplicate():

@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
-from analytics.metrics import centrality, community, reach
-from analytics.metrics.engine import check_engine
 from tests._metrics_flows import flow, random_flows, store_with
+from valuenet.analytics.metrics import centrality, community, reach
+from valuenet.analytics.metrics.engine import check_engine
 
 
 @pytest.fixture(scope="module")
-def window():  # noqa: ANN201
+def window():
     return store_with(random_flows(80, 1500, span=3000, seed=8), windows=["1h"]).tick().windows[0].graph
 
 
 @pytest.fixture(scope="module")
-def planted():  # noqa: ANN201
+def planted():
     """Four dense groups of 15 actors with a few flows between groups."""
     rng = random.Random(2)
     flows = []
@@ -34,7 +34,7 @@ def planted():  # noqa: ANN201
 
 
 @pytest.mark.parametrize("layer", [None, "reputation", "idea"])
-def test_pagerank_agrees(window, layer) -> None:  # noqa: ANN001
+def test_pagerank_agrees(window, layer) -> None:
     fast = centrality.pagerank(window, layer=layer, engine="fast", tol=1e-12)
     ref = centrality.pagerank(window, layer=layer, engine="networkx", tol=1e-12)
     assert np.abs(fast - ref).max() < 1e-6
@@ -42,14 +42,14 @@ def test_pagerank_agrees(window, layer) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("pivots", [None, 10, 40])
-def test_betweenness_agrees(window, pivots) -> None:  # noqa: ANN001
+def test_betweenness_agrees(window, pivots) -> None:
     fast = centrality.betweenness(window, pivots=pivots, seed=3, engine="fast")
     ref = centrality.betweenness(window, pivots=pivots, seed=3, engine="networkx")
     assert np.allclose(fast, ref, rtol=0, atol=1e-12)
     assert fast.max() > 0
 
 
-def test_reach_agrees(window) -> None:  # noqa: ANN001
+def test_reach_agrees(window) -> None:
     for hops in (1, 2, 3):
         fr, fp = reach.reach(window, hops=hops, engine="fast")
         rr, rp = reach.reach(window, hops=hops, engine="networkx")
@@ -57,7 +57,7 @@ def test_reach_agrees(window) -> None:  # noqa: ANN001
         assert fr.max() > 0
 
 
-def test_louvain_agrees_on_planted_groups(planted) -> None:  # noqa: ANN001
+def test_louvain_agrees_on_planted_groups(planted) -> None:
     fast, q_fast = community.louvain(planted, engine="fast", seed=1)
     ref, q_ref = community.louvain(planted, engine="networkx", seed=1)
     truth = np.array([int(name[1:]) // 15 for name in planted.names.tolist()])
@@ -66,7 +66,7 @@ def test_louvain_agrees_on_planted_groups(planted) -> None:  # noqa: ANN001
     assert q_fast == pytest.approx(q_ref, abs=0.01) and q_fast > 0.6
 
 
-def test_louvain_modularity_close_on_random_window(window) -> None:  # noqa: ANN001
+def test_louvain_modularity_close_on_random_window(window) -> None:
     _, q_fast = community.louvain(window, engine="fast", seed=1)
     _, q_ref = community.louvain(window, engine="networkx", seed=1)
     assert q_fast == pytest.approx(q_ref, abs=0.03)

@@ -7,18 +7,18 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import networkx as nx
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from analytics.exports import ExportError, ExportJob, due_jobs, export, load_jobs, run_jobs
 from tests.test_api import BASE, NET, build_seed, web_settings, write_seed
-from valuenet.web.queries import Reader
+from valuenet.analytics.exports import ExportError, ExportJob, due_jobs, export, load_jobs, run_jobs
+from valuenet.analytics.storage.reader import Reader
 
 START, END = (BASE - timedelta(hours=1)).replace(tzinfo=None), BASE.replace(tzinfo=None)
 
@@ -26,7 +26,7 @@ START, END = (BASE - timedelta(hours=1)).replace(tzinfo=None), BASE.replace(tzin
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     """(store, reader, seed, tmp) over a seeded chdb store."""
-    from analytics.storage import open_store
+    from valuenet.analytics.storage import open_store
 
     tmp = tmp_path_factory.mktemp("exports")
     store = open_store(web_settings(tmp))
@@ -36,12 +36,13 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     store.close()
 
 
-def ch_latest_actors(store) -> dict[str, dict]:  # noqa: ANN001
+def ch_latest_actors(store) -> dict[str, dict]:
     """Latest 1h actor snapshot straight from ClickHouse."""
     rows = store.query(
         "SELECT actor, pagerank, reach, out_knowledge FROM actor_metrics WHERE network = %(n)s AND window = '1h' "
         "AND computed_at_ms = (SELECT max(computed_at_ms) FROM actor_metrics WHERE network = %(n)s AND window = '1h')",
-        {"n": NET})
+        {"n": NET},
+    )
     return {r["actor"]: r for r in rows}
 
 
@@ -71,14 +72,16 @@ def test_flow_export_is_the_window_read_with_final(env: tuple) -> None:
     out = tmp / "flows.parquet"
     export(reader, "flows", "parquet", "1h", NET, out)
     t = pq.read_table(out)
-    (n,) = store.query("SELECT count() AS n FROM flows FINAL WHERE network = %(n)s AND timestamp > %(s)s AND timestamp <= %(e)s",
-                       {"n": NET, "s": START, "e": END})
+    (n,) = store.query(
+        "SELECT count() AS n FROM flows FINAL WHERE network = %(n)s AND timestamp > %(s)s AND timestamp <= %(e)s",
+        {"n": NET, "s": START, "e": END},
+    )
     assert t.num_rows == n["n"] == 23
     assert len(set(t.column("event_id").to_pylist())) == t.num_rows
 
 
 @pytest.mark.parametrize("fmt, read", [("gexf", nx.read_gexf), ("graphml", nx.read_graphml)])
-def test_graph_export_reads_back_with_networkx(env: tuple, fmt: str, read) -> None:  # noqa: ANN001
+def test_graph_export_reads_back_with_networkx(env: tuple, fmt: str, read) -> None:
     store, reader, _, tmp = env
     out = tmp / f"graph.{fmt}"
     entry = export(reader, "graph", fmt, "1h", NET, out)
@@ -86,7 +89,9 @@ def test_graph_export_reads_back_with_networkx(env: tuple, fmt: str, read) -> No
     rows = store.query(
         "SELECT giver, receiver, toString(flow_type) AS t, count() AS n FROM flows FINAL WHERE network = %(n)s "
         "AND timestamp > %(s)s AND timestamp <= %(e)s AND receiver IS NOT NULL AND flow_type != 'none' "
-        "GROUP BY giver, receiver, t", {"n": NET, "s": START, "e": END})
+        "GROUP BY giver, receiver, t",
+        {"n": NET, "s": START, "e": END},
+    )
     pairs = {(r["giver"], r["receiver"]) for r in rows}
     assert g.is_directed() and set(g.edges()) == pairs and entry["rows"] == len(pairs)
     assert sum(float(d["weight"]) for _, _, d in g.edges(data=True)) == sum(r["n"] for r in rows)
@@ -123,42 +128,77 @@ def test_bad_kind_or_format_is_refused(env: tuple) -> None:
 def test_periodic_run_writes_a_manifest(env: tuple, tmp_path: Path) -> None:
     store, reader, _, _ = env
     cfg = tmp_path / "valuenet.toml"
-    cfg.write_text('[[exports]]\ncron = "0 * * * *"\nwhat = "actors"\nformat = "parquet"\nwindow = "1h"\n\n'
-                   '[[exports]]\ncron = "*/15 * * * *"\nwhat = "graph"\nformat = "gexf"\nwindow = "1h"\n')
+    cfg.write_text(
+        '[[exports]]\ncron = "0 * * * *"\nwhat = "actors"\nformat = "parquet"\nwindow = "1h"\n\n'
+        '[[exports]]\ncron = "*/15 * * * *"\nwhat = "graph"\nformat = "gexf"\nwindow = "1h"\n'
+    )
     jobs = load_jobs(cfg)
-    t0 = datetime(2024, 5, 1, 12, 7, tzinfo=timezone.utc)
+    t0 = datetime(2024, 5, 1, 12, 7, tzinfo=UTC)
     assert due_jobs(jobs, t0, t0 + timedelta(minutes=5)) == []
     assert [j.what for j in due_jobs(jobs, t0, t0 + timedelta(minutes=10))] == ["graph"]
     assert [j.what for j in due_jobs(jobs, t0, t0 + timedelta(minutes=60))] == ["actors", "graph"]
-    out = run_jobs(reader, jobs, tmp_path / "exports", NET, k=5, now=datetime(2024, 5, 1, 13, 0, tzinfo=timezone.utc))
+    out = run_jobs(reader, jobs, tmp_path / "exports", NET, k=5, now=datetime(2024, 5, 1, 13, 0, tzinfo=UTC))
     assert out.name == "20240501T130000Z"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["generated_at"] == "2024-05-01T13:00:00Z" and manifest["windows"] == ["1h"]
     for f in manifest["files"]:
         data = (out / f["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == f["sha256"] and len(data) == f["bytes"]
-    assert pq.read_table(out / "actors-1h.parquet").num_rows == manifest["files"][0]["rows"] == len(ch_latest_actors(store))
+    assert (
+        pq.read_table(out / "actors-1h.parquet").num_rows
+        == manifest["files"][0]["rows"]
+        == len(ch_latest_actors(store))
+    )
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["20240501T130000Z"]
 
 
 def test_export_command_writes_a_file(tmp_path: Path) -> None:
     """The CLI in its own process (chdb allows one process per data directory)."""
     home = tmp_path / "home"
-    env_vars = {**os.environ, "VALUENET_HOME": str(home), "VALUENET_CHDB_PATH": str(home / "chdb"),
-                "VALUENET_NETWORK": NET, "VALUENET_WINDOWS": '["1h", "24h"]', "VALUENET_CONFIG": str(tmp_path / "none.toml")}
+    env_vars = {
+        **os.environ,
+        "VALUENET_HOME": str(home),
+        "VALUENET_CHDB_PATH": str(home / "chdb"),
+        "VALUENET_NETWORK": NET,
+        "VALUENET_WINDOWS": '["1h", "24h"]',
+        "VALUENET_CONFIG": str(tmp_path / "none.toml"),
+    }
     code = (
-        "import sys; sys.path.insert(0, %r)\n"
-        "from analytics.storage import open_store\n"
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+        "from valuenet.analytics.storage import open_store\n"
         "from tests.test_api import build_seed, write_seed, web_settings\n"
         "from pathlib import Path\n"
-        "s = open_store(web_settings(Path(%r))); write_seed(s, build_seed()); s.close()\n"
-    ) % (str(Path(__file__).resolve().parent.parent), str(home))
+        f"s = open_store(web_settings(Path({str(home)!r}))); write_seed(s, build_seed()); s.close()\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, env=env_vars, timeout=300)
     out = tmp_path / "net.graphml"
-    r = subprocess.run([sys.executable, "-m", "valuenet.cli", "export", "--what", "graph", "--window", "1h",
-                        "--format", "graphml", "--out", str(out)], env=env_vars, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "valuenet.cli",
+            "export",
+            "--what",
+            "graph",
+            "--window",
+            "1h",
+            "--format",
+            "graphml",
+            "--out",
+            str(out),
+        ],
+        env=env_vars,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "wrote 21 rows" in r.stderr and nx.read_graphml(out).number_of_edges() == 21
-    bad = subprocess.run([sys.executable, "-m", "valuenet.cli", "export", "--what", "actors", "--format", "gexf",
-                          "--out", str(out)], env=env_vars, capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [sys.executable, "-m", "valuenet.cli", "export", "--what", "actors", "--format", "gexf", "--out", str(out)],
+        env=env_vars,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2 and "--format for actors" in bad.stderr

@@ -1,14 +1,14 @@
 """Identity: one actor across platforms, segment rules, live reload and re-segmentation."""
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from processors.identity import DirectoryError, IdentityResolver, Rules, account_key, load_directory
-from schemas import Interaction, Kind, Segment, Source
+from valuenet.processors.identity import DirectoryError, IdentityResolver, Rules, account_key, load_directory
+from valuenet.schemas import Interaction, Kind, Segment, Source
 
-T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 YAML = """
 rules:
@@ -53,7 +53,12 @@ def test_same_person_on_three_platforms_is_one_actor(directory):
     ids = {r.resolve(a).actor for a in ("slack:U123", "github:OctoCat", "mastodon:alice@x.social")}
     assert ids == {"person:alice"}
     alice = r.resolve("slack:U123")
-    assert (alice.segment, alice.team, alice.organisation, alice.name) == (Segment.workforce, "platform", "Acme", "Alice Example")
+    assert (alice.segment, alice.team, alice.organisation, alice.name) == (
+        Segment.workforce,
+        "platform",
+        "Acme",
+        "Alice Example",
+    )
     assert alice.rule == "domain:acme.com"
 
 
@@ -77,8 +82,15 @@ def test_git_actor_matches_person_by_name_and_domain(directory):
 
 def test_brand_follow_and_measured_reach_resegment(directory):
     r = IdentityResolver(directory)
-    follow = Interaction(event_id="f1", network="n", source=Source.mastodon, kind=Kind.follow, timestamp=T0,
-                         actor="mastodon:@newfan@m.social", target="mastodon:acme@acme.social")
+    follow = Interaction(
+        event_id="f1",
+        network="n",
+        source=Source.mastodon,
+        kind=Kind.follow,
+        timestamp=T0,
+        actor="mastodon:@newfan@m.social",
+        target="mastodon:acme@acme.social",
+    )
     giver, receiver = r.resolve_interaction(follow)
     assert giver.segment is Segment.customer and giver.rule == "brand-follower"
     r.resolve("bluesky:did:plc:abc")
@@ -133,5 +145,9 @@ def test_directory_errors_name_row_and_field(tmp_path):
 
 def test_account_key_normalises_case_and_at():
     assert account_key("Mastodon:@Alice@X.social") == "mastodon:alice@x.social"
-    assert IdentityResolver(rules=Rules(partner_domains={"globex.com": "Globex"})).resolve(
-        "git:G", domain="globex.com").organisation == "Globex"
+    assert (
+        IdentityResolver(rules=Rules(partner_domains={"globex.com": "Globex"}))
+        .resolve("git:G", domain="globex.com")
+        .organisation
+        == "Globex"
+    )

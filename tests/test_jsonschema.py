@@ -8,14 +8,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ingest.parsers.registry import parse_payload
-from schemas.jsonschema import MODELS, SCHEMA_DIR, render, stale, write_all
+from valuenet.ingest.parsers.registry import parse_payload
+from valuenet.schemas.jsonschema import MODELS, SCHEMA_DIR, render, stale, write_all
 
 FIX = Path(__file__).parent / "fixtures"
 
 
 def test_committed_schemas_are_current() -> None:
-    assert stale() == [], "run: python -m schemas.jsonschema"
+    assert stale() == [], "run: python -m valuenet.schemas.jsonschema"
 
 
 def test_every_model_has_a_schema_file() -> None:

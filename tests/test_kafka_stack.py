@@ -48,8 +48,9 @@ def fresh_settings() -> Iterator[None]:
 
 
 def _consume_all(bootstrap: str, topic: str, expected: int) -> list:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=10_000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=10_000
+    )
     parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(parts)
     consumer.seek_to_beginning()
@@ -173,8 +174,10 @@ def test_managed_broker_lifecycle(kafka_bootstrap: str, tmp_path: Path) -> None:
         first = kafka.broker_status(settings)
         assert first.responding and first.pid == pid and first.brokers == [settings.bootstrap_servers]
         assert "Kafka Server started" in paths.log_file.read_text()
-        assert f"listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.kafka_port + 1}" \
+        assert (
+            f"listeners=PLAINTEXT://127.0.0.1:{settings.kafka_port},CONTROLLER://127.0.0.1:{settings.kafka_port + 1}"
             in paths.config_file.read_text()
+        )
 
         ensure_topics(settings.bootstrap_servers, {"keep.me": 2})
         producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from analytics.live import LiveGraphs
-from processors.wiring import build_stage
 from tests.pipeline_harness import envelope, git_records
+from valuenet.analytics.live import LiveGraphs
 from valuenet.config import Settings
+from valuenet.pipeline.wiring import build_stage
 
 
 def test_actor_rows_are_throttled_and_network_rows_carry_the_watermark() -> None:

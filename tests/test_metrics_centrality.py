@@ -7,18 +7,18 @@ import math
 import networkx as nx
 import pytest
 
-from analytics.metrics.centrality import betweenness_error_bound
 from tests._metrics_flows import by_name, random_flows, store_with, window_digraph
+from valuenet.analytics.metrics.centrality import betweenness_error_bound
 
 
 @pytest.fixture(scope="module")
-def case():  # noqa: ANN201
+def case():
     flows = random_flows(50, 900, span=3000, seed=3)
     store = store_with(flows, windows=["1h"], betweenness_pivots=None)
     return flows, store.tick().windows[0]
 
 
-def test_pagerank_overall_and_reputation(case) -> None:  # noqa: ANN001
+def test_pagerank_overall_and_reputation(case) -> None:
     flows, w = case
     for layer, values in ((None, w.pagerank), ("reputation", w.pagerank_reputation)):
         ref = nx.pagerank(window_digraph(flows, w.start, w.end, layer), weight="weight", tol=1e-12, max_iter=10_000)
@@ -28,7 +28,7 @@ def test_pagerank_overall_and_reputation(case) -> None:  # noqa: ANN001
             assert got[actor] == pytest.approx(value, abs=1e-8)
 
 
-def test_exact_betweenness(case) -> None:  # noqa: ANN001
+def test_exact_betweenness(case) -> None:
     flows, w = case
     ref = nx.betweenness_centrality(window_digraph(flows, w.start, w.end), normalized=True)
     got = by_name(w, w.betweenness)

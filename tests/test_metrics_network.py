@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.graph_store import GraphStore
 from tests._metrics_flows import flow
+from valuenet.analytics.graph_store import GraphStore
 
 
 def _threads() -> list:
@@ -34,7 +34,7 @@ def _threads() -> list:
 def test_responsiveness_median_and_p90() -> None:
     store = GraphStore("n1", windows=["1h"], allowed_lateness_seconds=10_000)
     store.add_many(reversed(_threads()))  # arrival order must not matter
-    net = store.tick().windows[0].network
+    net = store.tick().windows[0].network_metrics
     delays = np.array([60.0 * (k + 1) for k in range(9)])
     assert net["responsiveness_median_s"] == pytest.approx(float(np.median(delays)))  # 300
     assert net["responsiveness_p90_s"] == pytest.approx(float(np.percentile(delays, 90)))  # 492
@@ -43,7 +43,7 @@ def test_responsiveness_median_and_p90() -> None:
 def test_idea_pickup_share_and_delay() -> None:
     store = GraphStore("n1", windows=["1h"])
     store.add_many(sorted(_threads(), key=lambda f: f.timestamp))
-    net = store.tick().windows[0].network
+    net = store.tick().windows[0].network_metrics
     assert net["idea_pickup_share"] == pytest.approx(2 / 3)
     assert net["idea_pickup_median_s"] == pytest.approx(200.0)  # median of 100 and 300
 
@@ -55,6 +55,6 @@ def test_only_questions_opened_in_the_window_count() -> None:
     store.add(flow("c2", None, t=1800, kind="post", event_id="new"))
     store.add(flow("w1", "c2", t=1810, kind="reply", thread="new"))
     short, long_ = store.tick().windows
-    assert short.network["responsiveness_median_s"] == 10.0
-    assert long_.network["responsiveness_median_s"] == pytest.approx(55.0)
-    assert short.network["idea_pickup_share"] is None
+    assert short.network_metrics["responsiveness_median_s"] == 10.0
+    assert long_.network_metrics["responsiveness_median_s"] == pytest.approx(55.0)
+    assert short.network_metrics["idea_pickup_share"] is None

@@ -7,15 +7,20 @@ from collections import Counter
 import networkx as nx
 import pytest
 
-from tests._metrics_flows import by_name, random_flows, store_with, window_digraph, SEGMENT_OF
+from tests._metrics_flows import SEGMENT_OF, by_name, random_flows, store_with, window_digraph
 
 
 @pytest.fixture(scope="module")
-def case():  # noqa: ANN201
+def case():
     flows = random_flows(48, 1000, span=3000, seed=11)
     w = store_with(flows, windows=["1h"]).tick().windows[0]
-    inside = [f for f in flows if w.start <= f.timestamp.timestamp() < w.end
-              and f.receiver not in (None, f.giver) and f.flow_type.value != "none"]
+    inside = [
+        f
+        for f in flows
+        if w.start <= f.timestamp.timestamp() < w.end
+        and f.receiver not in (None, f.giver)
+        and f.flow_type.value != "none"
+    ]
     return flows, inside, w
 
 
@@ -23,7 +28,7 @@ def seg(actor: str) -> str:
     return SEGMENT_OF[actor[0]]
 
 
-def test_strength_and_give_get(case) -> None:  # noqa: ANN001
+def test_strength_and_give_get(case) -> None:
     _, inside, w = case
     for layer in ("knowledge", "idea", "reputation"):
         out = Counter(f.giver for f in inside if f.flow_type.value == layer)
@@ -36,7 +41,7 @@ def test_strength_and_give_get(case) -> None:  # noqa: ANN001
         assert value == pytest.approx((out[actor] - inn[actor]) / (out[actor] + inn[actor]))
 
 
-def test_boundary_spanning_and_ei(case) -> None:  # noqa: ANN001
+def test_boundary_spanning_and_ei(case) -> None:
     _, inside, w = case
     cross = Counter()
     for f in inside:
@@ -50,10 +55,10 @@ def test_boundary_spanning_and_ei(case) -> None:  # noqa: ANN001
 
     external = sum(1 for f in inside if group(f.giver, f.giver_team) != group(f.receiver, f.receiver_team))
     internal = len(inside) - external
-    assert w.network["ei_index"] == pytest.approx((external - internal) / (external + internal))
+    assert w.network_metrics["ei_index"] == pytest.approx((external - internal) / (external + internal))
 
 
-def test_communities_and_modularity(case) -> None:  # noqa: ANN001
+def test_communities_and_modularity(case) -> None:
     flows, _, w = case
     G = window_digraph(flows, w.start, w.end)
     U = nx.Graph()
@@ -63,36 +68,39 @@ def test_communities_and_modularity(case) -> None:  # noqa: ANN001
         U.add_edge(u, v, weight=prev + d["weight"])
     labels = by_name(w, w.community)
     parts = [{a for a, c in labels.items() if c == k} for k in sorted(set(labels.values()))]
-    assert w.network["modularity"] == pytest.approx(nx.community.modularity(U, parts, weight="weight"), abs=1e-12)
-    assert w.network["communities"] == len(parts)
+    assert w.network_metrics["modularity"] == pytest.approx(
+        nx.community.modularity(U, parts, weight="weight"), abs=1e-12
+    )
+    assert w.network_metrics["communities"] == len(parts)
     assert [len(p) for p in parts] == sorted((len(p) for p in parts), reverse=True)
 
 
-def test_network_size_density_reciprocity(case) -> None:  # noqa: ANN001
+def test_network_size_density_reciprocity(case) -> None:
     flows, _, w = case
     G = window_digraph(flows, w.start, w.end)
-    assert w.network["actors"] == G.number_of_nodes()
-    assert w.network["edges"] == G.number_of_edges()
-    assert w.network["density"] == pytest.approx(nx.density(G))
-    assert w.network["reciprocity"] == pytest.approx(nx.reciprocity(G))
+    assert w.network_metrics["actors"] == G.number_of_nodes()
+    assert w.network_metrics["edges"] == G.number_of_edges()
+    assert w.network_metrics["density"] == pytest.approx(nx.density(G))
+    assert w.network_metrics["reciprocity"] == pytest.approx(nx.reciprocity(G))
 
 
-def test_tunnels(case) -> None:  # noqa: ANN001
+def test_tunnels(case) -> None:
     flows, inside, w = case
     G = window_digraph(flows, w.start, w.end)
-    for t in w.tunnels:
+    for t in w.tunnel_rows:
         mine = [f for f in inside if seg(f.giver) == t.src and seg(f.receiver) == t.dst]
         back = [f for f in inside if seg(f.giver) == t.dst and seg(f.receiver) == t.src]
         assert (t.knowledge, t.idea, t.reputation) == tuple(
-            sum(1 for f in mine if f.flow_type.value == k) for k in ("knowledge", "idea", "reputation"))
+            sum(1 for f in mine if f.flow_type.value == k) for k in ("knowledge", "idea", "reputation")
+        )
         pairs = {(f.giver, f.receiver) for f in mine}
         assert t.actor_pairs == len(pairs)
         assert t.reciprocity == pytest.approx(sum(1 for u, v in pairs if G.has_edge(v, u)) / len(pairs))
         assert t.give_get_balance == pytest.approx((len(mine) - len(back)) / (len(mine) + len(back)))
-    assert sum(t.knowledge + t.idea + t.reputation for t in w.tunnels) == len(inside)
+    assert sum(t.knowledge + t.idea + t.reputation for t in w.tunnel_rows) == len(inside)
 
 
-def test_readiness_index(case) -> None:  # noqa: ANN001
+def test_readiness_index(case) -> None:
     flows, inside, w = case
     wf = [f for f in inside if seg(f.giver) == seg(f.receiver) == "workforce"]
     W = nx.DiGraph()
@@ -105,14 +113,14 @@ def test_readiness_index(case) -> None:  # noqa: ANN001
     ext = sum(1 for f in wf if f.giver_team != f.receiver_team)
     openness = ((ext - (len(wf) - ext)) / len(wf) + 1) / 2
     giant = max(len(c) for c in nx.weakly_connected_components(W)) / W.number_of_nodes()
-    assert w.network["readiness_index"] == pytest.approx((recip + openness + giant) / 3)
+    assert w.network_metrics["readiness_index"] == pytest.approx((recip + openness + giant) / 3)
 
 
 def test_louvain_partition_carried_over_between_recomputes() -> None:
     """Staleness policy: large windows reuse the last partition for ``community_every − 1`` ticks."""
-    from analytics.graph_store import GraphStore
-    from analytics.metrics import community
     from tests._metrics_flows import flow
+    from valuenet.analytics.graph_store import GraphStore
+    from valuenet.analytics.metrics import community
 
     flows = random_flows(48, 1000, span=3000, seed=11)
     store = GraphStore("n1", windows=["1h"], community_every=3, community_reuse_min_actors=1)
@@ -120,8 +128,14 @@ def test_louvain_partition_carried_over_between_recomputes() -> None:
     first = store.tick().windows[0]
     assert first.community_fresh
     # a newcomer whose heaviest tie is w0 joins w0's community; a lone pair forms its own
-    store.add_many([flow("c900", "w0", t=3001), flow("c900", "w0", t=3002), flow("c900", "w4", t=3003),
-                    flow("p901", "p902", t=3004)])
+    store.add_many(
+        [
+            flow("c900", "w0", t=3001),
+            flow("c900", "w0", t=3002),
+            flow("c900", "w4", t=3003),
+            flow("p901", "p902", t=3004),
+        ]
+    )
     second = store.tick().windows[0]
     assert not second.community_fresh
     old, new = by_name(first, first.community), by_name(second, second.community)
@@ -129,14 +143,16 @@ def test_louvain_partition_carried_over_between_recomputes() -> None:
     assert len(set(renamed.values())) == len(renamed)
     assert new["c900"] == new["w0"]
     assert new["p901"] == new["p902"] and new["p901"] not in renamed.values()
-    assert second.network["modularity"] == pytest.approx(community.modularity(second.graph, second.community), abs=1e-12)
-    assert second.network["communities"] == len(renamed) + 1
+    assert second.network_metrics["modularity"] == pytest.approx(
+        community.modularity(second.graph, second.community), abs=1e-12
+    )
+    assert second.network_metrics["communities"] == len(renamed) + 1
     assert not store.tick().windows[0].community_fresh
     assert store.tick().windows[0].community_fresh  # every 3rd tick recomputes
 
 
 def test_small_windows_always_recompute_louvain() -> None:
-    from analytics.graph_store import GraphStore
+    from valuenet.analytics.graph_store import GraphStore
 
     store = store_with(random_flows(48, 1000, span=3000, seed=11), windows=["1h"])
     assert isinstance(store, GraphStore) and store.community_reuse_min_actors > 48
@@ -147,10 +163,11 @@ def test_snapshot_plans_carry_over_after_record() -> None:
     """The worker path (snapshot → compute_tick elsewhere → record) follows the same staleness policy."""
     import pickle
 
-    from analytics.graph_store import compute_tick
+    from valuenet.analytics.tick import compute_tick
 
-    store = store_with(random_flows(48, 1000, span=3000, seed=11), windows=["1h"], community_every=2,
-                       community_reuse_min_actors=1)
+    store = store_with(
+        random_flows(48, 1000, span=3000, seed=11), windows=["1h"], community_every=2, community_reuse_min_actors=1
+    )
     first = store.snapshot()
     assert first.community_reuse == frozenset() and first.community_prev == {}
     result = compute_tick(pickle.loads(pickle.dumps(first)))

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from ingest.parsers.registry import parse_payload
-from ingest.readers import read_payloads
-from schemas import Interaction, Kind
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers.registry import parse_payload
+from valuenet.ingest.readers import read_payloads
+from valuenet.schemas import Interaction, Kind
 
 FIX = Path(__file__).parent / "fixtures"
-RECEIVED = datetime(2024, 6, 10, 11, 0, tzinfo=timezone.utc)
+RECEIVED = datetime(2024, 6, 10, 11, 0, tzinfo=UTC)
 HEADERS = json.loads((FIX / "discourse" / "headers.json").read_text())
 
 
-def run(source: str, payload, parents=None, headers=None) -> list[Interaction]:  # noqa: ANN001
+def run(source: str, payload, parents=None, headers=None) -> list[Interaction]:
     out = parse_payload(source, payload, network="n", parents=parents, headers=headers, received_at=RECEIVED)
     for i in out:
         assert Interaction.model_validate(i.model_dump()) == i
@@ -33,7 +33,12 @@ def discourse(name: str, parents: ParentIndex | None = None) -> list[Interaction
 def test_discourse_topic_first_post_reply_and_like() -> None:
     parents = ParentIndex()
     (topic,) = discourse("topic_created.json", parents)
-    assert (topic.event_id, topic.kind, topic.actor, topic.channel) == ("topic:61", Kind.post, "discourse:cust_carla", "5")
+    assert (topic.event_id, topic.kind, topic.actor, topic.channel) == (
+        "topic:61",
+        Kind.post,
+        "discourse:cust_carla",
+        "5",
+    )
     first = discourse("post_created_first.json", parents)
     assert [(i.kind, i.target) for i in first] == [(Kind.mention, "discourse:sam_support")]
     reply = discourse("post_created_reply.json", parents)
@@ -42,12 +47,17 @@ def test_discourse_topic_first_post_reply_and_like() -> None:
         ("post:302#mention:discourse:dev_dana", Kind.mention, "discourse:sam_support", "discourse:dev_dana"),
         ("post:302#mention:discourse:ops_oli", Kind.mention, "discourse:sam_support", "discourse:ops_oli"),
     ]
-    assert reply[0].timestamp == datetime(2024, 6, 10, 9, 42, 10, tzinfo=timezone.utc)
+    assert reply[0].timestamp == datetime(2024, 6, 10, 9, 42, 10, tzinfo=UTC)
     assert reply[0].url == "/t/how-do-i-rotate-the-api-keys/61/2"
     (to_post,) = discourse("post_created_reply_to_post.json", parents)
     assert (to_post.actor, to_post.target) == ("discourse:cust_carla", "discourse:sam_support")
     (like,) = discourse("like.json", parents)
-    assert (like.kind, like.actor, like.target, like.timestamp) == (Kind.reaction, "discourse:cust_carla", "discourse:sam_support", RECEIVED)
+    assert (like.kind, like.actor, like.target, like.timestamp) == (
+        Kind.reaction,
+        "discourse:cust_carla",
+        "discourse:sam_support",
+        RECEIVED,
+    )
 
 
 def test_discourse_reply_to_unseen_topic_has_no_target() -> None:
@@ -73,7 +83,7 @@ def test_reddit_listing_resolves_parents_in_order() -> None:
         ("t1_l5xyz01#mention:reddit:dev_dan", Kind.mention, "reddit:helpful_hana", "reddit:dev_dan"),
         ("t1_l5xyz02", Kind.reply, "reddit:curious_carl", "reddit:helpful_hana"),
     ]
-    assert out[2].timestamp == datetime(2024, 6, 10, 9, 10, tzinfo=timezone.utc)
+    assert out[2].timestamp == datetime(2024, 6, 10, 9, 10, tzinfo=UTC)
     assert out[2].thread == "t3_1d0abc" and out[2].channel == "valuenet"
     assert out[0].metadata == {"author_fullname": "t2_aaa111", "subreddit_id": "t5_2qh1i", "score": 12}
 

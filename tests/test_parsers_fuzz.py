@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from ingest.parsers.registry import parse_payload
-from ingest.readers import read_payloads
-from schemas import Interaction
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers.registry import parse_payload
+from valuenet.ingest.readers import read_payloads
+from valuenet.schemas import Interaction
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -24,7 +24,9 @@ SEEDS: dict[str, list[tuple[Any, dict[str, str]]]] = {
     "github": [(json.loads(p.read_text()), {}) for p in sorted((FIX / "github").glob("*.json"))],
     "slack": [(json.loads(p.read_text()), {}) for p in sorted((FIX / "slack").glob("*.json"))]
     + [(m, {}) for m in read_payloads(FIX / "slack" / "export", "slack")],
-    "discourse": [(json.loads(p.read_text()), {}) for p in sorted((FIX / "discourse").glob("*.json")) if p.name != "headers.json"],
+    "discourse": [
+        (json.loads(p.read_text()), {}) for p in sorted((FIX / "discourse").glob("*.json")) if p.name != "headers.json"
+    ],
     "mastodon": [(json.loads(p.read_text()), {}) for p in sorted((FIX / "mastodon").glob("*.json"))]
     + [(f, {}) for f in read_payloads(FIX / "mastodon" / "stream_frames.jsonl", "mastodon")],
     "bluesky": [(e, {}) for e in read_payloads(FIX / "bluesky" / "jetstream.jsonl", "bluesky")],
@@ -36,21 +38,58 @@ SEEDS: dict[str, list[tuple[Any, dict[str, str]]]] = {
     "confluence": [(json.loads(p.read_text()), {}) for p in sorted((FIX / "confluence").glob("*.json"))],
     "zendesk": [(json.loads(p.read_text()), {}) for p in sorted((FIX / "zendesk").glob("*.json"))],
     "git": [(json.loads(line), {}) for line in (FIX / "git" / "commits.jsonl").read_text().splitlines()],
-    "generic": [(r, {"x-valuenet-mapping": str(FIX / "generic" / "forum.yaml")})
-                for r in read_payloads(FIX / "generic" / "forum.csv", "generic")],
+    "generic": [
+        (r, {"x-valuenet-mapping": str(FIX / "generic" / "forum.yaml")})
+        for r in read_payloads(FIX / "generic" / "forum.csv", "generic")
+    ],
 }
-GITHUB_EVENTS = ["issues", "issue_comment", "pull_request_review", "pull_request_review_comment", "discussion",
-                 "discussion_comment", "watch", "fork", "pull_request", "ping"]
+GITHUB_EVENTS = [
+    "issues",
+    "issue_comment",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "discussion",
+    "discussion_comment",
+    "watch",
+    "fork",
+    "pull_request",
+    "ping",
+]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
-    st.sampled_from(["", "2024-06-10T12:00:00Z", "1718000000.000100", "t1_abc", "at://did:plc:x/app.bsky.feed.post/1",
-                     "@alice", "<@U123>", "[deleted]", "zen:ticket:1", "approved", "created", "commit", "update",
-                     "notification", "delete", "post_created", "9999-12-31T23:59:59-23:59", "-1e308"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "",
+            "2024-06-10T12:00:00Z",
+            "1718000000.000100",
+            "t1_abc",
+            "at://did:plc:x/app.bsky.feed.post/1",
+            "@alice",
+            "<@U123>",
+            "[deleted]",
+            "zen:ticket:1",
+            "approved",
+            "created",
+            "commit",
+            "update",
+            "notification",
+            "delete",
+            "post_created",
+            "9999-12-31T23:59:59-23:59",
+            "-1e308",
+        ]
+    ),
 )
-json_values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=5)), max_leaves=20)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=5)),
+    max_leaves=20,
+)
 
 
 def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
@@ -98,7 +137,9 @@ def _check(source: str, payload: Any, headers: dict[str, str], parents: ParentIn
         assert i.timestamp.utcoffset().total_seconds() == 0
 
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @pytest.mark.parametrize("source", sorted(SEEDS))

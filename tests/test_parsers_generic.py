@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
-from ingest.parsers.generic import Mapping
-from ingest.parsers.registry import parse_payload
-from ingest.readers import read_payloads
-from schemas import Interaction, Kind
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parsers.generic import Mapping
+from valuenet.ingest.parsers.registry import parse_payload
+from valuenet.ingest.readers import read_payloads
+from valuenet.schemas import Interaction, Kind
 
 FIX = Path(__file__).parent / "fixtures" / "generic"
 
@@ -32,9 +32,9 @@ def test_csv_with_yaml_mapping() -> None:
         ("p3", Kind.reaction, "forum:carol", "forum:bob", "help"),
     ]
     assert [i.timestamp for i in out] == [
-        datetime(2024, 6, 10, 8, 0, tzinfo=timezone.utc),
-        datetime(2024, 6, 10, 8, 10, tzinfo=timezone.utc),
-        datetime(2024, 6, 10, 6, 45, tzinfo=timezone.utc),
+        datetime(2024, 6, 10, 8, 0, tzinfo=UTC),
+        datetime(2024, 6, 10, 8, 10, tzinfo=UTC),
+        datetime(2024, 6, 10, 6, 45, tzinfo=UTC),
     ]
     assert out[1].metadata == {"score": "10"} and out[1].text == "Use the export button"
 
@@ -45,7 +45,7 @@ def test_jsonl_with_toml_mapping_and_nested_paths() -> None:
         (Kind.reply, "forum:dave", "forum:erin", {"meta.score": 4}),
         (Kind.post, "forum:erin", None, {"meta.score": 1}),
     ]
-    assert out[0].timestamp == datetime(2024, 6, 10, 8, 10, tzinfo=timezone.utc)  # ms detected
+    assert out[0].timestamp == datetime(2024, 6, 10, 8, 10, tzinfo=UTC)  # ms detected
 
 
 def test_identity_mapping_without_a_file() -> None:
@@ -56,12 +56,20 @@ def test_identity_mapping_without_a_file() -> None:
 
 def test_unknown_kind_and_missing_actor_name_the_column() -> None:
     with pytest.raises(ParseError) as e:
-        parse_payload("generic", {"post_id": "x", "posted": "2024-01-01T00:00:00Z", "user": "u", "action": "dance"},
-                      network="n", headers={"x-valuenet-mapping": str(FIX / "forum.yaml")})
+        parse_payload(
+            "generic",
+            {"post_id": "x", "posted": "2024-01-01T00:00:00Z", "user": "u", "action": "dance"},
+            network="n",
+            headers={"x-valuenet-mapping": str(FIX / "forum.yaml")},
+        )
     assert (e.value.field, e.value.record) == ("action", "x")
     with pytest.raises(ParseError) as e:
-        parse_payload("generic", {"post_id": "x", "posted": "2024-01-01T00:00:00Z"}, network="n",
-                      headers={"x-valuenet-mapping": str(FIX / "forum.yaml")})
+        parse_payload(
+            "generic",
+            {"post_id": "x", "posted": "2024-01-01T00:00:00Z"},
+            network="n",
+            headers={"x-valuenet-mapping": str(FIX / "forum.yaml")},
+        )
     assert e.value.field == "user"
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
-from ingest.parsers.git import read_repository, trailer_kind
-from ingest.parsers.registry import parse, parse_payload
-from ingest.samples import GIT_SAMPLE, git_sample
-from schemas import Interaction, Kind, RawEnvelope
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parsers.git import read_repository, trailer_kind
+from valuenet.ingest.parsers.registry import parse, parse_payload
+from valuenet.ingest.samples import GIT_SAMPLE, git_sample
+from valuenet.schemas import Interaction, Kind, RawEnvelope
 
 FIX = Path(__file__).parent / "fixtures" / "git" / "commits.jsonl"
 
@@ -31,12 +31,12 @@ def test_commit_with_trailers_yields_commit_apply_and_credits() -> None:
     commit = by_id[sha]
     assert commit.kind is Kind.commit and commit.actor == "git:Ada Lovelace" and commit.target is None
     # streamed at commit time (when it entered the history); the authoring time is kept
-    assert commit.timestamp == datetime(2024, 3, 2, 17, 30, tzinfo=timezone.utc)
+    assert commit.timestamp == datetime(2024, 3, 2, 17, 30, tzinfo=UTC)
     assert commit.metadata["authored_at"] == "2024-03-01T08:00:00+00:00"
     assert commit.text == "parser: handle trailers" and commit.actor_domain == "example.org"
     apply = by_id[f"{sha}#apply"]
     assert (apply.kind, apply.actor, apply.target) == (Kind.apply, "git:Junio C Hamano", "git:Ada Lovelace")
-    assert apply.timestamp == datetime(2024, 3, 2, 17, 30, tzinfo=timezone.utc)
+    assert apply.timestamp == datetime(2024, 3, 2, 17, 30, tzinfo=UTC)
     assert (by_id[f"{sha}#0"].kind, by_id[f"{sha}#0"].actor) == (Kind.help, "git:Grace Hopper")
     assert by_id[f"{sha}#0"].metadata == {"trailer": "Helped-by"}
     assert by_id[f"{sha}#0"].actor_domain == "navy.mil"
@@ -61,9 +61,17 @@ def test_constructed_models_equal_validated_ones() -> None:
 
 @pytest.mark.parametrize(
     ("key", "kind"),
-    [("Reviewed-By", Kind.review), ("Mentored-by", Kind.help), ("Based-on-patch-by", Kind.suggestion),
-     ("Original-patch-by", Kind.suggestion), ("Acked-by", Kind.approve), ("Co-authored-by", Kind.commit),
-     ("Whatever-by", Kind.help), ("Cc", None), ("Fixes", None)],
+    [
+        ("Reviewed-By", Kind.review),
+        ("Mentored-by", Kind.help),
+        ("Based-on-patch-by", Kind.suggestion),
+        ("Original-patch-by", Kind.suggestion),
+        ("Acked-by", Kind.approve),
+        ("Co-authored-by", Kind.commit),
+        ("Whatever-by", Kind.help),
+        ("Cc", None),
+        ("Fixes", None),
+    ],
 )
 def test_trailer_kinds(key: str, kind: Kind | None) -> None:
     assert trailer_kind(key) is kind
@@ -80,7 +88,7 @@ def test_trailer_kinds(key: str, kind: Kind | None) -> None:
         (lambda r: r["trailers"].__setitem__(2, 5), "trailers[2]"),
     ],
 )
-def test_bad_records_name_the_field(mutate, field: str) -> None:  # noqa: ANN001
+def test_bad_records_name_the_field(mutate, field: str) -> None:
     rec = _records()[0]
     mutate(rec)
     with pytest.raises(ParseError) as e:
@@ -113,9 +121,15 @@ def test_reads_a_real_local_repository(tmp_path: Path) -> None:
     _git(repo, "init", "-q")
     (repo / "f.txt").write_text("one\n")
     _git(repo, "add", "f.txt")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Ada Lovelace", "GIT_AUTHOR_EMAIL": "ada@example.org",
-           "GIT_AUTHOR_DATE": "2024-03-01T10:00:00+02:00", "GIT_COMMITTER_NAME": "Max Maintainer",
-           "GIT_COMMITTER_EMAIL": "max@corp.example", "GIT_COMMITTER_DATE": "2024-03-02T10:00:00+00:00"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Ada Lovelace",
+        "GIT_AUTHOR_EMAIL": "ada@example.org",
+        "GIT_AUTHOR_DATE": "2024-03-01T10:00:00+02:00",
+        "GIT_COMMITTER_NAME": "Max Maintainer",
+        "GIT_COMMITTER_EMAIL": "max@corp.example",
+        "GIT_COMMITTER_DATE": "2024-03-02T10:00:00+00:00",
+    }
     msg = "feat: add f\n\nBody text.\n\nHelped-by: Grace Hopper <grace@navy.mil>\nReviewed-by: Alan Turing <alan@cam.ac.uk>\nSigned-off-by: Ada Lovelace <ada@example.org>\n"
     _git(repo, "commit", "-q", "-m", msg, env=env)
     recs = list(read_repository(repo))

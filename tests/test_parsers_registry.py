@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
-from ingest.parsers import parse as package_parse
-from ingest.parsers.registry import SUPPORTED, parse, parse_payload
-from ingest.readers import read_json_file, read_ndjson, read_payloads
-from schemas import Kind, RawEnvelope, Source
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parsers import parse as package_parse
+from valuenet.ingest.parsers.registry import SUPPORTED, parse, parse_payload
+from valuenet.ingest.readers import read_json_file, read_ndjson, read_payloads
+from valuenet.schemas import Kind, RawEnvelope, Source
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -24,9 +24,14 @@ def test_every_source_has_a_parser() -> None:
 
 def test_envelope_dispatch_uses_headers_and_received_at() -> None:
     body = json.loads((FIX / "github" / "watch_started.json").read_text())
-    at = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    env = RawEnvelope(source="github", network="acme", received_at=at,
-                      headers={"x-github-event": "watch", "x-github-delivery": "abc"}, payload=body)
+    at = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    env = RawEnvelope(
+        source="github",
+        network="acme",
+        received_at=at,
+        headers={"x-github-event": "watch", "x-github-delivery": "abc"},
+        payload=body,
+    )
     (star,) = package_parse(env)
     assert (star.kind, star.timestamp, star.network, star.source) == (Kind.star, at, "acme", Source.github)
     assert parse(env) == [star]
@@ -38,7 +43,7 @@ def test_json_text_and_bytes_payloads_are_decoded() -> None:
 
 
 @pytest.mark.parametrize("payload", ["{oops", b"\xff\xfe", "[1, 2", "", None, 3, [], "null"])
-def test_undecodable_or_wrong_payloads_raise_parse_error(payload) -> None:  # noqa: ANN001
+def test_undecodable_or_wrong_payloads_raise_parse_error(payload) -> None:
     with pytest.raises(ParseError) as e:
         parse_payload("slack", payload, network="n")
     assert e.value.source == "slack" and e.value.field == "<payload>"
@@ -52,7 +57,7 @@ def test_unknown_source() -> None:
 
 def test_unexpected_exceptions_become_parse_errors() -> None:
     class Weird(dict):
-        def get(self, *a):  # noqa: ANN002, ANN202
+        def get(self, *a):
             raise ZeroDivisionError("boom")
 
     with pytest.raises(ParseError) as e:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from ingest.parsers.registry import parse_payload
-from ingest.readers import read_payloads
-from schemas import Interaction, Kind
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers.registry import parse_payload
+from valuenet.ingest.readers import read_payloads
+from valuenet.schemas import Interaction, Kind
 
 FIX = Path(__file__).parent / "fixtures" / "slack"
 
 
-def run(payload, parents: ParentIndex | None = None) -> list[Interaction]:  # noqa: ANN001
+def run(payload, parents: ParentIndex | None = None) -> list[Interaction]:
     out = parse_payload("slack", payload, network="acme", parents=parents)
     for i in out:
         assert Interaction.model_validate(i.model_dump()) == i
@@ -35,7 +35,7 @@ def test_message_with_text_and_block_mentions() -> None:
         ("msg:C0001:1718000000.000100#mention:slack:U0002", Kind.mention, "slack:U0001", "slack:U0002"),
         ("msg:C0001:1718000000.000100#mention:slack:U0003", Kind.mention, "slack:U0001", "slack:U0003"),
     ]
-    assert out[0].timestamp == datetime(2024, 6, 10, 6, 13, 20, 100, tzinfo=timezone.utc)
+    assert out[0].timestamp == datetime(2024, 6, 10, 6, 13, 20, 100, tzinfo=UTC)
     assert out[0].channel == "C0001" and out[0].thread == "C0001:1718000000.000100"
     assert out[0].metadata == {"team": "T0001"}
 
@@ -43,7 +43,10 @@ def test_message_with_text_and_block_mentions() -> None:
 def test_thread_reply_with_two_mentions_is_three_interactions() -> None:
     out = run(load("thread_reply.json"))
     assert [(i.kind, i.target) for i in out] == [
-        (Kind.reply, "slack:U0001"), (Kind.mention, "slack:U0004"), (Kind.mention, "slack:U0005")]
+        (Kind.reply, "slack:U0001"),
+        (Kind.mention, "slack:U0004"),
+        (Kind.mention, "slack:U0005"),
+    ]
     assert out[0].parent_id == "msg:C0001:1718000000.000100"
     assert out[0].thread == "C0001:1718000000.000100"
 
@@ -61,7 +64,11 @@ def test_edit_delete_reaction_and_app_mention() -> None:
     (edit,) = run(load("message_changed.json"))
     assert (edit.kind, edit.actor, edit.parent_id) == (Kind.edit, "slack:U0001", "msg:C0001:1718000000.000100")
     (delete,) = run(load("message_deleted.json"))
-    assert (delete.kind, delete.actor, delete.event_id) == (Kind.delete, "slack:U0002", "msg:C0001:1718000060.000200#delete")
+    assert (delete.kind, delete.actor, delete.event_id) == (
+        Kind.delete,
+        "slack:U0002",
+        "msg:C0001:1718000060.000200#delete",
+    )
     (reaction,) = run(load("reaction_added.json"))
     assert (reaction.kind, reaction.actor, reaction.target) == (Kind.reaction, "slack:U0003", "slack:U0001")
     assert reaction.metadata == {"reaction": "thumbsup"}
@@ -103,7 +110,7 @@ def test_export_directory() -> None:
         (lambda p: p.__setitem__("event", "x"), "event"),
     ],
 )
-def test_bad_events_name_the_field(mutate, field: str) -> None:  # noqa: ANN001
+def test_bad_events_name_the_field(mutate, field: str) -> None:
     p = load("message.json")
     mutate(p)
     with pytest.raises(ParseError) as e:

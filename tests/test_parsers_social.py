@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from ingest.parsers.registry import parse_payload
-from ingest.readers import read_payloads
-from schemas import Interaction, Kind
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers.registry import parse_payload
+from valuenet.ingest.readers import read_payloads
+from valuenet.schemas import Interaction, Kind
 
 FIX = Path(__file__).parent / "fixtures"
-RECEIVED = datetime(2024, 6, 10, 13, 0, tzinfo=timezone.utc)
+RECEIVED = datetime(2024, 6, 10, 13, 0, tzinfo=UTC)
 
 
-def run(source: str, payload, parents=None, headers=None) -> list[Interaction]:  # noqa: ANN001
+def run(source: str, payload, parents=None, headers=None) -> list[Interaction]:
     out = parse_payload(source, payload, network="n", parents=parents, headers=headers, received_at=RECEIVED)
     for i in out:
         assert Interaction.model_validate(i.model_dump()) == i
     return out
 
 
-def load(path: str):  # noqa: ANN201
+def load(path: str):
     return json.loads((FIX / path).read_text())
 
 
@@ -39,15 +39,24 @@ def test_mastodon_reply_with_three_mentions_is_four_interactions() -> None:
     ]
     r = out[0]
     assert (r.actor, r.actor_name, r.actor_followers, r.language) == ("mastodon:1002", "bea", 250, "en")
-    assert r.timestamp == datetime(2024, 6, 10, 12, 0, 5, tzinfo=timezone.utc)
+    assert r.timestamp == datetime(2024, 6, 10, 12, 0, 5, tzinfo=UTC)
 
 
 def test_mastodon_boost_and_notifications() -> None:
     (boost,) = run("mastodon", load("mastodon/status_boost.json"))
     assert (boost.kind, boost.actor, boost.target, boost.parent_id) == (
-        Kind.repost, "mastodon:1003", "mastodon:1001", "status:110000000000000001")
+        Kind.repost,
+        "mastodon:1003",
+        "mastodon:1001",
+        "status:110000000000000001",
+    )
     (fav,) = run("mastodon", load("mastodon/notification_favourite.json"))
-    assert (fav.kind, fav.actor, fav.target, fav.actor_name) == (Kind.reaction, "mastodon:2001", "mastodon:1001", "cem@other.example")
+    assert (fav.kind, fav.actor, fav.target, fav.actor_name) == (
+        Kind.reaction,
+        "mastodon:2001",
+        "mastodon:1001",
+        "cem@other.example",
+    )
     (follow,) = run("mastodon", load("mastodon/notification_follow.json"), headers={"X-Mastodon-Account-Id": "1001"})
     assert (follow.kind, follow.actor, follow.target) == (Kind.follow, "mastodon:3001", "mastodon:1001")
     (anon,) = run("mastodon", load("mastodon/notification_follow.json"))
@@ -95,12 +104,16 @@ def test_bluesky_jetstream() -> None:
     ]
     assert out[1].event_id == "at://did:plc:bea222/app.bsky.feed.post/3kmnr0002"
     assert out[1].thread == "at://did:plc:ann111/app.bsky.feed.post/3kmnr0001"
-    assert out[1].timestamp == datetime(2024, 6, 10, 11, 46, 45, tzinfo=timezone.utc)
+    assert out[1].timestamp == datetime(2024, 6, 10, 11, 46, 45, tzinfo=UTC)
     assert out[5].language == "de"
 
 
 def test_bluesky_missing_subject_names_the_field() -> None:
-    ev = next(p for p in read_payloads(FIX / "bluesky" / "jetstream.jsonl", "bluesky") if p.get("commit", {}).get("collection") == "app.bsky.feed.like")
+    ev = next(
+        p
+        for p in read_payloads(FIX / "bluesky" / "jetstream.jsonl", "bluesky")
+        if p.get("commit", {}).get("collection") == "app.bsky.feed.like"
+    )
     del ev["commit"]["record"]["subject"]
     with pytest.raises(ParseError) as e:
         run("bluesky", ev)

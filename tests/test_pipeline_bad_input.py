@@ -14,7 +14,7 @@ NETWORK = "bad-input"
 
 
 @pytest.fixture
-def pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path) -> Pipeline:  # noqa: ANN001
+def pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path) -> Pipeline:
     p = Pipeline(kafka_bootstrap, clickhouse_url, tmp_path)
     yield p
     p.close()
@@ -31,7 +31,11 @@ def test_bad_records_go_to_dlq_and_good_ones_keep_flowing(pipeline: Pipeline) ->
         (envelope("git", NETWORK, no_author), "author", "author"),
         (envelope("git", NETWORK, wrong_type), "trailers", "expected a list"),
         (envelope("myspace", NETWORK, commit), "source", "myspace"),
-        (json.dumps({"source": "git", "network": NETWORK, "received_at": "yesterday", "payload": commit}).encode(), "received_at", "datetime"),
+        (
+            json.dumps({"source": "git", "network": NETWORK, "received_at": "yesterday", "payload": commit}).encode(),
+            "received_at",
+            "datetime",
+        ),
     ]
     pipeline.start_worker()
     # bad records first, then the good ones: the partition must keep flowing after each failure

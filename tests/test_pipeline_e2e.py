@@ -62,7 +62,7 @@ def plain_records(n: int) -> list[dict]:
 
 
 @pytest.fixture
-def pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path) -> Pipeline:  # noqa: ANN001
+def pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path) -> Pipeline:
     p = Pipeline(kafka_bootstrap, clickhouse_url, tmp_path)
     yield p
     p.close()
@@ -145,6 +145,7 @@ def test_live_counters_reach_a_separate_api_without_any_tick(pipeline: Pipeline)
         {"n": NETWORK, "a": epoch_ms(row["window_start"]), "b": epoch_ms(row["window_end"])},
     )
     assert {r["t"]: int(r["n"]) for r in stored} == {t: row[f"flows_{t}"] for t in FLOW_TYPES if row[f"flows_{t}"]}
-    assert got["watermark_ms"] == int(pipeline.store.query(
-        "SELECT max(timestamp_ms) AS t FROM flows WHERE network = %(n)s", {"n": NETWORK})[0]["t"])
+    assert got["watermark_ms"] == int(
+        pipeline.store.query("SELECT max(timestamp_ms) AS t FROM flows WHERE network = %(n)s", {"n": NETWORK})[0]["t"]
+    )
     assert pipeline.store.query("SELECT count() AS n FROM network_metrics")[0]["n"] == 0  # really no tick

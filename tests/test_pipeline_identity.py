@@ -14,8 +14,9 @@ pytestmark = pytest.mark.kafka
 NETWORK = "git-identity"
 
 
-def test_directory_change_reaches_actor_metrics_and_tunnels_without_new_events(kafka_bootstrap: str, clickhouse_url: str,
-                                                                                tmp_path) -> None:  # noqa: ANN001
+def test_directory_change_reaches_actor_metrics_and_tunnels_without_new_events(
+    kafka_bootstrap: str, clickhouse_url: str, tmp_path
+) -> None:
     directory = tmp_path / "directory.yaml"
     directory.write_text("rules:\n  workforce_domains: [pobox.com]\npeople: []\n")
     pipeline = Pipeline(kafka_bootstrap, clickhouse_url, tmp_path)
@@ -31,7 +32,8 @@ def test_directory_change_reaches_actor_metrics_and_tunnels_without_new_events(k
             rows = pipeline.store.query(
                 "SELECT actor, toString(segment) AS s FROM actor_metrics WHERE network = %(n)s "
                 "AND computed_at_ms = (SELECT max(computed_at_ms) FROM actor_metrics WHERE network = %(n)s)",
-                {"n": NETWORK})
+                {"n": NETWORK},
+            )
             return {r["actor"]: r["s"] for r in rows}
 
         before = pipeline.wait_for(segments, lambda s: pobox <= s.keys() and all(s[a] == "workforce" for a in pobox))
@@ -43,12 +45,14 @@ def test_directory_change_reaches_actor_metrics_and_tunnels_without_new_events(k
 
         after = pipeline.wait_for(segments, lambda s: all(s.get(a) == "partner" for a in workforce))
         assert {a: s for a, s in after.items() if a not in workforce} == {
-            a: s for a, s in before.items() if a not in workforce}
+            a: s for a, s in before.items() if a not in workforce
+        }
         assert sum(pipeline.flow_counts(NETWORK).values()) == flows_before  # no event was needed
         tunnels = pipeline.store.query(
             "SELECT src_segment AS s, dst_segment AS d FROM segment_flows WHERE network = %(n)s "
             "AND computed_at_ms = (SELECT max(computed_at_ms) FROM segment_flows WHERE network = %(n)s)",
-            {"n": NETWORK})
+            {"n": NETWORK},
+        )
         segs = {r["s"] for r in tunnels} | {r["d"] for r in tunnels}
         assert "partner" in segs and "workforce" not in segs  # pobox.com was the only workforce domain
     finally:

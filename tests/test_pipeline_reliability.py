@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from ingest.parsers import parse
-from schemas import RawEnvelope
 from tests.pipeline_harness import Pipeline, envelope, git_records, utc
+from valuenet.ingest.parsers import parse
+from valuenet.schemas import RawEnvelope
 
 pytestmark = pytest.mark.kafka
 
@@ -18,7 +18,7 @@ TYPES = ("knowledge", "idea", "reputation")
 
 
 @pytest.fixture
-def make_pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path_factory):  # noqa: ANN001, ANN201
+def make_pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path_factory):
     made: list[Pipeline] = []
 
     def make() -> Pipeline:
@@ -53,24 +53,24 @@ def edge_counts(p: Pipeline, network: str) -> dict[str, float]:
     return {t: counts.get(t, 0.0) for t in TYPES}
 
 
-def test_two_workers_split_partitions_and_count_each_event_once(make_pipeline) -> None:  # noqa: ANN001
+def test_two_workers_split_partitions_and_count_each_event_once(make_pipeline) -> None:
     p = make_pipeline()
     records = git_records(240)
     networks = [f"net-{i}" for i in range(8)]  # 8 keys over 4 partitions: both workers get some
     p.start_worker("w1")
     p.start_worker("w2")
     for i, net in enumerate(networks):
-        p.produce((envelope("git", net, r) for r in records[i * 30:(i + 1) * 30]), net)
+        p.produce((envelope("git", net, r) for r in records[i * 30 : (i + 1) * 30]), net)
 
     for i, net in enumerate(networks):
-        chunk = records[i * 30:(i + 1) * 30]
+        chunk = records[i * 30 : (i + 1) * 30]
         expected_min = len(chunk)
-        p.wait_for(lambda: sum(p.flow_counts(net).values()), lambda n: n >= expected_min)
+        p.wait_for(lambda net=net: sum(p.flow_counts(net).values()), lambda n, m=expected_min: n >= m)
     # the metric effect of every flow, exactly once: strengths in the latest snapshot equal the stored flows
     for net in networks:
         expected = edge_counts(p, net)
         assert sum(expected.values()) > 0
-        p.wait_for(lambda: stored_strength(p, net), lambda s: s == expected, timeout=90)
+        p.wait_for(lambda net=net: stored_strength(p, net), lambda s, e=expected: s == e, timeout=90)
     logs = [(p.home / f"{w}.log").read_text(errors="replace") for w in ("w1", "w2")]
     assert all("Topic Partition Set" in log for log in logs), "both workers joined the group"
 
@@ -93,7 +93,9 @@ def final_network(p: Pipeline, network: str) -> dict[str, object]:
         {"n": network},
     )
     skip = {"computed_at", "computed_at_ms", "tick_seconds"}
-    return {k: (round(v, 9) if isinstance(v, float) else v) for k, v in rows[0].items() if k not in skip} if rows else {}
+    return (
+        {k: (round(v, 9) if isinstance(v, float) else v) for k, v in rows[0].items() if k not in skip} if rows else {}
+    )
 
 
 def settle(p: Pipeline, network: str, total: int) -> None:
@@ -101,13 +103,15 @@ def settle(p: Pipeline, network: str, total: int) -> None:
     p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n >= total)
     stored_at = time.time() * 1000
     p.wait_for(
-        lambda: p.store.query("SELECT max(computed_at_ms) AS c FROM network_metrics WHERE network = %(n)s", {"n": network})[0]["c"],
+        lambda: p.store.query(
+            "SELECT max(computed_at_ms) AS c FROM network_metrics WHERE network = %(n)s", {"n": network}
+        )[0]["c"],
         lambda c: c is not None and c > stored_at,
     )
     time.sleep(2.0)  # ticks run only when flows arrived since the last one: let the last one land
 
 
-def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pipeline) -> None:  # noqa: ANN001
+def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pipeline) -> None:
     records = git_records(3000)
     for r in records[25::50]:  # every 50th commit arrives a day late: the live run counts it late
         late = (utc(r["committed_at"]) - timedelta(days=1)).isoformat()

@@ -2,17 +2,17 @@
 
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from processors.identity import ActorIdentity
-from processors.privacy import PrivacyError, Pseudonymiser, directory_row, from_settings
-from schemas import Flow, FlowType, Interaction, Kind, Segment, Source
 from valuenet.config import Settings
+from valuenet.processors.identity import ActorIdentity
+from valuenet.processors.privacy import PrivacyError, Pseudonymiser, directory_row, from_settings
+from valuenet.schemas import Flow, FlowType, Interaction, Kind, Segment, Source
 
 KEY = "0123456789abcdef-test-key"
-T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 
 def test_pseudonym_is_keyed_hmac_sha256():
@@ -27,13 +27,31 @@ def test_pseudonym_is_keyed_hmac_sha256():
 
 def test_flow_and_interaction_are_pseudonymised_and_names_dropped():
     p = Pseudonymiser(KEY)
-    it = Interaction(event_id="e1", network="n", source=Source.slack, kind=Kind.reply, timestamp=T0,
-                     actor="slack:U1", target="slack:U2", actor_name="Alice Example", text="hi")
+    it = Interaction(
+        event_id="e1",
+        network="n",
+        source=Source.slack,
+        kind=Kind.reply,
+        timestamp=T0,
+        actor="slack:U1",
+        target="slack:U2",
+        actor_name="Alice Example",
+        text="hi",
+    )
     out = p.interaction(it)
     assert out.actor == p.pseudonym("slack:U1") and out.target == p.pseudonym("slack:U2")
     assert out.actor_name is None and out.text == "hi"
-    flow = Flow(event_id="e1", network="n", source=Source.slack, kind=Kind.reply, timestamp=T0,
-                giver="person:alice", receiver=None, flow_type=FlowType.knowledge, confidence=0.9)
+    flow = Flow(
+        event_id="e1",
+        network="n",
+        source=Source.slack,
+        kind=Kind.reply,
+        timestamp=T0,
+        giver="person:alice",
+        receiver=None,
+        flow_type=FlowType.knowledge,
+        confidence=0.9,
+    )
     pf = p.flow(flow)
     assert pf.giver == p.pseudonym("person:alice") and pf.receiver is None
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.producer import RawProducer
-from schemas.envelope import RawEnvelope, decode_raw, is_batch
 from tests.fixtures_kafka import consume_records
+from valuenet.ingest.producer import RawProducer
+from valuenet.schemas.envelope import RawEnvelope, decode_raw, is_batch
 
 pytestmark = pytest.mark.kafka
 
@@ -21,8 +21,7 @@ def env(network: str, i: int) -> RawEnvelope:
     return RawEnvelope(source="generic", network=network, payload={"i": i})
 
 
-
-def test_envelopes_are_packed_per_network_in_order(kafka_bootstrap: str, new_topic) -> None:  # noqa: ANN001
+def test_envelopes_are_packed_per_network_in_order(kafka_bootstrap: str, new_topic) -> None:
     raw = new_topic(4)
     with RawProducer(kafka_bootstrap, raw_topic=raw, batch_envelopes=500, batch_linger_ms=60_000) as producer:
         for i in range(1200):
@@ -41,7 +40,7 @@ def test_envelopes_are_packed_per_network_in_order(kafka_bootstrap: str, new_top
     assert {e.network for r in by_key[b"a"] for e in decode_raw(r.value)} == {"a"}
 
 
-def test_a_partly_filled_batch_ships_after_the_linger(kafka_bootstrap: str, new_topic) -> None:  # noqa: ANN001
+def test_a_partly_filled_batch_ships_after_the_linger(kafka_bootstrap: str, new_topic) -> None:
     raw = new_topic(1)
     producer = RawProducer(kafka_bootstrap, raw_topic=raw, batch_envelopes=500, batch_linger_ms=50)
     try:
@@ -53,7 +52,7 @@ def test_a_partly_filled_batch_ships_after_the_linger(kafka_bootstrap: str, new_
         producer.close()
 
 
-def test_one_envelope_per_record_when_batching_is_off(kafka_bootstrap: str, new_topic) -> None:  # noqa: ANN001
+def test_one_envelope_per_record_when_batching_is_off(kafka_bootstrap: str, new_topic) -> None:
     raw = new_topic(1)
     with RawProducer(kafka_bootstrap, raw_topic=raw, batch_envelopes=1) as producer:
         for i in range(5):

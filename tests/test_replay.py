@@ -5,37 +5,55 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from ingest.dlq import DlqRecord
-from ingest.producer import RawProducer
-from ingest.replay import Pacer, replay
-from ingest.synth import SynthNetwork, write_dataset
-from schemas.envelope import RawEnvelope, decode_raw
-from schemas.interaction import Source
-from valuenet.cli import app
 from tests.fixtures_kafka import consume_records
+from valuenet.cli import app
+from valuenet.ingest.dlq import DlqRecord
+from valuenet.ingest.producer import RawProducer
+from valuenet.ingest.replay import Pacer, replay
+from valuenet.ingest.synth import SynthNetwork, write_dataset
+from valuenet.schemas.envelope import RawEnvelope, decode_raw
+from valuenet.schemas.interaction import Source
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _frame(did: str, t_us: int, collection: str, record: dict[str, Any]) -> dict[str, Any]:
     rkey = f"3k{t_us % 10**9:09d}"
-    return {"did": did, "time_us": t_us, "kind": "commit",
-            "commit": {"rev": rkey, "operation": "create", "collection": collection, "rkey": rkey,
-                       "record": {"$type": collection, "createdAt": "2024-06-10T11:46:39.000Z", **record}, "cid": "bafyrei1"}}
+    return {
+        "did": did,
+        "time_us": t_us,
+        "kind": "commit",
+        "commit": {
+            "rev": rkey,
+            "operation": "create",
+            "collection": collection,
+            "rkey": rkey,
+            "record": {"$type": collection, "createdAt": "2024-06-10T11:46:39.000Z", **record},
+            "cid": "bafyrei1",
+        },
+    }
 
 
 POST = _frame("did:plc:ann111", 1718020000000000, "app.bsky.feed.post", {"text": "valuenet is out", "langs": ["en"]})
-REPOST = _frame("did:plc:bea222", 1718020005000000, "app.bsky.feed.repost",
-                {"subject": {"uri": "at://did:plc:ann111/app.bsky.feed.post/3k020000000", "cid": "bafyrei1"}})
-LIKE = _frame("did:plc:cem333", 1718020009000000, "app.bsky.feed.like",
-              {"subject": {"uri": "at://did:plc:ann111/app.bsky.feed.post/3k020000000", "cid": "bafyrei1"}})
+REPOST = _frame(
+    "did:plc:bea222",
+    1718020005000000,
+    "app.bsky.feed.repost",
+    {"subject": {"uri": "at://did:plc:ann111/app.bsky.feed.post/3k020000000", "cid": "bafyrei1"}},
+)
+LIKE = _frame(
+    "did:plc:cem333",
+    1718020009000000,
+    "app.bsky.feed.like",
+    {"subject": {"uri": "at://did:plc:ann111/app.bsky.feed.post/3k020000000", "cid": "bafyrei1"}},
+)
 NO_DID = {k: v for k, v in POST.items() if k != "did"}
 
 
@@ -49,8 +67,12 @@ class ListSink:
     def send(self, env: RawEnvelope) -> None:
         self.sent.append(env)
 
-    def send_dlq(self, source: str, reason: str, field: str, record: Any, *, network: str = "default", stage: str = "ingest") -> None:
-        self.dlq.append({"source": source, "reason": reason, "field": field, "record": record, "network": network, "stage": stage})
+    def send_dlq(
+        self, source: str, reason: str, field: str, record: Any, *, network: str = "default", stage: str = "ingest"
+    ) -> None:
+        self.dlq.append(
+            {"source": source, "reason": reason, "field": field, "record": record, "network": network, "stage": stage}
+        )
 
     def flush(self, timeout: float | None = None) -> None:
         pass
@@ -115,13 +137,15 @@ def test_pacer_rate_and_speedup() -> None:
 def test_follow_tails_a_growing_file(tmp_path: Path) -> None:
     f = tmp_path / "live.jsonl"
     f.write_text(json.dumps(POST) + "\n")
-    frames = [_frame(f"did:plc:f{i:03d}", 1718020010000000 + i, "app.bsky.feed.post", {"text": f"n{i}"}) for i in range(30)]
+    frames = [
+        _frame(f"did:plc:f{i:03d}", 1718020010000000 + i, "app.bsky.feed.post", {"text": f"n{i}"}) for i in range(30)
+    ]
 
     def writer() -> None:
         with f.open("a") as out:
             for k in range(0, 30, 10):
                 time.sleep(0.2)
-                for fr in frames[k:k + 10]:
+                for fr in frames[k : k + 10]:
                     out.write(json.dumps(fr) + "\n")
                 out.write('{"did": "did:plc:half')  # an incomplete line is held back until its newline arrives
                 out.flush()
@@ -151,7 +175,7 @@ def test_cli_help_and_argument_errors() -> None:
 
 
 @pytest.mark.kafka
-def test_replay_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path: Path) -> None:  # noqa: ANN001
+def test_replay_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path: Path) -> None:
     raw, dlq = new_topic(4), new_topic(1)
     f = _write_ndjson(tmp_path / "jetstream.jsonl", [POST, REPOST, NO_DID, LIKE, "not json at all"])
     with RawProducer(kafka_bootstrap, raw_topic=raw, dlq_topic=dlq, batch_linger_ms=60_000) as producer:
@@ -161,6 +185,12 @@ def test_replay_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path: Pa
     assert len(got) == 1 and {r.key for r in got} == {b"acme"}  # one network's envelopes packed in one record
     envs = [e for r in sorted(got, key=lambda r: r.offset) for e in decode_raw(r.value)]
     assert [e.payload for e in envs] == [POST, REPOST, LIKE]
-    dead = sorted((DlqRecord.model_validate_json(r.value) for r in consume_records(kafka_bootstrap, dlq, 2)), key=lambda d: d.field)
-    assert [(d.stage, d.source, d.field) for d in dead] == [("replay", "bluesky", "<payload>"), ("replay", "bluesky", "did")]
+    dead = sorted(
+        (DlqRecord.model_validate_json(r.value) for r in consume_records(kafka_bootstrap, dlq, 2)),
+        key=lambda d: d.field,
+    )
+    assert [(d.stage, d.source, d.field) for d in dead] == [
+        ("replay", "bluesky", "<payload>"),
+        ("replay", "bluesky", "did"),
+    ]
     assert json.loads(dead[1].record) == NO_DID and dead[0].record == "not json at all"

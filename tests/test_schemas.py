@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
-from schemas import Flow, Interaction, RawEnvelope
-from schemas.flow import FlowBatch
+from valuenet.schemas import Flow, Interaction, RawEnvelope
+from valuenet.schemas.flow import FlowBatch
 
-T = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+T = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def _field(exc: pytest.ExceptionInfo) -> str:
@@ -18,10 +18,14 @@ def _field(exc: pytest.ExceptionInfo) -> str:
 
 
 def test_interaction_rejects_naive_time_unknown_kind_and_extra_fields() -> None:
-    ok = Interaction(event_id="e1", network="n", source="slack", kind="reply", timestamp=T, actor="slack:U1", target="slack:U2")
+    ok = Interaction(
+        event_id="e1", network="n", source="slack", kind="reply", timestamp=T, actor="slack:U1", target="slack:U2"
+    )
     assert ok.kind.value == "reply" and ok.target == "slack:U2"
     with pytest.raises(ValidationError) as e:
-        Interaction(event_id="e1", network="n", source="slack", kind="reply", timestamp=datetime(2026, 11, 1), actor="a")
+        Interaction(
+            event_id="e1", network="n", source="slack", kind="reply", timestamp=datetime(2026, 11, 1), actor="a"
+        )
     assert _field(e) == "timestamp"
     with pytest.raises(ValidationError) as e:
         Interaction(event_id="e1", network="n", source="slack", kind="gossip", timestamp=T, actor="a")
@@ -42,11 +46,29 @@ def test_envelope_names_a_missing_network_and_an_unknown_source() -> None:
 
 def test_flow_batch_round_trips_and_bounds_confidence() -> None:
     flows = [
-        Flow(event_id=f"e{i}", network="n", source="git", kind="review", timestamp=T, giver="git:A",
-             receiver="git:B", flow_type="knowledge", confidence=0.9)
+        Flow(
+            event_id=f"e{i}",
+            network="n",
+            source="git",
+            kind="review",
+            timestamp=T,
+            giver="git:A",
+            receiver="git:B",
+            flow_type="knowledge",
+            confidence=0.9,
+        )
         for i in range(3)
     ]
     assert FlowBatch.validate_json(FlowBatch.dump_json(flows)) == flows
     with pytest.raises(ValidationError) as e:
-        Flow(event_id="e", network="n", source="git", kind="review", timestamp=T, giver="a", flow_type="idea", confidence=1.5)
+        Flow(
+            event_id="e",
+            network="n",
+            source="git",
+            kind="review",
+            timestamp=T,
+            giver="a",
+            flow_type="idea",
+            confidence=1.5,
+        )
     assert _field(e) == "confidence"

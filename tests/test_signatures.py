@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-from ingest import signatures as sig
+from valuenet.ingest import signatures as sig
 
 BODY = b'{"action":"opened","issue":{"number":1}}'
 
@@ -15,10 +15,12 @@ def test_slack_signature_matches_slacks_documented_example() -> None:
     # Slack's "Verifying requests from Slack" worked example (signing secret, timestamp, body, signature).
     secret = "8f742231b10e8888abcd99yyyzzz85a5"
     ts = "1531420618"
-    body = (b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
-            b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
-            b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
-            b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+        b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+        b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+        b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
     expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     assert sig.sign_slack(secret, ts, body) == expected
     assert sig.verify_slack(secret, ts, expected, body, now=1531420618 + 10)

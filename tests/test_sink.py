@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from analytics.sink import StoreSink
-from analytics.storage.server_store import ServerStore
 from tests._metrics_flows import random_flows
+from valuenet.analytics.storage.server_store import ServerStore
+from valuenet.analytics.storage.sink import StoreSink
 
 
 def test_lanes_write_concurrently_on_their_own_connections(server_store: ServerStore, clickhouse_url: str) -> None:
@@ -27,10 +27,23 @@ def test_lanes_write_concurrently_on_their_own_connections(server_store: ServerS
 
     async def run() -> None:
         # three lanes at once: flows in three ordered inserts, and a read on the flows lane after them
-        await asyncio.gather(*(sink.write("flows", flows[i:i + 300]) for i in range(0, 900, 300)),
-                             sink.write_rows("directory", [{"network": "n1", "actor": "w1", "display_name": "W One",
-                                                            "segment": "workforce", "team": None, "organisation": None,
-                                                            "updated_at": flows[0].timestamp}]))
+        await asyncio.gather(
+            *(sink.write("flows", flows[i : i + 300]) for i in range(0, 900, 300)),
+            sink.write_rows(
+                "directory",
+                [
+                    {
+                        "network": "n1",
+                        "actor": "w1",
+                        "display_name": "W One",
+                        "segment": "workforce",
+                        "team": None,
+                        "organisation": None,
+                        "updated_at": flows[0].timestamp,
+                    }
+                ],
+            ),
+        )
         rows = await sink.query("SELECT uniqExact(event_id) AS n FROM flows WHERE network = 'n1'")
         assert rows[0]["n"] == 900
 
@@ -42,7 +55,7 @@ def test_lanes_write_concurrently_on_their_own_connections(server_store: ServerS
         s.close()
 
 
-def test_lanes_share_one_store_without_a_connection_factory(chdb_store) -> None:  # noqa: ANN001 - chdb: one session
+def test_lanes_share_one_store_without_a_connection_factory(chdb_store) -> None:
     sink = StoreSink(chdb_store)
     assert sink._lane("flows")[1] is sink._lane("actor_metrics")[1] is sink.store
     asyncio.run(sink.write("flows", random_flows(10, 50, seed=4)))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from ingest.producer import encode_batch
-from processors.wiring import build_stage
 from tests.pipeline_harness import envelope, git_records
 from valuenet.config import Settings
+from valuenet.ingest.producer import encode_batch
+from valuenet.pipeline.wiring import build_stage
 
 
 def test_flows_follow_the_trailers_and_bad_records_name_their_field() -> None:
@@ -16,7 +16,9 @@ def test_flows_follow_the_trailers_and_bad_records_name_their_field() -> None:
     commit = next(r for r in rec if any(t["key"] == "Reviewed-by" and t["name"] != r["author"] for t in r["trailers"]))
     bad = envelope("git", "n", {**commit, "committed_at": 17})
     out = stage.process([envelope("git", "n", commit), bad, b"not json"])
-    reviewer = next(t["name"] for t in commit["trailers"] if t["key"] == "Reviewed-by" and t["name"] != commit["author"])
+    reviewer = next(
+        t["name"] for t in commit["trailers"] if t["key"] == "Reviewed-by" and t["name"] != commit["author"]
+    )
     review = next(f for f in out.flows if f.giver == f"git:{reviewer}" and f.kind.value == "review")
     assert (review.receiver, review.flow_type.value) == (f"git:{commit['author']}", "knowledge")
     assert [(d.field, d.stage) for d in out.dead] == [("committed_at", "normalise"), ("<root>", "normalise")]
@@ -40,7 +42,11 @@ def test_pseudonymised_ids_and_no_names_in_stored_interactions() -> None:
     out = stage.process([envelope("git", "n", r) for r in git_records(10)])
     assert all(f.giver.startswith("p:") for f in out.flows)
     assert all(i.actor.startswith("p:") and i.actor_name is None for i in out.interactions)
-    assert not any("Junio" in json.dumps(i.model_dump(mode="json")) for i in out.interactions if i.actor_name is None and i.text is None)
+    assert not any(
+        "Junio" in json.dumps(i.model_dump(mode="json"))
+        for i in out.interactions
+        if i.actor_name is None and i.text is None
+    )
 
 
 def test_a_packed_record_gives_the_same_flows_and_names_its_bad_element() -> None:
@@ -50,8 +56,19 @@ def test_a_packed_record_gives_the_same_flows_and_names_its_bad_element() -> Non
     bad = {"source": "git", "network": "n", "payload": {**commits[2], "committed_at": 17}}
     packed = build_stage(Settings()).process([encode_batch([envelope("git", "n", r) for r in commits[:2]])])
     mixed = build_stage(Settings()).process(
-        [b"[" + b",".join([envelope("git", "n", commits[3]), json.dumps(bad).encode(),
-                           json.dumps({"network": "n", "payload": {}}).encode()]) + b"]", b"[1, 2"])
+        [
+            b"["
+            + b",".join(
+                [
+                    envelope("git", "n", commits[3]),
+                    json.dumps(bad).encode(),
+                    json.dumps({"network": "n", "payload": {}}).encode(),
+                ]
+            )
+            + b"]",
+            b"[1, 2",
+        ]
+    )
     assert packed.flows == singles.flows and len(packed.flows) > 2 and not packed.dead
     alone = build_stage(Settings()).process([envelope("git", "n", commits[3])])
     assert mixed.flows == alone.flows and mixed.flows
@@ -60,7 +77,7 @@ def test_a_packed_record_gives_the_same_flows_and_names_its_bad_element() -> Non
     assert "malformed JSON batch" in mixed.dead[2].reason
 
 
-def test_a_directory_change_resegments_known_actors_without_new_events(tmp_path) -> None:  # noqa: ANN001
+def test_a_directory_change_resegments_known_actors_without_new_events(tmp_path) -> None:
     """Reloaded rules become directory rows for every network the actor appeared in, giver or receiver."""
     import os
 

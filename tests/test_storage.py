@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import typing
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
-from analytics.storage import (
+from valuenet.analytics.storage import (
     QueryError,
     RowError,
     Store,
@@ -20,11 +20,13 @@ from analytics.storage import (
     WriteError,
     open_store,
 )
-from analytics.storage.chdb_store import ChdbStore
-from analytics.storage.rows import TABLE_MODELS, prepare_batch, prepare_columns
-from analytics.storage.server_store import ServerStore
-from analytics.storage.tables import table_spec
-from schemas import (
+from valuenet.analytics.storage.chdb_store import ChdbStore
+from valuenet.analytics.storage.rows import TABLE_MODELS, prepare_batch, prepare_columns
+from valuenet.analytics.storage.server_store import ServerStore
+from valuenet.analytics.storage.tables import table_spec
+from valuenet.config import Settings
+from valuenet.localstack.clickhouse_server import ClickHouseServer
+from valuenet.schemas import (
     ActorMetrics,
     Alert,
     Flow,
@@ -36,12 +38,18 @@ from schemas import (
     SegmentFlow,
     Source,
 )
-from valuenet.config import Settings
-from valuenet.localstack.clickhouse_server import ClickHouseServer
 
-T0 = datetime(2024, 3, 1, 12, 0, 0, 250_000, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 CEST = timezone(timedelta(hours=2))
-TRICKY = ["O'Brien", "back\\slash", 'quote" and \'single\'', "ünïcødé ✓ 价值 🚀", "line\nbreak\ttab", "x' OR 1=1 --", "%(name)s %s %%"]
+TRICKY = [
+    "O'Brien",
+    "back\\slash",
+    "quote\" and 'single'",
+    "ünïcødé ✓ 价值 🚀",
+    "line\nbreak\ttab",
+    "x' OR 1=1 --",
+    "%(name)s %s %%",
+]
 
 
 def make_flows(n: int, network: str = "acme", start: int = 0) -> list[Flow]:
@@ -76,30 +84,72 @@ def make_models() -> dict[str, list[BaseModel]]:
     return {
         "interactions": [
             Interaction(
-                event_id="i-1", network="acme", source=Source.slack, kind=Kind.reply, timestamp=T0.astimezone(CEST),
-                actor="U1", target="U2", channel="#help", thread="t-1", parent_id="m-0",
-                text=TRICKY[3] + " " + TRICKY[1], url="https://example.org/x?a=1&b='2'", language="en",
-                actor_name="Zoë O'Brien", actor_domain="example.org", actor_followers=42,
+                event_id="i-1",
+                network="acme",
+                source=Source.slack,
+                kind=Kind.reply,
+                timestamp=T0.astimezone(CEST),
+                actor="U1",
+                target="U2",
+                channel="#help",
+                thread="t-1",
+                parent_id="m-0",
+                text=TRICKY[3] + " " + TRICKY[1],
+                url="https://example.org/x?a=1&b='2'",
+                language="en",
+                actor_name="Zoë O'Brien",
+                actor_domain="example.org",
+                actor_followers=42,
                 metadata={"reactions": 3, "edited": True, "score": 0.5, "note": "a'b", "none": None},
             ),
-            Interaction(event_id="i-2", network="acme", source=Source.github, kind=Kind.star, timestamp=T0, actor="octo"),
+            Interaction(
+                event_id="i-2", network="acme", source=Source.github, kind=Kind.star, timestamp=T0, actor="octo"
+            ),
         ],
         "flows": list(make_flows(9)),
         "actor_metrics": [
-            ActorMetrics(**common, actor="U1", segment="workforce", pagerank=0.125, reach=17, community=3, out_knowledge=2.0),
+            ActorMetrics(
+                **common, actor="U1", segment="workforce", pagerank=0.125, reach=17, community=3, out_knowledge=2.0
+            ),
             ActorMetrics(**common, actor="U2", segment="customer", pagerank_reputation=0.5, betweenness=1e-9),
         ],
         "network_metrics": [
-            NetworkMetrics(**common, actors=10, edges=25, density=0.277, responsiveness_median_s=12.5,
-                           responsiveness_p90_s=None, idea_pickup_share=None, late_events=2, tick_seconds=0.031),
+            NetworkMetrics(
+                **common,
+                actors=10,
+                edges=25,
+                density=0.277,
+                responsiveness_median_s=12.5,
+                responsiveness_p90_s=None,
+                idea_pickup_share=None,
+                late_events=2,
+                tick_seconds=0.031,
+            ),
         ],
         "segment_flows": [
-            SegmentFlow(**common, src_segment="customer", dst_segment="workforce", knowledge=4, idea=2, reputation=1,
-                        actor_pairs=3, reciprocity=0.25, give_get_balance=-0.5),
+            SegmentFlow(
+                **common,
+                src_segment="customer",
+                dst_segment="workforce",
+                knowledge=4,
+                idea=2,
+                reputation=1,
+                actor_pairs=3,
+                reciprocity=0.25,
+                give_get_balance=-0.5,
+            ),
         ],
         "alerts": [
-            Alert(network="acme", window="24h", raised_at=T0, kind="silo_forming", subject="team 'core'",
-                  value=0.91, threshold=0.8, message="E-I index fell to -0.91 ✓"),
+            Alert(
+                network="acme",
+                window="24h",
+                raised_at=T0,
+                kind="silo_forming",
+                subject="team 'core'",
+                value=0.91,
+                threshold=0.8,
+                message="E-I index fell to -0.91 ✓",
+            ),
         ],
     }
 
@@ -165,7 +215,7 @@ def test_datetimes_keep_milliseconds_and_come_back_utc(store: Store) -> None:
     store.write_models("flows", make_flows(3))
     rows = store.query("SELECT event_id, timestamp, timestamp_ms FROM flows ORDER BY timestamp_ms")
     assert [r["timestamp_ms"] for r in rows] == [1709294400250, 1709294400287, 1709294400324]
-    assert rows[0]["timestamp"] == datetime(2024, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+    assert rows[0]["timestamp"] == datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
     assert rows[0]["timestamp"].utcoffset() == timedelta(0)
 
 
@@ -176,10 +226,18 @@ def test_query_types_are_the_same_on_both_backends(store: Store) -> None:
         "CAST(NULL AS Nullable(String)) AS n, ['a', 'b'] AS arr, %(s)s AS s",
         {"s": "é"},
     )
-    assert rows == [{
-        "t": datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "d": date(2024, 1, 2),
-        "big": 18446744073709551615, "neg": -5, "f": 0.25, "n": None, "arr": ["a", "b"], "s": "é",
-    }]
+    assert rows == [
+        {
+            "t": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+            "d": date(2024, 1, 2),
+            "big": 18446744073709551615,
+            "neg": -5,
+            "f": 0.25,
+            "n": None,
+            "arr": ["a", "b"],
+            "s": "é",
+        }
+    ]
 
 
 # -- idempotence -------------------------------------------------------------------
@@ -188,8 +246,8 @@ def test_query_types_are_the_same_on_both_backends(store: Store) -> None:
 def test_replays_change_no_count(store: Store) -> None:
     flows = make_flows(400)
     store.write_models("flows", flows)
-    store.write_models("flows", flows[100:300])   # partial replay
-    store.write_models("flows", flows)            # full replay
+    store.write_models("flows", flows[100:300])  # partial replay
+    store.write_models("flows", flows)  # full replay
     assert store.count("flows") == 400
     assert store.count("flows", network="acme") == 400
     assert store.count("flows", network="other") == 0
@@ -213,7 +271,10 @@ def test_latest_label_directory_entry_and_offset_win(store: Store) -> None:
     assert store.query("SELECT label, labelled_by FROM labels FINAL") == [{"label": "knowledge", "labelled_by": "ana"}]
 
     entry = dict(network="acme", actor="U1", segment="workforce", team=None, organisation="Acme")
-    store.write("directory", [dict(entry, display_name="Ana", updated_at=T0), dict(entry, display_name="Ana B.", updated_at=later)])
+    store.write(
+        "directory",
+        [dict(entry, display_name="Ana", updated_at=T0), dict(entry, display_name="Ana B.", updated_at=later)],
+    )
     assert store.query("SELECT display_name FROM directory FINAL") == [{"display_name": "Ana B."}]
 
     off = dict(consumer_group="valuenet-graph", topic="valuenet.flows", partition=2)
@@ -231,15 +292,24 @@ def test_latest_label_directory_entry_and_offset_win(store: Store) -> None:
 
 def test_tricky_strings_survive_as_data_and_as_params(store: Store) -> None:
     interactions = [
-        Interaction(event_id=f"t-{i}", network="acme", source=Source.generic, kind=Kind.post, timestamp=T0,
-                    actor=text, text=text)
+        Interaction(
+            event_id=f"t-{i}",
+            network="acme",
+            source=Source.generic,
+            kind=Kind.post,
+            timestamp=T0,
+            actor=text,
+            text=text,
+        )
         for i, text in enumerate(TRICKY)
     ]
     store.write_models("interactions", interactions)
     for i, text in enumerate(TRICKY):
         rows = store.query("SELECT event_id, actor FROM interactions WHERE text = %(text)s", {"text": text})
         assert rows == [{"event_id": f"t-{i}", "actor": text}]
-    assert store.query("SELECT count() AS n FROM interactions WHERE actor = %(a)s", {"a": "nobody' OR '1'='1"}) == [{"n": 0}]
+    assert store.query("SELECT count() AS n FROM interactions WHERE actor = %(a)s", {"a": "nobody' OR '1'='1"}) == [
+        {"n": 0}
+    ]
     rows = store.query(
         "SELECT event_id FROM interactions WHERE actor IN %(actors)s ORDER BY event_id", {"actors": tuple(TRICKY[:2])}
     )
@@ -279,11 +349,19 @@ def test_batch_sizes(store: Store, batch_size: int, n: int) -> None:
 
 
 def test_plain_rows_with_epoch_seconds_and_omitted_nullables(store: Store) -> None:
-    row = dict(network="acme", window="1h", raised_at=1709294400, kind="reach_spike", subject="U1",
-               value=3.0, threshold=2.0, message="reach tripled")
+    row = dict(
+        network="acme",
+        window="1h",
+        raised_at=1709294400,
+        kind="reach_spike",
+        subject="U1",
+        value=3.0,
+        threshold=2.0,
+        message="reach tripled",
+    )
     store.write("alerts", [row])
     assert store.query("SELECT raised_at, raised_at_ms FROM alerts") == [
-        {"raised_at": datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc), "raised_at_ms": 1709294400000}
+        {"raised_at": datetime(2024, 3, 1, 12, 0, tzinfo=UTC), "raised_at_ms": 1709294400000}
     ]
     store.write("alerts", [dict(row, subject="U2", raised_at_ms=1709294400123)])  # explicit ms wins
     assert store.query("SELECT raised_at_ms FROM alerts WHERE subject = 'U2'") == [{"raised_at_ms": 1709294400123}]
@@ -309,7 +387,7 @@ def _flow_row(**changes: object) -> dict[str, object]:
         (_flow_row(flow_type="gossip"), "flow_type", "'gossip' is not one of"),
         (_flow_row(giver=None), "giver", "None in a non-Nullable column"),
         (_flow_row(timestamp="yesterday"), "timestamp", "'yesterday'"),
-        (_flow_row(timestamp=datetime(1960, 1, 1, tzinfo=timezone.utc)), "timestamp", "outside DateTime range"),
+        (_flow_row(timestamp=datetime(1960, 1, 1, tzinfo=UTC)), "timestamp", "outside DateTime range"),
     ],
 )
 def test_bad_rows_raise_naming_table_column_and_row(store: Store, row: dict, column: str, reason: str) -> None:
@@ -365,16 +443,17 @@ def test_open_store_picks_the_backend(chdb_dir: Path, clickhouse_url: str) -> No
 def test_chdb_directory_is_locked_against_a_second_process(chdb_store: ChdbStore) -> None:
     code = (
         "import sys\n"
-        "from analytics.storage import StoreLockedError\n"
-        "from analytics.storage.chdb_store import ChdbStore\n"
+        "from valuenet.analytics.storage import StoreLockedError\n"
+        "from valuenet.analytics.storage.chdb_store import ChdbStore\n"
         "try:\n"
         f"    ChdbStore({str(chdb_store.path)!r})\n"
         "except StoreLockedError as e:\n"
         "    print('LOCKED', e)\n"
         "    sys.exit(3)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1]
+    )
     assert done.returncode == 3, done.stderr
     assert "LOCKED" in done.stdout and "one process per directory" in done.stdout
 
@@ -398,9 +477,12 @@ def test_datetime_columns_convert_to_the_same_milliseconds_as_arrow() -> None:
     """Aware (any offset, sub-millisecond), naive (read as UTC) datetimes: exact epoch ms and seconds."""
     import pyarrow as pa
 
-    base = datetime(2024, 5, 1, 12, 0, 0, 999_999, tzinfo=timezone.utc)
-    stamps = [base, base.replace(tzinfo=None) + timedelta(microseconds=1),
-              datetime(2024, 5, 1, 14, 0, 0, 1_500, tzinfo=timezone(timedelta(hours=2)))]
+    base = datetime(2024, 5, 1, 12, 0, 0, 999_999, tzinfo=UTC)
+    stamps = [
+        base,
+        base.replace(tzinfo=None) + timedelta(microseconds=1),
+        datetime(2024, 5, 1, 14, 0, 0, 1_500, tzinfo=timezone(timedelta(hours=2))),
+    ]
     rows = [{**m.__dict__, "timestamp": ts} for m, ts in zip(make_models()["flows"], stamps)]
     names = list(table_spec("flows").column_names)
     columns = dict(zip(names, prepare_columns("flows", rows)))

@@ -14,11 +14,11 @@ import pytest
 from kafka import KafkaConsumer
 from websockets.asyncio.server import ServerConnection, serve
 
-from ingest.parents import ParentIndex
-from ingest.parsers import parse
-from ingest.producer import RawProducer
-from ingest.stream import Backoff, CursorStore, StreamClient, with_cursor
-from schemas.envelope import RawEnvelope, decode_raw
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers import parse
+from valuenet.ingest.producer import RawProducer
+from valuenet.ingest.stream import Backoff, CursorStore, StreamClient, with_cursor
+from valuenet.schemas.envelope import RawEnvelope, decode_raw
 
 T0 = 1718020000000000
 
@@ -26,10 +26,19 @@ T0 = 1718020000000000
 def jet_frame(i: int) -> dict[str, Any]:
     """A Jetstream commit (documented shape): post i by its own DID."""
     rkey = f"3kmnr{i:08d}"
-    return {"did": f"did:plc:user{i:04d}", "time_us": T0 + i * 1000, "kind": "commit",
-            "commit": {"rev": rkey, "operation": "create", "collection": "app.bsky.feed.post", "rkey": rkey,
-                       "record": {"$type": "app.bsky.feed.post", "createdAt": "2024-06-10T11:46:40.000Z", "text": f"post {i}"},
-                       "cid": "bafyreiabc"}}
+    return {
+        "did": f"did:plc:user{i:04d}",
+        "time_us": T0 + i * 1000,
+        "kind": "commit",
+        "commit": {
+            "rev": rkey,
+            "operation": "create",
+            "collection": "app.bsky.feed.post",
+            "rkey": rkey,
+            "record": {"$type": "app.bsky.feed.post", "createdAt": "2024-06-10T11:46:40.000Z", "text": f"post {i}"},
+            "cid": "bafyreiabc",
+        },
+    }
 
 
 class JetstreamServer:
@@ -67,22 +76,32 @@ class ListSink:
     def send(self, env: RawEnvelope) -> None:
         self.sent.append(env)
 
-    def send_dlq(self, source: str, reason: str, field: str, record: Any, *, network: str = "default", stage: str = "ingest") -> None:
+    def send_dlq(
+        self, source: str, reason: str, field: str, record: Any, *, network: str = "default", stage: str = "ingest"
+    ) -> None:
         self.dlq.append({"source": source, "field": field, "reason": reason, "record": record, "stage": stage})
 
     def flush(self, timeout: float | None = None) -> None:
         self.flushes += 1
 
 
-async def _run_jetstream(sink: Any, tmp_path: Path, frames: list[dict[str, Any]], drop_after: int,
-                         expect: int | None = None) -> tuple[StreamClient, JetstreamServer]:
+async def _run_jetstream(
+    sink: Any, tmp_path: Path, frames: list[dict[str, Any]], drop_after: int, expect: int | None = None
+) -> tuple[StreamClient, JetstreamServer]:
     server = JetstreamServer(frames, drop_after)
     async with serve(server.handler, "127.0.0.1", 0) as srv:
         port = srv.sockets[0].getsockname()[1]
         url = f"ws://127.0.0.1:{port}/subscribe?wantedCollections=app.bsky.feed.post"
         store = CursorStore(tmp_path / "cursors" / "jetstream-test.json")  # the port changes between runs
-        client = StreamClient("jetstream", url, sink, network="acme", cursor_store=store,
-                              backoff=Backoff(base_s=0.05, cap_s=0.2, rng=random.Random(1)), checkpoint_every=5)
+        client = StreamClient(
+            "jetstream",
+            url,
+            sink,
+            network="acme",
+            cursor_store=store,
+            backoff=Backoff(base_s=0.05, cap_s=0.2, rng=random.Random(1)),
+            checkpoint_every=5,
+        )
         stop = asyncio.Event()
         want = len(frames) if expect is None else expect
         client.on_frame = lambda st: stop.set() if st.sent >= want else None
@@ -94,8 +113,8 @@ def test_jetstream_resumes_from_cursor_without_loss_or_duplicates(tmp_path: Path
     frames = [jet_frame(i) for i in range(20)]
     sink = ListSink()
     client, server = asyncio.run(_run_jetstream(sink, tmp_path, frames, drop_after=8))
-    assert [e.payload for e in sink.sent] == frames            # none lost, none twice, in order
-    assert server.cursors == [None, frames[7]["time_us"]]       # reconnected with ?cursor=<last acked time_us>
+    assert [e.payload for e in sink.sent] == frames  # none lost, none twice, in order
+    assert server.cursors == [None, frames[7]["time_us"]]  # reconnected with ?cursor=<last acked time_us>
     assert client.stats.connections == 2 and client.stats.skipped == 1  # the inclusive resend of the cursor frame
     assert client.cursor_store is not None and client.cursor_store.load() == frames[-1]["time_us"]
     parents = ParentIndex()
@@ -137,16 +156,32 @@ def test_backoff_grows_exponentially_with_full_jitter() -> None:
 
 
 def _status(i: int) -> dict[str, Any]:
-    return {"id": f"1100000000000000{i:02d}", "created_at": f"2024-06-10T12:00:{i:02d}.000Z", "in_reply_to_id": None,
-            "in_reply_to_account_id": None, "visibility": "public", "language": "en", "content": f"<p>toot {i}</p>",
-            "reblog": None, "mentions": [], "url": f"https://mastodon.example/@ann/{i}",
-            "account": {"id": "1001", "username": "ann", "acct": "ann", "display_name": "Ann", "followers_count": 10}}
+    return {
+        "id": f"1100000000000000{i:02d}",
+        "created_at": f"2024-06-10T12:00:{i:02d}.000Z",
+        "in_reply_to_id": None,
+        "in_reply_to_account_id": None,
+        "visibility": "public",
+        "language": "en",
+        "content": f"<p>toot {i}</p>",
+        "reblog": None,
+        "mentions": [],
+        "url": f"https://mastodon.example/@ann/{i}",
+        "account": {"id": "1001", "username": "ann", "acct": "ann", "display_name": "Ann", "followers_count": 10},
+    }
 
 
 def _masto_frames() -> list[str]:
-    frames = [json.dumps({"stream": ["public"], "event": "update", "payload": json.dumps(_status(i))}) for i in range(6)]
-    fav = {"id": "9001", "type": "favourite", "created_at": "2024-06-10T12:01:00.000Z",
-           "account": {"id": "1002", "username": "bea", "acct": "bea"}, "status": _status(0)}
+    frames = [
+        json.dumps({"stream": ["public"], "event": "update", "payload": json.dumps(_status(i))}) for i in range(6)
+    ]
+    fav = {
+        "id": "9001",
+        "type": "favourite",
+        "created_at": "2024-06-10T12:01:00.000Z",
+        "account": {"id": "1002", "username": "bea", "acct": "bea"},
+        "status": _status(0),
+    }
     frames.append(json.dumps({"stream": ["user"], "event": "notification", "payload": json.dumps(fav)}))
     frames.append(json.dumps({"stream": ["public"], "event": "delete", "payload": "110000000000000003"}))
     frames.append(json.dumps({"stream": ["public"], "event": "update", "payload": "{truncated"}))
@@ -173,9 +208,15 @@ def test_mastodon_decodes_twice_dedupes_overlap_and_dead_letters_bad_frames(tmp_
         async with serve(handler, "127.0.0.1", 0) as srv:
             port = srv.sockets[0].getsockname()[1]
             sink = ListSink()
-            client = StreamClient("mastodon", f"ws://127.0.0.1:{port}/api/v1/streaming?stream=public", sink,
-                                  network="acme", token="tok-123", backoff=Backoff(base_s=0.05, cap_s=0.1),
-                                  cursor_store=CursorStore(tmp_path / "m.json"))
+            client = StreamClient(
+                "mastodon",
+                f"ws://127.0.0.1:{port}/api/v1/streaming?stream=public",
+                sink,
+                network="acme",
+                token="tok-123",
+                backoff=Backoff(base_s=0.05, cap_s=0.1),
+                cursor_store=CursorStore(tmp_path / "m.json"),
+            )
             stop = asyncio.Event()
             await asyncio.wait_for(client.run(stop, max_frames=4 + len(frames) - 2), timeout=30)
             client.sink_records = sink  # type: ignore[attr-defined]
@@ -184,17 +225,22 @@ def test_mastodon_decodes_twice_dedupes_overlap_and_dead_letters_bad_frames(tmp_
     client = asyncio.run(main())
     sink: ListSink = client.sink_records  # type: ignore[attr-defined]
     assert connections == ["Bearer tok-123", "Bearer tok-123"]
-    sent = [(json.loads(e.payload["payload"])["id"] if e.payload["event"] != "delete" else e.payload["payload"]) for e in sink.sent]
+    sent = [
+        (json.loads(e.payload["payload"])["id"] if e.payload["event"] != "delete" else e.payload["payload"])
+        for e in sink.sent
+    ]
     assert sent == [f"1100000000000000{i:02d}" for i in range(6)] + ["9001", "110000000000000003"]
     assert client.stats.skipped == 2 and client.stats.rejected == 1
-    assert sink.dlq[0]["field"] == "payload" and sink.dlq[0]["stage"] == "stream" and sink.dlq[0]["source"] == "mastodon"
+    assert (
+        sink.dlq[0]["field"] == "payload" and sink.dlq[0]["stage"] == "stream" and sink.dlq[0]["source"] == "mastodon"
+    )
     parents = ParentIndex()
     kinds = [i.kind.value for e in sink.sent for i in parse(e, parents)]
     assert kinds.count("post") == 6 and "reaction" in kinds and "delete" in kinds
 
 
 @pytest.mark.kafka
-def test_jetstream_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path: Path) -> None:  # noqa: ANN001
+def test_jetstream_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path: Path) -> None:
     raw, dlq = new_topic(4), new_topic(1)
     frames = [jet_frame(i) for i in range(40)]
     producer = RawProducer(kafka_bootstrap, raw_topic=raw, dlq_topic=dlq, linger_ms=5)
@@ -203,8 +249,9 @@ def test_jetstream_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path:
     finally:
         producer.close()
     assert server.cursors == [None, frames[12]["time_us"]]
-    consumer = KafkaConsumer(raw, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        raw, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+    )
     got: list = []
     deadline = time.monotonic() + 20
     try:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ingest.parents import ParentIndex
-from ingest.parsers import parse
-from ingest.synth import CASCADE_HOPS, SynthNetwork, write_dataset
-from processors.identity import IdentityResolver
-from schemas.interaction import Interaction
 from valuenet.cli import app
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers import parse
+from valuenet.ingest.synth import CASCADE_HOPS, SynthNetwork, write_dataset
+from valuenet.processors.identity import IdentityResolver
+from valuenet.schemas.interaction import Interaction
 
 SEED, ACTORS, RATE, EVENTS = 11, 120, 0.05, 4000
 
@@ -28,7 +28,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[SynthNetwork, dic
     truth = write_dataset(gen, out, EVENTS)
     parents = ParentIndex()
     interactions: list[Interaction] = []
-    from schemas.envelope import RawEnvelope
+    from valuenet.schemas.envelope import RawEnvelope
 
     for line in (out / "events.jsonl").read_text().splitlines():
         interactions.extend(parse(RawEnvelope.model_validate_json(line), parents))  # raises on any reject
@@ -47,15 +47,30 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
     assert a != c
     runner = CliRunner()
     for d in ("x", "y"):
-        r = runner.invoke(app, ["ingest", "synth", "--seed", "5", "--actors", "40", "--rate", "1", "--events", "300",
-                                "--out", str(tmp_path / d)])
+        r = runner.invoke(
+            app,
+            [
+                "ingest",
+                "synth",
+                "--seed",
+                "5",
+                "--actors",
+                "40",
+                "--rate",
+                "1",
+                "--events",
+                "300",
+                "--out",
+                str(tmp_path / d),
+            ],
+        )
         assert r.exit_code == 0, r.output
     for name in ("events.jsonl", "truth.json", "directory.csv"):
         assert (tmp_path / "x" / name).read_bytes() == (tmp_path / "y" / name).read_bytes()
     assert len((tmp_path / "x" / "events.jsonl").read_text().splitlines()) == 300
 
 
-def test_events_are_time_ordered_and_span_the_rate(dataset) -> None:  # noqa: ANN001
+def test_events_are_time_ordered_and_span_the_rate(dataset) -> None:
     gen, truth, _, out = dataset
     envs = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     times = [_ts(e["received_at"]) for e in envs]
@@ -66,7 +81,7 @@ def test_events_are_time_ordered_and_span_the_rate(dataset) -> None:  # noqa: AN
     assert set(truth["events_per_source"]) == {"slack", "github", "discourse", "mastodon", "bluesky", "zendesk"}
 
 
-def test_ground_truth_names_the_planted_structure(dataset) -> None:  # noqa: ANN001
+def test_ground_truth_names_the_planted_structure(dataset) -> None:
     gen, truth, _, _ = dataset
     segs = truth["segments"]
     assert len(segs) == ACTORS
@@ -90,11 +105,13 @@ def test_ground_truth_names_the_planted_structure(dataset) -> None:  # noqa: ANN
         assert segs[q["asker"]] == "customer" and q["answerer"] in truth["teams"]["support"]
     delays = sorted(q["delay_s"] for q in qs)
     assert truth["responsiveness"]["median_s"] == delays[(len(delays) + 1) // 2 - 1]
-    assert 600 < truth["responsiveness"]["median_s"] < 6 * 3600   # log-normal around two hours
-    assert truth["ideas"] and all(segs[i["author"]] == "customer" and segs[i["adopter"]] == "workforce" for i in truth["ideas"])
+    assert 600 < truth["responsiveness"]["median_s"] < 6 * 3600  # log-normal around two hours
+    assert truth["ideas"] and all(
+        segs[i["author"]] == "customer" and segs[i["adopter"]] == "workforce" for i in truth["ideas"]
+    )
 
 
-def test_parsed_interactions_respect_silos_and_brokers(dataset) -> None:  # noqa: ANN001
+def test_parsed_interactions_respect_silos_and_brokers(dataset) -> None:
     gen, truth, interactions, _ = dataset
     brokers = {b["person"] for b in truth["brokers"]}
     team_of = {p: t for t, members in truth["teams"].items() for p in members}
@@ -121,7 +138,7 @@ def test_parsed_interactions_respect_silos_and_brokers(dataset) -> None:  # noqa
     assert silo_internal > 20
 
 
-def test_parsed_cascades_match_ground_truth(dataset) -> None:  # noqa: ANN001
+def test_parsed_cascades_match_ground_truth(dataset) -> None:
     gen, truth, interactions, _ = dataset
     expected = {(a["actor"], a["via"]) for c in truth["cascades"] for a in c["amplifications"]}
     parsed = set()
@@ -136,7 +153,7 @@ def test_parsed_cascades_match_ground_truth(dataset) -> None:  # noqa: ANN001
     assert any(via not in influencers for _, via in parsed)
 
 
-def test_parsed_answers_and_pickups_at_the_planted_delays(dataset) -> None:  # noqa: ANN001
+def test_parsed_answers_and_pickups_at_the_planted_delays(dataset) -> None:
     gen, truth, interactions, _ = dataset
     replies: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     for i in interactions:
@@ -150,13 +167,18 @@ def test_parsed_answers_and_pickups_at_the_planted_delays(dataset) -> None:  # n
         assert _ts(idea["picked_up_at"]) in replies[(idea["adopter"], idea["author"])], idea["id"]
 
 
-def test_directory_csv_covers_every_parsed_actor(dataset) -> None:  # noqa: ANN001
+def test_directory_csv_covers_every_parsed_actor(dataset) -> None:
     gen, truth, interactions, out = dataset
     with (out / "directory.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == ACTORS
     assert {"person", "email", "team", "organisation", "segment", "slack", "github", "bluesky"} <= set(rows[0])
-    by_account = {row[pl]: row for row in rows for pl in ("slack", "github", "discourse", "mastodon", "bluesky", "zendesk") if row[pl]}
+    by_account = {
+        row[pl]: row
+        for row in rows
+        for pl in ("slack", "github", "discourse", "mastodon", "bluesky", "zendesk")
+        if row[pl]
+    }
     actors = {i.actor for i in interactions}
     assert actors <= set(by_account)
     resolver = IdentityResolver(out / "directory.csv")  # the file is a valid identity directory
@@ -172,7 +194,9 @@ def test_directory_csv_covers_every_parsed_actor(dataset) -> None:  # noqa: ANN0
 
 
 @pytest.mark.kafka
-def test_cli_synth_and_replay_through_the_broker(kafka_env: dict[str, str], kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_cli_synth_and_replay_through_the_broker(
+    kafka_env: dict[str, str], kafka_bootstrap: str, tmp_path: Path
+) -> None:
     """`valuenet ingest synth` (to Kafka) and `valuenet ingest replay --json` under an isolated topic prefix."""
     import subprocess
     import sys
@@ -181,33 +205,63 @@ def test_cli_synth_and_replay_through_the_broker(kafka_env: dict[str, str], kafk
 
     from kafka import KafkaConsumer
 
-    from schemas.envelope import decode_raw
     from valuenet.kafka_admin import delete_topics, ensure_topics
+    from valuenet.schemas.envelope import decode_raw
 
     prefix = f"t{uuid.uuid4().hex[:8]}"
     ensure_topics(kafka_bootstrap, prefix=prefix)
     env = {**kafka_env, "VALUENET_TOPIC_PREFIX": prefix, "VALUENET_HOME": str(tmp_path / "home")}
     cli = [sys.executable, "-m", "valuenet.cli", "ingest"]
     try:
-        r = subprocess.run(cli + ["synth", "--seed", "4", "--actors", "30", "--events", "150", "--no-pace",
-                                  "--start", "2026-02-01T00:00:00Z", "--truth", str(tmp_path / "truth.json")],
-                           env=env, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            cli
+            + [
+                "synth",
+                "--seed",
+                "4",
+                "--actors",
+                "30",
+                "--events",
+                "150",
+                "--no-pace",
+                "--start",
+                "2026-02-01T00:00:00Z",
+                "--truth",
+                str(tmp_path / "truth.json"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         assert "sent 150 synthetic events" in r.stderr
         bad = tmp_path / "mixed.jsonl"
         write_dataset(SynthNetwork(seed=4, actors=30, rate=1.0), tmp_path / "files", 20)
         bad.write_text((tmp_path / "files" / "events.jsonl").read_text() + "{oops\n")
-        r = subprocess.run(cli + ["replay", str(bad), "--network", "tenant-x", "--json"],
-                           env=env, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            cli + ["replay", str(bad), "--network", "tenant-x", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         summary = json.loads(r.stdout)
         assert summary["sent"] == 20 and summary["rejected"] == 1
         assert sum(summary["per_source"].values()) == 20
 
-        consumer = KafkaConsumer(f"{prefix}.raw", f"{prefix}.dlq", bootstrap_servers=kafka_bootstrap,
-                                 auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+        consumer = KafkaConsumer(
+            f"{prefix}.raw",
+            f"{prefix}.dlq",
+            bootstrap_servers=kafka_bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+        )
         got: list = []
         deadline = time.monotonic() + 30
+
         def envelopes() -> int:
             return sum(len(decode_raw(m.value)) if m.topic == f"{prefix}.raw" else 1 for m in got)
 
@@ -218,7 +272,9 @@ def test_cli_synth_and_replay_through_the_broker(kafka_env: dict[str, str], kafk
         raw = [e for m in got if m.topic == f"{prefix}.raw" for e in decode_raw(m.value)]
         dead = [json.loads(m.value) for m in got if m.topic == f"{prefix}.dlq"]
         assert sum(e.network == "synth" for e in raw) == 150 and sum(e.network == "tenant-x" for e in raw) == 20
-        assert [(d["stage"], d["source"], d["field"], d["record"]) for d in dead] == [("replay", "unknown", "<payload>", "{oops")]
+        assert [(d["stage"], d["source"], d["field"], d["record"]) for d in dead] == [
+            ("replay", "unknown", "<payload>", "{oops")
+        ]
         truth = json.loads((tmp_path / "truth.json").read_text())
         assert truth["events"] == 150 and truth["start"] == "2026-02-01T00:00:00.000Z"
     finally:

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics.graph_store import GraphStore, WindowResult
-from ingest.synth import SynthNetwork, write_dataset
-from processors.wiring import build_stage
+from valuenet.analytics.graph_store import GraphStore
+from valuenet.analytics.tick import WindowResult
 from valuenet.config import Settings
+from valuenet.ingest.synth import SynthNetwork, write_dataset
+from valuenet.pipeline.wiring import build_stage
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +38,14 @@ def _ranked(values: dict[str, float]) -> list[str]:
     return sorted(values, key=values.get, reverse=True)
 
 
-def test_planted_brokers_rank_top_by_betweenness(window) -> None:  # noqa: ANN001
+def test_planted_brokers_rank_top_by_betweenness(window) -> None:
     truth, w = window
     brokers = {f"person:{b['person']}" for b in truth["brokers"]}
     top = _ranked(_by_actor(w, w.betweenness))[: 2 * len(brokers)]
     assert brokers <= set(top)
 
 
-def test_planted_influencers_have_the_largest_reach(window) -> None:  # noqa: ANN001
+def test_planted_influencers_have_the_largest_reach(window) -> None:
     truth, w = window
     influencers = {f"person:{i['person']}" for i in truth["influencers"]}
     reach = _by_actor(w, w.reach)
@@ -52,7 +53,7 @@ def test_planted_influencers_have_the_largest_reach(window) -> None:  # noqa: AN
     assert all(reach[i] > 0 for i in influencers)
 
 
-def test_silo_teams_span_no_boundary_and_form_their_own_community(window) -> None:  # noqa: ANN001
+def test_silo_teams_span_no_boundary_and_form_their_own_community(window) -> None:
     truth, w = window
     spanning, between = _by_actor(w, w.boundary_spanning), _by_actor(w, w.betweenness)
     community = _by_actor(w, w.community)

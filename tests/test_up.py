@@ -28,7 +28,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_up_runs_the_pipeline_and_serves_the_dashboard(kafka_bootstrap: str, tmp_path) -> None:  # noqa: ANN001
+def test_up_runs_the_pipeline_and_serves_the_dashboard(kafka_bootstrap: str, tmp_path) -> None:
     records = plain_records(150)
     sample = tmp_path / "sample.jsonl.gz"
     with gzip.open(sample, "wt", encoding="utf-8") as f:
@@ -48,7 +48,11 @@ def test_up_runs_the_pipeline_and_serves_the_dashboard(kafka_bootstrap: str, tmp
     env.pop("CLICKHOUSE_URL", None)
     up = subprocess.Popen(
         [sys.executable, "-m", "valuenet.cli", "up", "--sample", str(sample), "--network", "demo", "--rate", "0"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

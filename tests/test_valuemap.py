@@ -14,7 +14,15 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 def row(ss: str, st: str, ds: str, dt: str, ft: str, n: int, pairs: int = 1) -> dict:
     """One roles_exchanges row."""
-    return {"src_segment": ss, "src_team": st, "dst_segment": ds, "dst_team": dt, "flow_type": ft, "n": n, "pairs": pairs}
+    return {
+        "src_segment": ss,
+        "src_team": st,
+        "dst_segment": ds,
+        "dst_team": dt,
+        "flow_type": ft,
+        "n": n,
+        "pairs": pairs,
+    }
 
 
 ROWS = [
@@ -75,7 +83,10 @@ def test_dot_has_clusters_and_styled_edges() -> None:
     dot = to_dot(build_valuemap(ROWS, "acme", "24h"))
     assert dot.startswith('digraph "valuemap acme 24h" {') and dot.rstrip().endswith("}")
     assert 'subgraph "cluster_workforce" {' in dot and '"workforce/support" [label="workforce / support"' in dot
-    edge = re.search(r'"customer" -> "workforce/product" \[label="idea 4", color="#ca8a04", fontcolor="#ca8a04", style=dashed, penwidth=([\d.]+)\];', dot)
+    edge = re.search(
+        r'"customer" -> "workforce/product" \[label="idea 4", color="#ca8a04", fontcolor="#ca8a04", style=dashed, penwidth=([\d.]+)\];',
+        dot,
+    )
     assert edge and float(edge.group(1)) == pytest.approx(1 + 4 * 4 / 12, abs=0.005)  # penwidth = 1 + 4·n/max
     assert dot.count("->") == 5
 

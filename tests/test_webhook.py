@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from ingest import signatures as sig
-from ingest.dlq import DlqRecord
-from ingest.producer import RawProducer
-from ingest.webhook import WebhookSecrets, create_app
-from schemas.envelope import RawEnvelope
 from tests.fixtures_kafka import consume_records
+from valuenet.ingest import signatures as sig
+from valuenet.ingest.dlq import DlqRecord
+from valuenet.ingest.producer import RawProducer
+from valuenet.ingest.webhook import WebhookSecrets, create_app
+from valuenet.schemas.envelope import RawEnvelope
 
 FIXTURES = Path("/work/shared/fixtures/github")
 SECRETS = WebhookSecrets(
@@ -26,7 +26,13 @@ SECRETS = WebhookSecrets(
     zendesk_webhook_secret="zendesk-secret-abc",
     generic_webhook_token="generic-token-def",
 )
-ALL_SECRETS = ("slack-signing-secret-123", "github-secret-456", "discourse-secret-789", "zendesk-secret-abc", "generic-token-def")
+ALL_SECRETS = (
+    "slack-signing-secret-123",
+    "github-secret-456",
+    "discourse-secret-789",
+    "zendesk-secret-abc",
+    "generic-token-def",
+)
 
 
 class Recorder:
@@ -52,14 +58,23 @@ def _client(rec: Recorder) -> TestClient:
 
 def _slack_headers(body: bytes, ts: int | None = None, secret: str = "slack-signing-secret-123") -> dict[str, str]:
     t = str(int(time.time()) if ts is None else ts)
-    return {"X-Slack-Request-Timestamp": t, "X-Slack-Signature": sig.sign_slack(secret, t, body),
-            "Content-Type": "application/json"}
+    return {
+        "X-Slack-Request-Timestamp": t,
+        "X-Slack-Signature": sig.sign_slack(secret, t, body),
+        "Content-Type": "application/json",
+    }
 
 
-SLACK_EVENT = json.dumps({
-    "token": "x", "team_id": "T1", "type": "event_callback", "event_id": "Ev1", "event_time": 1767603600,
-    "event": {"type": "message", "channel": "C1", "user": "U1", "text": "hi <@U2>", "ts": "1767603600.000100"},
-}).encode()
+SLACK_EVENT = json.dumps(
+    {
+        "token": "x",
+        "team_id": "T1",
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event_time": 1767603600,
+        "event": {"type": "message", "channel": "C1", "user": "U1", "text": "hi <@U2>", "ts": "1767603600.000100"},
+    }
+).encode()
 
 
 def test_slack_genuine_is_forwarded_with_timestamp_header() -> None:
@@ -89,8 +104,9 @@ def test_slack_tampered_missing_and_stale_are_401() -> None:
 
 def test_slack_url_verification_echoes_challenge_without_forwarding() -> None:
     rec = Recorder()
-    body = json.dumps({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                       "type": "url_verification"}).encode()
+    body = json.dumps(
+        {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}
+    ).encode()
     r = _client(rec).post("/slack", content=body, headers=_slack_headers(body))
     assert r.status_code == 200
     assert r.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
@@ -102,8 +118,11 @@ def test_github_real_fixture_keeps_delivery_and_event_headers_but_not_signature(
     rec = Recorder()
     body = (FIXTURES / "issue_comment_created.json").read_bytes()
     delivery = str(uuid.UUID(int=7))
-    headers = {"X-GitHub-Event": "issue_comment", "X-GitHub-Delivery": delivery,
-               "X-Hub-Signature-256": sig.sign_github("github-secret-456", body)}
+    headers = {
+        "X-GitHub-Event": "issue_comment",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sig.sign_github("github-secret-456", body),
+    }
     r = _client(rec).post("/github", content=body, headers=headers)
     assert r.status_code == 200
     env = rec.sent[0]
@@ -119,20 +138,47 @@ def test_github_real_fixture_keeps_delivery_and_event_headers_but_not_signature(
 def test_discourse_and_zendesk_signatures() -> None:
     rec = Recorder()
     c = _client(rec)
-    body = json.dumps({"post": {"id": 1, "user_id": 2, "username": "ana", "created_at": "2026-01-05T09:00:00.000Z",
-                                "raw": "hello", "topic_id": 3, "post_number": 1}}).encode()
-    dh = {"X-Discourse-Event": "post_created", "X-Discourse-Event-Type": "post", "X-Discourse-Event-Id": "42",
-          "X-Discourse-Instance": "https://forum.example", "X-Discourse-Event-Signature": sig.sign_discourse("discourse-secret-789", body)}
+    body = json.dumps(
+        {
+            "post": {
+                "id": 1,
+                "user_id": 2,
+                "username": "ana",
+                "created_at": "2026-01-05T09:00:00.000Z",
+                "raw": "hello",
+                "topic_id": 3,
+                "post_number": 1,
+            }
+        }
+    ).encode()
+    dh = {
+        "X-Discourse-Event": "post_created",
+        "X-Discourse-Event-Type": "post",
+        "X-Discourse-Event-Id": "42",
+        "X-Discourse-Instance": "https://forum.example",
+        "X-Discourse-Event-Signature": sig.sign_discourse("discourse-secret-789", body),
+    }
     assert c.post("/discourse", content=body, headers=dh).status_code == 200
     assert rec.sent[-1].headers["x-discourse-event-id"] == "42"
     assert "x-discourse-event-signature" not in rec.sent[-1].headers
     assert c.post("/discourse", content=body + b" ", headers=dh).status_code == 401
 
-    zbody = json.dumps({"type": "zen:event-type:ticket.created", "id": "e1", "time": "2026-01-05T09:00:00Z",
-                        "subject": "zen:ticket:5", "detail": {"id": "5", "requester_id": "9"}, "event": {}}).encode()
+    zbody = json.dumps(
+        {
+            "type": "zen:event-type:ticket.created",
+            "id": "e1",
+            "time": "2026-01-05T09:00:00Z",
+            "subject": "zen:ticket:5",
+            "detail": {"id": "5", "requester_id": "9"},
+            "event": {},
+        }
+    ).encode()
     ts = "2026-01-05T09:00:01Z"
-    zh = {"X-Zendesk-Webhook-Signature-Timestamp": ts, "X-Zendesk-Webhook-Signature": sig.sign_zendesk("zendesk-secret-abc", ts, zbody),
-          "X-Zendesk-Webhook-Id": "01HZ"}
+    zh = {
+        "X-Zendesk-Webhook-Signature-Timestamp": ts,
+        "X-Zendesk-Webhook-Signature": sig.sign_zendesk("zendesk-secret-abc", ts, zbody),
+        "X-Zendesk-Webhook-Id": "01HZ",
+    }
     assert c.post("/zendesk", content=zbody, headers=zh).status_code == 200
     assert rec.sent[-1].source.value == "zendesk" and rec.sent[-1].headers["x-zendesk-webhook-id"] == "01HZ"
     replayed_ts = dict(zh, **{"X-Zendesk-Webhook-Signature-Timestamp": "2026-01-05T09:00:02Z"})
@@ -145,12 +191,24 @@ def test_generic_bearer_hmac_unknown_source_and_bad_json(caplog: pytest.LogCaptu
     c = _client(rec)
     body = b'{"from": "a", "to": "b", "kind": "reply"}'
     with caplog.at_level(logging.DEBUG):
-        assert c.post("/generic/generic", content=body, headers={"Authorization": "Bearer generic-token-def"}).status_code == 200
-        assert c.post("/generic/generic?network=other", content=body,
-                      headers={"X-Valuenet-Signature": "sha256=" + sig.hmac_sha256_hex("generic-token-def", body)}).status_code == 200
+        assert (
+            c.post("/generic/generic", content=body, headers={"Authorization": "Bearer generic-token-def"}).status_code
+            == 200
+        )
+        assert (
+            c.post(
+                "/generic/generic?network=other",
+                content=body,
+                headers={"X-Valuenet-Signature": "sha256=" + sig.hmac_sha256_hex("generic-token-def", body)},
+            ).status_code
+            == 200
+        )
         assert c.post("/generic/generic", content=body, headers={"Authorization": "Bearer nope"}).status_code == 401
         assert c.post("/generic/generic", content=body).status_code == 401
-        assert c.post("/generic/myspace", content=body, headers={"Authorization": "Bearer generic-token-def"}).status_code == 404
+        assert (
+            c.post("/generic/myspace", content=body, headers={"Authorization": "Bearer generic-token-def"}).status_code
+            == 404
+        )
         r = c.post("/generic/generic", content=b"{not json", headers={"Authorization": "Bearer generic-token-def"})
         assert r.status_code == 400
         c.post("/slack", content=SLACK_EVENT, headers=_slack_headers(SLACK_EVENT, secret="leak?"))
@@ -172,7 +230,7 @@ def test_oversized_bodies_are_413_and_their_head_is_dead_lettered() -> None:
 
     def chunks():  # no Content-Length: counted while streaming
         for i in range(0, len(big), 700):
-            yield big[i:i + 700]
+            yield big[i : i + 700]
 
     r = c.post("/github", content=chunks(), headers={"X-GitHub-Event": "push"})
     assert r.status_code == 413
@@ -187,8 +245,12 @@ def test_oversized_bodies_are_413_and_their_head_is_dead_lettered() -> None:
 
 def test_unconfigured_secret_answers_401() -> None:
     rec = Recorder()
-    c = TestClient(create_app(rec.send, secrets=WebhookSecrets(_env_file=None, slack_signing_secret=None), network="acme"))
-    assert c.post("/github", content=b"{}", headers={"X-Hub-Signature-256": sig.sign_github("", b"{}")}).status_code == 401
+    c = TestClient(
+        create_app(rec.send, secrets=WebhookSecrets(_env_file=None, slack_signing_secret=None), network="acme")
+    )
+    assert (
+        c.post("/github", content=b"{}", headers={"X-Hub-Signature-256": sig.sign_github("", b"{}")}).status_code == 401
+    )
 
 
 def test_kafka_failure_is_503() -> None:
@@ -198,19 +260,33 @@ def test_kafka_failure_is_503() -> None:
 
 
 @pytest.mark.kafka
-def test_acknowledged_webhooks_are_on_the_broker(kafka_bootstrap: str, new_topic) -> None:  # noqa: ANN001
+def test_acknowledged_webhooks_are_on_the_broker(kafka_bootstrap: str, new_topic) -> None:
     raw, dlq = new_topic(4), new_topic(1)
     producer = RawProducer(kafka_bootstrap, raw_topic=raw, dlq_topic=dlq, linger_ms=5)
     try:
-        c = TestClient(create_app(producer.send_and_wait, secrets=SECRETS, network="acme", send_dlq=producer.send_dlq_record))
+        c = TestClient(
+            create_app(producer.send_and_wait, secrets=SECRETS, network="acme", send_dlq=producer.send_dlq_record)
+        )
         acks = []
         for name, event in (("issue_comment_created", "issue_comment"), ("watch_started", "watch"), ("fork", "fork")):
             body = (FIXTURES / f"{name}.json").read_bytes()
-            r = c.post("/github", content=body, headers={"X-GitHub-Event": event, "X-GitHub-Delivery": f"d-{name}",
-                                                         "X-Hub-Signature-256": sig.sign_github("github-secret-456", body)})
+            r = c.post(
+                "/github",
+                content=body,
+                headers={
+                    "X-GitHub-Event": event,
+                    "X-GitHub-Delivery": f"d-{name}",
+                    "X-Hub-Signature-256": sig.sign_github("github-secret-456", body),
+                },
+            )
             assert r.status_code == 200
             acks.append(r.json())
-        assert c.post("/generic/generic", content=b"[1,", headers={"Authorization": "Bearer generic-token-def"}).status_code == 400
+        assert (
+            c.post(
+                "/generic/generic", content=b"[1,", headers={"Authorization": "Bearer generic-token-def"}
+            ).status_code
+            == 400
+        )
         producer.flush()
     finally:
         producer.close()
@@ -219,7 +295,11 @@ def test_acknowledged_webhooks_are_on_the_broker(kafka_bootstrap: str, new_topic
     got = consume_records(kafka_bootstrap, raw, 3)
     assert {r.key for r in got} == {b"acme"}
     envs = [RawEnvelope.model_validate_json(r.value) for r in got]
-    assert sorted(e.headers["x-github-delivery"] for e in envs) == ["d-fork", "d-issue_comment_created", "d-watch_started"]
+    assert sorted(e.headers["x-github-delivery"] for e in envs) == [
+        "d-fork",
+        "d-issue_comment_created",
+        "d-watch_started",
+    ]
     assert {e.headers["x-github-event"] for e in envs} == {"issue_comment", "watch", "fork"}
     dead = [DlqRecord.model_validate_json(r.value) for r in consume_records(kafka_bootstrap, dlq, 1)]
     assert dead[0].field == "body" and dead[0].record == "[1," and dead[0].source == "generic"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.graph_store import AddStatus, GraphStore
-from analytics.window import WindowSpec, bucket_of, is_late, parse_window
 from tests._metrics_flows import T0, by_name, flow, random_flows
+from valuenet.analytics.graph_store import AddStatus, GraphStore
+from valuenet.analytics.window import WindowSpec, bucket_of, is_late, parse_window
 
 BASE = T0.timestamp()
 
@@ -35,7 +35,7 @@ def test_late_events_counted_not_applied() -> None:
     assert store.add(late) is AddStatus.duplicate  # a replayed late event is not counted twice
     w = store.tick().windows[0]
     assert set(w.graph.names.tolist()) == {"w1", "w2", "c1"}
-    assert w.network["late_events"] == 1 and store.late_events == 1
+    assert w.network_metrics["late_events"] == 1 and store.late_events == 1
 
 
 def test_replay_does_not_double_count() -> None:
@@ -66,13 +66,15 @@ def test_live_counters_match_tick() -> None:
     store.add_many(flows)
     result = store.tick()
     for w in result.windows:
-        counted = {k: sum(1 for f in flows if w.start <= f.timestamp.timestamp() < w.end and f.flow_type.value == k)
-                   for k in ("knowledge", "idea", "reputation")}
+        counted = {
+            k: sum(1 for f in flows if w.start <= f.timestamp.timestamp() < w.end and f.flow_type.value == k)
+            for k in ("knowledge", "idea", "reputation")
+        }
         live = store.live_flow_rates(w.window)
         spec_seconds = parse_window(w.window)
         for k, c in counted.items():
             assert live[k] == pytest.approx(c / spec_seconds)
-            assert w.network[f"flows_per_s_{k}"] == pytest.approx(c / spec_seconds)
+            assert w.network_metrics[f"flows_per_s_{k}"] == pytest.approx(c / spec_seconds)
         out_k, in_k = w.strength["knowledge"]
         for actor, value in by_name(w, out_k).items():
             assert store.live_strength(actor, w.window)["out_knowledge"] == value
@@ -93,8 +95,9 @@ def test_rebuild_gives_the_live_state() -> None:
         assert wa.graph.names.tolist() == wb.graph.names.tolist()
         assert np.array_equal(wa.graph.total.toarray(), wb.graph.total.toarray())
         assert np.allclose(wa.pagerank, wb.pagerank)
-        assert {k: v for k, v in wa.network.items() if k != "tick_seconds"} == {
-            k: v for k, v in wb.network.items() if k != "tick_seconds"}
+        assert {k: v for k, v in wa.network_metrics.items() if k != "tick_seconds"} == {
+            k: v for k, v in wb.network_metrics.items() if k != "tick_seconds"
+        }
 
 
 def test_no_receiver_and_none_type_add_no_edge_but_count() -> None:
@@ -106,7 +109,7 @@ def test_no_receiver_and_none_type_add_no_edge_but_count() -> None:
     w = store.tick().windows[0]
     assert w.graph.total.nnz == 1 and w.graph.total.sum() == 1
     assert store.live_flow_rates("1h")["knowledge"] == pytest.approx(3 / 3600)
-    assert w.network["flows_per_s_knowledge"] == pytest.approx(3 / 3600)
+    assert w.network_metrics["flows_per_s_knowledge"] == pytest.approx(3 / 3600)
     assert by_name(w, w.graph.posts)["c1"] == 1
 
 
@@ -150,9 +153,9 @@ def test_live_window_counters_after_every_event_match_a_direct_count(lateness: f
     for w in result.windows:
         live = store.live_window(w.window)
         assert (live.start, live.end) == (w.start, w.end)
-        assert live.late_events == w.network["late_events"]
+        assert live.late_events == w.network_metrics["late_events"]
         for t in ("knowledge", "idea", "reputation"):
-            assert live.flows_per_s[t] == pytest.approx(w.network[f"flows_per_s_{t}"])
+            assert live.flows_per_s[t] == pytest.approx(w.network_metrics[f"flows_per_s_{t}"])
 
 
 def test_live_window_empties_when_the_watermark_moves_on() -> None:
@@ -192,10 +195,10 @@ def test_question_and_idea_outcomes_stay_exact_through_expiry_and_compaction() -
     i = [v for v in expected.values() if w.start <= BASE + v[2] < w.end]
     q_delays = [d for _, d, _, _ in q if d is not None]
     i_delays = [d for _, _, _, d in i if d is not None]
-    assert w.network["responsiveness_median_s"] == pytest.approx(float(np.median(q_delays)))
-    assert w.network["responsiveness_p90_s"] == pytest.approx(float(np.percentile(q_delays, 90)))
-    assert w.network["idea_pickup_share"] == pytest.approx(len(i_delays) / len(i))
-    assert w.network["idea_pickup_median_s"] == pytest.approx(float(np.median(i_delays)))
+    assert w.network_metrics["responsiveness_median_s"] == pytest.approx(float(np.median(q_delays)))
+    assert w.network_metrics["responsiveness_p90_s"] == pytest.approx(float(np.percentile(q_delays, 90)))
+    assert w.network_metrics["idea_pickup_share"] == pytest.approx(len(i_delays) / len(i))
+    assert w.network_metrics["idea_pickup_median_s"] == pytest.approx(float(np.median(i_delays)))
 
 
 def test_set_identity_resegments_an_actor_until_a_newer_flow() -> None:
@@ -203,12 +206,12 @@ def test_set_identity_resegments_an_actor_until_a_newer_flow() -> None:
     store.add(flow("c1", "w1", t=0))
     store.add(flow("w1", "c1", t=60))
     w = store.tick().windows[0]
-    assert {(t.src, t.dst) for t in w.tunnels} == {("customer", "workforce"), ("workforce", "customer")}
+    assert {(t.src, t.dst) for t in w.tunnel_rows} == {("customer", "workforce"), ("workforce", "customer")}
     assert store.set_identity("c1", "partner", "alliances") and not store.set_identity("c1", "partner", "alliances")
     assert not store.set_identity("nobody", "partner", None)
     w = store.tick().windows[0]  # no new flow: the tunnels moved with the directory
-    assert {(t.src, t.dst) for t in w.tunnels} == {("partner", "workforce"), ("workforce", "partner")}
+    assert {(t.src, t.dst) for t in w.tunnel_rows} == {("partner", "workforce"), ("workforce", "partner")}
     store.add(flow("c1", "w1", t=30, event_id="older"))  # event time before the change: keeps partner
-    assert {(t.src, t.dst) for t in store.tick().windows[0].tunnels} >= {("partner", "workforce")}
+    assert {(t.src, t.dst) for t in store.tick().windows[0].tunnel_rows} >= {("partner", "workforce")}
     store.add(flow("c1", "w1", t=120))  # a newer flow says customer again
-    assert ("customer", "workforce") in {(t.src, t.dst) for t in store.tick().windows[0].tunnels}
+    assert ("customer", "workforce") in {(t.src, t.dst) for t in store.tick().windows[0].tunnel_rows}

@@ -11,13 +11,13 @@ app = typer.Typer(help="valuenet — live value network analysis.", no_args_is_h
 # (module in valuenet.commands, how it plugs in). A module exposes either
 # ``app`` (a sub-command group, registered under ``name``) or ``register(app)``.
 _GROUPS: list[tuple[str, str | None]] = [
-    ("stack", "kafka"),        # valuenet kafka start|stop|status
-    ("ingest", "ingest"),      # valuenet ingest replay|webhook|stream|synth
-    ("pipeline", None),        # valuenet worker, valuenet up
-    ("query", None),           # valuenet top|tunnels|reach|alerts
-    ("classify", None),        # valuenet eval classify, valuenet label
-    ("web", None),             # valuenet serve
-    ("export", None),          # valuenet export
+    ("stack", "kafka"),  # valuenet kafka start|stop|status
+    ("ingest", "ingest"),  # valuenet ingest replay|webhook|stream|synth
+    ("pipeline", None),  # valuenet worker, valuenet up
+    ("query", None),  # valuenet top|tunnels|reach|alerts
+    ("classify", None),  # valuenet eval classify, valuenet label
+    ("web", None),  # valuenet serve
+    ("export", None),  # valuenet export
 ]
 
 for _module, _name in _GROUPS:

@@ -37,42 +37,67 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VALUENET_", extra="ignore", frozen=True)
 
-    home: Path = Field(default_factory=_default_home, description="State directory (Kafka, chdb data, logs). Env VALUENET_HOME; default ~/.valuenet")
-    network: str = Field("default", description="Network (tenant) id used when a connector does not say. Env VALUENET_NETWORK")
+    home: Path = Field(
+        default_factory=_default_home,
+        description="State directory (Kafka, chdb data, logs). Env VALUENET_HOME; default ~/.valuenet",
+    )
+    network: str = Field(
+        "default", description="Network (tenant) id used when a connector does not say. Env VALUENET_NETWORK"
+    )
     kafka_bootstrap_servers: str | None = Field(
-        None, alias="KAFKA_BOOTSTRAP_SERVERS",
+        None,
+        alias="KAFKA_BOOTSTRAP_SERVERS",
         description="Use this Kafka cluster instead of the managed local broker. Env KAFKA_BOOTSTRAP_SERVERS",
     )
     kafka_port: int = Field(19092, description="Port of the managed local broker. Env VALUENET_KAFKA_PORT")
     kafka_heap: str = Field("512m", description="Java heap of the managed local broker. Env VALUENET_KAFKA_HEAP")
     clickhouse_url: str | None = Field(
-        None, alias="CLICKHOUSE_URL",
+        None,
+        alias="CLICKHOUSE_URL",
         description="clickhouse://user:pass@host:9000/db — use this server instead of embedded chdb. Env CLICKHOUSE_URL",
     )
-    chdb_path: Path | None = Field(None, description="chdb data directory. Env VALUENET_CHDB_PATH; default $VALUENET_HOME/chdb")
+    chdb_path: Path | None = Field(
+        None, description="chdb data directory. Env VALUENET_CHDB_PATH; default $VALUENET_HOME/chdb"
+    )
     raw_batch_envelopes: int = Field(
-        500, ge=1, description="Connectors pack up to this many envelopes of one network into one Kafka record (1: one per record). Env VALUENET_RAW_BATCH_ENVELOPES",
+        500,
+        ge=1,
+        description="Connectors pack up to this many envelopes of one network into one Kafka record (1: one per record). Env VALUENET_RAW_BATCH_ENVELOPES",
     )
     raw_batch_linger_ms: int = Field(
-        20, ge=0, description="…and ship a partly filled batch this long after its first envelope. Env VALUENET_RAW_BATCH_LINGER_MS",
+        20,
+        ge=0,
+        description="…and ship a partly filled batch this long after its first envelope. Env VALUENET_RAW_BATCH_LINGER_MS",
     )
     worker_port: int = Field(6066, description="faust worker web port. Env VALUENET_WORKER_PORT")
     api_host: str = Field("127.0.0.1", description="Bind address of `valuenet serve`. Env VALUENET_API_HOST")
     api_port: int = Field(8000, description="Port of `valuenet serve`. Env VALUENET_API_PORT")
-    api_token: SecretStr | None = Field(None, description="Bearer token; required when api_host is not loopback. Env VALUENET_API_TOKEN")
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token; required when api_host is not loopback. Env VALUENET_API_TOKEN"
+    )
     windows: tuple[str, ...] = Field(DEFAULT_WINDOWS, description="Rolling windows. Env VALUENET_WINDOWS (JSON list)")
     bucket_seconds: int = Field(60, description="Bucket width of the rolling windows. Env VALUENET_BUCKET_SECONDS")
-    allowed_lateness_seconds: int = Field(300, description="Events older than the watermark minus this are counted late. Env VALUENET_ALLOWED_LATENESS_SECONDS")
+    allowed_lateness_seconds: int = Field(
+        300,
+        description="Events older than the watermark minus this are counted late. Env VALUENET_ALLOWED_LATENESS_SECONDS",
+    )
     tick_seconds: float = Field(5.0, description="Expensive-metric recompute period. Env VALUENET_TICK_SECONDS")
     actor_snapshot_seconds: float = Field(
-        5.0, description="Per-actor rows are stored at most this often (network and tunnel rows every tick). Env VALUENET_ACTOR_SNAPSHOT_SECONDS",
+        5.0,
+        description="Per-actor rows are stored at most this often (network and tunnel rows every tick). Env VALUENET_ACTOR_SNAPSHOT_SECONDS",
     )
-    directory_path: Path | None = Field(None, description="Identity directory (CSV or YAML). Env VALUENET_DIRECTORY_PATH")
+    directory_path: Path | None = Field(
+        None, description="Identity directory (CSV or YAML). Env VALUENET_DIRECTORY_PATH"
+    )
     pseudonymise: bool = Field(False, description="HMAC actor ids before storage. Env VALUENET_PSEUDONYMISE")
-    pseudonym_key: SecretStr | None = Field(None, description="HMAC key for pseudonymisation. Env VALUENET_PSEUDONYM_KEY")
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key for pseudonymisation. Env VALUENET_PSEUDONYM_KEY"
+    )
     export_dir: Path | None = Field(None, description="Periodic exports directory. Env VALUENET_EXPORT_DIR")
     export_k: int = Field(5, description="Group-level exports suppress groups smaller than k. Env VALUENET_EXPORT_K")
-    topic_prefix: str = Field("valuenet", description="Topic names are <prefix>.raw/.flows/.metrics/.dlq. Env VALUENET_TOPIC_PREFIX")
+    topic_prefix: str = Field(
+        "valuenet", description="Topic names are <prefix>.raw/.flows/.metrics/.dlq. Env VALUENET_TOPIC_PREFIX"
+    )
     app_id: str = Field("valuenet", description="faust application id = Kafka consumer group. Env VALUENET_APP_ID")
 
     @classmethod

@@ -34,8 +34,9 @@ class TopicReport:
 def admin_client(bootstrap: str, *, timeout_s: float = 30.0) -> Iterator[KafkaAdminClient]:
     """A kafka-python ``KafkaAdminClient`` on ``bootstrap``, closed on exit."""
     ms = int(timeout_s * 1000)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="valuenet-admin",
-                             request_timeout_ms=ms, bootstrap_timeout_ms=ms)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="valuenet-admin", request_timeout_ms=ms, bootstrap_timeout_ms=ms
+    )
     try:
         yield admin
     finally:
@@ -46,8 +47,10 @@ def prefixed(partitions: Mapping[str, int], prefix: str | None) -> dict[str, int
     """Rename ``valuenet.<name>`` keys to ``<prefix>.<name>`` (``VALUENET_TOPIC_PREFIX``); other keys unchanged."""
     if not prefix or prefix == "valuenet":
         return dict(partitions)
-    return {(f"{prefix}.{k.removeprefix('valuenet.')}" if k.startswith("valuenet.") else k): n
-            for k, n in partitions.items()}
+    return {
+        (f"{prefix}.{k.removeprefix('valuenet.')}" if k.startswith("valuenet.") else k): n
+        for k, n in partitions.items()
+    }
 
 
 def topic_partitions(bootstrap: str, names: list[str] | None = None) -> dict[str, int]:
@@ -85,7 +88,8 @@ def ensure_topics(
         if missing:
             result = admin.create_topics(
                 {name: {"num_partitions": n, "replication_factor": replication_factor} for name, n in missing.items()},
-                timeout_ms=int(timeout_s * 1000), raise_errors=False,
+                timeout_ms=int(timeout_s * 1000),
+                raise_errors=False,
             )
             for topic in result["topics"]:
                 code = topic["error_code"]
@@ -94,8 +98,10 @@ def ensure_topics(
                 elif code == _ALREADY_EXISTS:  # created concurrently by someone else
                     report.existing.append(topic["name"])
                 else:
-                    raise KafkaError(f"creating topic {topic['name']!r} failed: error {code} "
-                                     f"{topic.get('error_message') or ''}".strip())
+                    raise KafkaError(
+                        f"creating topic {topic['name']!r} failed: error {code} "
+                        f"{topic.get('error_message') or ''}".strip()
+                    )
             admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))
         for t in admin.describe_topics(list(partitions)):
             report.partitions[t["name"]] = len(t.get("partitions") or [])

@@ -4,6 +4,6 @@
 NetworKit PLM + scipy sparse, default) or ``"networkx"`` (the reference).
 """
 
-from analytics.metrics.engine import ENGINES, WindowGraph
+from valuenet.analytics.metrics.engine import ENGINES, WindowGraph
 
 __all__ = ["ENGINES", "WindowGraph"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from analytics.metrics.engine import WindowGraph
+from valuenet.analytics.metrics.engine import WindowGraph
 
 __all__ = ["boundary_spanning", "group_labels", "ei_index"]
 

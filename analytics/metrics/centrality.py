@@ -37,7 +37,7 @@ probability at least ``1 - δ``, for every actor at once
 bound; ranks of the top brokers are far more stable in practice). ``k ≥ n`` is exact (ε = 0).
 
 Fast engine: Brandes' dependency accumulation compiled with numba, one breadth-first search
-per pivot in parallel (``analytics.metrics.kernels``); PageRank: scipy sparse power iteration.
+per pivot in parallel (``valuenet.analytics.metrics.kernels``); PageRank: scipy sparse power iteration.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ import random
 import numpy as np
 import scipy.sparse as sp
 
-from analytics.metrics.engine import WindowGraph, check_engine, to_networkx
+from valuenet.analytics.metrics.engine import WindowGraph, check_engine, to_networkx
 
 __all__ = ["pagerank", "betweenness", "betweenness_error_bound", "sample_pivots"]
 
@@ -111,7 +111,7 @@ def betweenness(g: WindowGraph, *, pivots: int | None = None, seed: int = 0, eng
             raw = nx.betweenness_centrality_subset(G, sources=sources, targets=list(range(n)), normalized=False)
         sums = np.array([raw[i] for i in range(n)])
     else:
-        from analytics.metrics.kernels import brandes_dependencies
+        from valuenet.analytics.metrics.kernels import brandes_dependencies
 
         w = g.total  # CSR, distinct pairs; weights ignored → hop counts
         src = np.arange(n, dtype=np.int64) if exact else np.asarray(sources, dtype=np.int64)

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from analytics.metrics.engine import WindowGraph, check_engine
+from valuenet.analytics.metrics.engine import WindowGraph, check_engine
 
 __all__ = ["PLM_MAX_ITER", "undirected", "louvain", "carry_over", "modularity"]
 

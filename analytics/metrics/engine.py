@@ -3,7 +3,7 @@
 One public function per metric lives in its family module (``centrality.pagerank``,
 ``community.louvain`` ...) and takes ``engine=``: ``"fast"`` (aliases ``"igraph"``, ``"scipy"``) —
 numba-compiled breadth-first kernels for sampled betweenness and k-hop reach
-(``analytics.metrics.kernels``), NetworKit's PLM for Louvain, scipy sparse for the
+(``valuenet.analytics.metrics.kernels``), NetworKit's PLM for Louvain, scipy sparse for the
 linear-algebra metrics (PageRank power iteration, strength, tunnels) — or ``"networkx"``, the
 reference implementation. ``tests/test_engine_agreement.py`` checks they agree on the same window.
 ``to_igraph`` remains as an export helper; no metric needs it.
@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from schemas import FlowType, Kind, Segment
+from valuenet.schemas import FlowType, Kind, Segment
 
 __all__ = [
     "ENGINES",
@@ -95,7 +95,7 @@ class WindowGraph:
         return out
 
     @cached_property
-    def igraph(self):  # noqa: ANN201
+    def igraph(self):
         """Directed igraph of ``W`` (distinct pairs, attribute ``weight``), built once per window."""
         return to_igraph(self)
 
@@ -118,7 +118,7 @@ class WindowGraph:
         followers: np.ndarray | None = None,
         posts: np.ndarray | None = None,
         team_names: tuple[str, ...] = (),
-    ) -> "WindowGraph":
+    ) -> WindowGraph:
         """Build from edge-event arrays (node ids ``0..n-1``; layer codes index :data:`LAYERS`; kind codes :data:`KINDS`)."""
         keep = (src != dst) & (dst >= 0) & (layer < 3)
         src, dst, layer, kind = src[keep], dst[keep], layer[keep], kind[keep]
@@ -149,7 +149,7 @@ class WindowGraph:
         )
 
 
-def to_networkx(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix | None = None):  # noqa: ANN201
+def to_networkx(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix | None = None):
     """``nx.DiGraph`` with all ``n`` nodes and ``weight`` = flow count of ``layer`` (overall when None)."""
     import networkx as nx
 
@@ -160,7 +160,7 @@ def to_networkx(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix
     return G
 
 
-def to_igraph(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix | None = None):  # noqa: ANN201
+def to_igraph(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix | None = None):
     """``igraph.Graph`` (directed, ``n`` vertices) with edge attribute ``weight`` = flow count."""
     import igraph as ig
 

@@ -20,7 +20,7 @@ __all__ = ["THREADS", "brandes_dependencies", "khop_reach"]
 THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
-def _spread(fn, parts: int) -> None:  # noqa: ANN001
+def _spread(fn, parts: int) -> None:
     """Run ``fn(i)`` for ``i < parts`` on up to :data:`THREADS` short-lived threads."""
     if parts <= 1 or THREADS == 1:
         for i in range(parts):
@@ -31,8 +31,16 @@ def _spread(fn, parts: int) -> None:  # noqa: ANN001
 
 
 @njit(cache=True, nogil=True)
-def _dependency(indptr: np.ndarray, indices: np.ndarray, s: int, out: np.ndarray,
-                dist: np.ndarray, sigma: np.ndarray, delta: np.ndarray, order: np.ndarray) -> None:
+def _dependency(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    s: int,
+    out: np.ndarray,
+    dist: np.ndarray,
+    sigma: np.ndarray,
+    delta: np.ndarray,
+    order: np.ndarray,
+) -> None:
     """Brandes' single-source dependency ``δ_s(v)`` written into ``out`` (hop counts; ``out[s] = 0``)."""
     n = len(indptr) - 1
     for v in range(n):
@@ -71,8 +79,9 @@ def _dependency(indptr: np.ndarray, indices: np.ndarray, s: int, out: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def _dependencies_rows(indptr: np.ndarray, indices: np.ndarray, sources: np.ndarray, rows: np.ndarray,
-                       lo: int, hi: int) -> None:
+def _dependencies_rows(
+    indptr: np.ndarray, indices: np.ndarray, sources: np.ndarray, rows: np.ndarray, lo: int, hi: int
+) -> None:
     """``rows[j] = δ_{sources[j]}`` for ``lo ≤ j < hi``."""
     n = len(indptr) - 1
     dist = np.empty(n, dtype=np.int32)
@@ -96,20 +105,31 @@ def brandes_dependencies(indptr: np.ndarray, indices: np.ndarray, sources: np.nd
     return out
 
 
-def khop_reach(indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, hops: int,
-               chunks: int = THREADS) -> tuple[np.ndarray, np.ndarray]:
+def khop_reach(
+    indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, hops: int, chunks: int = THREADS
+) -> tuple[np.ndarray, np.ndarray]:
     """Per node ``v``: count and ``weight`` sum of the distinct ``u ≠ v`` within ``hops`` steps of ``v``."""
     n = len(indptr) - 1
     count = np.zeros(n, dtype=np.int64)
     total = np.zeros(n)
     step = (n + chunks - 1) // max(chunks, 1)
-    _spread(lambda c: _khop_range(indptr, indices, weight, hops, c * step, min(n, (c + 1) * step), count, total), chunks)
+    _spread(
+        lambda c: _khop_range(indptr, indices, weight, hops, c * step, min(n, (c + 1) * step), count, total), chunks
+    )
     return count, total
 
 
 @njit(cache=True, nogil=True)
-def _khop_range(indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, hops: int, lo: int, hi: int,
-                count: np.ndarray, total: np.ndarray) -> None:
+def _khop_range(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weight: np.ndarray,
+    hops: int,
+    lo: int,
+    hi: int,
+    count: np.ndarray,
+    total: np.ndarray,
+) -> None:
     """Fill ``count[v]``, ``total[v]`` for ``lo ≤ v < hi`` (see :func:`khop_reach`)."""
     n = len(indptr) - 1
     if lo >= hi:

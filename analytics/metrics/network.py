@@ -43,8 +43,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from analytics.metrics.brokerage import ei_index
-from analytics.metrics.engine import SEGMENTS, WindowGraph
+from valuenet.analytics.metrics.brokerage import ei_index
+from valuenet.analytics.metrics.engine import SEGMENTS, WindowGraph
 
 __all__ = [
     "edges",

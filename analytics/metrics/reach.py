@@ -25,14 +25,14 @@ Rates per authored post (``P(v)`` = posts of ``v`` in the window, at least 1):
     engagement(v) = \\frac{\\#\\{\\text{reply, reaction, repost, quote, mention, star flows to } v\\}}{\\max(P(v), 1)}
 
 Fast engine: a depth-limited breadth-first search per actor on ``Aᵀ``, compiled with numba and
-run in parallel (``analytics.metrics.kernels``); reference: the same search with networkx.
+run in parallel (``valuenet.analytics.metrics.kernels``); reference: the same search with networkx.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from analytics.metrics.engine import WindowGraph, check_engine, to_networkx
+from valuenet.analytics.metrics.engine import WindowGraph, check_engine, to_networkx
 
 __all__ = ["reach", "amplification_rate", "engagement_rate"]
 
@@ -56,7 +56,7 @@ def reach(g: WindowGraph, *, hops: int = 3, engine: str = "fast") -> tuple[np.nd
             counts[v] = len(members)
             potential[v] = int(followers[members].sum()) if members else 0
         return counts, potential
-    from analytics.metrics.kernels import khop_reach
+    from valuenet.analytics.metrics.kernels import khop_reach
 
     back = g.amplify.T.tocsr()  # back[v, u] > 0: u amplified v
     counts, total = khop_reach(back.indptr.astype(np.int64), back.indices.astype(np.int64), followers, hops)

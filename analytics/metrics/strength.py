@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analytics.metrics.engine import WindowGraph
+from valuenet.analytics.metrics.engine import WindowGraph
 
 __all__ = ["strength", "give_get_balance"]
 

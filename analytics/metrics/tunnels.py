@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.metrics.engine import EDGE_LAYERS, SEGMENTS, WindowGraph
+from valuenet.analytics.metrics.engine import EDGE_LAYERS, SEGMENTS, WindowGraph
 
 __all__ = ["Tunnel", "tunnels"]
 
@@ -46,7 +46,9 @@ def tunnels(g: WindowGraph) -> list[Tunnel]:
     volume = np.zeros((len(EDGE_LAYERS), s * s))
     for i, name in enumerate(EDGE_LAYERS):
         m = g.layers[name].tocoo()
-        volume[i] = np.bincount(g.segment[m.row].astype(np.int64) * s + g.segment[m.col], weights=m.data, minlength=s * s)
+        volume[i] = np.bincount(
+            g.segment[m.row].astype(np.int64) * s + g.segment[m.col], weights=m.data, minlength=s * s
+        )
     pairs = np.bincount(pair_code, minlength=s * s)
     recip_mask = np.asarray(g.total.T.tocsr()[w.row, w.col]).ravel() > 0 if w.nnz else np.zeros(0, dtype=bool)
     recip = np.bincount(pair_code[recip_mask], minlength=s * s)

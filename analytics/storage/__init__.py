@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
-from analytics.storage.base import DEFAULT_BATCH_SIZE, DEFAULT_DATABASE, Store
-from analytics.storage.exceptions import (
+from valuenet.analytics.storage.base import DEFAULT_BATCH_SIZE, DEFAULT_DATABASE, Store
+from valuenet.analytics.storage.exceptions import (
     QueryError,
     RowError,
     StorageError,
@@ -17,7 +17,7 @@ from analytics.storage.exceptions import (
     UnknownTableError,
     WriteError,
 )
-from analytics.storage.tables import REPLACING_TABLES, TABLES
+from valuenet.analytics.storage.tables import REPLACING_TABLES, TABLES
 from valuenet.config import Settings, get_settings
 
 __all__ = [
@@ -51,11 +51,11 @@ def open_store(
     settings = settings or get_settings()
     store: Store
     if settings.clickhouse_url:
-        from analytics.storage.server_store import ServerStore
+        from valuenet.analytics.storage.server_store import ServerStore
 
         store = ServerStore(settings.clickhouse_url, database=database, batch_size=batch_size)
     else:
-        from analytics.storage.chdb_store import ChdbStore
+        from valuenet.analytics.storage.chdb_store import ChdbStore
 
         store = ChdbStore(settings.chdb_dir, database=database or DEFAULT_DATABASE, batch_size=batch_size)
     if setup:

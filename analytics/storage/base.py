@@ -1,7 +1,7 @@
 """The Store interface: a batching ClickHouse sink (``setup()`` + ``write(table, rows)``) that can also query.
 
-Two backends implement it: :class:`~analytics.storage.chdb_store.ChdbStore`
-(embedded chdb) and :class:`~analytics.storage.server_store.ServerStore`
+Two backends implement it: :class:`~valuenet.analytics.storage.chdb_store.ChdbStore`
+(embedded chdb) and :class:`~valuenet.analytics.storage.server_store.ServerStore`
 (any ClickHouse server through clickhouse-driver). The same SQL runs on both:
 ClickHouse 18.16 and chdb's 26.x.
 """
@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from datetime import date, datetime, time, timezone, tzinfo
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, tzinfo
 from enum import Enum
 from types import TracebackType
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from analytics.storage.exceptions import QueryError, RowError, StorageError, WriteError
-from analytics.storage.rows import TABLE_MODELS, models_to_rows, prepare_batch, rows_to_models
-from analytics.storage.tables import TABLES, TableSpec, check_identifier, table_spec
+from valuenet.analytics.storage.exceptions import QueryError, RowError, StorageError, WriteError
+from valuenet.analytics.storage.rows import TABLE_MODELS, models_to_rows, prepare_batch, rows_to_models
+from valuenet.analytics.storage.tables import TABLES, TableSpec, check_identifier, table_spec
 
 __all__ = ["Store", "DEFAULT_BATCH_SIZE", "DEFAULT_DATABASE", "check_params"]
 
@@ -55,11 +56,11 @@ def check_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return checked
 
 
-def utc(value: datetime, assume: tzinfo = timezone.utc) -> datetime:
+def utc(value: datetime, assume: tzinfo = UTC) -> datetime:
     """An aware UTC datetime; naive values are read in ``assume``."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=assume)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 class Store(ABC):
@@ -108,7 +109,7 @@ class Store(ABC):
         spec = table_spec(table)
         written = 0
         for start in range(0, len(rows), self.batch_size):
-            chunk = rows[start:start + self.batch_size]
+            chunk = rows[start : start + self.batch_size]
             try:
                 batch = self._prepare(table, chunk)
                 try:
@@ -164,10 +165,12 @@ class Store(ABC):
     def close(self) -> None:
         """Release the connection or session (idempotent)."""
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:

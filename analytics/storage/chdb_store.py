@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 from chdb import session as chdb_session
 from clickhouse_driver.util.escape import escape_params
 
-from analytics.storage.base import DEFAULT_BATCH_SIZE, DEFAULT_DATABASE, Store
-from analytics.storage.exceptions import StoreLockedError
-from analytics.storage.tables import TableSpec, create_database_sql
+from valuenet.analytics.storage.base import DEFAULT_BATCH_SIZE, DEFAULT_DATABASE, Store
+from valuenet.analytics.storage.exceptions import StoreLockedError
+from valuenet.analytics.storage.tables import TableSpec, create_database_sql
 
 __all__ = ["ChdbStore"]
 
@@ -49,11 +50,11 @@ class _EscapeContext:
 
 
 def _parse_datetime(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
 
 
 def _converter(ch_type: str) -> Callable[[Any], Any] | None:
-    base = ch_type[len("Nullable("):-1] if ch_type.startswith("Nullable(") else ch_type
+    base = ch_type[len("Nullable(") : -1] if ch_type.startswith("Nullable(") else ch_type
     if base.startswith("DateTime64"):
         return None
     if base.startswith("DateTime"):
@@ -77,7 +78,9 @@ class ChdbStore(Store):
 
     backend = "chdb"
 
-    def __init__(self, path: Path | str, *, database: str = DEFAULT_DATABASE, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self, path: Path | str, *, database: str = DEFAULT_DATABASE, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
         super().__init__(database=database, batch_size=batch_size)
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)

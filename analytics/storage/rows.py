@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from analytics.storage.exceptions import RowError, StorageError
-from analytics.storage.tables import Column, TableSpec, table_spec
-from schemas import ActorMetrics, Alert, Flow, Interaction, NetworkMetrics, SegmentFlow
+from valuenet.analytics.storage.exceptions import RowError, StorageError
+from valuenet.analytics.storage.tables import Column, TableSpec, table_spec
+from valuenet.schemas import ActorMetrics, Alert, Flow, Interaction, NetworkMetrics, SegmentFlow
 
 __all__ = [
     "TABLE_MODELS",
@@ -45,7 +46,7 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
 }
 """The pydantic model each model-backed table stores (labels, directory, offsets take plain dicts)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)  # naive datetimes are read as UTC, like Arrow does
 _ONE_MS = timedelta(milliseconds=1)
 _ENUM_NAME = re.compile(r"'((?:[^'\\]|\\.)*)'\s*=")
@@ -140,8 +141,10 @@ def _datetime_arrays(
     first = next((v for v in values if v is not None), None)
     if isinstance(first, datetime):
         try:  # exact integer arithmetic in Python: ~4× faster than Arrow's per-object timezone calls
-            ms = pa.array([None if v is None else (v - (_EPOCH if v.tzinfo else _EPOCH_NAIVE)) // _ONE_MS
-                           for v in values], type=pa.int64())
+            ms = pa.array(
+                [None if v is None else (v - (_EPOCH if v.tzinfo else _EPOCH_NAIVE)) // _ONE_MS for v in values],
+                type=pa.int64(),
+            )
         except (TypeError, AttributeError):  # not all datetimes: Arrow names the bad row
             stamps, _ = _to_array(spec.name, column.name, values, pa.timestamp("ms", tz="UTC"), n)
             ms = stamps.cast(pa.int64())
@@ -169,7 +172,9 @@ def _present_columns(spec: TableSpec, rows: Sequence[dict[str, Any]]) -> set[str
     return present
 
 
-def _column_values(spec: TableSpec, rows: Sequence[dict[str, Any]]) -> Iterator[tuple[Column, list[Any] | None, pa.Array | None]]:
+def _column_values(
+    spec: TableSpec, rows: Sequence[dict[str, Any]]
+) -> Iterator[tuple[Column, list[Any] | None, pa.Array | None]]:
     """Each DDL column in order as ``(column, values, array)``: a plain column's extracted Python values
     (array None); a DateTime column's epoch seconds and then its ``_ms`` companion's epoch
     milliseconds as Arrow arrays (values None)."""

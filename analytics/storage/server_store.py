@@ -7,16 +7,17 @@ query parameters are escaped by clickhouse-driver (pyformat ``%(name)s``).
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from clickhouse_driver import Client
 
-from analytics.storage.base import DEFAULT_BATCH_SIZE, Store, utc
-from analytics.storage.rows import prepare_batch, prepare_columns
-from analytics.storage.tables import TableSpec, create_database_sql
+from valuenet.analytics.storage.base import DEFAULT_BATCH_SIZE, Store, utc
+from valuenet.analytics.storage.rows import prepare_batch, prepare_columns
+from valuenet.analytics.storage.tables import TableSpec, create_database_sql
 
 __all__ = ["ServerStore", "database_from_url"]
 

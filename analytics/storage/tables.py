@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-import schemas.clickhouse as _ddl_package
-
-from analytics.storage.exceptions import UnknownTableError
+import valuenet.schemas.clickhouse as _ddl_package
+from valuenet.analytics.storage.exceptions import UnknownTableError
 
 __all__ = [
     "TABLES",
@@ -57,7 +56,7 @@ class Column:
     @property
     def base_type(self) -> str:
         """The type without ``Nullable(...)``."""
-        return self.type[len("Nullable("):-1] if self.nullable else self.type
+        return self.type[len("Nullable(") : -1] if self.nullable else self.type
 
     @property
     def is_datetime(self) -> bool:
@@ -108,7 +107,7 @@ def _parse_columns(table: str, ddl: str) -> tuple[Column, ...]:
     start = ddl.index("(", ddl.index("CREATE TABLE"))
     end = ddl.index("\n)", start)
     columns = []
-    for line in ddl[start + 1:end].splitlines():
+    for line in ddl[start + 1 : end].splitlines():
         line = line.split("--", 1)[0]
         if not line.strip():
             continue
@@ -119,7 +118,7 @@ def _parse_columns(table: str, ddl: str) -> tuple[Column, ...]:
     return tuple(columns)
 
 
-@lru_cache(maxsize=None)
+@cache
 def table_spec(table: str) -> TableSpec:
     """The parsed spec of one valuenet table; raises UnknownTableError for any other name."""
     if table not in TABLES:

@@ -3,13 +3,13 @@
 ``parse(envelope, parents)`` dispatches on ``envelope.source``; ``parse_payload(source,
 payload, network=…)`` does the same without an envelope. A payload that cannot be parsed
 raises :class:`ParseError` naming the source, the field path and the record — never any
-other exception. Conventions (actor and event ids) are in :mod:`ingest.parsers._common`.
+other exception. Conventions (actor and event ids) are in :mod:`valuenet.ingest.parsers._common`.
 """
 
 from __future__ import annotations
 
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from ingest.parsers.registry import SUPPORTED, parse, parse_payload
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers.registry import SUPPORTED, parse, parse_payload
 
 __all__ = ["ParseError", "ParentIndex", "SUPPORTED", "parse", "parse_payload"]

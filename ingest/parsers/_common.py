@@ -18,13 +18,13 @@ Conventions every parser follows:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from schemas.interaction import Interaction, Kind, Source
-from schemas.trusted import trusted
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.schemas.interaction import Interaction, Kind, Source
+from valuenet.schemas.trusted import trusted
 
 __all__ = [
     "UTC",
@@ -42,7 +42,7 @@ __all__ = [
     "mention_events",
 ]
 
-UTC = timezone.utc
+UTC = UTC
 _SPLIT: dict[str, tuple[str, ...]] = {}
 _AT_MENTION = re.compile(r"(?<![\w@/.`])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,58}[A-Za-z0-9_])?)(?![\w-]*[/@]\w)")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "did_of"]
 
@@ -89,14 +89,21 @@ def _post(ctx: Ctx, ev: dict[str, Any], uri: str, ts: Any, actor: str) -> list[I
         if not isinstance(quoted, str):
             quoted = get(ctx, embed, "record.record.uri")  # recordWithMedia
         if isinstance(quoted, str) and did_of(quoted):
-            out.append(make(ctx, uri + "#quote", Kind.quote, ts, actor, _bsky(did_of(quoted)), parent_id=quoted, **common))
+            out.append(
+                make(ctx, uri + "#quote", Kind.quote, ts, actor, _bsky(did_of(quoted)), parent_id=quoted, **common)
+            )
     facets = get(ctx, ev, "commit.record.facets")
     if isinstance(facets, list):
         targets = []
         for facet in facets:
             features = facet.get("features") if isinstance(facet, dict) else None
             for f in features if isinstance(features, list) else ():
-                if isinstance(f, dict) and f.get("$type") == "app.bsky.richtext.facet#mention" and isinstance(f.get("did"), str) and f["did"]:
+                if (
+                    isinstance(f, dict)
+                    and f.get("$type") == "app.bsky.richtext.facet#mention"
+                    and isinstance(f.get("did"), str)
+                    and f["did"]
+                ):
                     targets.append("bluesky:" + f["did"])
         out += mention_events(ctx, uri, ts, actor, targets, parent_id=uri, **common)
     return out

@@ -12,8 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, mentions_at, opt_id, opt_str, req, req_str
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import (
+    Ctx,
+    get,
+    id_str,
+    iso_ts,
+    make,
+    mention_events,
+    mentions_at,
+    opt_id,
+    opt_str,
+    req,
+    req_str,
+)
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
 
@@ -52,7 +64,18 @@ def _topic(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
     if event == "topic_created":
         return [make(ctx, f"topic:{tid}", Kind.post, ts, actor, None, text=opt_str(ctx, body, "topic.title"), **common)]
     if event == "topic_destroyed":
-        return [make(ctx, f"topic:{tid}#delete", Kind.delete, ctx.received_at, actor, None, parent_id=f"topic:{tid}", **common)]
+        return [
+            make(
+                ctx,
+                f"topic:{tid}#delete",
+                Kind.delete,
+                ctx.received_at,
+                actor,
+                None,
+                parent_id=f"topic:{tid}",
+                **common,
+            )
+        ]
     return []
 
 
@@ -91,10 +114,26 @@ def _post(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
             target = "discourse:" + reply_user if reply_user else None
         else:
             target = ctx.author_of(f"topic:{tid}") if tid else None
-        out = [make(ctx, base, Kind.reply, ts, actor, target, parent_id=f"topic:{tid}" if tid else None,
-                    text=raw, url=_url(post), actor_name=opt_str(ctx, body, "post.name"), metadata=meta, **common)]
+        out = [
+            make(
+                ctx,
+                base,
+                Kind.reply,
+                ts,
+                actor,
+                target,
+                parent_id=f"topic:{tid}" if tid else None,
+                text=raw,
+                url=_url(post),
+                actor_name=opt_str(ctx, body, "post.name"),
+                metadata=meta,
+                **common,
+            )
+        ]
         parent = base
-    out += mention_events(ctx, base, ts, actor, ["discourse:" + u for u in mentions_at(raw)], parent_id=parent, **common)
+    out += mention_events(
+        ctx, base, ts, actor, ["discourse:" + u for u in mentions_at(raw)], parent_id=parent, **common
+    )
     return out
 
 
@@ -111,5 +150,16 @@ def _like(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
     owner = opt_str(ctx, body, "like.post.username")
     target = "discourse:" + owner if owner else ctx.author_of(f"post:{pid}")
     tid = opt_id(ctx, body, "like.post.topic_id")
-    return [make(ctx, f"post:{pid}#like:{actor[10:]}", Kind.reaction, ctx.received_at, actor, target,
-                 thread=f"topic:{tid}" if tid else None, parent_id=f"post:{pid}", metadata={"reaction": "like"})]
+    return [
+        make(
+            ctx,
+            f"post:{pid}#like:{actor[10:]}",
+            Kind.reaction,
+            ctx.received_at,
+            actor,
+            target,
+            thread=f"topic:{tid}" if tid else None,
+            parent_id=f"post:{pid}",
+            metadata={"reaction": "like"},
+        )
+    ]

@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from ingest.parsers._common import Ctx, iso_ts, make, unix_ts
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, iso_ts, make, unix_ts
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["Mapping", "load_mapping", "parse", "parse_with", "ACCEPTS_TEXT"]
 
@@ -51,7 +51,7 @@ class Mapping:
     metadata: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "Mapping":
+    def from_dict(cls, raw: dict[str, Any]) -> Mapping:
         """Compile a mapping from its parsed YAML/TOML document; ValueError naming the bad key."""
         if not isinstance(raw, dict):
             raise ValueError("mapping: expected a table/object at the top level")
@@ -71,8 +71,14 @@ class Mapping:
         except ValueError as e:
             raise ValueError(f"mapping.kinds: {e}") from None
         meta = tuple(tuple(str(p).split(".")) for p in raw.get("metadata") or ())
-        return cls(fields=fields, prefix=str(raw.get("prefix", "generic")), timestamp_format=fmt,
-                   kinds=kinds, default_kind=default_kind, metadata=meta)
+        return cls(
+            fields=fields,
+            prefix=str(raw.get("prefix", "generic")),
+            timestamp_format=fmt,
+            kinds=kinds,
+            default_kind=default_kind,
+            metadata=meta,
+        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -172,5 +178,16 @@ def parse_with(ctx: Ctx, rec: Any, mapping: Mapping) -> list[Interaction]:
         v = _at(rec, path)
         if v is None or isinstance(v, (str, int, float, bool)):
             meta[".".join(path)] = v
-    return [make(ctx, eid, kind, ts, pre + actor, pre + target if target else None, actor_followers=followers,
-                 metadata=meta, **values)]
+    return [
+        make(
+            ctx,
+            eid,
+            kind,
+            ts,
+            pre + actor,
+            pre + target if target else None,
+            actor_followers=followers,
+            metadata=meta,
+            **values,
+        )
+    ]

@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.parsers._common import Ctx, iso_ts, make, opt_str, req_str
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, iso_ts, make, opt_str, req_str
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "trailer_kind", "read_repository", "TRAILER_KINDS"]
 
@@ -120,15 +120,30 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     meta["authored_at"] = authored.isoformat()
     out = [
         make(
-            ctx, sha, Kind.commit, committed, author,
-            thread=sha, text=subject, actor_name=author_name, actor_domain=author_domain, metadata=meta,
+            ctx,
+            sha,
+            Kind.commit,
+            committed,
+            author,
+            thread=sha,
+            text=subject,
+            actor_name=author_name,
+            actor_domain=author_domain,
+            metadata=meta,
         )
     ]
     if committer != author:
         out.append(
             make(
-                ctx, sha + "#apply", Kind.apply, committed, committer, author,
-                thread=sha, parent_id=sha, actor_name=committer_name,
+                ctx,
+                sha + "#apply",
+                Kind.apply,
+                committed,
+                committer,
+                author,
+                thread=sha,
+                parent_id=sha,
+                actor_name=committer_name,
                 actor_domain=opt_str(ctx, payload, "committer_domain"),
             )
         )
@@ -160,8 +175,15 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         domain = t.get("email_domain")
         out.append(
             make(
-                ctx, f"{sha}#{i}", kind, committed, giver, author,
-                thread=sha, parent_id=sha, actor_name=name,
+                ctx,
+                f"{sha}#{i}",
+                kind,
+                committed,
+                giver,
+                author,
+                thread=sha,
+                parent_id=sha,
+                actor_name=name,
                 actor_domain=domain if isinstance(domain, str) else None,
                 metadata={"trailer": key},
             )
@@ -171,16 +193,16 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
 
 _SEP = "\x1f"
 _REC = "\x1e"
-_FORMAT = _SEP.join(
-    ["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%s", "%(trailers:unfold,only)"]
-) + _REC
+_FORMAT = _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%s", "%(trailers:unfold,only)"]) + _REC
 
 
 def _domain(email: str) -> str | None:
     return email.rpartition("@")[2].lower() or None if "@" in email else None
 
 
-def read_repository(path: str | os.PathLike[str], *, rev: str = "HEAD", max_count: int | None = None) -> Iterator[dict[str, Any]]:
+def read_repository(
+    path: str | os.PathLike[str], *, rev: str = "HEAD", max_count: int | None = None
+) -> Iterator[dict[str, Any]]:
     """Commit records (the bundled JSONL shape) of a local git repository, newest first, via ``git log``."""
     cmd = ["git", "-C", str(Path(path)), "log", f"--format={_FORMAT}", "--no-color", "--encoding=UTF-8"]
     if max_count is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ingest.parsers._common import (
+from valuenet.ingest.parsers._common import (
     Ctx,
     get,
     iso_ts,
@@ -30,7 +30,7 @@ from ingest.parsers._common import (
     opt_str,
     req,
 )
-from schemas.interaction import Interaction, Kind
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "ARCHIVE_TYPES"]
 
@@ -76,7 +76,9 @@ class _Event:
         self.repo = opt_str(ctx, rec, "repo.name")
         self.repo_id = opt_id(ctx, rec, "repo.id")
         self.owner = ("github:" + self.repo.split("/", 1)[0]) if self.repo and "/" in self.repo else None
-        self.fallback_ts = iso_ts(ctx, rec.get("created_at"), "created_at") if rec.get("created_at") is not None else ctx.received_at
+        self.fallback_ts = (
+            iso_ts(ctx, rec.get("created_at"), "created_at") if rec.get("created_at") is not None else ctx.received_at
+        )
         ctx.prefix = "payload."
 
     def _from_webhook(self, ctx: Ctx, body: dict[str, Any], headers: dict[str, str]) -> None:
@@ -172,8 +174,18 @@ def _item(
     ts = _ts(ctx, ev, ev.body, f"{obj_path}.{ts_field}")
     if action_kind is not None:
         ts = _ts(ctx, ev, ev.body, f"{obj_path}.updated_at") if action_kind is Kind.edit else ev.fallback_ts
-        return [make(ctx, f"{base}#{ev.action}@{ts.isoformat()}", action_kind, ts, ev.sender or actor,
-                     None, channel=ev.repo, parent_id=base)]
+        return [
+            make(
+                ctx,
+                f"{base}#{ev.action}@{ts.isoformat()}",
+                action_kind,
+                ts,
+                ev.sender or actor,
+                None,
+                channel=ev.repo,
+                parent_id=base,
+            )
+        ]
     thread = f"{ev.repo}#{thread_no}" if ev.repo and thread_no is not None else None
     uid = get(ctx, ev.body, f"{obj_path}.user.id")
     meta = {"user_id": uid} if isinstance(uid, int) and not isinstance(uid, bool) else {}
@@ -190,16 +202,32 @@ def _issues(ctx: Ctx, ev: _Event) -> list[Interaction]:
     if ev.action not in ("opened", "edited", "deleted"):
         return []
     issue = req(ctx, ev.body, "issue")
-    return _item(ctx, ev, obj_path="issue", id_prefix="issue", kind=Kind.post, target=None,
-                 thread_no=get(ctx, issue, "number"), text=_text(get(ctx, issue, "title"), get(ctx, issue, "body")))
+    return _item(
+        ctx,
+        ev,
+        obj_path="issue",
+        id_prefix="issue",
+        kind=Kind.post,
+        target=None,
+        thread_no=get(ctx, issue, "number"),
+        text=_text(get(ctx, issue, "title"), get(ctx, issue, "body")),
+    )
 
 
 def _pull_request(ctx: Ctx, ev: _Event) -> list[Interaction]:
     if ev.action not in ("opened", "edited"):
         return []
     pr = req(ctx, ev.body, "pull_request")
-    return _item(ctx, ev, obj_path="pull_request", id_prefix="pull_request", kind=Kind.post, target=None,
-                 thread_no=get(ctx, pr, "number"), text=_text(get(ctx, pr, "title"), get(ctx, pr, "body")))
+    return _item(
+        ctx,
+        ev,
+        obj_path="pull_request",
+        id_prefix="pull_request",
+        kind=Kind.post,
+        target=None,
+        thread_no=get(ctx, pr, "number"),
+        text=_text(get(ctx, pr, "title"), get(ctx, pr, "body")),
+    )
 
 
 def _issue_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -208,10 +236,18 @@ def _issue_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
     issue = get(ctx, ev.body, "issue") or {}
     target = _login(ctx, ev.body, "issue.user", required=False)
     issue_id = opt_id(ctx, issue, "id")
-    return _item(ctx, ev, obj_path="comment", id_prefix="issue_comment", kind=Kind.reply, target=target,
-                 thread_no=get(ctx, issue, "number"), text=opt_str(ctx, ev.body, "comment.body"),
-                 parent_id=f"issue:{issue_id}" if issue_id else None,
-                 metadata={"is_pull_request": isinstance(issue, dict) and issue.get("pull_request") is not None})
+    return _item(
+        ctx,
+        ev,
+        obj_path="comment",
+        id_prefix="issue_comment",
+        kind=Kind.reply,
+        target=target,
+        thread_no=get(ctx, issue, "number"),
+        text=opt_str(ctx, ev.body, "comment.body"),
+        parent_id=f"issue:{issue_id}" if issue_id else None,
+        metadata={"is_pull_request": isinstance(issue, dict) and issue.get("pull_request") is not None},
+    )
 
 
 def _review(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -226,11 +262,19 @@ def _review(ctx: Ctx, ev: _Event) -> list[Interaction]:
     else:
         return []  # dismissed, pending
     pr_id = opt_id(ctx, ev.body, "pull_request.id")
-    return _item(ctx, ev, obj_path="review", id_prefix="review", kind=kind,
-                 target=_login(ctx, ev.body, "pull_request.user", required=False),
-                 thread_no=get(ctx, ev.body, "pull_request.number"), text=opt_str(ctx, ev.body, "review.body"),
-                 ts_field="submitted_at", parent_id=f"pull_request:{pr_id}" if pr_id else None,
-                 metadata={"state": state_l or None})
+    return _item(
+        ctx,
+        ev,
+        obj_path="review",
+        id_prefix="review",
+        kind=kind,
+        target=_login(ctx, ev.body, "pull_request.user", required=False),
+        thread_no=get(ctx, ev.body, "pull_request.number"),
+        text=opt_str(ctx, ev.body, "review.body"),
+        ts_field="submitted_at",
+        parent_id=f"pull_request:{pr_id}" if pr_id else None,
+        metadata={"state": state_l or None},
+    )
 
 
 def _review_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -244,9 +288,18 @@ def _review_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
     else:
         parent = f"pull_request:{pr_id}" if pr_id else None
         target, kind = _login(ctx, ev.body, "pull_request.user", required=False), Kind.review
-    return _item(ctx, ev, obj_path="comment", id_prefix="review_comment", kind=kind, target=target,
-                 thread_no=get(ctx, ev.body, "pull_request.number"), text=opt_str(ctx, ev.body, "comment.body"),
-                 parent_id=parent, metadata={"path": opt_str(ctx, ev.body, "comment.path")})
+    return _item(
+        ctx,
+        ev,
+        obj_path="comment",
+        id_prefix="review_comment",
+        kind=kind,
+        target=target,
+        thread_no=get(ctx, ev.body, "pull_request.number"),
+        text=opt_str(ctx, ev.body, "comment.body"),
+        parent_id=parent,
+        metadata={"path": opt_str(ctx, ev.body, "comment.path")},
+    )
 
 
 def _discussion(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -259,14 +312,32 @@ def _discussion(ctx: Ctx, ev: _Event) -> list[Interaction]:
         target = _login(ctx, ev.body, "answer.user", required=False) or ctx.author_of(f"discussion_comment:{answer_id}")
         ts = _ts(ctx, ev, ev.body, "discussion.answer_chosen_at")
         did = opt_id(ctx, ev.body, "discussion.id")
-        return [make(ctx, f"discussion:{did}#answer", Kind.approve, ts, chooser, target, channel=ev.repo,
-                     thread=f"{ev.repo}#{get(ctx, disc, 'number')}" if ev.repo else None,
-                     parent_id=f"discussion_comment:{answer_id}" if answer_id else None)]
+        return [
+            make(
+                ctx,
+                f"discussion:{did}#answer",
+                Kind.approve,
+                ts,
+                chooser,
+                target,
+                channel=ev.repo,
+                thread=f"{ev.repo}#{get(ctx, disc, 'number')}" if ev.repo else None,
+                parent_id=f"discussion_comment:{answer_id}" if answer_id else None,
+            )
+        ]
     if ev.action not in ("created", "edited", "deleted"):
         return []
-    return _item(ctx, ev, obj_path="discussion", id_prefix="discussion", kind=Kind.post, target=None,
-                 thread_no=get(ctx, disc, "number"), text=_text(get(ctx, disc, "title"), get(ctx, disc, "body")),
-                 metadata={"category": opt_str(ctx, disc, "category.name")})
+    return _item(
+        ctx,
+        ev,
+        obj_path="discussion",
+        id_prefix="discussion",
+        kind=Kind.post,
+        target=None,
+        thread_no=get(ctx, disc, "number"),
+        text=_text(get(ctx, disc, "title"), get(ctx, disc, "body")),
+        metadata={"category": opt_str(ctx, disc, "category.name")},
+    )
 
 
 def _discussion_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -280,9 +351,17 @@ def _discussion_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
     else:
         parent = f"discussion:{did}" if did else None
         target = _login(ctx, ev.body, "discussion.user", required=False)
-    return _item(ctx, ev, obj_path="comment", id_prefix="discussion_comment", kind=Kind.reply, target=target,
-                 thread_no=get(ctx, ev.body, "discussion.number"), text=opt_str(ctx, ev.body, "comment.body"),
-                 parent_id=parent)
+    return _item(
+        ctx,
+        ev,
+        obj_path="comment",
+        id_prefix="discussion_comment",
+        kind=Kind.reply,
+        target=target,
+        thread_no=get(ctx, ev.body, "discussion.number"),
+        text=opt_str(ctx, ev.body, "comment.body"),
+        parent_id=parent,
+    )
 
 
 def _watch(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -293,8 +372,9 @@ def _watch(ctx: Ctx, ev: _Event) -> list[Interaction]:
     repo_key = ev.repo_id or ev.repo
     if repo_key is None:
         raise ctx.error("repository.id", "missing")
-    return [make(ctx, f"star:{repo_key}:{ev.sender[7:]}", Kind.star, ev.fallback_ts, ev.sender, ev.owner,
-                 channel=ev.repo)]
+    return [
+        make(ctx, f"star:{repo_key}:{ev.sender[7:]}", Kind.star, ev.fallback_ts, ev.sender, ev.owner, channel=ev.repo)
+    ]
 
 
 def _fork(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -307,9 +387,19 @@ def _fork(ctx: Ctx, ev: _Event) -> list[Interaction]:
     if base is None:
         raise ctx.error("forkee.id", "missing")
     ts = _ts(ctx, ev, ev.body, "forkee.created_at") if isinstance(forkee, dict) else ev.fallback_ts
-    return [make(ctx, base, Kind.fork, ts, actor, ev.owner, channel=ev.repo,
-                 url=opt_str(ctx, forkee, "html_url") if isinstance(forkee, dict) else None,
-                 metadata={"forkee": opt_str(ctx, forkee, "full_name") if isinstance(forkee, dict) else None})]
+    return [
+        make(
+            ctx,
+            base,
+            Kind.fork,
+            ts,
+            actor,
+            ev.owner,
+            channel=ev.repo,
+            url=opt_str(ctx, forkee, "html_url") if isinstance(forkee, dict) else None,
+            metadata={"forkee": opt_str(ctx, forkee, "full_name") if isinstance(forkee, dict) else None},
+        )
+    ]
 
 
 _HANDLERS = {

@@ -14,8 +14,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str, req, unix_ts
-from schemas.interaction import Interaction, Kind, Source
+from valuenet.ingest.parsers._common import (
+    Ctx,
+    get,
+    id_str,
+    iso_ts,
+    make,
+    mention_events,
+    opt_id,
+    opt_str,
+    req,
+    unix_ts,
+)
+from valuenet.schemas.interaction import Interaction, Kind, Source
 
 __all__ = ["parse"]
 
@@ -57,7 +68,11 @@ def _adf_text_and_mentions(node: Any) -> tuple[str, list[str]]:
         budget -= 1
         n = stack.pop()
         if isinstance(n, dict):
-            if n.get("type") == "mention" and isinstance(n.get("attrs"), dict) and isinstance(n["attrs"].get("id"), str):
+            if (
+                n.get("type") == "mention"
+                and isinstance(n.get("attrs"), dict)
+                and isinstance(n["attrs"].get("id"), str)
+            ):
                 ids.append(n["attrs"]["id"])
             elif n.get("type") == "text" and isinstance(n.get("text"), str):
                 texts.append(n["text"])
@@ -78,8 +93,11 @@ def _body(body: Any) -> tuple[str | None, list[str]]:
 def _issue(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
     key = req(ctx, body, "issue.key")
     ctx.record = str(key)
-    actor = _acct(ctx, body, "issue.fields.creator.accountId") or _acct(ctx, body, "issue.fields.reporter.accountId") \
+    actor = (
+        _acct(ctx, body, "issue.fields.creator.accountId")
+        or _acct(ctx, body, "issue.fields.reporter.accountId")
         or _acct(ctx, body, "user.accountId")
+    )
     if actor is None:
         raise ctx.error("issue.fields.creator.accountId", "missing")
     created = get(ctx, body, "issue.fields.created")
@@ -89,7 +107,9 @@ def _issue(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
     text, ids = _body(get(ctx, body, "issue.fields.description"))
     summary = opt_str(ctx, body, "issue.fields.summary")
     common: dict[str, Any] = {"channel": opt_str(ctx, body, "issue.fields.project.key"), "thread": base}
-    out = [make(ctx, base, Kind.post, ts, actor, None, text="\n\n".join(p for p in (summary, text) if p) or None, **common)]
+    out = [
+        make(ctx, base, Kind.post, ts, actor, None, text="\n\n".join(p for p in (summary, text) if p) or None, **common)
+    ]
     out += mention_events(ctx, base, ts, actor, ["jira:" + i for i in ids], parent_id=base, **common)
     return out
 
@@ -107,18 +127,35 @@ def _comment(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
         "thread": f"issue:{key}" if key else None,
     }
     if event == "comment_deleted":
-        return [make(ctx, base + "#delete", Kind.delete, _fallback_ts(ctx, body), actor, None, parent_id=base, **common)]
+        return [
+            make(ctx, base + "#delete", Kind.delete, _fallback_ts(ctx, body), actor, None, parent_id=base, **common)
+        ]
     if event == "comment_updated":
         ts = iso_ts(ctx, get(ctx, body, "comment.updated"), "comment.updated")
         return [make(ctx, f"{base}#edit@{ts.isoformat()}", Kind.edit, ts, actor, None, parent_id=base, **common)]
     created = get(ctx, body, "comment.created")
     ts = iso_ts(ctx, created, "comment.created") if created is not None else _fallback_ts(ctx, body)
-    target = (_acct(ctx, body, "issue.fields.reporter.accountId") or _acct(ctx, body, "issue.fields.creator.accountId")
-              or (ctx.author_of(f"issue:{key}") if key else None))
+    target = (
+        _acct(ctx, body, "issue.fields.reporter.accountId")
+        or _acct(ctx, body, "issue.fields.creator.accountId")
+        or (ctx.author_of(f"issue:{key}") if key else None)
+    )
     text, ids = _body(get(ctx, body, "comment.body"))
     name = opt_str(ctx, body, "comment.author.displayName")
-    out = [make(ctx, base, Kind.reply, ts, actor, target, parent_id=f"issue:{key}" if key else None, text=text,
-                actor_name=name, **common)]
+    out = [
+        make(
+            ctx,
+            base,
+            Kind.reply,
+            ts,
+            actor,
+            target,
+            parent_id=f"issue:{key}" if key else None,
+            text=text,
+            actor_name=name,
+            **common,
+        )
+    ]
     out += mention_events(ctx, base, ts, actor, ["jira:" + i for i in ids], parent_id=base, **common)
     return out
 
@@ -143,8 +180,11 @@ def _confluence(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
             target = _acct(ctx, body, "comment.parent.creatorAccountId") or ctx.author_of(parent)
         else:
             parent = page
-            target = _acct(ctx, body, "page.creatorAccountId") or _acct(ctx, body, "comment.container.creatorAccountId") \
+            target = (
+                _acct(ctx, body, "page.creatorAccountId")
+                or _acct(ctx, body, "comment.container.creatorAccountId")
                 or ctx.author_of(page)
+            )
         return [make(ctx, base, Kind.reply, ts, actor, target, channel=space, thread=page, parent_id=parent)]
     if page_id is None:
         raise ctx.error("page.id", "missing")
@@ -153,5 +193,6 @@ def _confluence(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
     ctx.remember(page, creator)
     if event in ("page_updated",):
         return [make(ctx, f"{page}#edit@{ts.isoformat()}", Kind.edit, ts, actor, None, channel=space, parent_id=page)]
-    return [make(ctx, page, Kind.post, ts, creator, None, channel=space, thread=page,
-                 text=opt_str(ctx, body, "page.title"))]
+    return [
+        make(ctx, page, Kind.post, ts, creator, None, channel=space, thread=page, text=opt_str(ctx, body, "page.title"))
+    ]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str, req
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str, req
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "ACCEPTS_TEXT"]
 
@@ -78,8 +78,18 @@ def _frame(ctx: Ctx, frame: dict[str, Any], headers: dict[str, str]) -> list[Int
         sid = id_str(ctx, body, "id")
         actor = _account(ctx, body, "account")
         ts = iso_ts(ctx, body.get("edited_at") or body.get("created_at"), "edited_at")
-        return [make(ctx, f"status:{sid}#edit@{ts.isoformat()}", Kind.edit, ts, actor, None,
-                     parent_id=f"status:{sid}", text=opt_str(ctx, body, "content"))]
+        return [
+            make(
+                ctx,
+                f"status:{sid}#edit@{ts.isoformat()}",
+                Kind.edit,
+                ts,
+                actor,
+                None,
+                parent_id=f"status:{sid}",
+                text=opt_str(ctx, body, "content"),
+            )
+        ]
     return _status(ctx, body)
 
 
@@ -103,8 +113,20 @@ def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
         rid = id_str(ctx, st, "reblog.id")
         target = "mastodon:" + id_str(ctx, st, "reblog.account.id")
         ctx.remember(f"status:{rid}", target)
-        return [make(ctx, base, Kind.repost, ts, actor, target, parent_id=f"status:{rid}", thread=f"status:{rid}",
-                     url=opt_str(ctx, st, "reblog.url"), **who)]
+        return [
+            make(
+                ctx,
+                base,
+                Kind.repost,
+                ts,
+                actor,
+                target,
+                parent_id=f"status:{rid}",
+                thread=f"status:{rid}",
+                url=opt_str(ctx, st, "reblog.url"),
+                **who,
+            )
+        ]
     ctx.remember(base, actor)
     reply_to = opt_id(ctx, st, "in_reply_to_id")
     parent = f"status:{reply_to}" if reply_to else None
@@ -112,7 +134,11 @@ def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
     thread = root or parent or base
     if ctx.parents is not None:
         ctx.parents.remember(f"mastodon:thread:{base}", thread)
-    common: dict[str, Any] = {"thread": thread, "url": opt_str(ctx, st, "url"), "language": opt_str(ctx, st, "language")}
+    common: dict[str, Any] = {
+        "thread": thread,
+        "url": opt_str(ctx, st, "url"),
+        "language": opt_str(ctx, st, "language"),
+    }
     text = opt_str(ctx, st, "content")
     if reply_to:
         acc = opt_id(ctx, st, "in_reply_to_account_id")
@@ -129,8 +155,10 @@ def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
     if mentions is not None:
         if not isinstance(mentions, list):
             raise ctx.error("mentions", "expected a list")
-        targets = ["mastodon:" + id_str(ctx, m, "id") if isinstance(m, dict) else _bad(ctx, f"mentions[{i}]")
-                   for i, m in enumerate(mentions)]
+        targets = [
+            "mastodon:" + id_str(ctx, m, "id") if isinstance(m, dict) else _bad(ctx, f"mentions[{i}]")
+            for i, m in enumerate(mentions)
+        ]
         out += mention_events(ctx, base, ts, actor, targets, parent_id=base, **common)
     return out
 
@@ -154,8 +182,10 @@ def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[
     actor = _account(ctx, n, "account")
     ts = iso_ts(ctx, n.get("created_at"), "created_at")
     followers = get(ctx, n, "account.followers_count")
-    who: dict[str, Any] = {"actor_name": opt_str(ctx, n, "account.acct"),
-                           "actor_followers": followers if isinstance(followers, int) else None}
+    who: dict[str, Any] = {
+        "actor_name": opt_str(ctx, n, "account.acct"),
+        "actor_followers": followers if isinstance(followers, int) else None,
+    }
     if ntype == "follow":
         me = headers.get("x-mastodon-account-id")
         return [make(ctx, f"notification:{nid}", Kind.follow, ts, actor, "mastodon:" + me if me else None, **who)]
@@ -167,5 +197,17 @@ def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[
     if target == actor and ntype == "quote":  # the attached status is the quoting one
         quoted = opt_id(ctx, n, "status.quote.quoted_status.account.id")
         target = "mastodon:" + quoted if quoted else None
-    return [make(ctx, f"notification:{nid}", kind, ts, actor, target, parent_id=f"status:{sid}",
-                 url=opt_str(ctx, n, "status.url"), metadata={"notification": ntype}, **who)]
+    return [
+        make(
+            ctx,
+            f"notification:{nid}",
+            kind,
+            ts,
+            actor,
+            target,
+            parent_id=f"status:{sid}",
+            url=opt_str(ctx, n, "status.url"),
+            metadata={"notification": ntype},
+            **who,
+        )
+    ]

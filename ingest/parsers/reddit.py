@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
 
@@ -101,8 +101,21 @@ def _comment(ctx: Ctx, data: dict[str, Any]) -> list[Interaction]:
     ctx.remember(name, actor)
     text = opt_str(ctx, data, "body")
     common: dict[str, Any] = {"channel": opt_str(ctx, data, "subreddit"), "thread": opt_str(ctx, data, "link_id")}
-    out = [make(ctx, name, Kind.reply, ts, actor, ctx.author_of(parent), parent_id=parent, text=text,
-                url=_url(ctx, data), metadata=_meta(data), **common)]
+    out = [
+        make(
+            ctx,
+            name,
+            Kind.reply,
+            ts,
+            actor,
+            ctx.author_of(parent),
+            parent_id=parent,
+            text=text,
+            url=_url(ctx, data),
+            metadata=_meta(data),
+            **common,
+        )
+    ]
     out += mention_events(ctx, name, ts, actor, _mentions(text), parent_id=name, **common)
     return out
 
@@ -121,9 +134,15 @@ def _submission(ctx: Ctx, data: dict[str, Any]) -> list[Interaction]:
     cross = opt_str(ctx, data, "crosspost_parent")
     if cross:
         original = get(ctx, data, "crosspost_parent_list")
-        oauthor = original[0].get("author") if isinstance(original, list) and original and isinstance(original[0], dict) else None
+        oauthor = (
+            original[0].get("author")
+            if isinstance(original, list) and original and isinstance(original[0], dict)
+            else None
+        )
         target = "reddit:" + oauthor if isinstance(oauthor, str) and oauthor not in _GONE else ctx.author_of(cross)
-        return [make(ctx, name, Kind.repost, ts, actor, target, parent_id=cross, text=text, metadata=_meta(data), **common)]
+        return [
+            make(ctx, name, Kind.repost, ts, actor, target, parent_id=cross, text=text, metadata=_meta(data), **common)
+        ]
     out = [make(ctx, name, Kind.post, ts, actor, None, text=text, metadata=_meta(data), **common)]
     out += mention_events(ctx, name, ts, actor, _mentions(text), parent_id=name, **common)
     return out

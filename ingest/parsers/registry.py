@@ -7,11 +7,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ingest.errors import ParseError
-from ingest.parents import ParentIndex
-from ingest.parsers._common import Ctx
-from schemas.envelope import RawEnvelope, utcnow
-from schemas.interaction import Interaction, Source
+from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.parsers._common import Ctx
+from valuenet.schemas.envelope import RawEnvelope, utcnow
+from valuenet.schemas.interaction import Interaction, Source
 
 __all__ = ["parse", "parse_payload", "parser_for", "SUPPORTED"]
 
@@ -45,7 +45,7 @@ def parser_for(source: Source) -> ParserFn:
         name = _MODULES.get(source)
         if name is None:
             raise ParseError(str(getattr(source, "value", source)), "source", "no parser for this source")
-        module = importlib.import_module(f"ingest.parsers.{name}")
+        module = importlib.import_module(f"valuenet.ingest.parsers.{name}")
         fn = module.parse
         if getattr(module, "ACCEPTS_TEXT", False):
             _TEXT_OK.add(source)
@@ -98,5 +98,5 @@ def parse_payload(
         raise
     except RecursionError:
         raise ctx.error("<payload>", "nested too deeply") from None
-    except Exception as e:  # noqa: BLE001 - the contract: only ParseError leaves a parser
+    except Exception as e:
         raise ctx.error("<payload>", f"{type(e).__name__}: {e}"[:300]) from e

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
 
@@ -89,8 +89,19 @@ def _message(ctx: Ctx, ev: dict[str, Any], team: str | None) -> list[Interaction
         ts = unix_ts(ctx, req(ctx, ev, "ts"), "ts")
         mts = req_str(ctx, ev, "message.ts")
         base = f"msg:{channel}:{mts}"
-        return [make(ctx, f"{base}#edit@{ev['ts']}", Kind.edit, ts, _author(ctx, msg, "message."), None,
-                     channel=channel, parent_id=base, text=opt_str(ctx, ev, "message.text"))]
+        return [
+            make(
+                ctx,
+                f"{base}#edit@{ev['ts']}",
+                Kind.edit,
+                ts,
+                _author(ctx, msg, "message."),
+                None,
+                channel=channel,
+                parent_id=base,
+                text=opt_str(ctx, ev, "message.text"),
+            )
+        ]
     if subtype == "message_deleted":
         ts = unix_ts(ctx, req(ctx, ev, "ts"), "ts")
         dts = req_str(ctx, ev, "deleted_ts")
@@ -130,7 +141,9 @@ def _message(ctx: Ctx, ev: dict[str, Any], team: str | None) -> list[Interaction
     return out
 
 
-def _export_reactions(ctx: Ctx, reactions: Any, base: str, ts: Any, author: str, common: dict[str, Any]) -> list[Interaction]:
+def _export_reactions(
+    ctx: Ctx, reactions: Any, base: str, ts: Any, author: str, common: dict[str, Any]
+) -> list[Interaction]:
     if not isinstance(reactions, list):
         raise ctx.error("reactions", "expected a list")
     out = []
@@ -146,8 +159,19 @@ def _export_reactions(ctx: Ctx, reactions: Any, base: str, ts: Any, author: str,
             raise ctx.error(path + ".users", "expected a list")
         for u in users:
             if isinstance(u, str) and u:
-                out.append(make(ctx, f"{base}#reaction:{name}:{u}", Kind.reaction, ts, "slack:" + u, author,
-                                parent_id=base, metadata={"reaction": name}, **common))
+                out.append(
+                    make(
+                        ctx,
+                        f"{base}#reaction:{name}:{u}",
+                        Kind.reaction,
+                        ts,
+                        "slack:" + u,
+                        author,
+                        parent_id=base,
+                        metadata={"reaction": name},
+                        **common,
+                    )
+                )
     return out
 
 
@@ -166,5 +190,16 @@ def _reaction(ctx: Ctx, ev: dict[str, Any]) -> list[Interaction]:
         base = f"file:{item.get('file') or item.get('file_comment')}"
     item_user = opt_str(ctx, ev, "item_user")
     target = "slack:" + item_user if item_user else ctx.author_of(base)
-    return [make(ctx, f"{base}#reaction:{name}:{user}", Kind.reaction, ts, "slack:" + user, target,
-                 channel=channel, parent_id=base, metadata={"reaction": name})]
+    return [
+        make(
+            ctx,
+            f"{base}#reaction:{name}:{user}",
+            Kind.reaction,
+            ts,
+            "slack:" + user,
+            target,
+            channel=channel,
+            parent_id=base,
+            metadata={"reaction": name},
+        )
+    ]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
 
@@ -77,14 +77,30 @@ def _message(ctx: Ctx, msg: dict[str, Any], change: Any) -> list[Interaction]:
         mts = iso_ts(ctx, msg.get("lastModifiedDateTime") or msg.get("createdDateTime"), "lastModifiedDateTime")
         out = [make(ctx, f"{base}#edit@{mts.isoformat()}", Kind.edit, mts, actor, None, parent_id=base, **common)]
     elif reply_to:
-        out = [make(ctx, base, Kind.reply, ts, actor, ctx.author_of(parent), parent_id=parent, text=text,
-                    actor_name=name, **common)]
+        out = [
+            make(
+                ctx,
+                base,
+                Kind.reply,
+                ts,
+                actor,
+                ctx.author_of(parent),
+                parent_id=parent,
+                text=text,
+                actor_name=name,
+                **common,
+            )
+        ]
     else:
         out = [make(ctx, base, Kind.post, ts, actor, None, text=text, actor_name=name, **common)]
     if change != "updated":
         targets = []
-        for i, m in enumerate(_list(ctx, msg, "mentions")):
-            uid = opt_id(ctx, m, "mentioned.user.id") or opt_id(ctx, m, "mentioned.application.id") if isinstance(m, dict) else None
+        for m in _list(ctx, msg, "mentions"):
+            uid = (
+                opt_id(ctx, m, "mentioned.user.id") or opt_id(ctx, m, "mentioned.application.id")
+                if isinstance(m, dict)
+                else None
+            )
             if uid:
                 targets.append("teams:" + uid)
         out += mention_events(ctx, base, ts, actor, targets, parent_id=base, **common)
@@ -95,9 +111,22 @@ def _message(ctx: Ctx, msg: dict[str, Any], change: Any) -> list[Interaction]:
         rtype = r.get("reactionType") if isinstance(r.get("reactionType"), str) else "reaction"
         if not uid:
             continue
-        rts = iso_ts(ctx, r.get("createdDateTime"), f"reactions[{i}].createdDateTime") if r.get("createdDateTime") else ts
-        out.append(make(ctx, f"{base}#reaction:{rtype}:{uid}", Kind.reaction, rts, "teams:" + uid, actor,
-                        parent_id=base, metadata={"reaction": rtype}, **common))
+        rts = (
+            iso_ts(ctx, r.get("createdDateTime"), f"reactions[{i}].createdDateTime") if r.get("createdDateTime") else ts
+        )
+        out.append(
+            make(
+                ctx,
+                f"{base}#reaction:{rtype}:{uid}",
+                Kind.reaction,
+                rts,
+                "teams:" + uid,
+                actor,
+                parent_id=base,
+                metadata={"reaction": rtype},
+                **common,
+            )
+        )
     return out
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
 
@@ -28,10 +28,10 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
             return []
         raise ctx.error("data", "missing")
     users: dict[str, dict[str, Any]] = {}
-    for i, u in enumerate(_list(ctx, payload, "includes.users")):
+    for u in _list(ctx, payload, "includes.users"):
         if isinstance(u, dict) and u.get("id") is not None:
             users[str(u["id"])] = u
-    for i, t in enumerate(_list(ctx, payload, "includes.tweets")):
+    for t in _list(ctx, payload, "includes.tweets"):
         if isinstance(t, dict) and t.get("id") is not None and t.get("author_id") is not None:
             ctx.remember(str(t["id"]), "x:" + str(t["author_id"]))
     tweets = data if isinstance(data, list) else [data]
@@ -77,22 +77,46 @@ def _tweet(ctx: Ctx, tw: Any, users: dict[str, dict[str, Any]]) -> list[Interact
         if isinstance(rtype, str):
             refs[rtype] = id_str(ctx, ref, "id")
     text = opt_str(ctx, tw, "text")
-    meta = {f"{k}": v for k, v in (get(ctx, tw, "public_metrics") or {}).items()
-            if isinstance(v, int) and not isinstance(v, bool)} if isinstance(tw.get("public_metrics"), dict) else {}
+    meta = (
+        {
+            f"{k}": v
+            for k, v in (get(ctx, tw, "public_metrics") or {}).items()
+            if isinstance(v, int) and not isinstance(v, bool)
+        }
+        if isinstance(tw.get("public_metrics"), dict)
+        else {}
+    )
     if "retweeted" in refs:
         rid = refs["retweeted"]
-        return [make(ctx, tid, Kind.repost, ts, actor, ctx.author_of(rid), parent_id=rid, metadata=meta, **who, **common)]
+        return [
+            make(ctx, tid, Kind.repost, ts, actor, ctx.author_of(rid), parent_id=rid, metadata=meta, **who, **common)
+        ]
     out: list[Interaction] = []
     if "replied_to" in refs or tw.get("in_reply_to_user_id") is not None:
         parent = refs.get("replied_to")
         to = opt_id(ctx, tw, "in_reply_to_user_id")
         target = "x:" + to if to else ctx.author_of(parent)
-        out.append(make(ctx, tid, Kind.reply, ts, actor, target, parent_id=parent, text=text, metadata=meta, **who, **common))
+        out.append(
+            make(ctx, tid, Kind.reply, ts, actor, target, parent_id=parent, text=text, metadata=meta, **who, **common)
+        )
     if "quoted" in refs:
         qid = refs["quoted"]
         eid = tid + "#quote" if out else tid
-        out.append(make(ctx, eid, Kind.quote, ts, actor, ctx.author_of(qid), parent_id=qid,
-                        text=None if out else text, metadata={} if out else meta, **who, **common))
+        out.append(
+            make(
+                ctx,
+                eid,
+                Kind.quote,
+                ts,
+                actor,
+                ctx.author_of(qid),
+                parent_id=qid,
+                text=None if out else text,
+                metadata={} if out else meta,
+                **who,
+                **common,
+            )
+        )
     if not out:
         out.append(make(ctx, tid, Kind.post, ts, actor, None, text=text, metadata=meta, **who, **common))
     targets = []

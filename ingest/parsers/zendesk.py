@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.parsers._common import Ctx, get, id_str, iso_ts, make, opt_id, opt_str, req_str
-from schemas.interaction import Interaction, Kind
+from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, opt_id, opt_str, req_str
+from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
 
@@ -37,13 +37,26 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     assignee = _user(ctx, payload, "detail.assignee_id")
     base = f"ticket:{ticket}"
     common: dict[str, Any] = {"channel": opt_id(ctx, payload, "detail.group_id"), "thread": base}
-    action = etype[len("zen:event-type:ticket."):]
+    action = etype[len("zen:event-type:ticket.") :]
     if action == "created":
         if requester is None:
             raise ctx.error("detail.requester_id", "missing")
-        text = "\n\n".join(p for p in (opt_str(ctx, payload, "detail.subject"), opt_str(ctx, payload, "detail.description")) if p)
-        return [make(ctx, base, Kind.ticket, ts, requester, assignee, text=text or None,
-                     metadata={"role": "customer", "event": action}, **common)]
+        text = "\n\n".join(
+            p for p in (opt_str(ctx, payload, "detail.subject"), opt_str(ctx, payload, "detail.description")) if p
+        )
+        return [
+            make(
+                ctx,
+                base,
+                Kind.ticket,
+                ts,
+                requester,
+                assignee,
+                text=text or None,
+                metadata={"role": "customer", "event": action},
+                **common,
+            )
+        ]
     if action == "comment_added":
         cid = id_str(ctx, payload, "event.comment.id")
         author = _user(ctx, payload, "event.comment.author.id")
@@ -54,17 +67,38 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         role = "customer" if is_requester else ("agent" if staff is True or staff is None else "customer")
         target = assignee if is_requester else requester
         public = get(ctx, payload, "event.comment.is_public")
-        return [make(ctx, f"{base}#comment:{cid}", Kind.reply, ts, author, target, parent_id=base,
-                     text=opt_str(ctx, payload, "event.comment.body"),
-                     actor_name=opt_str(ctx, payload, "event.comment.author.name"),
-                     metadata={"role": role, "public": public if isinstance(public, bool) else None, "event": action},
-                     **common)]
+        return [
+            make(
+                ctx,
+                f"{base}#comment:{cid}",
+                Kind.reply,
+                ts,
+                author,
+                target,
+                parent_id=base,
+                text=opt_str(ctx, payload, "event.comment.body"),
+                actor_name=opt_str(ctx, payload, "event.comment.author.name"),
+                metadata={"role": role, "public": public if isinstance(public, bool) else None, "event": action},
+                **common,
+            )
+        ]
     if action == "agent_assignment_changed":
         new = _user(ctx, payload, "event.current")
         if requester is None or new is None:
             return []
-        return [make(ctx, f"{base}#{eid}", Kind.ticket, ts, requester, new, parent_id=base,
-                     metadata={"role": "customer", "event": action}, **common)]
+        return [
+            make(
+                ctx,
+                f"{base}#{eid}",
+                Kind.ticket,
+                ts,
+                requester,
+                new,
+                parent_id=base,
+                metadata={"role": "customer", "event": action},
+                **common,
+            )
+        ]
     return []
 
 

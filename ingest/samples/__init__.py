@@ -3,15 +3,15 @@
 ``git-history-sample.jsonl.gz`` holds the most recent 3000 commits of git/git that carry a
 trailer other than Signed-off-by, plus the commit just before and just after each of them
 (5,707 commits), oldest first — the order a stream replays them in — in the bundled JSONL shape. Rebuild it with
-``python -m ingest.samples /work/shared/datasets/git-history-trailers.jsonl.gz``.
+``python -m valuenet.ingest.samples /work/shared/datasets/git-history-trailers.jsonl.gz``.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ def _credited(line: str) -> bool:
 
 
 def _commit_time(line: str) -> datetime:
-    return datetime.fromisoformat(json.loads(line)["committed_at"]).astimezone(timezone.utc)
+    return datetime.fromisoformat(json.loads(line)["committed_at"]).astimezone(UTC)
 
 
 def build_git_sample(source: Path, dest: Path = GIT_SAMPLE, credited: int = 3000) -> int:
@@ -53,4 +53,3 @@ def build_git_sample(source: Path, dest: Path = GIT_SAMPLE, credited: int = 3000
     with open(dest, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
         gz.write("".join(chosen).encode("utf-8"))
     return len(keep)
-

@@ -1,8 +1,8 @@
-"""``python -m ingest.samples SOURCE.jsonl.gz``: rebuild the bundled git sample."""
+"""``python -m valuenet.ingest.samples SOURCE.jsonl.gz``: rebuild the bundled git sample."""
 
 import sys
 from pathlib import Path
 
-from ingest.samples import build_git_sample
+from valuenet.ingest.samples import build_git_sample
 
 print(build_git_sample(Path(sys.argv[1])))

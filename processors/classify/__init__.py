@@ -17,18 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from schemas.flow import Flow, FlowType, Segment
-from schemas.interaction import Interaction, Kind, Source
-from schemas.trusted import trusted
-
-from processors.classify.model import TextModel, default_model
-from processors.classify.priors import TEXT_KINDS, is_bot, prior_for
-from processors.classify.rules import apply_rules
-from processors.classify.text import is_question, normalise
+from valuenet.processors.classify.model import TextModel, default_model
+from valuenet.processors.classify.priors import TEXT_KINDS, is_bot, prior_for
+from valuenet.processors.classify.rules import apply_rules
+from valuenet.processors.classify.text import is_question, normalise
+from valuenet.schemas.flow import Flow, FlowType, Segment
+from valuenet.schemas.interaction import Interaction, Kind, Source
+from valuenet.schemas.trusted import trusted
 
 if TYPE_CHECKING:
-    from processors.identity import ActorIdentity, IdentityResolver
-    from processors.privacy import Pseudonymiser
+    from valuenet.processors.identity import ActorIdentity, IdentityResolver
+    from valuenet.processors.privacy import Pseudonymiser
 
 __all__ = ["Classification", "classify", "classify_many", "classify_text", "to_flow", "to_flows", "is_question"]
 
@@ -228,25 +227,28 @@ def _flow(
     if pseudonymiser is not None:
         giver_id = pseudonymiser.pseudonym(giver_id)
         receiver_id = pseudonymiser.pseudonym(receiver_id) if receiver_id is not None else None
-    return trusted(Flow, {  # every field named: model_construct without its per-field cost
-        "schema_version": 1,
-        "event_id": interaction.event_id,
-        "network": interaction.network,
-        "source": interaction.source,
-        "kind": interaction.kind,
-        "timestamp": interaction.timestamp,
-        "giver": giver_id,
-        "receiver": receiver_id,
-        "giver_segment": giver.segment,
-        "receiver_segment": r_segment,
-        "giver_team": giver.team,
-        "receiver_team": receiver.team if receiver is not None else None,
-        "flow_type": c.flow_type,
-        "confidence": c.confidence,
-        "reason": c.reason,
-        "channel": interaction.channel,
-        "thread": interaction.thread,
-        "parent_id": interaction.parent_id,
-        "giver_followers": interaction.actor_followers,
-        "seq": None,
-    })
+    return trusted(
+        Flow,
+        {  # every field named: model_construct without its per-field cost
+            "schema_version": 1,
+            "event_id": interaction.event_id,
+            "network": interaction.network,
+            "source": interaction.source,
+            "kind": interaction.kind,
+            "timestamp": interaction.timestamp,
+            "giver": giver_id,
+            "receiver": receiver_id,
+            "giver_segment": giver.segment,
+            "receiver_segment": r_segment,
+            "giver_team": giver.team,
+            "receiver_team": receiver.team if receiver is not None else None,
+            "flow_type": c.flow_type,
+            "confidence": c.confidence,
+            "reason": c.reason,
+            "channel": interaction.channel,
+            "thread": interaction.thread,
+            "parent_id": interaction.parent_id,
+            "giver_followers": interaction.actor_followers,
+            "seq": None,
+        },
+    )

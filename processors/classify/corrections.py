@@ -7,12 +7,11 @@ row, so retraining does not depend on how long interactions are kept. The latest
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from schemas.flow import FlowType
-
-from processors.classify.model import LABELS, Example, TextModel, load_corpus, model_path, set_default_model
+from valuenet.processors.classify.model import LABELS, Example, TextModel, load_corpus, model_path, set_default_model
+from valuenet.schemas.flow import FlowType
 
 __all__ = ["CorrectionError", "store_correction", "stored_examples", "retrain"]
 
@@ -21,7 +20,9 @@ class CorrectionError(ValueError):
     """A correction cannot be stored (unknown label, unknown event)."""
 
 
-def store_correction(store: Any, network: str, event_id: str, label: str, *, labelled_by: str = "cli") -> dict[str, Any]:
+def store_correction(
+    store: Any, network: str, event_id: str, label: str, *, labelled_by: str = "cli"
+) -> dict[str, Any]:
     """Write one correction for a stored interaction; returns the row written."""
     if label not in LABELS:
         raise CorrectionError(f"label: {label!r} is not one of {', '.join(LABELS)}")
@@ -31,7 +32,7 @@ def store_correction(store: Any, network: str, event_id: str, label: str, *, lab
     )
     if not rows:
         raise CorrectionError(f"event_id: {event_id!r} is not a stored interaction of network {network!r}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     row = {
         "event_id": event_id,
         "network": network,
@@ -67,7 +68,7 @@ def retrain(store: Any | None = None, *, home: Any = None) -> tuple[TextModel, i
     model = TextModel.fit(examples + extra)
     model.save(model_path(home))
     set_default_model(model)
-    from processors.classify import reset_caches
+    from valuenet.processors.classify import reset_caches
 
     reset_caches()
     return model, len(extra)

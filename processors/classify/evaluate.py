@@ -17,19 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from schemas.interaction import Interaction, Kind, Source
-
-from processors.classify import classify
-from processors.classify.model import LABELS, Example, TextModel, load_corpus
-from processors.classify.text import normalise
+from valuenet.processors.classify import classify
+from valuenet.processors.classify.model import LABELS, Example, TextModel, load_corpus
+from valuenet.processors.classify.text import normalise
+from valuenet.schemas.interaction import Interaction, Kind, Source
 
 __all__ = ["EvalReport", "split", "evaluate", "as_interaction", "DEFAULT_SEED", "DEFAULT_TEST_SIZE"]
 
 DEFAULT_SEED = 13
 DEFAULT_TEST_SIZE = 0.3
-_T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+_T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,9 @@ def _group_key(e: Example) -> str:
     return "id:" + e.id
 
 
-def split(examples: Sequence[Example], *, test_size: float = DEFAULT_TEST_SIZE, seed: int = DEFAULT_SEED) -> tuple[list[Example], list[Example]]:
+def split(
+    examples: Sequence[Example], *, test_size: float = DEFAULT_TEST_SIZE, seed: int = DEFAULT_SEED
+) -> tuple[list[Example], list[Example]]:
     """Stratified (by label), grouped (by normalised text), seeded split into (train, test)."""
     from sklearn.model_selection import train_test_split
 
@@ -128,5 +129,3 @@ def evaluate(
         y_pred=tuple(y_pred),
         layers=layers,
     )
-
-

@@ -1,7 +1,7 @@
 """Layer 3: a linear text model for text-bearing kinds (post, reply, mention, quote, ticket).
 
 Training: scikit-learn ``LogisticRegression`` (multinomial, lbfgs — deterministic) over
-binary features from :func:`processors.classify.text.features` (unigrams, bigrams, first
+binary features from :func:`valuenet.processors.classify.text.features` (unigrams, bigrams, first
 and last word, length bucket, "?", kind, source), vectorised by ``DictVectorizer``.
 
 Prediction does not call scikit-learn: the fitted coefficients are exported to a plain
@@ -36,12 +36,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from schemas.flow import FlowType
-from schemas.interaction import Kind, Source
-
-from processors.classify.priors import TEXT_KINDS
-from processors.classify.text import features, normalise
-from processors.classify.vocab import FeatureIndex
+from valuenet.processors.classify.priors import TEXT_KINDS
+from valuenet.processors.classify.text import features, normalise
+from valuenet.processors.classify.vocab import FeatureIndex
+from valuenet.schemas.flow import FlowType
+from valuenet.schemas.interaction import Kind, Source
 
 __all__ = [
     "CORPUS_PATH",
@@ -149,7 +148,7 @@ class TextModel:
             raise ValueError(f"every weight vector needs {self._n} values (one per label)")
 
     @classmethod
-    def fit(cls, examples: Sequence[Example], *, C: float = DEFAULT_C) -> "TextModel":
+    def fit(cls, examples: Sequence[Example], *, C: float = DEFAULT_C) -> TextModel:
         """Fit on the text-bearing ``examples`` (deterministic for the same input)."""
         from sklearn.feature_extraction import DictVectorizer
         from sklearn.linear_model import LogisticRegression
@@ -171,8 +170,7 @@ class TextModel:
             intercept = [-intercept[0], intercept[0]]
         names = vec.get_feature_names_out()
         weights = {
-            str(name): tuple(round(float(coef[c][j]), 6) for c in range(len(labels)))
-            for j, name in enumerate(names)
+            str(name): tuple(round(float(coef[c][j]), 6) for c in range(len(labels))) for j, name in enumerate(names)
         }
         return cls(labels, intercept, weights, (e.id for e in ex))
 
@@ -188,7 +186,7 @@ class TextModel:
         """(label, probability, explanation) for normalised text of a kind and source.
 
         Pure Python (a few µs for a short text): the known features' ids come from
-        :class:`~processors.classify.vocab.FeatureIndex`, each label's score is a column sum, then a softmax; the
+        :class:`~valuenet.processors.classify.vocab.FeatureIndex`, each label's score is a column sum, then a softmax; the
         explanation names the three features adding most to the winning label.
         """
         W, fi, rows = self._matrix()
@@ -276,9 +274,14 @@ class TextModel:
         }
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> "TextModel":
+    def from_json(cls, doc: dict[str, Any]) -> TextModel:
         """Rebuild from :meth:`to_json` output."""
-        return cls(doc["labels"], doc["intercept"], {k: tuple(v) for k, v in doc["weights"].items()}, doc.get("trained_ids", ()))
+        return cls(
+            doc["labels"],
+            doc["intercept"],
+            {k: tuple(v) for k, v in doc["weights"].items()},
+            doc.get("trained_ids", ()),
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model as JSON (atomically)."""
@@ -289,7 +292,7 @@ class TextModel:
         tmp.replace(p)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "TextModel":
+    def load(cls, path: str | os.PathLike[str]) -> TextModel:
         """Read a model written by :meth:`save`."""
         return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from schemas.flow import FlowType
-from schemas.interaction import Kind
+from valuenet.schemas.flow import FlowType
+from valuenet.schemas.interaction import Kind
 
 __all__ = ["KIND_PRIORS", "TEXT_KINDS", "NEGATIVE_REACTIONS", "BOT_NAMES", "prior_for", "is_bot"]
 
@@ -41,15 +41,40 @@ TEXT_KINDS: frozenset[Kind] = frozenset({Kind.post, Kind.reply, Kind.mention, Ki
 """Kinds decided by the text rules and the model."""
 
 NEGATIVE_REACTIONS: frozenset[str] = frozenset(
-    {"-1", "thumbsdown", "thumbs_down", "confused", "angry", "rage", "disappointed", "face_palm", "facepalm", "👎", "😕", "😠"}
+    {
+        "-1",
+        "thumbsdown",
+        "thumbs_down",
+        "confused",
+        "angry",
+        "rage",
+        "disappointed",
+        "face_palm",
+        "facepalm",
+        "👎",
+        "😕",
+        "😠",
+    }
 )
 """Reactions that carry no recognition."""
 
-BOT_NAMES: tuple[str, ...] = ("[bot]", "dependabot", "renovate", "github-actions", "mergify", "codecov", "slackbot", "automoderator")
+BOT_NAMES: tuple[str, ...] = (
+    "[bot]",
+    "dependabot",
+    "renovate",
+    "github-actions",
+    "mergify",
+    "codecov",
+    "slackbot",
+    "automoderator",
+)
 
 _BOT_NAME = re.compile("|".join(map(re.escape, BOT_NAMES))).search  # one scan instead of a loop of `in`
 
-_REVIEW_STATES = {"approved": (R, 0.95, "prior:review approved"), "changes_requested": (K, 0.9, "prior:review changes requested")}
+_REVIEW_STATES = {
+    "approved": (R, 0.95, "prior:review approved"),
+    "changes_requested": (K, 0.9, "prior:review changes requested"),
+}
 
 
 def is_bot(actor: str, actor_name: str | None, metadata: dict) -> bool:

@@ -24,9 +24,8 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from schemas.flow import FlowType
-
-from processors.classify.text import is_question
+from valuenet.processors.classify.text import is_question
+from valuenet.schemas.flow import FlowType
 
 __all__ = ["RuleHit", "apply_rules"]
 

@@ -1,6 +1,6 @@
 """Feature ids without feature strings: :func:`text.features` as look-ups into a fitted vocabulary.
 
-:func:`processors.classify.text.features` names every feature as a string ("k=post", "deploy",
+:func:`valuenet.processors.classify.text.features` names every feature as a string ("k=post", "deploy",
 "deploy failed", "^the", "$full", "len<12", "has?"); building those strings (bigrams above all)
 was most of a prediction's cost. :class:`FeatureIndex` splits a fitted vocabulary by feature
 family so one text's known feature ids come from the tokens directly: unigrams by token,
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from processors.classify.text import TOKEN_RE, length_bucket
+from valuenet.processors.classify.text import TOKEN_RE, length_bucket
 
 __all__ = ["FeatureIndex"]
 

@@ -17,7 +17,7 @@ def eval_classify(
     test_size: float = typer.Option(0.3, help="Share of the corpus held out (never trained on)."),
 ) -> None:
     """Macro-F1 and the confusion matrix of the flow classifier on a held-out split of the corpus."""
-    from processors.classify.evaluate import evaluate
+    from valuenet.processors.classify.evaluate import evaluate
 
     r = evaluate(seed=seed, test_size=test_size)
     console.print(
@@ -25,7 +25,9 @@ def eval_classify(
         f"model {r.model_fingerprint} trained on {len(r.model_trained_ids)} text examples, "
         f"overlap with held-out: {len(r.model_trained_ids & r.test_ids)}"
     )
-    console.print(f"[bold]macro-F1 {r.macro_f1:.3f}[/bold] (all kinds)   text-bearing kinds only: {r.text_macro_f1:.3f}")
+    console.print(
+        f"[bold]macro-F1 {r.macro_f1:.3f}[/bold] (all kinds)   text-bearing kinds only: {r.text_macro_f1:.3f}"
+    )
     console.print("decided by layer: " + ", ".join(f"{k} {v}" for k, v in sorted(r.layers.items())))
     per = Table(title="per label")
     for col in ("label", "precision", "recall", "F1", "support"):
@@ -45,9 +47,9 @@ def eval_classify(
 @train_app.command("classify")
 def train_classify() -> None:
     """Retrain the text model on the committed corpus plus the corrections stored in ClickHouse."""
-    from analytics.storage import open_store
-    from processors.classify.corrections import retrain
-    from processors.classify.model import model_path
+    from valuenet.analytics.storage import open_store
+    from valuenet.processors.classify.corrections import retrain
+    from valuenet.processors.classify.model import model_path
 
     store = open_store()
     try:
@@ -64,9 +66,9 @@ def label(
     by: str = typer.Option("cli", help="Who is labelling (stored with the correction)."),
 ) -> None:
     """Store a correction of one event's flow type; `valuenet train classify` learns from it."""
-    from analytics.storage import open_store
-    from processors.classify.corrections import CorrectionError, store_correction
+    from valuenet.analytics.storage import open_store
     from valuenet.config import get_settings
+    from valuenet.processors.classify.corrections import CorrectionError, store_correction
 
     net = network or get_settings().network
     store = open_store()

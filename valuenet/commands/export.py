@@ -20,7 +20,11 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="Output file (written atomically)."),
         network: str = typer.Option(None, "--network", help="Network id (default VALUENET_NETWORK)."),
         k: int = typer.Option(None, "--k", help="Suppress groups smaller than k (default VALUENET_EXPORT_K)."),
-        schedule: bool = typer.Option(False, "--schedule", help="Run the [[exports]] cron jobs of the configuration into VALUENET_EXPORT_DIR until stopped."),
+        schedule: bool = typer.Option(
+            False,
+            "--schedule",
+            help="Run the [[exports]] cron jobs of the configuration into VALUENET_EXPORT_DIR until stopped.",
+        ),
         once: bool = typer.Option(False, "--once", help="With --schedule: run every configured job once now and exit."),
     ) -> None:
         """Export metrics, tunnels, flows or the graph for analysts.
@@ -30,10 +34,10 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from analytics.exports import FORMATS, WHAT, ExportError, load_jobs, run_jobs, run_schedule
-        from analytics.exports import export as do_export
-        from analytics.storage import open_store
-        from valuenet.web.queries import Reader
+        from valuenet.analytics.exports import FORMATS, WHAT, ExportError, load_jobs, run_jobs, run_schedule
+        from valuenet.analytics.exports import export as do_export
+        from valuenet.analytics.storage import open_store
+        from valuenet.analytics.storage.reader import Reader
 
         settings = get_settings()
         console = Console(stderr=True)
@@ -59,8 +63,9 @@ def register(app: typer.Typer) -> None:
                     console.print(f"exported {len(jobs)} file(s) into {path}")
                 else:
                     console.print(f"running {len(jobs)} export job(s) into {settings.export_dir}; Ctrl-C to stop")
-                    run_schedule(reader, jobs, settings.export_dir, net, k_,
-                                 on_run=lambda p: console.print(f"exported into {p}"))
+                    run_schedule(
+                        reader, jobs, settings.export_dir, net, k_, on_run=lambda p: console.print(f"exported into {p}")
+                    )
             except KeyboardInterrupt:
                 pass
             finally:
@@ -83,8 +88,13 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         store = open_store(settings)
         try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=console) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
                 task = bar.add_task(f"{what} {w} → {out.name}", total=None)
 
                 def step(done: int, total: int) -> None:
@@ -94,4 +104,6 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         note = f", {entry['suppressed']} group(s) under k={k_} suppressed" if entry["suppressed"] else ""
-        console.print(f"wrote {entry['rows']} rows to {out} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…){note}")
+        console.print(
+            f"wrote {entry['rows']} rows to {out} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…){note}"
+        )

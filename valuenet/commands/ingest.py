@@ -7,34 +7,34 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from schemas.interaction import Source
 from valuenet.config import get_settings
+from valuenet.schemas.interaction import Source
 
-app = typer.Typer(help="Get raw platform events into Kafka (valuenet.raw); bad input goes to valuenet.dlq.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Get raw platform events into Kafka (valuenet.raw); bad input goes to valuenet.dlq.", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 
-def _producer():  # noqa: ANN202 - imported lazily so `--help` needs no Kafka client
-    from ingest.producer import open_producer
+def _producer():
+    from valuenet.ingest.producer import open_producer
 
     try:
         return open_producer(get_settings())
-    except Exception as e:  # noqa: BLE001 - any client failure: say where we tried
+    except Exception as e:
         console.print(f"[red]error:[/] cannot reach Kafka at {get_settings().bootstrap_servers}: {e}")
         raise typer.Exit(1) from e
 
 
-def _source(value: Optional[str]) -> Optional[Source]:
+def _source(value: str | None) -> Source | None:
     if value is None:
         return None
     try:
@@ -45,18 +45,24 @@ def _source(value: Optional[str]) -> Optional[Source]:
 
 @app.command()
 def replay(
-    path: Path = typer.Argument(..., exists=True, help="File (NDJSON/JSON/CSV, .gz ok) or directory (Slack export, git repo)."),
-    source: Optional[str] = typer.Option(None, "--source", "-s", help="Platform of the payloads (not needed for stored envelopes)."),
-    network: Optional[str] = typer.Option(None, "--network", "-n", help="Network id (default VALUENET_NETWORK)."),
-    rate: Optional[float] = typer.Option(None, "--rate", help="Cap: events per second."),
-    speedup: Optional[float] = typer.Option(None, "--speedup", help="Replay at event time × X."),
+    path: Path = typer.Argument(
+        ..., exists=True, help="File (NDJSON/JSON/CSV, .gz ok) or directory (Slack export, git repo)."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", "-s", help="Platform of the payloads (not needed for stored envelopes)."
+    ),
+    network: str | None = typer.Option(None, "--network", "-n", help="Network id (default VALUENET_NETWORK)."),
+    rate: float | None = typer.Option(None, "--rate", help="Cap: events per second."),
+    speedup: float | None = typer.Option(None, "--speedup", help="Replay at event time × X."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Tail a growing NDJSON file (Ctrl-C to stop)."),
-    idle_exit: Optional[float] = typer.Option(None, "--idle-exit", help="With --follow: stop after this many idle seconds."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Stop after this many payloads."),
+    idle_exit: float | None = typer.Option(
+        None, "--idle-exit", help="With --follow: stop after this many idle seconds."
+    ),
+    limit: int | None = typer.Option(None, "--limit", help="Stop after this many payloads."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Replay a file or directory: validate each payload with its parser, send the raw envelope to valuenet.raw."""
-    from ingest.replay import replay as run_replay
+    from valuenet.ingest.replay import replay as run_replay
 
     if rate is not None and speedup is not None:
         raise typer.BadParameter("give --rate or --speedup, not both")
@@ -64,17 +70,35 @@ def replay(
     settings = get_settings()
     producer = _producer()
     stop = threading.Event()
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"replay {path.name}", detail="", total=None)
 
-        def show(st) -> None:  # noqa: ANN001
+        def show(st) -> None:
             progress.update(task, detail=f"sent {st.sent:,}  rejected {st.rejected:,}  {st.events_per_s:,.0f} ev/s")
 
         try:
-            stats = run_replay(path, producer, source=src, network=network, default_network=settings.network,
-                               rate=rate, speedup=speedup, follow=follow, stop=stop, idle_exit_s=idle_exit,
-                               limit=limit, on_progress=show)
+            stats = run_replay(
+                path,
+                producer,
+                source=src,
+                network=network,
+                default_network=settings.network,
+                rate=rate,
+                speedup=speedup,
+                follow=follow,
+                stop=stop,
+                idle_exit_s=idle_exit,
+                limit=limit,
+                on_progress=show,
+            )
         except ValueError as e:
             console.print(f"[red]error:[/] {e}")
             raise typer.Exit(2) from e
@@ -98,9 +122,14 @@ def replay(
 def webhook(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     port: int = typer.Option(8090, help="Port."),
-    network: Optional[str] = typer.Option(None, "--network", "-n", help="Network id when a request names none (?network=)."),
-    max_body_bytes: int = typer.Option(1_000_000, help="Refuse larger bodies with 413 (their head goes to the DLQ); "
-                                                       "keep it under the broker's message.max.bytes."),
+    network: str | None = typer.Option(
+        None, "--network", "-n", help="Network id when a request names none (?network=)."
+    ),
+    max_body_bytes: int = typer.Option(
+        1_000_000,
+        help="Refuse larger bodies with 413 (their head goes to the DLQ); "
+        "keep it under the broker's message.max.bytes.",
+    ),
 ) -> None:
     """HTTP receiver for Slack, GitHub, Discourse, Zendesk and generic JSON; 2xx only after Kafka acknowledged.
 
@@ -109,12 +138,17 @@ def webhook(
     """
     import uvicorn
 
-    from ingest.webhook import WebhookSecrets, create_app
+    from valuenet.ingest.webhook import WebhookSecrets, create_app
 
     settings = get_settings()
     producer = _producer()
-    app_ = create_app(producer.send_and_wait, secrets=WebhookSecrets(), network=network or settings.network,
-                      send_dlq=producer.send_dlq_record, max_body_bytes=max_body_bytes)
+    app_ = create_app(
+        producer.send_and_wait,
+        secrets=WebhookSecrets(),
+        network=network or settings.network,
+        send_dlq=producer.send_dlq_record,
+        max_body_bytes=max_body_bytes,
+    )
     console.print(f"webhook receiver on http://{host}:{port} → {settings.bootstrap_servers}")
     try:
         uvicorn.run(app_, host=host, port=port, log_level="info")
@@ -126,22 +160,28 @@ def webhook(
 def stream(
     platform: str = typer.Argument(..., help="mastodon or jetstream."),
     url: str = typer.Argument(..., help="WebSocket URL (wss://…/api/v1/streaming?stream=public, wss://…/subscribe?…)."),
-    network: Optional[str] = typer.Option(None, "--network", "-n", help="Network id (default VALUENET_NETWORK)."),
-    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Stop after this many frames."),
+    network: str | None = typer.Option(None, "--network", "-n", help="Network id (default VALUENET_NETWORK)."),
+    max_frames: int | None = typer.Option(None, "--max-frames", help="Stop after this many frames."),
 ) -> None:
     """Stream Mastodon or Bluesky Jetstream over WebSocket into valuenet.raw, resuming from a persisted cursor.
 
     Mastodon's access token comes from VALUENET_MASTODON_TOKEN; the cursor file lives in $VALUENET_HOME/cursors/.
     """
-    from ingest.stream import CursorStore, StreamClient
+    from valuenet.ingest.stream import CursorStore, StreamClient
 
     if platform not in ("mastodon", "jetstream"):
         raise typer.BadParameter("platform: mastodon or jetstream")
     settings = get_settings()
     producer = _producer()
     store = CursorStore.for_url(settings.home, platform, url)
-    client = StreamClient(platform, url, producer, network=network or settings.network, cursor_store=store,  # type: ignore[arg-type]
-                          token=os.environ.get("VALUENET_MASTODON_TOKEN"))
+    client = StreamClient(
+        platform,
+        url,
+        producer,
+        network=network or settings.network,
+        cursor_store=store,  # type: ignore[arg-type]
+        token=os.environ.get("VALUENET_MASTODON_TOKEN"),
+    )
     console.print(f"{platform} stream {url} (cursor file {store.path}, resume cursor {client.stats.cursor})")
     try:
         stats = asyncio.run(client.run(max_frames=max_frames))
@@ -149,34 +189,46 @@ def stream(
         stats = client.stats
     finally:
         producer.close()
-    console.print(f"frames {stats.frames:,}  sent {stats.sent:,}  skipped {stats.skipped:,}  "
-                  f"rejected {stats.rejected:,}  connections {stats.connections}  cursor {stats.cursor}")
+    console.print(
+        f"frames {stats.frames:,}  sent {stats.sent:,}  skipped {stats.skipped:,}  "
+        f"rejected {stats.rejected:,}  connections {stats.connections}  cursor {stats.cursor}"
+    )
 
 
 @app.command()
 def synth(
     seed: int = typer.Option(1, "--seed", help="Random seed: same seed, same events."),
     actors: int = typer.Option(200, "--actors", help="Number of actors (≥ 20)."),
-    rate: float = typer.Option(1.0, "--rate", help="Events per second of event time (also the send pace to Kafka). "
-                               "Answers come hours later: keep events/rate well above a few hours for them to land."),
-    events: Optional[int] = typer.Option(None, "--events", help="How many events (default: 100 per actor; 0 = forever, Kafka only)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write events.jsonl, truth.json, directory.csv here instead of Kafka."),
-    start: Optional[str] = typer.Option(None, "--start", help="Event-time start (ISO 8601). Default: 2026-01-05T09:00Z with --out, now for Kafka."),
+    rate: float = typer.Option(
+        1.0,
+        "--rate",
+        help="Events per second of event time (also the send pace to Kafka). "
+        "Answers come hours later: keep events/rate well above a few hours for them to land.",
+    ),
+    events: int | None = typer.Option(
+        None, "--events", help="How many events (default: 100 per actor; 0 = forever, Kafka only)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write events.jsonl, truth.json, directory.csv here instead of Kafka."
+    ),
+    start: str | None = typer.Option(
+        None, "--start", help="Event-time start (ISO 8601). Default: 2026-01-05T09:00Z with --out, now for Kafka."
+    ),
     speedup: float = typer.Option(1.0, "--speedup", help="Kafka: send at event time × X."),
     no_pace: bool = typer.Option(False, "--no-pace", help="Kafka: send as fast as possible."),
     network: str = typer.Option("synth", "--network", "-n", help="Network id of the synthetic network."),
-    truth: Optional[Path] = typer.Option(None, "--truth", help="Kafka: write the ground truth JSON here at the end."),
+    truth: Path | None = typer.Option(None, "--truth", help="Kafka: write the ground truth JSON here at the end."),
 ) -> None:
     """Generate a synthetic value network (planted silos, brokers, cascades, questions, ideas) in real payload formats."""
-    from ingest.synth import DEFAULT_START, SynthNetwork, write_dataset
+    from valuenet.ingest.synth import DEFAULT_START, SynthNetwork, write_dataset
 
     if start is not None:
         t0 = datetime.fromisoformat(start.replace("Z", "+00:00"))
-        t0 = t0 if t0.tzinfo else t0.replace(tzinfo=timezone.utc)
+        t0 = t0 if t0.tzinfo else t0.replace(tzinfo=UTC)
     elif out is not None:
         t0 = DEFAULT_START
     else:
-        t0 = datetime.now(timezone.utc).replace(microsecond=0)
+        t0 = datetime.now(UTC).replace(microsecond=0)
     try:
         gen = SynthNetwork(seed=seed, actors=actors, rate=rate, start=t0, network=network)
     except ValueError as e:
@@ -186,9 +238,11 @@ def synth(
         if n <= 0:
             raise typer.BadParameter("--events must be positive with --out")
         truth = write_dataset(gen, out, n)
-        console.print(f"wrote {truth['events']:,} events to {out / 'events.jsonl'} "
-                      f"({', '.join(f'{k} {v:,}' for k, v in truth['events_per_source'].items())}); "
-                      f"ground truth {out / 'truth.json'}; directory {out / 'directory.csv'}")
+        console.print(
+            f"wrote {truth['events']:,} events to {out / 'events.jsonl'} "
+            f"({', '.join(f'{k} {v:,}' for k, v in truth['events_per_source'].items())}); "
+            f"ground truth {out / 'truth.json'}; directory {out / 'directory.csv'}"
+        )
         return
     producer = _producer()
     t_wall = time.monotonic()

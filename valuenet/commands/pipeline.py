@@ -13,7 +13,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from ingest.samples import GIT_SAMPLE
+from valuenet.ingest.samples import GIT_SAMPLE
 
 console = Console(stderr=True)
 
@@ -21,13 +21,14 @@ SAMPLE_WINDOWS = '["30d", "365d", "3650d"]'
 SAMPLE_DIRECTORY = GIT_SAMPLE.with_name("git-directory.yaml")
 
 
-
 def worker(
-    serve: bool = typer.Option(False, help="Also serve the API and dashboard from this process (needed with embedded chdb)."),
+    serve: bool = typer.Option(
+        False, help="Also serve the API and dashboard from this process (needed with embedded chdb)."
+    ),
     loglevel: str = typer.Option("warning", help="faust log level."),
 ) -> None:
     """Run a faust worker: the processors and analytics agents (joins the consumer group)."""
-    from valuenet.runtime import run_worker
+    from valuenet.pipeline.runtime import run_worker
 
     run_worker(serve=serve, loglevel=loglevel)
 
@@ -40,7 +41,7 @@ def up(
     replay: bool = typer.Option(True, help="Replay the sample after start."),
 ) -> None:
     """Start everything on this machine: Kafka (unless configured), a worker with the API, and replay the sample."""
-    from analytics.storage.server_store import redacted_url
+    from valuenet.analytics.storage.server_store import redacted_url
     from valuenet.config import get_settings
     from valuenet.kafka_admin import ensure_topics
     from valuenet.localstack.kafka import start_broker, stop_broker
@@ -56,7 +57,9 @@ def up(
             console.print("Kafka: starting the managed local broker …")
             started_broker = start_broker(settings)  # True only if this call started it
         ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
-        console.print(f"Storage: {'ClickHouse server ' + redacted_url(settings.clickhouse_url) if settings.clickhouse_url else 'embedded chdb at ' + str(settings.chdb_dir)}")
+        console.print(
+            f"Storage: {'ClickHouse server ' + redacted_url(settings.clickhouse_url) if settings.clickhouse_url else 'embedded chdb at ' + str(settings.chdb_dir)}"
+        )
         log_dir = settings.home / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         worker_log = open(log_dir / "worker.log", "ab")
@@ -68,12 +71,33 @@ def up(
         if sample == GIT_SAMPLE and "VALUENET_DIRECTORY_PATH" not in env:
             env["VALUENET_DIRECTORY_PATH"] = str(SAMPLE_DIRECTORY)
             console.print(f"Directory: {SAMPLE_DIRECTORY} (segments by e-mail domain)")
-        procs.append(subprocess.Popen([sys.executable, "-m", "valuenet.cli", "worker", "--serve"], stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True, env=env))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "valuenet.cli", "worker", "--serve"],
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+            )
+        )
         url = f"http://{settings.api_host}:{settings.api_port}/"
         _wait_http(url + "healthz", procs[0], log_dir / "worker.log")
-        console.print(f"\n[bold green]Dashboard:[/] {url}   API docs: {url}docs   worker log: {log_dir / 'worker.log'}\n")
+        console.print(
+            f"\n[bold green]Dashboard:[/] {url}   API docs: {url}docs   worker log: {log_dir / 'worker.log'}\n"
+        )
         if replay:
-            cmd = [sys.executable, "-m", "valuenet.cli", "ingest", "replay", str(sample), "--source", source, "--network", network]
+            cmd = [
+                sys.executable,
+                "-m",
+                "valuenet.cli",
+                "ingest",
+                "replay",
+                str(sample),
+                "--source",
+                source,
+                "--network",
+                network,
+            ]
             if rate:
                 cmd += ["--rate", str(rate)]
             subprocess.run(cmd, check=False)

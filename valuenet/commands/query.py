@@ -1,7 +1,7 @@
 """``valuenet top | tunnels | reach ACTOR | alerts``: read the metric snapshots in ClickHouse.
 
 Each command reads the latest snapshot (``max(computed_at)``) of a network and window from
-``actor_metrics``, ``segment_flows`` or ``alerts`` through ``analytics.storage.open_store``
+``actor_metrics``, ``segment_flows`` or ``alerts`` through ``valuenet.analytics.storage.open_store``
 (parameters passed pyformat, never spliced) and prints a rich table.
 """
 
@@ -18,15 +18,27 @@ from valuenet.config import get_settings
 __all__ = ["register", "ACTOR_METRICS"]
 
 ACTOR_METRICS = (
-    "pagerank", "pagerank_reputation", "betweenness", "boundary_spanning", "reach", "potential_reach",
-    "amplification_rate", "engagement_rate", "give_get_balance",
-    "in_knowledge", "out_knowledge", "in_idea", "out_idea", "in_reputation", "out_reputation",
+    "pagerank",
+    "pagerank_reputation",
+    "betweenness",
+    "boundary_spanning",
+    "reach",
+    "potential_reach",
+    "amplification_rate",
+    "engagement_rate",
+    "give_get_balance",
+    "in_knowledge",
+    "out_knowledge",
+    "in_idea",
+    "out_idea",
+    "in_reputation",
+    "out_reputation",
 )
 
 
 def _query(sql: str, params: dict[str, Any]) -> list[dict]:
     """Run ``sql`` on the configured store and close it."""
-    from analytics.storage import open_store
+    from valuenet.analytics.storage import open_store
 
     store = open_store(get_settings())
     try:
@@ -39,7 +51,12 @@ def _table(title: str, columns: list[str], rows: list[dict]) -> Table:
     """A rich table of ``rows`` showing ``columns`` (floats to 4 significant digits)."""
     table = Table(title=title)
     for c in columns:
-        table.add_column(c, justify="left" if c in ("actor", "segment", "src_segment", "dst_segment", "kind", "subject", "message") else "right")
+        table.add_column(
+            c,
+            justify="left"
+            if c in ("actor", "segment", "src_segment", "dst_segment", "kind", "subject", "message")
+            else "right",
+        )
     for r in rows:
         table.add_row(*[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in columns])
     return table
@@ -71,7 +88,13 @@ def register(app: typer.Typer) -> None:
         """Top actors of the latest snapshot by a metric."""
         net = network or get_settings().network
         rows = top_actors(metric, window, net, limit)
-        Console().print(_table(f"top {metric} · {net} · {window}", ["actor", "segment", "value", "pagerank", "betweenness", "reach", "community"], rows))
+        Console().print(
+            _table(
+                f"top {metric} · {net} · {window}",
+                ["actor", "segment", "value", "pagerank", "betweenness", "reach", "community"],
+                rows,
+            )
+        )
 
     @app.command()
     def tunnels(
@@ -87,7 +110,16 @@ def register(app: typer.Typer) -> None:
             "ORDER BY knowledge + idea + reputation DESC",
             {"network": net, "window": window},
         )
-        cols = ["src_segment", "dst_segment", "knowledge", "idea", "reputation", "actor_pairs", "reciprocity", "give_get_balance"]
+        cols = [
+            "src_segment",
+            "dst_segment",
+            "knowledge",
+            "idea",
+            "reputation",
+            "actor_pairs",
+            "reciprocity",
+            "give_get_balance",
+        ]
         Console().print(_table(f"tunnels · {net} · {window}", cols, rows))
 
     @app.command()
@@ -106,13 +138,23 @@ def register(app: typer.Typer) -> None:
         if not rows:
             Console().print(f"[yellow]no metrics for actor {actor!r} in network {net!r}[/yellow]")
             raise typer.Exit(1)
-        cols = ["window", "reach", "potential_reach", "amplification_rate", "engagement_rate", "pagerank", "computed_at"]
+        cols = [
+            "window",
+            "reach",
+            "potential_reach",
+            "amplification_rate",
+            "engagement_rate",
+            "pagerank",
+            "computed_at",
+        ]
         Console().print(_table(f"reach of {actor} · {net}", cols, rows))
 
     @app.command()
     def alerts(
         network: str = typer.Option(None, "--network"),
-        kind: str = typer.Option(None, "--kind", help="broker_lost, silo_forming, reach_spike, responsiveness_degraded"),
+        kind: str = typer.Option(
+            None, "--kind", help="broker_lost, silo_forming, reach_spike, responsiveness_degraded"
+        ),
         limit: int = typer.Option(20, "--limit", min=1),
     ) -> None:
         """The latest alerts."""
@@ -123,4 +165,6 @@ def register(app: typer.Typer) -> None:
             "ORDER BY raised_at DESC LIMIT %(limit)s",
             {"network": net, "kind": kind, "limit": limit},
         )
-        Console().print(_table(f"alerts · {net}", ["raised_at", "window", "kind", "subject", "value", "threshold", "message"], rows))
+        Console().print(
+            _table(f"alerts · {net}", ["raised_at", "window", "kind", "subject", "value", "threshold", "message"], rows)
+        )

@@ -24,8 +24,10 @@ def _fail(err: Exception) -> typer.Exit:
 def _external_note() -> bool:
     settings = get_settings()
     if settings.kafka_bootstrap_servers:
-        typer.echo(f"KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers} is set: "
-                   "using that cluster; the managed broker is not started or stopped.")
+        typer.echo(
+            f"KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers} is set: "
+            "using that cluster; the managed broker is not started or stopped."
+        )
         return True
     return False
 
@@ -45,14 +47,16 @@ def start(
             from valuenet.kafka_admin import ensure_topics
 
             report = ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
-    except Exception as err:  # noqa: BLE001 — Java/Maven/port/Kafka errors all get a clear one-line message
+    except Exception as err:
         raise _fail(err) from err
     paths = kafka.BrokerPaths.for_settings(settings)
     pid = kafka.managed_pid(settings)
     word = "started" if started else "already running"
-    typer.echo(f"Kafka {kafka.kafka_version()} {word} on {settings.bootstrap_servers}"
-               + (f" (pid {pid})" if pid else " (not managed by this VALUENET_HOME)")
-               + f"; log: {paths.log_file}")
+    typer.echo(
+        f"Kafka {kafka.kafka_version()} {word} on {settings.bootstrap_servers}"
+        + (f" (pid {pid})" if pid else " (not managed by this VALUENET_HOME)")
+        + f"; log: {paths.log_file}"
+    )
     if topics and report.created:
         typer.echo(f"created topics: {', '.join(report.created)}")
 
@@ -119,12 +123,15 @@ def topics(create: bool = typer.Option(False, "--create", help="Create missing v
             if report.created:
                 typer.echo(f"created: {', '.join(report.created)}")
         found = topic_partitions(bootstrap)
-    except Exception as err:  # noqa: BLE001 — a clear one-line message instead of a traceback
+    except Exception as err:
         raise _fail(RuntimeError(f"{bootstrap}: {err}")) from err
     for name, wanted in expected.items():
         have = found.get(name)
-        note = "missing (run `valuenet kafka topics --create`)" if have is None else (
-            f"{have} partitions" + ("" if have == wanted else f" (expected {wanted})"))
+        note = (
+            "missing (run `valuenet kafka topics --create`)"
+            if have is None
+            else (f"{have} partitions" + ("" if have == wanted else f" (expected {wanted})"))
+        )
         typer.echo(f"{name:<20} {note}")
     for name in sorted(set(found) - set(expected)):
         typer.echo(f"{name:<20} {found[name]} partitions")

@@ -27,12 +27,16 @@ def register(app: typer.Typer) -> None:
         from valuenet.web.auth import InsecureBindError
 
         base = get_settings()
-        settings = base.model_copy(update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v is not None})
+        settings = base.model_copy(
+            update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v is not None}
+        )
         try:
             web = create_app(settings, kafka=not no_kafka)
         except InsecureBindError as e:
             typer.secho(str(e), fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
-        typer.echo(f"valuenet: serving http://{settings.api_host}:{settings.api_port}/ "
-                   f"(auth {'on' if settings.api_token else 'off'})")
+        typer.echo(
+            f"valuenet: serving http://{settings.api_host}:{settings.api_port}/ "
+            f"(auth {'on' if settings.api_token else 'off'})"
+        )
         uvicorn.run(web, host=settings.api_host, port=settings.api_port, log_level="info", access_log=False)

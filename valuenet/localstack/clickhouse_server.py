@@ -184,8 +184,12 @@ class ClickHouseServer:
         command = [*find_binary(), f"--config-file={self._write_config()}"]
         out = open(self.data_dir / "log" / "stdout.log", "ab")
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            cwd=self.data_dir, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=self.data_dir,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         out.close()
         deadline = time.monotonic() + self.start_timeout
@@ -198,7 +202,9 @@ class ClickHouseServer:
                 return self.url
             time.sleep(0.1)
         self.stop()
-        raise ClickHouseServerError(f"clickhouse-server did not answer within {self.start_timeout}s; see {self.log_file}")
+        raise ClickHouseServerError(
+            f"clickhouse-server did not answer within {self.start_timeout}s; see {self.log_file}"
+        )
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL after ``timeout``) and remove a temporary data dir."""
@@ -221,7 +227,9 @@ class ClickHouseServer:
     def __enter__(self) -> str:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 

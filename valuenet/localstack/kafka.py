@@ -176,15 +176,19 @@ def _write_properties(path: Path, props: dict[str, str]) -> None:
 
 def _jvm_args(settings: Settings, paths: BrokerPaths, *, tool: bool = False) -> list[str]:
     """JVM options: the broker gets G1 and full JIT; a short-lived tool JVM gets C1 only and the serial GC."""
-    tuning = (["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"] if tool
-              else ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError"])
+    tuning = (
+        ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+        if tool
+        else ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError"]
+    )
     return [
         f"-Xmx{settings.kafka_heap}",
         *tuning,
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
         f"-Dkafka.logs.dir={paths.logs_dir}",
-        "-cp", classpath(),
+        "-cp",
+        classpath(),
     ]
 
 
@@ -205,12 +209,23 @@ def format_storage(settings: Settings, java: str) -> str | None:
     if (paths.data_dir / "meta.properties").is_file():
         return None
     cluster_id = _new_cluster_id()
-    cmd = [java, *_jvm_args(settings, paths, tool=True), "kafka.tools.StorageTool", "format",
-           "-t", cluster_id, "-c", str(paths.config_file), "--ignore-formatted"]
+    cmd = [
+        java,
+        *_jvm_args(settings, paths, tool=True),
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster_id,
+        "-c",
+        str(paths.config_file),
+        "--ignore-formatted",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     if proc.returncode != 0:
-        raise KafkaStackError(f"kafka.tools.StorageTool format failed (exit {proc.returncode}):\n"
-                              f"{(proc.stdout + proc.stderr).strip()[-2000:]}")
+        raise KafkaStackError(
+            f"kafka.tools.StorageTool format failed (exit {proc.returncode}):\n"
+            f"{(proc.stdout + proc.stderr).strip()[-2000:]}"
+        )
     return cluster_id
 
 
@@ -240,8 +255,11 @@ def probe(bootstrap: str, timeout: float = 5.0) -> dict[str, object] | None:
     ms = int(timeout * 1000)
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap, client_id="valuenet-probe",
-            request_timeout_ms=ms, bootstrap_timeout_ms=ms, reconnect_backoff_max_ms=500,
+            bootstrap_servers=bootstrap,
+            client_id="valuenet-probe",
+            request_timeout_ms=ms,
+            bootstrap_timeout_ms=ms,
+            reconnect_backoff_max_ms=500,
         )
     except (KafkaError, OSError, ValueError):
         return None
@@ -347,10 +365,19 @@ def start_broker(settings: Settings, *, timeout: float = 120.0, jvm_opts: Sequen
         paths.logs_dir.mkdir(parents=True, exist_ok=True)
         with open(paths.stdout_file, "ab") as out:
             proc = subprocess.Popen(
-                [java, *_jvm_args(settings, paths), *os.environ.get("VALUENET_KAFKA_JVM_OPTS", "").split(),
-                 *jvm_opts, "kafka.Kafka", str(paths.config_file)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=paths.kafka_dir,
+                [
+                    java,
+                    *_jvm_args(settings, paths),
+                    *os.environ.get("VALUENET_KAFKA_JVM_OPTS", "").split(),
+                    *jvm_opts,
+                    "kafka.Kafka",
+                    str(paths.config_file),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=paths.kafka_dir,
             )
         paths.pid_file.write_text(f"{proc.pid}\n")
         try:
@@ -371,8 +398,9 @@ def _wait_ready(bootstrap: str, pid: int, paths: BrokerPaths, timeout: float) ->
         if probe(bootstrap, timeout=3.0) is not None:
             return
         time.sleep(0.5)
-    raise KafkaStackError(f"the Kafka broker (pid {pid}) did not answer on {bootstrap} within {timeout:.0f}s.\n"
-                          f"{_log_tail(paths)}")
+    raise KafkaStackError(
+        f"the Kafka broker (pid {pid}) did not answer on {bootstrap} within {timeout:.0f}s.\n{_log_tail(paths)}"
+    )
 
 
 def ensure_broker(settings: Settings, *, create_topics: bool = True, timeout: float = 120.0) -> str:
@@ -432,8 +460,12 @@ def broker_status(settings: Settings, *, timeout: float = 5.0) -> BrokerStatus:
     bootstrap = settings.bootstrap_servers
     info = probe(bootstrap, timeout=timeout)
     if settings.kafka_bootstrap_servers:
-        status = BrokerStatus(mode="external", bootstrap=bootstrap, responding=info is not None,
-                              detail="KAFKA_BOOTSTRAP_SERVERS is set; the managed broker is not used")
+        status = BrokerStatus(
+            mode="external",
+            bootstrap=bootstrap,
+            responding=info is not None,
+            detail="KAFKA_BOOTSTRAP_SERVERS is set; the managed broker is not used",
+        )
     else:
         paths = BrokerPaths.for_settings(settings)
         pid = managed_pid(settings)
@@ -442,8 +474,15 @@ def broker_status(settings: Settings, *, timeout: float = 5.0) -> BrokerStatus:
             detail = "a broker answers on this port but it was not started from this VALUENET_HOME"
         elif info is None and pid is not None:
             detail = "the process runs but does not answer yet"
-        status = BrokerStatus(mode="managed", bootstrap=bootstrap, responding=info is not None, pid=pid,
-                              version=kafka_version(), log_file=paths.log_file, detail=detail)
+        status = BrokerStatus(
+            mode="managed",
+            bootstrap=bootstrap,
+            responding=info is not None,
+            pid=pid,
+            version=kafka_version(),
+            log_file=paths.log_file,
+            detail=detail,
+        )
     if info is not None:
         status.cluster_id = str(info["cluster_id"])
         status.brokers = list(info["brokers"])  # type: ignore[arg-type]

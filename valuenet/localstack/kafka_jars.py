@@ -144,8 +144,14 @@ def fetch_jars(*, force: bool = False) -> Path:
         staging = cache / "libs.partial"
         shutil.rmtree(staging, ignore_errors=True)
         cmd = [
-            mvn, "-B", "-q", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(work / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+            "-DincludeScope=runtime",
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
@@ -156,8 +162,6 @@ def fetch_jars(*, force: bool = False) -> Path:
         staging.rename(libs)
         shutil.rmtree(work, ignore_errors=True)
         return libs
-
-
 
 
 def classpath() -> str:

@@ -6,12 +6,12 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from pydantic import BaseModel, Field
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
+from valuenet.analytics.storage.reader import ACTOR_METRICS, FLOW_TYPES, Reader, WindowError, parse_duration
 from valuenet.config import Settings
 from valuenet.web import valuemap as vmap
-from valuenet.web.queries import ACTOR_METRICS, FLOW_TYPES, Reader, WindowError, parse_duration
 
 __all__ = ["router", "StoreError"]
 
@@ -27,8 +27,9 @@ class StoreError(RuntimeError):
 
 def _invalid(field: str, value: Any, msg: str) -> HTTPException:
     """A 422 in FastAPI's validation shape, naming the query field."""
-    return HTTPException(status_code=422, detail=[{"loc": ["query", field], "msg": msg, "input": value,
-                                                   "type": "value_error"}])
+    return HTTPException(
+        status_code=422, detail=[{"loc": ["query", field], "msg": msg, "input": value, "type": "value_error"}]
+    )
 
 
 def get_reader(request: Request) -> Reader:
@@ -43,18 +44,27 @@ def get_settings_dep(request: Request) -> Settings:
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-NetworkQ = Annotated[str | None, Query(min_length=1, max_length=128, description="Network id; default: the configured network if it has data, else the most recently ticked one")]
-WindowQ = Annotated[str | None, Query(max_length=16, description="Rolling window, one of the configured windows (default: the first)")]
+NetworkQ = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=128,
+        description="Network id; default: the configured network if it has data, else the most recently ticked one",
+    ),
+]
+WindowQ = Annotated[
+    str | None, Query(max_length=16, description="Rolling window, one of the configured windows (default: the first)")
+]
 LimitQ = Annotated[int, Query(ge=1, le=1000, description="Rows to return")]
 
 
-def _call(fn, *args, **kwargs):  # noqa: ANN001, ANN202
+def _call(fn, *args, **kwargs):
     """Run a Reader call, turning store failures into StoreError (503)."""
     try:
         return fn(*args, **kwargs)
     except (ValueError, WindowError):
         raise
-    except Exception as e:  # noqa: BLE001 - driver errors vary by backend
+    except Exception as e:
         log.warning("store query failed: %s", e, exc_info=True)
         raise StoreError(f"store query failed: {type(e).__name__}") from e
 
@@ -96,20 +106,29 @@ def networks(reader: ReaderDep, settings: SettingsDep) -> dict:
 
 
 @router.get("/actors", summary="Search actors")
-def actors(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
-           q: Annotated[str | None, Query(max_length=256, description="Substring of the actor id or display name")] = None,
-           limit: LimitQ = 50) -> dict:
+def actors(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    q: Annotated[str | None, Query(max_length=256, description="Substring of the actor id or display name")] = None,
+    limit: LimitQ = 50,
+) -> dict:
     """Actors matching ``q`` (case-insensitive), highest PageRank first."""
     net, w = _network(reader, settings, network), _window(settings, window)
     return {"network": net, "window": w, "q": q, "actors": _call(reader.search_actors, net, w, q, limit)}
 
 
 @router.get("/actors/{actor}", summary="One actor: metrics over time and ego network")
-def actor(reader: ReaderDep, settings: SettingsDep,
-          actor: Annotated[str, Path(min_length=1, max_length=256)],
-          network: NetworkQ = None, window: WindowQ = None,
-          history: Annotated[int, Query(ge=1, le=500, description="Snapshots of history")] = 60,
-          edges: Annotated[int, Query(ge=1, le=5000, description="Ego-network edges at most")] = 400) -> dict:
+def actor(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    actor: Annotated[str, Path(min_length=1, max_length=256)],
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    history: Annotated[int, Query(ge=1, le=500, description="Snapshots of history")] = 60,
+    edges: Annotated[int, Query(ge=1, le=5000, description="Ego-network edges at most")] = 400,
+) -> dict:
     """Latest metrics, metrics over the last ``history`` ticks and the ego network (radius 1)."""
     net, w = _network(reader, settings, network), _window(settings, window)
     _require_actor(reader, net, actor)
@@ -117,9 +136,15 @@ def actor(reader: ReaderDep, settings: SettingsDep,
     ego_edges = _call(reader.edges, net, w, None, actor, edges)
     snap = _call(reader.actor_snapshot, net, w)
     names = _call(reader.display_names, net)
-    return {"network": net, "window": w, "actor": actor, "name": names.get(actor),
-            "latest": hist[-1] if hist else snap.get(actor), "history": hist,
-            "ego": _graph(ego_edges, snap, names)}
+    return {
+        "network": net,
+        "window": w,
+        "actor": actor,
+        "name": names.get(actor),
+        "latest": hist[-1] if hist else snap.get(actor),
+        "history": hist,
+        "ego": _graph(ego_edges, snap, names),
+    }
 
 
 @router.get("/metrics/live", summary="Live counters by window: flows by type, flows/s, tunnel volume, late events")
@@ -131,16 +156,24 @@ def metrics_live(request: Request, settings: SettingsDep, network: NetworkQ = No
         net = next(iter(hub.live))  # the only network with live data
     held = hub.live.get(net)
     if held is None:
-        raise HTTPException(404, detail=f"no live counters for network {net!r} yet: the worker publishes them on "
-                                        f"{settings.topic('metrics')} after each batch of flows (feed connected to Kafka: "
-                                        f"{hub.kafka_connected})")
+        raise HTTPException(
+            404,
+            detail=f"no live counters for network {net!r} yet: the worker publishes them on "
+            f"{settings.topic('metrics')} after each batch of flows (feed connected to Kafka: "
+            f"{hub.kafka_connected})",
+        )
     rows = [r for r in held["live"] if window is None or r["window"] == _window(settings, window)]
     return {"network": net, "computed_at": held["computed_at"], "watermark_ms": held["watermark_ms"], "live": rows}
 
 
 @router.get("/metrics/network", summary="Network metrics by window")
-def metrics_network(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
-                    history: Annotated[int, Query(ge=0, le=1000, description="Also return this many past snapshots of the window")] = 0) -> dict:
+def metrics_network(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    history: Annotated[int, Query(ge=0, le=1000, description="Also return this many past snapshots of the window")] = 0,
+) -> dict:
     """Latest NetworkMetrics per window (or of one window), with optional history."""
     net = _network(reader, settings, network)
     windows = [_window(settings, window)] if window else list(settings.windows)
@@ -151,10 +184,15 @@ def metrics_network(reader: ReaderDep, settings: SettingsDep, network: NetworkQ 
 
 
 @router.get("/metrics/actors", summary="Top actors by a metric")
-def metrics_actors(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
-                   metric: Annotated[MetricName, Query(description="ActorMetrics field to rank by")] = "pagerank",
-                   segment: Annotated[Literal[SEGMENTS] | None, Query(description="Only actors of this segment")] = None,  # type: ignore[valid-type]
-                   limit: LimitQ = 10) -> dict:
+def metrics_actors(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    metric: Annotated[MetricName, Query(description="ActorMetrics field to rank by")] = "pagerank",
+    segment: Annotated[Literal[SEGMENTS] | None, Query(description="Only actors of this segment")] = None,  # type: ignore[valid-type]
+    limit: LimitQ = 10,
+) -> dict:
     """Top ``limit`` actors of the latest snapshot by ``metric``."""
     net, w = _network(reader, settings, network), _window(settings, window)
     rows = _call(reader.top_actors, net, w, metric, limit, segment)
@@ -169,36 +207,54 @@ def tunnels(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, 
     """Latest SegmentFlow rows and the segment × segment matrix of total flows."""
     net, w = _network(reader, settings, network), _window(settings, window)
     rows = _call(reader.tunnels, net, w)
-    segs = sorted({r["src_segment"] for r in rows} | {r["dst_segment"] for r in rows},
-                  key=lambda s: SEGMENTS.index(s) if s in SEGMENTS else 99)
+    segs = sorted(
+        {r["src_segment"] for r in rows} | {r["dst_segment"] for r in rows},
+        key=lambda s: SEGMENTS.index(s) if s in SEGMENTS else 99,
+    )
     matrix = [[0] * len(segs) for _ in segs]
     for r in rows:
-        matrix[segs.index(r["src_segment"])][segs.index(r["dst_segment"])] = r["knowledge"] + r["idea"] + r["reputation"]
+        matrix[segs.index(r["src_segment"])][segs.index(r["dst_segment"])] = (
+            r["knowledge"] + r["idea"] + r["reputation"]
+        )
     return {"network": net, "window": w, "tunnels": rows, "segments": segs, "matrix": matrix}
 
 
 @router.get("/reach", summary="Influencer reach of one actor")
-def reach(reader: ReaderDep, settings: SettingsDep,
-          actor: Annotated[str, Query(min_length=1, max_length=256, description="Actor id")],
-          network: NetworkQ = None, window: WindowQ = None,
-          trend: Annotated[int, Query(ge=1, le=500, description="Ticks of trend")] = 30,
-          posts: Annotated[int, Query(ge=0, le=100, description="Top posts to list")] = 10) -> dict:
+def reach(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    actor: Annotated[str, Query(min_length=1, max_length=256, description="Actor id")],
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    trend: Annotated[int, Query(ge=1, le=500, description="Ticks of trend")] = 30,
+    posts: Annotated[int, Query(ge=0, le=100, description="Top posts to list")] = 10,
+) -> dict:
     """Reach and potential reach now and over time, and the actor's most amplified posts."""
     net, w = _network(reader, settings, network), _window(settings, window)
     _require_actor(reader, net, actor)
     hist = _call(reader.reach_history, net, w, [actor], trend).get(actor, [])
     latest = _call(reader.actor_snapshot, net, w).get(actor)
     keys = ("reach", "potential_reach", "amplification_rate", "engagement_rate", "segment")
-    return {"network": net, "window": w, "actor": actor,
-            "latest": {k: latest[k] for k in keys} if latest else None,
-            "trend": hist, "posts": _call(reader.top_posts, net, actor, posts) if posts else []}
+    return {
+        "network": net,
+        "window": w,
+        "actor": actor,
+        "latest": {k: latest[k] for k in keys} if latest else None,
+        "trend": hist,
+        "posts": _call(reader.top_posts, net, actor, posts) if posts else [],
+    }
 
 
 @router.get("/reach/leaderboard", summary="Influencer reach leaderboard with trends")
-def reach_leaderboard(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
-                      limit: LimitQ = 20,
-                      trend: Annotated[int, Query(ge=2, le=200, description="Ticks of trend per actor")] = 20,
-                      segment: Annotated[Literal[SEGMENTS] | None, Query()] = None) -> dict:  # type: ignore[valid-type]
+def reach_leaderboard(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    limit: LimitQ = 20,
+    trend: Annotated[int, Query(ge=2, le=200, description="Ticks of trend per actor")] = 20,
+    segment: Annotated[Literal[SEGMENTS] | None, Query()] = None,
+) -> dict:  # type: ignore[valid-type]
     """Top actors by reach; ``delta`` = reach now − reach at the oldest tick of the trend."""
     net, w = _network(reader, settings, network), _window(settings, window)
     top = _call(reader.top_actors, net, w, "reach", limit, segment)
@@ -208,17 +264,31 @@ def reach_leaderboard(reader: ReaderDep, settings: SettingsDep, network: Network
     for rank, a in enumerate(top, 1):
         series = hist.get(a["actor"], [])
         first = series[0]["reach"] if series else a["reach"]
-        leaders.append({"rank": rank, "actor": a["actor"], "name": names.get(a["actor"]), "segment": a["segment"],
-                        "reach": a["reach"], "potential_reach": a["potential_reach"],
-                        "amplification_rate": a["amplification_rate"], "engagement_rate": a["engagement_rate"],
-                        "delta": a["reach"] - first, "trend": [p["reach"] for p in series]})
+        leaders.append(
+            {
+                "rank": rank,
+                "actor": a["actor"],
+                "name": names.get(a["actor"]),
+                "segment": a["segment"],
+                "reach": a["reach"],
+                "potential_reach": a["potential_reach"],
+                "amplification_rate": a["amplification_rate"],
+                "engagement_rate": a["engagement_rate"],
+                "delta": a["reach"] - first,
+                "trend": [p["reach"] for p in series],
+            }
+        )
     return {"network": net, "window": w, "leaders": leaders}
 
 
 @router.get("/cascade/{event_id}", summary="A post's amplification cascade")
-def cascade(reader: ReaderDep, settings: SettingsDep,
-            event_id: Annotated[str, Path(min_length=1, max_length=512)], network: NetworkQ = None,
-            depth: Annotated[int, Query(ge=1, le=20, description="Hops to follow")] = 8) -> dict:
+def cascade(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    event_id: Annotated[str, Path(min_length=1, max_length=512)],
+    network: NetworkQ = None,
+    depth: Annotated[int, Query(ge=1, le=20, description="Hops to follow")] = 8,
+) -> dict:
     """Every flow descending from ``event_id`` via parent_id, with its hop depth and reach."""
     net = _network(reader, settings, network)
     out = _call(reader.cascade, net, event_id, depth)
@@ -228,8 +298,9 @@ def cascade(reader: ReaderDep, settings: SettingsDep,
 
 
 @router.get("/alerts", summary="Alerts, newest first")
-def alerts(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
-           limit: LimitQ = 50) -> dict:
+def alerts(
+    reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None, limit: LimitQ = 50
+) -> dict:
     """Structural alerts (broker lost, silo forming, reach spike, responsiveness degraded)."""
     net = _network(reader, settings, network)
     w = _window(settings, window) if window else None
@@ -237,8 +308,13 @@ def alerts(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, w
 
 
 @router.get("/flows/timeline", summary="Flow counts per time bucket and type")
-def flows_timeline(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
-                   bucket: Annotated[str, Query(max_length=16, description="Bucket width, e.g. 60s, 5m, 1h")] = "1m") -> dict:
+def flows_timeline(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    bucket: Annotated[str, Query(max_length=16, description="Bucket width, e.g. 60s, 5m, 1h")] = "1m",
+) -> dict:
     """Flows per event-time bucket over the window, by flow type."""
     net, w = _network(reader, settings, network), _window(settings, window)
     try:
@@ -251,10 +327,17 @@ def flows_timeline(reader: ReaderDep, settings: SettingsDep, network: NetworkQ =
 
 
 @router.get("/graph", summary="Nodes and edges of the value network")
-def graph(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
-          type: Annotated[list[str] | None, Query(description="Flow types (repeat or comma-separate)")] = None,  # noqa: A002
-          segment: Annotated[list[str] | None, Query(description="Segments (repeat or comma-separate); edges between them only")] = None,
-          limit: Annotated[int, Query(ge=1, le=20000, description="Heaviest edges to return")] = 1500) -> dict:
+def graph(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    type: Annotated[list[str] | None, Query(description="Flow types (repeat or comma-separate)")] = None,
+    segment: Annotated[
+        list[str] | None, Query(description="Segments (repeat or comma-separate); edges between them only")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=20000, description="Heaviest edges to return")] = 1500,
+) -> dict:
     """Aggregated giver→receiver edges per flow type, nodes with segment and latest metrics."""
     net, w = _network(reader, settings, network), _window(settings, window)
     types = _list_param("type", type, FLOW_TYPES)
@@ -265,31 +348,54 @@ def graph(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, wi
     total = len(rows)
     snap = _call(reader.actor_snapshot, net, w)
     names = _call(reader.display_names, net)
-    return {"network": net, "window": w, "types": types or list(FLOW_TYPES), "segments": segs or list(SEGMENTS),
-            "total_edges": total, **_graph(rows[:limit], snap, names)}
+    return {
+        "network": net,
+        "window": w,
+        "types": types or list(FLOW_TYPES),
+        "segments": segs or list(SEGMENTS),
+        "total_edges": total,
+        **_graph(rows[:limit], snap, names),
+    }
 
 
 def _graph(rows: list[dict], snap: dict[str, dict], names: dict[str, str]) -> dict:
     """Nodes (with segment, team and latest metrics) and edges from aggregated edge rows."""
     nodes: dict[str, dict] = {}
     for r in rows:
-        for end, seg, team in (("source", r["source_segment"], r.get("source_team")),
-                               ("target", r["target_segment"], r.get("target_team"))):
+        for end, seg, team in (
+            ("source", r["source_segment"], r.get("source_team")),
+            ("target", r["target_segment"], r.get("target_team")),
+        ):
             a = r[end]
             if a not in nodes:
                 m = snap.get(a, {})
-                nodes[a] = {"id": a, "name": names.get(a), "segment": m.get("segment") or seg, "team": team,
-                            "pagerank": m.get("pagerank", 0.0), "betweenness": m.get("betweenness", 0.0),
-                            "reach": m.get("reach", 0), "community": m.get("community", -1), "strength": 0}
+                nodes[a] = {
+                    "id": a,
+                    "name": names.get(a),
+                    "segment": m.get("segment") or seg,
+                    "team": team,
+                    "pagerank": m.get("pagerank", 0.0),
+                    "betweenness": m.get("betweenness", 0.0),
+                    "reach": m.get("reach", 0),
+                    "community": m.get("community", -1),
+                    "strength": 0,
+                }
             nodes[a]["strength"] += r["weight"]
-    edges = [{"source": r["source"], "target": r["target"], "type": r["flow_type"], "weight": r["weight"]} for r in rows]
+    edges = [
+        {"source": r["source"], "target": r["target"], "type": r["flow_type"], "weight": r["weight"]} for r in rows
+    ]
     return {"nodes": list(nodes.values()), "edges": edges}
 
 
 @router.get("/valuemap", summary="Value map: roles and exchanges by flow type", response_model=None)
-def valuemap(reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None,
-             format: Annotated[Literal["svg", "dot", "mermaid", "json"], Query(description="Output format")] = "svg",  # noqa: A002
-             teams: Annotated[bool, Query(description="Split segments into teams when known")] = True) -> Response:
+def valuemap(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    format: Annotated[Literal["svg", "dot", "mermaid", "json"], Query(description="Output format")] = "svg",
+    teams: Annotated[bool, Query(description="Split segments into teams when known")] = True,
+) -> Response:
     """The value map of the window as SVG, Graphviz DOT, Mermaid or JSON."""
     net, w = _network(reader, settings, network), _window(settings, window)
     vm = vmap.build_valuemap(_call(reader.roles_exchanges, net, w), net, w, by_team=teams)
@@ -311,17 +417,24 @@ class LabelIn(BaseModel):
     labelled_by: str = Field("api", min_length=1, max_length=128)
 
 
-@router.post("/labels", summary="Correct an interaction's flow type (the classifier learns it on retrain)", status_code=201)
+@router.post(
+    "/labels", summary="Correct an interaction's flow type (the classifier learns it on retrain)", status_code=201
+)
 def add_label(body: LabelIn, reader: ReaderDep) -> dict:
     """Store a correction in ``labels``; ``valuenet train classify`` folds it into the model."""
-    from processors.classify.corrections import CorrectionError, store_correction
+    from valuenet.processors.classify.corrections import CorrectionError, store_correction
 
     try:
         with reader._lock:  # one session: the same lock as every read
             row = store_correction(reader.store, body.network, body.event_id, body.label, labelled_by=body.labelled_by)
     except CorrectionError as e:
         raise HTTPException(status_code=404, detail=str(e)) from e
-    except Exception as e:  # noqa: BLE001 - driver errors vary by backend
+    except Exception as e:
         log.warning("label write failed: %s", e, exc_info=True)
         raise StoreError(f"store write failed: {type(e).__name__}") from e
-    return {"network": row["network"], "event_id": row["event_id"], "label": row["label"], "labelled_by": row["labelled_by"]}
+    return {
+        "network": row["network"],
+        "event_id": row["event_id"],
+        "label": row["label"],
+        "labelled_by": row["labelled_by"],
+    }

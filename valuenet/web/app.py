@@ -2,15 +2,16 @@
 
 ``create_app(settings, store)`` takes an injected store so the API can share the worker's
 embedded chdb session (chdb is opened by one process at a time); without one it opens
-``analytics.storage.open_store(settings)`` itself and closes it on shutdown.
+``valuenet.analytics.storage.open_store(settings)`` itself and closes it on shutdown.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -20,12 +21,12 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from valuenet import __version__
+from valuenet.analytics.storage.reader import Reader
 from valuenet.config import Settings, get_settings
 from valuenet.web.api import StoreError, router
 from valuenet.web.auth import TokenGuard, require_token_for_host
 from valuenet.web.feed import FeedHub
 from valuenet.web.metrics_prom import PipelineCollector, build_registry, render
-from valuenet.web.queries import Reader
 
 __all__ = ["create_app", "STATIC_DIR"]
 
@@ -46,7 +47,7 @@ def create_app(
     ----------
     settings : Settings, default ``get_settings()``
         ``api_host`` and ``api_token`` decide whether a bearer token is required.
-    store : analytics.storage.Store, optional
+    store : valuenet.analytics.storage.Store, optional
         An open store to read from; default ``open_store(settings)`` (opened and set up here).
     kafka : bool, default True
         Consume ``valuenet.metrics`` for the live feed and read offsets for ``/metrics``;
@@ -64,7 +65,7 @@ def create_app(
     require_token_for_host(settings.api_host, token)
     own_store = store is None
     if own_store:
-        from analytics.storage import open_store
+        from valuenet.analytics.storage import open_store
 
         store = open_store(settings)
         store.setup()
@@ -108,8 +109,12 @@ def create_app(
 
     app.include_router(router, dependencies=[Depends(guard)])
 
-    @app.get("/api/feed", summary="Live feed (Server-Sent Events)", dependencies=[Depends(guard)],
-             response_class=EventSourceResponse)
+    @app.get(
+        "/api/feed",
+        summary="Live feed (Server-Sent Events)",
+        dependencies=[Depends(guard)],
+        response_class=EventSourceResponse,
+    )
     async def feed(network: str | None = Query(None, min_length=1, max_length=128)) -> EventSourceResponse:
         """Events ``hello`` (current snapshot), ``tick`` and ``live`` (MetricsEvent JSON) and ``alert`` (Alert JSON)."""
         return EventSourceResponse(hub.events(network), ping=15)
@@ -127,8 +132,13 @@ def create_app(
             store_ok = True
         except Exception:  # noqa: BLE001
             store_ok = False
-        return {"status": "ok" if store_ok else "degraded", "store": store_ok, "kafka": hub.kafka_connected,
-                "auth": guard.enabled, "version": __version__}
+        return {
+            "status": "ok" if store_ok else "degraded",
+            "store": store_ok,
+            "kafka": hub.kafka_connected,
+            "auth": guard.enabled,
+            "version": __version__,
+        }
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:

@@ -20,16 +20,17 @@ import collections
 import itertools
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from schemas import MetricsEvent
+from valuenet.analytics.storage.reader import Reader, to_iso
 from valuenet.config import Settings
-from valuenet.web.queries import Reader, to_iso
+from valuenet.schemas import MetricsEvent
 
 __all__ = ["FeedHub", "FeedItem", "store_tick", "epoch_ms"]
 
@@ -45,7 +46,7 @@ class FeedItem:
     id: int
     event: str  # "tick" | "live" | "alert"
     network: str
-    data: str   # JSON text
+    data: str  # JSON text
 
 
 def epoch_ms(value: Any) -> int:
@@ -54,7 +55,7 @@ def epoch_ms(value: Any) -> int:
         return int(value)
     dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return int(round(dt.timestamp() * 1000))
 
 
@@ -74,8 +75,15 @@ def store_tick(reader: Reader, network: str, windows: tuple[str, ...]) -> dict |
                     actors.append(a)
         tunnels.extend(reader.tunnels(network, w))
     computed = max(r["computed_at"] for r in nm)
-    return {"type": "tick", "network": network, "computed_at": computed, "network_metrics": nm,
-            "actors": actors, "tunnels": tunnels, "alert": None}
+    return {
+        "type": "tick",
+        "network": network,
+        "computed_at": computed,
+        "network_metrics": nm,
+        "actors": actors,
+        "tunnels": tunnels,
+        "alert": None,
+    }
 
 
 class FeedHub:
@@ -134,7 +142,7 @@ class FeedHub:
             rows = self.reader.q("SELECT max(raised_at_ms) AS t, count() AS n FROM alerts")
             if rows and int(rows[0]["n"]) > 0:
                 self._last_alert_at = int(rows[0]["t"])
-        except Exception:  # noqa: BLE001 - an empty or absent store is fine
+        except Exception:
             log.warning("feed: could not read the store at start", exc_info=True)
 
     # -- subscribers ----------------------------------------------------------------------
@@ -217,8 +225,11 @@ class FeedHub:
 
     def _hello(self, network: str | None) -> dict:
         net = network or self.reader.default_network(self.settings.network)
-        return {"network": net, "tick": store_tick(self.reader, net, tuple(self.settings.windows)),
-                "kafka": self.kafka_connected}
+        return {
+            "network": net,
+            "tick": store_tick(self.reader, net, tuple(self.settings.windows)),
+            "kafka": self.kafka_connected,
+        }
 
     # -- sources --------------------------------------------------------------------------
 
@@ -226,7 +237,7 @@ class FeedHub:
         while True:
             try:
                 await run_in_threadpool(self.poll_once)
-            except Exception:  # noqa: BLE001 - keep polling; the store may be restarting
+            except Exception:
                 log.warning("feed: store poll failed", exc_info=True)
             await asyncio.sleep(self.poll_seconds)
 
@@ -295,4 +306,3 @@ class FeedHub:
                     pass
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
-

@@ -20,15 +20,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from valuenet.analytics.storage.reader import Reader, _parse_time
 from valuenet.config import Settings
-from valuenet.web.queries import Reader, _parse_time
 
 __all__ = ["PipelineCollector", "build_registry", "render"]
 
@@ -51,11 +52,13 @@ class KafkaProbe:
         from kafka import KafkaAdminClient, KafkaConsumer
 
         if self._consumer is None:
-            self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
-                                           client_id="valuenet-web-metrics")
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap, request_timeout_ms=5000, client_id="valuenet-web-metrics"
+            )
         if self._admin is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
-                                           client_id="valuenet-web-admin")
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap, request_timeout_ms=5000, client_id="valuenet-web-admin"
+            )
 
     def close(self) -> None:
         """Drop the clients."""
@@ -106,7 +109,11 @@ class KafkaProbe:
         groups = self._admin.list_groups()
         out = []
         for g in groups:
-            gid = g.get("group_id") if isinstance(g, dict) else (g[0] if isinstance(g, tuple) else getattr(g, "group_id", None))
+            gid = (
+                g.get("group_id")
+                if isinstance(g, dict)
+                else (g[0] if isinstance(g, tuple) else getattr(g, "group_id", None))
+            )
             if gid:
                 out.append(gid)
         return out
@@ -115,8 +122,9 @@ class KafkaProbe:
 class PipelineCollector(Collector):
     """Builds the pipeline-health series on each scrape (cached for ``min_interval`` seconds)."""
 
-    def __init__(self, reader: Reader, settings: Settings, *, kafka: bool = True, feed: Any = None,
-                 min_interval: float = 1.0) -> None:
+    def __init__(
+        self, reader: Reader, settings: Settings, *, kafka: bool = True, feed: Any = None, min_interval: float = 1.0
+    ) -> None:
         self.reader = reader
         self.feed = feed
         self.topics = {stage: settings.topic(name) for stage, name in STAGES.items()}
@@ -155,8 +163,14 @@ class PipelineCollector(Collector):
         yield up
         if not data:
             return
-        total = CounterMetricFamily("valuenet_topic_records", "Records kept on a topic (sum of end offsets)", labels=["topic"])
-        rate = GaugeMetricFamily("valuenet_stage_events_per_second", "Records/s written by a stage between scrapes", labels=["stage", "topic"])
+        total = CounterMetricFamily(
+            "valuenet_topic_records", "Records kept on a topic (sum of end offsets)", labels=["topic"]
+        )
+        rate = GaugeMetricFamily(
+            "valuenet_stage_events_per_second",
+            "Records/s written by a stage between scrapes",
+            labels=["stage", "topic"],
+        )
         for stage, topic in self.topics.items():
             n = data["end"].get(topic)
             if n is None:
@@ -197,11 +211,19 @@ class PipelineCollector(Collector):
             return
         up.add_metric([], 1)
         yield up
-        tick = GaugeMetricFamily("valuenet_tick_seconds", "Duration of the latest metric tick", labels=["network", "window"])
-        fps = GaugeMetricFamily("valuenet_flows_per_second", "Flows/s of the latest tick (event time)", labels=["network", "window", "flow_type"])
-        age = GaugeMetricFamily("valuenet_tick_age_seconds", "Seconds since the latest tick was computed", labels=["network"])
+        tick = GaugeMetricFamily(
+            "valuenet_tick_seconds", "Duration of the latest metric tick", labels=["network", "window"]
+        )
+        fps = GaugeMetricFamily(
+            "valuenet_flows_per_second",
+            "Flows/s of the latest tick (event time)",
+            labels=["network", "window", "flow_type"],
+        )
+        age = GaugeMetricFamily(
+            "valuenet_tick_age_seconds", "Seconds since the latest tick was computed", labels=["network"]
+        )
         newest: dict[str, datetime] = {}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         seen = set()
         for r in rows:
             key = (r["network"], r["window"])

@@ -8,8 +8,8 @@ is the count of flows of one type from one role to another in a window.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 from xml.sax.saxutils import escape
 
 __all__ = [
@@ -195,22 +195,30 @@ def to_svg(vm: ValueMap, size: int = 640) -> str:
             f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
         )
     out.append("</defs>")
-    out.append(f'<text x="16" y="26" font-size="16" font-weight="600" fill="currentColor">'
-               f"Value map · {escape(vm.network)} · {escape(vm.window)}</text>")
+    out.append(
+        f'<text x="16" y="26" font-size="16" font-weight="600" fill="currentColor">'
+        f"Value map · {escape(vm.network)} · {escape(vm.window)}</text>"
+    )
     lx = 16
     for t, (colour, dash, *_r) in FLOW_STYLES.items():
-        out.append(f'<line x1="{lx}" y1="44" x2="{lx + 28}" y2="44" stroke="{colour}" stroke-width="3" '
-                   f'stroke-dasharray="{dash}"/><text x="{lx + 34}" y="48" font-size="12" fill="currentColor">{t}</text>')
+        out.append(
+            f'<line x1="{lx}" y1="44" x2="{lx + 28}" y2="44" stroke="{colour}" stroke-width="3" '
+            f'stroke-dasharray="{dash}"/><text x="{lx + 34}" y="48" font-size="12" fill="currentColor">{t}</text>'
+        )
         lx += 120
     if not vm.roles:
-        out.append(f'<text x="{cx}" y="{cy}" text-anchor="middle" font-size="14" fill="#888">no flows in this window</text>')
+        out.append(
+            f'<text x="{cx}" y="{cy}" text-anchor="middle" font-size="14" fill="#888">no flows in this window</text>'
+        )
     offsets = {"knowledge": -0.5, "idea": 0.0, "reputation": 0.5}
     node_r = 36
     for e in vm.exchanges:
         colour, dash, *_r = FLOW_STYLES[e.flow_type]
         width = 1.2 + 5 * e.flows / top
         (x1, y1), (x2, y2) = pos[e.src], pos[e.dst]
-        title = f"<title>{escape(e.src)} → {escape(e.dst)}: {e.flows} {e.flow_type} flows, {e.pairs} actor pairs</title>"
+        title = (
+            f"<title>{escape(e.src)} → {escape(e.dst)}: {e.flows} {e.flow_type} flows, {e.pairs} actor pairs</title>"
+        )
         if e.src == e.dst:  # internal exchange: a loop outside the circle
             dx, dy = x1 - cx, y1 - cy
             d = math.hypot(dx, dy) or 1
@@ -247,8 +255,12 @@ def to_svg(vm: ValueMap, size: int = 640) -> str:
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{node_r}" fill="{colour}" stroke="white" stroke-width="2"/>'
             f'<text x="{x:.1f}" y="{y + (0 if r.team else 4):.1f}" text-anchor="middle" font-size="10" font-weight="700" fill="white">'
             f"{escape(r.segment[:11])}</text>"
-            + (f'<text x="{x:.1f}" y="{y + 13:.1f}" text-anchor="middle" font-size="10" fill="white">'
-               f"{escape(r.team[:12])}</text>" if r.team else "")
+            + (
+                f'<text x="{x:.1f}" y="{y + 13:.1f}" text-anchor="middle" font-size="10" fill="white">'
+                f"{escape(r.team[:12])}</text>"
+                if r.team
+                else ""
+            )
             + "</g>"
         )
     out.append("</svg>")

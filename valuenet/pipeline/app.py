@@ -1,6 +1,6 @@
 """The faust application, declared once, and its topics.
 
-Run a worker with ``valuenet worker`` (``processors.app:app``). Keys on every
+Run a worker with ``valuenet worker`` (``valuenet.pipeline.app:app``). Keys on every
 topic are the network id, so one network's records stay ordered in one
 partition and networks spread over the consumer group's workers.
 """

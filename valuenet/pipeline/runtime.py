@@ -15,9 +15,9 @@ def run_worker(*, serve: bool = False, loglevel: str = "warning") -> None:
     """Run the processors and analytics agents until stopped (SIGTERM / Ctrl-C)."""
     from faust.worker import Worker
 
-    import analytics.agent  # noqa: F401 - registers the graph agent and tick timer
-    import processors.agents  # noqa: F401 - registers the normalise agent
-    from processors.app import app, settings
+    import valuenet.pipeline.graph_agent
+    import valuenet.pipeline.normalise_agent  # noqa: F401 - registers the normalise agent
+    from valuenet.pipeline.app import app, settings
 
     gc.set_threshold(*GC_THRESHOLD)
     if serve:
@@ -26,11 +26,11 @@ def run_worker(*, serve: bool = False, loglevel: str = "warning") -> None:
     Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
 
 
-def _serve_in_worker(app, settings) -> None:  # noqa: ANN001
+def _serve_in_worker(app, settings) -> None:
     """Run uvicorn as a task of the faust app, sharing the worker's store (one chdb owner)."""
     import uvicorn
 
-    from analytics.sink import get_sink
+    from valuenet.analytics.storage.sink import get_sink
     from valuenet.web.app import create_app
 
     @app.task

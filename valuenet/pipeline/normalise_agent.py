@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from analytics.sink import get_sink
-from processors.app import app, dlq_topic, flows_topic, raw_topic
-from processors.stage import ProcessorStage
-from processors.wiring import build_stage, warm_from_store
-from schemas.flow import FlowBatch
+from valuenet.analytics.storage.sink import get_sink
+from valuenet.pipeline.app import app, dlq_topic, flows_topic, raw_topic
+from valuenet.pipeline.wiring import build_stage, warm_from_store
+from valuenet.processors.stage import ProcessorStage
+from valuenet.schemas.flow import FlowBatch
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ _stage: ProcessorStage | None = None  # set once the agent has warmed it
 
 
 @app.agent(raw_topic)
-async def normalise(stream) -> None:  # noqa: ANN001 - faust stream
+async def normalise(stream) -> None:
     """Parse → dedupe → identity → classify each raw record; flows out, failures to the DLQ."""
     global _stage
     stage = build_stage()
@@ -36,7 +36,7 @@ async def normalise(stream) -> None:  # noqa: ANN001 - faust stream
             by_network.setdefault(flow.network, []).append(flow)
         for network, flows in by_network.items():  # one record per network and chunk of a batch
             for i in range(0, len(flows), FLOWS_PER_RECORD):
-                await flows_topic.send(key=network.encode(), value=FlowBatch.dump_json(flows[i:i + FLOWS_PER_RECORD]))
+                await flows_topic.send(key=network.encode(), value=FlowBatch.dump_json(flows[i : i + FLOWS_PER_RECORD]))
         for dead in result.dead:
             log.warning("dead letter: %s field=%s reason=%s", dead.source, dead.field, dead.reason)
             await dlq_topic.send(key=dead.network.encode(), value=dead.model_dump_json().encode())

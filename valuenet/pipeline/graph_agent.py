@@ -13,13 +13,13 @@ import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from analytics.live import LiveGraphs
-from analytics.sink import get_sink
 from pydantic import ValidationError
 
-from ingest.dlq import dlq_record
-from processors.app import app, dlq_topic, flows_topic, metrics_topic, settings
-from schemas.flow import FlowBatch
+from valuenet.analytics.live import LiveGraphs
+from valuenet.analytics.storage.sink import get_sink
+from valuenet.ingest.dlq import dlq_record
+from valuenet.pipeline.app import app, dlq_topic, flows_topic, metrics_topic, settings
+from valuenet.schemas.flow import FlowBatch
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ _compute = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_con
 
 
 @app.agent(flows_topic)
-async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
+async def build_graph(stream) -> None:
     """Add each batch of flows to the rolling graph, publish its live counters, then store the flows.
 
     The live record goes out before the ClickHouse insert so the API sees cheap metrics at
@@ -48,9 +48,14 @@ async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
                 batch = FlowBatch.validate_json(event.value)
             except ValidationError as exc:  # not ours to crash on: dead-letter it and go on
                 err = exc.errors()[0]
-                dead = dlq_record(stage="build_graph", source="flows", network=(event.key or b"").decode(errors="replace"),
-                                  reason=f"invalid flows record: {err['msg']}", field=".".join(map(str, err["loc"])),
-                                  record=event.value)
+                dead = dlq_record(
+                    stage="build_graph",
+                    source="flows",
+                    network=(event.key or b"").decode(errors="replace"),
+                    reason=f"invalid flows record: {err['msg']}",
+                    field=".".join(map(str, err["loc"])),
+                    record=event.value,
+                )
                 await dlq_topic.send(key=dead.network.encode(), value=dead.model_dump_json().encode())
                 continue
             for i, flow in enumerate(batch):
@@ -65,7 +70,7 @@ async def build_graph(stream) -> None:  # noqa: ANN001 - faust stream
 
 
 @app.on_partitions_revoked.connect
-async def _revoked(sender, revoked, **kwargs) -> None:  # noqa: ANN001, ANN003 - faust signal
+async def _revoked(sender, revoked, **kwargs) -> None:
     """A rebalance may hand our networks to another worker: rebuild from ClickHouse when they come back."""
     if any(tp.topic == flows_topic.get_topic_name() for tp in revoked):
         live.forget()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from processors.classify import to_flow
-from processors.dedupe import Deduper
-from processors.identity import IdentityResolver
-from processors.privacy import from_settings as pseudonymiser_from_settings
-from processors.stage import ProcessorStage, dedupe_key
 from valuenet.config import Settings, get_settings
+from valuenet.processors.classify import to_flow
+from valuenet.processors.dedupe import Deduper
+from valuenet.processors.identity import IdentityResolver
+from valuenet.processors.privacy import from_settings as pseudonymiser_from_settings
+from valuenet.processors.stage import ProcessorStage, dedupe_key
 
 __all__ = ["build_stage", "warm_from_store"]
 
@@ -34,7 +34,7 @@ WHERE timestamp_ms >= (SELECT max(timestamp_ms) FROM flows) - %(horizon_ms)s
 """
 
 
-def warm_from_store(stage: ProcessorStage, store) -> int:  # noqa: ANN001 - analytics.storage.Store
+def warm_from_store(stage: ProcessorStage, store) -> int:
     """Teach the deduper every event id stored within its retention, so a restart re-emits nothing twice."""
     horizon_ms = int(stage.dedupe.retention * 1000)
     rows = store.query(WARM_SQL, {"horizon_ms": horizon_ms})

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import re
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Protocol
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 __all__ = [
     "StoreLike",
@@ -24,9 +25,21 @@ __all__ = [
 ]
 
 ACTOR_METRICS = (
-    "in_knowledge", "out_knowledge", "in_idea", "out_idea", "in_reputation", "out_reputation",
-    "pagerank", "pagerank_reputation", "betweenness", "boundary_spanning", "give_get_balance",
-    "reach", "potential_reach", "amplification_rate", "engagement_rate",
+    "in_knowledge",
+    "out_knowledge",
+    "in_idea",
+    "out_idea",
+    "in_reputation",
+    "out_reputation",
+    "pagerank",
+    "pagerank_reputation",
+    "betweenness",
+    "boundary_spanning",
+    "give_get_balance",
+    "reach",
+    "potential_reach",
+    "amplification_rate",
+    "engagement_rate",
 )
 FLOW_TYPES = ("knowledge", "idea", "reputation")
 _TIME_COLUMNS = ("computed_at", "window_end", "raised_at", "timestamp", "last_tick", "first_seen", "last_seen")
@@ -35,7 +48,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class StoreLike(Protocol):
-    """What the web service needs from ``analytics.storage.Store``."""
+    """What the web service needs from ``valuenet.analytics.storage.Store``."""
 
     def query(self, sql: str, params: dict | None = None) -> list[dict]:
         """Run ``sql`` with pyformat parameters and return rows as dicts."""
@@ -58,20 +71,20 @@ def _parse_time(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     text = str(value).replace("Z", "+00:00")
     dt = datetime.fromisoformat(text)
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def to_iso(value: Any) -> str | None:
     """ISO-8601 UTC text (``...Z``) of a ClickHouse time value."""
     dt = _parse_time(value)
-    return None if dt is None else dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _naive_utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc).replace(tzinfo=None) if dt.tzinfo else dt
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
 
 
 def _clean(row: dict) -> dict:
@@ -128,9 +141,7 @@ class Reader:
 
     def default_network(self, preferred: str) -> str:
         """``preferred`` if it has data, else the network ticked most recently, else ``preferred``."""
-        rows = self.q(
-            "SELECT network, max(computed_at_ms) AS t FROM network_metrics GROUP BY network ORDER BY t DESC"
-        )
+        rows = self.q("SELECT network, max(computed_at_ms) AS t FROM network_metrics GROUP BY network ORDER BY t DESC")
         names = [r["network"] for r in rows]
         if preferred in names or not names:
             return preferred
@@ -152,7 +163,7 @@ class Reader:
             )
             end = _parse_time(rows[0]["e"]) if rows and int(rows[0]["n"]) > 0 else None
         if end is None:
-            end = datetime.now(timezone.utc)
+            end = datetime.now(UTC)
         return end - timedelta(seconds=seconds), end
 
     # -- snapshots ------------------------------------------------------------------------
@@ -187,9 +198,7 @@ class Reader:
         )
         return int(rows[0]["t"]) if rows and int(rows[0]["n"]) > 0 else None
 
-    def top_actors(
-        self, network: str, window: str, metric: str, limit: int, segment: str | None = None
-    ) -> list[dict]:
+    def top_actors(self, network: str, window: str, metric: str, limit: int, segment: str | None = None) -> list[dict]:
         """Actors of the latest snapshot ordered by ``metric`` (one of ACTOR_METRICS), descending."""
         if metric not in ACTOR_METRICS:
             raise ValueError(f"metric {metric!r} is not one of {', '.join(ACTOR_METRICS)}")
@@ -200,8 +209,7 @@ class Reader:
         rows = self.q(
             "SELECT * FROM actor_metrics WHERE network = %(network)s AND `window` = %(window)s "
             f"AND computed_at_ms = %(t)s {seg}ORDER BY {metric} DESC, actor ASC LIMIT %(limit)s",
-            {"network": network, "window": window, "t": t,
-             "segment": segment, "limit": int(limit) * 2},
+            {"network": network, "window": window, "t": t, "segment": segment, "limit": int(limit) * 2},
         )
         return [_clean(r) for r in _unique(rows, "actor")[:limit]]
 
@@ -234,8 +242,15 @@ class Reader:
             name = names.get(actor)
             if needle and needle not in actor.lower() and not (name and needle in name.lower()):
                 continue
-            hits.append({"actor": actor, "name": name, "segment": row.get("segment"),
-                         "pagerank": row.get("pagerank", 0.0), "reach": row.get("reach", 0)})
+            hits.append(
+                {
+                    "actor": actor,
+                    "name": name,
+                    "segment": row.get("segment"),
+                    "pagerank": row.get("pagerank", 0.0),
+                    "reach": row.get("reach", 0),
+                }
+            )
         hits.sort(key=lambda h: (-(h["pagerank"] or 0.0), h["actor"]))
         return hits[:limit]
 
@@ -308,8 +323,13 @@ class Reader:
         )
         out: dict[str, list[dict]] = {a: [] for a in actors}
         for r in _unique(rows, "actor", "computed_at_ms"):
-            out[r["actor"]].append({"computed_at": to_iso(r["computed_at"]), "reach": int(r["reach"]),
-                                    "potential_reach": int(r["potential_reach"])})
+            out[r["actor"]].append(
+                {
+                    "computed_at": to_iso(r["computed_at"]),
+                    "reach": int(r["reach"]),
+                    "potential_reach": int(r["potential_reach"]),
+                }
+            )
         return out
 
     def alerts(self, network: str | None, window: str | None, limit: int) -> list[dict]:
@@ -339,12 +359,15 @@ class Reader:
         buckets: dict[int, dict] = {}
         for r in rows:
             b = int(r["bucket"])
-            slot = buckets.setdefault(b, {"t": to_iso(datetime.fromtimestamp(b, timezone.utc)),
-                                          **{f: 0 for f in FLOW_TYPES}})
+            slot = buckets.setdefault(b, {"t": to_iso(datetime.fromtimestamp(b, UTC)), **{f: 0 for f in FLOW_TYPES}})
             if r["flow_type"] in FLOW_TYPES:
                 slot[r["flow_type"]] = int(r["n"])
-        return {"start": to_iso(start), "end": to_iso(end), "bucket_seconds": bucket_s,
-                "buckets": [buckets[k] for k in sorted(buckets)]}
+        return {
+            "start": to_iso(start),
+            "end": to_iso(end),
+            "bucket_seconds": bucket_s,
+            "buckets": [buckets[k] for k in sorted(buckets)],
+        }
 
     def flows(self, network: str, window: str, limit: int | None = None) -> list[dict]:
         """Flow rows of the window (deduplicated with FINAL), oldest first."""
@@ -371,15 +394,25 @@ class Reader:
         among its neighbours.
         """
         start, end = self.window_range(network, window)
-        params: dict[str, Any] = {"network": network, "start": _naive_utc(start), "end": _naive_utc(end),
-                                  "types": list(flow_types or FLOW_TYPES), "actor": actor, "limit": limit}
-        base = ("network = %(network)s AND timestamp > %(start)s AND timestamp <= %(end)s "
-                "AND receiver IS NOT NULL AND has(%(types)s, toString(flow_type))")
+        params: dict[str, Any] = {
+            "network": network,
+            "start": _naive_utc(start),
+            "end": _naive_utc(end),
+            "types": list(flow_types or FLOW_TYPES),
+            "actor": actor,
+            "limit": limit,
+        }
+        base = (
+            "network = %(network)s AND timestamp > %(start)s AND timestamp <= %(end)s "
+            "AND receiver IS NOT NULL AND has(%(types)s, toString(flow_type))"
+        )
         ego = ""
         if actor:
-            nbrs = (f"(SELECT giver FROM flows FINAL WHERE {base} AND receiver = %(actor)s "
-                    f"UNION ALL SELECT assumeNotNull(receiver) FROM flows FINAL WHERE {base} AND giver = %(actor)s "
-                    "UNION ALL SELECT %(actor)s)")
+            nbrs = (
+                f"(SELECT giver FROM flows FINAL WHERE {base} AND receiver = %(actor)s "
+                f"UNION ALL SELECT assumeNotNull(receiver) FROM flows FINAL WHERE {base} AND giver = %(actor)s "
+                "UNION ALL SELECT %(actor)s)"
+            )
             ego = f"AND giver IN {nbrs} AND assumeNotNull(receiver) IN {nbrs}"
         lim = "LIMIT %(limit)s" if limit else ""
         rows = self.q(

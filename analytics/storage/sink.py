@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
-from analytics.storage.exceptions import RowError
+from valuenet.analytics.storage.exceptions import RowError
 
 __all__ = ["SerializedStore", "StoreSink", "get_sink"]
 
@@ -100,7 +101,7 @@ class StoreSink:
         io, store = self._lane(lane)
         return await asyncio.get_running_loop().run_in_executor(io, store.query, sql, params)
 
-    async def call_async(self, fn, *args, lane: str = "interactions"):  # noqa: ANN001, ANN201
+    async def call_async(self, fn, *args, lane: str = "interactions"):
         """Run ``fn(*args, store)`` on the I/O thread of the lane that writes table ``lane`` and await it."""
         io, store = self._lane(lane)
         return await asyncio.get_running_loop().run_in_executor(io, fn, *args, store)
@@ -113,8 +114,7 @@ def get_sink() -> StoreSink:
     """The process-wide sink over ``open_store()`` (created and set up on first use)."""
     global _sink
     if _sink is None:
-        from analytics.storage import open_store
-
+        from valuenet.analytics.storage import open_store
         from valuenet.config import get_settings
 
         store = open_store()

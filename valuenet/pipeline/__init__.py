@@ -1,0 +1,1 @@
+"""Pipeline wiring: the faust app, its topics, both agents, the tick timer and the stage assembly."""
