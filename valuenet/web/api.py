@@ -336,7 +336,7 @@ def graph(
     segment: Annotated[
         list[str] | None, Query(description="Segments (repeat or comma-separate); edges between them only")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=20000, description="Heaviest edges to return")] = 1500,
+    limit: Annotated[int, Query(ge=1, le=100000, description="Heaviest edges to return")] = 1500,
 ) -> dict:
     """Aggregated giver→receiver edges per flow type, nodes with segment and latest metrics."""
     net, w = _network(reader, settings, network), _window(settings, window)

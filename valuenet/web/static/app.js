@@ -143,31 +143,41 @@
       segment: [...document.querySelectorAll("#segment-filters input:checked")].map(i => i.value),
     };
   }
+  const GRAPH_EDGES = 50000;  // heaviest edges the graph view asks for (sigma.js stays interactive at this size)
+  function showFocus(n) {
+    const box = $("graph-focus"); box.textContent = "";
+    if (!n) { box.hidden = true; return; }
+    box.hidden = false;
+    box.append(el("div", {}, segDot(n.segment), el("b", {}, n.name || n.id), el("small", {}, ` ${n.segment}${n.team ? " / " + n.team : ""}`)),
+      el("div", { class: "small" }, `PageRank ${fmtNum(n.pagerank, 4)} · betweenness ${fmtNum(n.betweenness, 4)} · reach ${fmtNum(n.reach)} · flows ${fmtNum(n.strength)}`),
+      el("div", {}, actorLink(n.id, "open the actor page →"), " ", el("button", { onclick: () => { graph.clearFocus(); $("graph-search").value = ""; } }, "clear")));
+  }
   async function loadGraph() {
-    if (!graph) graph = new VNGraph($("graph-canvas"), { tip: $("graph-tip"), onClick: n => go(`actor/${encodeURIComponent(n.id)}`) });
+    if (!graph) graph = new VNGraph($("graph-canvas"), { tip: $("graph-tip"), onFocus: showFocus });
     const f = graphFilters();
     if (!f.type.length || !f.segment.length) { graph.setData([], []); $("graph-meta").textContent = "nothing selected"; return; }
-    const g = await api("/api/graph", { type: f.type.join(","), segment: f.segment.length === SEGS.length ? null : f.segment.join(","), limit: 1500 });
-    graph.setData(g.nodes, g.edges);
-    $("graph-meta").textContent = `${g.nodes.length} actors · ${g.edges.length} of ${g.total_edges} edges`;
+    const g = await api("/api/graph", { type: f.type.join(","), segment: f.segment.length === SEGS.length ? null : f.segment.join(","), limit: GRAPH_EDGES });
+    const key = JSON.stringify([state.network, state.window, f, g.edges.length, g.nodes.length, g.edges.reduce((a, e) => a + e.weight, 0)]);
+    if (key !== graph.dataKey) { graph.dataKey = key; graph.setData(g.nodes, g.edges); }  // unchanged graph: no re-layout
+    $("graph-meta").textContent = `${fmtNum(g.nodes.length)} actors · ${fmtNum(g.edges.length)} of ${fmtNum(g.total_edges)} edges`;
     $("graph-meta").dataset.nodes = g.nodes.length;
-    if ($("graph-search").value) graph.search($("graph-search").value);
+    const q = $("graph-search").value;
+    if (q && !graph.primary) searchGraph(q);
+  }
+  function searchGraph(q) {
+    const n = graph.search(q);
+    $("graph-hits").textContent = q.trim() ? (n ? `${fmtNum(n)} match${n > 1 ? "es" : ""}` : "no match") : "";
   }
   function buildGraphControls() {
     const box = $("segment-filters");
     SEGS.forEach(s => box.append(el("label", {}, el("input", { type: "checkbox", value: s, checked: "" }), segDot(s), s)));
     document.querySelectorAll("#type-filters input, #segment-filters input").forEach(i => i.addEventListener("change", loadGraph));
-    $("graph-search").addEventListener("input", ev => graph && graph.search(ev.target.value));
-    $("zoom-in").onclick = () => graph.zoom(1.3); $("zoom-out").onclick = () => graph.zoom(1 / 1.3); $("zoom-fit").onclick = () => graph.fit();
+    $("graph-search").addEventListener("input", ev => graph && searchGraph(ev.target.value));
+    $("zoom-in").onclick = () => graph.zoom(1.5); $("zoom-out").onclick = () => graph.zoom(1 / 1.5); $("zoom-fit").onclick = () => graph.fit();
     const leg = $("graph-legend");
     SEGS.forEach(s => leg.append(el("span", {}, segDot(s), s)));
-    TYPES.forEach(t => {
-      const ns = "http://www.w3.org/2000/svg", svg = document.createElementNS(ns, "svg"), ln = document.createElementNS(ns, "line");
-      svg.setAttribute("width", 30); svg.setAttribute("height", 8);
-      Object.entries({ x1: 0, y1: 4, x2: 30, y2: 4, stroke: COL[t], "stroke-width": 2.5, "stroke-dasharray": VNGraph.FLOW[t][1].join(" ") }).forEach(([k, v]) => ln.setAttribute(k, v));
-      svg.append(ln); leg.append(el("span", {}, svg, " " + t));
-    });
-    leg.append(el("span", {}, "node size ∝ PageRank · arrow = giver → receiver · wheel to zoom, drag to pan, click a node for its page"));
+    TYPES.forEach(t => leg.append(el("span", {}, el("span", { class: "edge-key", style: `background:${VNGraph.FLOW[t][0]}` }), t)));
+    leg.append(el("span", {}, "node size ∝ √PageRank · arrow = giver → receiver · wheel to zoom, drag to pan, hover for details, click to focus an actor"));
   }
 
   // ---------------------------------------------------------------- marketing
@@ -283,7 +293,7 @@
       { name: "reach", color: "#ec4899", values: h.map(x => x.reach) },
       { name: "out strength", color: "#0284c7", dash: [4, 3], values: h.map(x => x.out_knowledge + x.out_idea + x.out_reputation) },
     ], { labels: h.length ? [fmtTime(h[0].computed_at), fmtTime(h[h.length - 1].computed_at)] : [] });
-    if (!ego) ego = new VNGraph($("ego-canvas"), { onClick: n => go(`actor/${encodeURIComponent(n.id)}`) });
+    if (!ego) ego = new VNGraph($("ego-canvas"), { tip: $("ego-tip"), onClick: n => go(`actor/${encodeURIComponent(n.id)}`) });
     ego.setData(a.ego.nodes, a.ego.edges); ego.mark(a.actor);
   }
 

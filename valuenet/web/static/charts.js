@@ -16,10 +16,12 @@
     const X = i => padL + (n <= 1 ? (w - padL - padR) / 2 : i * (w - padL - padR) / (n - 1));
     const Y = v => padT + (1 - (v - lo) / (hi - lo)) * (h - padT - padB);
     c.strokeStyle = "#eef2f7"; c.lineWidth = 1;
-    for (let k = 0; k <= 3; k++) {
-      const v = lo + (hi - lo) * k / 3, y = Y(v);
+    const ticks = axisTicks(lo, hi);
+    lo = Math.min(lo, ticks[0]); hi = Math.max(hi, ticks[ticks.length - 1]);
+    for (const v of ticks) {
+      const y = Y(v);
       c.beginPath(); c.moveTo(padL, y); c.lineTo(w - padR, y); c.stroke();
-      c.fillText(fmt(v), 4, y + 4);
+      c.fillText(fmtAxis(v, ticks[1] - ticks[0]), 4, y + 4);
     }
     if (opts.labels && opts.labels.length) {
       c.fillText(opts.labels[0], padL, h - 5);
@@ -38,12 +40,26 @@
     }
   }
 
+  /** "Nice" axis ticks (steps of 1, 2 or 5 × 10^k) covering [lo, hi]. */
+  function axisTicks(lo, hi, count = 3) {
+    const raw = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map(m => m * mag).find(s => s >= raw);
+    const out = [];
+    for (let v = Math.floor(lo / step) * step; v < hi + step * 0.999; v += step) out.push(v);
+    return out;
+  }
+
+  /** One format for every tick of an axis: as many decimals as the step needs, thousands as "1,200" (never "1.2k"). */
+  function fmtAxis(v, step) {
+    const d = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+    return Number(v.toFixed(d)).toLocaleString("en", { minimumFractionDigits: d, maximumFractionDigits: d });
+  }
+
+  /** A number for a label: thousands separated, at most 3 significant decimals. */
   function fmt(v) {
     const a = Math.abs(v);
-    if (a >= 1000) return (v / 1000).toFixed(1) + "k";
-    if (a >= 10) return v.toFixed(0);
-    if (a >= 1) return v.toFixed(1);
-    return v.toFixed(3);
+    if (a >= 100 || Number.isInteger(v)) return Math.round(v).toLocaleString("en");
+    return v.toLocaleString("en", { maximumSignificantDigits: 3 });
   }
 
   function spark(values, w = 90, h = 22, color = "#0f766e") {
@@ -60,5 +76,5 @@
     return svg;
   }
 
-  window.VNCharts = { line, spark, fmt };
+  window.VNCharts = { line, spark, fmt, fmtAxis, axisTicks };
 })();

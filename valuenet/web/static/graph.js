@@ -1,214 +1,223 @@
-/* valuenet — a small force-directed graph on <canvas> (no dependencies).
-   Segments are node colours, flow types are edge styles (colour + dash), edge width ∝ log(weight).
-   Wheel zooms at the cursor, drag pans, drag a node to move it, hover for details, click to open. */
+/* valuenet — the value-network graph: sigma.js (WebGL) on a graphology graph, laid out by
+   ForceAtlas2 in a web worker (vendor/graph-libs.js, built from npm by frontend/build.mjs).
+   Segments are node colours, flow types are edge colours, node size ∝ √PageRank, edge size ∝ log(weight).
+   Labels go through sigma's label grid (no overlaps: at most one label per cell, biggest nodes first).
+   Hover shows details, click (or search) focuses an actor: camera on it, its neighbours kept, the rest dimmed. */
 (function () {
   "use strict";
-  const SEG = { workforce: "#10b981", partner: "#f59e0b", customer: "#3b82f6", influencer: "#ec4899", unknown: "#9ca3af" };
-  const FLOW = { knowledge: ["#0284c7", []], idea: ["#ca8a04", [7, 4]], reputation: ["#9333ea", [2, 3]] };
-  const OFFSET = { knowledge: -1, idea: 0, reputation: 1 };
+  const PAL = window.VNPalette || {};
+  const SEG = Object.assign({ workforce: "#10b981", partner: "#f59e0b", customer: "#3b82f6", influencer: "#ec4899", unknown: "#9ca3af" }, PAL.segments || {});
+  const FLOWCOL = Object.assign({ knowledge: "#0284c7", idea: "#ca8a04", reputation: "#9333ea" }, PAL.flows || {});
+  const FLOW = Object.fromEntries(Object.entries(FLOWCOL).map(([t, c]) => [t, [c, []]]));
+  const DIM_NODE = "#e5e7eb", DIM_EDGE = "#f1f5f9";
+
+  /** The colour ``hex`` at opacity ``a`` over white, as an opaque colour (WebGL blending washes out rgba). */
+  function alpha(hex, a) {
+    const n = parseInt(hex.slice(1), 16), mix = c => Math.round(c * a + 255 * (1 - a));
+    return `rgb(${mix((n >> 16) & 255)},${mix((n >> 8) & 255)},${mix(n & 255)})`;
+  }
 
   class VNGraph {
-    constructor(canvas, opts = {}) {
-      this.canvas = canvas;
-      this.ctx = canvas.getContext("2d");
+    /** container: an element sigma renders into; opts.tip: tooltip element; opts.onClick(node): after a click focused it. */
+    constructor(container, opts = {}) {
+      const L = window.VNLibs;
+      this.L = L;
+      this.container = container;
       this.tip = opts.tip || null;
       this.onClick = opts.onClick || (() => {});
-      this.nodes = []; this.edges = []; this.byId = new Map();
-      this.scale = 1; this.tx = 0; this.ty = 0;
-      this.alpha = 0; this.highlight = null; this.hover = null; this.drag = null;
-      this._bind();
-      new ResizeObserver(() => this._resize()).observe(canvas.parentElement || canvas);
-      this._resize();
-    }
-
-    _resize() {
-      const r = this.canvas.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
-      this.w = Math.max(r.width, 50); this.h = Math.max(r.height, 50);
-      this.canvas.width = this.w * dpr; this.canvas.height = this.h * dpr;
-      this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      this.draw();
-    }
-
-    setData(nodes, edges) {
-      const old = this.byId, n = nodes.length || 1;
-      const maxPr = Math.max(1e-9, ...nodes.map(d => d.pagerank || 0));
-      this.nodes = nodes.map((d, i) => {
-        const prev = old.get(d.id);
-        const a = 2 * Math.PI * i / n, rad = 40 + 8 * Math.sqrt(n);
-        return Object.assign({}, d, {
-          x: prev ? prev.x : Math.cos(a) * rad + (Math.random() - .5) * 10,
-          y: prev ? prev.y : Math.sin(a) * rad + (Math.random() - .5) * 10,
-          vx: 0, vy: 0, r: 6 + 14 * Math.sqrt((d.pagerank || 0) / maxPr),
-        });
+      this.onFocus = opts.onFocus || (() => {});
+      this.graph = new L.MultiDirectedGraph();
+      this.focus = null;      // Set of node ids in focus (searched or clicked actor + its neighbours)
+      this.primary = null;    // the focused / marked actor
+      this.hover = null;
+      this.layout = null;
+      this.stats = { nodes: 0, edges: 0, setDataMs: null, firstLayoutMs: null, layoutIterations: 0 };
+      this.renderer = new L.Sigma(this.graph, container, {
+        allowInvalidContainer: true,
+        defaultEdgeType: "arrow",
+        renderEdgeLabels: false,
+        labelFont: "system-ui, sans-serif",
+        labelSize: 12,
+        labelWeight: "500",
+        labelDensity: 0.5,
+        labelGridCellSize: 90,
+        labelRenderedSizeThreshold: 7,
+        zIndex: true,
+        minCameraRatio: 0.02,
+        maxCameraRatio: 4,
+        nodeReducer: (n, d) => this._nodeReducer(n, d),
+        edgeReducer: (e, d) => this._edgeReducer(e, d),
       });
-      this.byId = new Map(this.nodes.map(d => [d.id, d]));
-      this.edges = edges.filter(e => this.byId.has(e.source) && this.byId.has(e.target))
-        .map(e => Object.assign({}, e, { s: this.byId.get(e.source), t: this.byId.get(e.target) }));
-      const deg = new Map();
-      this.edges.forEach(e => { deg.set(e.source, (deg.get(e.source) || 0) + 1); deg.set(e.target, (deg.get(e.target) || 0) + 1); });
-      this.nodes.forEach(d => d.deg = deg.get(d.id) || 0);
-      const fresh = this.nodes.some(d => !old.has(d.id));
-      this.alpha = fresh || !old.size ? 1 : Math.max(this.alpha, 0.3);
-      if (!old.size) this._autoFit = true;
-      this._run();
+      const r = this.renderer;
+      r.on("enterNode", ({ node }) => { this.hover = node; this._showTip(node); r.refresh({ skipIndexation: true }); container.style.cursor = "pointer"; });
+      r.on("leaveNode", () => { this.hover = null; if (this.tip) this.tip.hidden = true; r.refresh({ skipIndexation: true }); container.style.cursor = "grab"; });
+      r.on("clickNode", ({ node }) => { this.focusOn(node); this.onClick(this.nodeData(node)); });
+      r.on("clickStage", () => { if (this.focus) { this.clearFocus(); } });
+      r.getMouseCaptor().on("mousemovebody", ev => { if (this.tip && !this.tip.hidden) this._placeTip(ev.x, ev.y); });
+      // frame times: the last 120 render durations (ms), for the benchmark
+      this.frames = [];
+      r.on("beforeRender", () => { this._t0 = performance.now(); });
+      r.on("afterRender", () => { this.frames.push(performance.now() - this._t0); if (this.frames.length > 120) this.frames.shift(); });
     }
 
-    _tick() {
-      const N = this.nodes, E = this.edges, k = 30 + 200 / Math.sqrt(N.length + 1);
-      for (let i = 0; i < N.length; i++) {
-        const a = N[i];
-        for (let j = i + 1; j < N.length; j++) {
-          const b = N[j];
-          let dx = a.x - b.x, dy = a.y - b.y, d2 = dx * dx + dy * dy;
-          if (d2 < 0.01) { dx = Math.random() - .5; dy = Math.random() - .5; d2 = 0.25; }
-          if (d2 > 250000) continue;
-          const f = (k * k) / d2 * this.alpha * 0.6;
-          a.vx += dx * f; a.vy += dy * f; b.vx -= dx * f; b.vy -= dy * f;
+    nodeData(id) { return Object.assign({ id }, this.graph.getNodeAttributes(id).data); }
+
+    /** Replace the graph by these nodes and edges, keeping the positions of actors already shown. */
+    setData(nodes, edges) {
+      const t0 = performance.now(), g = this.graph, keep = new Map();
+      g.forEachNode((id, a) => keep.set(id, [a.x, a.y]));
+      const wasEmpty = keep.size === 0;
+      this._stopLayout();
+      g.clear();
+      const n = nodes.length, maxPr = Math.max(1e-12, ...nodes.map(d => d.pagerank || 0));
+      const big = n > 2000, minS = big ? 1.5 : 3, spanS = big ? 10 : 14;
+      for (const d of nodes) {
+        g.addNode(d.id, {
+          label: d.name || d.id, color: SEG[d.segment] || SEG.unknown,
+          size: minS + spanS * Math.sqrt((d.pagerank || 0) / maxPr), data: d, x: 0, y: 0,
+        });
+      }
+      const maxW = Math.max(1, ...edges.map(e => e.weight || 1));
+      for (const e of edges) {
+        if (!g.hasNode(e.source) || !g.hasNode(e.target) || e.source === e.target) continue;
+        g.addEdgeWithKey(`${e.source}\u0000${e.target}\u0000${e.type}`, e.source, e.target, {
+          color: alpha(FLOWCOL[e.type] || "#999999", big ? 0.35 : 0.7), full: FLOWCOL[e.type] || "#999999", type: big ? "line" : "arrow",
+          size: (big ? 0.4 : 0.8) + 2.2 * Math.log1p(e.weight || 1) / Math.log1p(maxW), flow: e.type, weight: e.weight,
+        });
+      }
+      // positions: kept ones stay; a newcomer starts beside a placed neighbour, or on a circle
+      let fresh = 0;
+      const R = 10 * Math.sqrt(n + 1);
+      g.forEachNode((id, a) => {
+        const p = keep.get(id);
+        if (p) { a.x = p[0]; a.y = p[1]; return; }
+        fresh++;
+        const nb = g.neighbors(id).find(m => keep.has(m));
+        if (nb) { const q = keep.get(nb); a.x = q[0] + (Math.random() - 0.5) * 5; a.y = q[1] + (Math.random() - 0.5) * 5; }
+        else { const ang = Math.random() * 2 * Math.PI, rad = R * Math.sqrt(Math.random()); a.x = Math.cos(ang) * rad; a.y = Math.sin(ang) * rad; }
+      });
+      if (this.primary && !g.hasNode(this.primary)) this.clearFocus(true);
+      else if (this.primary) this._setFocusSet(this.primary);
+      this.stats = { nodes: g.order, edges: g.size, setDataMs: performance.now() - t0, firstLayoutMs: null, layoutIterations: 0 };
+      this.renderer.refresh();
+      if (fresh) this._startLayout(t0, wasEmpty || fresh > n / 3 ? 1 : 0.3);
+      else this.stats.firstLayoutMs = performance.now() - t0;
+      return this.stats;
+    }
+
+    /** ForceAtlas2 in a web worker for a time budget (longer for bigger graphs and cold starts). */
+    _startLayout(t0, heat) {
+      const g = this.graph, L = this.L;
+      if (g.order < 2) { this.stats.firstLayoutMs = performance.now() - t0; return; }
+      const settings = Object.assign(L.forceAtlas2.inferSettings(g), {
+        barnesHutOptimize: g.order > 1000, adjustSizes: false, outboundAttractionDistribution: true, slowDown: 1 + Math.log10(g.order),
+      });
+      if (g.order <= 600 && heat === 1) L.forceAtlas2.assign(g, { iterations: 60, settings }); // a readable first frame at once
+      const layout = new L.FA2Layout(g, { settings });
+      this.layout = layout;
+      const onIter = () => {
+        this.stats.layoutIterations++;
+        if (this.stats.firstLayoutMs == null) {
+          this.stats.firstLayoutMs = performance.now() - t0;
+          if (!this.primary) this.fit(false);
         }
-      }
-      for (const e of E) {
-        const dx = e.t.x - e.s.x, dy = e.t.y - e.s.y, d = Math.sqrt(dx * dx + dy * dy) || 1;
-        const f = (d - k) / d * 0.06 * this.alpha;
-        e.s.vx += dx * f; e.s.vy += dy * f; e.t.vx -= dx * f; e.t.vy -= dy * f;
-      }
-      for (const a of N) {
-        a.vx -= a.x * 0.01 * this.alpha; a.vy -= a.y * 0.01 * this.alpha;
-        if (this.drag && this.drag.node === a) { a.vx = a.vy = 0; continue; }
-        a.vx *= 0.6; a.vy *= 0.6;
-        const v = Math.hypot(a.vx, a.vy); if (v > 30) { a.vx *= 30 / v; a.vy *= 30 / v; }
-        a.x += a.vx; a.y += a.vy;
-      }
-      this.alpha *= 0.985;
-    }
-
-    _run() {
-      if (this._running) return;
-      this._running = true;
-      const step = () => {
-        const iters = this.nodes.length > 400 ? 1 : 3;
-        for (let i = 0; i < iters && this.alpha > 0.02; i++) this._tick();
-        if (this._autoFit && this.alpha < 0.35) { this.fit(); this._autoFit = false; }
-        this.draw();
-        if (this.alpha > 0.02) requestAnimationFrame(step); else { this._running = false; if (this._autoFit) { this.fit(); this._autoFit = false; } }
       };
-      requestAnimationFrame(step);
+      g.on("eachNodeAttributesUpdated", onIter);
+      this._offIter = () => g.off("eachNodeAttributesUpdated", onIter);
+      layout.start();
+      const budget = heat * Math.min(1500 + 0.6 * g.order, 9000);
+      this._layoutTimer = setTimeout(() => { this._stopLayout(); if (!this.primary && heat === 1) this.fit(true); }, budget);
     }
 
-    fit() {
-      if (!this.nodes.length) return;
-      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-      for (const d of this.nodes) { x0 = Math.min(x0, d.x); y0 = Math.min(y0, d.y); x1 = Math.max(x1, d.x); y1 = Math.max(y1, d.y); }
-      const pad = 40, s = Math.min((this.w - 2 * pad) / Math.max(x1 - x0, 1), (this.h - 2 * pad) / Math.max(y1 - y0, 1), 3);
-      this.scale = s; this.tx = this.w / 2 - s * (x0 + x1) / 2; this.ty = this.h / 2 - s * (y0 + y1) / 2;
-      this.draw();
+    _stopLayout() {
+      clearTimeout(this._layoutTimer);
+      if (this._offIter) { this._offIter(); this._offIter = null; }
+      if (this.layout) { this.layout.kill(); this.layout = null; }
     }
 
-    zoom(f, cx = this.w / 2, cy = this.h / 2) {
-      const s = Math.min(Math.max(this.scale * f, 0.05), 12);
-      this.tx = cx - (cx - this.tx) * s / this.scale; this.ty = cy - (cy - this.ty) * s / this.scale; this.scale = s;
-      this.draw();
+    get layoutRunning() { return !!(this.layout && this.layout.isRunning()); }
+
+    fit(animate = true) {
+      const cam = this.renderer.getCamera();
+      if (animate) cam.animatedReset({ duration: 300 }); else cam.setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
     }
 
-    mark(id) { this.marked = id; this.draw(); }
+    zoom(f) {
+      const cam = this.renderer.getCamera();
+      if (f > 1) cam.animatedZoom({ duration: 200, factor: f }); else cam.animatedUnzoom({ duration: 200, factor: 1 / f });
+    }
 
+    /** Keep this actor and its neighbours, dim the rest, put the camera on it. */
+    focusOn(id, ratio = null) {
+      if (!this.graph.hasNode(id)) return;
+      this._setFocusSet(id);
+      this.renderer.refresh({ skipIndexation: true });
+      const d = this.renderer.getNodeDisplayData(id), cam = this.renderer.getCamera();
+      if (d) cam.animate({ x: d.x, y: d.y, ratio: ratio || Math.min(cam.ratio, this.graph.order > 300 ? 0.35 : 0.7) }, { duration: 400 });
+      this.onFocus(this.nodeData(id));
+    }
+
+    _setFocusSet(id) {
+      this.primary = id;
+      this.focus = new Set([id, ...this.graph.neighbors(id)]);
+    }
+
+    clearFocus(silent) {
+      this.primary = null; this.focus = null;
+      if (!silent) { this.renderer.refresh({ skipIndexation: true }); this.onFocus(null); }
+    }
+
+    /** The ego view: this actor stays marked. */
+    mark(id) { if (this.graph.hasNode(id)) { this._setFocusSet(id); this.focus = null; this.renderer.refresh({ skipIndexation: true }); } }
+
+    /** Matches by id or display name; focuses the best one (highest PageRank). Returns the number of matches. */
     search(text) {
       const q = (text || "").trim().toLowerCase();
-      this.highlight = q ? new Set(this.nodes.filter(d => d.id.toLowerCase().includes(q) || (d.name || "").toLowerCase().includes(q)).map(d => d.id)) : null;
-      if (this.highlight && this.highlight.size) {
-        const d = this.byId.get([...this.highlight][0]);
-        this.tx = this.w / 2 - d.x * this.scale; this.ty = this.h / 2 - d.y * this.scale;
-      }
-      this.draw();
-      return this.highlight ? this.highlight.size : 0;
+      if (!q) { this.clearFocus(); return 0; }
+      const hits = [];
+      this.graph.forEachNode((id, a) => { if (id.toLowerCase().includes(q) || (a.data.name || "").toLowerCase().includes(q)) hits.push([a.size, id]); });
+      if (!hits.length) { this.clearFocus(); return 0; }
+      hits.sort((a, b) => b[0] - a[0]);
+      this.focusOn(hits[0][1]);
+      return hits.length;
     }
 
-    draw() {
-      const c = this.ctx; if (!c) return;
-      c.save(); c.clearRect(0, 0, this.w, this.h);
-      c.translate(this.tx, this.ty); c.scale(this.scale, this.scale);
-      const hl = this.highlight, focus = this.hover;
-      const near = focus ? new Set([focus.id, ...this.edges.filter(e => e.s === focus || e.t === focus).flatMap(e => [e.source, e.target])]) : null;
-      const maxW = Math.max(1, ...this.edges.map(e => e.weight));
-      for (const e of this.edges) {
-        const [col, dash] = FLOW[e.type] || ["#999", []];
-        const dim = (hl && !(hl.has(e.source) || hl.has(e.target))) || (near && !(e.s === focus || e.t === focus));
-        c.globalAlpha = dim ? 0.12 : 0.75;
-        c.strokeStyle = col; c.fillStyle = col;
-        c.lineWidth = (0.8 + 2.5 * Math.log1p(e.weight) / Math.log1p(maxW)) / Math.sqrt(this.scale);
-        c.setLineDash(dash.map(v => v / Math.sqrt(this.scale)));
-        const dx = e.t.x - e.s.x, dy = e.t.y - e.s.y, d = Math.hypot(dx, dy) || 1;
-        const off = (OFFSET[e.type] || 0) * 10 + 6, mx = (e.s.x + e.t.x) / 2 - dy / d * off, my = (e.s.y + e.t.y) / 2 + dx / d * off;
-        c.beginPath(); c.moveTo(e.s.x, e.s.y); c.quadraticCurveTo(mx, my, e.t.x, e.t.y); c.stroke();
-        // arrow head at the receiver
-        const ang = Math.atan2(e.t.y - my, e.t.x - mx), r = e.t.r / Math.sqrt(this.scale) + 2, ax = e.t.x - Math.cos(ang) * r, ay = e.t.y - Math.sin(ang) * r, h = 6 / Math.sqrt(this.scale);
-        c.setLineDash([]); c.beginPath(); c.moveTo(ax, ay);
-        c.lineTo(ax - h * Math.cos(ang - 0.4), ay - h * Math.sin(ang - 0.4)); c.lineTo(ax - h * Math.cos(ang + 0.4), ay - h * Math.sin(ang + 0.4)); c.fill();
-      }
-      c.setLineDash([]);
-      const labelAll = this.nodes.length <= 60 || this.scale > 1.6;
-      const topIds = new Set([...this.nodes].sort((a, b) => (b.pagerank || 0) - (a.pagerank || 0)).slice(0, 12).map(d => d.id));
-      for (const d of this.nodes) {
-        const dim = (hl && !hl.has(d.id)) || (near && !near.has(d.id));
-        c.globalAlpha = dim ? 0.3 : 1;
-        const rr = d.r / Math.sqrt(this.scale);
-        c.beginPath(); c.arc(d.x, d.y, rr, 0, 2 * Math.PI);
-        c.fillStyle = SEG[d.segment] || SEG.unknown; c.fill();
-        const strong = (hl && hl.has(d.id)) || d.id === this.marked;
-        c.lineWidth = (strong ? 3 : 1.2) / this.scale; c.strokeStyle = strong ? "#111827" : "#fff"; c.stroke();
-        if (!dim && (labelAll || d.id === this.marked || topIds.has(d.id) || (hl && hl.has(d.id)) || (near && near.has(d.id)))) {
-          c.font = `${12 / this.scale}px system-ui, sans-serif`; c.fillStyle = "#111827";
-          c.lineWidth = 3 / this.scale; c.strokeStyle = "rgba(255,255,255,.9)";
-          const label = d.name || d.id;
-          c.strokeText(label, d.x + rr + 3 / this.scale, d.y + 4 / this.scale);
-          c.fillText(label, d.x + rr + 3 / this.scale, d.y + 4 / this.scale);
-        }
-      }
-      c.restore();
+    _nodeReducer(id, d) {
+      const hl = this.hover ? new Set([this.hover]) : null;
+      if (id === this.primary || id === this.hover) return Object.assign({}, d, { highlighted: true, forceLabel: true, zIndex: 2 });
+      if (this.hover && this.graph.areNeighbors(this.hover, id)) return Object.assign({}, d, { forceLabel: this.graph.order < 3000, zIndex: 1 });
+      if (this.focus && this.focus.has(id) && !this.hover) return Object.assign({}, d, { forceLabel: this.focus.size <= 40, zIndex: 1 });
+      if ((this.focus && !this.focus.has(id)) || (hl && !hl.has(id))) return Object.assign({}, d, { color: DIM_NODE, label: "", zIndex: 0 });
+      return d;
     }
 
-    _at(px, py) {
-      const x = (px - this.tx) / this.scale, y = (py - this.ty) / this.scale;
-      let best = null, bd = Infinity;
-      for (const d of this.nodes) { const dd = Math.hypot(d.x - x, d.y - y); if (dd < d.r / Math.sqrt(this.scale) + 4 / this.scale && dd < bd) { best = d; bd = dd; } }
-      return best;
+    _edgeReducer(e, d) {
+      const g = this.graph, center = this.hover || (this.focus ? this.primary : null);
+      if (!center) return d;
+      const [s, t] = g.extremities(e);
+      if (s === center || t === center) return Object.assign({}, d, { color: d.full, zIndex: 1 });
+      return this.graph.size > 20000 ? Object.assign({}, d, { hidden: true }) : Object.assign({}, d, { color: DIM_EDGE, zIndex: 0 });
     }
 
-    _bind() {
-      const cv = this.canvas;
-      const pos = ev => { const r = cv.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
-      cv.addEventListener("wheel", ev => { ev.preventDefault(); const [x, y] = pos(ev); this.zoom(ev.deltaY < 0 ? 1.15 : 1 / 1.15, x, y); }, { passive: false });
-      cv.addEventListener("mousedown", ev => {
-        const [x, y] = pos(ev), node = this._at(x, y);
-        this.drag = { node, x, y, tx: this.tx, ty: this.ty, moved: false };
-      });
-      window.addEventListener("mouseup", ev => {
-        if (this.drag && !this.drag.moved && this.drag.node) this.onClick(this.drag.node);
-        this.drag = null;
-      });
-      cv.addEventListener("mousemove", ev => {
-        const [x, y] = pos(ev);
-        if (this.drag) {
-          if (Math.hypot(x - this.drag.x, y - this.drag.y) > 3) this.drag.moved = true;
-          if (this.drag.node) { this.drag.node.x = (x - this.tx) / this.scale; this.drag.node.y = (y - this.ty) / this.scale; this.alpha = Math.max(this.alpha, 0.1); this._run(); }
-          else { this.tx = this.drag.tx + x - this.drag.x; this.ty = this.drag.ty + y - this.drag.y; }
-          this.draw(); return;
-        }
-        const node = this._at(x, y);
-        if (node !== this.hover) { this.hover = node; this.draw(); }
-        if (this.tip) {
-          if (node) {
-            this.tip.hidden = false; this.tip.style.left = (x + 14) + "px"; this.tip.style.top = (y + 10) + "px";
-            this.tip.textContent = "";
-            const b = document.createElement("b"); b.textContent = node.name ? `${node.name} (${node.id})` : node.id; this.tip.appendChild(b);
-            this.tip.appendChild(document.createTextNode(` · ${node.segment}${node.team ? " / " + node.team : ""}`));
-            this.tip.appendChild(document.createElement("br"));
-            this.tip.appendChild(document.createTextNode(`PageRank ${(node.pagerank || 0).toFixed(4)} · betweenness ${(node.betweenness || 0).toFixed(4)} · reach ${node.reach || 0} · flows ${node.strength || 0}`));
-          } else this.tip.hidden = true;
-        }
-        cv.style.cursor = node ? "pointer" : "grab";
-      });
-      cv.addEventListener("mouseleave", () => { this.hover = null; if (this.tip) this.tip.hidden = true; this.draw(); });
+    _showTip(id) {
+      if (!this.tip) return;
+      const n = this.nodeData(id), t = this.tip;
+      t.textContent = "";
+      const b = document.createElement("b"); b.textContent = n.name ? `${n.name} (${n.id})` : n.id; t.appendChild(b);
+      t.appendChild(document.createTextNode(` · ${n.segment}${n.team ? " / " + n.team : ""}`));
+      t.appendChild(document.createElement("br"));
+      t.appendChild(document.createTextNode(`PageRank ${(n.pagerank || 0).toFixed(4)} · betweenness ${(n.betweenness || 0).toFixed(4)} · reach ${n.reach || 0} · flows ${(n.strength || 0).toLocaleString("en")}`));
+      t.hidden = false;
+      const p = this.renderer.graphToViewport(this.renderer.getNodeDisplayData(id));
+      this._placeTip(p.x, p.y);
     }
+
+    _placeTip(x, y) {
+      const w = this.container.clientWidth;
+      this.tip.style.left = Math.min(x + 14, w - 270) + "px"; this.tip.style.top = (y + 12) + "px";
+    }
+
+    kill() { this._stopLayout(); this.renderer.kill(); }
   }
   VNGraph.SEG = SEG; VNGraph.FLOW = FLOW;
   window.VNGraph = VNGraph;
