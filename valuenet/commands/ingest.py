@@ -7,7 +7,7 @@ import json
 import os
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -218,17 +218,32 @@ def synth(
     no_pace: bool = typer.Option(False, "--no-pace", help="Kafka: send as fast as possible."),
     network: str = typer.Option("synth", "--network", "-n", help="Network id of the synthetic network."),
     truth: Path | None = typer.Option(None, "--truth", help="Kafka: write the ground truth JSON here at the end."),
+    history: str | None = typer.Option(
+        None,
+        "--history",
+        help="Kafka: start this long before now (e.g. 3d), send that history at once, then continue live in real time.",
+    ),
 ) -> None:
     """Generate a synthetic value network (planted silos, brokers, cascades, questions, ideas) in real payload formats."""
     from valuenet.ingest.synth import DEFAULT_START, SynthNetwork, write_dataset
 
-    if start is not None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    if history is not None:
+        from valuenet.analytics.storage.reader import WindowError, parse_duration
+
+        if start is not None or out is not None:
+            raise typer.BadParameter("--history cannot be combined with --start or --out")
+        try:
+            t0 = now - timedelta(seconds=parse_duration(history))
+        except WindowError as e:
+            raise typer.BadParameter(f"--history: {e}") from e
+    elif start is not None:
         t0 = datetime.fromisoformat(start.replace("Z", "+00:00"))
         t0 = t0 if t0.tzinfo else t0.replace(tzinfo=UTC)
     elif out is not None:
         t0 = DEFAULT_START
     else:
-        t0 = datetime.now(UTC).replace(microsecond=0)
+        t0 = now
     try:
         gen = SynthNetwork(seed=seed, actors=actors, rate=rate, start=t0, network=network)
     except ValueError as e:
@@ -246,13 +261,18 @@ def synth(
         return
     producer = _producer()
     t_wall = time.monotonic()
+    anchor = now if history is not None else t0  # with --history, events before now are due at once
     sent = 0
+    live = False
     try:
         for env in gen.envelopes(n if n > 0 else None):
             if not no_pace:
-                due = t_wall + (env.received_at - t0).total_seconds() / speedup
+                due = t_wall + (env.received_at - anchor).total_seconds() / speedup
                 delay = due - time.monotonic()
                 if delay > 0:
+                    if not live and history is not None:
+                        console.print(f"sent {sent:,} events of history ({history}); continuing live (Ctrl-C stops)")
+                    live = True
                     time.sleep(delay)
             producer.send(env)
             sent += 1
