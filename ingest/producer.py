@@ -1,11 +1,13 @@
 """The connectors' Kafka producer: raw envelopes to ``valuenet.raw``, rejects to ``valuenet.dlq``.
 
-Records are keyed by network id (one network stays ordered in one partition).
-:meth:`RawProducer.send` packs up to ``batch_envelopes`` envelopes of one network into one
-Kafka record (a JSON array, see ``valuenet.schemas.envelope.decode_raw``), shipped when full or
-``batch_linger_ms`` after its first envelope: the processors then pay faust's per-record
-cost once per batch instead of once per event. ``batch_envelopes=1`` sends one envelope per
-record. ``acks=all`` with the idempotent producer; :meth:`RawProducer.send_and_wait`
+Each envelope is routed by its thread (``valuenet.ingest.routing``: network + conversation,
+falling back to the event id or the network), so one network spreads over every partition
+while a thread stays ordered in one. :meth:`RawProducer.send` packs up to ``batch_envelopes``
+envelopes of one network bound for one partition into one Kafka record (a JSON array, see
+``valuenet.schemas.envelope.decode_raw``; record key = the network, partition = the envelopes'
+routing partition), shipped when full or ``batch_linger_ms`` after its first envelope: the
+processors then pay faust's per-record cost once per batch instead of once per event.
+``batch_envelopes=1`` sends one envelope per record, keyed by its routing key. ``acks=all`` with the idempotent producer; :meth:`RawProducer.send_and_wait`
 sends one envelope alone and blocks until the broker acknowledged it (the webhook receiver
 answers only then).
 """
@@ -15,16 +17,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
-
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
-from kafka.producer.future import FutureRecordMetadata, RecordMetadata
+from typing import TYPE_CHECKING, Any
 
 from valuenet.config import TOPIC_DLQ, TOPIC_RAW, Settings, get_settings
 from valuenet.ingest.dlq import DlqRecord, dlq_record
 from valuenet.ingest.errors import IngestError
+from valuenet.ingest.routing import envelope_key, partition_for
+from valuenet.schemas import Interaction
 from valuenet.schemas.envelope import RawEnvelope
+
+if TYPE_CHECKING:  # kafka-python is imported when a producer opens: encode_batch users (the stage) need no client
+    from kafka.producer.future import FutureRecordMetadata, RecordMetadata
 
 __all__ = ["DeliveryError", "RawProducer", "encode_batch", "encode_envelope", "open_producer"]
 
@@ -49,7 +52,7 @@ def encode_batch(values: list[bytes]) -> bytes:
 
 
 class _Pending:
-    """Encoded envelopes of one network waiting to be packed into one record."""
+    """Encoded envelopes of one network and partition waiting to be packed into one record."""
 
     __slots__ = ("values", "size", "since")
 
@@ -82,10 +85,13 @@ class RawProducer:
         self.dead_lettered = 0
         self.batch_envelopes = max(1, batch_envelopes)
         self.batch_linger = batch_linger_ms / 1000
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[tuple[str, int], _Pending] = {}  # (network, partition) → envelopes
+        self._partitions: int | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._flusher: threading.Thread | None = None
+        from kafka import KafkaProducer
+
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap_servers,
             acks="all",
@@ -97,61 +103,79 @@ class RawProducer:
             **kafka_config,
         )
 
-    def send(self, envelope: RawEnvelope) -> None:
-        """Queue one envelope for ``valuenet.raw`` (key = its network), packed with others of its network."""
-        self.send_bytes(envelope.network, encode_envelope(envelope))
+    def send(self, envelope: RawEnvelope, interactions: list[Interaction] | None = None) -> None:
+        """Queue one envelope for ``valuenet.raw``, packed with others of its network and partition.
 
-    def send_bytes(self, network: str, value: bytes) -> None:
-        """Queue an already-encoded envelope for ``valuenet.raw``."""
+        ``interactions``: the envelope's parse, when the connector already has it (saves a parse).
+        """
+        self.send_bytes(envelope.network, encode_envelope(envelope), envelope_key(envelope, interactions))
+
+    def partitions(self) -> int:
+        """Partitions of the raw topic (asked once from the cluster's metadata)."""
+        if self._partitions is None:
+            self._partitions = len(self._producer.partitions_for(self.raw_topic))
+        return self._partitions
+
+    def send_bytes(self, network: str, value: bytes, key: str | None = None) -> None:
+        """Queue an already-encoded envelope for ``valuenet.raw`` (``key``: its routing key, default the network)."""
+        key = network if key is None else key
         self.sent += 1
         if self.batch_envelopes == 1:
-            self._producer.send(self.raw_topic, key=network.encode("utf-8"), value=value)
+            self._producer.send(self.raw_topic, key=key.encode("utf-8"), value=value)
             return
+        slot = (network, partition_for(key, self.partitions()))
         with self._lock:
-            pending = self._pending.get(network)
+            pending = self._pending.get(slot)
             if pending is not None and pending.size + len(value) > MAX_BATCH_BYTES:
-                self._ship(network)
+                self._ship(slot)
                 pending = None
             if pending is None:
-                pending = self._pending[network] = _Pending()
+                pending = self._pending[slot] = _Pending()
             pending.values.append(value)
             pending.size += len(value) + 1
             if len(pending.values) >= self.batch_envelopes:
-                self._ship(network)
+                self._ship(slot)
             if self._flusher is None:
                 self._flusher = threading.Thread(target=self._linger_loop, name="valuenet-raw-batches", daemon=True)
                 self._flusher.start()
 
-    def _ship(self, network: str) -> FutureRecordMetadata | None:
-        """Send the pending envelopes of ``network`` as one record (lock held); kept queued if the send raises."""
-        pending = self._pending.get(network)
+    def _ship(self, slot: tuple[str, int]) -> FutureRecordMetadata | None:
+        """Send the pending envelopes of ``slot`` as one record (lock held); kept queued if the send raises."""
+        pending = self._pending.get(slot)
         if pending is None or not pending.values:
             return None
         value = pending.values[0] if len(pending.values) == 1 else encode_batch(pending.values)
-        future = self._producer.send(self.raw_topic, key=network.encode("utf-8"), value=value)
-        del self._pending[network]
+        network, partition = slot
+        future = self._producer.send(self.raw_topic, key=network.encode("utf-8"), value=value, partition=partition)
+        del self._pending[slot]
         return future
 
     def _linger_loop(self) -> None:
         """Ship every batch that waited ``batch_linger_ms`` (background thread)."""
+        from kafka.errors import KafkaError
+
         while not self._closed.wait(max(self.batch_linger / 2, 0.001)):
             now = time.monotonic()
             with self._lock:
-                for network in [n for n, p in self._pending.items() if now - p.since >= self.batch_linger]:
+                for slot in [s for s, p in self._pending.items() if now - p.since >= self.batch_linger]:
                     try:
-                        self._ship(network)
+                        self._ship(slot)
                     except KafkaError as e:  # e.g. the producer's buffer stayed full: retried next round
-                        log.warning("could not ship a batch of %s yet: %s", network, e)
+                        log.warning("could not ship a batch of %s yet: %s", slot[0], e)
 
     def send_and_wait(self, envelope: RawEnvelope, timeout: float = 10.0) -> RecordMetadata:
         """Send one envelope alone and block until the broker acknowledged it (raises :class:`DeliveryError`)."""
+        from kafka.errors import KafkaError
+
         self.sent += 1
-        with self._lock:  # what this network already queued goes first: order is kept
-            self._ship(envelope.network)
-            future = self._producer.send(
-                self.raw_topic, key=envelope.network.encode("utf-8"), value=encode_envelope(envelope)
-            )
+        key = envelope_key(envelope)
         try:
+            partition = partition_for(key, self.partitions())
+            with self._lock:  # what this thread's partition already queued goes first: order is kept
+                self._ship((envelope.network, partition))
+                future = self._producer.send(
+                    self.raw_topic, key=key.encode("utf-8"), value=encode_envelope(envelope), partition=partition
+                )
             return future.get(timeout=timeout)
         except KafkaError as e:
             raise DeliveryError(f"Kafka did not acknowledge the {envelope.source.value} record: {e}") from e
@@ -182,8 +206,8 @@ class RawProducer:
     def flush(self, timeout: float | None = None) -> None:
         """Ship every pending batch and block until every queued record was acknowledged or failed."""
         with self._lock:
-            for network in list(self._pending):
-                self._ship(network)
+            for slot in list(self._pending):
+                self._ship(slot)
         self._producer.flush(timeout=timeout)
 
     def close(self, timeout: float | None = 10.0) -> None:

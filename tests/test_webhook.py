@@ -293,7 +293,12 @@ def test_acknowledged_webhooks_are_on_the_broker(kafka_bootstrap: str, new_topic
     # every 2xx carried the broker's offset: it was acknowledged before the answer
     assert all(a["ok"] and a["offset"] >= 0 for a in acks)
     got = consume_records(kafka_bootstrap, raw, 3)
-    assert {r.key for r in got} == {b"acme"}
+    # keyed by network + thread (ingest/routing.py): the issue, the star, the fork
+    assert {r.key for r in got} == {
+        b"acme\x1fCodertocat/Hello-World#1",
+        b"acme\x1fstar:186853002:Codertocat",
+        b"acme\x1ffork:186853261",
+    }
     envs = [RawEnvelope.model_validate_json(r.value) for r in got]
     assert sorted(e.headers["x-github-delivery"] for e in envs) == [
         "d-fork",
