@@ -29,8 +29,14 @@ Policies (see ``valuenet.analytics.window`` for the window arithmetic):
 
 - **dedupe**: an event id already seen within the retained horizon is ignored (counted in
   ``duplicates``), so replays never double count;
-- **late events**: a flow older than ``watermark − allowed_lateness`` is not applied; it is
-  counted in ``late_events`` (per watermark bucket, reported per window) and its id remembered;
+- **late events**: a flow older than ``watermark(lane) − allowed_lateness`` is not applied; it is
+  counted in ``late_events`` (per watermark bucket, reported per window) and its id remembered.
+  ``watermark(lane)`` is the largest event time seen in the flow's **lane** (``Flow.lane``: the
+  raw partition its event came through; one lane when unset). One network's threads spread over
+  the raw partitions and the workers consume them at their own pace, so the lanes interleave
+  differently on every run; within a lane the order is the connector's. Judging lateness per
+  lane makes the late decisions — and so every metric — independent of that interleaving. The
+  windows slide with the network's watermark, the largest event time seen in any lane;
 - **no receiver / no type**: a flow with ``receiver`` None, ``receiver == giver`` or flow type
   ``none`` adds no edge; it still counts toward flows/s of its type (``none`` has no rate
   column), the posts of its giver and thread tracking (questions, ideas, answers);
@@ -180,6 +186,8 @@ class GraphStore:
     def _reset(self) -> None:
         self._watermark: float | None = None
         self._wm_bucket: int | None = None
+        self._lane_wm: dict[int | None, float] = {}  # lane → largest event time seen in it
+        self._lane_floor: float | None = None  # the watermark given to expire(): every lane's, seen or not
         self._buckets: dict[int, _Bucket] = {}
         self._keys: list[int] = []  # sorted bucket indices present in _buckets
         self._seen: set[str] = set()
@@ -241,15 +249,19 @@ class GraphStore:
             return AddStatus.duplicate
         ts = flow.timestamp
         ts = ts.timestamp() if isinstance(ts, datetime) and ts.tzinfo is not None else to_epoch(ts)
-        wm = self._watermark
-        if wm is not None and ts < wm - self.allowed_lateness_seconds:
-            wb = self._wm_bucket
+        lane = flow.lane
+        lane_wm = self._lane_wm.get(lane, self._lane_floor)
+        if lane_wm is not None and ts < lane_wm - self.allowed_lateness_seconds:
+            wb = int(lane_wm // self.bucket_seconds)
             self._late[wb] = self._late.get(wb, 0) + 1
             self.late_events += 1
             self._count(wb, _LATE_SLOT)
             self._remember(eid, wb)
             return AddStatus.late
+        if lane_wm is None or ts > lane_wm:
+            self._lane_wm[lane] = ts
         b = int(ts // self.bucket_seconds)
+        wm = self._watermark
         if wm is None or ts > wm:
             if b == self._wm_bucket:
                 self._watermark = ts
@@ -390,6 +402,9 @@ class GraphStore:
             ts = to_epoch(watermark)
             if self._watermark is not None and ts <= self._watermark:
                 return 0
+            self._lane_floor = ts
+            for lane, lane_wm in self._lane_wm.items():
+                self._lane_wm[lane] = max(lane_wm, ts)
             return self._advance(ts)
 
     def _advance(self, ts: float) -> int:

@@ -64,6 +64,11 @@ class Flow(BaseModel):
         description="Position in the network's flow stream (the flows-topic offset), set by the analytics stage; "
         "a rebuild replays stored flows in this order.",
     )
+    lane: int | None = Field(
+        default=None,
+        description="The valuenet.raw partition the flow's event came through, set by the processors stage: "
+        "lateness is judged against the events of the same lane (one network spreads over every lane).",
+    )
 
 
 FlowBatch = TypeAdapter(list[Flow])

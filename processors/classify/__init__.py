@@ -250,5 +250,6 @@ def _flow(
             "parent_id": interaction.parent_id,
             "giver_followers": interaction.actor_followers,
             "seq": None,
+            "lane": None,
         },
     )

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS flows
     thread Nullable(String),
     parent_id Nullable(String),
     giver_followers Nullable(Int64),
-    seq Nullable(Int64)
+    seq Nullable(Int64),
+    lane Nullable(Int32)
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(timestamp)
