@@ -15,13 +15,16 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from valuenet.analytics.storage.base import Store
-from valuenet.analytics.storage.chdb_store import ChdbStore
-from valuenet.analytics.storage.server_store import ServerStore
 from valuenet.localstack.clickhouse_server import ClickHouseServer, ClickHouseServerError
+
+if TYPE_CHECKING:  # the store modules import chdb / clickhouse_driver: only inside the fixtures that need them
+    from valuenet.analytics.storage.chdb_store import ChdbStore
+    from valuenet.analytics.storage.server_store import ServerStore
 
 BACKENDS = [pytest.param("chdb", id="chdb"), pytest.param("server", id="server", marks=pytest.mark.server)]
 
@@ -63,6 +66,8 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def chdb_store(chdb_dir: Path) -> Iterator[ChdbStore]:
     """A set-up ChdbStore on a fresh database, dropped after the test."""
+    from valuenet.analytics.storage.chdb_store import ChdbStore
+
     store = ChdbStore(chdb_dir, database=fresh_database_name())
     store.setup()
     yield store
@@ -72,6 +77,8 @@ def chdb_store(chdb_dir: Path) -> Iterator[ChdbStore]:
 @pytest.fixture
 def server_store(clickhouse_url: str) -> Iterator[ServerStore]:
     """A set-up ServerStore on a fresh database of the session's server, dropped after the test."""
+    from valuenet.analytics.storage.server_store import ServerStore
+
     store = ServerStore(clickhouse_url, database=fresh_database_name())
     store.setup()
     yield store

@@ -17,11 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
 
 from valuenet.config import Settings
-from valuenet.kafka_admin import delete_topics, ensure_topics
-from valuenet.localstack import kafka
+from valuenet.localstack import kafka  # no Kafka client at import: the fast lane loads this module too
 
 TEST_HOME = Path("/tmp/valuenet-test-home")
 # Test brokers start with the C1 JIT only: about 40% less CPU to come up on a small machine.
@@ -53,6 +51,8 @@ def _live_leases(settings: Settings) -> list[Path]:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap servers of a real, running Kafka broker with valuenet's topics created."""
+    from valuenet.kafka_admin import ensure_topics
+
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
         ensure_topics(external, prefix=Settings().topic_prefix)
@@ -81,6 +81,8 @@ def kafka_env(kafka_bootstrap: str) -> dict[str, str]:
 @pytest.fixture
 def new_topic(kafka_bootstrap: str, request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
     """Factory: ``new_topic(partitions=1)`` creates a uniquely named topic for this test, deleted afterwards."""
+    from valuenet.kafka_admin import delete_topics, ensure_topics
+
     made: list[str] = []
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", request.node.name)[:80]
 
@@ -98,6 +100,8 @@ def consume_records(
     bootstrap: str, topic: str, n: int, *, size: Callable[[bytes], int] | None = None, timeout_s: float = 20.0
 ) -> list:
     """Records of ``topic`` from the beginning until they hold ``n`` items (``size(value)`` each, default 1)."""
+    from kafka import KafkaConsumer
+
     consumer = KafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
     )

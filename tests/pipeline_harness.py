@@ -17,11 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from kafka import KafkaConsumer, KafkaProducer
 
-from valuenet.analytics.storage.server_store import ServerStore, with_database
 from valuenet.ingest.samples import GIT_SAMPLE
-from valuenet.kafka_admin import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +40,11 @@ class Pipeline:
     """A test's own topics (unique prefix), consumer group, ClickHouse database and worker processes."""
 
     def __init__(self, bootstrap: str, clickhouse_url: str, home: Path, *, windows: str = '["3650d"]') -> None:
+        from kafka import KafkaProducer  # service clients imported here: the fast lane imports this module too
+
+        from valuenet.analytics.storage.server_store import ServerStore, with_database
+        from valuenet.kafka_admin import ensure_topics
+
         self.bootstrap = bootstrap
         self.prefix = f"t{uuid.uuid4().hex[:10]}"
         self.database = f"e2e_{uuid.uuid4().hex[:10]}"
@@ -60,6 +62,7 @@ class Pipeline:
             "VALUENET_WINDOWS": windows,
         }
         self.workers: list[subprocess.Popen] = []
+        self.expected_exits: tuple[int, ...] = ()  # exit statuses a test provokes on purpose
         ensure_topics(bootstrap, prefix=self.prefix)
         self.store = ServerStore(self.clickhouse_url, database=self.database)
         self.store.setup()
@@ -69,11 +72,14 @@ class Pipeline:
         """This test's full topic name for raw/flows/metrics/dlq."""
         return f"{self.prefix}.{name}"
 
-    def start_worker(self, name: str = "w0") -> subprocess.Popen:
-        """Start ``valuenet worker`` as a child process (its log in the test's home)."""
+    def start_worker(self, name: str = "w0", fault: str | None = None) -> subprocess.Popen:
+        """Start ``valuenet worker`` as a child process (its log in the test's home); ``fault``: see tests/faults.py."""
         log = open(self.home / f"{name}.log", "ab")
+        entry = ["-m", "valuenet.cli"]
+        if fault:
+            entry = [str(ROOT / "tests" / "faults.py"), fault, str(self.home / f"{name}.fault")]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "valuenet.cli", "worker", "--loglevel", "info"],
+            [sys.executable, *entry, "worker", "--loglevel", "info"],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -123,6 +129,8 @@ class Pipeline:
 
     def consume(self, name: str, *, expect: int, timeout: float = 60.0) -> list[dict[str, Any]]:
         """Read ``expect`` JSON records from this test's ``name`` topic (from the beginning)."""
+        from kafka import KafkaConsumer
+
         consumer = KafkaConsumer(
             self.topic(name),
             bootstrap_servers=self.bootstrap,
@@ -150,7 +158,7 @@ class Pipeline:
             if ok(value):
                 return value
             for w in self.workers:
-                if w.poll() is not None and w.returncode not in (0, -9, -15):
+                if w.poll() is not None and w.returncode not in (0, -9, -15, *self.expected_exits):
                     raise AssertionError(f"worker exited {w.returncode}:\n{self.logs()}")
             time.sleep(0.5)
         raise AssertionError(f"timed out; last value {value!r}\n{self.logs()}")

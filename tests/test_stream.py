@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from kafka import KafkaConsumer
 from websockets.asyncio.server import ServerConnection, serve
 
 from valuenet.ingest.parents import ParentIndex
@@ -249,6 +248,8 @@ def test_jetstream_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path:
     finally:
         producer.close()
     assert server.cursors == [None, frames[12]["time_us"]]
+    from kafka import KafkaConsumer
+
     consumer = KafkaConsumer(
         raw, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
     )
