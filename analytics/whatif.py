@@ -1,0 +1,618 @@
+"""Impact analysis (what if): recompute a window on a changed copy and report the difference.
+
+The window is the tick's own: flows are applied to a :class:`~valuenet.analytics.graph_store.GraphStore`
+(same dedupe, lateness and bucket policies as the live worker), the window graph and its metrics
+come from :func:`~valuenet.analytics.tick.compute_window`. :func:`load_window` also keeps, per
+customer question and customer/partner idea of the window, every later workforce answer in its
+thread with the answering actor, so the analysis knows which outcomes depend on whom.
+
+A :class:`Change` removes actors or teams, removes the tunnel between two groups (segments or
+teams), merges two teams or adds ties (one knowledge flow each way) between actors or teams (a
+team is represented by its member with the largest strength). :func:`impact` compares the
+window before and after:
+
+- **network**: actors, distinct edges, readiness index (and its terms), E-I index, responsiveness
+  (median, p90) and idea pickup (share, median delay), formulas in ``valuenet.analytics.metrics.network``;
+- **tunnels**: flow volume per segment pair (``vol(a, b) = Σ_l vol_l(a, b)``), before, after, cut;
+- **reachability** between segments: ``share(a → b) = |{u ∈ a : ∃ path u ⇝ v ∈ b}| / |a|`` along
+  flows (giver → receiver) and ``hops(a → b)`` = mean over those ``u`` of the hop count to the
+  nearest ``v ∈ b``;
+- **relayed pairs**: actor pairs ``(u, w)`` with ``u → x → w`` through a removed actor ``x`` (or
+  the direct pairs of a removed tunnel): *rerouted* when a path ``u ⇝ w`` remains, *lost*
+  when it was their only path (at most ``max_sources`` givers are searched, heaviest first; stated);
+- **outcomes**: questions (ideas) whose first answer (pickup) came from a removed actor, and
+  whether a later answer by someone else remains;
+- **influencers involved**: actor-level amplification reach within 3 hops
+  (``reach_3(v) = |{u ≠ v : u ⇝ v in ≤ 3 repost/quote hops}|``) of the removed actors and of
+  those whose cascades they were part of, before and after.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from valuenet.analytics.graph_store import _ANSWER_KINDS, _OPENER_KINDS, AddStatus, GraphStore
+from valuenet.analytics.metrics import brokerage, network, tunnels
+from valuenet.analytics.metrics.engine import SEGMENTS, WindowGraph
+from valuenet.analytics.paths import hops
+from valuenet.analytics.tick import WindowResult, compute_window
+from valuenet.analytics.window import bucket_of
+from valuenet.schemas import Flow
+
+__all__ = ["Change", "Outcomes", "WhatIfWindow", "impact", "load_window", "measure", "group_name"]
+
+_WF = SEGMENTS.index("workforce")
+REACH_HOPS = 3
+
+
+@dataclass
+class Outcomes:
+    """Questions (or ideas) of a window and their candidate answers: row ``i`` starts at ``start[i]``;
+    its answers (time ``at``, global actor id ``by``, sorted by time) are ``ptr[i]:ptr[i+1]``."""
+
+    start: np.ndarray
+    ptr: np.ndarray
+    at: np.ndarray
+    by: np.ndarray
+
+    @classmethod
+    def build(cls, rows: list[tuple[float, list[tuple[float, int]]]]) -> Outcomes:
+        """From ``[(start, [(answer time, answerer), ...]), ...]`` (answers before ``start`` are dropped)."""
+        start = np.array([r[0] for r in rows], dtype=np.float64)
+        ptr, at, by = [0], [], []
+        for t0, answers in rows:
+            kept = sorted(a for a in answers if a[0] >= t0)
+            at.extend(a[0] for a in kept)
+            by.extend(a[1] for a in kept)
+            ptr.append(len(at))
+        return cls(start, np.array(ptr, dtype=np.int64), np.array(at, dtype=np.float64), np.array(by, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def first(self, removed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: delay to the first answer by an actor not in ``removed`` (NaN: none) and its answerer (-1)."""
+        q = len(self.start)
+        delay, who = np.full(q, np.nan), np.full(q, -1, dtype=np.int64)
+        if q == 0 or len(self.at) == 0:
+            return delay, who
+        ok = np.ones(len(self.at), dtype=bool) if removed is None or not len(removed) else ~np.isin(self.by, removed)
+        idx = np.flatnonzero(ok)
+        rows = np.repeat(np.arange(q), np.diff(self.ptr))[idx]
+        uniq, pos = np.unique(rows, return_index=True)
+        delay[uniq] = self.at[idx[pos]] - self.start[uniq]
+        who[uniq] = self.by[idx[pos]]
+        return delay, who
+
+
+@dataclass
+class WhatIfWindow:
+    """One window ready for what-if questions: the tick's :class:`WindowResult` plus attributed outcomes."""
+
+    network: str
+    result: WindowResult
+    names_global: np.ndarray
+    questions: Outcomes
+    ideas: Outcomes
+    flows: int = 0
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _index: dict[str, int] = field(default_factory=dict, repr=False)
+    _gindex: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = {str(n): i for i, n in enumerate(self.result.graph.names.tolist())}
+        self._gindex = {str(n): i for i, n in enumerate(self.names_global.tolist())}
+
+    @property
+    def graph(self) -> WindowGraph:
+        """The window graph (actors with at least one tie)."""
+        return self.result.graph
+
+    def index(self, actor: str) -> int | None:
+        """Window id of ``actor`` (None when it has no tie in the window)."""
+        return self._index.get(actor)
+
+    def global_id(self, actor: str) -> int | None:
+        """Store id of ``actor`` (None when it has no applied flow)."""
+        return self._gindex.get(actor)
+
+    def team_code(self, team: str) -> int | None:
+        """Code of team ``team`` (None when unknown)."""
+        names = self.graph.team_names
+        return names.index(team) if team in names else None
+
+
+def group_name(g: WindowGraph, i: int) -> str:
+    """``"<segment>/<team>"`` when the actor has a team, else its segment."""
+    seg = SEGMENTS[int(g.segment[i])]
+    t = int(g.team[i])
+    return f"{seg}/{g.team_names[t]}" if t >= 0 else seg
+
+
+def load_window(
+    flows: Iterable[Flow],
+    *,
+    network: str,
+    window: str,
+    bucket_seconds: int = 60,
+    allowed_lateness_seconds: float = 300,
+    identities: Iterable[tuple[str, str, str | None]] = (),
+    engine: str = "fast",
+    betweenness_pivots: int | None = 64,
+    seed: int = 0,
+) -> WhatIfWindow:
+    """Apply ``flows`` (stream order) to a GraphStore with one window and compute it like a tick."""
+    store = GraphStore(
+        network,
+        windows=[window],
+        bucket_seconds=bucket_seconds,
+        allowed_lateness_seconds=allowed_lateness_seconds,
+        engine=engine,
+        betweenness_pivots=betweenness_pivots,
+        seed=seed,
+    )
+    threads: dict[str, list[Any]] = {}  # key → [question start | None, [(t, answerer)], [idea times]]
+    n = 0
+    for f in flows:
+        n += 1
+        if store.add(f) is not AddStatus.applied:
+            continue
+        seg, kind = f.giver_segment, f.kind
+        question = seg == "customer" and kind in _OPENER_KINDS
+        idea = f.flow_type == "idea" and (seg == "customer" or seg == "partner")
+        answer = seg == "workforce" and kind in _ANSWER_KINDS
+        if not (question or idea or answer):
+            continue
+        ts = f.timestamp.timestamp()
+        th = threads.setdefault(f.thread or f.parent_id or f.event_id, [None, [], []])
+        if question and (th[0] is None or ts < th[0]):
+            th[0] = ts
+        if idea:
+            th[2].append(ts)
+        if answer:
+            th[1].append((ts, f.giver))
+    for actor, segment, team in identities:
+        store.set_identity(actor, segment, team)
+    snap = store.snapshot()
+    if snap.watermark is None:
+        raise ValueError(f"network {network!r}: no flows to analyse")
+    result = compute_window(snap, snap.windows[0], bucket_of(snap.watermark, snap.bucket_seconds))
+    gid = {str(a): i for i, a in enumerate(snap.names.tolist())}
+    qrows: list[tuple[float, list[tuple[float, int]]]] = []
+    irows: list[tuple[float, list[tuple[float, int]]]] = []
+    for q0, answers, ideas in threads.values():
+        ans = [(t, gid[a]) for t, a in answers]
+        if q0 is not None and result.start <= q0 < result.end:
+            qrows.append((q0, ans))
+        irows.extend((t, ans) for t in ideas if result.start <= t < result.end)
+    return WhatIfWindow(network, result, snap.names, Outcomes.build(qrows), Outcomes.build(irows), n)
+
+
+# ---------------------------------------------------------------------------------- changes
+
+
+@dataclass(frozen=True)
+class Change:
+    """A proposed rearrangement (any combination)."""
+
+    remove_actors: tuple[str, ...] = ()
+    remove_teams: tuple[str, ...] = ()
+    remove_tunnels: tuple[tuple[str, str], ...] = ()
+    merge_teams: tuple[tuple[str, str], ...] = ()
+    add_ties: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        """The change in words."""
+        parts = [f"remove actor {a}" for a in self.remove_actors]
+        parts += [f"remove team {t}" for t in self.remove_teams]
+        parts += [f"remove the tunnel {a} ↔ {b}" for a, b in self.remove_tunnels]
+        parts += [f"merge team {b} into {a}" for a, b in self.merge_teams]
+        parts += [f"add a tie {a} ↔ {b}" for a, b in self.add_ties]
+        return "; ".join(parts) or "no change"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "remove_actors": list(self.remove_actors),
+            "remove_teams": list(self.remove_teams),
+            "remove_tunnels": [list(p) for p in self.remove_tunnels],
+            "merge_teams": [list(p) for p in self.merge_teams],
+            "add_ties": [list(p) for p in self.add_ties],
+        }
+
+
+def _group_mask(w: WhatIfWindow, name: str) -> np.ndarray:
+    """Actors of a segment (``"partner"``), a team (``"support"``) or a ``segment/team`` group."""
+    g = w.graph
+    if name in SEGMENTS:
+        return g.segment == SEGMENTS.index(name)
+    team = name.split("/", 1)[1] if "/" in name else name
+    code = w.team_code(team)
+    if code is None:
+        raise ValueError(f"{name!r}: neither a segment nor a team of this window")
+    return g.team == code
+
+
+def representative(w: WhatIfWindow, team: str) -> int:
+    """A team's member with the largest in + out strength (window id)."""
+    mask = _group_mask(w, team)
+    if not mask.any():
+        raise ValueError(f"team {team!r}: no member in the window")
+    s = np.asarray(w.graph.total.sum(axis=0)).ravel() + np.asarray(w.graph.total.sum(axis=1)).ravel()
+    idx = np.flatnonzero(mask)
+    return int(idx[np.argmax(s[idx])])
+
+
+def _endpoint(w: WhatIfWindow, name: str) -> int:
+    i = w.index(name)
+    if i is not None:
+        return i
+    if w.team_code(name.split("/", 1)[-1]) is not None or name in SEGMENTS:
+        return representative(w, name)
+    raise ValueError(f"{name!r}: neither an actor with ties in window {w.result.window} nor a team")
+
+
+@dataclass
+class _Variant:
+    graph: WindowGraph  # in base ids (removed actors isolated)
+    removed: np.ndarray  # bool mask, base ids
+    extra: tuple[np.ndarray, np.ndarray]  # added directed edges (base ids)
+    cut_pairs: np.ndarray  # (k, 2) direct pairs of removed tunnels
+    ties: list[tuple[int, int]]
+    not_found: list[str]
+
+
+def _drop_entries(
+    m: sp.csr_matrix, kill: np.ndarray | None, pair_kill: tuple[np.ndarray, np.ndarray] | None
+) -> sp.csr_matrix:
+    c = m.tocoo()
+    keep = np.ones(c.nnz, dtype=bool)
+    if kill is not None:
+        keep &= ~(kill[c.row] | kill[c.col])
+    if pair_kill is not None:
+        a, b = pair_kill
+        keep &= ~((a[c.row] & b[c.col]) | (b[c.row] & a[c.col]))
+    return sp.csr_matrix((c.data[keep], (c.row[keep], c.col[keep])), shape=m.shape)
+
+
+def _apply(w: WhatIfWindow, change: Change) -> _Variant:
+    g = w.graph
+    n = g.n
+    removed = np.zeros(n, dtype=bool)
+    not_found: list[str] = []
+    for a in change.remove_actors:
+        i = w.index(a)
+        if i is None:
+            not_found.append(a)
+        else:
+            removed[i] = True
+    for t in change.remove_teams:
+        removed |= _group_mask(w, t)
+    team = g.team.copy()
+    for keep_t, gone_t in change.merge_teams:
+        a, b = w.team_code(keep_t), w.team_code(gone_t)
+        if a is None or b is None:
+            raise ValueError(f"merge {keep_t!r} and {gone_t!r}: unknown team")
+        team[team == b] = a
+    layers = dict(g.layers)
+    amplify, engage = g.amplify, g.engage
+    cut_pairs = np.zeros((0, 2), dtype=np.int64)
+    kill = removed if removed.any() else None
+    for a_name, b_name in change.remove_tunnels:
+        ma, mb = _group_mask(w, a_name), _group_mask(w, b_name)
+        tot = g.total.tocoo()
+        hit = (ma[tot.row] & mb[tot.col]) | (mb[tot.row] & ma[tot.col])
+        cut_pairs = np.vstack([cut_pairs, np.column_stack([tot.row[hit], tot.col[hit]])])
+        layers = {k: _drop_entries(m, None, (ma, mb)) for k, m in layers.items()}
+        amplify, engage = _drop_entries(amplify, None, (ma, mb)), _drop_entries(engage, None, (ma, mb))
+    if kill is not None:
+        layers = {k: _drop_entries(m, kill, None) for k, m in layers.items()}
+        amplify, engage = _drop_entries(amplify, kill, None), _drop_entries(engage, kill, None)
+    ties: list[tuple[int, int]] = []
+    for a_name, b_name in change.add_ties:
+        u, v = _endpoint(w, a_name), _endpoint(w, b_name)
+        if u == v:
+            raise ValueError(f"add tie {a_name!r} ↔ {b_name!r}: both ends are the same actor")
+        ties.append((u, v))
+    es = np.array([x for u, v in ties for x in (u, v)], dtype=np.int64)
+    ed = np.array([x for u, v in ties for x in (v, u)], dtype=np.int64)
+    if ties:
+        add = sp.csr_matrix((np.ones(len(es)), (es, ed)), shape=(n, n))
+        layers["knowledge"] = (layers["knowledge"] + add).tocsr()
+    var = replace(g, team=team, layers=layers, amplify=amplify, engage=engage)
+    var.__dict__.pop("total", None)
+    var.__dict__.pop("igraph", None)
+    return _Variant(var, removed, (es, ed), cut_pairs, ties, not_found)
+
+
+def _compact(g: WindowGraph, removed: np.ndarray) -> WindowGraph:
+    """The graph without the removed actors (their rows and columns dropped)."""
+    if not removed.any():
+        return g
+    keep = np.flatnonzero(~removed)
+
+    def sub(m: sp.csr_matrix) -> sp.csr_matrix:
+        return m[keep][:, keep].tocsr()
+
+    return WindowGraph(
+        names=g.names[keep],
+        segment=g.segment[keep],
+        team=g.team[keep],
+        followers=g.followers[keep],
+        layers={k: sub(m) for k, m in g.layers.items()},
+        amplify=sub(g.amplify),
+        engage=sub(g.engage),
+        posts=g.posts[keep],
+        team_names=g.team_names,
+    )
+
+
+# ---------------------------------------------------------------------------------- measures
+
+
+def segment_reach(
+    g: WindowGraph, *, blocked: np.ndarray | None = None, extra: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[tuple[str, str], tuple[float, float | None]]:
+    """``(a, b) → (share(a → b), hops(a → b))`` for segments ``a ≠ b`` present (module docstring)."""
+    rev = g.total.T.tocsr()
+    rextra = (extra[1], extra[0]) if extra is not None else None
+    alive = np.ones(g.n, dtype=bool) if blocked is None else ~blocked
+    out: dict[tuple[str, str], tuple[float, float | None]] = {}
+    present = [s for s in range(len(SEGMENTS)) if (alive & (g.segment == s)).any()]
+    for b in present:
+        dist = hops(rev, np.flatnonzero(alive & (g.segment == b)), blocked=blocked, extra=rextra)
+        for a in present:
+            if a == b:
+                continue
+            da = dist[alive & (g.segment == a)]
+            ok = da >= 0
+            out[(SEGMENTS[a], SEGMENTS[b])] = (float(ok.mean()), float(da[ok].mean()) if ok.any() else None)
+    return out
+
+
+def measure(g: WindowGraph, questions: Outcomes, ideas: Outcomes, removed_global: np.ndarray | None) -> dict[str, Any]:
+    """Network metrics of a (possibly changed) window graph (module docstring)."""
+    readiness, terms = network.readiness_index(g)
+    q_delay, _ = questions.first(removed_global)
+    i_delay, _ = ideas.first(removed_global)
+    med, p90 = network.responsiveness(q_delay)
+    share, pick = network.idea_pickup(i_delay)
+    return {
+        "actors": g.n,
+        "edges": network.edges(g),
+        "readiness_index": readiness,
+        "readiness_terms": terms,
+        "ei_index": brokerage.ei_index(g),
+        "responsiveness_median_s": med,
+        "responsiveness_p90_s": p90,
+        "questions": len(questions),
+        "questions_answered": int(np.count_nonzero(~np.isnan(q_delay))),
+        "idea_pickup_share": share,
+        "idea_pickup_median_s": pick,
+        "ideas": len(ideas),
+    }
+
+
+def _tunnel_volumes(g: WindowGraph) -> dict[tuple[str, str], int]:
+    return {(t.src, t.dst): t.knowledge + t.idea + t.reputation for t in tunnels.tunnels(g)}
+
+
+def _reach_of(amp_t: sp.csr_matrix, v: int, blocked: np.ndarray | None) -> int:
+    d = hops(amp_t, np.array([v]), blocked=blocked, max_hops=REACH_HOPS)
+    return int(np.count_nonzero(d > 0))
+
+
+def _relayed(
+    g: WindowGraph,
+    var: _Variant,
+    max_sources: int,
+) -> dict[str, Any]:
+    """Pairs that exchanged through a removed actor (or across a removed tunnel): rerouted or lost."""
+    tot = g.total
+    removed = var.removed
+    pairs: dict[int, set[int]] = {}
+    weight: dict[int, float] = {}
+    if removed.any():
+        rem = np.flatnonzero(removed)
+        into = tot[:, rem].tocoo()  # u → x
+        out_of = tot[rem].tocsr()  # x → w
+        for u, xi, wgt in zip(into.row.tolist(), into.col.tolist(), into.data.tolist()):
+            if removed[u]:
+                continue
+            row = out_of.indices[out_of.indptr[xi] : out_of.indptr[xi + 1]]
+            targets = {int(t) for t in row.tolist() if t != u and not removed[t]}
+            if targets:
+                pairs.setdefault(u, set()).update(targets)
+                weight[u] = weight.get(u, 0.0) + wgt
+    for u, w_ in var.cut_pairs.tolist():
+        pairs.setdefault(u, set()).add(w_)
+        weight[u] = weight.get(u, 0.0) + float(tot[u, w_])
+    total_pairs = sum(len(s) for s in pairs.values())
+    givers = sorted(pairs, key=lambda u: (-weight[u], u))
+    searched = givers[:max_sources]
+    vt = var.graph.total
+    lost, rerouted, hop_sum = 0, 0, 0
+    by_tunnel: dict[tuple[str, str], list[int]] = {}
+    examples: list[list[str]] = []
+    for u in searched:
+        dist = hops(vt, np.array([u]), blocked=removed if removed.any() else None, extra=var.extra)
+        for w_ in sorted(pairs[u]):
+            key = (SEGMENTS[int(g.segment[u])], SEGMENTS[int(g.segment[w_])])
+            slot = by_tunnel.setdefault(key, [0, 0])
+            if dist[w_] < 0:
+                lost += 1
+                slot[0] += 1
+                if len(examples) < 20:
+                    examples.append([str(g.names[u]), str(g.names[w_])])
+            else:
+                rerouted += 1
+                slot[1] += 1
+                hop_sum += int(dist[w_])
+    searched_pairs = lost + rerouted
+    return {
+        "pairs": total_pairs,
+        "givers": len(givers),
+        "givers_searched": len(searched),
+        "pairs_searched": searched_pairs,
+        "lost": lost,
+        "rerouted": rerouted,
+        "rerouted_mean_hops": hop_sum / rerouted if rerouted else None,
+        "by_tunnel": [{"src": a, "dst": b, "lost": v[0], "rerouted": v[1]} for (a, b), v in sorted(by_tunnel.items())],
+        "lost_examples": examples,
+    }
+
+
+def _outcome_shift(o: Outcomes, removed_global: np.ndarray) -> dict[str, int]:
+    _, who = o.first(None)
+    delay_after, _ = o.first(removed_global)
+    dep = np.isin(who, removed_global) & (who >= 0)
+    return {
+        "first_by_removed": int(dep.sum()),
+        "still_answered": int(np.count_nonzero(dep & ~np.isnan(delay_after))),
+        "left_unanswered": int(np.count_nonzero(dep & np.isnan(delay_after))),
+    }
+
+
+def _involved_influencers(g: WindowGraph, var: _Variant, limit: int = 20) -> list[dict[str, Any]]:
+    removed = var.removed
+    if not removed.any() or g.amplify.nnz == 0:
+        return []
+    amp = g.amplify.tocsr()
+    downstream = hops(amp, np.flatnonzero(removed), max_hops=REACH_HOPS)  # x amplified … v
+    cand = np.flatnonzero(downstream >= 0)
+    amp_t = amp.T.tocsr()
+    rows = []
+    for v in cand.tolist():
+        before = _reach_of(amp_t, v, None)
+        if before == 0:
+            continue
+        after = 0 if removed[v] else _reach_of(amp_t, v, removed)
+        rows.append(
+            {"actor": str(g.names[v]), "removed": bool(removed[v]), "reach_before": before, "reach_after": after}
+        )
+    rows.sort(key=lambda r: (-(r["reach_before"] - r["reach_after"]), r["actor"]))
+    return rows[:limit]
+
+
+def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 100) -> dict[str, Any]:
+    """Before/after report of ``change`` on window ``w`` (JSON-ready; module docstring)."""
+    t0 = time.perf_counter()
+    g = w.graph
+    var = _apply(w, change)
+    removed = var.removed
+    removed_names = [str(x) for x in g.names[removed].tolist()]
+    removed_global = np.array(
+        sorted({gi for a in list(change.remove_actors) + removed_names if (gi := w.global_id(a)) is not None}),
+        dtype=np.int64,
+    )
+    after_graph = _compact(var.graph, removed)
+    before = measure(g, w.questions, w.ideas, None)
+    after = measure(after_graph, w.questions, w.ideas, removed_global)
+    vol_b, vol_a = _tunnel_volumes(g), _tunnel_volumes(after_graph)
+    tunnel_rows = [
+        {"src": a, "dst": b, "before": vol_b.get((a, b), 0), "after": vol_a.get((a, b), 0)}
+        for a, b in sorted(set(vol_b) | set(vol_a))
+    ]
+    for r in tunnel_rows:
+        r["cut"] = max(0, r["before"] - r["after"])
+    reach_b = segment_reach(g)
+    reach_a = segment_reach(
+        var.graph, blocked=removed if removed.any() else None, extra=var.extra if var.ties else None
+    )
+    reach_rows = []
+    for key in sorted(set(reach_b) | set(reach_a)):
+        sb, hb = reach_b.get(key, (0.0, None))
+        sa, ha = reach_a.get(key, (0.0, None))
+        reach_rows.append(
+            {"src": key[0], "dst": key[1], "share_before": sb, "share_after": sa, "hops_before": hb, "hops_after": ha}
+        )
+    relayed = _relayed(g, var, max_sources) if (removed.any() or len(var.cut_pairs)) else None
+    report: dict[str, Any] = {
+        "network": w.network,
+        "window": w.result.window,
+        "window_start": _iso(w.result.start),
+        "window_end": _iso(w.result.end),
+        "change": change.as_dict(),
+        "description": change.describe(),
+        "removed_actors": removed_names,
+        "not_in_window": var.not_found,
+        "added_ties": [[str(g.names[u]), str(g.names[v])] for u, v in var.ties],
+        "before": before,
+        "after": after,
+        "tunnels": tunnel_rows,
+        "reachability": reach_rows,
+        "relayed_pairs": relayed,
+        "questions": _outcome_shift(w.questions, removed_global),
+        "ideas": _outcome_shift(w.ideas, removed_global),
+        "influencers": _involved_influencers(g, var),
+    }
+    report["summary"] = summarise(report)
+    report["seconds"] = time.perf_counter() - t0
+    return report
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
+
+
+def summarise(r: dict[str, Any]) -> list[str]:
+    """The main differences of an :func:`impact` report in sentences."""
+    out: list[str] = []
+    if r["not_in_window"]:
+        out.append(f"{', '.join(r['not_in_window'])}: no tie in the {r['window']} window, nothing depends on them.")
+    cut = [t for t in r["tunnels"] if t["cut"] > 0 and t["src"] != t["dst"]]
+    for t in sorted(cut, key=lambda t: -t["cut"])[:4]:
+        share = t["cut"] / t["before"] if t["before"] else 0.0
+        out.append(f"{t['src']} → {t['dst']}: {t['cut']} of {t['before']} flows cut ({_pct(share)}).")
+    for x in r["reachability"]:
+        if abs(x["share_after"] - x["share_before"]) >= 0.005:
+            out.append(f"{x['src']} actors reaching {x['dst']}: {_pct(x['share_before'])} → {_pct(x['share_after'])}.")
+        elif (
+            x["hops_before"] is not None and x["hops_after"] is not None and x["hops_before"] - x["hops_after"] >= 0.05
+        ):
+            out.append(f"{x['src']} → {x['dst']}: {x['hops_before']:.2f} → {x['hops_after']:.2f} hops on average.")
+    rp = r["relayed_pairs"]
+    if rp and rp["pairs"]:
+        out.append(
+            f"{rp['pairs']} actor pairs exchanged through the change; of {rp['pairs_searched']} checked, "
+            f"{rp['lost']} lose their only path and {rp['rerouted']} are rerouted."
+        )
+    for what, label in (("questions", "customer questions"), ("ideas", "customer/partner ideas")):
+        s = r[what]
+        if s["first_by_removed"]:
+            out.append(
+                f"{s['first_by_removed']} {label} were first taken up by the removed actors; "
+                f"{s['left_unanswered']} would be left without any workforce answer."
+            )
+    b, a = r["before"], r["after"]
+    if abs((a["readiness_index"] or 0) - (b["readiness_index"] or 0)) >= 0.001:
+        out.append(f"readiness index {b['readiness_index']:.3f} → {a['readiness_index']:.3f}.")
+    if b["responsiveness_p90_s"] != a["responsiveness_p90_s"]:
+        out.append(f"responsiveness p90 {_secs(b['responsiveness_p90_s'])} → {_secs(a['responsiveness_p90_s'])}.")
+    for inf in r["influencers"][:3]:
+        if inf["reach_before"] != inf["reach_after"]:
+            out.append(f"{inf['actor']} reach {inf['reach_before']} → {inf['reach_after']} actors.")
+    return out or ["no measurable change."]
+
+
+def _secs(x: float | None) -> str:
+    return "none" if x is None else f"{x:.0f} s"
+
+
+def parse_pairs(values: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
+    """``["A", "B", "C", "D"]`` → ``(("A", "B"), ("C", "D"))``."""
+    vals = list(values or [])
+    if len(vals) % 2:
+        raise ValueError("pairs: expected an even number of names")
+    return tuple((vals[i], vals[i + 1]) for i in range(0, len(vals), 2))
