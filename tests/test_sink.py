@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import TYPE_CHECKING
 
 from tests._metrics_flows import random_flows
-from valuenet.analytics.storage.server_store import ServerStore
 from valuenet.analytics.storage.sink import StoreSink
+
+if TYPE_CHECKING:  # clickhouse_driver: imported by the test that needs it
+    from valuenet.analytics.storage.server_store import ServerStore
 
 
 def test_lanes_write_concurrently_on_their_own_connections(server_store: ServerStore, clickhouse_url: str) -> None:
+    from valuenet.analytics.storage.server_store import ServerStore
+
     opened: list[ServerStore] = []
 
     def connect() -> ServerStore:

@@ -20,9 +20,7 @@ from valuenet.analytics.storage import (
     WriteError,
     open_store,
 )
-from valuenet.analytics.storage.chdb_store import ChdbStore
 from valuenet.analytics.storage.rows import TABLE_MODELS, prepare_batch, prepare_columns
-from valuenet.analytics.storage.server_store import ServerStore
 from valuenet.analytics.storage.tables import table_spec
 from valuenet.config import Settings
 from valuenet.localstack.clickhouse_server import ClickHouseServer
@@ -38,6 +36,9 @@ from valuenet.schemas import (
     SegmentFlow,
     Source,
 )
+
+if typing.TYPE_CHECKING:  # the store classes import chdb / clickhouse_driver: inside the tests that need them
+    from valuenet.analytics.storage.chdb_store import ChdbStore
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 CEST = timezone(timedelta(hours=2))
@@ -431,6 +432,9 @@ def test_backend_error_is_chained_with_table_and_batch_size(store: Store) -> Non
 
 
 def test_open_store_picks_the_backend(chdb_dir: Path, clickhouse_url: str) -> None:
+    from valuenet.analytics.storage.chdb_store import ChdbStore
+    from valuenet.analytics.storage.server_store import ServerStore
+
     with open_store(Settings(chdb_path=chdb_dir), database="open_store_chdb") as s:
         assert isinstance(s, ChdbStore) and s.count("flows") == 0
         s.query("DROP DATABASE open_store_chdb")
@@ -459,12 +463,16 @@ def test_chdb_directory_is_locked_against_a_second_process(chdb_store: ChdbStore
 
 
 def test_chdb_allows_one_directory_per_process(chdb_store: ChdbStore, tmp_path: Path) -> None:
+    from valuenet.analytics.storage.chdb_store import ChdbStore
+
     with pytest.raises(StoreLockedError, match="one directory per process"):
         ChdbStore(tmp_path / "another")
     assert chdb_store.count("flows") == 0  # the open store is unaffected
 
 
 def test_clickhouse_server_starts_and_stops(tmp_path: Path) -> None:
+    from valuenet.analytics.storage.server_store import ServerStore
+
     server = ClickHouseServer(tmp_path / "ch")
     with server as url:
         assert server.running and server.ping()
