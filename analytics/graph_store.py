@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from valuenet.analytics.metrics.engine import EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, check_engine
+from valuenet.analytics.metrics.engine import AMPLIFY_KINDS, EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, check_engine
 from valuenet.analytics.outcomes import NAN, OutcomeRows, ThreadState
 from valuenet.analytics.tick import StoreSnapshot, TickResult, WindowResult, compute_tick
 from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets, to_epoch
@@ -78,6 +78,7 @@ _WF, _CUSTOMER, _PARTNER = _SEG_CODE["workforce"], _SEG_CODE["customer"], _SEG_C
 _OPENER_KINDS = frozenset({"post", "ticket"})
 _ANSWER_KINDS = frozenset({"reply", "review", "approve", "help", "apply"})
 _POST = KIND_CODE["post"]
+_AMPLIFY = AMPLIFY_KINDS
 _IDEA = _LAYER_CODE["idea"]
 _NSEG, _NLAYER = len(SEGMENTS), len(LAYERS)
 _NO_RECEIVER = _NSEG  # receiver-segment slot of a flow without receiver
@@ -97,13 +98,17 @@ class AddStatus(str, Enum):
 class _Bucket:
     """One bucket's flows as compact columns."""
 
-    __slots__ = ("giver", "receiver", "layer", "kind")
+    __slots__ = ("giver", "receiver", "layer", "kind", "amp_at", "amp_item", "amp_own")
 
     def __init__(self) -> None:
         self.giver = array("i")
         self.receiver = array("i")
         self.layer = array("b")
         self.kind = array("b")
+        # amplifications (repost / quote) only: position in the bucket, amplified item, own item (quotes)
+        self.amp_at = array("i")
+        self.amp_item = array("q")
+        self.amp_own = array("q")
 
 
 @dataclass(frozen=True)
@@ -290,6 +295,8 @@ class GraphStore:
         bucket.receiver.append(receiver)
         bucket.layer.append(layer)
         bucket.kind.append(KIND_CODE[kind])
+        if kind in _AMPLIFY:
+            self._amplification(bucket, flow, kind, rname)
         seg = flow.giver_segment
         rseg = _NO_RECEIVER if rname is None else _SEG_CODE[flow.receiver_segment]
         self._count(b, (_SEG_CODE[seg] * (_NSEG + 1) + rseg) * _NLAYER + layer)
@@ -301,6 +308,18 @@ class GraphStore:
             self._track_thread(flow, ts, b, kind, layer)
         self.applied += 1
         return AddStatus.applied
+
+    @staticmethod
+    def _amplification(bucket: _Bucket, flow: Flow, kind: str, receiver: str | None) -> None:
+        """Remember which item a repost / quote amplified (and the quote's own item) as 64-bit hashes.
+
+        The item is ``parent_id`` (the receiver's item when unknown); a quote's own item is its
+        event id without the ``#quote`` suffix, so amplifications of the quote extend the cascade.
+        """
+        parent = flow.parent_id
+        bucket.amp_at.append(len(bucket.giver) - 1)
+        bucket.amp_item.append(hash(parent if parent else f"\0actor:{receiver}"))
+        bucket.amp_own.append(hash(flow.event_id.removesuffix("#quote")) if kind == "quote" else 0)
 
     def _count(self, b: int, slot: int) -> None:
         """Add 1 to ``slot`` of bucket ``b`` and of every window that bucket is in."""
@@ -532,6 +551,10 @@ class GraphStore:
                 layer=cat("layer", np.int8),
                 kind=cat("kind", np.int8),
                 bucket=np.repeat(np.array(keys, dtype=np.int64), sizes),
+                amp_index=cat("amp_at", np.int32).astype(np.int64)
+                + np.repeat(np.cumsum(sizes) - sizes, [len(b.amp_at) for b in buckets]).astype(np.int64),
+                amp_item=cat("amp_item", np.int64),
+                amp_own=cat("amp_own", np.int64),
                 names=np.array(self._names, dtype=object),
                 segment=np.frombuffer(self._segment, dtype=np.int8).copy(),
                 team=np.frombuffer(self._team, dtype=np.int32).copy(),

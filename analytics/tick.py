@@ -43,6 +43,10 @@ class StoreSnapshot:
     questions: np.ndarray  # (q, 2): opened at, delay (NaN unanswered)
     ideas: np.ndarray  # (i, 2): given at, delay (NaN not picked up)
     late: dict[int, int]
+    # amplifications (repost / quote): flow index (ascending), amplified item hash, quote's own item hash (0: none)
+    amp_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    amp_item: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    amp_own: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     engine: str = "fast"
     betweenness_pivots: int | None = 64
     reach_hops: int = 3
@@ -68,6 +72,10 @@ class WindowResult:
     betweenness_pivots: int | None
     betweenness_error: float
     boundary_spanning: np.ndarray
+    constraint: np.ndarray
+    effective_size: np.ndarray
+    broker_roles: np.ndarray  # (n, 5): brokered pairs per Gould–Fernandez role (brokerage.BROKER_ROLES)
+    brokerage: np.ndarray  # gatekeeper + representative + liaison: the "broker" ranking
     community: np.ndarray
     give_get_balance: np.ndarray
     reach: np.ndarray
@@ -156,7 +164,20 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
         pos = np.minimum(pos, max(len(ids) - 1, 0))
         hit = (ids[pos] == nodes) if len(ids) else np.zeros(len(nodes), dtype=bool)
         membership, q = community.carry_over(g, np.where(hit, labels[pos] if len(ids) else -1, -1))
-    reach_k, potential = reach.reach(g, hops=snap.reach_hops, engine=eng)
+    amp = np.flatnonzero(inside[snap.amp_index] & (snap.layer[snap.amp_index] < 3))  # rows of the amp_* arrays
+    flow_at = snap.amp_index[amp]
+    reach_all, potential_all = reach.cascade_reach(
+        snap.giver[flow_at],
+        snap.receiver[flow_at],
+        snap.amp_item[amp],
+        snap.amp_own[amp],
+        snap.followers,
+        hops=snap.reach_hops,
+        engine=eng,
+    )
+    reach_k, potential = reach_all[nodes], potential_all[nodes]
+    burt_c, burt_es = brokerage.constraint_effective_size(g, engine=eng)
+    roles = brokerage.gould_fernandez(g, engine=eng)
     counts = np.bincount(layer, minlength=len(LAYERS))
     rates = network.flows_per_second({name: int(counts[i]) for i, name in enumerate(EDGE_LAYERS)}, spec.seconds)
     q_in = snap.questions[(snap.questions[:, 0] >= start) & (snap.questions[:, 0] < end)]
@@ -195,6 +216,10 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
         betweenness_pivots=None if pivots is None or pivots >= g.n else pivots,
         betweenness_error=centrality.betweenness_error_bound(g.n, pivots),
         boundary_spanning=brokerage.boundary_spanning(g),
+        constraint=burt_c,
+        effective_size=burt_es,
+        broker_roles=roles,
+        brokerage=brokerage.brokerage_score(roles),
         community=membership,
         give_get_balance=strength.give_get_balance(g),
         reach=reach_k,

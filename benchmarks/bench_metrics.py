@@ -11,7 +11,9 @@ cold (Louvain on every window), run 4 recomputes it on the 7d window and run 5 o
 window, the other runs carry the partition over; reported: the cold tick, the median and the
 worst and mean tick over one steady cycle (runs 2–6). The networkx baseline
 runs the same metrics on the same 7d window graph once: PageRank (overall + reputation),
-Louvain, reach BFS, and sampled betweenness with the same pivot count — measured on
+Louvain, cascade reach (BFS per item), Burt's constraint and effective size and the
+Gould–Fernandez roles (measured on ``--nx-sample`` actors, extrapolated linearly), and sampled
+betweenness with the same pivot count — measured on
 ``--nx-pivots`` pivots and extrapolated linearly to the full count (betweenness cost is
 linear in the number of pivots; stated in the output). Peak RSS from ``resource.getrusage``.
 """
@@ -29,7 +31,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from valuenet.analytics.graph_store import GraphStore
-from valuenet.analytics.metrics import centrality, community, reach
+from valuenet.analytics.metrics import brokerage, centrality, community, reach
+from valuenet.analytics.metrics.engine import to_networkx
 from valuenet.schemas import Flow
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)
@@ -58,8 +61,10 @@ def generate(actors: int, flows: int, seed: int = 1):
     segment = rng.choice(4, actors, p=[0.3, 0.1, 0.5, 0.1])
     team = rng.integers(0, 12, actors)
     followers = rng.pareto(1.5, actors) * 100
+    earlier = (rng.random(flows) * np.arange(flows)).astype(np.int64)  # the item a repost / quote amplifies
     for i in range(flows):
         g, r = int(giver[i]), int(receiver[i])
+        amplifies = KINDS[kind[i]] in ("repost", "quote")
         yield Flow.model_construct(
             schema_version=1,
             event_id=f"b{i}",
@@ -78,9 +83,40 @@ def generate(actors: int, flows: int, seed: int = 1):
             reason="",
             channel=None,
             thread=None,
-            parent_id=None,
+            parent_id=f"b{earlier[i]}" if amplifies else None,
             giver_followers=int(followers[g]),
         )
+
+
+def _amplifications(store: GraphStore) -> tuple:
+    """``cascade_reach`` inputs of every amplification the store holds (the 7d window holds every flow)."""
+    snap = store.snapshot()
+    at = snap.amp_index
+    return snap.giver[at], snap.receiver[at], snap.amp_item, snap.amp_own, snap.followers
+
+
+def _burt_networkx(g, sample: list[int]) -> None:
+    """networkx constraint and effective size of ``sample`` on the mutual-weight graph."""
+    import networkx as nx
+
+    m = (g.total + g.total.T).tocsr()
+    G = to_networkx(g, matrix=m).to_undirected()
+    nx.constraint(G, nodes=sample, weight="weight")
+    nx.effective_size(G, nodes=sample, weight="weight")
+
+
+def _gould_fernandez_networkx(g, sample: list[int]) -> None:
+    """Brute-force Gould–Fernandez roles of ``sample`` (every open two-path through them)."""
+    from valuenet.analytics.metrics.brokerage import group_labels
+
+    G = to_networkx(g)
+    groups = group_labels(g)
+    for b in sample:
+        succ = set(G.successors(b))
+        for a in G.predecessors(b):
+            for c in succ:
+                if a != c and not G.has_edge(a, c):
+                    _ = (groups[a], groups[b], groups[c])
 
 
 def main() -> int:
@@ -91,6 +127,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=6)
     ap.add_argument("--pivots", type=int, default=32)
     ap.add_argument("--nx-pivots", type=int, default=2)
+    ap.add_argument("--nx-sample", type=int, default=500, help="actors timed for networkx Burt / Gould–Fernandez")
     ap.add_argument("--skip-networkx", action="store_true")
     args = ap.parse_args()
 
@@ -179,10 +216,26 @@ def main() -> int:
         f"{nx_times['betweenness']:.1f} s for {args.pivots}",
         flush=True,
     )
+    amps = _amplifications(store)
     t = time.perf_counter()
-    reach.reach(g, engine="networkx")
+    reach.cascade_reach(*amps, hops=3, engine="networkx")
     nx_times["reach"] = time.perf_counter() - t
-    print(f"      reach BFS: {nx_times['reach']:.1f} s", flush=True)
+    print(f"      reach (cascade BFS per item): {nx_times['reach']:.1f} s", flush=True)
+    sample = np.random.default_rng(0).choice(g.n, size=min(g.n, args.nx_sample), replace=False).tolist()
+    t = time.perf_counter()
+    _burt_networkx(g, sample)
+    measured = time.perf_counter() - t
+    nx_times["constraint + effective size"] = measured * g.n / len(sample)
+    t = time.perf_counter()
+    _gould_fernandez_networkx(g, sample)
+    measured_gf = time.perf_counter() - t
+    nx_times["gould-fernandez roles"] = measured_gf * g.n / len(sample)
+    print(
+        f"      constraint + effective size: {measured:.1f} s, Gould–Fernandez: {measured_gf:.1f} s for "
+        f"{len(sample):,} actors → extrapolated {nx_times['constraint + effective size']:.1f} s, "
+        f"{nx_times['gould-fernandez roles']:.1f} s for {g.n:,}",
+        flush=True,
+    )
     t = time.perf_counter()
     community.louvain(g, engine="networkx")
     nx_times["louvain"] = time.perf_counter() - t
@@ -199,8 +252,14 @@ def main() -> int:
     centrality.betweenness(g, pivots=args.pivots)
     fast["betweenness"] = time.perf_counter() - t
     t = time.perf_counter()
-    reach.reach(g)
+    reach.cascade_reach(*amps, hops=3)
     fast["reach"] = time.perf_counter() - t
+    t = time.perf_counter()
+    brokerage.constraint_effective_size(g)
+    fast["constraint + effective size"] = time.perf_counter() - t
+    t = time.perf_counter()
+    brokerage.gould_fernandez(g)
+    fast["gould-fernandez roles"] = time.perf_counter() - t
     t = time.perf_counter()
     community.louvain(g)
     fast["louvain"] = time.perf_counter() - t

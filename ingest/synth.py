@@ -131,7 +131,7 @@ TOPICS = (
     "the audit log",
 )
 SLACK_TEAM = "T0SYNTH01"
-_KEYED_BY_HANDLE = frozenset(("github", "discourse"))
+_KEYED_BY_HANDLE = frozenset(("github", "discourse", "mastodon"))
 DISCOURSE_URL = "https://community.acme.example"
 
 
@@ -152,8 +152,8 @@ class Person:
     def uid(self, platform: str) -> str:
         """The actor id the parsers produce on ``platform``: ``<source>:<account key>``.
 
-        The key is the login on GitHub and the username on Discourse (what their
-        payloads name consistently), the platform's user id elsewhere.
+        The key is the login on GitHub, the username on Discourse and ``user@instance`` on
+        Mastodon (what their payloads name consistently), the platform's user id elsewhere.
         """
         key = self.handles[platform] if platform in _KEYED_BY_HANDLE else self.accounts[platform]
         return f"{platform}:{key}"

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
 from tests._metrics_flows import flow, random_flows, store_with
-from valuenet.analytics.metrics import centrality, community, reach
+from valuenet.analytics.metrics import centrality, community
 from valuenet.analytics.metrics.engine import check_engine
 
 
@@ -47,14 +47,6 @@ def test_betweenness_agrees(window, pivots) -> None:
     ref = centrality.betweenness(window, pivots=pivots, seed=3, engine="networkx")
     assert np.allclose(fast, ref, rtol=0, atol=1e-12)
     assert fast.max() > 0
-
-
-def test_reach_agrees(window) -> None:
-    for hops in (1, 2, 3):
-        fr, fp = reach.reach(window, hops=hops, engine="fast")
-        rr, rp = reach.reach(window, hops=hops, engine="networkx")
-        assert np.array_equal(fr, rr) and np.array_equal(fp, rp)
-        assert fr.max() > 0
 
 
 def test_louvain_agrees_on_planted_groups(planted) -> None:

@@ -16,6 +16,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("pipeline", None),  # valuenet worker, valuenet up
     ("query", None),  # valuenet top|tunnels|reach|alerts
     ("classify", None),  # valuenet eval classify, valuenet label
+    ("eval_network", None),  # valuenet eval network (after classify: it adds to the eval group)
     ("web", None),  # valuenet serve
     ("export", None),  # valuenet export
 ]

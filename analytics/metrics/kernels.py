@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["THREADS", "brandes_dependencies", "khop_reach"]
+__all__ = ["THREADS", "brandes_dependencies", "burt", "gould_fernandez", "khop_reach"]
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
 
@@ -163,3 +163,213 @@ def _khop_range(
                     acc += weight[u]
         count[v] = cnt
         total[v] = acc
+
+
+@njit(cache=True, nogil=True)
+def _find(indices: np.ndarray, lo: int, hi: int, key: int) -> int:
+    """Position of ``key`` in the sorted slice ``indices[lo:hi]``, or -1."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        v = indices[mid]
+        if v == key:
+            return mid
+        if v < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _burt_range(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    lo: int,
+    hi: int,
+    constraint: np.ndarray,
+    effective: np.ndarray,
+) -> None:
+    """Burt's constraint and effective size of nodes ``lo ≤ i < hi`` on a symmetric weighted CSR (sorted rows)."""
+    n = len(indptr) - 1
+    strength = np.zeros(n)
+    biggest = np.zeros(n)
+    for v in range(n):
+        for e in range(indptr[v], indptr[v + 1]):
+            strength[v] += data[e]
+            if data[e] > biggest[v]:
+                biggest[v] = data[e]
+    share = np.zeros(n)
+    mark = np.full(n, -1, dtype=np.int64)
+    for i in range(lo, hi):
+        si = strength[i]
+        if si <= 0.0:
+            constraint[i] = np.nan
+            effective[i] = np.nan
+            continue
+        for e in range(indptr[i], indptr[i + 1]):
+            share[indices[e]] = data[e] / si
+            mark[indices[e]] = i
+        deg_i = indptr[i + 1] - indptr[i]
+        c = 0.0
+        es = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            indirect = 0.0  # Σ_q p_iq p_qj
+            redundant = 0.0  # Σ_q p_iq M_jq
+            if indptr[j + 1] - indptr[j] <= deg_i:
+                for f in range(indptr[j], indptr[j + 1]):
+                    q = indices[f]
+                    if q != i and mark[q] == i:
+                        indirect += share[q] * data[f] / strength[q]
+                        redundant += share[q] * data[f]
+            else:
+                for f in range(indptr[i], indptr[i + 1]):
+                    q = indices[f]
+                    if q == j:
+                        continue
+                    pos = _find(indices, indptr[j], indptr[j + 1], q)
+                    if pos >= 0:
+                        indirect += share[q] * data[pos] / strength[q]
+                        redundant += share[q] * data[pos]
+            c += (share[j] + indirect) ** 2
+            es += 1.0 - redundant / biggest[j]
+        constraint[i] = c
+        effective[i] = es
+
+
+def burt(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, chunks: int = THREADS
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(constraint, effective size)`` per node of a symmetric weighted CSR with sorted rows (NaN: isolated)."""
+    n = len(indptr) - 1
+    constraint = np.zeros(n)
+    effective = np.zeros(n)
+    step = (n + chunks - 1) // max(chunks, 1)
+    _spread(
+        lambda c: _burt_range(indptr, indices, data, c * step, min(n, (c + 1) * step), constraint, effective), chunks
+    )
+    return constraint, effective
+
+
+@njit(cache=True, nogil=True)
+def _role(ga: int, gb: int, gc: int) -> int:
+    """Gould–Fernandez role code of ``a → b → c`` by groups: 0 coordinator, 1 gatekeeper, 2 representative, 3 consultant, 4 liaison."""
+    if ga == gb:
+        return 0 if gb == gc else 2
+    if gb == gc:
+        return 1
+    return 3 if ga == gc else 4
+
+
+@njit(cache=True, nogil=True)
+def _gf_range(
+    out_ptr: np.ndarray,
+    out_idx: np.ndarray,
+    in_ptr: np.ndarray,
+    in_idx: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    lo: int,
+    hi: int,
+    roles: np.ndarray,
+) -> None:
+    """Gould–Fernandez role counts of brokers ``lo ≤ b < hi`` (rows of ``roles``: the five roles)."""
+    n = len(out_ptr) - 1
+    mark = np.full(n, -1, dtype=np.int64)
+    n_in = np.zeros(n_groups, dtype=np.int64)
+    n_out = np.zeros(n_groups, dtype=np.int64)
+    for b in range(lo, hi):
+        d_in = in_ptr[b + 1] - in_ptr[b]
+        d_out = out_ptr[b + 1] - out_ptr[b]
+        if d_in == 0 or d_out == 0:
+            continue
+        gb = group[b]
+        for e in range(out_ptr[b], out_ptr[b + 1]):
+            c = out_idx[e]
+            mark[c] = b
+            n_out[group[c]] += 1
+        for e in range(in_ptr[b], in_ptr[b + 1]):
+            n_in[group[in_idx[e]]] += 1
+        same_ac = 0  # Σ_{g ≠ gb} n_in[g] n_out[g]
+        both_same = 0  # a = c in gb
+        both_other = 0  # a = c outside gb
+        for e in range(in_ptr[b], in_ptr[b + 1]):
+            a = in_idx[e]
+            ga = group[a]
+            if ga != gb:
+                same_ac += n_out[ga]
+            if mark[a] == b:
+                if ga == gb:
+                    both_same += 1
+                else:
+                    both_other += 1
+        ib, ob = n_in[gb], n_out[gb]
+        r0 = ib * ob - both_same
+        r1 = (d_in - ib) * ob
+        r2 = ib * (d_out - ob)
+        r3 = same_ac - both_other
+        r4 = (d_in - ib) * (d_out - ob) - same_ac
+        # closed pairs (a → c exists) broker nothing: subtract them
+        for e in range(in_ptr[b], in_ptr[b + 1]):
+            a = in_idx[e]
+            deg_a = out_ptr[a + 1] - out_ptr[a]
+            if deg_a <= d_out:
+                for f in range(out_ptr[a], out_ptr[a + 1]):
+                    c = out_idx[f]
+                    if c != a and c != b and mark[c] == b:
+                        k = _role(group[a], gb, group[c])
+                        if k == 0:
+                            r0 -= 1
+                        elif k == 1:
+                            r1 -= 1
+                        elif k == 2:
+                            r2 -= 1
+                        elif k == 3:
+                            r3 -= 1
+                        else:
+                            r4 -= 1
+            else:
+                for f in range(out_ptr[b], out_ptr[b + 1]):
+                    c = out_idx[f]
+                    if c != a and _find(out_idx, out_ptr[a], out_ptr[a + 1], c) >= 0:
+                        k = _role(group[a], gb, group[c])
+                        if k == 0:
+                            r0 -= 1
+                        elif k == 1:
+                            r1 -= 1
+                        elif k == 2:
+                            r2 -= 1
+                        elif k == 3:
+                            r3 -= 1
+                        else:
+                            r4 -= 1
+        roles[b, 0] = r0
+        roles[b, 1] = r1
+        roles[b, 2] = r2
+        roles[b, 3] = r3
+        roles[b, 4] = r4
+        for e in range(out_ptr[b], out_ptr[b + 1]):
+            n_out[group[out_idx[e]]] = 0
+        for e in range(in_ptr[b], in_ptr[b + 1]):
+            n_in[group[in_idx[e]]] = 0
+
+
+def gould_fernandez(
+    out_ptr: np.ndarray,
+    out_idx: np.ndarray,
+    in_ptr: np.ndarray,
+    in_idx: np.ndarray,
+    group: np.ndarray,
+    chunks: int = THREADS,
+) -> np.ndarray:
+    """``(n, 5)`` Gould–Fernandez role counts on a directed CSR (out rows and in rows, sorted); ``group`` in 0..G-1."""
+    n = len(out_ptr) - 1
+    roles = np.zeros((n, 5), dtype=np.int64)
+    n_groups = int(group.max()) + 1 if n else 1
+    step = (n + chunks - 1) // max(chunks, 1)
+    _spread(
+        lambda c: _gf_range(out_ptr, out_idx, in_ptr, in_idx, group, n_groups, c * step, min(n, (c + 1) * step), roles),
+        chunks,
+    )
+    return roles
