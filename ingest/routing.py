@@ -23,9 +23,7 @@ compute it), so a record sent alone with ``key`` lands where a packed one with t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from kafka.partitioner.default import murmur2
+from collections.abc import Callable, Sequence
 
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parsers import parse
@@ -34,6 +32,7 @@ from valuenet.schemas import Interaction, RawEnvelope
 __all__ = ["SEPARATOR", "envelope_key", "partition_for", "routing_key"]
 
 SEPARATOR = "\x1f"
+_murmur2: Callable[[bytes], int] | None = None  # kafka-python's, imported on first use (no client for parsers)
 
 
 def routing_key(network: str, interactions: Sequence[Interaction]) -> str:
@@ -59,4 +58,9 @@ def envelope_key(envelope: RawEnvelope, interactions: Sequence[Interaction] | No
 
 def partition_for(key: str, partitions: int) -> int:
     """Kafka's default partition of ``key`` among ``partitions`` (murmur2, positive, modulo)."""
-    return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
+    global _murmur2
+    if _murmur2 is None:
+        from kafka.partitioner.default import murmur2
+
+        _murmur2 = murmur2
+    return (_murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
