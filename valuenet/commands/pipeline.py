@@ -29,8 +29,9 @@ def worker(
 ) -> None:
     """Run a faust worker: the processors and analytics agents (joins the consumer group)."""
     from valuenet.pipeline.runtime import run_worker
+    from valuenet.web.app import create_app
 
-    run_worker(serve=serve, loglevel=loglevel)
+    run_worker(web=create_app if serve else None, loglevel=loglevel)
 
 
 def up(
