@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import tempfile
 import time
@@ -32,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from valuenet.analytics.storage.reader import Reader
+from valuenet.analytics.storage.reader import Reader, WindowError, parse_duration
 
 __all__ = [
     "WHAT",
@@ -40,6 +41,8 @@ __all__ = [
     "ExportError",
     "ExportTable",
     "ExportJob",
+    "stored_windows",
+    "check_window",
     "collect",
     "build_graph",
     "write_export",
@@ -113,6 +116,46 @@ class ExportJob(BaseModel):
         return f"{self.what}-{self.window}.{self.format}"
 
 
+# -- windows ---------------------------------------------------------------------------------
+
+
+def stored_windows(reader: Reader, network: str) -> list[str]:
+    """Windows with metric snapshots of ``network`` in the store, shortest first."""
+    for n in reader.networks():
+        if n["network"] == network:
+            return list(n["windows"])
+    return []
+
+
+def check_window(reader: Reader, network: str, window: str | None, configured: Iterable[str] = ()) -> str:
+    """The window to export: ``window`` if stored or configured, else the first stored; ExportError naming the stored ones."""
+    stored = stored_windows(reader, network)
+    configured = list(configured)
+    if window is None:
+        if stored or configured:
+            return (stored or configured)[0]
+        raise ExportError(f"network {network!r} has no metric snapshots yet; pass --window")
+    if window in stored or window in configured:
+        try:
+            parse_duration(window)
+        except WindowError as e:
+            raise ExportError(str(e)) from None
+        return window
+    where = (
+        f"stored windows for network {network!r}: {', '.join(stored)}"
+        if stored
+        else (
+            f"network {network!r} has no metric snapshots yet"
+            + (
+                f" (networks with data: {', '.join(n['network'] for n in reader.networks())})"
+                if reader.networks()
+                else ""
+            )
+        )
+    )
+    raise ExportError(f"window {window!r} is neither stored nor configured; {where}")
+
+
 # -- collect ---------------------------------------------------------------------------------
 
 
@@ -150,7 +193,9 @@ def collect(reader: Reader, what: str, network: str, window: str, k: int = 5) ->
 def build_graph(reader: Reader, network: str, window: str) -> nx.DiGraph:
     """The window's value network: edge giver→receiver with flows per type and ``weight`` = their sum.
 
-    Node attributes: segment, team and the latest ActorMetrics (pagerank, betweenness, reach, community).
+    Node attributes, one type each: segment and team (str, team "" when unknown) and the latest
+    ActorMetrics: pagerank and betweenness (float, NaN for an actor not in the latest snapshot),
+    reach and community (int, -1 for an actor not in the latest snapshot).
     """
     g = nx.DiGraph(network=network, window=window)
     snap = reader.actor_snapshot(network, window)
@@ -161,22 +206,57 @@ def build_graph(reader: Reader, network: str, window: str) -> nx.DiGraph:
         ):
             a = r[end]
             if a not in g:
-                m = snap.get(a, {})
-                attrs = {
-                    "segment": m.get("segment") or r[seg],
-                    "team": r.get(team),
-                    "pagerank": m.get("pagerank"),
-                    "betweenness": m.get("betweenness"),
-                    "reach": m.get("reach"),
-                    "community": m.get("community"),
-                }
-                g.add_node(a, **{k: v for k, v in attrs.items() if v is not None})
+                g.add_node(a, **_node_attrs(snap.get(a, {}), r[seg], r.get(team)))
         u, v = r["source"], r["target"]
         if not g.has_edge(u, v):
             g.add_edge(u, v, knowledge=0, idea=0, reputation=0, weight=0)
         g[u][v][r["flow_type"]] += r["weight"]
         g[u][v]["weight"] += r["weight"]
     return g
+
+
+def _node_attrs(m: dict, segment: str, team: str | None) -> dict[str, Any]:
+    """One node's attributes with a fixed type per attribute (GraphML/GEXF declare one type per key)."""
+
+    def num(key: str, cast: Callable[[Any], Any], missing: Any) -> Any:
+        v = m.get(key)
+        return missing if v is None else cast(v)
+
+    return {
+        "segment": str(m.get("segment") or segment or "unknown"),
+        "team": str(team or ""),
+        "pagerank": num("pagerank", float, math.nan),
+        "betweenness": num("betweenness", float, math.nan),
+        "reach": num("reach", int, -1),
+        "community": num("community", int, -1),
+    }
+
+
+# Gephi colours of the segments: the dashboard's palette (valuenet/web/static/style.css).
+SEGMENT_COLOURS: dict[str, str] = {
+    "workforce": "#10b981",
+    "partner": "#f59e0b",
+    "customer": "#3b82f6",
+    "influencer": "#ec4899",
+    "unknown": "#9ca3af",
+}
+VIZ_SIZE_MIN, VIZ_SIZE_MAX = 4.0, 40.0
+
+
+def with_viz(g: nx.DiGraph) -> nx.DiGraph:
+    """A copy of ``g`` with GEXF ``viz`` per node: colour = segment, size = 4 + 36·sqrt(PR / max PR)."""
+    out = g.copy()
+    prs = [d["pagerank"] for _, d in g.nodes(data=True) if not math.isnan(d.get("pagerank", math.nan))]
+    top = max(prs, default=0.0)
+    for _, d in out.nodes(data=True):
+        colour = SEGMENT_COLOURS.get(d.get("segment", "unknown"), SEGMENT_COLOURS["unknown"])
+        pr = d.get("pagerank", math.nan)
+        share = 0.0 if top <= 0 or math.isnan(pr) else math.sqrt(max(pr, 0.0) / top)
+        d["viz"] = {
+            "color": {"r": int(colour[1:3], 16), "g": int(colour[3:5], 16), "b": int(colour[5:7], 16), "a": 1.0},
+            "size": round(VIZ_SIZE_MIN + (VIZ_SIZE_MAX - VIZ_SIZE_MIN) * share, 3),
+        }
+    return out
 
 
 # -- write -----------------------------------------------------------------------------------
@@ -239,13 +319,9 @@ def write_export(table: ExportTable, fmt: str, path: Path, progress: Progress | 
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(doc, f, default=str, indent=None)
         elif fmt == "gexf":
-            nx.write_gexf(table.graph, tmp)
+            nx.write_gexf(with_viz(table.graph), tmp)
         elif fmt == "graphml":
-            g = table.graph.copy()
-            for _, d in g.nodes(data=True):
-                for key in [k for k, v in d.items() if v is None]:
-                    del d[key]
-            nx.write_graphml(g, tmp)
+            nx.write_graphml(table.graph, tmp)
         tick(total, total)
 
     _atomic(path, write)

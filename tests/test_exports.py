@@ -202,3 +202,91 @@ def test_export_command_writes_a_file(tmp_path: Path) -> None:
         timeout=300,
     )
     assert bad.returncode == 2 and "--format for actors" in bad.stderr
+
+
+def _keys(path: Path) -> list[tuple[str, str, str]]:
+    """(domain, name, type) of every attribute a GraphML or GEXF file declares."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    out = []
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag == "key":  # GraphML
+            out.append((el.get("for", ""), el.get("attr.name", ""), el.get("attr.type", "")))
+        elif tag == "attributes":  # GEXF
+            out.extend((el.get("class", ""), a.get("title", ""), a.get("type", "")) for a in el)
+    return out
+
+
+def test_graphml_reads_back_identically_in_networkx_and_igraph(env: tuple) -> None:
+    import math
+
+    import igraph as ig
+
+    _, reader, _, tmp = env
+    out = tmp / "both.graphml"
+    export(reader, "graph", "graphml", "1h", NET, out)
+    keys = _keys(out)
+    assert len({(d, n) for d, n, _ in keys}) == len(keys)  # one type per attribute
+    assert ("node", "betweenness", "double") in keys and ("node", "reach", "long") in keys
+    g = nx.read_graphml(out)
+    h = ig.Graph.Read_GraphML(str(out))
+    assert h.is_directed() and h.vcount() == g.number_of_nodes() and h.ecount() == g.number_of_edges()
+    want = reader.actor_snapshot(NET, "1h")
+    for v in h.vs:
+        n = g.nodes[v["id"]]
+        for attr in ("segment", "team", "reach", "community"):
+            assert v[attr] == n[attr], (v["id"], attr)
+        for attr in ("pagerank", "betweenness"):
+            assert (math.isnan(v[attr]) and math.isnan(n[attr])) or v[attr] == n[attr]
+        if v["id"] in want:  # the values are the snapshot's, typed
+            assert v["pagerank"] == pytest.approx(want[v["id"]]["pagerank"]) and v["reach"] == want[v["id"]]["reach"]
+        else:
+            assert math.isnan(v["pagerank"]) and v["reach"] == -1
+    for e in h.es:
+        u, w = h.vs[e.source]["id"], h.vs[e.target]["id"]
+        d = g[u][w]
+        assert (e["knowledge"], e["idea"], e["reputation"], e["weight"]) == (
+            d["knowledge"],
+            d["idea"],
+            d["reputation"],
+            d["weight"],
+        )
+    assert isinstance(g.nodes["ana"]["reach"], int) and isinstance(g.nodes["ana"]["pagerank"], float)
+
+
+def test_gexf_carries_segment_colours_and_pagerank_sizes(env: tuple) -> None:
+    from valuenet.analytics.exports import SEGMENT_COLOURS, VIZ_SIZE_MAX, VIZ_SIZE_MIN
+
+    _, reader, _, tmp = env
+    out = tmp / "viz.gexf"
+    export(reader, "graph", "gexf", "1h", NET, out)
+    keys = _keys(out)
+    assert len({(d, n) for d, n, _ in keys}) == len(keys)
+    g = nx.read_gexf(out)
+    snap = reader.actor_snapshot(NET, "1h")
+    top = max(r["pagerank"] for r in snap.values())
+    for node, d in g.nodes(data=True):
+        c = SEGMENT_COLOURS[d["segment"]]
+        assert (d["viz"]["color"]["r"], d["viz"]["color"]["g"], d["viz"]["color"]["b"]) == tuple(
+            int(c[i : i + 2], 16) for i in (1, 3, 5)
+        )
+        pr = snap[node]["pagerank"] if node in snap else 0.0
+        want = VIZ_SIZE_MIN + (VIZ_SIZE_MAX - VIZ_SIZE_MIN) * (pr / top) ** 0.5
+        assert d["viz"]["size"] == pytest.approx(want, abs=1e-3)
+    biggest = max(g.nodes, key=lambda n: g.nodes[n]["viz"]["size"])
+    assert biggest == max(snap, key=lambda a: snap[a]["pagerank"]) and g.nodes[biggest]["viz"]["size"] == VIZ_SIZE_MAX
+
+
+def test_export_window_must_be_stored_or_configured(env: tuple) -> None:
+    from valuenet.analytics.exports import check_window
+
+    _, reader, _, _ = env
+    assert check_window(reader, NET, None) == "1h"
+    assert check_window(reader, NET, "24h") == "24h"
+    assert check_window(reader, NET, "7d", ["1h", "7d"]) == "7d"  # configured, not stored yet: allowed
+    with pytest.raises(ExportError, match="stored windows for network 'acme': 1h, 24h"):
+        check_window(reader, NET, "365d", ["1h"])
+    with pytest.raises(ExportError, match="no metric snapshots yet"):
+        check_window(reader, "nobody", "1h")

@@ -332,8 +332,8 @@ class Reader:
             )
         return out
 
-    def alerts(self, network: str | None, window: str | None, limit: int) -> list[dict]:
-        """Newest alerts first, optionally of one network and window."""
+    def alerts(self, network: str | None, window: str | None, limit: int, kind: str | None = None) -> list[dict]:
+        """Newest alerts first, optionally of one network, window and kind."""
         cond, params = [], {"limit": int(limit)}
         if network:
             cond.append("network = %(network)s")
@@ -341,6 +341,9 @@ class Reader:
         if window:
             cond.append("`window` = %(window)s")
             params["window"] = window
+        if kind:
+            cond.append("kind = %(kind)s")
+            params["kind"] = kind
         where = ("WHERE " + " AND ".join(cond)) if cond else ""
         rows = self.q(f"SELECT * FROM alerts {where} ORDER BY raised_at_ms DESC LIMIT %(limit)s", params)
         return [_clean(r) for r in _unique(rows, "network", "raised_at_ms", "kind", "subject", "window")]

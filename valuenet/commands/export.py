@@ -15,10 +15,16 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def export(
         what: str = typer.Option(None, "--what", help="actors | tunnels | network | flows | graph"),
-        window: str = typer.Option(None, "--window", help="Window, one of VALUENET_WINDOWS (default: the first)."),
+        window: str = typer.Option(
+            None,
+            "--window",
+            help="A stored window (default: the network's first stored one); an unknown one is refused with the list.",
+        ),
         fmt: str = typer.Option(None, "--format", help="csv | parquet | json (tables); gexf | graphml | json (graph)."),
         out: Path = typer.Option(None, "--out", help="Output file (written atomically)."),
-        network: str = typer.Option(None, "--network", help="Network id (default VALUENET_NETWORK)."),
+        network: str = typer.Option(
+            None, "--network", help="Network id (default VALUENET_NETWORK if it has data, else the latest ticked)."
+        ),
         k: int = typer.Option(None, "--k", help="Suppress groups smaller than k (default VALUENET_EXPORT_K)."),
         schedule: bool = typer.Option(
             False,
@@ -31,23 +37,22 @@ def register(app: typer.Typer) -> None:
 
         Example: ``valuenet export --what graph --window 24h --format gexf --out net.gexf``.
         """
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from valuenet.analytics.exports import FORMATS, WHAT, ExportError, load_jobs, run_jobs, run_schedule
-        from valuenet.analytics.exports import export as do_export
-        from valuenet.analytics.storage import open_store
         from valuenet.analytics.storage.reader import Reader
+        from valuenet.commands.query import run_with_source
+        from valuenet.commands.source import LocalSource, RemoteSource, SourceError
+        from valuenet.console import make_console
 
         settings = get_settings()
-        console = Console(stderr=True)
+        console = make_console(stderr=True)
         k_ = settings.export_k if k is None else k
-        net = network or settings.network
         if schedule:
             try:
                 jobs = load_jobs()
             except ExportError as e:
-                console.print(f"[red]{e}[/red]")
+                console.print(f"[red]{e}[/red]", highlight=False)
                 raise typer.Exit(2) from None
             if not jobs:
                 console.print("[red]no [[exports]] jobs in the configuration (VALUENET_CONFIG / ./valuenet.toml)[/red]")
@@ -55,21 +60,32 @@ def register(app: typer.Typer) -> None:
             if settings.export_dir is None:
                 console.print("[red]set VALUENET_EXPORT_DIR for periodic exports[/red]")
                 raise typer.Exit(2)
-            store = open_store(settings)
-            reader = Reader(store)
-            try:
-                if once:
-                    path = run_jobs(reader, jobs, settings.export_dir, net, k_)
-                    console.print(f"exported {len(jobs)} file(s) into {path}")
-                else:
-                    console.print(f"running {len(jobs)} export job(s) into {settings.export_dir}; Ctrl-C to stop")
-                    run_schedule(
-                        reader, jobs, settings.export_dir, net, k_, on_run=lambda p: console.print(f"exported into {p}")
+            export_dir = settings.export_dir
+
+            def scheduled(src: LocalSource | RemoteSource) -> None:
+                if not isinstance(src, LocalSource):
+                    raise SourceError(
+                        f"periodic exports read the store directly, and {src.where} holds it: run them with a "
+                        "ClickHouse server (CLICKHOUSE_URL), or export one file at a time (`valuenet export --what …`), "
+                        "which goes through the running service"
                     )
-            except KeyboardInterrupt:
-                pass
-            finally:
-                store.close()
+                reader: Reader = src.reader
+                net = network or settings.network
+                try:
+                    if once:
+                        path = run_jobs(reader, jobs, export_dir, net, k_)
+                        console.print(f"exported {len(jobs)} file(s) into {path}")
+                    else:
+                        console.print(f"running {len(jobs)} export job(s) into {export_dir}; Ctrl-C to stop")
+                        run_schedule(
+                            reader, jobs, export_dir, net, k_, on_run=lambda p: console.print(f"exported into {p}")
+                        )
+                except KeyboardInterrupt:
+                    pass
+                except ExportError as e:
+                    raise SourceError(str(e)) from None
+
+            run_with_source(scheduled)
             return
 
         missing = [n for n, v in (("--what", what), ("--format", fmt), ("--out", out)) if v is None]
@@ -82,28 +98,30 @@ def register(app: typer.Typer) -> None:
         if fmt not in FORMATS[what]:
             console.print(f"[red]--format for {what} must be one of {', '.join(FORMATS[what])}[/red]")
             raise typer.Exit(2)
-        w = window or settings.windows[0]
-        if w not in settings.windows:
-            console.print(f"[red]--window must be one of {', '.join(settings.windows)}[/red]")
-            raise typer.Exit(2)
-        store = open_store(settings)
-        try:
+
+        def one(src: LocalSource | RemoteSource) -> dict:
             with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 console=console,
+                disable=not console.is_terminal,
             ) as bar:
-                task = bar.add_task(f"{what} {w} → {out.name}", total=None)
+                task = bar.add_task(f"{what} → {out.name}", total=None)
 
                 def step(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=max(total, 1))
 
-                entry = do_export(Reader(store), what, fmt, w, net, out, k_, progress=step)
-        finally:
-            store.close()
+                try:
+                    return src.export(what, fmt, window, network, out, k_, step)
+                except ExportError as e:
+                    raise SourceError(str(e)) from None
+
+        entry = run_with_source(one)
         note = f", {entry['suppressed']} group(s) under k={k_} suppressed" if entry["suppressed"] else ""
         console.print(
-            f"wrote {entry['rows']} rows to {out} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…){note}"
+            f"wrote {entry['rows']} rows ({entry['network']} · {entry['window']}) to {out} "
+            f"({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…){note}",
+            highlight=False,
         )

@@ -21,8 +21,11 @@ def register(app: typer.Typer) -> None:
         Binds 127.0.0.1 by default; any other address needs VALUENET_API_TOKEN, and every
         request then carries ``Authorization: Bearer <token>``.
         """
+        import asyncio
+
         import uvicorn
 
+        from valuenet.service import serve_advertised, stop_on_signals
         from valuenet.web.app import create_app
         from valuenet.web.auth import InsecureBindError
 
@@ -39,4 +42,12 @@ def register(app: typer.Typer) -> None:
             f"valuenet: serving http://{settings.api_host}:{settings.api_port}/ "
             f"(auth {'on' if settings.api_token else 'off'})"
         )
-        uvicorn.run(web, host=settings.api_host, port=settings.api_port, log_level="info", access_log=False)
+        server = uvicorn.Server(
+            uvicorn.Config(web, host=settings.api_host, port=settings.api_port, log_level="info", access_log=False)
+        )
+        stop_on_signals()  # SIGINT and SIGTERM stop it cleanly, even when SIGINT was inherited as ignored
+        try:
+            asyncio.run(serve_advertised(server, settings, "serve"))  # the CLI finds the API in service.json
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the stop signal after its graceful shutdown
+        typer.echo("valuenet: stopped")

@@ -299,12 +299,65 @@ def cascade(
 
 @router.get("/alerts", summary="Alerts, newest first")
 def alerts(
-    reader: ReaderDep, settings: SettingsDep, network: NetworkQ = None, window: WindowQ = None, limit: LimitQ = 50
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    limit: LimitQ = 50,
+    kind: Annotated[
+        Literal["broker_lost", "silo_forming", "reach_spike", "responsiveness_degraded"] | None,
+        Query(description="Only alerts of this kind"),
+    ] = None,
 ) -> dict:
     """Structural alerts (broker lost, silo forming, reach spike, responsiveness degraded)."""
     net = _network(reader, settings, network)
     w = _window(settings, window) if window else None
-    return {"network": net, "alerts": _call(reader.alerts, net, w, limit)}
+    return {"network": net, "alerts": _call(reader.alerts, net, w, limit, kind=kind)}
+
+
+@router.get("/export", summary="One export file (what the `valuenet export` command writes)", response_model=None)
+def export_file(
+    reader: ReaderDep,
+    settings: SettingsDep,
+    what: Annotated[Literal["actors", "tunnels", "network", "flows", "graph"], Query(description="What to export")],
+    format: Annotated[Literal["csv", "parquet", "json", "gexf", "graphml"], Query(description="File format")],
+    network: NetworkQ = None,
+    window: Annotated[
+        str | None, Query(max_length=16, description="A stored or configured window (default: the first stored)")
+    ] = None,
+    k: Annotated[
+        int | None, Query(ge=1, description="Suppress groups smaller than k (default VALUENET_EXPORT_K)")
+    ] = None,
+) -> Response:
+    """The file, with ``X-Valuenet-Rows``, ``-Suppressed``, ``-Network`` and ``-Window`` headers."""
+    import tempfile
+    from pathlib import Path as FsPath
+
+    from valuenet.analytics.exports import FORMATS, ExportError, check_window, export
+
+    net = _network(reader, settings, network)
+    if format not in FORMATS[what]:
+        raise _invalid("format", format, f"format for {what} must be one of {', '.join(FORMATS[what])}")
+    try:
+        w = _call(check_window, reader, net, window, settings.windows)
+    except ExportError as e:
+        raise _invalid("window", window, str(e)) from None
+    with tempfile.TemporaryDirectory(prefix="valuenet-export-") as tmp:
+        out = FsPath(tmp) / f"{what}-{w}.{format}"
+        entry = _call(export, reader, what, format, w, net, out, settings.export_k if k is None else k)
+        body = out.read_bytes()
+    media = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
+    return Response(
+        body,
+        media_type=media.get(format, "application/xml"),
+        headers={
+            "Content-Disposition": f'attachment; filename="{out.name}"',
+            "X-Valuenet-Rows": str(entry["rows"]),
+            "X-Valuenet-Suppressed": str(entry["suppressed"]),
+            "X-Valuenet-Network": net,
+            "X-Valuenet-Window": w,
+        },
+    )
 
 
 @router.get("/flows/timeline", summary="Flow counts per time bucket and type")
