@@ -68,14 +68,15 @@ class Pseudonymiser:
         )
 
     def interaction(self, interaction: Interaction) -> Interaction:
-        """The interaction with actor and target pseudonymised and the display name dropped."""
-        return interaction.model_copy(
-            update={
-                "actor": self.pseudonym(interaction.actor),
-                "target": self.pseudonym(interaction.target) if interaction.target is not None else None,
-                "actor_name": None,
-            }
-        )
+        """The interaction with actor and target pseudonymised, the display name and any e-mail address dropped."""
+        update = {
+            "actor": self.pseudonym(interaction.actor),
+            "target": self.pseudonym(interaction.target) if interaction.target is not None else None,
+            "actor_name": None,
+        }
+        if "email" in interaction.metadata:
+            update["metadata"] = {k: v for k, v in interaction.metadata.items() if k != "email"}
+        return interaction.model_copy(update=update)
 
 
 def from_settings(settings: Settings) -> Pseudonymiser | None:

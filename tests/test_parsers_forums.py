@@ -32,15 +32,14 @@ def discourse(name: str, parents: ParentIndex | None = None) -> list[Interaction
 
 def test_discourse_topic_first_post_reply_and_like() -> None:
     parents = ParentIndex()
-    (topic,) = discourse("topic_created.json", parents)
-    assert (topic.event_id, topic.kind, topic.actor, topic.channel) == (
-        "topic:61",
-        Kind.post,
-        "discourse:cust_carla",
-        "5",
-    )
+    assert discourse("topic_created.json", parents) == []  # the topic's content comes as its first post
     first = discourse("post_created_first.json", parents)
-    assert [(i.kind, i.target) for i in first] == [(Kind.mention, "discourse:sam_support")]
+    assert [(i.event_id, i.kind, i.actor, i.target) for i in first] == [
+        ("post:301", Kind.post, "discourse:cust_carla", None),
+        ("post:301#mention:discourse:sam_support", Kind.mention, "discourse:cust_carla", "discourse:sam_support"),
+    ]
+    assert first[0].thread == "topic:61" and first[0].text.startswith("How do I rotate the API keys")
+    assert first[1].text == first[0].text and first[1].metadata["in"] == "post"
     reply = discourse("post_created_reply.json", parents)
     assert [(i.event_id, i.kind, i.actor, i.target) for i in reply] == [
         ("post:302", Kind.reply, "discourse:sam_support", "discourse:cust_carla"),

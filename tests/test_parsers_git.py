@@ -29,21 +29,21 @@ def test_commit_with_trailers_yields_commit_apply_and_credits() -> None:
     sha = "aaaa000000000000000000000000000000000001"
     assert list(by_id) == [sha, f"{sha}#apply", f"{sha}#0", f"{sha}#2", f"{sha}#4", f"{sha}#5"]
     commit = by_id[sha]
-    assert commit.kind is Kind.commit and commit.actor == "git:Ada Lovelace" and commit.target is None
+    assert commit.kind is Kind.commit and commit.actor == "git:ada lovelace" and commit.target is None
     # streamed at commit time (when it entered the history); the authoring time is kept
     assert commit.timestamp == datetime(2024, 3, 2, 17, 30, tzinfo=UTC)
     assert commit.metadata["authored_at"] == "2024-03-01T08:00:00+00:00"
     assert commit.text == "parser: handle trailers" and commit.actor_domain == "example.org"
     apply = by_id[f"{sha}#apply"]
-    assert (apply.kind, apply.actor, apply.target) == (Kind.apply, "git:Junio C Hamano", "git:Ada Lovelace")
+    assert (apply.kind, apply.actor, apply.target) == (Kind.apply, "git:junio c hamano", "git:ada lovelace")
     assert apply.timestamp == datetime(2024, 3, 2, 17, 30, tzinfo=UTC)
-    assert (by_id[f"{sha}#0"].kind, by_id[f"{sha}#0"].actor) == (Kind.help, "git:Grace Hopper")
+    assert (by_id[f"{sha}#0"].kind, by_id[f"{sha}#0"].actor) == (Kind.help, "git:grace hopper")
     assert by_id[f"{sha}#0"].metadata == {"trailer": "Helped-by"}
     assert by_id[f"{sha}#0"].actor_domain == "navy.mil"
     assert by_id[f"{sha}#2"].kind is Kind.review
     assert by_id[f"{sha}#4"].kind is Kind.suggestion
     assert by_id[f"{sha}#5"].kind is Kind.approve
-    assert all(i.target == "git:Ada Lovelace" for i in out[1:])
+    assert all(i.target == "git:ada lovelace" for i in out[1:])
     assert all(i.network == "git-demo" and i.parent_id == sha for i in out[1:])
 
 
@@ -139,17 +139,69 @@ def test_reads_a_real_local_repository(tmp_path: Path) -> None:
     assert rec["committer"] == "Max Maintainer" and rec["committer_domain"] == "corp.example"
     assert rec["subject"] == "feat: add f" and rec["parents"] == 0
     assert rec["trailers"] == [
-        {"key": "Helped-by", "name": "Grace Hopper", "email_domain": "navy.mil"},
-        {"key": "Reviewed-by", "name": "Alan Turing", "email_domain": "cam.ac.uk"},
-        {"key": "Signed-off-by", "name": "Ada Lovelace", "email_domain": "example.org"},
+        {"key": "Helped-by", "name": "Grace Hopper", "email_domain": "navy.mil", "email": "grace@navy.mil"},
+        {"key": "Reviewed-by", "name": "Alan Turing", "email_domain": "cam.ac.uk", "email": "alan@cam.ac.uk"},
+        {"key": "Signed-off-by", "name": "Ada Lovelace", "email_domain": "example.org", "email": "ada@example.org"},
     ]
     out = parse_payload("git", rec, network="n")
     assert [(i.kind, i.actor, i.target) for i in out] == [
-        (Kind.commit, "git:Ada Lovelace", None),
-        (Kind.apply, "git:Max Maintainer", "git:Ada Lovelace"),
-        (Kind.help, "git:Grace Hopper", "git:Ada Lovelace"),
-        (Kind.review, "git:Alan Turing", "git:Ada Lovelace"),
+        (Kind.commit, "git:ada lovelace", None),
+        (Kind.apply, "git:max maintainer", "git:ada lovelace"),
+        (Kind.help, "git:grace hopper", "git:ada lovelace"),
+        (Kind.review, "git:alan turing", "git:ada lovelace"),
     ]
+    assert out[0].metadata["email"] == "ada@example.org" and out[2].metadata["email"] == "grace@navy.mil"
+
+
+def test_mailmap_quotes_case_and_ai_assistants(tmp_path: Path) -> None:
+    import os
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / ".mailmap").write_text("Ada Lovelace <ada@example.org> <ada@old.example>\n")
+    _git(repo, "add", ".mailmap")
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "A. Lovelace",
+        "GIT_AUTHOR_EMAIL": "ada@old.example",  # mapped by .mailmap to Ada Lovelace <ada@example.org>
+        "GIT_COMMITTER_NAME": "Ada Lovelace",
+        "GIT_COMMITTER_EMAIL": "ada@example.org",
+    }
+    msg = (
+        'fix: x\n\nHelped-by: "brian m. carlson" <sandals@crustytoothpaste.net>\n'
+        "Assisted-by: Claude Opus 4.6\nCo-authored-by: Claude Sonnet 4.6 <noreply@anthropic.com>\n"
+        "Reviewed-by: Brian  M. Carlson <sandals@crustytoothpaste.net>\n"
+    )
+    _git(repo, "commit", "-q", "-m", msg, env=env)
+    (rec,) = list(read_repository(repo))
+    assert (rec["author"], rec["author_email"]) == ("Ada Lovelace", "ada@example.org")
+    out = parse_payload("git", rec, network="n")
+    # one person for the mailmapped author and committer (no #apply), one for the quoted and
+    # double-spaced spellings of brian; the AI assistants are tools on the commit, not actors
+    assert [(i.kind, i.actor, i.target) for i in out] == [
+        (Kind.commit, "git:ada lovelace", None),
+        (Kind.help, "git:brian m. carlson", "git:ada lovelace"),
+        (Kind.review, "git:brian m. carlson", "git:ada lovelace"),
+    ]
+    assert out[0].metadata["tools"] == "Claude Opus 4.6; Claude Sonnet 4.6"
+    assert out[1].actor_name == "brian m. carlson"
+
+
+def test_bundled_sample_names_and_tools() -> None:
+    from valuenet.ingest.readers import read_payloads
+
+    sample = Path(__file__).resolve().parents[1] / "ingest" / "samples" / "git-history-sample.jsonl.gz"
+    actors: set[str] = set()
+    tools = 0
+    for rec in read_payloads(sample, "git"):
+        for i in parse_payload("git", rec, network="n"):
+            actors.update(a for a in (i.actor, i.target) if a)
+            tools += bool(i.metadata.get("tools"))
+    assert not any('"' in a or "  " in a or a != a.casefold() for a in actors)
+    assert "git:brian m. carlson" in actors and "git:taylor blau" in actors and "git:jean-noël avila" in actors
+    assert not any(w in a for a in actors for w in ("claude", "opus 4", "sonnet"))
+    assert tools >= 49  # every Assisted-by of the sample is listed on its commit
 
 
 def test_missing_repository_raises_oserror(tmp_path: Path) -> None:

@@ -39,11 +39,12 @@ def test_issue_opened_is_a_post_with_mentions() -> None:
     p["issue"]["body"] = "Broken since @octocat's change, cc @hubot and @octocat. mail x@y.org"
     out = run(p, "issues")
     assert [(i.event_id, i.kind, i.actor, i.target) for i in out] == [
-        ("issue:444500041", Kind.post, "github:Codertocat", None),
+        ("issue:444500041", Kind.post, "github:Codertocat", "github:Codertocat"),  # the owner (here: the author)
         ("issue:444500041#mention:github:octocat", Kind.mention, "github:Codertocat", "github:octocat"),
         ("issue:444500041#mention:github:hubot", Kind.mention, "github:Codertocat", "github:hubot"),
     ]
     post = out[0]
+    assert all(m.text == post.text and m.metadata["in"] == "post" for m in out[1:])  # classified as the post
     assert post.timestamp == datetime(2019, 5, 15, 15, 20, 18, tzinfo=UTC)
     assert post.channel == "Codertocat/Hello-World" and post.thread == "Codertocat/Hello-World#1"
     assert post.text.startswith("Spelling error in the README file\n\n")
@@ -192,7 +193,6 @@ def test_gh_archive_records() -> None:
     out = run(comment)
     assert [(i.event_id, i.kind, i.target) for i in out] == [
         ("issue_comment:77", Kind.reply, "github:reporter"),
-        ("issue_comment:77#mention:github:reporter", Kind.mention, "github:reporter"),
     ]
     assert out[0].channel == "acme/widgets" and out[0].thread == "acme/widgets#12"
     star = {

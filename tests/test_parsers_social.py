@@ -32,13 +32,23 @@ def load(path: str):
 def test_mastodon_reply_with_three_mentions_is_four_interactions() -> None:
     out = run("mastodon", load("mastodon/status_reply.json"))
     assert [(i.event_id, i.kind, i.target) for i in out] == [
-        ("status:110000000000000002", Kind.reply, "mastodon:1001"),
-        ("status:110000000000000002#mention:mastodon:1001", Kind.mention, "mastodon:1001"),
-        ("status:110000000000000002#mention:mastodon:2001", Kind.mention, "mastodon:2001"),
-        ("status:110000000000000002#mention:mastodon:1003", Kind.mention, "mastodon:1003"),
+        ("status:110000000000000002", Kind.reply, "mastodon:ann@mastodon.example"),  # target from mentions by id
+        # the reply's target is mentioned too: counted once, as the reply
+        ("status:110000000000000002#mention:mastodon:cem@other.example", Kind.mention, "mastodon:cem@other.example"),
+        (
+            "status:110000000000000002#mention:mastodon:dov@mastodon.example",
+            Kind.mention,
+            "mastodon:dov@mastodon.example",
+        ),
     ]
     r = out[0]
-    assert (r.actor, r.actor_name, r.actor_followers, r.language) == ("mastodon:1002", "bea", 250, "en")
+    assert (r.actor, r.actor_name, r.actor_followers, r.language) == (
+        "mastodon:bea@mastodon.example",  # a local acct qualified with its instance: ids are per server
+        "Bea",
+        250,
+        "en",
+    )
+    assert all(m.text == r.text and m.metadata == {"in": "reply"} for m in out[1:])
     assert r.timestamp == datetime(2024, 6, 10, 12, 0, 5, tzinfo=UTC)
 
 
@@ -46,19 +56,29 @@ def test_mastodon_boost_and_notifications() -> None:
     (boost,) = run("mastodon", load("mastodon/status_boost.json"))
     assert (boost.kind, boost.actor, boost.target, boost.parent_id) == (
         Kind.repost,
-        "mastodon:1003",
-        "mastodon:1001",
+        "mastodon:dov@mastodon.example",
+        "mastodon:ann@mastodon.example",
         "status:110000000000000001",
     )
     (fav,) = run("mastodon", load("mastodon/notification_favourite.json"))
     assert (fav.kind, fav.actor, fav.target, fav.actor_name) == (
         Kind.reaction,
-        "mastodon:2001",
-        "mastodon:1001",
-        "cem@other.example",
+        "mastodon:cem@other.example",
+        "mastodon:ann@mastodon.example",
+        "Cem",
     )
-    (follow,) = run("mastodon", load("mastodon/notification_follow.json"), headers={"X-Mastodon-Account-Id": "1001"})
-    assert (follow.kind, follow.actor, follow.target) == (Kind.follow, "mastodon:3001", "mastodon:1001")
+    me = {"X-Mastodon-Account": "ann@mastodon.example"}
+    (follow,) = run("mastodon", load("mastodon/notification_follow.json"), headers=me)
+    assert (follow.kind, follow.actor, follow.target) == (
+        Kind.follow,
+        "mastodon:eve@third.example",
+        "mastodon:ann@mastodon.example",
+    )
+    parents = ParentIndex()
+    run("mastodon", load("mastodon/notification_favourite.json"), parents)  # sees ann (id 1001)
+    by_id = {"X-Mastodon-Account-Id": "1001"}
+    (follow,) = run("mastodon", load("mastodon/notification_follow.json"), parents, headers=by_id)
+    assert follow.target == "mastodon:ann@mastodon.example"
     (anon,) = run("mastodon", load("mastodon/notification_follow.json"))
     assert anon.target is None
 
@@ -67,12 +87,12 @@ def test_mastodon_streaming_frames_and_sse() -> None:
     parents = ParentIndex()
     frames = list(read_payloads(FIX / "mastodon" / "stream_frames.jsonl", "mastodon"))
     kinds = [[i.kind for i in run("mastodon", f, parents)] for f in frames]
-    assert kinds == [[Kind.reply] + [Kind.mention] * 3, [Kind.reaction], [Kind.edit], [Kind.delete]]
+    assert kinds == [[Kind.reply] + [Kind.mention] * 2, [Kind.reaction], [Kind.edit], [Kind.delete]]
     (delete,) = run("mastodon", frames[3], parents)
-    assert (delete.actor, delete.timestamp) == ("mastodon:1002", RECEIVED)
+    assert (delete.actor, delete.timestamp) == ("mastodon:bea@mastodon.example", RECEIVED)
     assert run("mastodon", frames[3], ParentIndex()) == []
     sse = (FIX / "mastodon" / "sse_update.txt").read_text()
-    assert [i.kind for i in run("mastodon", sse)] == [Kind.reply] + [Kind.mention] * 3
+    assert [i.kind for i in run("mastodon", sse)] == [Kind.reply] + [Kind.mention] * 2
 
 
 def test_mastodon_bad_frame_names_the_field() -> None:
@@ -125,7 +145,6 @@ def test_x_response_with_includes() -> None:
     out = run("x", load("x/response.json"), ParentIndex())
     assert [(i.event_id, i.kind, i.actor, i.target) for i in out] == [
         ("1800000000000000002", Kind.reply, "x:2002", "x:2001"),
-        ("1800000000000000002#mention:x:2001", Kind.mention, "x:2002", "x:2001"),
         ("1800000000000000002#mention:x:2003", Kind.mention, "x:2002", "x:2003"),
         ("1800000000000000002#mention:x:2004", Kind.mention, "x:2002", "x:2004"),
         ("1800000000000000003", Kind.quote, "x:2003", "x:2001"),

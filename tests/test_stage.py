@@ -6,6 +6,7 @@ import json
 
 from tests.pipeline_harness import envelope, git_records
 from valuenet.config import Settings
+from valuenet.ingest.parsers.git import person_key
 from valuenet.ingest.producer import encode_batch
 from valuenet.pipeline.wiring import build_stage
 
@@ -19,11 +20,11 @@ def test_flows_follow_the_trailers_and_bad_records_name_their_field() -> None:
     reviewer = next(
         t["name"] for t in commit["trailers"] if t["key"] == "Reviewed-by" and t["name"] != commit["author"]
     )
-    review = next(f for f in out.flows if f.giver == f"git:{reviewer}" and f.kind.value == "review")
-    assert (review.receiver, review.flow_type.value) == (f"git:{commit['author']}", "knowledge")
+    review = next(f for f in out.flows if f.giver == person_key(reviewer) and f.kind.value == "review")
+    assert (review.receiver, review.flow_type.value) == (person_key(commit["author"]), "knowledge")
     assert [(d.field, d.stage) for d in out.dead] == [("committed_at", "normalise"), ("<root>", "normalise")]
     assert "committed_at" in out.dead[0].reason and out.dead[0].record == bad.decode()
-    assert {r["actor"]: r["display_name"] for r in out.directory}[f"git:{reviewer}"] == reviewer
+    assert {r["actor"]: r["display_name"] for r in out.directory}[person_key(reviewer)] == reviewer
 
 
 def test_dedupe_is_per_network_and_survives_a_replay() -> None:
@@ -87,7 +88,7 @@ def test_a_directory_change_resegments_known_actors_without_new_events(tmp_path)
     commits = [r for r in git_records(400) if r["author_domain"] == "pobox.com"][:5]
     stage.process([envelope("git", "a", c) for c in commits])
     stage.process([envelope("git", "b", commits[0])])
-    junio = f"git:{commits[0]['author']}"
+    junio = person_key(commits[0]["author"])
     assert stage.identity_updates() == []  # nothing changed yet
     directory.write_text("rules:\n  partner_domains:\n    pobox.com: Pobox\npeople: []\n")
     st = directory.stat()

@@ -8,6 +8,9 @@ Conventions every parser follows:
   stable account id elsewhere (``slack:U024BE7LH``, ``mastodon:1001``, ``bluesky:did:plc:…``,
   ``x:2244994945``, ``teams:<AAD id>``, ``jira:<accountId>``, ``zendesk:<user id>``);
   display names go to ``actor_name``.
+- a mention inside a post or reply is its own ``mention`` interaction (target = the mentioned
+  actor) carrying the item's text and ``metadata["in"]`` (the item's kind): it is classified as
+  the item, so the mentioned person receives the item's flow (:func:`mention_events`).
 - event ids are the platform's id of the item (``commit hash``, tweet id, ``at://`` uri, …);
   interactions derived from one item append a suffix: ``{base}#reply``,
   ``{base}#mention:{uid}``, ``{base}#quote``, ``{base}#{trailer index}``.
@@ -40,6 +43,7 @@ __all__ = [
     "make",
     "mentions_at",
     "mention_events",
+    "mentions_of",
 ]
 
 UTC = UTC
@@ -266,14 +270,57 @@ def mention_events(
     timestamp: datetime,
     actor: str,
     targets: list[str],
+    *,
+    of: Kind = Kind.post,
+    text: str | None = None,
+    skip: str | None = None,
+    metadata: dict[str, Any] | None = None,
     **common: Any,
 ) -> list[Interaction]:
-    """One ``mention`` interaction per distinct target (self-mentions skipped), id ``{base}#mention:{target}``."""
+    """One ``mention`` interaction per distinct target, id ``{base}#mention:{target}``.
+
+    Each carries the text of the item it sits in and ``metadata["in"]`` = that item's kind
+    (``of``), so the classifier gives the mentioned person the item's flow. Self-mentions and
+    ``skip`` (the target of the reply the mention sits in: a reply to A that mentions A counts
+    once) are left out.
+    """
     out: list[Interaction] = []
     seen: set[str] = set()
+    meta = {**metadata, "in": of.value} if metadata else {"in": of.value}
     for t in targets:
-        if t == actor or t in seen:
+        if t == actor or t == skip or t in seen:
             continue
         seen.add(t)
-        out.append(make(ctx, f"{base_id}#mention:{t}", Kind.mention, timestamp, actor, t, **common))
+        out.append(
+            make(ctx, f"{base_id}#mention:{t}", Kind.mention, timestamp, actor, t, text=text, metadata=meta, **common)
+        )
     return out
+
+
+def mentions_of(ctx: Ctx, item: Interaction, targets: list[str]) -> list[Interaction]:
+    """:func:`mention_events` for the mentions inside ``item`` (a post, reply, review, …): its text,
+    kind, metadata, channel, thread and author facts; the reply's own target is not mentioned twice."""
+    if not targets:
+        return []
+    meta = item.metadata
+    if meta and "to_bot" in meta:  # a reply to a bot may still mention people
+        meta = {k: v for k, v in meta.items() if k != "to_bot"}
+    return mention_events(
+        ctx,
+        item.event_id,
+        item.timestamp,
+        item.actor,
+        targets,
+        of=item.kind,
+        text=item.text,
+        skip=item.target,
+        metadata=meta,
+        channel=item.channel,
+        thread=item.thread,
+        parent_id=item.event_id,
+        url=item.url,
+        language=item.language,
+        actor_name=item.actor_name,
+        actor_domain=item.actor_domain,
+        actor_followers=item.actor_followers,
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
+from valuenet.ingest.parsers._common import Ctx, get, make, mentions_of, opt_str, req, req_str, unix_ts
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "did_of"]
@@ -105,5 +105,5 @@ def _post(ctx: Ctx, ev: dict[str, Any], uri: str, ts: Any, actor: str) -> list[I
                     and f["did"]
                 ):
                     targets.append("bluesky:" + f["did"])
-        out += mention_events(ctx, uri, ts, actor, targets, parent_id=uri, **common)
+        out += mentions_of(ctx, out[0], targets)
     return out

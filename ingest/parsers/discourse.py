@@ -1,11 +1,13 @@
 """Discourse webhooks: ``{post: …}``, ``{topic: …}``, ``{like: …}`` bodies (event name in ``X-Discourse-Event``).
 
-Actors are ``discourse:<username>`` (mentions name usernames). Event ids: ``topic:{id}``,
-``post:{id}``, ``post:{id}#like:{username}``, mentions ``post:{id}#mention:{actor}``.
-A topic's first post (``post_number`` 1) is the topic itself: it yields only its mentions.
-A reply targets ``reply_to_user.username`` when ``reply_to_post_number`` is set, else the
-topic author (remembered from earlier topic/first-post events; unknown → no target).
-Likes carry no timestamp: the receive time is used.
+Actors are ``discourse:<username>`` (mentions name usernames). Event ids: ``post:{id}``,
+``post:{id}#like:{username}``, mentions ``post:{id}#mention:{actor}``.
+A topic's first post (``post_number`` 1) is the topic: a ``post`` with the topic title and the
+body (``raw``, else the ``cooked`` HTML that API responses carry), so the question or idea that
+opens a topic is classified; ``topic_created`` only remembers the topic's author (its content
+arrives as that first post). A reply targets ``reply_to_user.username`` when
+``reply_to_post_number`` is set, else the topic author (remembered from earlier topic/first-post
+events; unknown → no target). Likes carry no timestamp: the receive time is used.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from valuenet.ingest.parsers._common import (
     id_str,
     iso_ts,
     make,
-    mention_events,
     mentions_at,
+    mentions_of,
     opt_id,
     opt_str,
     req,
@@ -59,10 +61,10 @@ def _topic(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
         raise ctx.error("topic.created_by.username", "missing")
     actor = "discourse:" + author
     ctx.remember(f"topic:{tid}", actor)
-    ts = iso_ts(ctx, get(ctx, topic, "created_at"), "topic.created_at")
+    iso_ts(ctx, get(ctx, topic, "created_at"), "topic.created_at")  # validated: a bad topic is dead-lettered
     common: dict[str, Any] = {"channel": opt_id(ctx, body, "topic.category_id"), "thread": f"topic:{tid}"}
     if event == "topic_created":
-        return [make(ctx, f"topic:{tid}", Kind.post, ts, actor, None, text=opt_str(ctx, body, "topic.title"), **common)]
+        return []  # the topic's content and flow arrive as its first post (post_number 1)
     if event == "topic_destroyed":
         return [
             make(
@@ -100,14 +102,16 @@ def _post(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
     if event not in ("post_created", "post_recovered"):
         return []
     ts = iso_ts(ctx, post.get("created_at"), "post.created_at")
-    raw = opt_str(ctx, body, "post.raw")
+    raw = opt_str(ctx, body, "post.raw") or opt_str(ctx, body, "post.cooked")  # API posts may carry only HTML
     number = post.get("post_number")
     ctx.remember(base, actor)
+    who: dict[str, Any] = {"url": _url(post), "actor_name": opt_str(ctx, body, "post.name"), "metadata": meta}
     if number == 1:
         if tid:
             ctx.remember(f"topic:{tid}", actor)
-        out: list[Interaction] = []
-        parent = f"topic:{tid}" if tid else base
+        title = opt_str(ctx, body, "post.topic_title")
+        text = "\n\n".join(p for p in (title, raw) if p) or None
+        out = [make(ctx, base, Kind.post, ts, actor, None, text=text, **who, **common)]
     else:
         if post.get("reply_to_post_number") is not None:
             reply_user = opt_str(ctx, body, "post.reply_to_user.username")
@@ -124,16 +128,11 @@ def _post(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
                 target,
                 parent_id=f"topic:{tid}" if tid else None,
                 text=raw,
-                url=_url(post),
-                actor_name=opt_str(ctx, body, "post.name"),
-                metadata=meta,
+                **who,
                 **common,
             )
         ]
-        parent = base
-    out += mention_events(
-        ctx, base, ts, actor, ["discourse:" + u for u in mentions_at(raw)], parent_id=parent, **common
-    )
+    out += mentions_of(ctx, out[0], ["discourse:" + u for u in mentions_at(raw)])
     return out
 
 

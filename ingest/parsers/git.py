@@ -17,14 +17,26 @@ Interactions of one commit (receiver of every credit is the author):
   Signed-off-by by anyone but the author and the committer → apply. Other ``*-by`` keys → help;
   keys naming no person (Cc, Fixes, Link, …) are skipped.
 
-Actor ids are ``git:<name>``; ``actor_domain`` is the e-mail domain.
-:func:`read_repository` produces the same record shape from any local repository via ``git log``.
+Actor ids are ``git:<normalised name>``: Unicode NFC, quotes dropped, whitespace collapsed,
+case-folded (``"brian m. carlson"``, ``brian m. carlson"`` and ``Brian M. Carlson`` are one
+actor, ``git:brian m. carlson``); the name as written goes to ``actor_name``, the e-mail domain
+to ``actor_domain`` and, when the record has it, the full address to ``metadata["email"]``, so
+the identity directory matches people by e-mail (or by name + domain).
+:func:`read_repository` produces the same record shape from any local repository via ``git log``
+(with ``.mailmap`` applied, and full e-mail addresses).
+
+**Tools are not people.** A trailer naming an AI assistant or a bot (``Assisted-by: Claude Opus
+4.6``, ``Co-authored-by: … <noreply@anthropic.com>``, ``dependabot[bot]``; see :func:`is_tool`)
+yields no interaction: its name goes to the commit's ``metadata["tools"]``. A commit authored or
+committed by a bot is kept but carries ``metadata["bot"]`` (the classifier's bot guard: no flow).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +44,7 @@ from typing import Any
 from valuenet.ingest.parsers._common import Ctx, iso_ts, make, opt_str, req_str
 from valuenet.schemas.interaction import Interaction, Kind
 
-__all__ = ["parse", "trailer_kind", "read_repository", "TRAILER_KINDS"]
+__all__ = ["parse", "trailer_kind", "read_repository", "TRAILER_KINDS", "person_key", "clean_name", "is_tool"]
 
 TRAILER_KINDS: dict[str, Kind] = {
     "reviewed-by": Kind.review,
@@ -74,6 +86,40 @@ TRAILER_KINDS: dict[str, Kind] = {
 }
 
 
+_QUOTES = str.maketrans("", "", '"\u201c\u201d\u201e\u00ab\u00bb')
+_AI_NAME = re.compile(
+    r"\b(?:claude|chatgpt|gpt-?\d\w*|openai|copilot|gemini|codex|llama|mistral|opus|sonnet|haiku|deepseek|qwen|"
+    r"devin|aider|cursor agent|ai assistant|llm)\b|\[bot\]$",
+    re.I,
+)
+_TOOL_DOMAINS = frozenset({"anthropic.com", "openai.com", "cursor.com", "cursor.sh"})
+_TOOL_TRAILERS = frozenset({"assisted-by", "generated-by", "ai-assisted-by", "co-developed-with"})
+
+
+def clean_name(name: str) -> str:
+    """A display name normalised: Unicode NFC, quotes removed, whitespace collapsed."""
+    if not name.isascii():
+        name = unicodedata.normalize("NFC", name)
+    if '"' in name or not name.isascii():
+        name = name.translate(_QUOTES)
+    return " ".join(name.split())
+
+
+def person_key(name: str) -> str:
+    """The actor id of a person named ``name``: ``git:`` + the cleaned, case-folded name."""
+    return "git:" + clean_name(name).casefold()
+
+
+def is_tool(name: str, email_domain: str | None = None, trailer: str | None = None) -> bool:
+    """True for AI assistants and bots: a known model / bot name, an AI vendor's e-mail domain, or an
+    ``Assisted-by``-style trailer with no e-mail address."""
+    if _AI_NAME.search(name):
+        return True
+    if email_domain and email_domain.lower() in _TOOL_DOMAINS:
+        return True
+    return bool(trailer) and trailer.lower() in _TOOL_TRAILERS and not email_domain
+
+
 def trailer_kind(key: str) -> Kind | None:
     """The Kind a trailer key credits (case-insensitive), None for keys naming no contribution."""
     k = key.lower()
@@ -112,12 +158,34 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     if author_domain is not None and type(author_domain) is not str:
         author_domain = opt_str(ctx, payload, "author_domain")
     parents = payload.get("parents")
-    author = "git:" + author_name
-    committer = "git:" + committer_name
+    author_name = clean_name(author_name) or author_name
+    committer_name = clean_name(committer_name) or committer_name
+    author = "git:" + author_name.casefold()
+    committer = "git:" + committer_name.casefold()
+    committer_domain = opt_str(ctx, payload, "committer_domain")
     meta: dict[str, Any] = {}
     if isinstance(parents, int) and not isinstance(parents, bool):
         meta["parents"] = parents
     meta["authored_at"] = authored.isoformat()
+    email = payload.get("author_email")
+    if isinstance(email, str) and "@" in email:
+        meta["email"] = email
+    if is_tool(author_name, author_domain):
+        meta["bot"] = True
+    trailers = payload.get("trailers")
+    if trailers is not None and not isinstance(trailers, list):
+        raise ctx.error("trailers", f"expected a list, got {type(trailers).__name__}")
+    tools = [
+        clean_name(t["name"])
+        for t in trailers or ()
+        if isinstance(t, dict)
+        and isinstance(t.get("name"), str)
+        and isinstance(t.get("key"), str)
+        and trailer_kind(t["key"]) is not None
+        and is_tool(t["name"], t.get("email_domain") or None, t["key"])
+    ]
+    if tools:
+        meta["tools"] = "; ".join(dict.fromkeys(tools))
     out = [
         make(
             ctx,
@@ -133,6 +201,12 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         )
     ]
     if committer != author:
+        cmeta: dict[str, Any] = {}
+        cemail = payload.get("committer_email")
+        if isinstance(cemail, str) and "@" in cemail:
+            cmeta["email"] = cemail
+        if is_tool(committer_name, committer_domain):
+            cmeta["bot"] = True
         out.append(
             make(
                 ctx,
@@ -144,14 +218,12 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
                 thread=sha,
                 parent_id=sha,
                 actor_name=committer_name,
-                actor_domain=opt_str(ctx, payload, "committer_domain"),
+                actor_domain=committer_domain,
+                metadata=cmeta,
             )
         )
-    trailers = payload.get("trailers")
     if trailers is None:
         return out
-    if not isinstance(trailers, list):
-        raise ctx.error("trailers", f"expected a list, got {type(trailers).__name__}")
     for i, t in enumerate(trailers):
         path = f"trailers[{i}]"
         if not isinstance(t, dict):
@@ -165,14 +237,22 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         name = t.get("name")
         if not isinstance(name, str):
             raise ctx.error(path + ".name", "missing or not a string")
+        name = clean_name(name)
         if not name:
             continue
-        giver = "git:" + name
+        domain = t.get("email_domain")
+        domain = domain if isinstance(domain, str) and domain else None
+        if is_tool(name, domain, key):
+            continue  # an AI assistant or a bot: listed in the commit's metadata["tools"], never a node
+        giver = "git:" + name.casefold()
         if kind is Kind.apply and (giver == author or giver == committer):
             continue  # self sign-off, or the committer's (already the #apply event)
         if giver == author and kind is not Kind.apply:
             continue  # self-credit carries no flow
-        domain = t.get("email_domain")
+        tmeta: dict[str, Any] = {"trailer": key}
+        temail = t.get("email")
+        if isinstance(temail, str) and "@" in temail:
+            tmeta["email"] = temail
         out.append(
             make(
                 ctx,
@@ -184,8 +264,8 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
                 thread=sha,
                 parent_id=sha,
                 actor_name=name,
-                actor_domain=domain if isinstance(domain, str) else None,
-                metadata={"trailer": key},
+                actor_domain=domain,
+                metadata=tmeta,
             )
         )
     return out
@@ -193,7 +273,8 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
 
 _SEP = "\x1f"
 _REC = "\x1e"
-_FORMAT = _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%s", "%(trailers:unfold,only)"]) + _REC
+_FORMAT = _SEP.join(["%H", "%P", "%aN", "%aE", "%aI", "%cN", "%cE", "%cI", "%s", "%(trailers:unfold,only)"]) + _REC
+# %aN / %aE / %cN / %cE: names and e-mails with the repository's .mailmap applied
 
 
 def _domain(email: str) -> str | None:
@@ -253,15 +334,17 @@ def _record(raw: str) -> dict[str, Any] | None:
         value = value.strip()
         name, lt, rest = value.partition("<")
         email = rest.partition(">")[0] if lt else ""
-        trailers.append({"key": key.strip(), "name": name.strip(), "email_domain": _domain(email)})
+        trailers.append({"key": key.strip(), "name": name.strip(), "email_domain": _domain(email), "email": email})
     return {
         "commit": sha,
         "parents": len(parents.split()),
         "author": an,
         "author_domain": _domain(ae),
+        "author_email": ae,
         "authored_at": ad,
         "committer": cn,
         "committer_domain": _domain(ce),
+        "committer_email": ce,
         "committed_at": cd,
         "subject": subject,
         "trailers": trailers,

@@ -4,14 +4,19 @@ Actors are ``github:<login>`` (mentions name logins, so they resolve to the same
 numeric id goes to ``metadata["user_id"]``). Event ids name the item, so a webhook delivery
 and the GH Archive record of the same item dedupe: ``issue:{id}``, ``issue_comment:{id}``,
 ``review:{id}``, ``review_comment:{id}``, ``pull_request:{id}``, ``discussion:{id}``,
-``discussion_comment:{id}``, ``star:{repo id}:{login}``, ``fork:{forkee id}``; mentions
+``discussion_comment:{id}``, ``commit_comment:{id}``, ``star:{repo id}:{login}``, ``fork:{forkee id}``; mentions
 append ``#mention:{actor}``.
 
-Kinds: issues/pull_request/discussion opened → post; issue_comment, discussion_comment →
-reply; pull_request_review approved → approve, changes_requested/commented → review;
-review comment → review (reply when ``in_reply_to_id``); discussion answered → approve;
-watch → star (receive time); fork → fork; ``edited`` → edit; ``deleted`` → delete.
-Other events and actions give no interactions.
+Kinds: issues/pull_request/discussion opened → post to the repository owner (organisation or
+user: the same rule as stars and forks); issue_comment, discussion_comment → reply;
+pull_request_review approved → approve, changes_requested/commented → review; review
+comment → review (reply when ``in_reply_to_id``); commit_comment → review of the commit's
+author (remembered from a ``push``; else unknown); discussion answered → approve; watch
+(``started``) and star (``created``) → star, one id ``star:{repo id}:{login}`` so both
+deliveries of one star dedupe; fork → fork; ``edited`` → edit ``{base}#edit@{updated_at}``;
+``deleted`` → delete ``{base}#delete`` (never the receive time in an id: a redelivery dedupes).
+Mentions (``@login`` in the text) carry the item's text and flow. Other events and actions
+give no interactions.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from valuenet.ingest.parsers._common import (
     get,
     iso_ts,
     make,
-    mention_events,
     mentions_at,
+    mentions_of,
     opt_id,
     opt_str,
     req,
@@ -44,6 +49,7 @@ ARCHIVE_TYPES: dict[str, str] = {
     "DiscussionCommentEvent": "discussion_comment",
     "WatchEvent": "watch",
     "ForkEvent": "fork",
+    "CommitCommentEvent": "commit_comment",
 }
 _ACTION_KIND = {"edited": Kind.edit, "deleted": Kind.delete}
 
@@ -102,12 +108,16 @@ def _infer(body: dict[str, Any]) -> str:
             return "discussion_comment"
         if "pull_request" in body:
             return "pull_request_review_comment"
+        if "issue" not in body and isinstance(body["comment"], dict) and "commit_id" in body["comment"]:
+            return "commit_comment"
         return "issue_comment"
     for name in ("discussion", "issue", "pull_request"):
         if name in body:
             return "issues" if name == "issue" else name
     if body.get("action") == "started":
         return "watch"
+    if "starred_at" in body:
+        return "star"
     return "unknown"
 
 
@@ -173,11 +183,22 @@ def _item(
     action_kind = _ACTION_KIND.get(ev.action or "")
     ts = _ts(ctx, ev, ev.body, f"{obj_path}.{ts_field}")
     if action_kind is not None:
-        ts = _ts(ctx, ev, ev.body, f"{obj_path}.updated_at") if action_kind is Kind.edit else ev.fallback_ts
+        # ids name the item and never the receive time, so a redelivery deduplicates: an item is
+        # deleted once; an edit is named by the item's updated_at (else the delivery id, which a
+        # redelivery keeps)
+        if action_kind is Kind.delete:
+            ts, eid = ev.fallback_ts, f"{base}#delete"
+        else:
+            updated = get(ctx, ev.body, f"{obj_path}.updated_at")
+            ts = iso_ts(ctx, updated, f"{obj_path}.updated_at") if updated is not None else ev.fallback_ts
+            stamp = ts.isoformat() if updated is not None else (ev.archive_id or ctx.record)
+            if stamp is None:
+                raise ctx.error(f"{obj_path}.updated_at", "missing (and no delivery id to name the edit)")
+            eid = f"{base}#edit@{stamp}"
         return [
             make(
                 ctx,
-                f"{base}#{ev.action}@{ts.isoformat()}",
+                eid,
                 action_kind,
                 ts,
                 ev.sender or actor,
@@ -194,7 +215,7 @@ def _item(
     common = dict(channel=ev.repo, thread=thread, url=opt_str(ctx, ev.body, f"{obj_path}.html_url"))
     ctx.remember(base, actor)
     out = [make(ctx, base, kind, ts, actor, target, parent_id=parent_id, text=text, metadata=meta, **common)]
-    out += mention_events(ctx, base, ts, actor, ["github:" + h for h in mentions_at(text)], parent_id=base, **common)
+    out += mentions_of(ctx, out[0], ["github:" + h for h in mentions_at(text)])
     return out
 
 
@@ -208,7 +229,7 @@ def _issues(ctx: Ctx, ev: _Event) -> list[Interaction]:
         obj_path="issue",
         id_prefix="issue",
         kind=Kind.post,
-        target=None,
+        target=ev.owner,
         thread_no=get(ctx, issue, "number"),
         text=_text(get(ctx, issue, "title"), get(ctx, issue, "body")),
     )
@@ -224,7 +245,7 @@ def _pull_request(ctx: Ctx, ev: _Event) -> list[Interaction]:
         obj_path="pull_request",
         id_prefix="pull_request",
         kind=Kind.post,
-        target=None,
+        target=ev.owner,
         thread_no=get(ctx, pr, "number"),
         text=_text(get(ctx, pr, "title"), get(ctx, pr, "body")),
     )
@@ -333,7 +354,7 @@ def _discussion(ctx: Ctx, ev: _Event) -> list[Interaction]:
         obj_path="discussion",
         id_prefix="discussion",
         kind=Kind.post,
-        target=None,
+        target=ev.owner,
         thread_no=get(ctx, disc, "number"),
         text=_text(get(ctx, disc, "title"), get(ctx, disc, "body")),
         metadata={"category": opt_str(ctx, disc, "category.name")},
@@ -377,6 +398,51 @@ def _watch(ctx: Ctx, ev: _Event) -> list[Interaction]:
     ]
 
 
+def _star(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    """The ``star`` webhook (``created``; ``deleted`` takes nothing back): the same id as ``watch``, so both dedupe."""
+    if ev.action != "created":
+        return []
+    if ev.sender is None:
+        raise ctx.error("sender.login", "missing")
+    repo_key = ev.repo_id or ev.repo
+    if repo_key is None:
+        raise ctx.error("repository.id", "missing")
+    starred = get(ctx, ev.body, "starred_at")
+    ts = iso_ts(ctx, starred, "starred_at") if starred is not None else ev.fallback_ts
+    return [make(ctx, f"star:{repo_key}:{ev.sender[7:]}", Kind.star, ts, ev.sender, ev.owner, channel=ev.repo)]
+
+
+def _commit_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    """A comment on a commit: a review of the commit's author (remembered from a push; else unknown)."""
+    if ev.action not in ("created", None):
+        return []
+    sha = opt_str(ctx, ev.body, "comment.commit_id")
+    return _item(
+        ctx,
+        ev,
+        obj_path="comment",
+        id_prefix="commit_comment",
+        kind=Kind.review,
+        target=ctx.author_of(f"commit:{sha}") if sha else None,
+        thread_no=f"commit:{sha[:12]}" if sha else None,
+        text=opt_str(ctx, ev.body, "comment.body"),
+        parent_id=f"commit:{sha}" if sha else None,
+        metadata={"path": opt_str(ctx, ev.body, "comment.path")},
+    )
+
+
+def _push(ctx: Ctx, ev: _Event) -> list[Interaction]:
+    """A push only teaches the parent index who authored each commit (for commit comments)."""
+    commits = get(ctx, ev.body, "commits")
+    if isinstance(commits, list):
+        for c in commits:
+            if isinstance(c, dict) and isinstance(c.get("id"), str):
+                login = get(ctx, c, "author.username")
+                if isinstance(login, str) and login:
+                    ctx.remember(f"commit:{c['id']}", "github:" + login)
+    return []
+
+
 def _fork(ctx: Ctx, ev: _Event) -> list[Interaction]:
     forkee = get(ctx, ev.body, "forkee")
     actor = (_login(ctx, forkee, "owner", required=False) if isinstance(forkee, dict) else None) or ev.sender
@@ -411,5 +477,8 @@ _HANDLERS = {
     "discussion": _discussion,
     "discussion_comment": _discussion_comment,
     "watch": _watch,
+    "star": _star,
     "fork": _fork,
+    "commit_comment": _commit_comment,
+    "push": _push,
 }

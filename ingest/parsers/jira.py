@@ -1,6 +1,9 @@
 """Jira and Confluence webhooks (source ``jira`` or ``confluence``).
 
-Jira: actors ``jira:<accountId>``; ``jira:issue_created`` → post ``issue:{key}``;
+Jira: actors ``jira:<accountId>`` (Cloud; Jira Server/Data Center has no accountId: its
+``name``, ``key`` or the ``username`` of the user's ``self`` URL, matching Server's
+``[~username]`` mentions; ``emailAddress`` goes to ``metadata["email"]`` for the directory);
+timestamps are ISO 8601 (``+0300`` offsets) or Server's ``2018-1-11 13:08:04,225``; ``jira:issue_created`` → post ``issue:{key}``;
 ``comment_created`` → reply ``comment:{id}`` to the issue's reporter (else creator), plus a
 mention per ``[~accountid:…]`` in wiki text or ADF ``mention`` node (``attrs.id``);
 ``comment_updated`` → edit; ``comment_deleted`` → delete.
@@ -12,7 +15,9 @@ else the page creator. Time is the body's ``timestamp`` (ms) when an item time i
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from valuenet.ingest.parsers._common import (
     Ctx,
@@ -20,7 +25,7 @@ from valuenet.ingest.parsers._common import (
     id_str,
     iso_ts,
     make,
-    mention_events,
+    mentions_of,
     opt_id,
     opt_str,
     req,
@@ -30,7 +35,7 @@ from valuenet.schemas.interaction import Interaction, Kind, Source
 
 __all__ = ["parse"]
 
-_WIKI_MENTION = re.compile(r"\[~accountid:([A-Za-z0-9:_-]+)\]")
+_WIKI_MENTION = re.compile(r"\[~(?:accountid:)?([A-Za-z0-9:_.@-]+)\]")  # Cloud [~accountid:…], Server [~username]
 
 
 def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
@@ -51,12 +56,61 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
 
 def _fallback_ts(ctx: Ctx, body: dict[str, Any]) -> Any:
     t = body.get("timestamp")
-    return unix_ts(ctx, t, "timestamp", scale=1000.0) if t is not None else ctx.received_at
+    if t is None:
+        return ctx.received_at
+    if isinstance(t, str) and not t.isdigit():
+        return _server_ts(ctx, t, "timestamp")
+    return unix_ts(ctx, t, "timestamp", scale=1000.0)
+
+
+def _server_ts(ctx: Ctx, value: str, path: str) -> datetime:
+    """Jira Server's ``2018-1-11 13:08:04,225`` (server-local time, taken as UTC) or any ISO 8601 form."""
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
+    except ValueError:
+        return iso_ts(ctx, value, path)
+
+
+def _ts(ctx: Ctx, value: Any, path: str) -> datetime:
+    """An item time: ISO 8601 (``+0300`` offsets too) or Jira Server's comma form."""
+    if isinstance(value, str) and "," in value:
+        return _server_ts(ctx, value, path)
+    return iso_ts(ctx, value, path)
 
 
 def _acct(ctx: Ctx, obj: Any, path: str) -> str | None:
+    """``<source>:<accountId>`` (Cloud), else Jira Server's ``name`` / ``key`` / ``self?username=``."""
+    user = get(ctx, obj, path.rpartition(".")[0]) if path.endswith(".accountId") else None
     v = opt_id(ctx, obj, path)
-    return f"{ctx.src}:{v}" if v else None
+    if v:
+        return f"{ctx.src}:{v}"
+    if not isinstance(user, dict):
+        return None
+    for key in ("name", "key"):
+        name = user.get(key)
+        if isinstance(name, str) and name:
+            return f"{ctx.src}:{name}"
+    url = user.get("self")
+    if isinstance(url, str) and "username=" in url:
+        name = parse_qs(urlsplit(url).query).get("username", [""])[0]
+        if name:
+            return f"{ctx.src}:{name}"
+    return None
+
+
+def _who(ctx: Ctx, obj: Any, path: str) -> dict[str, Any]:
+    """Display name and e-mail (for the identity directory) of the user object at ``path``."""
+    user = get(ctx, obj, path)
+    if not isinstance(user, dict):
+        return {}
+    out: dict[str, Any] = {}
+    name, email = user.get("displayName"), user.get("emailAddress")
+    if isinstance(name, str) and name:
+        out["actor_name"] = name
+    if isinstance(email, str) and "@" in email:
+        out["actor_domain"] = email.rpartition("@")[2].lower()
+        out["metadata"] = {"email": email}
+    return out
 
 
 def _adf_text_and_mentions(node: Any) -> tuple[str, list[str]]:
@@ -101,16 +155,27 @@ def _issue(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
     if actor is None:
         raise ctx.error("issue.fields.creator.accountId", "missing")
     created = get(ctx, body, "issue.fields.created")
-    ts = iso_ts(ctx, created, "issue.fields.created") if created is not None else _fallback_ts(ctx, body)
+    ts = _ts(ctx, created, "issue.fields.created") if created is not None else _fallback_ts(ctx, body)
     base = f"issue:{key}"
     ctx.remember(base, actor)
     text, ids = _body(get(ctx, body, "issue.fields.description"))
     summary = opt_str(ctx, body, "issue.fields.summary")
     common: dict[str, Any] = {"channel": opt_str(ctx, body, "issue.fields.project.key"), "thread": base}
+    who = _who(ctx, body, "issue.fields.creator") or _who(ctx, body, "user")
     out = [
-        make(ctx, base, Kind.post, ts, actor, None, text="\n\n".join(p for p in (summary, text) if p) or None, **common)
+        make(
+            ctx,
+            base,
+            Kind.post,
+            ts,
+            actor,
+            None,
+            text="\n\n".join(p for p in (summary, text) if p) or None,
+            **who,
+            **common,
+        )
     ]
-    out += mention_events(ctx, base, ts, actor, ["jira:" + i for i in ids], parent_id=base, **common)
+    out += mentions_of(ctx, out[0], [f"{ctx.src}:{i}" for i in ids])
     return out
 
 
@@ -131,17 +196,16 @@ def _comment(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
             make(ctx, base + "#delete", Kind.delete, _fallback_ts(ctx, body), actor, None, parent_id=base, **common)
         ]
     if event == "comment_updated":
-        ts = iso_ts(ctx, get(ctx, body, "comment.updated"), "comment.updated")
+        ts = _ts(ctx, get(ctx, body, "comment.updated"), "comment.updated")
         return [make(ctx, f"{base}#edit@{ts.isoformat()}", Kind.edit, ts, actor, None, parent_id=base, **common)]
     created = get(ctx, body, "comment.created")
-    ts = iso_ts(ctx, created, "comment.created") if created is not None else _fallback_ts(ctx, body)
+    ts = _ts(ctx, created, "comment.created") if created is not None else _fallback_ts(ctx, body)
     target = (
         _acct(ctx, body, "issue.fields.reporter.accountId")
         or _acct(ctx, body, "issue.fields.creator.accountId")
         or (ctx.author_of(f"issue:{key}") if key else None)
     )
     text, ids = _body(get(ctx, body, "comment.body"))
-    name = opt_str(ctx, body, "comment.author.displayName")
     out = [
         make(
             ctx,
@@ -152,11 +216,11 @@ def _comment(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
             target,
             parent_id=f"issue:{key}" if key else None,
             text=text,
-            actor_name=name,
+            **_who(ctx, body, "comment.author"),
             **common,
         )
     ]
-    out += mention_events(ctx, base, ts, actor, ["jira:" + i for i in ids], parent_id=base, **common)
+    out += mentions_of(ctx, out[0], [f"{ctx.src}:{i}" for i in ids])
     return out
 
 

@@ -1,20 +1,27 @@
 """Mastodon: Status and Notification entities, WebSocket streaming frames and SSE ``event:/data:`` text.
 
-Actors are ``mastodon:<account id>`` (``acct`` goes to ``actor_name``, ``followers_count`` to
-``actor_followers``). Event ids: ``status:{id}`` (a boost is the boosting status's id),
+Actors are ``mastodon:<user>@<instance>``, lower-case: the account's ``acct`` when it names a
+domain (a remote account), else ``acct`` qualified with the host of the account's ``url`` (a
+local account of the instance that served the payload). Numeric account ids are per instance
+(one person has a different id on every server), so they are never keys: a reply's
+``in_reply_to_account_id`` is resolved through the status's ``mentions`` (Mastodon mentions the
+replied-to account) or accounts seen before. ``display_name`` goes to ``actor_name``,
+``followers_count`` to ``actor_followers``. Event ids: ``status:{id}`` (a boost is the boosting status's id),
 ``status:{id}#quote``, ``status:{id}#mention:{actor}``, ``status:{id}#edit@{edited_at}``,
 ``status:{id}#delete``, ``notification:{id}``. Streaming frames
 ``{"event", "payload": "<JSON string>"}`` are decoded twice. A ``follow`` notification
-targets the authenticated account, named by the ``x-mastodon-account-id`` header when the
-stream connector sets it. Deletes of never-seen statuses yield nothing (no actor).
+targets the authenticated account, named by the ``x-mastodon-account`` header (``user@instance``)
+or by ``x-mastodon-account-id`` when that account was seen before. v2 grouped notifications
+(``notification_groups``) are refused with a reason: they keep only sample accounts per group. Deletes of never-seen statuses yield nothing (no actor).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
-from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str, req
+from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mentions_of, opt_id, opt_str, req
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "ACCEPTS_TEXT"]
@@ -28,6 +35,12 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         payload = _sse(ctx, payload)
     if not isinstance(payload, dict):
         raise ctx.error("<payload>", f"expected an object, got {type(payload).__name__}")
+    if "notification_groups" in payload or "group_key" in payload:
+        raise ctx.error(
+            "notification_groups",
+            "Mastodon v2 grouped notifications keep only up to 8 sample accounts per group, so most "
+            "interactions are lost: fetch GET /api/v1/notifications (or use the streaming API) instead",
+        )
     if "event" in payload and "payload" in payload:
         return _frame(ctx, payload, headers)
     if "type" in payload and "account" in payload and "content" not in payload:
@@ -94,24 +107,55 @@ def _frame(ctx: Ctx, frame: dict[str, Any], headers: dict[str, str]) -> list[Int
 
 
 def _account(ctx: Ctx, obj: Any, path: str) -> str:
-    return "mastodon:" + id_str(ctx, obj, path + ".id")
+    """``mastodon:user@instance`` of the account object at ``path``; remembers its numeric id."""
+    acc = get(ctx, obj, path)
+    if not isinstance(acc, dict):
+        raise ctx.error(path, "missing" if acc is None else "expected an account object")
+    key = _acct(ctx, acc, path)
+    aid = acc.get("id")
+    if isinstance(aid, (str, int)) and not isinstance(aid, bool) and aid != "":
+        ctx.remember(f"acct:{aid}", key)
+    return key
+
+
+def _acct(ctx: Ctx, acc: dict[str, Any], path: str) -> str:
+    """The global key of an account or mention object: ``acct`` with the instance domain."""
+    acct = acc.get("acct")
+    if not isinstance(acct, str) or not acct.strip("@"):
+        acct = acc.get("username")
+        if not isinstance(acct, str) or not acct:
+            raise ctx.error(path + ".acct", "missing (a Mastodon account needs acct or username)")
+    acct = acct.strip().lstrip("@")
+    if "@" not in acct:
+        url = acc.get("url") or acc.get("uri")
+        host = urlsplit(url).hostname if isinstance(url, str) else None
+        if not host:
+            raise ctx.error(path + ".url", f"missing: cannot qualify the local account {acct[:60]!r} with its instance")
+        acct = f"{acct}@{host}"
+    return "mastodon:" + acct.lower()
+
+
+def _by_id(ctx: Ctx, account_id: str | None, mentions: list[Any]) -> str | None:
+    """The key of the account with numeric ``account_id``: from the status's mentions, else remembered."""
+    if account_id is None:
+        return None
+    for i, m in enumerate(mentions):
+        if isinstance(m, dict) and str(m.get("id")) == account_id:
+            return _acct(ctx, m, f"mentions[{i}]")
+    return ctx.author_of(f"acct:{account_id}")
 
 
 def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
     sid = id_str(ctx, st, "id")
     ctx.record = ctx.record or sid
-    actor = "mastodon:" + id_str(ctx, st, "account.id")
+    actor = _account(ctx, st, "account")
     ts = iso_ts(ctx, st.get("created_at"), "created_at")
     base = f"status:{sid}"
-    followers = get(ctx, st, "account.followers_count")
-    who: dict[str, Any] = {
-        "actor_name": opt_str(ctx, st, "account.acct"),
-        "actor_followers": followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
-    }
+    who = _who(ctx, st)
     reblog = st.get("reblog")
     if isinstance(reblog, dict):
         rid = id_str(ctx, st, "reblog.id")
-        target = "mastodon:" + id_str(ctx, st, "reblog.account.id")
+        target = _account(ctx, st, "reblog.account")
         ctx.remember(f"status:{rid}", target)
         return [
             make(
@@ -140,27 +184,36 @@ def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
         "language": opt_str(ctx, st, "language"),
     }
     text = opt_str(ctx, st, "content")
+    mentions = st.get("mentions")
+    if mentions is None:
+        mentions = []
+    elif not isinstance(mentions, list):
+        raise ctx.error("mentions", "expected a list")
     if reply_to:
-        acc = opt_id(ctx, st, "in_reply_to_account_id")
-        target = "mastodon:" + acc if acc else ctx.author_of(parent)
+        target = _by_id(ctx, opt_id(ctx, st, "in_reply_to_account_id"), mentions) or ctx.author_of(parent)
         out = [make(ctx, base, Kind.reply, ts, actor, target, parent_id=parent, text=text, **who, **common)]
     else:
         out = [make(ctx, base, Kind.post, ts, actor, None, text=text, **who, **common)]
     quoted = get(ctx, st, "quote.quoted_status")
     if isinstance(quoted, dict):
         qid = id_str(ctx, st, "quote.quoted_status.id")
-        qauthor = "mastodon:" + id_str(ctx, st, "quote.quoted_status.account.id")
+        qauthor = _account(ctx, st, "quote.quoted_status.account")
         out.append(make(ctx, base + "#quote", Kind.quote, ts, actor, qauthor, parent_id=f"status:{qid}", **common))
-    mentions = st.get("mentions")
-    if mentions is not None:
-        if not isinstance(mentions, list):
-            raise ctx.error("mentions", "expected a list")
-        targets = [
-            "mastodon:" + id_str(ctx, m, "id") if isinstance(m, dict) else _bad(ctx, f"mentions[{i}]")
-            for i, m in enumerate(mentions)
-        ]
-        out += mention_events(ctx, base, ts, actor, targets, parent_id=base, **common)
+    targets = [
+        _acct(ctx, m, f"mentions[{i}]") if isinstance(m, dict) else _bad(ctx, f"mentions[{i}]")
+        for i, m in enumerate(mentions)
+    ]
+    out += mentions_of(ctx, out[0], targets)
     return out
+
+
+def _who(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
+    followers = get(ctx, obj, "account.followers_count")
+    name = get(ctx, obj, "account.display_name")
+    return {
+        "actor_name": name if isinstance(name, str) and name else opt_str(ctx, obj, "account.acct"),
+        "actor_followers": followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
+    }
 
 
 def _bad(ctx: Ctx, path: str) -> str:
@@ -181,22 +234,23 @@ def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[
         return _status(ctx, st)
     actor = _account(ctx, n, "account")
     ts = iso_ts(ctx, n.get("created_at"), "created_at")
-    followers = get(ctx, n, "account.followers_count")
-    who: dict[str, Any] = {
-        "actor_name": opt_str(ctx, n, "account.acct"),
-        "actor_followers": followers if isinstance(followers, int) else None,
-    }
+    who = _who(ctx, n)
     if ntype == "follow":
-        me = headers.get("x-mastodon-account-id")
-        return [make(ctx, f"notification:{nid}", Kind.follow, ts, actor, "mastodon:" + me if me else None, **who)]
+        me = headers.get("x-mastodon-account")
+        if me:
+            target: str | None = "mastodon:" + me.strip().lstrip("@").lower()
+        else:
+            me_id = headers.get("x-mastodon-account-id")
+            target = ctx.author_of(f"acct:{me_id}") if me_id else None
+        return [make(ctx, f"notification:{nid}", Kind.follow, ts, actor, target, **who)]
     kind = {"favourite": Kind.reaction, "reblog": Kind.repost, "quote": Kind.quote}.get(ntype)  # type: ignore[arg-type]
     if kind is None:
         return []  # poll, follow_request, admin.*, severed_relationships, …
     sid = id_str(ctx, n, "status.id")
-    target = _account(ctx, n, "status.account")
+    target: str | None = _account(ctx, n, "status.account")
     if target == actor and ntype == "quote":  # the attached status is the quoting one
-        quoted = opt_id(ctx, n, "status.quote.quoted_status.account.id")
-        target = "mastodon:" + quoted if quoted else None
+        quoted = get(ctx, n, "status.quote.quoted_status.account")
+        target = _account(ctx, n, "status.quote.quoted_status.account") if isinstance(quoted, dict) else None
     return [
         make(
             ctx,

@@ -1,4 +1,6 @@
-"""Reddit: listing JSON (a whole ``Listing`` or one ``{kind, data}`` child) and dump NDJSON (bare ``data``).
+"""Reddit: listing JSON (a whole ``Listing``, a ``/comments`` response — an array of the submission's
+Listing and the comment Listing, replies nested in ``data.replies`` — or one ``{kind, data}``
+child) and dump NDJSON (bare ``data``).
 
 Actors are ``reddit:<username>`` (usernames are permanent; ``author_fullname`` goes to
 metadata). Event ids are fullnames: ``t1_…`` (comment), ``t3_…`` (submission);
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
+from valuenet.ingest.parsers._common import Ctx, get, make, mentions_of, opt_str, req, req_str, unix_ts
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
@@ -22,19 +24,41 @@ _GONE = frozenset({"[deleted]", "[removed]", ""})
 
 
 def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
-    """One listing, child or dump record → interactions."""
-    if not isinstance(payload, dict):
-        raise ctx.error("<payload>", f"expected an object, got {type(payload).__name__}")
-    if payload.get("kind") == "Listing":
-        children = get(ctx, payload, "data.children")
-        if not isinstance(children, list):
-            raise ctx.error("data.children", "expected a list")
+    """One listing, ``/comments`` response (an array of two listings), child or dump record → interactions."""
+    if isinstance(payload, list):  # GET /r/{sub}/comments/{id}: [submission listing, comment listing]
         out: list[Interaction] = []
-        for i, child in enumerate(children):
-            ctx.prefix = f"data.children[{i}]."
-            out += _child(ctx, child)
+        for i, part in enumerate(payload):
+            if not isinstance(part, dict):
+                raise ctx.error(f"[{i}]", f"expected a Listing object, got {type(part).__name__}")
+            out += _listing(ctx, part, f"[{i}].") if part.get("kind") == "Listing" else _child(ctx, part)
         return out
+    if not isinstance(payload, dict):
+        raise ctx.error("<payload>", f"expected an object or an array of Listings, got {type(payload).__name__}")
+    if payload.get("kind") == "Listing":
+        return _listing(ctx, payload, "")
     return _child(ctx, payload)
+
+
+_MAX_DEPTH = 200
+
+
+def _listing(ctx: Ctx, listing: dict[str, Any], prefix: str, depth: int = 0) -> list[Interaction]:
+    """The children of a Listing, parents before replies (nested ``replies`` listings included)."""
+    ctx.prefix = prefix
+    children = get(ctx, listing, "data.children")
+    if not isinstance(children, list):
+        raise ctx.error("data.children", "expected a list")
+    if depth > _MAX_DEPTH:
+        raise ctx.error("data.children", f"replies nested deeper than {_MAX_DEPTH} levels")
+    out: list[Interaction] = []
+    for i, child in enumerate(children):
+        path = f"{prefix}data.children[{i}]."
+        ctx.prefix = path
+        out += _child(ctx, child)
+        replies = child.get("data", {}).get("replies") if isinstance(child, dict) else None
+        if isinstance(replies, dict) and replies.get("kind") == "Listing":
+            out += _listing(ctx, replies, path + "data.replies.", depth + 1)
+    return out
 
 
 def _child(ctx: Ctx, child: Any) -> list[Interaction]:
@@ -116,7 +140,7 @@ def _comment(ctx: Ctx, data: dict[str, Any]) -> list[Interaction]:
             **common,
         )
     ]
-    out += mention_events(ctx, name, ts, actor, _mentions(text), parent_id=name, **common)
+    out += mentions_of(ctx, out[0], _mentions(text))
     return out
 
 
@@ -144,5 +168,5 @@ def _submission(ctx: Ctx, data: dict[str, Any]) -> list[Interaction]:
             make(ctx, name, Kind.repost, ts, actor, target, parent_id=cross, text=text, metadata=_meta(data), **common)
         ]
     out = [make(ctx, name, Kind.post, ts, actor, None, text=text, metadata=_meta(data), **common)]
-    out += mention_events(ctx, name, ts, actor, _mentions(text), parent_id=name, **common)
+    out += mentions_of(ctx, out[0], _mentions(text))
     return out

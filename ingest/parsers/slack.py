@@ -1,7 +1,9 @@
 """Slack: Events API callbacks (message, thread reply, edit, delete, reaction_added, app_mention)
 and export-file messages (a bare message object with ``channel`` set by the reader).
 
-Actors are ``slack:<user id>`` (bots ``slack:<bot_id>``). A message is identified by its
+Actors are ``slack:<user id>`` (bots ``slack:<bot_id>``). A message with ``bot_id``,
+subtype ``bot_message`` or a ``bot_profile`` is a bot's (``metadata["bot_id"]``: no flow),
+and a reply to a remembered bot's message is marked ``metadata["to_bot"]`` (no flow either). A message is identified by its
 channel and ``ts``: event id ``msg:{channel}:{ts}``; mentions append ``#mention:{actor}``,
 reactions ``#reaction:{name}:{user}``, edits ``#edit@{edit ts}``, deletes ``#delete``.
 Thread is ``{channel}:{thread_ts}`` (a root's own ``ts``). Replies are detected by
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, get, make, mention_events, opt_str, req, req_str, unix_ts
+from valuenet.ingest.parsers._common import Ctx, get, make, mentions_of, opt_str, req, req_str, unix_ts
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
@@ -68,6 +70,14 @@ def _mentioned(ctx: Ctx, text: str | None, blocks: Any) -> list[str]:
             elif isinstance(node, list):
                 stack.extend(reversed(node))
     return ["slack:" + u for u in found]
+
+
+def _is_bot_profile(ev: dict[str, Any]) -> bool:
+    """Export messages of apps carry ``bot_profile`` (or ``user_profile.is_bot``) instead of a bot_id."""
+    if isinstance(ev.get("bot_profile"), dict):
+        return True
+    prof = ev.get("user_profile")
+    return isinstance(prof, dict) and prof.get("is_bot") is True
 
 
 def _author(ctx: Ctx, msg: dict[str, Any], path: str = "") -> str:
@@ -126,15 +136,21 @@ def _message(ctx: Ctx, ev: dict[str, Any], team: str | None) -> list[Interaction
     meta: dict[str, Any] = {"team": team} if team else {}
     if ev.get("type") == "app_mention":
         meta["app_mention"] = True
+    bot_id = ev.get("bot_id")
+    if (isinstance(bot_id, str) and bot_id) or subtype == "bot_message" or _is_bot_profile(ev):
+        meta["bot_id"] = bot_id if isinstance(bot_id, str) and bot_id else True  # a bot: guard:bot, no flow
+        ctx.remember(f"bot:{actor}", actor)
     ctx.remember(base, actor)
     if thread_ts and thread_ts != raw_ts:
         root = f"msg:{channel}:{thread_ts}"
         parent_user = opt_str(ctx, ev, "parent_user_id")
         target = "slack:" + parent_user if parent_user else ctx.author_of(root)
+        if target is not None and ctx.author_of(f"bot:{target}"):
+            meta["to_bot"] = True  # a reply to a bot's message gives the bot nothing
         out = [make(ctx, base, Kind.reply, ts, actor, target, parent_id=root, text=text, metadata=meta, **common)]
     else:
         out = [make(ctx, base, Kind.post, ts, actor, None, text=text, metadata=meta, **common)]
-    out += mention_events(ctx, base, ts, actor, _mentioned(ctx, text, ev.get("blocks")), parent_id=base, **common)
+    out += mentions_of(ctx, out[0], _mentioned(ctx, text, ev.get("blocks")))
     reactions = ev.get("reactions")
     if reactions is not None:
         out += _export_reactions(ctx, reactions, base, ts, actor, common)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str
+from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mentions_of, opt_id, opt_str
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
@@ -103,7 +103,7 @@ def _message(ctx: Ctx, msg: dict[str, Any], change: Any) -> list[Interaction]:
             )
             if uid:
                 targets.append("teams:" + uid)
-        out += mention_events(ctx, base, ts, actor, targets, parent_id=base, **common)
+        out += mentions_of(ctx, out[0], targets)
     for i, r in enumerate(_list(ctx, msg, "reactions")):
         if not isinstance(r, dict):
             raise ctx.error(f"reactions[{i}]", "expected an object")

@@ -1,7 +1,10 @@
 """X / Twitter API v2 responses: ``{data: tweet | [tweets], includes: {users, tweets}}``.
 
 Actors are ``x:<user id>`` (``username`` to ``actor_name``, ``followers_count`` to
-``actor_followers`` from ``includes.users``). Event id = tweet id; derived ``{id}#quote``
+``actor_followers`` from ``includes.users``). X returns only ``id`` and ``text`` unless asked:
+a tweet without ``author_id`` or ``created_at`` is refused with the ``tweet.fields`` /
+``expansions`` to request (the author cannot be inferred safely: ``includes.users`` also
+holds mentioned and referenced users). Event id = tweet id; derived ``{id}#quote``
 and ``{id}#mention:{actor}``. Primary kind: retweet → repost (no mentions: its text repeats
 the original), reply → reply (target ``in_reply_to_user_id``), quote → quote, else post; a
 reply that also quotes adds ``#quote``. Referenced tweets' authors come from
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mention_events, opt_id, opt_str
+from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mentions_of, opt_id, opt_str
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]
@@ -56,6 +59,14 @@ def _tweet(ctx: Ctx, tw: Any, users: dict[str, dict[str, Any]]) -> list[Interact
         raise ctx.error("", "expected a tweet object")
     tid = id_str(ctx, tw, "id")
     ctx.record = tid
+    for f in ("author_id", "created_at"):
+        if tw.get(f) is None:
+            raise ctx.error(
+                f,
+                "missing: X API v2 returns only id and text by default; request "
+                "tweet.fields=author_id,created_at,conversation_id,referenced_tweets,entities,in_reply_to_user_id "
+                "(and expansions=author_id,referenced_tweets.id for includes)",
+            )
     author = id_str(ctx, tw, "author_id")
     actor = "x:" + author
     ts = iso_ts(ctx, tw.get("created_at"), "created_at")
@@ -126,5 +137,5 @@ def _tweet(ctx: Ctx, tw: Any, users: dict[str, dict[str, Any]]) -> list[Interact
         mid = opt_id(ctx, m, "id")
         if mid:
             targets.append("x:" + mid)
-    out += mention_events(ctx, tid, ts, actor, targets, parent_id=tid, **common)
+    out += mentions_of(ctx, out[0], targets)
     return out

@@ -8,8 +8,18 @@ Layers, cheapest first (each returns as soon as it decides):
 3. **text rules** (:mod:`.rules`) — noise, praise, proposals, how-tos/answers, questions;
 4. **the trained model** (:mod:`.model`) — for text-bearing kinds the rules leave open.
 
-``reason`` starts with the layer (``guard:``, ``prior:``, ``rule:``, ``model:``); a question
-is marked ``rule:question`` or, when the model decides, ends with ``[question]``.
+``reason`` starts with the layer (``guard:``, ``prior:``, ``rule:``, ``model:``).
+
+**Mentions carry their post's flow.** A ``mention`` interaction holds the text of the post or
+reply it sits in and ``metadata["in"]`` = that item's kind; it is classified as that item
+(same text, kind and source, so the decision is the post's, usually from the cache), giving
+the mentioned person the post's flow type.
+
+**Questions are requests, not knowledge.** A question that the rules or the model would call
+knowledge is ``none`` (reason ``rule:question …``, or the model's reason ending in
+``[question]``): the asker gives nothing. The thread it opens still counts for
+responsiveness (analytics keys that on kind and segment), and the answer — a reply to the
+asker — is the knowledge flow.
 """
 
 from __future__ import annotations
@@ -49,6 +59,7 @@ _SELF = Classification(FlowType.none, 0.95, "guard:self")
 _EMPTY = Classification(FlowType.none, 0.7, "rule:no text")
 _QUOTE_EMPTY = Classification(FlowType.reputation, 0.75, "prior:quote without comment")
 _prior_cache: dict[tuple, Classification] = {}
+_KIND_BY_VALUE = {k.value: k for k in Kind}
 
 
 def classify(
@@ -66,6 +77,8 @@ def classify(
     if interaction.target == actor:
         return _SELF
     kind = interaction.kind
+    if kind is Kind.mention:
+        kind = _container(meta)
     if kind not in TEXT_KINDS:
         return _prior(kind, meta)
     text = interaction.text
@@ -74,6 +87,12 @@ def classify(
     if model is None:
         return _classify_text(text, kind.value, interaction.source.value)
     return classify_text(text, kind.value, interaction.source.value, model)
+
+
+def _container(meta: dict) -> Kind:
+    """The kind a mention is classified as: the kind of the post or reply it sits in (``metadata["in"]``)."""
+    container = meta.get("in") if meta else None
+    return _KIND_BY_VALUE.get(container, Kind.mention) if isinstance(container, str) else Kind.mention
 
 
 def classify_many(
@@ -95,14 +114,16 @@ def classify_many(
             append(_BOT)
         elif it.target == actor:
             append(_SELF)
-        elif it.kind not in TEXT_KINDS:
-            append(_prior(it.kind, meta))
         else:
+            kind = it.kind if it.kind is not Kind.mention else _container(meta)
+            if kind not in TEXT_KINDS:
+                append(_prior(kind, meta))
+                continue
             text = it.text
             if not text or not text.strip():
-                append(_QUOTE_EMPTY if it.kind is Kind.quote else _EMPTY)
+                append(_QUOTE_EMPTY if kind is Kind.quote else _EMPTY)
                 continue
-            key = (text, _VALUE[it.kind], _VALUE[it.source])  # dict look-up: enum .value is a slow descriptor
+            key = (text, _VALUE[kind], _VALUE[it.source])  # dict look-up: enum .value is a slow descriptor
             hit = cache.get(key) if model is None else None
             if hit is not None:
                 append(hit)
@@ -141,6 +162,8 @@ def classify_text(text: str, kind: str, source: str, model: TextModel | None = N
 def _model_decision(plain: str, label: str, prob: float, why: str) -> Classification:
     if is_question(plain):
         why += " [question]"
+        if label == "knowledge":  # a question asks for knowledge; it gives none
+            return Classification(FlowType.none, round(prob, 4), why)
     return Classification(_FT[label], round(prob, 4), why)
 
 

@@ -78,9 +78,10 @@ _REVIEW_STATES = {
 
 
 def is_bot(actor: str, actor_name: str | None, metadata: dict) -> bool:
-    """True for bot accounts: metadata flags (bot, is_bot, bot_id, Bot user type) or a known bot name."""
+    """True for bot accounts (metadata flags bot, is_bot, bot_id, Bot user type, or a known bot name) and for
+    interactions addressed to a bot (``to_bot``): neither carries value between people."""
     if metadata:
-        if metadata.get("bot") or metadata.get("is_bot") or metadata.get("bot_id"):
+        if metadata.get("bot") or metadata.get("is_bot") or metadata.get("bot_id") or metadata.get("to_bot"):
             return True
         if metadata.get("subtype") == "bot_message" or metadata.get("user_type") == "Bot":
             return True

@@ -12,8 +12,8 @@ A rule decides only when the families agree:
   without a proposal → ``knowledge``;
 - a help-seeking question (a sentence ending in "?" or opening with a question word, and a
   need: "how do I", "is there a way", "error", "fails", "can't", …) with no other family →
-  ``knowledge`` with reason ``rule:question …`` (a question surfaces a problem; the analytics
-  side uses this reason for responsiveness). Other questions go to the model.
+  ``none`` with reason ``rule:question …``: a question is a request, not knowledge given by
+  the asker (the answer to it is). Other questions go to the model.
 
 Anything else (several families at once, or none) is left to the model.
 """
@@ -140,7 +140,7 @@ def apply_rules(plain: str) -> RuleHit | None:
     if howto and not proposal and not praise:
         return RuleHit(FlowType.knowledge, 0.86, f"rule:how-to '{_search[_HOWTO_I](low).group(0)}'")
     if _HELP_I in fam and not (proposal or howto or praise) and is_question(plain):
-        return RuleHit(FlowType.knowledge, 0.82, f"rule:question '{_search[_HELP_I](low).group(0)}'")
+        return RuleHit(FlowType.none, 0.82, f"rule:question '{_search[_HELP_I](low).group(0)}'")
     return None
 
 
