@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from valuenet.schemas.envelope import utcnow
+from valuenet.schemas.text import clean, clean_text
 
 __all__ = ["MAX_RECORD_CHARS", "DlqRecord", "dlq_record", "record_text"]
 
@@ -43,12 +44,16 @@ def record_text(record: Any, limit: int = MAX_RECORD_CHARS) -> tuple[str, bool]:
     elif isinstance(record, str):
         text = record
     elif isinstance(record, BaseModel):
-        text = record.model_dump_json()
+        try:
+            text = record.model_dump_json()
+        except ValueError:  # text no encoder takes (lone surrogates): show it repaired
+            text = json.dumps(clean(record.model_dump(mode="json")), ensure_ascii=False, default=str)
     else:
         try:
             text = json.dumps(record, default=str, ensure_ascii=False)
         except (TypeError, ValueError):
             text = repr(record)
+    text = clean_text(text)
     if len(text) > limit:
         return text[:limit], True
     return text, False
@@ -58,5 +63,11 @@ def dlq_record(*, stage: str, source: str, network: str, reason: str, field: str
     """Build a :class:`DlqRecord`, rendering and truncating ``record``."""
     text, cut = record_text(record)
     return DlqRecord(
-        stage=stage, source=str(source), network=network, reason=reason, field=field, record=text, truncated=cut
+        stage=stage,
+        source=clean_text(str(source))[:64],
+        network=clean_text(network)[:128],
+        reason=clean_text(reason),
+        field=clean_text(field),
+        record=text,
+        truncated=cut,
     )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from valuenet.ingest.parsers.git import read_repository
+from valuenet.schemas.text import loads
 
 __all__ = [
     "read_payloads",
@@ -49,7 +50,7 @@ def read_ndjson(path: str | Path) -> Iterator[Any]:
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                yield loads(line)
             except ValueError:
                 yield line.rstrip("\n")
 

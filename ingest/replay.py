@@ -14,7 +14,6 @@ they are, keeping their own source and headers.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from valuenet.ingest.parsers import parse
 from valuenet.ingest.readers import read_payloads
 from valuenet.schemas.envelope import RawEnvelope, utcnow
 from valuenet.schemas.interaction import Source
+from valuenet.schemas.text import clean, loads
 
 __all__ = ["Pacer", "ReplayStats", "Sink", "envelopes_from", "follow_ndjson", "replay"]
 
@@ -159,13 +159,14 @@ def follow_ndjson(
             for line in lines:
                 if line.strip():
                     try:
-                        yield json.loads(line)
+                        yield loads(line)
                     except ValueError:
                         yield line.rstrip("\r")
 
 
 def _as_envelope(item: Any, source: Source | None, network: str | None, default_network: str) -> RawEnvelope:
-    """Wrap one read payload (or pass through a stored envelope) as a RawEnvelope."""
+    """Wrap one read payload (or pass through a stored envelope) as a RawEnvelope, its text repaired (schemas.text)."""
+    item = clean(item)
     if isinstance(item, dict) and _ENVELOPE_KEYS <= item.keys():
         env = RawEnvelope.model_validate(item)
         if network is not None and env.network != network:

@@ -38,6 +38,7 @@ from websockets.asyncio.client import connect
 from valuenet.ingest.replay import Sink
 from valuenet.schemas.envelope import RawEnvelope
 from valuenet.schemas.interaction import Source
+from valuenet.schemas.text import loads
 
 __all__ = ["Backoff", "CursorStore", "StreamStats", "StreamClient", "with_cursor"]
 
@@ -196,7 +197,7 @@ class StreamClient:
     async def _handle(self, message: str | bytes) -> None:
         self.stats.frames += 1
         try:
-            frame = json.loads(message)
+            frame = loads(message)  # text repaired (schemas.text); too deep → ValueError
             key, cursor = self._identify(frame)
         except (ValueError, TypeError, KeyError) as e:
             self.stats.rejected += 1
@@ -243,7 +244,7 @@ class StreamClient:
         raw = frame["payload"]
         if event == "delete":  # payload is the bare status id
             return f"delete:{raw}", None
-        entity = json.loads(raw) if isinstance(raw, str) else raw
+        entity = loads(raw) if isinstance(raw, str) else raw
         if not isinstance(entity, dict) or "id" not in entity:
             raise KeyError("payload.id")
         return f"{event}:{entity['id']}", str(entity["id"])

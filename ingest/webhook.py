@@ -15,7 +15,6 @@ environment (:class:`WebhookSecrets`) and never reach a log line::
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +30,7 @@ from valuenet.ingest import signatures
 from valuenet.ingest.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawEnvelope
 from valuenet.schemas.interaction import Source
+from valuenet.schemas.text import loads
 
 __all__ = ["KEPT_HEADERS", "MAX_BODY_BYTES", "BodyTooLarge", "WebhookSecrets", "create_app"]
 
@@ -123,8 +123,8 @@ def create_app(
         """Wrap the verified body as an envelope and answer only after ``send`` returned (Kafka acked)."""
         net = request.query_params.get("network") or request.headers.get("x-valuenet-network") or network
         try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            payload = loads(body)  # text repaired (schemas.text); invalid or too deeply nested → 400
+        except ValueError as e:
             await _dead_letter(source.value, net, f"body is not JSON: {e}", "body", body)
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
         headers = {h: request.headers[h] for h in kept if h in request.headers}
@@ -172,8 +172,8 @@ def create_app(
         if not verdict:
             return unauthorized("slack", verdict)
         try:
-            doc = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            doc = loads(body)
+        except ValueError:
             doc = None
         if isinstance(doc, dict) and doc.get("type") == "url_verification":
             return JSONResponse({"challenge": doc.get("challenge", "")})

@@ -7,7 +7,7 @@ to a record happens here, so tests call it without Kafka.
 
 from __future__ import annotations
 
-import json
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,8 +20,12 @@ from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.parsers import parse
 from valuenet.schemas import Flow, Interaction, RawEnvelope
 from valuenet.schemas.envelope import RawBatch, is_batch
+from valuenet.schemas.flow import FlowBatch
+from valuenet.schemas.text import TextError, loads, needs_repair
 
-__all__ = ["StageResult", "ProcessorStage", "dedupe_key"]
+__all__ = ["StageResult", "ProcessorStage", "dedupe_key", "encode_flows"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -33,6 +37,53 @@ class StageResult:
     directory: list[dict] = field(default_factory=list)  # rows for the `directory` table (new or changed actors)
     dead: list[DlqRecord] = field(default_factory=list)
     duplicates: int = 0
+
+
+def encode_flows(flows: list[Flow], per_record: int) -> tuple[list[tuple[str, bytes]], list[DlqRecord]]:
+    """``flows`` as (network, JSON array) Kafka records of at most ``per_record`` flows, one network each.
+
+    A chunk that cannot be encoded is encoded flow by flow; a flow that still fails is dead-lettered.
+    """
+    by_network: dict[str, list[Flow]] = {}
+    for flow in flows:
+        by_network.setdefault(flow.network, []).append(flow)
+    records: list[tuple[str, bytes]] = []
+    dead: list[DlqRecord] = []
+    for network, mine in by_network.items():
+        for i in range(0, len(mine), per_record):
+            chunk = mine[i : i + per_record]
+            try:
+                records.append((network, FlowBatch.dump_json(chunk)))
+                continue
+            except Exception:  # noqa: BLE001 - find the flow at fault below
+                pass
+            good = []
+            for flow in chunk:
+                try:
+                    FlowBatch.dump_json([flow])
+                    good.append(flow)
+                except Exception as exc:  # noqa: BLE001 - one flow, not the batch
+                    reason = f"cannot encode the flow: {exc!r}"
+                    dead.append(
+                        dlq_record(
+                            stage=STAGE,
+                            source=flow.source.value,
+                            network=network,
+                            reason=reason,
+                            field="flow",
+                            record=flow,
+                        )
+                    )
+            if good:
+                records.append((network, FlowBatch.dump_json(good)))
+    return records, dead
+
+
+def _unexpected(field_path: str, exc: Exception, record: object) -> DlqRecord:
+    """The dead letter of a record whose handling raised something no stage step expected."""
+    return dlq_record(
+        stage=STAGE, source="unknown", network="", reason=f"unexpected error: {exc!r}", field=field_path, record=record
+    )
 
 
 def _validation_field(exc: ValidationError) -> tuple[str, str]:
@@ -68,109 +119,105 @@ class ProcessorStage:
         self._networks: dict[str, set[str]] = {}  # actor id (as in flows) → networks it appeared in
 
     def envelope(self, raw: bytes) -> RawEnvelope | DlqRecord:
-        """Decode and validate one raw record, or explain why not."""
+        """Decode and validate one raw record (text repaired, see ``schemas.text``), or explain why not."""
+        if not needs_repair(raw):
+            try:
+                return RawEnvelope.model_validate_json(raw)  # the common case: one pass
+            except ValidationError:
+                pass  # explained below from the decoded document
         try:
-            return RawEnvelope.model_validate_json(raw)
+            obj = loads(raw)
+        except TextError as exc:
+            return dlq_record(stage=STAGE, source="unknown", network="", reason=str(exc), field="<root>", record=raw)
+        return self._validate(obj, raw, "")
+
+    @staticmethod
+    def _validate(obj: object, record: object, prefix: str) -> RawEnvelope | DlqRecord:
+        """Validate one decoded (and cleaned) envelope; a dead letter names the field (``prefix``: its batch index)."""
+        try:
+            return RawEnvelope.model_validate(obj)
         except ValidationError as exc:
             loc, msg = _validation_field(exc)
-            source, network = "unknown", ""
-            try:
-                obj = json.loads(raw)
-                if isinstance(obj, dict):
-                    source, network = str(obj.get("source", "unknown"))[:64], str(obj.get("network", ""))[:128]
-            except ValueError:
-                return dlq_record(
-                    stage=STAGE,
-                    source=source,
-                    network=network,
-                    reason=f"malformed JSON: {msg}",
-                    field="<root>",
-                    record=raw,
-                )
+            fields = obj if isinstance(obj, dict) else {}
+            where = " of a batch" if prefix else ""
             return dlq_record(
                 stage=STAGE,
-                source=source,
-                network=network,
-                reason=f"invalid envelope field '{loc}': {msg}",
-                field=loc,
-                record=raw,
+                source=str(fields.get("source", "unknown"))[:64],
+                network=str(fields.get("network", ""))[:128],
+                reason=f"invalid envelope field '{prefix}{loc}'{where}: {msg}",
+                field=f"{prefix}{loc}",
+                record=record,
             )
 
     def envelopes(self, raw: bytes) -> list[tuple[RawEnvelope | DlqRecord, object]]:
         """(envelope or dead letter, its record) for each envelope of a raw value (one object or a batch array)."""
         if not is_batch(raw):
             return [(self.envelope(raw), raw)]
-        try:
-            return [(env, env) for env in RawBatch.validate_json(raw)]  # the common case: one pass
-        except ValidationError:
-            pass
-        try:
-            items = json.loads(raw)
-        except ValueError as exc:
-            return [
-                (
-                    dlq_record(
-                        stage=STAGE,
-                        source="unknown",
-                        network="",
-                        reason=f"malformed JSON batch: {exc}",
-                        field="<root>",
-                        record=raw,
-                    ),
-                    raw,
-                )
-            ]
-        out: list[tuple[RawEnvelope | DlqRecord, object]] = []
-        for i, item in enumerate(items):
+        if not needs_repair(raw):
             try:
-                out.append((RawEnvelope.model_validate(item), item))
-            except ValidationError as exc:
-                loc, msg = _validation_field(exc)
-                obj = item if isinstance(item, dict) else {}
-                out.append(
-                    (
-                        dlq_record(
-                            stage=STAGE,
-                            source=str(obj.get("source", "unknown"))[:64],
-                            network=str(obj.get("network", ""))[:128],
-                            reason=f"invalid envelope field '[{i}].{loc}' of a batch: {msg}",
-                            field=f"[{i}].{loc}",
-                            record=item,
-                        ),
-                        item,
-                    )
-                )
-        return out
+                return [(env, env) for env in RawBatch.validate_json(raw)]  # the common case: one pass
+            except ValidationError:
+                pass
+        try:
+            items = loads(raw)
+        except TextError as exc:
+            reason = str(exc).replace("JSON", "JSON batch", 1)
+            return [
+                (dlq_record(stage=STAGE, source="unknown", network="", reason=reason, field="<root>", record=raw), raw)
+            ]
+        if not isinstance(items, list):
+            items = [items]
+        return [(self._validate(item, item, f"[{i}]."), item) for i, item in enumerate(items)]
 
     def process(self, records: list[bytes]) -> StageResult:
-        """Turn a batch of raw records (single envelopes or envelope arrays) into interactions, flows and dead letters."""
+        """Turn a batch of raw records (single envelopes or envelope arrays) into interactions, flows and dead letters.
+
+        The error boundary: whatever one record raises (decode, parse, validate, classify) dead-letters
+        that record with the reason and the field; the rest of the batch goes on.
+        """
         out = StageResult()
-        for env, raw in (pair for record in records for pair in self.envelopes(record)):
-            if isinstance(env, DlqRecord):
-                out.dead.append(env)
-                continue
+        for record in records:
             try:
-                interactions = parse(env, self.parents)
-            except ParseError as exc:
-                out.dead.append(self._dead(env, str(exc), exc.field, raw))
+                pairs = self.envelopes(record)
+            except Exception as exc:  # noqa: BLE001 - one record, not the partition
+                out.dead.append(_unexpected("<root>", exc, record))
                 continue
-            except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the partition
-                out.dead.append(self._dead(env, f"parser error: {exc!r}", "payload", raw))
-                continue
-            for it in interactions:
-                if self.dedupe.seen(dedupe_key(it.network, it.event_id), it.timestamp.timestamp()):
-                    out.duplicates += 1
+            for env, raw in pairs:
+                if isinstance(env, DlqRecord):
+                    out.dead.append(env)
                     continue
                 try:
-                    flow = self.classify_flow(it, self.identity)
+                    self._one(env, raw, out)
                 except Exception as exc:  # noqa: BLE001 - one record, not the partition
-                    out.dead.append(self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it))
-                    continue
-                out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
-                out.flows.append(flow)
-                self._note_actor(out, flow, it.actor_name)
-        out.directory.extend(self.identity_updates())
+                    out.dead.append(self._dead(env, f"unexpected error: {exc!r}", "<record>", raw))
+        try:
+            out.directory.extend(self.identity_updates())
+        except Exception:
+            log.exception("identity directory check failed; actors keep their segments")
         return out
+
+    def _one(self, env: RawEnvelope, raw: object, out: StageResult) -> None:
+        """Parse → dedupe → classify one envelope into ``out`` (failures become its dead letters)."""
+        try:
+            interactions = parse(env, self.parents)
+        except ParseError as exc:
+            out.dead.append(self._dead(env, str(exc), exc.field, raw))
+            return
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the partition
+            out.dead.append(self._dead(env, f"parser error: {exc!r}", "payload", raw))
+            return
+        for it in interactions:
+            if self.dedupe.seen(dedupe_key(it.network, it.event_id), it.timestamp.timestamp()):
+                out.duplicates += 1
+                continue
+            try:
+                flow = self.classify_flow(it, self.identity)
+            except Exception as exc:  # noqa: BLE001 - one record, not the partition
+                out.dead.append(self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it))
+                continue
+            out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
+            out.flows.append(flow)
+            self._note_actor(out, flow, it.actor_name)
 
     def identity_updates(self) -> list[dict]:
         """``directory`` rows for actors whose segment or team changed (directory reload, learned rule).

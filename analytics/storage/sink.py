@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,9 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from valuenet.analytics.storage.exceptions import RowError
+from valuenet.analytics.storage.exceptions import RowError, StoreLockedError, UnknownTableError
+from valuenet.ingest.dlq import DlqRecord, dlq_record
 
-__all__ = ["SerializedStore", "StoreSink", "get_sink"]
+__all__ = ["SerializedStore", "StoreSink", "get_sink", "is_transient", "rejected_row", "IsolatingWrite"]
 
 log = logging.getLogger(__name__)
 
@@ -65,36 +67,43 @@ class StoreSink:
             lane = self._lanes[name] = (ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"valuenet-{name}"), store)
         return lane
 
-    async def write(self, table: str, models: Sequence[BaseModel]) -> None:
-        """Insert ``models`` into ``table``; returns when the store acknowledged (retrying while it is down)."""
-        if models:
-            await self._retrying("write_models", table, list(models))
+    async def write(self, table: str, models: Sequence[BaseModel]) -> list[DlqRecord]:
+        """Insert ``models`` into ``table``; returns when the store acknowledged, with the dead letters of rows it refused."""
+        if not models:
+            return []
+        return await self._retrying("write_models", table, list(models))
 
-    async def write_rows(self, table: str, rows: list[dict]) -> None:
-        """Insert plain row dicts into ``table`` on its lane's I/O thread."""
-        if rows:
-            await self._retrying("write", table, rows)
+    async def write_rows(self, table: str, rows: list[dict]) -> list[DlqRecord]:
+        """Insert plain row dicts into ``table`` on its lane's I/O thread; the dead letters of refused rows."""
+        if not rows:
+            return []
+        return await self._retrying("write", table, rows)
 
-    async def _retrying(self, method: str, table: str, rows: list) -> None:
-        """A store that is down (restart, network) is waited for with backoff; a bad row is not retried.
+    async def _retrying(self, method: str, table: str, rows: list) -> list[DlqRecord]:
+        """A store that is down (restart, network) is waited for with backoff; a bad row is isolated, not retried.
 
         The batch's offsets are not committed meanwhile, so nothing is lost and the partition
-        simply pauses (back-pressure) instead of the agent crashing.
+        simply pauses (back-pressure) instead of the agent crashing. Any other error is the
+        data's: :class:`IsolatingWrite` bisects the batch, writes the good rows and returns the
+        refused ones as dead letters naming table and column.
         """
         loop = asyncio.get_running_loop()
         io, store = self._lane(table)
         fn = getattr(store, method)
-        delay = 0.5
+        job = IsolatingWrite(fn, table, rows, getattr(store, "batch_size", 0) or len(rows))
+        delay = RETRY_FIRST_S
+        attempt = 0
         while True:
             try:
-                await loop.run_in_executor(io, fn, table, rows)
-                return
-            except RowError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - driver errors vary by backend
-                log.warning("store write to %s failed (%s); retrying in %.1fs", table, exc, delay)
+                refused = await loop.run_in_executor(io, job.run)
+                if attempt:
+                    log.warning("store write to %s succeeded after %d retries", table, attempt)
+                return [rejected_row(table, row, exc) for row, exc in refused]
+            except Exception as exc:  # noqa: BLE001 - only transient errors get here (IsolatingWrite)
+                attempt += 1
+                log.warning("store unavailable writing %s (%s); retry %d in %.1fs", table, _short(exc), attempt, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, RETRY_MAX_S)
 
     async def query(self, sql: str, params: dict | None = None, *, lane: str = "flows") -> list[dict]:
         """Run a read query on the I/O thread of the lane that writes table ``lane``."""
@@ -105,6 +114,125 @@ class StoreSink:
         """Run ``fn(*args, store)`` on the I/O thread of the lane that writes table ``lane`` and await it."""
         io, store = self._lane(lane)
         return await asyncio.get_running_loop().run_in_executor(io, fn, *args, store)
+
+
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
+#: ClickHouse error codes that mean "not now" rather than "not this row": timeouts, network, memory,
+#: read-only replica, too many parts / queries, keeper; and a schema or access the data cannot fix
+#: (unknown table / column / database, authentication): a deploy or migration is under way, every
+#: row would be refused alike, so the batch waits instead of being dead-lettered row by row.
+TRANSIENT_SERVER_CODES = frozenset({3, 32, 159, 202, 209, 210, 241, 242, 252, 285, 319, 394, 425, 999})
+SCHEMA_SERVER_CODES = frozenset({8, 10, 16, 47, 60, 81, 164, 192, 497, 516})
+_CODE = re.compile(r"\bCode: (\d+)")
+
+
+def _error_code(e: BaseException) -> int | None:
+    """The ClickHouse error code of ``e`` (clickhouse-driver's ``code``, or ``Code: N`` in chdb's message)."""
+    code = getattr(e, "code", None)
+    if isinstance(code, int):
+        return code
+    m = _CODE.search(str(e)[:2000])
+    return int(m.group(1)) if m else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when ``exc`` (or an error it chains) says the store is unavailable or mismatched, not that a row is wrong."""
+    from clickhouse_driver import errors as ch
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, RowError):
+            return False
+        if isinstance(e, (ConnectionError, TimeoutError, EOFError, StoreLockedError, UnknownTableError)):
+            return True
+        if isinstance(e, (ch.NetworkError, ch.SocketTimeoutError, ch.UnexpectedPacketFromServerError)):
+            return True
+        if _error_code(e) in TRANSIENT_SERVER_CODES | SCHEMA_SERVER_CODES:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+class IsolatingWrite:
+    """One batch's write to ``table``: the rows the encoder or store refused are isolated, every other row written.
+
+    :meth:`run` writes in chunks of the store's ``batch_size`` (one insert each, so a refused
+    insert wrote nothing). A refused chunk is bisected until the offending rows stand alone (a
+    RowError naming its row index takes that row out directly). A transient error
+    (:func:`is_transient`) is raised with the unwritten parts kept: calling :meth:`run` again
+    resumes there, so no row is inserted twice.
+    """
+
+    def __init__(self, write: Callable[[str, list], Any], table: str, rows: list, chunk: int) -> None:
+        self.write = write
+        self.table = table
+        chunk = max(1, chunk)
+        self.todo = [rows[i : i + chunk] for i in range(0, len(rows), chunk)][::-1]  # a stack: first chunk on top
+        self.refused: list[tuple[Any, Exception]] = []
+
+    def run(self) -> list[tuple[Any, Exception]]:
+        """Write what is left; return the refused rows, each with its error (raises transient errors)."""
+        while self.todo:
+            part = self.todo.pop()
+            try:
+                self.write(self.table, part)
+                continue
+            except Exception as exc:
+                if is_transient(exc):
+                    self.todo.append(part)
+                    raise
+                self._split(part, exc)
+        return self.refused
+
+    def _split(self, part: list, exc: Exception) -> None:
+        if len(part) == 1:
+            self.refused.append((part[0], exc))
+            return
+        row = exc.row if isinstance(exc, RowError) and exc.batch_size == len(part) else None
+        if row is not None and 0 <= row < len(part):
+            self.refused.append((part[row], exc))
+            self.todo.append(part[:row] + part[row + 1 :])
+            return
+        mid = len(part) // 2
+        self.todo.extend((part[mid:], part[:mid]))
+
+
+def rejected_row(table: str, row: Any, exc: Exception) -> DlqRecord:
+    """The dead letter of one row ``table`` refused: the column when known, the store's reason."""
+    fields = row if isinstance(row, dict) else getattr(row, "__dict__", {})
+    column = exc.column if isinstance(exc, RowError) else _unencodable_column(fields)
+    network = fields.get("network", "")
+    reason = exc.reason if isinstance(exc, RowError) else _short(exc)
+    log.warning("store refused a row of %s (column %s): %s", table, column, reason)
+    return dlq_record(
+        stage="sink",
+        source=table,
+        network=str(network or ""),
+        reason=f"{table} refused the row: {reason}",
+        field=f"{table}.{column}",
+        record=row,
+    )
+
+
+def _unencodable_column(fields: dict[str, Any]) -> str:
+    """The first column holding text UTF-8 cannot encode (a lone surrogate), else ``<row>``."""
+    for name, value in fields.items():
+        for text in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    return name
+    return "<row>"
+
+
+def _short(exc: BaseException) -> str:
+    """``Type: message`` of an error, first line, at most 300 characters."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 _sink: StoreSink | None = None

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from pydantic import ValidationError
 
 from valuenet.analytics.live import LiveGraphs
 from valuenet.analytics.storage.sink import get_sink
-from valuenet.ingest.dlq import dlq_record
-from valuenet.pipeline.app import app, dlq_topic, flows_topic, metrics_topic, settings
-from valuenet.schemas.flow import FlowBatch
+from valuenet.ingest.dlq import DlqRecord, dlq_record
+from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
+from valuenet.pipeline.guard import batch_guard, dead_letter
+from valuenet.schemas.flow import Flow, FlowBatch
 
 log = logging.getLogger(__name__)
 
@@ -42,31 +45,41 @@ async def build_graph(stream) -> None:
     """
     sink = get_sink()
     async for events in stream.take_events(BATCH, within=WITHIN_S):
-        flows = []
-        for event in events:
-            try:
-                batch = FlowBatch.validate_json(event.value)
-            except ValidationError as exc:  # not ours to crash on: dead-letter it and go on
-                err = exc.errors()[0]
-                dead = dlq_record(
-                    stage="build_graph",
-                    source="flows",
-                    network=(event.key or b"").decode(errors="replace"),
-                    reason=f"invalid flows record: {err['msg']}",
-                    field=".".join(map(str, err["loc"])),
-                    record=event.value,
-                )
-                await dlq_topic.send(key=dead.network.encode(), value=dead.model_dump_json().encode())
-                continue
+        with batch_guard("build_graph", events):
+            flows, dead = decode_flows(events)
+            networks = {f.network for f in flows}
+            await live.prepare(networks, sink)
+            live.add_many(flows)
+            for record in live.live_events(networks):
+                await metrics_topic.send(key=record.network.encode(), value=record.model_dump_json().encode())
+            dead += await sink.write("flows", flows)
+            await dead_letter(dead)
+
+
+def decode_flows(events: Sequence[Any]) -> tuple[list[Flow], list[DlqRecord]]:
+    """The flows of a batch of ``valuenet.flows`` events in stream order (``seq``), and dead letters for bad records."""
+    flows: list[Flow] = []
+    dead: list[DlqRecord] = []
+    for event in events:
+        try:
+            batch = FlowBatch.validate_json(event.value)
+        except ValidationError as exc:  # not ours to crash on: dead-letter it and go on
+            err = exc.errors()[0]
+            reason, field = f"invalid flows record: {err['msg']}", ".".join(map(str, err["loc"]))
+        except Exception as exc:  # noqa: BLE001 - one record, not the partition
+            reason, field = f"invalid flows record: {exc!r}", "<root>"
+        else:
             for i, flow in enumerate(batch):
                 flow.seq = (event.message.offset << SEQ_BITS) | i  # stream order: offset, then position
                 flows.append(flow)
-        networks = {f.network for f in flows}
-        await live.prepare(networks, sink)
-        live.add_many(flows)
-        for record in live.live_events(networks):
-            await metrics_topic.send(key=record.network.encode(), value=record.model_dump_json().encode())
-        await sink.write("flows", flows)
+            continue
+        network = (event.key or b"").decode(errors="replace")
+        dead.append(
+            dlq_record(
+                stage="build_graph", source="flows", network=network, reason=reason, field=field, record=event.value
+            )
+        )
+    return flows, dead
 
 
 @app.on_partitions_revoked.connect
@@ -89,9 +102,10 @@ async def tick() -> None:
         log.exception("metric tick failed")
         return
     for out in outputs:
-        await sink.write("actor_metrics", out.actors)
-        await sink.write("network_metrics", out.network)
-        await sink.write("segment_flows", out.tunnels)
-        await sink.write("alerts", out.alerts)
+        refused = await sink.write("actor_metrics", out.actors)
+        refused += await sink.write("network_metrics", out.network)
+        refused += await sink.write("segment_flows", out.tunnels)
+        refused += await sink.write("alerts", out.alerts)
+        await dead_letter(refused)
         for event in out.events():
             await metrics_topic.send(key=out.network_id.encode(), value=event.model_dump_json().encode())

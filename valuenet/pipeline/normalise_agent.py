@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from valuenet.analytics.storage.sink import get_sink
-from valuenet.pipeline.app import app, dlq_topic, flows_topic, raw_topic
+from valuenet.pipeline.app import app, flows_topic, raw_topic
+from valuenet.pipeline.guard import batch_guard, dead_letter
 from valuenet.pipeline.wiring import build_stage, warm_from_store
-from valuenet.processors.stage import ProcessorStage
-from valuenet.schemas.flow import FlowBatch
+from valuenet.processors.stage import ProcessorStage, encode_flows
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +29,17 @@ async def normalise(stream) -> None:
     warmed = await sink.call_async(warm_from_store, stage)
     log.info("dedupe warmed with %d stored event ids", warmed)
     _stage = stage
-    async for batch in stream.take(BATCH, within=WITHIN_S):
-        result = stage.process(batch)
-        by_network: dict[str, list] = {}
-        for flow in result.flows:
-            by_network.setdefault(flow.network, []).append(flow)
-        for network, flows in by_network.items():  # one record per network and chunk of a batch
-            for i in range(0, len(flows), FLOWS_PER_RECORD):
-                await flows_topic.send(key=network.encode(), value=FlowBatch.dump_json(flows[i : i + FLOWS_PER_RECORD]))
-        for dead in result.dead:
-            log.warning("dead letter: %s field=%s reason=%s", dead.source, dead.field, dead.reason)
-            await dlq_topic.send(key=dead.network.encode(), value=dead.model_dump_json().encode())
-        # flows go out first (freshness); the batch's offsets commit only after these inserts too
-        await sink.write("interactions", result.interactions)
-        if result.directory:
-            await sink.write_rows("directory", result.directory)
+    async for events in stream.take_events(BATCH, within=WITHIN_S):
+        with batch_guard("normalise", events):
+            result = stage.process([event.value for event in events])
+            records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD)
+            for network, value in records:  # one record per network and chunk of a batch
+                await flows_topic.send(key=network.encode(), value=value)
+            # flows go out first (freshness); the batch's offsets commit only after these inserts too
+            refused = await sink.write("interactions", result.interactions)
+            if result.directory:
+                refused += await sink.write_rows("directory", result.directory)
+            await dead_letter([*result.dead, *unencodable, *refused])
 
 
 @app.timer(interval=IDENTITY_CHECK_S)
@@ -54,4 +50,4 @@ async def identity_refresh() -> None:
     rows = _stage.identity_updates()
     if rows:
         log.info("identity directory changed: %d actor rows re-segmented", len(rows))
-        await get_sink().write_rows("directory", rows)
+        await dead_letter(await get_sink().write_rows("directory", rows))

@@ -1,0 +1,74 @@
+"""Run ``valuenet worker`` with one fault injected mid-batch (tests of the agents' error boundary).
+
+Usage: ``python tests/faults.py KIND MARKER [worker args...]``. The fault fires once (the first
+time, if ``MARKER`` does not exist yet, which it then creates), so a restarted worker runs clean.
+
+Kinds: ``normalise`` raises in the processors agent after the first flows record of its second
+batch went out; ``graph`` raises in the analytics agent after its second batch reached the
+in-memory graph but before the flows were stored.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+class InjectedFault(RuntimeError):
+    """The error a test injects."""
+
+
+def _fire(marker: Path) -> bool:
+    if marker.exists():
+        return False
+    marker.write_text("fired")
+    return True
+
+
+def install(kind: str, marker: Path) -> None:
+    """Patch the agent named by ``kind`` to raise once, mid-batch."""
+    calls = {"n": 0}
+    if kind == "normalise":
+        import valuenet.pipeline.normalise_agent as agent
+
+        real_encode = agent.encode_flows
+
+        def encode_flows(flows: list[Any], per_record: int) -> tuple[Iterator[tuple[str, bytes]], list[Any]]:
+            records, dead = real_encode(flows, per_record)
+            calls["n"] += 1
+            if calls["n"] < 2 or not records or not _fire(marker):
+                return iter(records), dead
+
+            def first_then_fail() -> Iterator[tuple[str, bytes]]:
+                yield records[0]
+                raise InjectedFault("injected fault in the normalise agent, mid-batch")
+
+            return first_then_fail(), dead
+
+        agent.encode_flows = encode_flows  # type: ignore[assignment]
+    elif kind == "graph":
+        import valuenet.pipeline.graph_agent as agent
+
+        real_add = agent.live.add_many
+
+        def add_many(flows: list[Any]) -> Any:
+            out = real_add(flows)
+            calls["n"] += 1
+            if calls["n"] >= 2 and flows and _fire(marker):
+                raise InjectedFault("injected fault in the build_graph agent, mid-batch")
+            return out
+
+        agent.live.add_many = add_many  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown fault kind {kind!r}")
+
+
+if __name__ == "__main__":
+    kind, marker = sys.argv[1], Path(sys.argv[2])
+    sys.argv = ["valuenet", *sys.argv[3:]]
+    install(kind, marker)
+    from valuenet.cli import main
+
+    main()
