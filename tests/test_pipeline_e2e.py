@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 
 import httpx
@@ -24,15 +25,20 @@ IDEA = {"suggested-by", "based-on-patch-by", "original-patch-by"}
 REPUTATION = {"acked-by"}
 
 
+def _person(name: str) -> str:
+    """A name as git actor ids spell it: NFC, no quotes, single spaces, case-folded."""
+    return " ".join(unicodedata.normalize("NFC", name).replace('"', "").split()).casefold()
+
+
 def expected_edges(records: list[dict]) -> list[tuple[str, str, str]]:
     """(giver, receiver, type) for every credited contribution, read straight from the commit records."""
     edges = []
     for r in records:
-        author, committer = r["author"], r["committer"] or r["author"]
+        author, committer = _person(r["author"]), _person(r["committer"] or r["author"])
         if committer != author:
             edges.append((committer, author, "reputation"))  # the committer applied the author's patch
         for t in r["trailers"]:
-            key, name = t["key"].lower(), t["name"]
+            key, name = t["key"].lower(), _person(t["name"])
             if not name or name == author:
                 continue
             if key in KNOWLEDGE:

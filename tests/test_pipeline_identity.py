@@ -8,6 +8,7 @@ import pytest
 
 from tests.pipeline_harness import Pipeline, envelope
 from tests.test_pipeline_e2e import plain_records
+from valuenet.ingest.parsers.git import person_key
 
 pytestmark = pytest.mark.kafka
 
@@ -23,7 +24,7 @@ def test_directory_change_reaches_actor_metrics_and_tunnels_without_new_events(
     pipeline.env["VALUENET_DIRECTORY_PATH"] = str(directory)
     try:
         records = plain_records(150)
-        pobox = {f"git:{r['author']}" for r in records if r["author_domain"] == "pobox.com"}
+        pobox = {person_key(r["author"]) for r in records if r["author_domain"] == "pobox.com"}
         assert pobox
         pipeline.start_worker()
         pipeline.produce((envelope("git", NETWORK, r) for r in records), NETWORK)
