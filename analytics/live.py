@@ -12,6 +12,12 @@ from datetime import UTC, datetime
 from valuenet.analytics.alerts import AlertDetector
 from valuenet.analytics.graph_store import GraphStore
 from valuenet.analytics.snapshot import alert_event, live_event, metrics_event, tick_rows
+from valuenet.analytics.storage.reader import (
+    DIRECTORY_SINCE_SQL,
+    FLOW_WATERMARK_SQL,
+    FLOWS_SINCE_SQL,
+    NETWORK_DIRECTORY_SQL,
+)
 from valuenet.analytics.storage.rows import rows_to_models
 from valuenet.analytics.tick import compute_tick
 from valuenet.analytics.window import WindowSpec
@@ -22,20 +28,7 @@ __all__ = ["LiveGraphs", "TickOutput"]
 
 log = logging.getLogger(__name__)
 
-_WATERMARK_SQL = "SELECT max(timestamp_ms) AS wm, count() AS n FROM flows WHERE network = %(network)s"
-_DIRECTORY_SQL = """
-SELECT network, actor, toString(segment) AS segment, team, updated_at_ms FROM directory
-WHERE updated_at_ms > %(since_ms)s ORDER BY updated_at_ms
-"""
-_NETWORK_DIRECTORY_SQL = """
-SELECT actor, toString(segment) AS segment, team FROM directory FINAL WHERE network = %(network)s
-"""
 DIRECTORY_OVERLAP_MS = 5000  # re-read a few seconds back: rows of the same instant may land after a read
-_FLOWS_SQL = """
-SELECT * FROM flows FINAL
-WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s
-ORDER BY seq, timestamp_ms, event_id
-"""
 
 
 @dataclass
@@ -94,23 +87,23 @@ class LiveGraphs:
         async with self._lock:
             horizon_ms = int(self.horizon_seconds() * 1000)
             for network in sorted(new - self.stores.keys()):
-                rows = await sink.query(_WATERMARK_SQL, {"network": network})
+                rows = await sink.query(FLOW_WATERMARK_SQL, {"network": network})
                 flows = []
                 if rows and rows[0]["wm"]:
                     since = int(rows[0]["wm"]) - horizon_ms
                     flows = rows_to_models(
-                        "flows", await sink.query(_FLOWS_SQL, {"network": network, "since_ms": since})
+                        "flows", await sink.query(FLOWS_SINCE_SQL, {"network": network, "since_ms": since})
                     )
                 store = self.store(network)
                 counts = store.rebuild(flows)
-                for row in await sink.query(_NETWORK_DIRECTORY_SQL, {"network": network}):
+                for row in await sink.query(NETWORK_DIRECTORY_SQL, {"network": network}):
                     store.set_identity(row["actor"], row["segment"], row["team"])
                 self._dirty.add(network)
                 log.info("rebuilt %s from %d stored flows: %s", network, len(flows), counts)
 
     async def refresh_identities(self, sink) -> int:
         """Apply ``directory`` rows written since the last call (re-segmented actors); returns actors changed."""
-        rows = await sink.query(_DIRECTORY_SQL, {"since_ms": max(0, self._directory_ms - DIRECTORY_OVERLAP_MS)})
+        rows = await sink.query(DIRECTORY_SINCE_SQL, {"since_ms": max(0, self._directory_ms - DIRECTORY_OVERLAP_MS)})
         changed = 0
         for row in rows:
             self._directory_ms = max(self._directory_ms, int(row["updated_at_ms"]))

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from valuenet.analytics.storage.tables import check_identifier
+
 __all__ = [
     "StoreLike",
     "Reader",
@@ -45,6 +47,31 @@ FLOW_TYPES = ("knowledge", "idea", "reputation")
 _TIME_COLUMNS = ("computed_at", "window_end", "raised_at", "timestamp", "last_tick", "first_seen", "last_seen")
 _DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+# -- the worker's reads (valuenet.analytics.live runs them on the sink's lanes) ------------------
+#: newest flow time and flow count of a network (the rebuild horizon's anchor)
+FLOW_WATERMARK_SQL = "SELECT max(timestamp_ms) AS wm, count() AS n FROM flows WHERE network = %(network)s"
+#: stored flows from ``since_ms`` in stream order (``seq``), as a rebuild replays them
+FLOWS_SINCE_SQL = (
+    "SELECT * FROM flows FINAL WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s "
+    "ORDER BY seq, timestamp_ms, event_id"
+)
+#: the latest directory row of every actor of a network
+NETWORK_DIRECTORY_SQL = (
+    "SELECT actor, toString(segment) AS segment, team FROM directory FINAL WHERE network = %(network)s"
+)
+#: directory rows written after ``since_ms`` (re-segmentations), oldest first
+DIRECTORY_SINCE_SQL = (
+    "SELECT network, actor, toString(segment) AS segment, team, updated_at_ms FROM directory "
+    "WHERE updated_at_ms > %(since_ms)s ORDER BY updated_at_ms"
+)
+# Warm from `flows`, not `interactions`: a flow is in `flows` only once it got through the
+# flows topic and the analytics stage, so a crash between the two stages re-emits it.
+_RECENT_FLOW_KEYS_SQL = (
+    "SELECT network, event_id, timestamp_ms FROM flows "
+    "WHERE timestamp_ms >= (SELECT max(timestamp_ms) FROM flows) - %(horizon_ms)s"
+)
+_LATEST_TICKS_SQL = "SELECT network, max(computed_at_ms) AS t FROM network_metrics GROUP BY network"
 
 
 class StoreLike(Protocol):
@@ -124,6 +151,64 @@ class Reader:
         """Run one query under the lock."""
         with self._lock:
             return self.store.query(sql, params or None)
+
+    # -- health, the SSE feed's and Prometheus' polls ------------------------------------
+
+    def ping(self) -> None:
+        """One trivial query: raises when the store does not answer."""
+        self.q("SELECT 1 AS one")
+
+    def latest_ticks(self) -> dict[str, int]:
+        """Each network's newest snapshot time (``computed_at_ms``)."""
+        return {r["network"]: int(r["t"]) for r in self.q(_LATEST_TICKS_SQL)}
+
+    def newest_alert_ms(self) -> int | None:
+        """``raised_at_ms`` of the newest stored alert; None when there is none."""
+        rows = self.q("SELECT max(raised_at_ms) AS t, count() AS n FROM alerts")
+        return int(rows[0]["t"]) if rows and int(rows[0]["n"]) > 0 else None
+
+    def alerts_since(self, since_ms: int, limit: int = 500) -> list[dict]:
+        """Stored alert rows raised at or after ``since_ms``, oldest first (raw rows, ``raised_at_ms`` included)."""
+        return self.q(
+            "SELECT * FROM alerts WHERE raised_at_ms >= %(since)s ORDER BY raised_at_ms LIMIT %(limit)s",
+            {"since": int(since_ms), "limit": int(limit)},
+        )
+
+    def latest_rates(self) -> list[dict]:
+        """The newest NetworkMetrics of every (network, window): ``tick_seconds``, ``computed_at``, flows/s by type."""
+        return self.q(
+            "SELECT network, `window`, tick_seconds, computed_at, flows_per_s_knowledge, flows_per_s_idea, "
+            "flows_per_s_reputation FROM network_metrics WHERE (network, `window`, computed_at_ms) IN "
+            "(SELECT network, `window`, max(computed_at_ms) FROM network_metrics GROUP BY network, `window`)"
+        )
+
+    def row_count(self, table: str) -> int:
+        """Rows of one of valuenet's tables (raises when the table does not exist yet)."""
+        return int(self.q(f"SELECT count() AS n FROM {check_identifier(table)}")[0]["n"])
+
+    # -- the worker's deduper warm-up, analyst corrections -------------------------------
+
+    def recent_flow_keys(self, horizon_ms: int) -> list[dict]:
+        """``network``, ``event_id``, ``timestamp_ms`` of flows within ``horizon_ms`` of the newest stored flow."""
+        return self.q(_RECENT_FLOW_KEYS_SQL, {"horizon_ms": int(horizon_ms)})
+
+    def interaction(self, network: str, event_id: str) -> dict | None:
+        """``source``, ``kind``, ``text`` of one stored interaction, or None."""
+        rows = self.q(
+            "SELECT source, kind, text FROM interactions FINAL "
+            "WHERE network = %(network)s AND event_id = %(event_id)s LIMIT 1",
+            {"network": network, "event_id": event_id},
+        )
+        return rows[0] if rows else None
+
+    def labels(self, network: str | None = None) -> list[dict]:
+        """The latest correction per event (all networks unless one is named), by network and event id."""
+        where = "WHERE network = %(network)s" if network else ""
+        return self.q(
+            "SELECT network, event_id, source, kind, text, toString(label) AS label "
+            f"FROM labels FINAL {where} ORDER BY network, event_id",
+            {"network": network} if network else None,
+        )
 
     # -- networks and windows -------------------------------------------------------------
 

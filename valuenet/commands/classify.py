@@ -48,12 +48,12 @@ def eval_classify(
 def train_classify() -> None:
     """Retrain the text model on the committed corpus plus the corrections stored in ClickHouse."""
     from valuenet.analytics.storage import open_store
-    from valuenet.processors.classify.corrections import retrain
+    from valuenet.analytics.storage.labels import retrain_from_store
     from valuenet.processors.classify.model import model_path
 
     store = open_store()
     try:
-        model, n = retrain(store)
+        model, n = retrain_from_store(store)
     finally:
         store.close()
     console.print(f"trained on {len(model.trained_ids)} text examples ({n} stored corrections); saved {model_path()}")
@@ -68,7 +68,7 @@ def label(
     """Store a correction of one event's flow type; `valuenet train classify` learns from it."""
     from valuenet.analytics.storage import open_store
     from valuenet.config import get_settings
-    from valuenet.processors.classify.corrections import CorrectionError, store_correction
+    from valuenet.analytics.storage.labels import CorrectionError, store_correction
 
     net = network or get_settings().network
     store = open_store()

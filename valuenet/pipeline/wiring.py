@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from valuenet.analytics.storage.reader import Reader, StoreLike
 from valuenet.config import Settings, get_settings
 from valuenet.processors.classify import to_flow
 from valuenet.processors.dedupe import Deduper
@@ -26,16 +27,7 @@ def build_stage(settings: Settings | None = None) -> ProcessorStage:
     )
 
 
-# Warm from `flows`, not `interactions`: a flow is in `flows` only once it got through the
-# flows topic and the analytics stage, so a crash between the two stages re-emits it.
-WARM_SQL = """
-SELECT network, event_id, timestamp_ms FROM flows
-WHERE timestamp_ms >= (SELECT max(timestamp_ms) FROM flows) - %(horizon_ms)s
-"""
-
-
-def warm_from_store(stage: ProcessorStage, store) -> int:
+def warm_from_store(stage: ProcessorStage, store: StoreLike) -> int:
     """Teach the deduper every event id stored within its retention, so a restart re-emits nothing twice."""
-    horizon_ms = int(stage.dedupe.retention * 1000)
-    rows = store.query(WARM_SQL, {"horizon_ms": horizon_ms})
+    rows = Reader(store).recent_flow_keys(int(stage.dedupe.retention * 1000))
     return stage.dedupe.warm((dedupe_key(r["network"], r["event_id"]), r["timestamp_ms"] / 1000.0) for r in rows)

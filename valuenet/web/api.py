@@ -475,7 +475,7 @@ class LabelIn(BaseModel):
 )
 def add_label(body: LabelIn, reader: ReaderDep) -> dict:
     """Store a correction in ``labels``; ``valuenet train classify`` folds it into the model."""
-    from valuenet.processors.classify.corrections import CorrectionError, store_correction
+    from valuenet.analytics.storage.labels import CorrectionError, store_correction
 
     try:
         with reader._lock:  # one session: the same lock as every read

@@ -128,7 +128,7 @@ def create_app(
     async def healthz() -> dict:
         """``ok`` plus whether the store answers and the feed's Kafka consumer is connected."""
         try:
-            await run_in_threadpool(reader.q, "SELECT 1 AS one")
+            await run_in_threadpool(reader.ping)
             store_ok = True
         except Exception:  # noqa: BLE001
             store_ok = False

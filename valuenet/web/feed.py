@@ -36,7 +36,6 @@ __all__ = ["FeedHub", "FeedItem", "store_tick", "epoch_ms"]
 
 log = logging.getLogger("valuenet.web.feed")
 TOP_ACTORS_PER_WINDOW = 20
-_LATEST_TICKS = "SELECT network, max(computed_at_ms) AS t FROM network_metrics GROUP BY network"
 
 
 @dataclass(frozen=True)
@@ -137,11 +136,10 @@ class FeedHub:
     def _prime(self) -> None:
         """Remember what is already stored so only new ticks are announced."""
         try:
-            for r in self.reader.q(_LATEST_TICKS):
-                self._last_tick[r["network"]] = int(r["t"])
-            rows = self.reader.q("SELECT max(raised_at_ms) AS t, count() AS n FROM alerts")
-            if rows and int(rows[0]["n"]) > 0:
-                self._last_alert_at = int(rows[0]["t"])
+            self._last_tick.update(self.reader.latest_ticks())
+            newest = self.reader.newest_alert_ms()
+            if newest is not None:
+                self._last_alert_at = newest
         except Exception:
             log.warning("feed: could not read the store at start", exc_info=True)
 
@@ -244,16 +242,12 @@ class FeedHub:
     def poll_once(self) -> int:
         """Publish ticks and alerts that reached the store since the last look; returns how many."""
         n = 0
-        for r in self.reader.q(_LATEST_TICKS):
-            if int(r["t"]) > self._last_tick.get(r["network"], -1):
-                payload = store_tick(self.reader, r["network"], tuple(self.settings.windows))
-                if payload and self.offer_tick({**payload, "source": "store"}, int(r["t"])):
+        for network, t in self.reader.latest_ticks().items():
+            if t > self._last_tick.get(network, -1):
+                payload = store_tick(self.reader, network, tuple(self.settings.windows))
+                if payload and self.offer_tick({**payload, "source": "store"}, t):
                     n += 1
-        rows = self.reader.q(
-            "SELECT * FROM alerts WHERE raised_at_ms >= %(since)s ORDER BY raised_at_ms LIMIT 500",
-            {"since": int(self._last_alert_at)},
-        )
-        for a in rows:
+        for a in self.reader.alerts_since(int(self._last_alert_at)):
             a.pop("raised_at_ms", None)
             n += self.offer_alert(a)
         return n

@@ -193,15 +193,11 @@ class PipelineCollector(Collector):
     def _store_series(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("valuenet_store_up", "1 when the last ClickHouse read worked")
         try:
-            rows = self.reader.q(
-                "SELECT network, `window`, tick_seconds, computed_at, flows_per_s_knowledge, flows_per_s_idea, "
-                "flows_per_s_reputation FROM network_metrics WHERE (network, `window`, computed_at_ms) IN "
-                "(SELECT network, `window`, max(computed_at_ms) FROM network_metrics GROUP BY network, `window`)"
-            )
+            rows = self.reader.latest_rates()
             counts = {}
             for t in TABLES:
                 try:
-                    counts[t] = int(self.reader.q(f"SELECT count() AS n FROM {t}")[0]["n"])
+                    counts[t] = self.reader.row_count(t)
                 except Exception:  # noqa: BLE001 - a table may not exist yet
                     continue
         except Exception as e:  # noqa: BLE001
