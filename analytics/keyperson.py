@@ -19,7 +19,7 @@ single bridge ranks high. Tunnels thinner than ``V_min`` (``min_volume``, 3) are
 customer-facing knowledge weighs ``k`` times (``customer_weight``, 2; ``K_t`` = the knowledge and
 idea part of ``V_t``). Actors are ranked by ``risk``, each with ``dep_t(x)`` per tunnel. The
 **key_person** alert is raised when ``dep_t(x) ≥ share_threshold`` (0.5) for a tunnel with
-``V_t ≥ alert_min_volume`` (10) for one of the ``top_n`` (10) actors: that actor is a single point
+``V_t ≥ alert_min_volume`` (5) for one of the ``top_n`` (10) actors: that actor is a single point
 of failure of the tunnel. It is raised once while the condition holds (``analytics/alerts.py`` style).
 """
 
@@ -49,7 +49,7 @@ class KeyPersonThresholds:
     customer_weight: float = 2.0
     share_threshold: float = 0.5
     min_volume: float = 3.0
-    alert_min_volume: float = 10.0
+    alert_min_volume: float = 5.0
     top_n: int = 10
 
 

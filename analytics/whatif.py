@@ -333,10 +333,11 @@ def _apply(w: WhatIfWindow, change: Change) -> _Variant:
 
 
 def _compact(g: WindowGraph, removed: np.ndarray) -> WindowGraph:
-    """The graph without the removed actors (their rows and columns dropped)."""
-    if not removed.any():
+    """The graph of the remaining flows: removed actors and actors left without any tie dropped (as a tick would)."""
+    deg = np.asarray(g.total.sum(axis=0)).ravel() + np.asarray(g.total.sum(axis=1)).ravel()
+    keep = np.flatnonzero(~removed & (deg > 0))
+    if len(keep) == g.n:
         return g
-    keep = np.flatnonzero(~removed)
 
     def sub(m: sp.csr_matrix) -> sp.csr_matrix:
         return m[keep][:, keep].tocsr()

@@ -117,7 +117,7 @@ class Alert(BaseModel):
     network: str
     window: str
     raised_at: datetime
-    kind: Literal["broker_lost", "silo_forming", "reach_spike", "responsiveness_degraded"]
+    kind: Literal["broker_lost", "silo_forming", "reach_spike", "responsiveness_degraded", "key_person"]
     subject: str
     value: float
     threshold: float

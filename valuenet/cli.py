@@ -19,6 +19,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("eval_network", None),  # valuenet eval network (after classify: it adds to the eval group)
     ("web", None),  # valuenet serve
     ("export", None),  # valuenet export
+    ("whatif", None),  # valuenet whatif, recommend, keyperson
 ]
 
 for _module, _name in _GROUPS:

@@ -597,6 +597,34 @@ class Reader:
             "truncated": len(events) >= max_events or (bool(level) and depth >= max_depth),
         }
 
+    # -- what-if windows (analytics/whatif.py rebuilds a window from the stored flows) ----
+
+    def flows_fingerprint(self, network: str) -> tuple[int, int, int]:
+        """``(rows, newest timestamp_ms, largest seq)`` of the network's stored flows: changes when flows arrive."""
+        rows = self.q(
+            "SELECT count() AS n, max(timestamp_ms) AS t, max(ifNull(seq, 0)) AS s FROM flows WHERE network = %(network)s",
+            {"network": network},
+        )
+        r = rows[0] if rows else {}
+        return int(r.get("n") or 0), int(r.get("t") or 0), int(r.get("s") or 0)
+
+    def flows_since(self, network: str, since_ms: int) -> list[dict]:
+        """Stored flows with ``timestamp_ms ≥ since_ms`` in stream order (``seq``), as the worker's rebuild reads them."""
+        return self.q(
+            "SELECT * FROM flows FINAL WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s "
+            "ORDER BY seq, timestamp_ms, event_id",
+            {"network": network, "since_ms": int(since_ms)},
+        )
+
+    def identities(self, network: str) -> list[tuple[str, str, str | None]]:
+        """Latest ``(actor, segment, team)`` directory rows of the network (re-segmentations)."""
+        rows = self.q(
+            "SELECT actor, toString(segment) AS segment, team FROM directory FINAL WHERE network = %(network)s",
+            {"network": network},
+        )
+        return [(r["actor"], r["segment"], r["team"]) for r in rows]
+
+
 
 def _window_order(w: str) -> int:
     try:

@@ -305,7 +305,7 @@ def alerts(
     window: WindowQ = None,
     limit: LimitQ = 50,
     kind: Annotated[
-        Literal["broker_lost", "silo_forming", "reach_spike", "responsiveness_degraded"] | None,
+        Literal["broker_lost", "silo_forming", "reach_spike", "responsiveness_degraded", "key_person"] | None,
         Query(description="Only alerts of this kind"),
     ] = None,
 ) -> dict:
@@ -491,3 +491,104 @@ def add_label(body: LabelIn, reader: ReaderDep) -> dict:
         "label": row["label"],
         "labelled_by": row["labelled_by"],
     }
+
+
+# -- rearranging the value network (issue 15): what if, key-person risk, tunnels to dig ----------
+
+
+class WhatIfIn(BaseModel):
+    """A proposed change of one window (any combination); names are actor ids, teams or segments."""
+
+    network: str | None = Field(None, min_length=1, max_length=128)
+    window: str | None = Field(None, max_length=16)
+    remove_actors: list[str] = Field(default_factory=list, max_length=100)
+    remove_teams: list[str] = Field(default_factory=list, max_length=20)
+    remove_tunnels: list[tuple[str, str]] = Field(default_factory=list, max_length=20)
+    merge_teams: list[tuple[str, str]] = Field(default_factory=list, max_length=20)
+    add_ties: list[tuple[str, str]] = Field(default_factory=list, max_length=20)
+
+
+def _whatif_runner(request: Request, reader: Reader, settings: Settings):
+    """The app's WhatIfRunner (one child process, created on first use)."""
+    from valuenet.analytics.whatif_runner import WhatIfRunner, WindowConfig
+
+    runner = getattr(request.app.state, "whatif_runner", None)
+    if runner is None:
+        cfg = WindowConfig(settings.bucket_seconds, settings.allowed_lateness_seconds)
+        runner = request.app.state.whatif_runner = WhatIfRunner(reader, cfg)
+    return runner
+
+
+async def _whatif_task(
+    request: Request,
+    reader: Reader,
+    settings: Settings,
+    task: str,
+    network: str | None,
+    window: str | None,
+    params: dict,
+) -> dict:
+    """Run one what-if task off the event loop; bad names → 422, no flows → 404, store failure → 503."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    net, w = _network(reader, settings, network), _window(settings, window)
+    runner = _whatif_runner(request, reader, settings)
+    try:
+        return await runner.run(task, net, w, params)
+    except LookupError as e:
+        raise HTTPException(404, detail=str(e)) from e
+    except ValueError as e:
+        field = next((k for k in params if isinstance(params.get(k), list) and params[k]), "body")
+        raise HTTPException(422, detail=[{"loc": ["body", field], "msg": str(e), "type": "value_error"}]) from e
+    except BrokenProcessPool as e:
+        request.app.state.whatif_runner = None
+        raise StoreError("what-if worker process died; retry") from e
+    except HTTPException:
+        raise
+    except Exception as e:
+        log.warning("what-if %s failed: %s", task, e, exc_info=True)
+        raise StoreError(f"what-if failed: {type(e).__name__}") from e
+
+
+@router.post(
+    "/whatif",
+    summary="Impact analysis: recompute a window with actors/teams/tunnels removed, teams merged or ties added",
+)
+async def whatif(request: Request, body: WhatIfIn, reader: ReaderDep, settings: SettingsDep) -> dict:
+    """Before/after report of the change: tunnels cut, segment reachability and hops, relayed pairs rerouted or
+    lost, questions and ideas that depended on removed actors, readiness, reach of the influencers involved."""
+    params = body.model_dump(exclude={"network", "window"})
+    if not any(params.values()):
+        raise HTTPException(
+            422,
+            detail=[
+                {"loc": ["body"], "msg": "give at least one change (remove_actors, add_ties, …)", "type": "value_error"}
+            ],
+        )
+    return await _whatif_task(request, reader, settings, "whatif", body.network, body.window, params)
+
+
+@router.get("/recommendations", summary="Tunnels to dig: introductions ranked by expected gain")
+async def recommendations(
+    request: Request,
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    limit: Annotated[int, Query(ge=1, le=20, description="Recommendations to return")] = 5,
+) -> dict:
+    """Candidate introductions with the reason in words and the expected effect from the impact analysis."""
+    return await _whatif_task(request, reader, settings, "recommend", network, window, {"limit": limit})
+
+
+@router.get("/keyperson", summary="Key-person risk: actors whose removal cuts the most cross-group exchange")
+async def keyperson(
+    request: Request,
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Actors to return")] = 10,
+) -> dict:
+    """Ranked actors with the share of each tunnel that depends on them (and, for the top 3, their removal's effect)."""
+    return await _whatif_task(request, reader, settings, "keyperson", network, window, {"limit": limit})

@@ -1,0 +1,179 @@
+"""Where what-if answers are computed: a window rebuilt from the stored flows, cached, in a child process.
+
+The API may run in another process than the worker (``valuenet serve``), so a what-if window is
+rebuilt from ClickHouse ``flows`` — the rows the worker's own rebuild reads (``Reader.flows_since``,
+stream order) plus the directory's re-segmentations — through :func:`~valuenet.analytics.whatif.load_window`.
+:class:`WhatIfRunner` computes in a one-process pool (``spawn``, like the tick) so the API's
+event loop stays free; the child keeps the last few loaded windows keyed by the stored flows'
+fingerprint (rows, newest event time, largest ``seq``), so only the first question after new
+flows pays the rebuild, and the rows are sent to the child only then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections import OrderedDict
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from valuenet.analytics.keyperson import explain, key_person_risk
+from valuenet.analytics.recommend import recommend
+from valuenet.analytics.storage.reader import Reader
+from valuenet.analytics.storage.rows import rows_to_models
+from valuenet.analytics.whatif import Change, WhatIfWindow, impact, load_window
+from valuenet.analytics.window import WindowSpec
+
+__all__ = ["WindowConfig", "WhatIfRunner", "change_from", "run_task", "window_from_reader", "key_persons"]
+
+NEED_ROWS = "need-rows"
+CACHE_WINDOWS = 3
+TASKS = ("whatif", "recommend", "keyperson")
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """How windows are cut (the worker's settings)."""
+
+    bucket_seconds: int = 60
+    allowed_lateness_seconds: float = 300.0
+
+    def since_ms(self, window: str, newest_ms: int) -> int:
+        """Oldest event time a rebuild of ``window`` must read (window + lateness + one bucket)."""
+        seconds = WindowSpec.parse(window, self.bucket_seconds).seconds
+        return int(newest_ms - (seconds + self.allowed_lateness_seconds + self.bucket_seconds) * 1000)
+
+
+def change_from(params: dict[str, Any]) -> Change:
+    """A :class:`Change` from JSON fields (lists of names and of name pairs)."""
+
+    def pairs(key: str) -> tuple[tuple[str, str], ...]:
+        out = []
+        for p in params.get(key) or []:
+            if len(p) != 2:
+                raise ValueError(f"{key}: every entry is a pair of names, got {p!r}")
+            out.append((str(p[0]), str(p[1])))
+        return tuple(out)
+
+    return Change(
+        remove_actors=tuple(str(a) for a in params.get("remove_actors") or []),
+        remove_teams=tuple(str(t) for t in params.get("remove_teams") or []),
+        remove_tunnels=pairs("remove_tunnels"),
+        merge_teams=pairs("merge_teams"),
+        add_ties=pairs("add_ties"),
+    )
+
+
+def key_persons(w: WhatIfWindow, *, limit: int = 10, effects: int = 3) -> dict[str, Any]:
+    """Key-person risk ranking of ``w``; the first ``effects`` come with their removal's impact summary."""
+    t0 = time.perf_counter()
+    rows = key_person_risk(w.graph, limit=limit)
+    for i, row in enumerate(rows):
+        row["rank"] = i + 1
+        row["reason"] = explain(row)
+        if i < effects:
+            row["expected_effect"] = impact(w, Change(remove_actors=(row["actor"],)))["summary"]
+    return {
+        "network": w.network,
+        "window": w.result.window,
+        "actors": rows,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def run_task(w: WhatIfWindow, task: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Answer ``task`` (``whatif`` | ``recommend`` | ``keyperson``) on a loaded window."""
+    if task == "whatif":
+        return impact(w, change_from(params))
+    if task == "recommend":
+        return recommend(w, limit=int(params.get("limit", 5)))
+    if task == "keyperson":
+        return key_persons(w, limit=int(params.get("limit", 10)))
+    raise ValueError(f"task {task!r}: expected one of {', '.join(TASKS)}")
+
+
+def _load(network: str, window: str, rows: list[dict], identities: list, cfg: WindowConfig) -> WhatIfWindow:
+    flows = rows_to_models("flows", rows)
+    return load_window(
+        flows,  # type: ignore[arg-type]
+        network=network,
+        window=window,
+        bucket_seconds=cfg.bucket_seconds,
+        allowed_lateness_seconds=cfg.allowed_lateness_seconds,
+        identities=identities,
+    )
+
+
+def window_from_reader(reader: Reader, network: str, window: str, cfg: WindowConfig) -> WhatIfWindow:
+    """Rebuild ``window`` of ``network`` from the stored flows (in this process)."""
+    _, newest, _ = reader.flows_fingerprint(network)
+    if newest == 0:
+        raise LookupError(f"network {network!r}: no stored flows")
+    rows = reader.flows_since(network, cfg.since_ms(window, newest))
+    return _load(network, window, rows, reader.identities(network), cfg)
+
+
+_CACHE: OrderedDict[tuple[str, str], tuple[tuple[int, int, int], WhatIfWindow, float]] = OrderedDict()
+
+
+def _child(
+    key: tuple[str, str],
+    fingerprint: tuple[int, int, int],
+    task: str,
+    params: dict[str, Any],
+    cfg: WindowConfig,
+    rows: list[dict] | None = None,
+    identities: list | None = None,
+) -> dict[str, Any] | str:
+    """Child-process entry: answer from the cached window, or ask for the rows (:data:`NEED_ROWS`)."""
+    hit = _CACHE.get(key)
+    load_s = 0.0
+    if hit is None or hit[0] != fingerprint:
+        if rows is None:
+            return NEED_ROWS
+        t0 = time.perf_counter()
+        w = _load(key[0], key[1], rows, identities or [], cfg)
+        load_s = time.perf_counter() - t0
+        _CACHE[key] = hit = (fingerprint, w, load_s)
+        while len(_CACHE) > CACHE_WINDOWS:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    out = run_task(hit[1], task, params)
+    out["window_load_seconds"] = load_s
+    out["flows_loaded"] = hit[1].flows
+    return out
+
+
+class WhatIfRunner:
+    """Answers what-if, key-person and recommendation questions for the API, off its event loop."""
+
+    def __init__(self, reader: Reader, cfg: WindowConfig, executor: Executor | None = None) -> None:
+        self.reader = reader
+        self.cfg = cfg
+        self._own = executor is None
+        self.executor = executor or ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+    async def run(self, task: str, network: str, window: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Answer ``task`` on ``window`` of ``network`` (rebuilding the window in the child when flows changed)."""
+        if task not in TASKS:
+            raise ValueError(f"task {task!r}: expected one of {', '.join(TASKS)}")
+        change_from(params) if task == "whatif" else None  # bad fields fail here, before any work
+        loop = asyncio.get_running_loop()
+        fp = await asyncio.to_thread(self.reader.flows_fingerprint, network)
+        if fp[0] == 0:
+            raise LookupError(f"network {network!r}: no stored flows")
+        key = (network, window)
+        out = await loop.run_in_executor(self.executor, _child, key, fp, task, params, self.cfg)
+        if out == NEED_ROWS:
+            rows = await asyncio.to_thread(self.reader.flows_since, network, self.cfg.since_ms(window, fp[1]))
+            ids = await asyncio.to_thread(self.reader.identities, network)
+            out = await loop.run_in_executor(self.executor, _child, key, fp, task, params, self.cfg, rows, ids)
+        assert isinstance(out, dict)
+        return out
+
+    def close(self) -> None:
+        """Stop the child process (only when this runner created it)."""
+        if self._own:
+            self.executor.shutdown(wait=False, cancel_futures=True)
