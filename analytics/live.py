@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from valuenet.analytics.alerts import AlertDetector
 from valuenet.analytics.graph_store import GraphStore
+from valuenet.analytics.keyperson import KeyPersonAlerts
 from valuenet.analytics.snapshot import alert_event, live_event, metrics_event, tick_rows
 from valuenet.analytics.storage.reader import (
     DIRECTORY_SINCE_SQL,
@@ -55,6 +56,7 @@ class LiveGraphs:
         self.actor_limit = actor_limit
         self.stores: dict[str, GraphStore] = {}
         self.detectors: dict[str, AlertDetector] = {}
+        self.key_persons = KeyPersonAlerts()  # key_person alerts (analytics/keyperson.py), per network and window
         self._dirty: set[str] = set()
         self._actors_written: dict[str, float] = {}  # network → wall time of its last actor rows
         self._directory_ms = 0  # newest directory row applied (updated_at_ms)
@@ -149,6 +151,6 @@ class LiveGraphs:
             if result.watermark is not None:
                 for row in rows.network:
                     row.watermark_ms = int(result.watermark * 1000)
-            alerts = detector.check(result)
+            alerts = detector.check(result) + self.key_persons.check(result)
             outputs.append(TickOutput(network, rows.actors, rows.network, rows.tunnels, alerts, metrics_event(result)))
         return outputs
