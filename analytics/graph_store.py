@@ -238,12 +238,149 @@ class GraphStore:
             return self._add(flow)
 
     def add_many(self, flows: Iterable[Flow]) -> dict[str, int]:
-        """Apply flows in order; returns ``{"applied": a, "duplicate": d, "late": l}``."""
-        out = {s.value: 0 for s in AddStatus}
+        """Apply flows in order; returns ``{"applied": a, "duplicate": d, "late": l}``.
+
+        The same state as :meth:`add` per flow, faster: the per-flow work is one inlined loop
+        and the live counters of the whole batch are added at its end with numpy (a window's
+        total is the sum of its buckets' counts whenever the batch is applied, so deferring
+        the additions past the windows' slides within the batch changes nothing).
+        """
         with self._lock:
-            for flow in flows:
-                out[self._add(flow).value] += 1
-        return out
+            return self._add_batch(flows)
+
+    def _add_batch(self, flows: Iterable[Flow]) -> dict[str, int]:
+        seen, lane_wms, late_by_bucket = self._seen, self._lane_wm, self._late
+        ids_by_bucket, buckets, actor = self._ids_by_bucket, self._buckets, self._actor
+        attr_ts, followers_of, followers_ts = self._attr_ts, self._followers, self._followers_ts
+        segment_of, team_of = self._segment, self._team
+        bucket_seconds, lateness, floor = self.bucket_seconds, self.allowed_lateness_seconds, self._lane_floor
+        seg_code, layer_code, kind_code = _SEG_CODE, _LAYER_CODE, KIND_CODE
+        count_b: list[int] = []
+        count_slot: list[int] = []
+        applied = duplicate = late = 0
+        last_b, bucket, ids = None, None, None
+        for flow in flows:
+            eid = flow.event_id
+            if eid in seen:
+                duplicate += 1
+                continue
+            ts = flow.timestamp
+            ts = ts.timestamp() if isinstance(ts, datetime) and ts.tzinfo is not None else to_epoch(ts)
+            lane = flow.lane
+            lane_wm = lane_wms.get(lane, floor)
+            if lane_wm is not None and ts < lane_wm - lateness:
+                wb = int(lane_wm // bucket_seconds)
+                late_by_bucket[wb] = late_by_bucket.get(wb, 0) + 1
+                late += 1
+                count_b.append(wb)
+                count_slot.append(_LATE_SLOT)
+                self._remember(eid, wb)
+                last_b = None  # _remember may have created the bucket's id list
+                continue
+            if lane_wm is None or ts > lane_wm:
+                lane_wms[lane] = ts
+            b = int(ts // bucket_seconds)
+            wm = self._watermark
+            if wm is None or ts > wm:
+                if b == self._wm_bucket:
+                    self._watermark = ts
+                else:
+                    self._advance(ts)
+                    last_b = None  # buckets may have been dropped
+            seen.add(eid)
+            if b != last_b:
+                ids = ids_by_bucket.get(b)
+                if ids is None:
+                    ids = ids_by_bucket[b] = []
+                    self._aux(b)
+                bucket = buckets.get(b)
+                if bucket is None:
+                    bucket = buckets[b] = _Bucket()
+                    bisect.insort(self._keys, b)
+                last_b = b
+            ids.append(eid)  # type: ignore[union-attr]
+            gseg = flow.giver_segment
+            name = flow.giver
+            giver = actor.get(name)
+            if giver is None:
+                giver = self._intern(name, gseg, flow.giver_team, ts)
+            elif ts >= attr_ts[giver]:
+                team = flow.giver_team
+                segment_of[giver] = seg_code[gseg]
+                team_of[giver] = -1 if team is None else self._team_code(team)
+                attr_ts[giver] = ts
+            followers = flow.giver_followers
+            if followers is not None and ts >= followers_ts[giver]:
+                followers_of[giver] = float(followers)
+                followers_ts[giver] = ts
+            rname = flow.receiver
+            if rname is None:
+                receiver = -1
+                rseg = _NO_RECEIVER
+            else:
+                rsegment = flow.receiver_segment
+                receiver = actor.get(rname)
+                if receiver is None:
+                    receiver = self._intern(rname, rsegment, flow.receiver_team, ts)
+                elif ts >= attr_ts[receiver]:
+                    team = flow.receiver_team
+                    segment_of[receiver] = seg_code[rsegment]
+                    team_of[receiver] = -1 if team is None else self._team_code(team)
+                    attr_ts[receiver] = ts
+                rseg = seg_code[rsegment]
+            layer = layer_code[flow.flow_type]
+            kind = flow.kind
+            bucket.giver.append(giver)  # type: ignore[union-attr]
+            bucket.receiver.append(receiver)  # type: ignore[union-attr]
+            bucket.layer.append(layer)  # type: ignore[union-attr]
+            bucket.kind.append(kind_code[kind])  # type: ignore[union-attr]
+            if kind in _AMPLIFY:
+                self._amplification(bucket, flow, kind, rname)  # type: ignore[arg-type]
+            count_b.append(b)
+            count_slot.append((seg_code[gseg] * (_NSEG + 1) + rseg) * _NLAYER + layer)
+            if (
+                (gseg == "customer" and kind in _OPENER_KINDS)
+                or (gseg == "workforce" and kind in _ANSWER_KINDS)
+                or (layer == _IDEA and (gseg == "customer" or gseg == "partner"))
+            ):
+                self._track_thread(flow, ts, b, kind, layer)
+            applied += 1
+        self._count_batch(count_b, count_slot)
+        self.applied += applied
+        self.duplicates += duplicate
+        self.late_events += late
+        return {AddStatus.applied.value: applied, AddStatus.duplicate.value: duplicate, AddStatus.late.value: late}
+
+    def _count_batch(self, count_b: list[int], count_slot: list[int]) -> None:
+        """Add one batch's (bucket, slot) counts to the buckets and to every window they are in (numpy)."""
+        if not count_b:
+            return
+        first_longest = self._window_first[self._longest]
+        b_arr = np.asarray(count_b, dtype=np.int64)
+        slot_arr = np.asarray(count_slot, dtype=np.int64)
+        if first_longest is not None:
+            keep = b_arr >= first_longest  # older than every window: no window counts it (as in _count)
+            if not keep.all():
+                keep |= np.isin(b_arr, np.fromiter(self._counts, np.int64, len(self._counts)))
+                b_arr, slot_arr = b_arr[keep], slot_arr[keep]
+        if not len(b_arr):
+            return
+        nslots = _LATE_SLOT + 1
+        distinct, inverse = np.unique(b_arr, return_inverse=True)
+        per_bucket = np.bincount(inverse * nslots + slot_arr, minlength=len(distinct) * nslots).reshape(-1, nslots)
+        for k, row in zip(distinct.tolist(), per_bucket, strict=True):
+            counts = self._counts.get(k)
+            if counts is None:
+                counts = self._counts[k] = array("q", _ZERO_SLOTS)
+                bisect.insort(self._count_keys, k)
+            view = np.frombuffer(counts, dtype=np.int64)
+            view += row
+        for w, first in enumerate(self._window_first):
+            if first is None:
+                continue
+            inside = distinct >= first
+            if inside.any():
+                np.frombuffer(self._window_totals[w], dtype=np.int64)[:] += per_bucket[inside].sum(axis=0)
 
     def _add(self, flow: Flow) -> AddStatus:
         # Hot path (≈ 10 µs): plain dict/list/array appends only; the live reads
@@ -585,11 +722,11 @@ class GraphStore:
             self._window_first[w] = first
             if old is None:
                 continue
-            totals = self._window_totals[w]
-            for k in keys[bisect.bisect_left(keys, old) : bisect.bisect_left(keys, first)]:
-                for slot, n in enumerate(self._counts[k]):
-                    if n:
-                        totals[slot] -= n
+            leaving = keys[bisect.bisect_left(keys, old) : bisect.bisect_left(keys, first)]
+            if leaving:
+                totals = np.frombuffer(self._window_totals[w], dtype=np.int64)
+                for k in leaving:
+                    totals -= np.frombuffer(self._counts[k], dtype=np.int64)
         cut = bisect.bisect_left(keys, self._window_first[self._longest])  # type: ignore[arg-type]
         for k in keys[:cut]:
             del self._counts[k]
