@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from valuenet.analytics.graph_store import GraphStore, LiveWindow
+from valuenet.analytics.metrics.brokerage import BROKER_ROLES
 from valuenet.analytics.metrics.engine import EDGE_LAYERS, SEGMENTS
 from valuenet.analytics.tick import TickResult, WindowResult
 from valuenet.schemas import ActorMetrics, Alert, LiveMetrics, LiveTunnel, MetricsEvent, NetworkMetrics, SegmentFlow
@@ -43,12 +44,18 @@ def _end(w: WindowResult) -> datetime:
 
 
 def _top(w: WindowResult, limit: int | None) -> np.ndarray:
-    """Actor indices of ``w``: all, or the union of the top ``limit`` by PageRank and by reach."""
+    """Actor indices of ``w``: all, or the union of the top ``limit`` by PageRank, by reach and by brokerage."""
     if limit is None or limit >= w.graph.n:
         return np.arange(w.graph.n)
     by_pr = np.argsort(-w.pagerank, kind="stable")[:limit]
     by_reach = np.argsort(-w.reach, kind="stable")[:limit]
-    return np.unique(np.concatenate([by_pr, by_reach]))
+    by_brokerage = np.argsort(-w.brokerage, kind="stable")[:limit]
+    return np.unique(np.concatenate([by_pr, by_reach, by_brokerage]))
+
+
+def _finite(v: float) -> float:
+    """``v``, or 0.0 for NaN (an actor without ties; never in a window graph, whose actors all have one)."""
+    return float(v) if np.isfinite(v) else 0.0
 
 
 def actor_records(result: TickResult, *, limit: int | None = None) -> list[dict]:
@@ -75,6 +82,10 @@ def actor_records(result: TickResult, *, limit: int | None = None) -> list[dict]
                 pagerank_reputation=float(w.pagerank_reputation[i]),
                 betweenness=float(w.betweenness[i]),
                 boundary_spanning=float(w.boundary_spanning[i]),
+                burt_constraint=_finite(w.constraint[i]),
+                effective_size=_finite(w.effective_size[i]),
+                brokerage=float(w.brokerage[i]),
+                **{f"broker_{role}": int(w.broker_roles[i, k]) for k, role in enumerate(BROKER_ROLES)},
                 community=int(w.community[i]),
                 give_get_balance=float(w.give_get_balance[i]),
                 reach=int(w.reach[i]),

@@ -32,6 +32,14 @@ class ActorMetrics(_Row):
     pagerank_reputation: float = 0.0
     betweenness: float = 0.0
     boundary_spanning: float = 0.0
+    burt_constraint: float = 0.0  # Burt's constraint (low: a broker across structural holes)
+    effective_size: float = 0.0  # Burt's effective size (non-redundant contacts)
+    brokerage: float = 0.0  # gatekeeper + representative + liaison pairs: what the dashboard calls "broker"
+    broker_coordinator: int = 0  # Gould–Fernandez roles: brokered pairs (a → self → c, no a → c) by groups
+    broker_gatekeeper: int = 0
+    broker_representative: int = 0
+    broker_consultant: int = 0
+    broker_liaison: int = 0
     community: int = -1
     give_get_balance: float = 0.0
     reach: int = 0

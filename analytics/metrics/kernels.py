@@ -181,17 +181,23 @@ def _find(indices: np.ndarray, lo: int, hi: int, key: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _burt_range(
+def _burt_triangles(
     indptr: np.ndarray,
     indices: np.ndarray,
     data: np.ndarray,
-    lo: int,
-    hi: int,
+    rev: np.ndarray,
+    optr: np.ndarray,
+    opos: np.ndarray,
     constraint: np.ndarray,
     effective: np.ndarray,
 ) -> None:
-    """Burt's constraint and effective size of nodes ``lo ≤ i < hi`` on a symmetric weighted CSR (sorted rows)."""
+    """Burt's constraint and effective size from every triangle, each listed once (forward algorithm).
+
+    ``rev[e]`` is the position of the reverse of edge ``e``; ``optr``/``opos`` list, per node, the
+    positions of its edges to higher-ranked neighbours (rank = degree, then id).
+    """
     n = len(indptr) - 1
+    m = len(indices)
     strength = np.zeros(n)
     biggest = np.zeros(n)
     for v in range(n):
@@ -199,56 +205,93 @@ def _burt_range(
             strength[v] += data[e]
             if data[e] > biggest[v]:
                 biggest[v] = data[e]
-    share = np.zeros(n)
-    mark = np.full(n, -1, dtype=np.int64)
-    for i in range(lo, hi):
-        si = strength[i]
-        if si <= 0.0:
-            constraint[i] = np.nan
-            effective[i] = np.nan
+    share = np.empty(m)  # p_xy of edge e = (x, y)
+    for v in range(n):
+        for e in range(indptr[v], indptr[v + 1]):
+            share[e] = data[e] / strength[v]
+    indirect = np.zeros(m)  # Σ_q p_xq p_qy over common neighbours q
+    redundant = np.zeros(m)  # Σ_q p_xq M_yq
+    stamp = np.full(n, -1, dtype=np.int64)
+    spos = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        for k in range(optr[i], optr[i + 1]):
+            e = opos[k]
+            stamp[indices[e]] = i
+            spos[indices[e]] = e
+        for k in range(optr[i], optr[i + 1]):
+            ab = opos[k]
+            j = indices[ab]
+            for k2 in range(optr[j], optr[j + 1]):
+                bc = opos[k2]
+                q = indices[bc]
+                if stamp[q] != i:
+                    continue
+                ac = spos[q]
+                ba, ca, cb = rev[ab], rev[ac], rev[bc]
+                indirect[ab] += share[ac] * share[cb]
+                indirect[ba] += share[bc] * share[ca]
+                indirect[ac] += share[ab] * share[bc]
+                indirect[ca] += share[cb] * share[ba]
+                indirect[bc] += share[ba] * share[ac]
+                indirect[cb] += share[ca] * share[ab]
+                redundant[ab] += share[ac] * data[bc]
+                redundant[ba] += share[bc] * data[ac]
+                redundant[ac] += share[ab] * data[cb]
+                redundant[ca] += share[cb] * data[ab]
+                redundant[bc] += share[ba] * data[ca]
+                redundant[cb] += share[ca] * data[ba]
+    for v in range(n):
+        if strength[v] <= 0.0:
+            constraint[v] = np.nan
+            effective[v] = np.nan
             continue
-        for e in range(indptr[i], indptr[i + 1]):
-            share[indices[e]] = data[e] / si
-            mark[indices[e]] = i
-        deg_i = indptr[i + 1] - indptr[i]
         c = 0.0
         es = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            j = indices[e]
-            indirect = 0.0  # Σ_q p_iq p_qj
-            redundant = 0.0  # Σ_q p_iq M_jq
-            if indptr[j + 1] - indptr[j] <= deg_i:
-                for f in range(indptr[j], indptr[j + 1]):
-                    q = indices[f]
-                    if q != i and mark[q] == i:
-                        indirect += share[q] * data[f] / strength[q]
-                        redundant += share[q] * data[f]
-            else:
-                for f in range(indptr[i], indptr[i + 1]):
-                    q = indices[f]
-                    if q == j:
-                        continue
-                    pos = _find(indices, indptr[j], indptr[j + 1], q)
-                    if pos >= 0:
-                        indirect += share[q] * data[pos] / strength[q]
-                        redundant += share[q] * data[pos]
-            c += (share[j] + indirect) ** 2
-            es += 1.0 - redundant / biggest[j]
-        constraint[i] = c
-        effective[i] = es
+        for e in range(indptr[v], indptr[v + 1]):
+            c += (share[e] + indirect[e]) ** 2
+            es += 1.0 - redundant[e] / biggest[indices[e]]
+        constraint[v] = c
+        effective[v] = es
 
 
-def burt(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, chunks: int = THREADS
-) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True, nogil=True)
+def _orient(indptr: np.ndarray, indices: np.ndarray, rank: np.ndarray, rev: np.ndarray, optr: np.ndarray) -> np.ndarray:
+    """Fill ``rev`` (reverse edge positions of a symmetric CSR) and ``optr``; return the upward edge positions."""
+    n = len(indptr) - 1
+    cursor = indptr[:-1].copy()
+    for r in range(n):  # rows in order: the reverse of (r, c) is the next unvisited slot of row c
+        for e in range(indptr[r], indptr[r + 1]):
+            c = indices[e]
+            rev[e] = cursor[c]
+            cursor[c] += 1
+    count = 0
+    for r in range(n):
+        for e in range(indptr[r], indptr[r + 1]):
+            if rank[indices[e]] > rank[r]:
+                count += 1
+        optr[r + 1] = count
+    up = np.empty(count, dtype=np.int64)
+    k = 0
+    for r in range(n):
+        for e in range(indptr[r], indptr[r + 1]):
+            if rank[indices[e]] > rank[r]:
+                up[k] = e
+                k += 1
+    return up
+
+
+def burt(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(constraint, effective size)`` per node of a symmetric weighted CSR with sorted rows (NaN: isolated)."""
     n = len(indptr) - 1
+    deg = np.diff(indptr)
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(deg, kind="stable")] = np.arange(n)  # by degree, then id
+    rev = np.empty(len(indices), dtype=np.int64)
+    optr = np.zeros(n + 1, dtype=np.int64)
+    up = _orient(indptr, indices, rank, rev, optr)
     constraint = np.zeros(n)
     effective = np.zeros(n)
-    step = (n + chunks - 1) // max(chunks, 1)
-    _spread(
-        lambda c: _burt_range(indptr, indices, data, c * step, min(n, (c + 1) * step), constraint, effective), chunks
-    )
+    _burt_triangles(indptr, indices, data, rev, optr, up, constraint, effective)
     return constraint, effective
 
 
