@@ -1,7 +1,7 @@
 """Tunnels to dig: introductions between actors, ranked by what they would open up.
 
-Candidates pair two groups (segment, team) that do not exchange directly (a structural hole),
-at least one of them workforce (the company can make the introduction), starting from the
+Candidates pair two groups (segment, team) that exchange least directly (none: a structural
+hole; else the weakest ties first), at least one of them workforce (the company can make the introduction), starting from the
 most inward-looking groups (lowest E-I, ``EI_A = (E_A − I_A)/(E_A + I_A)`` over the flows
 touching group ``A``). Each group is represented by its *ambassador*: the member with the largest
 strength (in + out flows) for the inward side, the member with the most cross-group flows for
@@ -88,8 +88,8 @@ def recommend(
     inward = sorted((a for a in present if seg_of[a] == _WF), key=lambda a: (ei[a], -len(members[a])))[:inward_groups]
     cands: list[tuple[int, int, int, int]] = []  # (group a, group b, actor a, actor b)
     for a in inward:
-        others = [b for b in present if b != a and pair[a, b] == 0 and seg_of[b] != _UNKNOWN]
-        others.sort(key=lambda b: (-ext[b], -len(members[b])))
+        others = [b for b in present if b != a and seg_of[b] != _UNKNOWN]
+        others.sort(key=lambda b: (pair[a, b], -ext[b], -len(members[b])))  # structural holes, then weak ties
         for b in others[:partners_per_group]:
             cands.append((a, b, ambassador(a, False), ambassador(b, True)))
     # gain: hops saved towards every segment and every team (module docstring)
@@ -135,7 +135,10 @@ def recommend(
             for k in sorted({a, b}, key=lambda k: ei[k])
             if ei[k] < 0
         ][:2]
-        reasons.append(f"{gname[a]} and {gname[b]} exchanged nothing directly (a structural hole).")
+        if pair[a, b] == 0:
+            reasons.append(f"{gname[a]} and {gname[b]} exchanged nothing directly (a structural hole).")
+        else:
+            reasons.append(f"{gname[a]} and {gname[b]} exchanged only {pair[a, b]:.0f} flows directly.")
         reasons.append(
             f"Introduce {_who(ua, gname[a], strength[u], cross[u])} to {_who(xb, gname[b], strength[x], cross[x])}."
         )
