@@ -27,14 +27,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_metrics import generate, rss_mb  # noqa: E402
+from bench_metrics import generate, rss_mb
 
-from valuenet.analytics.keyperson import key_person_risk  # noqa: E402
-from valuenet.analytics.metrics.engine import SEGMENTS, to_networkx  # noqa: E402
-from valuenet.analytics.recommend import recommend  # noqa: E402
-from valuenet.analytics.tick import compute_window  # noqa: E402
-from valuenet.analytics.whatif import Change, impact, load_window  # noqa: E402
-from valuenet.analytics.window import bucket_of  # noqa: E402
+from valuenet.analytics.keyperson import key_person_risk
+from valuenet.analytics.metrics.engine import SEGMENTS, to_networkx
+from valuenet.analytics.recommend import recommend
+from valuenet.analytics.tick import compute_window
+from valuenet.analytics.whatif import Change, impact, load_window
+from valuenet.analytics.window import bucket_of
 
 
 def _flows(actors: int, flows: int):
