@@ -105,12 +105,21 @@ def dedupe_key(network: str, event_id: str) -> str:
 
 
 class ProcessorStage:
-    """Stateful per-worker processor: parent index, deduper, identity directory, classifier."""
+    """Stateful per-worker processor: parent index, deduper, identity directory, classifier.
+
+    State per raw partition (lane): one network's threads spread over the partitions and a
+    worker holds some of them, so the parent index is kept per lane — a reply finds its parent
+    in its own partition (``ingest/routing.py`` keeps them together), and what one worker
+    resolves never depends on which other partitions it happens to hold. The deduper is one per
+    worker: an event id always lands on one partition, so its memory never mixes lanes' answers.
+    Identity (the directory and its rules) is shared configuration, the same on every worker.
+    """
 
     def __init__(
         self, *, dedupe, identity, classify_flow, pseudonymiser=None, parents: ParentIndex | None = None
     ) -> None:
         self.parents = parents or ParentIndex()
+        self._lane_parents: dict[int, ParentIndex] = {}  # raw partition → its parent index
         self.dedupe = dedupe
         self.identity = identity
         self.classify_flow = classify_flow
@@ -169,14 +178,27 @@ class ProcessorStage:
             items = [items]
         return [(self._validate(item, item, f"[{i}]."), item) for i, item in enumerate(items)]
 
-    def process(self, records: list[bytes]) -> StageResult:
+    def parents_of(self, lane: int | None) -> ParentIndex:
+        """The parent index of raw partition ``lane`` (``None``: the stage's single index)."""
+        if lane is None:
+            return self.parents
+        index = self._lane_parents.get(lane)
+        if index is None:
+            index = self._lane_parents[lane] = ParentIndex(self.parents.capacity)
+        return index
+
+    def process(self, records: list[bytes], lanes: list[int] | None = None) -> StageResult:
         """Turn a batch of raw records (single envelopes or envelope arrays) into interactions, flows and dead letters.
+
+        ``lanes``: each record's raw partition; its flows carry it (``Flow.lane``) and it picks the
+        parent index.
 
         The error boundary: whatever one record raises (decode, parse, validate, classify) dead-letters
         that record with the reason and the field; the rest of the batch goes on.
         """
         out = StageResult()
-        for record in records:
+        for i, record in enumerate(records):
+            lane = lanes[i] if lanes is not None else None
             try:
                 pairs = self.envelopes(record)
             except Exception as exc:  # noqa: BLE001 - one record, not the partition
@@ -187,7 +209,7 @@ class ProcessorStage:
                     out.dead.append(env)
                     continue
                 try:
-                    self._one(env, raw, out)
+                    self._one(env, raw, out, lane)
                 except Exception as exc:  # noqa: BLE001 - one record, not the partition
                     out.dead.append(self._dead(env, f"unexpected error: {exc!r}", "<record>", raw))
         try:
@@ -196,10 +218,10 @@ class ProcessorStage:
             log.exception("identity directory check failed; actors keep their segments")
         return out
 
-    def _one(self, env: RawEnvelope, raw: object, out: StageResult) -> None:
+    def _one(self, env: RawEnvelope, raw: object, out: StageResult, lane: int | None = None) -> None:
         """Parse → dedupe → classify one envelope into ``out`` (failures become its dead letters)."""
         try:
-            interactions = parse(env, self.parents)
+            interactions = parse(env, self.parents_of(lane))
         except ParseError as exc:
             out.dead.append(self._dead(env, str(exc), exc.field, raw))
             return
@@ -215,6 +237,8 @@ class ProcessorStage:
             except Exception as exc:  # noqa: BLE001 - one record, not the partition
                 out.dead.append(self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it))
                 continue
+            if lane is not None:
+                flow.lane = lane
             out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
             out.flows.append(flow)
             self._note_actor(out, flow, it.actor_name)

@@ -31,7 +31,8 @@ async def normalise(stream) -> None:
     _stage = stage
     async for events in stream.take_events(BATCH, within=WITHIN_S):
         with batch_guard("normalise", events):
-            result = stage.process([event.value for event in events])
+            # each record's raw partition: its flows' lane (lateness per lane) and its parent index
+            result = stage.process([event.value for event in events], [event.message.partition for event in events])
             records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD)
             for network, value in records:  # one record per network and chunk of a batch
                 await flows_topic.send(key=network.encode(), value=value)
