@@ -23,17 +23,46 @@ from valuenet.config import Settings
 from valuenet.ingest.samples import GIT_SAMPLE
 from valuenet.kafka_admin import ensure_topics
 from valuenet.localstack.clickhouse_server import ClickHouseServer
-from valuenet.localstack.kafka import start_broker
+from valuenet.localstack.kafka import start_broker, stop_broker
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+BENCH_KAFKA_PORT = 39092
+"""Benchmarks never touch the shared test broker (19092): they run their own on this port or above."""
+
+
+def bench_broker_settings() -> Settings:
+    """Settings of the benchmarks' own managed broker: ``VALUENET_BENCH_KAFKA_PORT`` (≥ 39092) and its own home."""
+    port = int(os.environ.get("VALUENET_BENCH_KAFKA_PORT", BENCH_KAFKA_PORT))
+    if port < BENCH_KAFKA_PORT:
+        raise SystemExit(f"VALUENET_BENCH_KAFKA_PORT={port}: benchmarks use their own broker on a port >= 39092")
+    home = Path(os.environ.get("VALUENET_BENCH_HOME", Path(tempfile.gettempdir()) / f"valuenet-bench-{port}"))
+    return Settings(home=home, kafka_port=port, kafka_bootstrap_servers=None)
+
+
 def bootstrap() -> str:
-    """The configured cluster, or the managed local broker (started if needed)."""
-    settings = Settings()
-    if not settings.kafka_bootstrap_servers:
-        start_broker(settings)
+    """``KAFKA_BOOTSTRAP_SERVERS`` when set, else the benchmarks' own managed broker (started if needed)."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    settings = bench_broker_settings()
+    start_broker(settings)
     return settings.bootstrap_servers
+
+
+@contextmanager
+def own_broker() -> Iterator[str]:
+    """:func:`bootstrap`, stopping the benchmarks' broker afterwards if this call started it."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        return
+    settings = bench_broker_settings()
+    started = start_broker(settings)
+    try:
+        yield settings.bootstrap_servers
+    finally:
+        if started:
+            stop_broker(settings)
 
 
 @contextmanager
@@ -95,11 +124,11 @@ class Run:
         """Full name of this run's topic."""
         return f"{self.prefix}.{name}"
 
-    def worker(self) -> subprocess.Popen:
-        """Start ``valuenet worker``."""
-        log = open(self.home / "worker.log", "ab")
+    def worker(self, name: str = "worker", loglevel: str | None = None) -> subprocess.Popen:
+        """Start ``valuenet worker`` (its log in ``<home>/<name>.log``)."""
+        log = open(self.home / f"{name}.log", "ab")
         p = subprocess.Popen(
-            [sys.executable, "-m", "valuenet.cli", "worker"],
+            [sys.executable, "-m", "valuenet.cli", "worker", *(["--loglevel", loglevel] if loglevel else [])],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -1,7 +1,10 @@
-"""A trivial faust agent (count records) on a given topic: the baseline for the pipeline benchmark.
+"""A trivial faust agent on a given topic: the baselines for the pipeline benchmark.
 
-Env: BENCH_TOPIC, BENCH_EXPECT, BENCH_APP, KAFKA_BOOTSTRAP_SERVERS. Prints one JSON line
-{"first": t, "last": t, "count": n} (monotonic-free wall clock seconds) and exits.
+Env: BENCH_TOPIC, BENCH_EXPECT, BENCH_APP, KAFKA_BOOTSTRAP_SERVERS, BENCH_DECODE. It counts
+records (one event per record), or with ``BENCH_DECODE=1`` decodes each record's JSON (one
+envelope or a packed array) and counts the envelopes: the Python + faust + JSON floor of the
+pipeline on the same packed records. Prints one JSON line {"first": t, "last": t, "count": n}
+(wall clock seconds) and exits.
 """
 
 import json
@@ -11,6 +14,7 @@ import time
 import faust
 
 expect = int(os.environ["BENCH_EXPECT"])
+decode = os.environ.get("BENCH_DECODE") == "1"
 app = faust.App(
     os.environ["BENCH_APP"],
     broker="kafka://" + os.environ["KAFKA_BOOTSTRAP_SERVERS"],
@@ -27,10 +31,14 @@ state = {"first": 0.0, "count": 0}
 
 @app.agent(topic)
 async def count(stream):
-    async for _ in stream:
+    async for value in stream:
         if state["count"] == 0:
             state["first"] = time.time()
-        state["count"] += 1
+        if decode:
+            doc = json.loads(value)
+            state["count"] += len(doc) if isinstance(doc, list) else 1
+        else:
+            state["count"] += 1
         if state["count"] >= expect:
             print(json.dumps({"first": state["first"], "last": time.time(), "count": state["count"]}), flush=True)
             os._exit(0)

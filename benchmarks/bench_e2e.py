@@ -1,16 +1,22 @@
-"""End-to-end throughput of the pipeline against two baselines on the same topic, in the same run.
+"""End-to-end throughput of the pipeline and its scale-out, against baselines measured in the same run.
 
-    python benchmarks/bench_e2e.py [--events 30000] [--repeats 3] [--batch 500]
+    python benchmarks/bench_e2e.py [--events 30000] [--repeats 3] [--batch 500] [--networks 1] [--workers 2]
 
-For each repeat: produce N raw git envelopes, one per record, to a fresh topic, then time
-(first record → last)
+Runs on the benchmarks' own broker (``benchmarks/_stack.py``: its own ``VALUENET_HOME``, port
+``VALUENET_BENCH_KAFKA_PORT`` ≥ 39092, stopped afterwards), never the shared test broker, and a
+private clickhouse-server. For each repeat: produce N raw git envelopes (one network by
+default), one per record, to a fresh topic, then time (first record → last)
 1. a raw aiokafka ``getmany`` loop reading them (the ceiling of consumption),
 2. a trivial faust agent counting them (the faust baseline: one event per record);
-then produce the same envelopes with the connectors' producer (``RawProducer``: up to
-``--batch`` envelopes of a network per record; ``--batch 1`` for one per record) and time
-3. the valuenet worker: parse → dedupe → identity → classify → ``valuenet.flows`` → graph →
-   ClickHouse, until every flow is stored (polled in a private clickhouse-server).
-Prints progress, per-repeat figures, medians and ratios.
+then produce the same envelopes with the connectors' producer (``RawProducer``: keyed by thread,
+so one network spreads over the 4 raw partitions; up to ``--batch`` envelopes per record) and time
+3. a trivial faust agent that only decodes those packed records (the Python + faust + JSON floor),
+4. one valuenet worker: parse → dedupe → identity → classify → ``valuenet.flows`` → graph →
+   ClickHouse, until every flow is stored (polled in the server), and its CPU-seconds per event;
+5. ``--workers`` workers in one consumer group on the same network (fresh topics): events/s and
+   each worker's CPU-seconds per event (psutil: the process and its tick child, user + system),
+   since 2 shared cores cannot show wall-clock scaling with the broker and ClickHouse on them.
+Prints progress, per-repeat figures, medians and ratios, and a projection of events/s per added core.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
 from aiokafka import AIOKafkaConsumer
 from kafka import KafkaProducer
 from rich.console import Console
@@ -35,9 +42,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._stack import ROOT, Run, bootstrap, clickhouse, envelope, git_payloads
+from benchmarks._stack import ROOT, Run, clickhouse, envelope, git_payloads, own_broker
 from valuenet.ingest.parsers import parse
 from valuenet.ingest.producer import RawProducer
+from valuenet.ingest.routing import envelope_key
 from valuenet.kafka_admin import ensure_topics
 from valuenet.schemas import RawEnvelope
 
@@ -55,12 +63,12 @@ def produce(run: Run, topic: str, records: list[bytes], networks: list[str]) -> 
     return len(records) / (time.perf_counter() - t0)
 
 
-def produce_packed(run: Run, records: list[bytes], networks: list[str], batch: int) -> float:
-    """Send every envelope to the pipeline's raw topic with the connectors' producer; returns events/s."""
+def produce_packed(run: Run, records: list[bytes], keys: list[tuple[str, str]], batch: int) -> float:
+    """Send every envelope to the run's raw topic with the connectors' producer (routing keys given); events/s."""
     producer = RawProducer(run.bootstrap, raw_topic=run.topic("raw"), batch_envelopes=batch)
     t0 = time.perf_counter()
-    for i, value in enumerate(records):
-        producer.send_bytes(networks[i % len(networks)], value)
+    for (network, key), value in zip(keys, records, strict=True):
+        producer.send_bytes(network, value, key)
     producer.close()
     return len(records) / (time.perf_counter() - t0)
 
@@ -89,14 +97,15 @@ async def _aiokafka(run: Run, topic: str, n: int) -> float:
     return n / (time.perf_counter() - first)
 
 
-def trivial_faust(run: Run, topic: str, n: int) -> float:
-    """Events/s of a counting faust agent on ``topic`` (one event per record)."""
+def trivial_faust(run: Run, topic: str, n: int, *, decode: bool = False) -> float:
+    """Events/s of a counting faust agent on ``topic`` (``decode``: it JSON-decodes packed records, counting envelopes)."""
     env = {
         **run.env,
         "BENCH_TOPIC": topic,
         "BENCH_EXPECT": str(n),
         "BENCH_APP": f"triv-{uuid.uuid4().hex[:6]}",
         "BENCH_DATADIR": str(run.home / "trivial"),
+        "BENCH_DECODE": "1" if decode else "0",
     }
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "_trivial_faust.py")],
@@ -113,10 +122,34 @@ def trivial_faust(run: Run, topic: str, n: int) -> float:
     return n / (r["last"] - r["first"])
 
 
-def pipeline(run: Run, n: int, expected_flows: int, workers: int = 1) -> float:
-    """Events/s of ``workers`` valuenet workers (one consumer group) from the first stored flow to the last."""
-    for _ in range(workers):
-        run.worker()
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children (the worker's tick process)."""
+    proc = psutil.Process(pid)
+    total = sum(proc.cpu_times()[:2])
+    for child in proc.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def pipeline(
+    run: Run, records: list[bytes], keys: list[tuple[str, str]], expected_flows: int, workers: int, batch: int
+) -> tuple[float, list[float]]:
+    """Events/s of ``workers`` valuenet workers (one consumer group), first stored flow → last, and each
+    worker's CPU-seconds per event. The workers start and join first; the events are sent after."""
+    procs = [run.worker(f"w{i}", loglevel="info") for i in range(workers)]
+    logs = [run.home / f"w{i}.log" for i in range(workers)]
+    deadline = time.monotonic() + 180
+    while not all(log.exists() and "dedupe warmed" in log.read_text(errors="replace") for log in logs):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"workers did not start; see {run.home}")
+        time.sleep(0.5)
+    time.sleep(8.0)  # let the group settle (joins, rebalances) before the clock starts
+    cpu0 = [cpu_seconds(p.pid) for p in procs]
+    produce_packed(run, records, keys, batch)
+    n = len(records)
     first = last = 0.0
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
@@ -129,8 +162,9 @@ def pipeline(run: Run, n: int, expected_flows: int, workers: int = 1) -> float:
             break
         time.sleep(0.2)
     if not last:
-        raise RuntimeError(f"pipeline did not finish; see {run.home / 'worker.log'}")
-    return n / (last - first)
+        raise RuntimeError(f"pipeline did not finish; see {run.home}")
+    cpu = [(cpu_seconds(p.pid) - c0) / n for p, c0 in zip(procs, cpu0, strict=True)]
+    return n / (last - first), cpu
 
 
 def main() -> None:
@@ -138,27 +172,36 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=30_000)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--networks", type=int, default=8)
+    ap.add_argument("--networks", type=int, default=1)
     ap.add_argument("--batch", type=int, default=500, help="envelopes per record for the pipeline (1: one per record)")
-    ap.add_argument("--workers", type=int, default=1, help="valuenet worker processes in the consumer group")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the scale-out run (0: skip it)")
     args = ap.parse_args()
-    bs = bootstrap()
     payloads = git_payloads(args.events, start_ms=int(time.time() * 1000) - args.events)
     networks = [f"bench-{i}" for i in range(args.networks)]
     raw = [envelope(p, networks[i % len(networks)]) for i, p in enumerate(payloads)]
-    expected = sum(len(parse(RawEnvelope.model_validate_json(r))) for r in raw)
-    console.print(f"{args.events:,} raw events → {expected:,} flows; broker {bs}; {os.cpu_count()} cores")
-    packed = f"connector producer (≤ {args.batch}/record)"
-    pipe = f"valuenet pipeline ({args.workers} worker{'s' if args.workers > 1 else ''})"
+    envs = [RawEnvelope.model_validate_json(r) for r in raw]
+    keys = [(e.network, envelope_key(e)) for e in envs]
+    expected = sum(len(parse(e)) for e in envs)
+    packed = f"connector producer (≤ {args.batch}/record, keyed by thread)"
+    one, many = "valuenet pipeline, 1 worker", f"valuenet pipeline, {args.workers} workers"
     results: dict[str, list[float]] = {
         "kafka-python produce (1/record)": [],
         "aiokafka getmany (1/record)": [],
         "trivial faust agent (1/record)": [],
         packed: [],
-        pipe: [],
+        "trivial faust agent decoding the packed records": [],
+        one: [],
     }
-    with clickhouse() as url, Progress(console=console) as progress:
-        task = progress.add_task("repeats", total=args.repeats * 3)
+    if args.workers > 1:
+        results[many] = []
+    cpu_one: list[float] = []
+    cpu_many: list[list[float]] = []
+    with own_broker() as bs, clickhouse() as url, Progress(console=console) as progress:
+        console.print(
+            f"{args.events:,} raw events of {args.networks} network(s) → {expected:,} flows; "
+            f"broker {bs}; {os.cpu_count()} cores"
+        )
+        task = progress.add_task("repeats", total=args.repeats * 4)
         for rep in range(args.repeats):
             run = Run(bs, url)
             single = f"{run.prefix}.single"
@@ -168,22 +211,69 @@ def main() -> None:
                 results["aiokafka getmany (1/record)"].append(asyncio.run(_aiokafka(run, single, len(raw))))
                 progress.advance(task)
                 results["trivial faust agent (1/record)"].append(trivial_faust(run, single, len(raw)))
+                results[packed].append(produce_packed(run, raw, keys, args.batch))
+                results["trivial faust agent decoding the packed records"].append(
+                    trivial_faust(run, run.topic("raw"), len(raw), decode=True)
+                )
                 progress.advance(task)
-                results[packed].append(produce_packed(run, raw, networks, args.batch))
-                results[pipe].append(pipeline(run, len(raw), expected, args.workers))
-                progress.advance(task)
-                console.print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in results.items()))
             finally:
                 run.close()
+            run = Run(bs, url)
+            try:
+                rate, cpu = pipeline(run, raw, keys, expected, 1, args.batch)
+                results[one].append(rate)
+                cpu_one.append(cpu[0])
+                progress.advance(task)
+            finally:
+                run.close()
+            if args.workers > 1:
+                run = Run(bs, url)
+                try:
+                    rate, cpu = pipeline(run, raw, keys, expected, args.workers, args.batch)
+                    results[many].append(rate)
+                    cpu_many.append(cpu)
+                finally:
+                    run.close()
+            progress.advance(task)
+            console.print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in results.items()))
+            console.print(
+                f"  CPU µs/event: 1 worker {cpu_one[-1] * 1e6:,.1f}"
+                + (
+                    f"; {args.workers} workers " + ", ".join(f"{c * 1e6:,.1f}" for c in cpu_many[-1])
+                    if cpu_many
+                    else ""
+                )
+            )
     base = statistics.median(results["trivial faust agent (1/record)"])
-    table = Table(title=f"end-to-end, {args.events:,} events, median of {args.repeats}")
+    floor = statistics.median(results["trivial faust agent decoding the packed records"])
+    table = Table(title=f"end-to-end, {args.events:,} events, {args.networks} network(s), median of {args.repeats}")
     table.add_column("stage")
     table.add_column("events/s", justify="right")
     table.add_column("× trivial faust", justify="right")
+    table.add_column("× decode-only floor", justify="right")
     for k, v in results.items():
         m = statistics.median(v)
-        table.add_row(k, f"{m:,.0f}", f"{m / base:.2f}")
+        table.add_row(k, f"{m:,.0f}", f"{m / base:.2f}", f"{m / floor:.2f}")
     console.print(table)
+    c1 = statistics.median(cpu_one)
+    console.print(f"CPU-seconds per event, 1 worker: {c1 * 1e6:,.1f} µs (→ {1 / c1:,.0f} events/s per busy core)")
+    if cpu_many:
+        per_worker = [statistics.median(c[i] for c in cpu_many) for i in range(args.workers)]
+        share = [c / c1 for c in per_worker]
+        console.print(
+            f"{args.workers} workers on one network: "
+            + ", ".join(
+                f"worker {i + 1} {c * 1e6:,.1f} µs/event ({s:.2f} of one worker's)"
+                for i, (c, s) in enumerate(zip(per_worker, share, strict=True))
+            )
+            + f"; together {sum(per_worker) * 1e6:,.1f} µs/event ({sum(share):.2f}×: the overhead of spreading)"
+        )
+        total = sum(per_worker)
+        console.print(
+            f"projection (workers' CPU only; broker and ClickHouse need their own cores): N cores running "
+            f"workers process ≈ N / {total * 1e6:,.1f} µs ≈ N × {1 / total:,.0f} events/s "
+            f"(one worker alone: {1 / c1:,.0f} events/s per busy core)"
+        )
 
 
 if __name__ == "__main__":
