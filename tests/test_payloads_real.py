@@ -228,3 +228,10 @@ def test_discourse_api_post_with_cooked_only_is_classified_on_its_text() -> None
     (reply, *_) = run("discourse", copy.deepcopy(body))
     c = classify(reply)
     assert c.flow_type is FlowType.knowledge and c.reason != "rule:no text"
+
+
+def test_mastodon_bot_accounts_carry_no_flow() -> None:
+    status = json.loads((FIX / "mastodon" / "status_reply.json").read_text())
+    status["account"]["bot"] = True
+    out = run("mastodon", status)
+    assert out and all(classify(i).reason == "guard:bot" for i in out)

@@ -155,8 +155,8 @@ def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
     reblog = st.get("reblog")
     if isinstance(reblog, dict):
         rid = id_str(ctx, st, "reblog.id")
-        target = _account(ctx, st, "reblog.account")
-        ctx.remember(f"status:{rid}", target)
+        author = _account(ctx, st, "reblog.account")
+        ctx.remember(f"status:{rid}", author)
         return [
             make(
                 ctx,
@@ -164,7 +164,7 @@ def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
                 Kind.repost,
                 ts,
                 actor,
-                target,
+                author,
                 parent_id=f"status:{rid}",
                 thread=f"status:{rid}",
                 url=opt_str(ctx, st, "reblog.url"),
@@ -210,10 +210,14 @@ def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
 def _who(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
     followers = get(ctx, obj, "account.followers_count")
     name = get(ctx, obj, "account.display_name")
-    return {
+    who: dict[str, Any] = {
         "actor_name": name if isinstance(name, str) and name else opt_str(ctx, obj, "account.acct"),
         "actor_followers": followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
+        "metadata": {},
     }
+    if get(ctx, obj, "account.bot") is True:
+        who["metadata"] = {"bot": True}  # an automated account: the classifier's bot guard
+    return who
 
 
 def _bad(ctx: Ctx, path: str) -> str:
@@ -235,19 +239,20 @@ def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[
     actor = _account(ctx, n, "account")
     ts = iso_ts(ctx, n.get("created_at"), "created_at")
     who = _who(ctx, n)
+    target: str | None
     if ntype == "follow":
         me = headers.get("x-mastodon-account")
         if me:
-            target: str | None = "mastodon:" + me.strip().lstrip("@").lower()
+            target = "mastodon:" + me.strip().lstrip("@").lower()
         else:
             me_id = headers.get("x-mastodon-account-id")
             target = ctx.author_of(f"acct:{me_id}") if me_id else None
         return [make(ctx, f"notification:{nid}", Kind.follow, ts, actor, target, **who)]
-    kind = {"favourite": Kind.reaction, "reblog": Kind.repost, "quote": Kind.quote}.get(ntype)  # type: ignore[arg-type]
+    kind = {"favourite": Kind.reaction, "reblog": Kind.repost, "quote": Kind.quote}.get(ntype)
     if kind is None:
         return []  # poll, follow_request, admin.*, severed_relationships, …
     sid = id_str(ctx, n, "status.id")
-    target: str | None = _account(ctx, n, "status.account")
+    target = _account(ctx, n, "status.account")
     if target == actor and ntype == "quote":  # the attached status is the quoting one
         quoted = get(ctx, n, "status.quote.quoted_status.account")
         target = _account(ctx, n, "status.quote.quoted_status.account") if isinstance(quoted, dict) else None
@@ -261,7 +266,6 @@ def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[
             target,
             parent_id=f"status:{sid}",
             url=opt_str(ctx, n, "status.url"),
-            metadata={"notification": ntype},
-            **who,
+            **{**who, "metadata": {"notification": ntype, **who["metadata"]}},
         )
     ]

@@ -1,6 +1,6 @@
 """Microsoft Teams: Graph ``chatMessage`` resources, Graph list pages and change notifications.
 
-Actors are ``teams:<AAD user id>`` (apps ``teams:<application id>``; ``displayName`` to
+Actors are ``teams:<AAD user id>`` (apps ``teams:<application id>``, flagged ``metadata["bot"]``; ``displayName`` to
 ``actor_name``). Event id ``msg:{id}``; derived ``#mention:{actor}``,
 ``#reaction:{type}:{user}``, ``#edit@{lastModifiedDateTime}``, ``#delete``. A reply
 (``replyToId``) targets the remembered author of the parent message (unknown → no target).
@@ -57,6 +57,7 @@ def _message(ctx: Ctx, msg: dict[str, Any], change: Any) -> list[Interaction]:
     ctx.record = mid
     base = f"msg:{mid}"
     actor, name = _from(ctx, msg, "from")
+    bot = isinstance(get(ctx, msg, "from.application"), dict) and not isinstance(get(ctx, msg, "from.user"), dict)
     if actor is None:
         if msg.get("messageType") not in (None, "message"):
             return []  # system event messages have no sender
@@ -88,11 +89,13 @@ def _message(ctx: Ctx, msg: dict[str, Any], change: Any) -> list[Interaction]:
                 parent_id=parent,
                 text=text,
                 actor_name=name,
+                metadata={"bot": True} if bot else None,
                 **common,
             )
         ]
     else:
-        out = [make(ctx, base, Kind.post, ts, actor, None, text=text, actor_name=name, **common)]
+        meta = {"bot": True} if bot else None  # an app (bot) posting: no flow
+        out = [make(ctx, base, Kind.post, ts, actor, None, text=text, actor_name=name, metadata=meta, **common)]
     if change != "updated":
         targets = []
         for m in _list(ctx, msg, "mentions"):
