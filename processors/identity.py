@@ -24,10 +24,16 @@ The **directory** is a CSV or YAML file naming people and their accounts::
 A CSV directory has the columns ``person,name,accounts,emails,team,organisation,segment``
 (accounts and e-mails ``;``-separated); its rules live beside it in ``<stem>.rules.yaml``.
 
-Account keys follow the parsers' actor ids ``<source>:<platform id>`` and match
-case-insensitively, with a leading ``@`` of the handle ignored. A git actor
-``git:<name>`` also matches a person with the same name and an e-mail in the
-interaction's ``actor_domain``.
+Account keys follow the parsers' actor ids ``<source>:<account key>`` and match
+case-insensitively, with a leading ``@`` of the handle ignored. The forms, one per platform
+(``tests/test_identity_keys.py`` checks each against its parser): ``slack:U123``,
+``github:octocat``, ``discourse:username``, ``mastodon:@user@instance`` (also without the
+first ``@``), ``bluesky:did:plc:…``, ``reddit:username``, ``x:<user id>``, ``teams:<Entra
+object id>``, ``jira:<accountId>`` (Jira Server: ``jira:<username>``),
+``confluence:<accountId>``, ``zendesk:<user id>``, ``git:<Name>`` (compared as the git parser
+normalises names: NFC, quotes dropped, whitespace collapsed, case-folded). An interaction's
+``metadata["email"]`` (git, Jira) matches a person's ``emails``; a git actor also matches a
+person with the same name and an e-mail in the interaction's ``actor_domain``.
 
 Segment precedence for an actor: the person's explicit segment; then the e-mail domain
 (workforce domains, then partner domains, then customer domains); then influencer (followers or measured reach
@@ -46,6 +52,7 @@ from __future__ import annotations
 import csv
 import os
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +73,7 @@ __all__ = [
     "Rules",
     "account_key",
     "load_directory",
+    "person_name_key",
 ]
 
 PERSON_PREFIX = "person:"
@@ -142,11 +150,24 @@ class Directory:
 
 
 def account_key(actor: str) -> str:
-    """Normalised account key: ``source:handle`` lower-cased, a leading ``@`` of the handle dropped."""
+    """Normalised account key: ``source:handle`` case-folded, a leading ``@`` of the handle dropped; a git
+    name also as the git parser writes it (Unicode NFC, quotes removed, whitespace collapsed)."""
     src, sep, handle = actor.partition(":")
     if not sep:
         return actor.strip().lower()
-    return f"{src.strip().lower()}:{handle.strip().lstrip('@').lower()}"
+    src = src.strip().lower()
+    if src == "git":
+        return "git:" + person_name_key(handle)
+    return f"{src}:{handle.strip().lstrip('@').lower()}"
+
+
+def person_name_key(name: str) -> str:
+    """A person's name as git actor ids spell it: NFC, no quotes, single spaces, case-folded."""
+    name = unicodedata.normalize("NFC", name).translate(_QUOTES)
+    return " ".join(name.split()).casefold()
+
+
+_QUOTES = str.maketrans("", "", '"\u201c\u201d\u201e\u00ab\u00bb')
 
 
 def load_directory(path: str | os.PathLike[str]) -> Directory:
@@ -200,7 +221,7 @@ def load_directory(path: str | os.PathLike[str]) -> Directory:
             by_email[email.lower()] = person
         if person.name:
             for dom in person.domains:
-                by_name_domain[(person.name.lower(), dom)] = person
+                by_name_domain[(person_name_key(person.name), dom)] = person
     return Directory(people, rules, by_account, by_email, by_name_domain, tuple(files))
 
 

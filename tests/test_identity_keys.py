@@ -61,3 +61,25 @@ def test_mastodon_keys_are_global_not_numeric_ids() -> None:
     other = json.loads(json.dumps(status).replace('"1002"', '"777"'))  # the same account seen from another server
     assert _first_actor("mastodon", FIX / "mastodon/status_reply.json", None) == "mastodon:bea@mastodon.example"
     assert parse_payload("mastodon", other, network="n")[0].actor == "mastodon:bea@mastodon.example"
+
+
+def test_git_names_match_however_the_directory_spells_them_and_by_email(tmp_path) -> None:
+    directory = tmp_path / "directory.yaml"
+    people = [
+        {"person": "brian", "name": '"Brian M.  Carlson"', "emails": ["sandals@crustytoothpaste.net"]},
+        {"person": "ada", "accounts": ["git:Ada  LOVELACE"], "segment": "partner"},
+        {"person": "grace", "emails": ["grace@navy.mil"], "segment": "customer"},
+    ]
+    directory.write_text(json.dumps({"people": people, "rules": {}}))
+    r = IdentityResolver(directory)
+    commit = {
+        "commit": "c0ffee",
+        "author": "brian m. carlson",
+        "author_domain": "crustytoothpaste.net",
+        "authored_at": "2024-01-01T00:00:00Z",
+        "trailers": [{"key": "Helped-by", "name": "G. Hopper", "email_domain": "navy.mil", "email": "grace@navy.mil"}],
+    }
+    commit_i, helped = parse_payload("git", commit, network="n")
+    assert r.resolve_interaction(commit_i)[0].actor == "person:brian"  # name + e-mail domain
+    assert r.resolve_interaction(helped)[0].actor == "person:grace"  # full e-mail, whatever the name
+    assert r.resolve("git:ada lovelace").actor == "person:ada"  # account spelled differently
