@@ -66,7 +66,9 @@ class Outcomes:
     def build(cls, rows: list[tuple[float, list[tuple[float, int]]]]) -> Outcomes:
         """From ``[(start, [(answer time, answerer), ...]), ...]`` (answers before ``start`` are dropped)."""
         start = np.array([r[0] for r in rows], dtype=np.float64)
-        ptr, at, by = [0], [], []
+        ptr: list[int] = [0]
+        at: list[float] = []
+        by: list[int] = []
         for t0, answers in rows:
             kept = sorted(a for a in answers if a[0] >= t0)
             at.extend(a[0] for a in kept)
@@ -164,9 +166,10 @@ def load_window(
         n += 1
         if store.add(f) is not AddStatus.applied:
             continue
-        seg, kind = f.giver_segment, f.kind
-        question = seg == "customer" and kind in _OPENER_KINDS
-        idea = f.flow_type == "idea" and (seg == "customer" or seg == "partner")
+        seg, kind, is_idea = f.giver_segment, f.kind, f.flow_type == "idea"
+        # the same roles as GraphStore._track_thread (tests/test_whatif.py checks the delays agree)
+        question = seg == "customer" and kind in _OPENER_KINDS and not is_idea
+        idea = is_idea and (seg == "customer" or seg == "partner") and kind != "mention"
         answer = seg == "workforce" and kind in _ANSWER_KINDS
         if not (question or idea or answer):
             continue
@@ -287,10 +290,10 @@ def _apply(w: WhatIfWindow, change: Change) -> _Variant:
     n = g.n
     removed = np.zeros(n, dtype=bool)
     not_found: list[str] = []
-    for a in change.remove_actors:
-        i = w.index(a)
+    for name in change.remove_actors:
+        i = w.index(name)
         if i is None:
-            not_found.append(a)
+            not_found.append(name)
         else:
             removed[i] = True
     for t in change.remove_teams:
@@ -489,7 +492,7 @@ def _involved_influencers(g: WindowGraph, var: _Variant, limit: int = 20) -> lis
     downstream = hops(amp, np.flatnonzero(removed), max_hops=REACH_HOPS)  # x amplified … v
     cand = np.flatnonzero(downstream >= 0)
     amp_t = amp.T.tocsr()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for v in cand.tolist():
         before = _reach_of(amp_t, v, None)
         if before == 0:
@@ -517,7 +520,7 @@ def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 100) -> dict[s
     before = measure(g, w.questions, w.ideas, None)
     after = measure(after_graph, w.questions, w.ideas, removed_global)
     vol_b, vol_a = _tunnel_volumes(g), _tunnel_volumes(after_graph)
-    tunnel_rows = [
+    tunnel_rows: list[dict[str, Any]] = [
         {"src": a, "dst": b, "before": vol_b.get((a, b), 0), "after": vol_a.get((a, b), 0)}
         for a, b in sorted(set(vol_b) | set(vol_a))
     ]

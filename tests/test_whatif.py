@@ -178,3 +178,66 @@ def test_key_person_alert_raised_once_while_a_tunnel_depends_on_one_actor(synth)
     assert alerts and all(a.kind == "key_person" and a.value >= 0.5 for a in alerts)
     assert _brokers(truth) & {a.subject for a in alerts}
     assert detector.check(result) == []  # already raised: not again while it holds
+
+
+def test_api_answers_whatif_recommendations_and_key_persons_from_the_stored_flows(synth, chdb_store) -> None:
+    from fastapi.testclient import TestClient
+
+    from valuenet.web.app import create_app
+
+    truth, flows, w = synth[11]
+    chdb_store.write_models("flows", flows)
+    settings = Settings(windows=[WINDOW])
+    broker = sorted(_brokers(truth))[0]
+    with TestClient(create_app(settings, chdb_store, kafka=False, feed_poll_seconds=3600)) as client:
+        r = client.post("/api/whatif", json={"network": "synth", "window": WINDOW, "remove_actors": [broker]})
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        local = impact(w, Change(remove_actors=(broker,)))
+        assert doc["removed_actors"] == [broker]
+        assert doc["tunnels"] == local["tunnels"] and doc["reachability"] == local["reachability"]
+        assert doc["summary"] == local["summary"] and doc["flows_loaded"] == len(flows)
+        recs = client.get("/api/recommendations", params={"network": "synth", "window": WINDOW}).json()
+        assert [(x["actor_a"], x["actor_b"]) for x in recs["recommendations"]] == [
+            (x["actor_a"], x["actor_b"]) for x in recommend(w)["recommendations"]
+        ]
+        kp = client.get("/api/keyperson", params={"network": "synth", "window": WINDOW, "limit": 3}).json()
+        assert [a["actor"] for a in kp["actors"]] == [a["actor"] for a in key_person_risk(w.graph, limit=3)]
+        assert kp["window_load_seconds"] == 0.0  # the child kept the window: no rebuild for the same flows
+        bad = client.post("/api/whatif", json={"network": "synth", "window": WINDOW})
+        assert bad.status_code == 422
+        bad = client.post("/api/whatif", json={"network": "synth", "window": WINDOW, "add_ties": [["nobody", broker]]})
+        assert bad.status_code == 422 and "nobody" in bad.text
+        missing = client.post("/api/whatif", json={"network": "elsewhere", "window": WINDOW, "remove_actors": ["x"]})
+        assert missing.status_code == 404
+
+
+def test_cli_whatif_and_recommend_on_a_clickhouse_server(synth, server_store, clickhouse_url, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from valuenet.analytics.storage.server_store import with_database
+    from valuenet.cli import app
+    from valuenet.config import get_settings
+
+    truth, flows, w = synth[3]
+    server_store.write_models("flows", flows)
+    monkeypatch.setenv("CLICKHOUSE_URL", with_database(clickhouse_url, server_store.database))
+    monkeypatch.setenv("VALUENET_NETWORK", "synth")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        broker = sorted(_brokers(truth))[0]
+        r = runner.invoke(app, ["whatif", "--remove", broker, "--window", WINDOW, "--json"])
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.output)
+        assert doc["tunnels"] == impact(w, Change(remove_actors=(broker,)))["tunnels"]
+        r = runner.invoke(app, ["recommend", "--window", WINDOW])
+        assert r.exit_code == 0, r.output
+        silo = truth["silo_teams"][0]
+        assert f"workforce/{silo}" in r.output and "why:" in r.output
+        r = runner.invoke(app, ["whatif", "--window", WINDOW])
+        assert r.exit_code != 0
+    finally:
+        get_settings.cache_clear()
