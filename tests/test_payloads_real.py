@@ -235,3 +235,35 @@ def test_mastodon_bot_accounts_carry_no_flow() -> None:
     status["account"]["bot"] = True
     out = run("mastodon", status)
     assert out and all(classify(i).reason == "guard:bot" for i in out)
+
+
+def test_the_engagement_rate_counts_mentions_received() -> None:
+    """Through the real stage: a thank-you mentioning Bea is a reputation flow to her, so her engagement counts it."""
+    import numpy as np
+
+    from tests.pipeline_harness import envelope
+    from valuenet.analytics.metrics.engine import KIND_CODE, LAYERS, WindowGraph
+    from valuenet.analytics.metrics.reach import engagement_rate
+    from valuenet.config import Settings
+    from valuenet.pipeline.wiring import build_stage
+
+    body = slack_message("Huge thanks <@U0BEA> and <@U0CEM> for the release notes!")
+    out = build_stage(Settings()).process([envelope("slack", "n", body)])
+    valued = [f for f in out.flows if f.receiver is not None and f.flow_type is not FlowType.none]
+    assert [(f.kind.value, f.receiver, f.flow_type.value) for f in valued] == [
+        ("mention", "slack:U0BEA", "reputation"),
+        ("mention", "slack:U0CEM", "reputation"),
+    ]
+    names = sorted({f.giver for f in out.flows} | {f.receiver for f in valued})
+    ix = {a: i for i, a in enumerate(names)}
+    g = WindowGraph.from_edges(
+        len(names),
+        np.array([ix[f.giver] for f in valued]),
+        np.array([ix[f.receiver] for f in valued]),
+        np.array([LAYERS.index(f.flow_type.value) for f in valued]),
+        np.array([KIND_CODE[f.kind.value] for f in valued]),
+        names=np.array(names, dtype=object),
+        segment=np.zeros(len(names), dtype=np.int64),
+    )
+    rate = engagement_rate(g)
+    assert rate[ix["slack:U0BEA"]] == 1.0 and rate[ix["slack:U0CEM"]] == 1.0 and rate[ix["slack:U0004"]] == 0.0
