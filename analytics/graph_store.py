@@ -525,8 +525,9 @@ class GraphStore:
 
     def _track_thread(self, flow: Flow, ts: float, b: int, kind: str, layer: int) -> None:
         seg = flow.giver_segment
-        question = seg == "customer" and kind in _OPENER_KINDS
-        idea = layer == _LAYER_CODE["idea"] and seg in ("customer", "partner")
+        is_idea = layer == _IDEA
+        question = seg == "customer" and kind in _OPENER_KINDS and not is_idea  # an idea post is not a question
+        idea = is_idea and seg in ("customer", "partner") and kind != "mention"  # a post's mentions: the same idea
         answer = seg == "workforce" and kind in _ANSWER_KINDS
         if not (question or idea or answer):
             return

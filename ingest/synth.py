@@ -131,6 +131,11 @@ TOPICS = (
     "the audit log",
 )
 SLACK_TEAM = "T0SYNTH01"
+#: Where customers ask questions and bring ideas (partners bring theirs to a shared Slack channel).
+QUESTION_PLATFORMS = ("discourse", "zendesk", "github", "slack", "mastodon", "bluesky")
+IDEA_PLATFORMS = ("discourse", "github", "slack", "mastodon", "bluesky", "zendesk")
+#: Share of ideas the workforce picks up (the rest get no workforce reply).
+IDEA_PICKUP_SHARE = 0.75
 _KEYED_BY_HANDLE = frozenset(("github", "discourse", "mastodon"))
 DISCOURSE_URL = "https://community.acme.example"
 
@@ -272,7 +277,7 @@ class SynthNetwork:
         for i, p in enumerate(self.people):
             login = p.email.split("@")[0]
             digest = hashlib.sha256(f"{self.seed}:{i}".encode()).hexdigest()
-            if p.segment in ("workforce", "partner"):
+            if p.segment in ("workforce", "partner", "customer"):  # customers: a Slack Connect channel
                 p.accounts["slack"] = f"U{0x100000 + i:X}"
                 p.handles["slack"] = login
             if p.segment in ("workforce", "partner", "customer"):
@@ -284,7 +289,7 @@ class SynthNetwork:
             if p.segment == "customer" or (p.segment == "workforce" and p.team == "support"):
                 p.accounts["zendesk"] = str(360_000_000_000 + i)
                 p.handles["zendesk"] = p.name
-            if p.segment in ("customer", "influencer"):
+            if p.segment in ("customer", "influencer") or (p.segment == "workforce" and p.team == "support"):
                 p.accounts["mastodon"] = str(109_000_000_000_000_000 + i)
                 p.handles["mastodon"] = f"{login}@social.example"
                 b32 = "".join(
@@ -369,7 +374,7 @@ class SynthNetwork:
             self._influencer_post,
             self._fan_action,
         )
-        weights = (30, 6, 5, 10, 8, 3, 5, 3)
+        weights = (30, 6, 5, 10, 8, 5, 5, 3)
         self.rng.choices(kinds, weights)[0](t, heap)
         return len(heap) - before
 
@@ -433,6 +438,8 @@ class SynthNetwork:
                     reach[c["influencer"]].add(a["actor"])
                     by_hop[c["influencer"]][a["hop"]].add(a["actor"])
         delays = sorted(q["delay_s"] for q in questions)
+        posted = sum(1 for d in self._truth_ideas.values() if "posted_at_ms" in d)
+        pickups = sorted(d["delay_s"] for d in ideas)
         return {
             "seed": self.seed,
             "network": self.network,
@@ -465,6 +472,12 @@ class SynthNetwork:
                 "p90_s": _quantile(delays, 0.9),
             },
             "ideas": ideas,
+            "idea_pickup": {
+                "ideas": posted,
+                "picked_up": len(pickups),
+                "share": len(pickups) / posted if posted else None,
+                "median_s": _quantile(pickups, 0.5),
+            },
             "segments": {p.person: p.segment for p in self.people},
             "accounts": {p.person: {k: p.uid(k) for k in p.accounts} for p in self.people},
         }
@@ -622,7 +635,14 @@ class SynthNetwork:
         return issue
 
     def _gh_comment(
-        self, heap: list[_Pending], t: int, who: Person, issue: dict[str, Any], team: str, text: str
+        self,
+        heap: list[_Pending],
+        t: int,
+        who: Person,
+        issue: dict[str, Any],
+        team: str,
+        text: str,
+        tag: dict[str, Any] | None = None,
     ) -> None:
         cid = 1_200_000_000 + self._next_id()
         comment = {
@@ -645,6 +665,7 @@ class SynthNetwork:
                 "repository": self._gh_repo(team),
                 "sender": self._gh_user(who),
             },
+            tag,
         )
 
     def _gh_review(
@@ -764,7 +785,7 @@ class SynthNetwork:
         text: str,
         tag: dict[str, Any] | None = None,
     ) -> None:
-        detail = {
+        detail: dict[str, Any] = {
             "id": str(ticket),
             "requester_id": requester.accounts["zendesk"],
             "assignee_id": agent.accounts["zendesk"] if agent else None,
@@ -816,6 +837,15 @@ class SynthNetwork:
             "created_at": "2022-11-01T00:00:00.000Z",
             "bot": False,
             "locked": False,
+        }
+
+    def _masto_mention(self, p: Person) -> dict[str, Any]:
+        user = p.handles["mastodon"].split("@")[0]
+        return {
+            "id": p.accounts["mastodon"],
+            "username": user,
+            "acct": p.handles["mastodon"],
+            "url": f"https://social.example/@{user}",
         }
 
     def _masto_status(
@@ -986,97 +1016,136 @@ class SynthNetwork:
                 "Reviewed",
             )
 
+    def _conversation(
+        self,
+        heap: list[_Pending],
+        platform: str,
+        t: int,
+        author: Person,
+        title: str,
+        text: str,
+        tag: dict[str, Any],
+        reply: tuple[int, Person, str, dict[str, Any]] | None,
+    ) -> None:
+        """``author`` opens a thread on ``platform`` (a topic, ticket, issue, message, status or post);
+        ``reply = (at, responder, text, tag)`` answers it in the thread."""
+        rng = self.rng
+        if platform == "discourse":
+            topic_id = 3000 + self._next_id()
+            self._discourse_post(heap, t, author, topic_id, title, text, 1, tag=tag)
+            if reply:
+                at, who, answer, rtag = reply
+                post = self._discourse_post(heap, at, who, topic_id, title, answer, 2, reply_to=(author, 1), tag=rtag)
+                if rng.random() < 0.3:
+                    self._discourse_like(heap, at + self._delay_ms(900, 1.0), author, who, post, topic_id)
+        elif platform == "zendesk":
+            ticket = 10_000 + self._next_id()
+            self._zendesk(heap, t, "ticket.created", ticket, author, None, text, tag)
+            if reply:
+                at, who, answer, rtag = reply
+                self._zendesk(heap, at, "ticket.comment_added", ticket, author, who, answer, rtag)
+        elif platform == "github":
+            team = rng.choice([tm for tm in self.teams if tm not in self.silo_teams])
+            issue = self._gh_issue(heap, t, author, team, title, text, tag)
+            if reply:
+                at, who, answer, rtag = reply
+                self._gh_comment(heap, at, who, issue, team, answer, rtag)
+        elif platform == "slack":
+            channel = "C97SHAREDCX" if author.segment == "customer" else f"C98EXT{author.organisation.upper()[:6]}"
+            root = self._slack_message(heap, t, author, channel, text, tag=tag)
+            if reply:
+                at, who, answer, rtag = reply
+                self._slack_message(heap, at, who, channel, answer, thread_ts=root, parent=author, tag=rtag)
+        elif platform == "mastodon":
+            status = self._masto_status(t, author, text)
+            self._push(heap, t, Source.mastodon, status, tag=tag)
+            if reply:
+                at, who, answer, rtag = reply
+                answer_status = self._masto_status(at, who, answer, reply_to=status)
+                answer_status["mentions"] = [self._masto_mention(author)]
+                self._push(heap, at, Source.mastodon, answer_status, tag=rtag)
+        else:  # bluesky
+            uri = self._bsky(heap, t, author, "app.bsky.feed.post", {"text": text, "langs": ["en"]}, tag=tag)
+            if reply:
+                at, who, answer, rtag = reply
+                ref = {"uri": uri, "cid": "bafyreisynth"}
+                self._bsky(
+                    heap,
+                    at,
+                    who,
+                    "app.bsky.feed.post",
+                    {"text": answer, "langs": ["en"], "reply": {"root": ref, "parent": ref}},
+                    tag=rtag,
+                )
+
     def _customer_question(self, t: int, heap: list[_Pending]) -> None:
+        """A customer asks on one of six platforms; a support-team member answers after a log-normal delay."""
         rng = self.rng
         asker = rng.choice(self.customers)
         agent = rng.choice(self.support)
-        delay = self._delay_ms(2 * 3600, 0.9)
+        platform = rng.choice(QUESTION_PLATFORMS)
         qid = f"q{self._next_id()}"
         topic = rng.choice(TOPICS)
-        if rng.random() < 0.5:
-            topic_id = 3000 + self._next_id()
-            title = f"How do I configure {topic}?"
-            tag = {"question": qid, "platform": "discourse", "asker": asker.person, "topic_id": topic_id}
-            post = self._discourse_post(
-                heap,
-                t,
-                asker,
-                topic_id,
-                title,
-                f"How do I configure {topic}? It fails for me.",
-                1,
-                tag={**tag, "role": "ask"},
-            )
-            answer = self._discourse_post(
-                heap,
-                t + delay,
-                agent,
-                topic_id,
-                title,
-                f"You set it in the admin panel under {topic}.",
-                2,
-                reply_to=(asker, 1),
-                tag={"question": qid, "role": "answer", "answerer": agent.person},
-            )
-            self._truth_questions[qid] = {"id": qid, "post_id": post, "answer_post_id": answer}
-            if rng.random() < 0.5:
-                self._discourse_like(heap, t + delay + self._delay_ms(900, 1.0), asker, agent, answer, topic_id)
-        else:
-            ticket = 10_000 + self._next_id()
-            tag = {"question": qid, "platform": "zendesk", "asker": asker.person, "ticket": ticket}
-            self._zendesk(
-                heap, t, "ticket.created", ticket, asker, None, f"Problem with {topic}", {**tag, "role": "ask"}
-            )
-            self._zendesk(
-                heap,
-                t + delay,
-                "ticket.comment_added",
-                ticket,
-                asker,
-                agent,
-                f"Thanks for reaching out: {topic} needs a restart.",
-                {"question": qid, "role": "answer", "answerer": agent.person},
-            )
+        tag = {"question": qid, "role": "ask", "platform": platform, "asker": asker.person}
+        answer = (
+            t + self._delay_ms(2 * 3600, 0.9),
+            agent,
+            f"You set it in the admin panel under {topic}.",
+            {"question": qid, "role": "answer", "answerer": agent.person},
+        )
+        self._conversation(
+            heap,
+            platform,
+            t,
+            asker,
+            f"How do I configure {topic}?",
+            f"How do I configure {topic}? It fails for me.",
+            tag,
+            answer,
+        )
 
     def _customer_idea(self, t: int, heap: list[_Pending]) -> None:
+        """A customer (or, on Slack, a partner) proposes an idea; most are picked up by the workforce a day or so later."""
         rng = self.rng
-        who = rng.choice(self.customers)
-        adopter = rng.choice(self.open_workforce)
+        platform = rng.choice(IDEA_PLATFORMS)
+        if platform == "slack":  # partners bring ideas to their shared channel; their broker takes them up
+            who, adopter = rng.choice(self.partners), rng.choice(self.brokers)
+        else:
+            who = rng.choice(self.customers)
+            adopter = rng.choice(
+                self.support if platform in ("mastodon", "bluesky", "zendesk") else self.open_workforce
+            )
         idea = f"i{self._next_id()}"
-        topic_id = 3000 + self._next_id()
         feature = rng.choice(TOPICS)
-        title = f"Idea: what if {feature} could be scheduled"
-        post = self._discourse_post(
+        tag = {"idea": idea, "role": "idea", "platform": platform, "author": who.person}
+        delay = self._delay_ms(6 * 3600, 0.8, 7 * 86400)
+        pickup = None
+        if rng.random() < IDEA_PICKUP_SHARE:
+            pickup = (
+                t + delay,
+                adopter,
+                f"Great idea, we are picking this up: scheduling for {feature} is on the roadmap.",
+                {"idea": idea, "role": "pickup", "adopter": adopter.person},
+            )
+        self._conversation(
             heap,
+            platform,
             t,
             who,
-            topic_id,
-            title,
+            f"Idea: what if {feature} could be scheduled",
             f"Feature request: what if {feature} could be scheduled? I suggest a cron option.",
-            1,
-            tag={"idea": idea, "role": "idea", "author": who.person, "topic_id": topic_id},
+            tag,
+            pickup,
         )
-        delay = self._delay_ms(86400, 0.8, 30 * 86400)
-        reply = self._discourse_post(
-            heap,
-            t + delay,
-            adopter,
-            topic_id,
-            title,
-            f"Great idea, we are picking this up: scheduling for {feature} is on the roadmap.",
-            2,
-            reply_to=(who, 1),
-            tag={"idea": idea, "role": "pickup", "adopter": adopter.person},
-        )
-        self._truth_ideas[idea] = {"id": idea, "post_id": post, "pickup_post_id": reply}
-        self._gh_issue(
-            heap,
-            t + delay + 60_000,
-            adopter,
-            adopter.team or "platform",
-            f"Schedule {feature} (community idea)",
-            f"Suggested by a customer: {DISCOURSE_URL}/t/{topic_id}",
-        )
+        if pickup and platform == "discourse":
+            self._gh_issue(
+                heap,
+                t + delay + 60_000,
+                adopter,
+                adopter.team or "platform",
+                f"Schedule {feature} (community idea)",
+                f"Suggested by a customer: {DISCOURSE_URL}/t/{idea}",
+            )
 
     def _influencer_post(self, t: int, heap: list[_Pending]) -> None:
         rng = self.rng
@@ -1222,11 +1291,13 @@ class SynthNetwork:
 
 
 def _quantile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank quantile of an ascending list (None when empty)."""
+    """Quantile of an ascending list with linear interpolation (numpy's default; None when empty)."""
     if not sorted_values:
         return None
-    k = max(0, math.ceil(q * len(sorted_values)) - 1)
-    return sorted_values[k]
+    pos = q * (len(sorted_values) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 def _uuid(rng: random.Random) -> str:

@@ -10,15 +10,17 @@ actor pairs over all layers. Flow rate of type ``l``: ``rate_l = N_l / L`` with 
 flows of type ``l`` in the window (with or without a receiver) and ``L`` the window length in
 seconds.
 
-**Responsiveness.** A *customer question* is a flow whose giver is a customer and whose kind
-is ``post`` or ``ticket``; it opens the thread ``key = thread or parent_id or event_id`` at its
+**Responsiveness.** A *customer question* is a flow whose giver is a customer, whose kind
+is ``post`` or ``ticket`` and whose type is not ``idea`` (a question itself carries no value:
+its type is ``none``; the answer is the knowledge flow to the asker); it opens the thread ``key = thread or parent_id or event_id`` at its
 timestamp ``t_q`` (the earliest such flow when several). The *answer* is the earliest flow in
 the same thread key from a workforce giver with kind in ``reply, review, approve, help, apply``
 and timestamp ``t_a ≥ t_q``. For the questions opened in the window and answered by the
 watermark, ``d = t_a − t_q``; the metric is ``median(d)`` and ``p90(d)`` (linear interpolation);
 ``None`` when no question was answered.
 
-**Idea pickup.** An *idea* is a flow of type ``idea`` from a customer or partner giver, at
+**Idea pickup.** An *idea* is a flow of type ``idea`` from a customer or partner giver (not a
+``mention``: a post's mentions repeat the post's idea), at
 ``t_i``, in thread key ``key`` (as above). It is *picked up* when a workforce flow of kind
 ``reply, review, approve, help, apply`` in the same thread key has ``t ≥ t_i``; the delay is the
 earliest such ``t − t_i``. For ideas in the window: ``share = picked / ideas`` and
