@@ -259,6 +259,7 @@
     const a = el("a", { href: URL.createObjectURL(await r.blob()), download: `valuemap.${f === "mermaid" ? "mmd" : f}` }); a.click();
   }
   $("vm-teams").addEventListener("change", loadValuemap);
+  VNWhatIf.valuemapPanel(state);
 
   // ---------------------------------------------------------------- actor page
   let searchTimer = null;
@@ -295,10 +296,12 @@
     ], { labels: h.length ? [fmtTime(h[0].computed_at), fmtTime(h[h.length - 1].computed_at)] : [] });
     if (!ego) ego = new VNGraph($("ego-canvas"), { tip: $("ego-tip"), onClick: n => go(`actor/${encodeURIComponent(n.id)}`) });
     ego.setData(a.ego.nodes, a.ego.edges); ego.mark(a.actor);
+    VNWhatIf.actorPanel(state, a.actor);
   }
 
   // ---------------------------------------------------------------- routing, refresh, feed
-  const LOADERS = { overview: loadOverview, graph: loadGraph, marketing: loadMarketing, valuemap: loadValuemap, actor: loadActor };
+  const LOADERS = { overview: loadOverview, graph: loadGraph, marketing: loadMarketing, valuemap: loadValuemap, actor: loadActor,
+    rearrange: () => VNWhatIf.loadRearrange(state) };
   function go(hash) { location.hash = hash; }
   function route() {
     const h = decodeURIComponent(location.hash.slice(1) || "overview");
