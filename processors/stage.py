@@ -8,7 +8,8 @@ to a record happens here, so tests call it without Kafka.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+import time
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -96,6 +97,7 @@ def _validation_field(exc: ValidationError) -> tuple[str, str]:
 
 
 STAGE = "normalise"
+FUTURE_TOLERANCE_S = 300.0  # default of Settings.future_tolerance_seconds
 KNOWN_ACTORS = 1_000_000  # bounded memory of actors already written to `directory`
 
 
@@ -116,8 +118,19 @@ class ProcessorStage:
     """
 
     def __init__(
-        self, *, dedupe, identity, classify_flow, pseudonymiser=None, parents: ParentIndex | None = None
+        self,
+        *,
+        dedupe,
+        identity,
+        classify_flow,
+        pseudonymiser=None,
+        parents: ParentIndex | None = None,
+        future_tolerance_s: float = FUTURE_TOLERANCE_S,
     ) -> None:
+        self.future_tolerance_s = future_tolerance_s
+        self._now = time.time()
+        self.future_events: Counter[str] = Counter()  # network → events dead-lettered as dated in the future
+        self.ancient_events: Counter[str] = Counter()  # network → events dated before 1970 (no DateTime holds them)
         self.parents = parents or ParentIndex()
         self._lane_parents: dict[int, ParentIndex] = {}  # raw partition → its parent index
         self.dedupe = dedupe
@@ -197,6 +210,7 @@ class ProcessorStage:
         that record with the reason and the field; the rest of the batch goes on.
         """
         out = StageResult()
+        self._now = time.time()
         for i, record in enumerate(records):
             lane = lanes[i] if lanes is not None else None
             try:
@@ -228,7 +242,12 @@ class ProcessorStage:
         except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the partition
             out.dead.append(self._dead(env, f"parser error: {exc!r}", "payload", raw))
             return
+        limit = min(env.received_at.timestamp(), self._now) + self.future_tolerance_s
         for it in interactions:
+            ts = it.timestamp.timestamp()
+            if ts > limit or ts < 0:
+                out.dead.append(self._out_of_time(env, it, ts > limit, raw))
+                continue
             if self.dedupe.seen(dedupe_key(it.network, it.event_id), it.timestamp.timestamp()):
                 out.duplicates += 1
                 continue
@@ -304,6 +323,21 @@ class ProcessorStage:
         if len(self._known) > KNOWN_ACTORS:
             self._known.popitem(last=False)
         out.directory.append(self._directory_row(flow.network, flow.giver, facts))
+
+    def _out_of_time(self, env: RawEnvelope, it: Interaction, future: bool, raw: object) -> DlqRecord:
+        """The dead letter of an event dated in the future (past received_at + tolerance) or before 1970; counted."""
+        when = it.timestamp.isoformat()
+        if future:
+            self.future_events[it.network] += 1
+            received = env.received_at.isoformat()
+            reason = (
+                f"future event: event time {when} is later than received_at {received} (or now) "
+                f"+ {self.future_tolerance_s:g} s; dead-lettered so it cannot move the watermark"
+            )
+        else:
+            self.ancient_events[it.network] += 1
+            reason = f"event time {when} is before 1970-01-01, outside what the store holds"
+        return self._dead(env, f"{reason} (event {it.event_id})", "timestamp", raw)
 
     @staticmethod
     def _dead(env: RawEnvelope, reason: str, field_path: str, record: object) -> DlqRecord:

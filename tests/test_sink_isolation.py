@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from clickhouse_driver.errors import NetworkError
 
 from tests._metrics_flows import random_flows
 from valuenet.analytics.storage import sink as sink_module
 from valuenet.analytics.storage.base import Store
 from valuenet.analytics.storage.exceptions import RowError, WriteError
-from valuenet.analytics.storage.server_store import ServerStore
 from valuenet.analytics.storage.sink import IsolatingWrite, StoreSink, is_transient
+
+if TYPE_CHECKING:
+    from valuenet.analytics.storage.server_store import ServerStore
 
 
 def stored_ids(store: Store, network: str) -> set[str]:
@@ -60,6 +61,8 @@ class FlakyStore:
     def write_models(self, table: str, models: list[Any]) -> int:
         """Fail like a dropped connection, then write."""
         self.calls += 1
+        from clickhouse_driver.errors import NetworkError
+
         if self.failures:
             self.failures -= 1
             raise WriteError(table, len(models), "NetworkError") from NetworkError("Connection refused")
@@ -77,6 +80,8 @@ def test_an_unavailable_store_is_retried_not_dead_lettered(store: Store, monkeyp
 
 
 def test_a_stopped_server_is_transient_a_bad_row_is_not(server_store: ServerStore) -> None:
+    from valuenet.analytics.storage.server_store import ServerStore
+
     down = ServerStore("clickhouse://127.0.0.1:1/default")  # nothing listens on port 1
     with pytest.raises(Exception) as refused:
         down.write_models("flows", random_flows(3, 3, seed=14))

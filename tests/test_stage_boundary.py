@@ -75,3 +75,17 @@ def test_an_unencodable_flow_is_dead_lettered_and_its_chunk_still_sent() -> None
     assert [d.field for d in dead] == ["flow"] and "\udcff" not in dead[0].record
     sent = [f for _, value in records for f in FlowBatch.validate_json(value)]
     assert [f.event_id for f in sent] == [f.event_id for f in flows if f.event_id != bad.event_id]
+
+
+def test_future_and_ancient_events_are_dead_lettered_and_counted() -> None:
+    stage = build_stage()
+    records = git_records(4)
+    future = {**records[1], "committed_at": "2100-01-01T00:00:00+00:00", "authored_at": "2100-01-01T00:00:00+00:00"}
+    ancient = {**records[2], "committed_at": "1900-01-01T00:00:00+00:00", "authored_at": "1900-01-01T00:00:00+00:00"}
+    near = {**records[3], "committed_at": "2026-11-01T00:04:00+00:00", "authored_at": "2026-11-01T00:04:00+00:00"}
+    result = stage.process([envelope("git", "n", r) for r in (records[0], future, ancient, near)])
+    assert {d.field for d in result.dead} == {"timestamp"}
+    assert any("future event" in d.reason and "2100-01-01" in d.reason for d in result.dead)
+    assert any("before 1970" in d.reason for d in result.dead)
+    assert stage.future_events["n"] >= 1 and stage.ancient_events["n"] >= 1
+    assert max(f.timestamp for f in result.flows).isoformat().startswith("2026-11-01T00:04")  # within tolerance

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         300,
         description="Events older than the watermark minus this are counted late. Env VALUENET_ALLOWED_LATENESS_SECONDS",
     )
+    future_tolerance_seconds: int = Field(
+        300,
+        description="An event dated later than its received_at (or the wall clock) plus this is dead-lettered, "
+        "never applied, so it cannot move the watermark. Env VALUENET_FUTURE_TOLERANCE_SECONDS",
+    )
     tick_seconds: float = Field(5.0, description="Expensive-metric recompute period. Env VALUENET_TICK_SECONDS")
     actor_snapshot_seconds: float = Field(
         5.0,

@@ -24,6 +24,7 @@ def build_stage(settings: Settings | None = None) -> ProcessorStage:
         identity=IdentityResolver(settings.directory_path),
         classify_flow=partial(to_flow, pseudonymiser=pseudonymiser),
         pseudonymiser=pseudonymiser,
+        future_tolerance_s=settings.future_tolerance_seconds,
     )
 
 
