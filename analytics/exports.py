@@ -270,7 +270,7 @@ def _arrow(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=None).select(cols)
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in ``path``'s directory, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -108,7 +108,7 @@ def key_person_risk(
     for x in order.tolist():
         mine = (r == x) | (c_ == x)
         vx = np.bincount(tcode[mine], weights=v[mine], minlength=ng * ng)
-        shares = []
+        shares: list[dict[str, Any]] = []
         for code in np.flatnonzero(vx).tolist():
             a, b = divmod(code, ng)
             shares.append(

@@ -156,7 +156,7 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
     btw = centrality.betweenness(g, pivots=pivots, seed=snap.seed, engine=eng)
     prev = snap.community_prev.get(spec.name)
     fresh = spec.name not in snap.community_reuse or prev is None
-    if fresh:
+    if prev is None or fresh:
         membership, q = community.louvain(g, seed=snap.seed, engine=eng)
     else:
         ids, labels = prev

@@ -69,7 +69,7 @@ class Pseudonymiser:
 
     def interaction(self, interaction: Interaction) -> Interaction:
         """The interaction with actor and target pseudonymised, the display name and any e-mail address dropped."""
-        update = {
+        update: dict[str, Any] = {
             "actor": self.pseudonym(interaction.actor),
             "target": self.pseudonym(interaction.target) if interaction.target is not None else None,
             "actor_name": None,

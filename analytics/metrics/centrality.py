@@ -97,8 +97,8 @@ def betweenness(g: WindowGraph, *, pivots: int | None = None, seed: int = 0, eng
     n = g.n
     if n < 3:
         return np.zeros(n)
-    exact = pivots is None or pivots >= n
-    sources = None if exact else sample_pivots(n, pivots, seed)
+    sources = None if pivots is None or pivots >= n else sample_pivots(n, pivots, seed)
+    exact = sources is None
     if engine == "networkx":
         import networkx as nx
 
@@ -116,9 +116,9 @@ def betweenness(g: WindowGraph, *, pivots: int | None = None, seed: int = 0, eng
         w = g.total  # CSR, distinct pairs; weights ignored → hop counts
         src = np.arange(n, dtype=np.int64) if exact else np.asarray(sources, dtype=np.int64)
         sums = brandes_dependencies(w.indptr.astype(np.int64), w.indices.astype(np.int32), src)
-    if exact:
+    if sources is None:
         return sums / ((n - 1) * (n - 2))
-    k_v = np.full(n, float(pivots))
+    k_v = np.full(n, float(len(sources)))  # len(sources) == pivots
     k_v[sources] -= 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(k_v > 0, sums / (np.maximum(k_v, 1.0) * (n - 2)), 0.0)

@@ -263,7 +263,7 @@ class Reader:
 
     def network_metrics(self, network: str, windows: Iterable[str]) -> list[dict]:
         """The latest NetworkMetrics snapshot of each window (windows without data are left out)."""
-        out = []
+        out: list[dict] = []
         for w in windows:
             rows = self.q(
                 "SELECT * FROM network_metrics WHERE network = %(network)s AND `window` = %(window)s "
@@ -427,7 +427,8 @@ class Reader:
 
     def alerts(self, network: str | None, window: str | None, limit: int, kind: str | None = None) -> list[dict]:
         """Newest alerts first, optionally of one network, window and kind."""
-        cond, params = [], {"limit": int(limit)}
+        cond: list[str] = []
+        params: dict[str, Any] = {"limit": int(limit)}
         if network:
             cond.append("network = %(network)s")
             params["network"] = network

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -127,7 +127,7 @@ def _first_true(mask: pa.Array) -> int:
     return int(pc.index(mask, True).as_py())
 
 
-def _extract(rows: Sequence[dict[str, Any]], name: str) -> list[Any]:
+def _extract(rows: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     try:
         return [r[name] for r in rows]
     except KeyError:
@@ -162,7 +162,7 @@ def _datetime_arrays(
         raise RowError(spec.name, column.name, bad, n, f"outside DateTime range 1970..2106: {e}") from e
 
 
-def _present_columns(spec: TableSpec, rows: Sequence[dict[str, Any]]) -> set[str]:
+def _present_columns(spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> set[str]:
     """The column names used by any row; raises RowError on the first unknown one."""
     present: set[str] = set().union(*rows) if rows else set()
     if not present <= set(spec.column_names):
@@ -173,7 +173,7 @@ def _present_columns(spec: TableSpec, rows: Sequence[dict[str, Any]]) -> set[str
 
 
 def _column_values(
-    spec: TableSpec, rows: Sequence[dict[str, Any]]
+    spec: TableSpec, rows: Sequence[Mapping[str, Any]]
 ) -> Iterator[tuple[Column, list[Any] | None, pa.Array | None]]:
     """Each DDL column in order as ``(column, values, array)``: a plain column's extracted Python values
     (array None); a DateTime column's epoch seconds and then its ``_ms`` companion's epoch
@@ -200,7 +200,7 @@ def _column_values(
             yield column, values, None
 
 
-def prepare_columns(table: str, rows: Sequence[dict[str, Any]]) -> list[Sequence[Any]]:
+def prepare_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]]:
     """Fast path for clickhouse-driver: Python column lists in DDL order, converted but not type-checked.
 
     Checks column names and converts DateTime (epoch seconds, ``_ms`` derived), Enum
@@ -211,8 +211,10 @@ def prepare_columns(table: str, rows: Sequence[dict[str, Any]]) -> list[Sequence
     columns: list[Sequence[Any]] = []
     for column, values, array in _column_values(spec, rows):
         if array is not None:
-            values = array.to_pylist()
-        elif column.name in spec.json_columns:
+            columns.append(array.to_pylist())
+            continue
+        assert values is not None  # a plain column: _column_values yields its values
+        if column.name in spec.json_columns:
             values = [_json_text(v) for v in values]
         elif column.base_type.startswith("Enum8("):
             distinct = set(values)
@@ -222,7 +224,7 @@ def prepare_columns(table: str, rows: Sequence[dict[str, Any]]) -> list[Sequence
     return columns
 
 
-def prepare_batch(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+def prepare_batch(table: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     """Validate ``rows`` against ``table`` and return them as an Arrow table in DDL column order.
 
     DateTime columns become epoch seconds (uint32), their ``_ms`` companions epoch
@@ -238,15 +240,16 @@ def prepare_batch(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
             arrays.append(array)
             continue
         if array is None:
+            assert values is not None  # a plain column: _column_values yields its values
             if name in spec.json_columns:
                 values = [_json_text(v) for v in values]
-            array, values = _to_array(table, name, values, _arrow_type(column), n)
+            array, plain = _to_array(table, name, values, _arrow_type(column), n)
             enum_names = _enum_names(column)
             if enum_names is not None:
                 ok = pc.fill_null(pc.is_in(array, value_set=enum_names), True)
                 if not pc.all(ok).as_py():
                     i = _first_true(pc.invert(ok))
-                    raise RowError(table, name, i, n, f"{values[i]!r} is not one of {enum_names.to_pylist()}")
+                    raise RowError(table, name, i, n, f"{plain[i]!r} is not one of {enum_names.to_pylist()}")
         if not column.nullable and array.null_count:
             i = _first_true(array.is_null())
             missing = name not in rows[i]

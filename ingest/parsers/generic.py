@@ -156,6 +156,7 @@ def parse_with(ctx: Ctx, rec: Any, mapping: Mapping) -> list[Interaction]:
     else:
         ts = iso_ts(ctx, raw_ts, names["timestamp"])
     raw_kind = _scalar(ctx, _at(rec, f["kind"]), names["kind"])
+    kind: Kind | None
     if raw_kind is None:
         kind = mapping.default_kind
     else:

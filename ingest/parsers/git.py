@@ -117,7 +117,7 @@ def is_tool(name: str, email_domain: str | None = None, trailer: str | None = No
         return True
     if email_domain and email_domain.lower() in _TOOL_DOMAINS:
         return True
-    return bool(trailer) and trailer.lower() in _TOOL_TRAILERS and not email_domain
+    return trailer is not None and trailer.lower() in _TOOL_TRAILERS and not email_domain
 
 
 def trailer_kind(key: str) -> Kind | None:

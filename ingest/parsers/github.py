@@ -212,7 +212,7 @@ def _item(
     meta = {"user_id": uid} if isinstance(uid, int) and not isinstance(uid, bool) else {}
     if metadata:
         meta.update(metadata)
-    common = dict(channel=ev.repo, thread=thread, url=opt_str(ctx, ev.body, f"{obj_path}.html_url"))
+    common: dict[str, Any] = dict(channel=ev.repo, thread=thread, url=opt_str(ctx, ev.body, f"{obj_path}.html_url"))
     ctx.remember(base, actor)
     out = [make(ctx, base, kind, ts, actor, target, parent_id=parent_id, text=text, metadata=meta, **common)]
     out += mentions_of(ctx, out[0], ["github:" + h for h in mentions_at(text)])
@@ -303,6 +303,7 @@ def _review_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
         return []
     reply_to = opt_id(ctx, ev.body, "comment.in_reply_to_id")
     pr_id = opt_id(ctx, ev.body, "pull_request.id")
+    parent: str | None
     if reply_to is not None:
         parent = f"review_comment:{reply_to}"
         target, kind = ctx.author_of(parent), Kind.reply
@@ -366,9 +367,10 @@ def _discussion_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
         return []
     parent_cid = opt_id(ctx, ev.body, "comment.parent_id")
     did = opt_id(ctx, ev.body, "discussion.id")
+    parent: str | None
     if parent_cid is not None:
         parent = f"discussion_comment:{parent_cid}"
-        target = ctx.author_of(parent)
+        target = ctx.author_of(parent)  # the parent comment's author, if seen
     else:
         parent = f"discussion:{did}" if did else None
         target = _login(ctx, ev.body, "discussion.user", required=False)

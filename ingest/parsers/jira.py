@@ -239,6 +239,7 @@ def _confluence(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
         ctx.record = base
         ctx.remember(base, actor)
         parent_cid = opt_id(ctx, body, "comment.parent.id")
+        parent: str | None
         if parent_cid:
             parent = f"comment:{parent_cid}"
             target = _acct(ctx, body, "comment.parent.creatorAccountId") or ctx.author_of(parent)
@@ -250,7 +251,7 @@ def _confluence(ctx: Ctx, body: dict[str, Any]) -> list[Interaction]:
                 or ctx.author_of(page)
             )
         return [make(ctx, base, Kind.reply, ts, actor, target, channel=space, thread=page, parent_id=parent)]
-    if page_id is None:
+    if page is None:
         raise ctx.error("page.id", "missing")
     ctx.record = page
     creator = _acct(ctx, body, "page.creatorAccountId") or actor

@@ -141,10 +141,10 @@ def classify_many(
     if pending:
         m = model or default_model()
         preds = m.predict_many([(p, k, s) for _, p, k, s, _ in pending])
-        for (slot, plain, kind, source, text), (label, prob, why) in zip(pending, preds):
+        for (slot, plain, kind_value, source, text), (label, prob, why) in zip(pending, preds):
             c = _model_decision(plain, label, prob, why)
             if model is None:
-                _remember((text, kind, source), c)
+                _remember((text, kind_value, source), c)
             out[slot] = c
     return out  # type: ignore[return-value]
 

@@ -250,9 +250,9 @@ class TextModel:
         for r, i, c in zip(rows[keep].tolist(), ids[keep].tolist(), contrib[keep].tolist()):
             why_parts[r].append(f"{names[i]!r} {c:+.2f}")
         out = []
-        for label_i, p, parts in zip(best_of, probs, why_parts):
+        for label_i, prob, parts in zip(best_of, probs, why_parts):
             label = labels[label_i]
-            out.append((label, p, f"model:{label} p={p:.2f} ({', '.join(parts)})"))
+            out.append((label, prob, f"model:{label} p={prob:.2f} ({', '.join(parts)})"))
         return out
 
     def _matrix(self) -> tuple[np.ndarray, FeatureIndex, list[tuple[float, ...]]]:

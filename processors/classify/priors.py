@@ -87,7 +87,7 @@ def is_bot(actor: str, actor_name: str | None, metadata: dict) -> bool:
             return True
     if _BOT_NAME(actor.lower()):
         return True
-    return bool(actor_name) and actor_name.lower().endswith("[bot]")
+    return actor_name is not None and actor_name.lower().endswith("[bot]")
 
 
 def prior_for(kind: Kind, metadata: dict) -> tuple[FlowType, float, str] | None:

@@ -95,7 +95,7 @@ def _build_gate() -> Callable[[str], frozenset[int]]:
         return frozenset(i for i, search in enumerate(searches) if search(low))
 
     try:
-        import re2  # type: ignore[import-untyped]
+        import re2
     except ImportError:  # pragma: no cover - re2 is a dependency; keep working without it
         return which
     opts = re2.Options()
@@ -120,6 +120,12 @@ _which = _build_gate()
 _search = [rx.search for rx in _FAMILIES]
 
 
+def _matched(family: int, low: str) -> str:
+    """The text that rule ``family`` matched in ``low`` (called for families the DFA scan reported)."""
+    m = _search[family](low)
+    return m.group(0) if m else ""
+
+
 def apply_rules(plain: str) -> RuleHit | None:
     """The rule decision for normalised text, or None when the rules do not agree on one answer."""
     low = plain.lower()
@@ -134,13 +140,13 @@ def apply_rules(plain: str) -> RuleHit | None:
     if _NOISE_I in fam and not (proposal or howto):
         return _NOISE_HIT
     if proposal and not howto and not praise:
-        return RuleHit(FlowType.idea, 0.88, f"rule:proposal '{_search[_PROPOSAL_I](low).group(0)}'")
+        return RuleHit(FlowType.idea, 0.88, f"rule:proposal '{_matched(_PROPOSAL_I, low)}'")
     if praise and not proposal and not howto and "?" not in low and low.count(" ") < 15:
-        return RuleHit(FlowType.reputation, 0.9, f"rule:praise '{_search[_PRAISE_I](low).group(0)}'")
+        return RuleHit(FlowType.reputation, 0.9, f"rule:praise '{_matched(_PRAISE_I, low)}'")
     if howto and not proposal and not praise:
-        return RuleHit(FlowType.knowledge, 0.86, f"rule:how-to '{_search[_HOWTO_I](low).group(0)}'")
+        return RuleHit(FlowType.knowledge, 0.86, f"rule:how-to '{_matched(_HOWTO_I, low)}'")
     if _HELP_I in fam and not (proposal or howto or praise) and is_question(plain):
-        return RuleHit(FlowType.none, 0.82, f"rule:question '{_search[_HELP_I](low).group(0)}'")
+        return RuleHit(FlowType.none, 0.82, f"rule:question '{_matched(_HELP_I, low)}'")
     return None
 
 

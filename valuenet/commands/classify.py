@@ -67,8 +67,8 @@ def label(
 ) -> None:
     """Store a correction of one event's flow type; `valuenet train classify` learns from it."""
     from valuenet.analytics.storage import open_store
-    from valuenet.config import get_settings
     from valuenet.analytics.storage.labels import CorrectionError, store_correction
+    from valuenet.config import get_settings
 
     net = network or get_settings().network
     store = open_store()

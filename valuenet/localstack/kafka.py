@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 from valuenet.config import Settings
 from valuenet.localstack.kafka_jars import (
@@ -245,7 +245,15 @@ def _first_server(bootstrap: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port or 9092)
 
 
-def probe(bootstrap: str, timeout: float = 5.0) -> dict[str, object] | None:
+class ClusterInfo(TypedDict):
+    """What a metadata request tells about a running cluster."""
+
+    cluster_id: str | None
+    brokers: list[str]
+    topics: list[str]
+
+
+def probe(bootstrap: str, timeout: float = 5.0) -> ClusterInfo | None:
     """Send a metadata request; return ``{cluster_id, brokers, topics}`` or None when nobody answers."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
@@ -485,6 +493,6 @@ def broker_status(settings: Settings, *, timeout: float = 5.0) -> BrokerStatus:
         )
     if info is not None:
         status.cluster_id = str(info["cluster_id"])
-        status.brokers = list(info["brokers"])  # type: ignore[arg-type]
-        status.topics = list(info["topics"])  # type: ignore[arg-type]
+        status.brokers = list(info["brokers"])
+        status.topics = list(info["topics"])
     return status

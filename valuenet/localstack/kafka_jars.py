@@ -46,9 +46,10 @@ def kafka_version(pom: Path = POM_PATH) -> str:
     """The Kafka version pinned in the repository's ``pom.xml`` (``<kafka.version>``)."""
     root = ET.parse(pom).getroot()
     node = root.find("m:properties/m:kafka.version", _POM_NS)
-    if node is None or not (node.text or "").strip():
+    version = (node.text or "").strip() if node is not None else ""
+    if not version:
         raise KafkaStackError(f"{pom}: no <kafka.version> property")
-    return node.text.strip()
+    return version
 
 
 def jar_cache_dir(version: str | None = None) -> Path:

@@ -110,7 +110,7 @@ class FeedHub:
         self._last_alert_at = 0
         self._tasks: list[asyncio.Task] = []
         self.kafka_connected = False
-        self.published = collections.Counter()
+        self.published: collections.Counter[str] = collections.Counter()
         self.bad_records = 0
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -229,11 +229,11 @@ class PipelineCollector(Collector):
             tick.add_metric(list(key), float(r["tick_seconds"]))
             for ft in ("knowledge", "idea", "reputation"):
                 fps.add_metric([*key, ft], float(r[f"flows_per_s_{ft}"]))
-            t = _parse_time(r["computed_at"])
-            if t and (r["network"] not in newest or t > newest[r["network"]]):
-                newest[r["network"]] = t
-        for net, t in sorted(newest.items()):
-            age.add_metric([net], max((now - t).total_seconds(), 0.0))
+            computed = _parse_time(r["computed_at"])
+            if computed and (r["network"] not in newest or computed > newest[r["network"]]):
+                newest[r["network"]] = computed
+        for net, computed in sorted(newest.items()):
+            age.add_metric([net], max((now - computed).total_seconds(), 0.0))
         rows_g = GaugeMetricFamily("valuenet_store_rows", "Rows per ClickHouse table", labels=["table"])
         for t, n in counts.items():
             rows_g.add_metric([t], n)
