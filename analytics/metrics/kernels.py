@@ -1,10 +1,16 @@
-"""Compiled graph kernels (numba, parallel over sources) for the fast engine.
+"""Compiled graph kernels (numba) for the fast engine.
 
-Both work on a CSR adjacency (``indptr``, ``indices``; distinct directed pairs, no weights) and
-split their independent breadth-first searches over a few Python threads running ``nogil``
-compiled code (no numba threading layer: safe to call from threads and to ``fork`` after).
-Results do not depend on the thread count (each search writes its own row; rows are summed
-in source order).
+- :func:`brandes_dependencies` (sampled betweenness) works on a CSR adjacency (``indptr``,
+  ``indices``; distinct directed pairs, no weights) and splits its independent breadth-first
+  searches over a few Python threads running ``nogil`` compiled code (no numba threading layer:
+  safe to call from threads and to ``fork`` after). Results do not depend on the thread count
+  (each search writes its own row; rows are summed in source order).
+- :func:`burt` lists every triangle of the symmetric mutual-weight graph once (forward algorithm,
+  edges oriented by degree rank: O(m^1.5) worst case) and accumulates Burt's indirect and
+  redundancy terms per edge, in one thread.
+- :func:`gould_fernandez` counts brokered pairs per broker from its in/out neighbours' group
+  counts (O(degree)) and subtracts the closed pairs (``a → c`` present), found by scanning the
+  smaller of the two neighbour lists with a binary search in the other; threads over brokers.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["THREADS", "brandes_dependencies", "burt", "gould_fernandez", "khop_reach"]
+__all__ = ["THREADS", "brandes_dependencies", "burt", "gould_fernandez"]
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
 
@@ -103,66 +109,6 @@ def brandes_dependencies(indptr: np.ndarray, indices: np.ndarray, sources: np.nd
     for j in range(k):  # fixed order: the sum does not depend on the thread count
         out += rows[j]
     return out
-
-
-def khop_reach(
-    indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, hops: int, chunks: int = THREADS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per node ``v``: count and ``weight`` sum of the distinct ``u ≠ v`` within ``hops`` steps of ``v``."""
-    n = len(indptr) - 1
-    count = np.zeros(n, dtype=np.int64)
-    total = np.zeros(n)
-    step = (n + chunks - 1) // max(chunks, 1)
-    _spread(
-        lambda c: _khop_range(indptr, indices, weight, hops, c * step, min(n, (c + 1) * step), count, total), chunks
-    )
-    return count, total
-
-
-@njit(cache=True, nogil=True)
-def _khop_range(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    weight: np.ndarray,
-    hops: int,
-    lo: int,
-    hi: int,
-    count: np.ndarray,
-    total: np.ndarray,
-) -> None:
-    """Fill ``count[v]``, ``total[v]`` for ``lo ≤ v < hi`` (see :func:`khop_reach`)."""
-    n = len(indptr) - 1
-    if lo >= hi:
-        return
-    mark = np.full(n, -1, dtype=np.int64)
-    queue = np.empty(n, dtype=np.int64)
-    depth = np.empty(n, dtype=np.int64)
-    for v in range(lo, hi):
-        if indptr[v] == indptr[v + 1]:
-            continue
-        mark[v] = v
-        queue[0] = v
-        depth[0] = 0
-        head, tail = 0, 1
-        cnt = 0
-        acc = 0.0
-        while head < tail:
-            x = queue[head]
-            d = depth[head] + 1
-            head += 1
-            if d > hops:
-                break
-            for e in range(indptr[x], indptr[x + 1]):
-                u = indices[e]
-                if mark[u] != v:
-                    mark[u] = v
-                    queue[tail] = u
-                    depth[tail] = d
-                    tail += 1
-                    cnt += 1
-                    acc += weight[u]
-        count[v] = cnt
-        total[v] = acc
 
 
 @njit(cache=True, nogil=True)
