@@ -11,9 +11,12 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 __all__ = [
+    "MAX_HEADER_CHARS",
     "SLACK_MAX_AGE_S",
+    "ZENDESK_MAX_AGE_S",
     "Verdict",
     "hmac_sha256_hex",
     "sign_discourse",
@@ -30,6 +33,10 @@ __all__ = [
 
 #: Slack requests older (or newer) than this many seconds are rejected as replays.
 SLACK_MAX_AGE_S = 300
+#: Zendesk requests whose signature timestamp is further than this from now are rejected as replays.
+ZENDESK_MAX_AGE_S = 300
+#: Longest accepted header value (a timestamp or signature); longer ones are refused, never parsed.
+MAX_HEADER_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -69,12 +76,11 @@ def verify_slack(
         return Verdict(False, "slack signing secret not configured")
     if not timestamp or not signature:
         return Verdict(False, "missing X-Slack-Request-Timestamp or X-Slack-Signature")
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        return Verdict(False, "X-Slack-Request-Timestamp is not an integer")
+    if len(timestamp) > 12 or not (timestamp.isascii() and timestamp.isdigit()) or len(signature) > MAX_HEADER_CHARS:
+        return Verdict(False, "X-Slack-Request-Timestamp is not an integer of at most 12 digits")
+    ts = int(timestamp)
     now = time.time() if now is None else now
-    if abs(now - ts) > SLACK_MAX_AGE_S:
+    if abs(int(now) - ts) > SLACK_MAX_AGE_S:
         return Verdict(False, "stale X-Slack-Request-Timestamp (more than 5 minutes off)")
     if not _same(sign_slack(secret, timestamp, body), signature):
         return Verdict(False, "X-Slack-Signature does not match")
@@ -118,12 +124,24 @@ def sign_zendesk(secret: str, timestamp: str, body: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def verify_zendesk(secret: str | None, timestamp: str | None, signature: str | None, body: bytes) -> Verdict:
-    """Check Zendesk's ``X-Zendesk-Webhook-Signature`` with its ``...-Signature-Timestamp``."""
+def verify_zendesk(
+    secret: str | None, timestamp: str | None, signature: str | None, body: bytes, *, now: float | None = None
+) -> Verdict:
+    """Check Zendesk's ``X-Zendesk-Webhook-Signature`` with its ``...-Signature-Timestamp`` (ISO 8601, fresh)."""
     if not secret:
         return Verdict(False, "zendesk webhook secret not configured")
     if not timestamp or not signature:
         return Verdict(False, "missing X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp")
+    if len(timestamp) > 40 or len(signature) > MAX_HEADER_CHARS:
+        return Verdict(False, "X-Zendesk-Webhook-Signature-Timestamp or -Signature too long")
+    try:
+        at = datetime.fromisoformat(timestamp.strip())
+        ts = (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError):
+        return Verdict(False, "X-Zendesk-Webhook-Signature-Timestamp is not an ISO 8601 time")
+    now = time.time() if now is None else now
+    if abs(now - ts) > ZENDESK_MAX_AGE_S:
+        return Verdict(False, "stale X-Zendesk-Webhook-Signature-Timestamp (more than 5 minutes off)")
     if not _same(sign_zendesk(secret, timestamp, body), signature.strip()):
         return Verdict(False, "X-Zendesk-Webhook-Signature does not match")
     return _OK

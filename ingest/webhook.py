@@ -3,10 +3,13 @@
 Routes: ``POST /slack``, ``/github``, ``/discourse``, ``/zendesk`` and
 ``/generic/{source}``; ``GET /healthz``. A request is answered 2xx only after
 Kafka acknowledged its record (the blocking producer call runs in a thread);
-401 on a bad or missing signature, 400 on a body that is not JSON (it goes to
-``valuenet.dlq``), 413 on a body over ``max_body_bytes`` (default 1 MB, Kafka's default
-message size; its head goes to ``valuenet.dlq``), 503 when Kafka does not acknowledge. Secrets come from the
-environment (:class:`WebhookSecrets`) and never reach a log line::
+401 on a bad, missing or unparsable signature header (checked before anything is written), 400
+on a signed body that is not JSON (it goes to ``valuenet.dlq``; text is repaired, see
+``schemas.text``), 413 on a body over ``max_body_bytes`` (default 1 MB, Kafka's default message
+size; unverifiable, so nothing is written), 503 when Kafka does not acknowledge within
+``ack_timeout_s`` (default 5 s). The network of each route is configuration
+(``VALUENET_WEBHOOK_NETWORKS``), not a request parameter. Secrets come from the environment
+(:class:`WebhookSecrets`) and never reach a log line::
 
     valuenet ingest webhook --port 8090
     curl -X POST localhost:8090/generic/generic -H 'Authorization: Bearer $VALUENET_GENERIC_WEBHOOK_TOKEN' -d '{...}'
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError
@@ -32,12 +35,14 @@ from valuenet.schemas.envelope import RawEnvelope
 from valuenet.schemas.interaction import Source
 from valuenet.schemas.text import loads
 
-__all__ = ["KEPT_HEADERS", "MAX_BODY_BYTES", "BodyTooLarge", "WebhookSecrets", "create_app"]
+__all__ = ["ACK_TIMEOUT_S", "KEPT_HEADERS", "MAX_BODY_BYTES", "BodyTooLarge", "WebhookSecrets", "create_app"]
 
 log = logging.getLogger(__name__)
 
 #: Larger bodies cannot become one Kafka record under the broker's default ``message.max.bytes``.
 MAX_BODY_BYTES = 1_000_000
+#: Seconds to wait for Kafka's acknowledgement before answering 503 (GitHub gives up after 10 s).
+ACK_TIMEOUT_S = 5.0
 
 
 class BodyTooLarge(Exception):
@@ -110,18 +115,33 @@ def create_app(
     network: str = "default",
     send_dlq: DlqSender | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    networks: Mapping[str, str] | None = None,
+    ack_timeout_s: float = ACK_TIMEOUT_S,
 ) -> Starlette:
-    """Build the receiver. ``send`` blocks until Kafka acknowledged (e.g. ``RawProducer.send_and_wait``)."""
+    """Build the receiver. ``send`` blocks until Kafka acknowledged (e.g. ``RawProducer.send_and_wait``).
+
+    The network an event goes to is configuration, never the request's: ``networks`` maps a route
+    (``slack``, ``github``, ``discourse``, ``zendesk``, ``generic`` or ``generic/<source>``) to its
+    network, ``network`` is the rest's. Kafka not acknowledging within ``ack_timeout_s`` → 503.
+    """
     secrets = secrets or WebhookSecrets()
+    route_networks = dict(networks or {})
+
+    def network_of(route: str) -> str:
+        """The configured network of ``route`` (``generic/x`` falls back to ``generic``, then the default)."""
+        return route_networks.get(route) or route_networks.get(route.split("/")[0]) or network
+
     slack_secret = _reveal(secrets.slack_signing_secret)
     github_secret = _reveal(secrets.github_webhook_secret)
     discourse_secret = _reveal(secrets.discourse_webhook_secret)
     zendesk_secret = _reveal(secrets.zendesk_webhook_secret)
     generic_token = _reveal(secrets.generic_webhook_token)
 
-    async def forward(request: Request, source: Source, body: bytes, kept: tuple[str, ...]) -> JSONResponse:
+    async def forward(
+        request: Request, source: Source, body: bytes, kept: tuple[str, ...], route: str | None = None
+    ) -> JSONResponse:
         """Wrap the verified body as an envelope and answer only after ``send`` returned (Kafka acked)."""
-        net = request.query_params.get("network") or request.headers.get("x-valuenet-network") or network
+        net = network_of(route or source.value)
         try:
             payload = loads(body)  # text repaired (schemas.text); invalid or too deeply nested → 400
         except ValueError as e:
@@ -137,10 +157,13 @@ def create_app(
             )
             return JSONResponse({"error": f"invalid {field}"}, status_code=400)
         try:
-            meta = await asyncio.to_thread(send, envelope)
+            meta = await asyncio.wait_for(asyncio.to_thread(send, envelope), timeout=ack_timeout_s)
+        except TimeoutError:
+            log.error("kafka did not acknowledge a %s webhook within %.1f s", source.value, ack_timeout_s)
+            return JSONResponse({"error": "kafka unavailable"}, status_code=503, headers={"Retry-After": "30"})
         except Exception as e:  # noqa: BLE001 - any producer failure means "not acknowledged"
             log.error("kafka did not acknowledge a %s webhook: %s", source.value, type(e).__name__)
-            return JSONResponse({"error": "kafka unavailable"}, status_code=503)
+            return JSONResponse({"error": "kafka unavailable"}, status_code=503, headers={"Retry-After": "30"})
         ack: dict[str, Any] = {"ok": True}
         if meta is not None and hasattr(meta, "offset"):
             ack.update(partition=meta.partition, offset=meta.offset)
@@ -155,6 +178,13 @@ def create_app(
         except Exception as e:  # noqa: BLE001 - the DLQ failing must not turn a 400 into a 500
             log.error("could not dead-letter a %s webhook: %s", source, type(e).__name__)
 
+    def checked(verify: Callable[..., signatures.Verdict], *args: Any) -> signatures.Verdict:
+        """Run a signature check; a header it cannot parse is a failed check (401), never a 500."""
+        try:
+            return verify(*args)
+        except Exception as e:  # noqa: BLE001 - hostile header values must not reach the error handler
+            return signatures.Verdict(False, f"malformed signature headers ({type(e).__name__})")
+
     def unauthorized(source: str, verdict: signatures.Verdict) -> JSONResponse:
         """401 with the (secret-free) reason."""
         log.warning("rejected %s webhook: %s", source, verdict.reason)
@@ -163,7 +193,8 @@ def create_app(
     async def slack(request: Request) -> JSONResponse:
         """Slack Events API: v0 signature, stale timestamps rejected, url_verification echoed."""
         body = await read_body(request, max_body_bytes)
-        verdict = signatures.verify_slack(
+        verdict = checked(
+            signatures.verify_slack,
             slack_secret,
             request.headers.get("x-slack-request-timestamp"),
             request.headers.get("x-slack-signature"),
@@ -184,7 +215,7 @@ def create_app(
 
         async def receive(request: Request) -> JSONResponse:
             body = await read_body(request, max_body_bytes)
-            verdict = verify(secret, request.headers.get(signature_header), body)
+            verdict = checked(verify, secret, request.headers.get(signature_header), body)
             if not verdict:
                 return unauthorized(source.value, verdict)
             if request.headers.get(event_header) == "ping":
@@ -208,7 +239,8 @@ def create_app(
     async def zendesk(request: Request) -> JSONResponse:
         """Zendesk event webhooks: base64 HMAC over timestamp + body."""
         body = await read_body(request, max_body_bytes)
-        verdict = signatures.verify_zendesk(
+        verdict = checked(
+            signatures.verify_zendesk,
             zendesk_secret,
             request.headers.get("x-zendesk-webhook-signature-timestamp"),
             request.headers.get("x-zendesk-webhook-signature"),
@@ -223,24 +255,24 @@ def create_app(
         body = await read_body(request, max_body_bytes)
         name = request.path_params["source"]
         if "x-valuenet-signature" in request.headers:
-            verdict = signatures.verify_generic_hmac(generic_token, request.headers["x-valuenet-signature"], body)
+            verdict = checked(
+                signatures.verify_generic_hmac, generic_token, request.headers["x-valuenet-signature"], body
+            )
         else:
-            verdict = signatures.verify_bearer(generic_token, request.headers.get("authorization"))
+            verdict = checked(signatures.verify_bearer, generic_token, request.headers.get("authorization"))
         if not verdict:
             return unauthorized(f"generic/{name}", verdict)
         try:
             source = Source(name)
         except ValueError:
             return JSONResponse({"error": f"unknown source {name!r}"}, status_code=404)
-        return await forward(request, source, body, KEPT_HEADERS["generic"])
+        return await forward(request, source, body, KEPT_HEADERS["generic"], f"generic/{name}")
 
     async def too_large(request: Request, exc: Exception) -> JSONResponse:
-        """413, and the body's head to the DLQ naming the limit."""
+        """413 and nothing written: an oversize body cannot be verified, so it may not reach the DLQ."""
         assert isinstance(exc, BodyTooLarge)
         source = request.path_params.get("source") or request.url.path.strip("/").split("/")[0]
-        net = request.query_params.get("network") or request.headers.get("x-valuenet-network") or network
-        log.warning("rejected %s webhook: %s", source, exc)
-        await _dead_letter(source[:64], net[:128], f"request body too large: {exc}", "body", exc.head)
+        log.warning("rejected %s webhook: %s (not verified, not dead-lettered)", source[:64], exc)
         return JSONResponse({"error": f"body over {exc.limit} bytes"}, status_code=413)
 
     async def healthz(request: Request) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 
 from valuenet.ingest import signatures as sig
 
@@ -66,10 +67,13 @@ def test_zendesk_signature_is_base64_hmac_of_timestamp_plus_body() -> None:
     ts = "2026-01-05T09:00:00Z"
     expected = base64.b64encode(hmac.new(secret.encode(), ts.encode() + BODY, hashlib.sha256).digest()).decode()
     assert sig.sign_zendesk(secret, ts, BODY) == expected
-    assert sig.verify_zendesk(secret, ts, expected, BODY)
-    assert not sig.verify_zendesk(secret, "2026-01-05T09:00:01Z", expected, BODY)
-    assert not sig.verify_zendesk(secret, ts, expected, BODY[:-1])
-    assert not sig.verify_zendesk(secret, ts, None, BODY)
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp()
+    assert sig.verify_zendesk(secret, ts, expected, BODY, now=at + 60)
+    assert not sig.verify_zendesk(secret, "2026-01-05T09:00:01Z", expected, BODY, now=at)
+    assert not sig.verify_zendesk(secret, ts, expected, BODY[:-1], now=at)
+    assert not sig.verify_zendesk(secret, ts, None, BODY, now=at)
+    stale = sig.verify_zendesk(secret, ts, expected, BODY, now=at + sig.ZENDESK_MAX_AGE_S + 1)  # a replay
+    assert not stale and "stale" in stale.reason
 
 
 def test_generic_bearer_and_hmac() -> None:

@@ -81,6 +81,15 @@ class Settings(BaseSettings):
         300,
         description="Events older than the watermark minus this are counted late. Env VALUENET_ALLOWED_LATENESS_SECONDS",
     )
+    webhook_networks: dict[str, str] = Field(
+        default_factory=dict,
+        description="Network of each webhook route (slack, github, discourse, zendesk, generic, generic/<source>); "
+        'others use `network`. Env VALUENET_WEBHOOK_NETWORKS (JSON, e.g. {"slack": "acme"})',
+    )
+    webhook_ack_timeout_seconds: float = Field(
+        5.0,
+        description="A webhook answers 503 when Kafka has not acknowledged within this. Env VALUENET_WEBHOOK_ACK_TIMEOUT_SECONDS",
+    )
     future_tolerance_seconds: int = Field(
         300,
         description="An event dated later than its received_at (or the wall clock) plus this is dead-lettered, "

@@ -123,11 +123,11 @@ def webhook(
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     port: int = typer.Option(8090, help="Port."),
     network: str | None = typer.Option(
-        None, "--network", "-n", help="Network id when a request names none (?network=)."
+        None, "--network", "-n", help="Network of routes not in VALUENET_WEBHOOK_NETWORKS (default: VALUENET_NETWORK)."
     ),
     max_body_bytes: int = typer.Option(
         1_000_000,
-        help="Refuse larger bodies with 413 (their head goes to the DLQ); "
+        help="Refuse larger bodies with 413 (unverifiable: nothing is written); "
         "keep it under the broker's message.max.bytes.",
     ),
 ) -> None:
@@ -149,6 +149,8 @@ def webhook(
         send_dlq=producer.send_dlq_record,
         max_body_bytes=max_body_bytes,
     )
+        networks=settings.webhook_networks,
+        ack_timeout_s=settings.webhook_ack_timeout_seconds,
     console.print(f"webhook receiver on http://{host}:{port} → {settings.bootstrap_servers}")
     try:
         uvicorn.run(app_, host=host, port=port, log_level="info")
