@@ -1,8 +1,8 @@
 """Real example payloads (tests/payloads/, origins in MANIFEST.json) and the validity defects of issue 11.
 
 Each MANIFEST case names a payload taken from a platform's SDK or documentation repository and
-the flows it must give — ``[event_id, kind, giver, receiver, flow_type]`` — or the error a user
-gets. The other tests take real payload shapes and change one field to show one rule: mentions
+the flows it must give — ``[event_id, kind, giver, receiver, flow_type]`` (a null flow type is
+not asserted: model-decided free text, explained in the case's note) — or the error a user gets. The other tests take real payload shapes and change one field to show one rule: mentions
 carry their post's flow, questions are requests, bots give and receive nothing, ids never hold
 the receive time.
 """
@@ -47,7 +47,11 @@ def test_manifest_case(case: dict) -> None:
             run(case["source"], payload, ParentIndex(), case.get("headers"))
         assert e.value.field == case["error"]["field"] and case["error"]["contains"] in str(e.value)
     else:
-        assert flows(run(case["source"], payload, ParentIndex(), case.get("headers"))) == case["expected"]
+        got = flows(run(case["source"], payload, ParentIndex(), case.get("headers")))
+        # a null expected flow type is not asserted (free text the model decides; the note says why)
+        want = case["expected"]
+        assert [g[:4] for g in got] == [w[:4] for w in want]
+        assert [g[4] for g, w in zip(got, want) if w[4] is not None] == [w[4] for w in want if w[4] is not None]
 
 
 def test_every_payload_file_is_in_the_manifest() -> None:
