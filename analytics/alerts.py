@@ -4,7 +4,8 @@ Per window, against the previous tick (brokers) or an exponentially weighted bas
 ``B ← (1−a)·B + a·x`` (``a`` = ``baseline_weight``, first value = baseline, no alert on it):
 
 - **broker_lost**: an actor that was among the previous tick's top ``broker_top_n`` brokers
-  (by betweenness, with ``boundary_spanning > 0`` and ``betweenness ≥ broker_min_betweenness``)
+  (by brokerage — gatekeeper + representative + liaison pairs, ``valuenet.analytics.metrics.brokerage`` —
+  with ``brokerage > 0``, ``boundary_spanning > 0`` and ``betweenness ≥ broker_min_betweenness``)
   now has no cross-segment flow in the window (``BS = 0``) or left the window;
 - **silo_forming**: ``EI < B_EI − silo_ei_drop`` (the E-I index fell);
 - **reach_spike**: an actor's ``reach ≥ reach_min`` and ``reach ≥ reach_spike_ratio · max(B_reach, 1)``;
@@ -99,14 +100,14 @@ class AlertDetector:
                 name,
                 bs,
                 0.0,
-                f"{name} no longer carries flows between segments in {w.window} (betweenness was {prev:.4f})",
+                f"{name} no longer carries flows between segments in {w.window} (brokerage was {prev:.0f} pairs)",
                 bs == 0.0,
             )
         cand = np.flatnonzero(
-            (w.boundary_spanning > 0) & (w.betweenness >= th.broker_min_betweenness) & (w.betweenness > 0)
+            (w.boundary_spanning > 0) & (w.betweenness >= th.broker_min_betweenness) & (w.brokerage > 0)
         )
-        top = cand[np.argsort(-w.betweenness[cand], kind="stable")[: th.broker_top_n]]
-        st.brokers = {names[i]: float(w.betweenness[i]) for i in top.tolist()}
+        top = cand[np.argsort(-w.brokerage[cand], kind="stable")[: th.broker_top_n]]
+        st.brokers = {names[i]: float(w.brokerage[i]) for i in top.tolist()}
 
         ei = float(w.network_metrics["ei_index"] or 0.0)
         if st.ei is not None:

@@ -45,6 +45,7 @@ def test_planted_broker_tops_betweenness_and_spanning() -> None:
     names = w.graph.names.tolist()
     assert names[int(np.argmax(w.betweenness))] == "w_broker"
     assert names[int(np.argmax(w.boundary_spanning))] == "w_broker"
+    assert names[int(np.argmax(w.brokerage))] == "w_broker"
 
 
 def test_broker_lost_and_silo_forming() -> None:
