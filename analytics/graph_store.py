@@ -64,8 +64,9 @@ import numpy as np
 from valuenet.analytics.metrics.engine import AMPLIFY_KINDS, EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, check_engine
 from valuenet.analytics.outcomes import NAN, OutcomeRows, ThreadState
 from valuenet.analytics.tick import StoreSnapshot, TickResult, WindowResult, compute_tick
-from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets, to_epoch
+from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets
 from valuenet.schemas import Flow
+from valuenet.schemas.timeunits import to_epoch
 
 if TYPE_CHECKING:
     from valuenet.config import Settings
@@ -264,8 +265,8 @@ class GraphStore:
             if eid in seen:
                 duplicate += 1
                 continue
-            ts = flow.timestamp
-            ts = ts.timestamp() if isinstance(ts, datetime) and ts.tzinfo is not None else to_epoch(ts)
+            stamp = flow.timestamp
+            ts = stamp.timestamp() if isinstance(stamp, datetime) and stamp.tzinfo is not None else to_epoch(stamp)
             lane = flow.lane
             lane_wm = lane_wms.get(lane, floor)
             if lane_wm is not None and ts < lane_wm - lateness:
@@ -319,14 +320,16 @@ class GraphStore:
                 rseg = _NO_RECEIVER
             else:
                 rsegment = flow.receiver_segment
-                receiver = actor.get(rname)
-                if receiver is None:
+                found = actor.get(rname)
+                if found is None:
                     receiver = self._intern(rname, rsegment, flow.receiver_team, ts)
-                elif ts >= attr_ts[receiver]:
-                    team = flow.receiver_team
-                    segment_of[receiver] = seg_code[rsegment]
-                    team_of[receiver] = -1 if team is None else self._team_code(team)
-                    attr_ts[receiver] = ts
+                else:
+                    receiver = found
+                    if ts >= attr_ts[receiver]:
+                        team = flow.receiver_team
+                        segment_of[receiver] = seg_code[rsegment]
+                        team_of[receiver] = -1 if team is None else self._team_code(team)
+                        attr_ts[receiver] = ts
                 rseg = seg_code[rsegment]
             layer = layer_code[flow.flow_type]
             kind = flow.kind
@@ -389,8 +392,8 @@ class GraphStore:
         if eid in self._seen:
             self.duplicates += 1
             return AddStatus.duplicate
-        ts = flow.timestamp
-        ts = ts.timestamp() if isinstance(ts, datetime) and ts.tzinfo is not None else to_epoch(ts)
+        stamp = flow.timestamp
+        ts = stamp.timestamp() if isinstance(stamp, datetime) and stamp.tzinfo is not None else to_epoch(stamp)
         lane = flow.lane
         lane_wm = self._lane_wm.get(lane, self._lane_floor)
         if lane_wm is not None and ts < lane_wm - self.allowed_lateness_seconds:
@@ -462,7 +465,8 @@ class GraphStore:
         """Add 1 to ``slot`` of bucket ``b`` and of every window that bucket is in."""
         counts = self._counts.get(b)
         if counts is None:
-            if b < self._window_first[self._longest]:  # type: ignore[operator] - set once a flow applied
+            first_longest = self._window_first[self._longest]  # set once a flow applied
+            if first_longest is not None and b < first_longest:
                 return  # allowed-late, yet older than every window: no window counts it
             counts = self._counts[b] = array("q", _ZERO_SLOTS)
             bisect.insort(self._count_keys, b)
@@ -623,7 +627,7 @@ class GraphStore:
         buckets = [self._buckets[k] for k in self._keys[bisect.bisect_left(self._keys, first) :]]
 
         def cat(attr: str, dtype: type) -> np.ndarray:
-            parts = [np.frombuffer(getattr(b, attr), dtype=dtype) for b in buckets]
+            parts: list[np.ndarray] = [np.frombuffer(getattr(b, attr), dtype=dtype) for b in buckets]
             return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
         return cat("giver", np.int32), cat("receiver", np.int32), cat("layer", np.int8)
@@ -676,7 +680,7 @@ class GraphStore:
             sizes = np.array([len(b.giver) for b in buckets], dtype=np.int64)
 
             def cat(attr: str, dtype: type) -> np.ndarray:
-                parts = [np.frombuffer(getattr(b, attr), dtype=dtype) for b in buckets]
+                parts: list[np.ndarray] = [np.frombuffer(getattr(b, attr), dtype=dtype) for b in buckets]
                 return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
             snap = StoreSnapshot(
@@ -728,7 +732,8 @@ class GraphStore:
                 totals = np.frombuffer(self._window_totals[w], dtype=np.int64)
                 for k in leaving:
                     totals -= np.frombuffer(self._counts[k], dtype=np.int64)
-        cut = bisect.bisect_left(keys, self._window_first[self._longest])  # type: ignore[arg-type]
+        first_longest = self._window_first[self._longest]
+        cut = bisect.bisect_left(keys, first_longest) if first_longest is not None else 0
         for k in keys[:cut]:
             del self._counts[k]
         del keys[:cut]

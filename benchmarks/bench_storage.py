@@ -8,7 +8,8 @@ measured in this run on the same rows. Baselines (what code without the Store wo
 - chdb raw JSONEachRow: ``json.dumps`` each (already plain) row, ``INSERT ... FORMAT JSONEachRow``;
 - chdb engine only: one pre-built Arrow IPC stream sent with ``send_insert`` (no Python work timed);
 - server raw driver: ``client.execute("INSERT INTO flows (cols) VALUES", rows)`` with the plain dicts
-  (baseline) and with pre-built tuples (the driver's fastest row input).
+  (baseline), with pre-built tuples (the driver's fastest row input) and columnar with pre-built
+  column lists (``columnar=True``: what the Store sends, minus building the columns).
 
 The Store figures include validation, datetime conversion and ``_ms`` derivation.
 Without ``--url`` a private clickhouse-server is started on free ports.
@@ -146,11 +147,18 @@ def bench_server(
         for s in range(0, n, args.batch_size):
             client.execute(statement, tuples[s : s + args.batch_size])
 
+    columns = [list(c) for c in zip(*tuples, strict=True)]
+
+    def raw_columnar() -> None:
+        for s in range(0, n, args.batch_size):
+            client.execute(statement, [c[s : s + args.batch_size] for c in columns], columnar=True)
+
     results = measure(
         "server",
         [
             ("raw clickhouse-driver, dicts (baseline)", raw_dicts),
             ("raw clickhouse-driver, pre-built tuples", raw_tuples),
+            ("raw clickhouse-driver columnar, pre-built columns", raw_columnar),
             ("Store.write(rows)", lambda: store.write("flows", rows)),
             ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
         ],

@@ -1,0 +1,93 @@
+"""GraphStore.add_many (the batched path the analytics agent uses) against add() per flow, in the same run.
+
+    python benchmarks/bench_graph_add.py [--actors 20000] [--flows 200000] [--batch 1000] [--repeats 3] [--before REV]
+
+Flows from ``bench_metrics.generate`` (power-law actors, 7 days of event time, every kind),
+fed to a fresh store with the default windows (1h, 24h, 7d) and live counters. The baseline is
+``add()`` per flow of ``--before`` (default 859dfe1, the store before the batched path;
+loaded with ``git show``), then today's ``add()`` per flow (same state as ``add_many``, tested
+in tests/test_graph_batch.py). Medians of ``--repeats``, repeats interleaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_metrics import generate
+from valuenet.analytics.graph_store import GraphStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def store_at(rev: str) -> type[GraphStore]:
+    """``GraphStore`` as of git revision ``rev`` (its module loaded from ``git show``)."""
+    text = subprocess.run(
+        ["git", "show", f"{rev}:analytics/graph_store.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    path = Path(tempfile.mkdtemp(prefix="vn-bench-")) / "graph_store_before.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("valuenet.analytics._graph_store_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.GraphStore
+
+
+def main() -> None:
+    """Run both paths and print the summary."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--actors", type=int, default=20_000)
+    ap.add_argument("--flows", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--before", default="859dfe1", help="git revision of the baseline store")
+    args = ap.parse_args()
+    before = store_at(args.before)
+    flows = list(generate(args.actors, args.flows))
+    for f in flows:
+        f.__dict__.setdefault("lane", None)
+
+    def per_flow_before() -> None:
+        store = before("bench")
+        for f in flows:
+            store.add(f)
+
+    def per_flow() -> None:
+        store = GraphStore("bench")
+        for f in flows:
+            store.add(f)
+
+    def batched() -> None:
+        store = GraphStore("bench")
+        for i in range(0, len(flows), args.batch):
+            store.add_many(flows[i : i + args.batch])
+
+    rates: dict[str, list[float]] = {
+        f"add() per flow at {args.before} (baseline)": [],
+        "add() per flow": [],
+        f"add_many, {args.batch} per call": [],
+    }
+    for rep in range(args.repeats):
+        for name, run in zip(rates, (per_flow_before, per_flow, batched), strict=True):
+            t0 = time.perf_counter()
+            run()
+            rates[name].append(args.flows / (time.perf_counter() - t0))
+            print(f"  {name:<36} run {rep + 1}/{args.repeats}: {rates[name][-1]:>10,.0f} flows/s", flush=True)
+    base = statistics.median(next(iter(rates.values())))
+    print(f"\nGraphStore, {args.flows:,} flows over {args.actors:,} actors, median of {args.repeats}")
+    print("| path | flows/s | × baseline |\n|---|---:|---:|")
+    for name, r in rates.items():
+        print(f"| {name} | {statistics.median(r):,.0f} | {statistics.median(r) / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

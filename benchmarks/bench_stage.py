@@ -1,0 +1,113 @@
+"""The processors stage in-process, on one core: raw packed records → interactions, flows, directory rows.
+
+    python benchmarks/bench_stage.py [--events 20000] [--repeats 5] [--batch 500]
+
+Inputs, each built before the clock starts: the bundled git sample (cycled with fresh hashes)
+and a synthetic value network (Slack, GitHub, Discourse, Mastodon, Bluesky, Zendesk payloads),
+packed ``--batch`` envelopes per record as the connectors' producer sends them, 4 lanes.
+Baselines measured in the same run on the same records: ``json.loads`` of every record (the
+JSON floor) and pydantic validation of the envelopes (``RawBatch.validate_json``). Each figure
+is the median events/s of ``--repeats`` runs, a fresh stage (empty deduper) each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._stack import envelope, git_payloads
+from valuenet.config import Settings
+from valuenet.ingest.producer import encode_batch, encode_envelope
+from valuenet.ingest.routing import envelope_key, partition_for
+from valuenet.ingest.synth import SynthNetwork
+from valuenet.pipeline.wiring import build_stage
+from valuenet.schemas import RawEnvelope
+from valuenet.schemas.envelope import RawBatch
+
+LANES = 4
+
+
+def pack(envs: list[RawEnvelope], batch: int) -> list[tuple[bytes, int]]:
+    """(record, lane): envelopes packed per routing partition, ``batch`` per record, in send order."""
+    pending: dict[int, list[bytes]] = {}
+    out: list[tuple[bytes, int]] = []
+    for env in envs:
+        lane = partition_for(envelope_key(env), LANES)
+        values = pending.setdefault(lane, [])
+        values.append(encode_envelope(env))
+        if len(values) >= batch:
+            out.append((encode_batch(values), lane))
+            pending[lane] = []
+    out.extend((encode_batch(v), lane) for lane, v in pending.items() if v)
+    return out
+
+
+def rate(n: int, run: Callable[[], object], repeats: int, label: str) -> float:
+    """Median events/s of ``run`` over ``repeats``."""
+    rates = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        rates.append(n / (time.perf_counter() - t0))
+        print(f"  {label:<44} run {i + 1}/{repeats}: {rates[-1]:>10,.0f} events/s", flush=True)
+    return statistics.median(rates)
+
+
+def stage_run(records: list[tuple[bytes, int]], chunk: int = 8) -> Callable[[], object]:
+    """Process the records through a fresh stage, ``chunk`` records per call (the agent's batch)."""
+
+    def run() -> object:
+        stage = build_stage(Settings(directory_path=None, pseudonymise=False))
+        flows = 0
+        for i in range(0, len(records), chunk):
+            part = records[i : i + chunk]
+            result = stage.process([r for r, _ in part], [lane for _, lane in part])
+            flows += len(result.flows)
+            if result.dead:
+                raise SystemExit(f"unexpected dead letters: {result.dead[:2]}")
+        return flows
+
+    return run
+
+
+def main() -> None:
+    """Run the benchmark and print the summary table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=20_000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=500)
+    args = ap.parse_args()
+    inputs = {
+        "git sample": [RawEnvelope.model_validate_json(envelope(p, "bench")) for p in git_payloads(args.events)],
+        "synth network": list(SynthNetwork(seed=7, actors=500).envelopes(args.events)),
+    }
+    rows = []
+    for name, envs in inputs.items():
+        records = pack(envs, args.batch)
+        n = len(envs)
+        print(f"{name}: {n:,} events in {len(records)} records", flush=True)
+        floor = rate(n, lambda records=records: [json.loads(r) for r, _ in records], args.repeats, "json.loads (floor)")
+        validate = rate(
+            n,
+            lambda records=records: [RawBatch.validate_json(r) for r, _ in records],
+            args.repeats,
+            "pydantic envelopes",
+        )
+        stage = rate(n, stage_run(records), args.repeats, "processors stage")
+        rows.append((name, floor, validate, stage))
+    print(f"\nprocessors stage in-process, {args.events:,} events per input, median of {args.repeats}")
+    print("| input | json.loads (floor) | pydantic envelopes | stage events/s | stage × floor |")
+    print("|---|---:|---:|---:|---:|")
+    for name, floor, validate, stage in rows:
+        print(f"| {name} | {floor:,.0f} | {validate:,.0f} | {stage:,.0f} | {stage / floor:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
