@@ -9,6 +9,37 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf '==> %s\n' "$*"; }
+LOG_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/valuenet
+mkdir -p "$LOG_DIR"
+LOG=$LOG_DIR/setup.log
+: > "$LOG"
+# run "label" cmd...: the command's output goes to $LOG; one progress line while it runs (a line every
+# 15 s when not on a terminal), one summary line at the end; on failure the log's tail and exit 1.
+run() {
+  local label=$1; shift
+  local start=$SECONDS pid rc=0 last=0
+  printf '\n### %s: %s\n' "$label" "$*" >> "$LOG"
+  "$@" >> "$LOG" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    local n; n=$(grep -cE '^(Collecting|Obtaining|Requirement already|Unpacking|Setting up) ' "$LOG" || true)
+    if [ -t 1 ]; then
+      printf '\r    %s … %ds, %s steps' "$label" $((SECONDS - start)) "$n"
+    elif [ $((SECONDS - last)) -ge 15 ]; then
+      last=$SECONDS
+      printf '    %s … %ds, %s steps\n' "$label" $((SECONDS - start)) "$n"
+    fi
+  done
+  wait "$pid" || rc=$?
+  [ -t 1 ] && printf '\r\033[K'
+  if [ "$rc" -ne 0 ]; then
+    echo "error: $label failed (exit $rc); the last lines of $LOG:" >&2
+    tail -n 25 "$LOG" >&2
+    exit 1
+  fi
+  say "$label: done in $((SECONDS - start)) s (log: $LOG)"
+}
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
@@ -35,8 +66,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   say "installing Debian packages: ${missing[*]}"
-  $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  run "apt-get update" $SUDO apt-get update -qq
+  run "apt-get install (${#missing[@]} packages)" \
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o=Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}"
 fi
 
 # --- Python virtual environment -----------------------------------------------------------
@@ -47,9 +79,10 @@ fi
 stamp=.venv/.valuenet-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c 'import valuenet' 2>/dev/null; then
-  say "installing valuenet and its dependencies into .venv (pip install -e '.[test]')"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  say "installing valuenet and its dependencies into .venv (pip install -e '.[test]', about a minute the first time)"
+  run "pip upgrade" .venv/bin/python -m pip install --progress-bar off --upgrade pip
+  run "pip install" .venv/bin/python -m pip install --progress-bar off -e '.[test]'
+  say "$(.venv/bin/python -m pip list --format=freeze 2>/dev/null | wc -l) Python packages in .venv"
   echo "$want" > "$stamp"
 fi
 

@@ -152,7 +152,9 @@ def test_cli_answers_through_the_running_service_as_the_api(home: dict[str, str]
 
         bad = cli(home, "top", "--window", "7d")
         assert bad.returncode == 1 and "stored windows: 1h" in bad.stderr and "Traceback" not in bad.stderr
-        bad = cli(home, "export", "--what", "actors", "--format", "csv", "--window", "30d", "--out", str(tmp_path / "x"))
+        bad = cli(
+            home, "export", "--what", "actors", "--format", "csv", "--window", "30d", "--out", str(tmp_path / "x")
+        )
         assert bad.returncode == 1 and "stored windows for network 'acme': 1h" in bad.stderr
         assert "Traceback" not in bad.stderr
 
@@ -200,3 +202,22 @@ def test_serve_stops_cleanly_on_signals(home: dict[str, str], sig: int) -> None:
         code, out = stop(serve, sig)
     assert code == 0, out
     assert "valuenet: stopped" in out and "Traceback" not in out
+
+
+def test_retriable_coordinator_errors_at_start_are_not_errors() -> None:
+    import logging
+
+    from valuenet.pipeline.runtime import StartupNoise
+
+    def record(msg: str, level: int = logging.ERROR) -> logging.LogRecord:
+        return logging.LogRecord("aiokafka.consumer.group_coordinator", level, __file__, 1, msg, None, None)
+
+    noise = StartupNoise(grace_s=60)
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.WARNING)
+    r = record("Group Coordinator Request failed: [Error 15] GroupCoordinatorNotAvailableError")
+    assert noise.filter(r) is False and r.levelname == "INFO"  # downgraded, hidden at WARNING
+    other = record("Heartbeat failed: UnknownMemberIdError")
+    assert noise.filter(other) is True and other.levelname == "ERROR"  # anything else stays an ERROR
+    late = StartupNoise(grace_s=-1)  # after the start-up grace a stuck coordinator is an ERROR again
+    r = record("Group Coordinator Request failed: [Error 15] GroupCoordinatorNotAvailableError")
+    assert late.filter(r) is True and r.levelname == "ERROR"

@@ -117,12 +117,18 @@ def discover(settings: Settings) -> ServiceInfo | None:
 async def serve_advertised(server: Any, settings: Settings, role: str) -> None:
     """Run a ``uvicorn.Server``; advertise it in the service file while it listens."""
     task = asyncio.ensure_future(server.serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.05)
-    if server.started:
-        advertise(settings, role)
     try:
-        await task
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            advertise(settings, role)
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # the owner (faust stopping its tasks) cancelled us: let uvicorn shut down gracefully instead
+        server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=10)
+        raise
     finally:
         withdraw(settings)
 

@@ -89,12 +89,21 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
             typer.echo(f"log:       {st.log_file}")
         if st.responding:
             typer.echo(f"cluster:   {st.cluster_id}  brokers: {', '.join(st.brokers)}")
-            ours = [t for t in st.topics if t.startswith(f"{get_settings().topic_prefix}.")]
-            typer.echo(f"topics:    {len(st.topics)} ({', '.join(ours) if ours else 'no valuenet topics yet'})")
+            typer.echo(f"topics:    {_topic_summary(st.topics, get_settings().topic_prefix)}")
         if st.detail:
             typer.echo(f"note:      {st.detail}")
     if not st.responding:
         raise typer.Exit(1)
+
+
+def _topic_summary(topics: list[str], prefix: str) -> str:
+    """``4 valuenet (a, b, c, d); 1 other (__consumer_offsets)``: every count matches the names listed."""
+    ours = [t for t in topics if t.startswith(f"{prefix}.")]
+    others = [t for t in topics if t not in ours]
+    text = f"{len(ours)} valuenet ({', '.join(ours)})" if ours else "no valuenet topics yet"
+    if others:
+        text += f"; {len(others)} other" + (f" ({', '.join(others)})" if len(others) <= 5 else "")
+    return text
 
 
 @app.command()

@@ -233,12 +233,29 @@ class ClickHouseServer:
         self.stop()
 
 
-def main() -> None:
-    """Run a server in the foreground until Ctrl-C; print its URL."""
-    data_dir = Path(os.environ["VALUENET_CLICKHOUSE_DIR"]) if os.environ.get("VALUENET_CLICKHOUSE_DIR") else None
-    server = ClickHouseServer(data_dir)
-    print(f"CLICKHOUSE_URL={server.start()}", flush=True)
+def main(argv: list[str] | None = None) -> None:
+    """Run a server in the foreground until Ctrl-C or SIGTERM; print its URL."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m valuenet.localstack.clickhouse_server",
+        description="Run a throwaway ClickHouse server (Debian's clickhouse-server) on 127.0.0.1 in the foreground, "
+        "print CLICKHOUSE_URL=… and stop it (deleting a temporary data directory) on Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ["VALUENET_CLICKHOUSE_DIR"]) if os.environ.get("VALUENET_CLICKHOUSE_DIR") else None,
+        help="keep the data here (default: VALUENET_CLICKHOUSE_DIR, else a temporary directory removed at the end)",
+    )
+    parser.add_argument("--tcp-port", type=int, default=None, help="native protocol port (default: a free one)")
+    parser.add_argument("--http-port", type=int, default=None, help="HTTP port (default: a free one)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    server = ClickHouseServer(args.data_dir, tcp_port=args.tcp_port, http_port=args.http_port)
     try:
+        print(f"CLICKHOUSE_URL={server.start()}", flush=True)
         while server.running:
             time.sleep(1)
     except KeyboardInterrupt:

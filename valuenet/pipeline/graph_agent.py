@@ -9,6 +9,7 @@ event id and counted once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 from collections.abc import Sequence
@@ -82,15 +83,46 @@ def decode_flows(events: Sequence[Any]) -> tuple[list[Flow], list[DlqRecord]]:
     return flows, dead
 
 
-@app.on_partitions_revoked.connect
-async def _revoked(sender, revoked, **kwargs) -> None:
+# mode's SignalHandlerT spells the handler with mypy_extensions' NamedArg("BaseSignalT") (a string mypy does
+# not resolve), so no async handler matches it
+@app.on_partitions_revoked.connect  # type: ignore[arg-type]
+async def _revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
     """A rebalance may hand our networks to another worker: rebuild from ClickHouse when they come back."""
     if any(tp.topic == flows_topic.get_topic_name() for tp in revoked):
         live.forget()
 
 
+class _TickRunner:
+    """At most one metric tick at a time: a tick due while the previous one runs is skipped (said once)."""
+
+    def __init__(self) -> None:
+        self.running: asyncio.Future[None] | None = None
+        self.skipped = 0
+
+    def due(self) -> None:
+        """Start a tick now, or skip it when the previous one is still running."""
+        if self.running is not None and not self.running.done():
+            self.skipped += 1
+            if self.skipped == 1:
+                log.warning(
+                    "a metric tick takes longer than VALUENET_TICK_SECONDS=%g s: the ticks due while one runs are "
+                    "skipped (said once; durations in valuenet_tick_seconds on /metrics)",
+                    settings.tick_seconds,
+                )
+            return
+        self.running = app.add_future(tick_once())
+
+
+_ticks = _TickRunner()
+
+
 @app.timer(interval=settings.tick_seconds)
 async def tick() -> None:
+    """Start a metric tick in the background; the timer itself never runs long (no overlapping timer)."""
+    _ticks.due()
+
+
+async def tick_once() -> None:
     """Recompute expensive metrics off the event loop; store snapshots and publish them."""
     sink = get_sink()
     try:

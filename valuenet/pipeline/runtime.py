@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
+import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,22 +34,61 @@ def run_worker(*, web: WebFactory | None = None, loglevel: str = "warning") -> N
     from valuenet.pipeline.app import app, settings
 
     gc.set_threshold(*GC_THRESHOLD)
+    # faust stops on SIGINT and SIGTERM; make sure SIGINT is not still ignored (inherited from `cmd &`)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    logging.getLogger("aiokafka.consumer.group_coordinator").addFilter(StartupNoise())
     if web is not None:
         _serve_in_worker(app, settings, web)
     logging.getLogger("faust").setLevel(loglevel.upper())
-    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    worker = Worker(app, loglevel=loglevel, quiet=True)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # no cursor escapes in log files
+    worker.execute_from_commandline()
+
+
+class StartupNoise(logging.Filter):
+    """aiokafka logs "coordinator not available" as ERROR while a fresh broker elects the group coordinator.
+
+    The error is retriable and aiokafka retries it: during the first ``grace_s`` seconds of the
+    worker it is logged at INFO instead (shown with ``--loglevel info``); later it stays an ERROR.
+    """
+
+    RETRIABLE = (
+        "GroupCoordinatorNotAvailableError",
+        "CoordinatorNotAvailableError",
+        "NotCoordinatorForGroupError",
+        "GroupLoadInProgressError",
+        "CoordinatorLoadInProgressError",
+    )
+
+    def __init__(self, grace_s: float = 120.0) -> None:
+        super().__init__()
+        self.until = time.monotonic() + grace_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Downgrade a retriable coordinator error at start; keep every other record as it is."""
+        if record.levelno < logging.ERROR or time.monotonic() > self.until:
+            return True
+        message = record.getMessage()
+        if not any(name in message for name in self.RETRIABLE):
+            return True
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
 
 
 def _serve_in_worker(app: faust.App, settings: Settings, create_app: WebFactory) -> None:
     """Run uvicorn as a task of the faust app, sharing the worker's store (one chdb owner)."""
+    import contextlib
+
     import uvicorn
 
     from valuenet.analytics.storage.sink import get_sink
+    from valuenet.service import serve_advertised
 
     @app.task
     async def _web() -> None:
         web = create_app(settings, get_sink().store)
         config = uvicorn.Config(web, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="on")
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # faust owns signals
-        await server.serve()
+        server.capture_signals = contextlib.nullcontext  # faust owns signals
+        await serve_advertised(server, settings, "worker --serve")  # the CLI finds the API in service.json
