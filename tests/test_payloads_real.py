@@ -271,3 +271,18 @@ def test_the_engagement_rate_counts_mentions_received() -> None:
     )
     rate = engagement_rate(g)
     assert rate[ix["slack:U0BEA"]] == 1.0 and rate[ix["slack:U0CEM"]] == 1.0 and rate[ix["slack:U0004"]] == 0.0
+
+
+def test_discourse_api_posts_with_cooked_html_only() -> None:
+    """The same real /posts.json response without ``raw``: the text comes from ``cooked``, not "no text"."""
+    body = json.loads((PAYLOADS / "discourse" / "posts_latest.json").read_text())
+    for post in body["latest_posts"]:
+        post.pop("raw")
+    out = run("discourse", body, ParentIndex())
+    first = next(i for i in out if i.event_id == "post:14")
+    assert first.text.startswith("This is an uncategorized title") and "hi there" in first.text
+    assert classify(first).reason != "rule:no text"
+    with pytest.raises(ParseError) as e:
+        body["latest_posts"][1]["created_at"] = 5
+        run("discourse", body, ParentIndex())
+    assert e.value.field == "latest_posts[1].created_at"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parsers._common import (
     Ctx,
     get,
@@ -33,7 +34,7 @@ __all__ = ["parse"]
 
 
 def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
-    """One Discourse webhook body → interactions."""
+    """One Discourse webhook body, or API response with posts (``/posts.json``, ``/t/{id}.json``, one post) → interactions."""
     if not isinstance(payload, dict):
         raise ctx.error("<payload>", f"expected an object, got {type(payload).__name__}")
     ctx.record = headers.get("x-discourse-event-id")
@@ -46,7 +47,35 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         return _topic(ctx, payload, event or "topic_created")
     if "ping" in payload:
         return []
-    raise ctx.error("<payload>", "expected a post, topic or like object")
+    posts, path = _api_posts(payload)
+    if posts is not None:
+        out: list[Interaction] = []
+        for i in sorted(range(len(posts)), key=lambda i: _created(posts[i])):  # oldest first: parents before replies
+            try:
+                out += _post(ctx, {"post": posts[i]}, "post_created")
+            except ParseError as e:  # name the field as it is in the response, not in the wrapper
+                field = e.field.replace("post.", f"{path}[{i}].", 1) if path != "<post>" else e.field[5:]
+                raise ParseError(e.source, field, e.reason, e.record) from None
+        return out
+    raise ctx.error("<payload>", "expected a post, topic or like webhook body, or API posts")
+
+
+def _api_posts(payload: dict[str, Any]) -> tuple[list[Any] | None, str]:
+    """Posts of an API response: ``/posts.json`` (``latest_posts``), ``/t/{id}.json``
+    (``post_stream.posts``) or one post (``/posts/{id}.json``)."""
+    if isinstance(payload.get("latest_posts"), list):
+        return payload["latest_posts"], "latest_posts"
+    stream = payload.get("post_stream")
+    if isinstance(stream, dict) and isinstance(stream.get("posts"), list):
+        return stream["posts"], "post_stream.posts"
+    if "post_number" in payload and "username" in payload:
+        return [payload], "<post>"
+    return None, ""
+
+
+def _created(post: Any) -> str:
+    v = post.get("created_at") if isinstance(post, dict) else None
+    return v if isinstance(v, str) else ""
 
 
 def _user(ctx: Ctx, obj: Any, path: str) -> str:
@@ -93,7 +122,10 @@ def _post(ctx: Ctx, body: dict[str, Any], event: str) -> list[Interaction]:
         "channel": opt_id(ctx, body, "post.category_id"),
         "thread": f"topic:{tid}" if tid else None,
     }
-    meta = {"user_id": post["user_id"]} if isinstance(post.get("user_id"), int) else {}
+    uid = post.get("user_id")
+    meta: dict[str, Any] = {"user_id": uid} if isinstance(uid, int) and not isinstance(uid, bool) else {}
+    if isinstance(uid, int) and uid <= 0:
+        meta["bot"] = True  # Discourse's own accounts (system -1, discobot -2): no flow
     if event == "post_edited":
         ts = iso_ts(ctx, post.get("updated_at") or post.get("created_at"), "post.updated_at")
         return [make(ctx, f"{base}#edit@{ts.isoformat()}", Kind.edit, ts, actor, None, parent_id=base, **common)]
