@@ -33,7 +33,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from valuenet.analytics.storage.reader import Reader, WindowError, parse_duration
+from valuenet.analytics.storage.reader import Reader
+from valuenet.schemas.timeunits import DurationError, parse_duration
 
 __all__ = [
     "WHAT",
@@ -138,7 +139,7 @@ def check_window(reader: Reader, network: str, window: str | None, configured: I
     if window in stored or window in configured:
         try:
             parse_duration(window)
-        except WindowError as e:
+        except DurationError as e:
             raise ExportError(str(e)) from None
         return window
     where = (

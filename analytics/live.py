@@ -19,7 +19,7 @@ from valuenet.analytics.storage.reader import (
     FLOWS_SINCE_SQL,
     NETWORK_DIRECTORY_SQL,
 )
-from valuenet.analytics.storage.rows import rows_to_models
+from valuenet.analytics.storage.rows import flows_from_rows
 from valuenet.analytics.tick import compute_tick
 from valuenet.analytics.window import WindowSpec
 from valuenet.config import Settings
@@ -90,12 +90,10 @@ class LiveGraphs:
             horizon_ms = int(self.horizon_seconds() * 1000)
             for network in sorted(new - self.stores.keys()):
                 rows = await sink.query(FLOW_WATERMARK_SQL, {"network": network})
-                flows = []
+                flows: list[Flow] = []
                 if rows and rows[0]["wm"]:
                     since = int(rows[0]["wm"]) - horizon_ms
-                    flows = rows_to_models(
-                        "flows", await sink.query(FLOWS_SINCE_SQL, {"network": network, "since_ms": since})
-                    )
+                    flows = flows_from_rows(await sink.query(FLOWS_SINCE_SQL, {"network": network, "since_ms": since}))
                 store = self.store(network)
                 counts = store.rebuild(flows)
                 for row in await sink.query(NETWORK_DIRECTORY_SQL, {"network": network}):

@@ -15,29 +15,16 @@ bucket sees them.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from datetime import datetime
+
+from valuenet.schemas.timeunits import parse_duration
 
 __all__ = [
     "WindowSpec",
-    "parse_window",
     "bucket_of",
-    "to_epoch",
     "is_late",
     "retained_buckets",
 ]
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-
-
-def parse_window(text: str) -> int:
-    """Length in seconds of a window name such as ``"90s"``, ``"15m"``, ``"1h"``, ``"7d"``."""
-    match = _PATTERN.match(text)
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError(f"window {text!r}: expected a positive number followed by s, m, h, d or w")
-    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 @dataclass(frozen=True)
@@ -51,7 +38,7 @@ class WindowSpec:
     @classmethod
     def parse(cls, name: str, bucket_seconds: int) -> WindowSpec:
         """Window ``name`` with ``ceil(seconds / bucket_seconds)`` buckets."""
-        seconds = parse_window(name)
+        seconds = parse_duration(name)
         return cls(name=name, seconds=seconds, buckets=max(1, math.ceil(seconds / bucket_seconds)))
 
     def first_bucket(self, watermark_bucket: int) -> int:
@@ -61,15 +48,6 @@ class WindowSpec:
     def bounds(self, watermark_bucket: int, bucket_seconds: int) -> tuple[float, float]:
         """Event-time range ``[start, end)`` in epoch seconds covered by the window."""
         return (self.first_bucket(watermark_bucket) * bucket_seconds, (watermark_bucket + 1) * bucket_seconds)
-
-
-def to_epoch(ts: datetime | float | int) -> float:
-    """Epoch seconds of a timezone-aware datetime (numbers pass through)."""
-    if isinstance(ts, datetime):
-        if ts.tzinfo is None:
-            raise ValueError(f"timestamp {ts!r} must carry a timezone")
-        return ts.timestamp()
-    return float(ts)
 
 
 def bucket_of(ts: float, bucket_seconds: int) -> int:

@@ -28,19 +28,14 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-__all__ = ["DEFAULT_CAPACITY", "DEFAULT_RETENTION_S", "Deduper", "warm", "to_epoch"]
+from valuenet.schemas.timeunits import to_epoch
+
+__all__ = ["DEFAULT_CAPACITY", "DEFAULT_RETENTION_S", "Deduper", "warm"]
 
 DEFAULT_CAPACITY = 1_000_000
 """Ids held at most (≈ 120 bytes each for 40-character ids: ~120 MB at the default)."""
 DEFAULT_RETENTION_S = 8 * 24 * 3600.0
 """Event-time retention: the longest rolling window (7 d) plus a day of lateness."""
-
-
-def to_epoch(ts: datetime | float | int) -> float:
-    """A timestamp as unix seconds; aware datetimes are converted, numbers pass through."""
-    if isinstance(ts, datetime):
-        return ts.timestamp()
-    return float(ts)
 
 
 class Deduper:

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import numpy as np
 import pytest
 
 from tests._metrics_flows import T0, by_name, flow, random_flows
 from valuenet.analytics.graph_store import AddStatus, GraphStore
-from valuenet.analytics.window import WindowSpec, bucket_of, is_late, parse_window
+from valuenet.analytics.window import WindowSpec, bucket_of, is_late
+from valuenet.schemas.timeunits import DurationError, parse_duration, to_epoch
 
 BASE = T0.timestamp()
 
 
-def test_parse_window_units() -> None:
-    assert [parse_window(w) for w in ("90s", "15m", "1h", "24h", "7d", "1w")] == [90, 900, 3600, 86400, 604800, 604800]
-    with pytest.raises(ValueError, match="window 'h1'"):
-        parse_window("h1")
+def test_parse_duration_units() -> None:
+    assert [parse_duration(w) for w in ("90s", "15m", "1h", "24h", "7d", "1w", " 2 h ")] == [
+        90,
+        900,
+        3600,
+        86400,
+        604800,
+        604800,
+        7200,
+    ]
+    for bad in ("h1", "0h", "1y", "", None):
+        with pytest.raises(DurationError, match="duration"):
+            parse_duration(bad)  # type: ignore[arg-type]
+
+
+def test_to_epoch_refuses_naive_datetimes() -> None:
+    assert to_epoch(datetime(2024, 1, 1, tzinfo=UTC)) == 1704067200.0
+    assert to_epoch(datetime(2024, 1, 1, 2, tzinfo=timezone(timedelta(hours=2)))) == 1704067200.0
+    assert to_epoch(1704067200) == 1704067200.0
+    with pytest.raises(ValueError, match="must carry a timezone"):
+        to_epoch(datetime(2024, 1, 1))
 
 
 def test_window_bounds_follow_watermark_bucket() -> None:
@@ -71,7 +91,7 @@ def test_live_counters_match_tick() -> None:
             for k in ("knowledge", "idea", "reputation")
         }
         live = store.live_flow_rates(w.window)
-        spec_seconds = parse_window(w.window)
+        spec_seconds = parse_duration(w.window)
         for k, c in counted.items():
             assert live[k] == pytest.approx(c / spec_seconds)
             assert w.network_metrics[f"flows_per_s_{k}"] == pytest.approx(c / spec_seconds)

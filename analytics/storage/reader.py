@@ -9,20 +9,18 @@ ClickHouse 18.16 understands (no window functions, no DateTime64).
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from valuenet.analytics.storage.tables import check_identifier
+from valuenet.schemas.timeunits import DurationError, parse_duration
 
 __all__ = [
     "StoreLike",
     "Reader",
-    "WindowError",
     "ACTOR_METRICS",
-    "parse_duration",
     "to_iso",
 ]
 
@@ -53,8 +51,6 @@ ACTOR_METRICS = (
 )
 FLOW_TYPES = ("knowledge", "idea", "reputation")
 _TIME_COLUMNS = ("computed_at", "window_end", "raised_at", "timestamp", "last_tick", "first_seen", "last_seen")
-_DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 # -- the worker's reads (valuenet.analytics.live runs them on the sink's lanes) ------------------
 #: newest flow time and flow count of a network (the rebuild horizon's anchor)
@@ -87,18 +83,6 @@ class StoreLike(Protocol):
 
     def query(self, sql: str, params: dict | None = None) -> list[dict]:
         """Run ``sql`` with pyformat parameters and return rows as dicts."""
-
-
-class WindowError(ValueError):
-    """A window or duration string that cannot be used."""
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in a duration such as ``90s``, ``5m``, ``1h``, ``24h``, ``7d``; raises WindowError."""
-    m = _DURATION.match(text.strip()) if isinstance(text, str) else None
-    if not m or int(m.group(1)) <= 0:
-        raise WindowError(f"duration {text!r} is not <positive int><s|m|h|d|w>, e.g. 1h")
-    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -638,5 +622,5 @@ class Reader:
 def _window_order(w: str) -> int:
     try:
         return parse_duration(w)
-    except WindowError:
+    except DurationError:
         return 1 << 40

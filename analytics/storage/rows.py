@@ -34,6 +34,7 @@ __all__ = [
     "models_to_rows",
     "row_to_model",
     "rows_to_models",
+    "flows_from_rows",
 ]
 
 TABLE_MODELS: dict[str, type[BaseModel]] = {
@@ -277,8 +278,17 @@ def _from_ms(ms: int) -> datetime:
 
 def row_to_model(table: str, row: dict[str, Any]) -> BaseModel:
     """Rebuild the pydantic model from a stored row (datetimes from their ``_ms`` companions)."""
+    return TABLE_MODELS[table].model_validate(_model_data(table, row))
+
+
+def flows_from_rows(rows: Iterable[dict[str, Any]]) -> list[Flow]:
+    """Stored ``flows`` rows as Flow models (what a rebuild replays)."""
+    return [Flow.model_validate(_model_data("flows", r)) for r in rows]
+
+
+def _model_data(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row's fields as its model takes them: datetimes from the ``_ms`` companions, JSON parsed."""
     spec = table_spec(table)
-    model = TABLE_MODELS[table]
     data = dict(row)
     for dt, ms in spec.ms_companions.items():
         if ms in data:
@@ -288,7 +298,7 @@ def row_to_model(table: str, row: dict[str, Any]) -> BaseModel:
     for name in spec.json_columns:
         if isinstance(data.get(name), str):
             data[name] = json.loads(data[name])
-    return model.model_validate(data)
+    return data
 
 
 def rows_to_models(table: str, rows: Iterable[dict[str, Any]]) -> list[BaseModel]:

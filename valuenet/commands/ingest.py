@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.console import Console
@@ -148,9 +149,9 @@ def webhook(
         network=network or settings.network,
         send_dlq=producer.send_dlq_record,
         max_body_bytes=max_body_bytes,
-    )
         networks=settings.webhook_networks,
         ack_timeout_s=settings.webhook_ack_timeout_seconds,
+    )
     console.print(f"webhook receiver on http://{host}:{port} → {settings.bootstrap_servers}")
     try:
         uvicorn.run(app_, host=host, port=port, log_level="info")
@@ -171,17 +172,22 @@ def stream(
     """
     from valuenet.ingest.stream import CursorStore, StreamClient
 
-    if platform not in ("mastodon", "jetstream"):
+    kind: Literal["mastodon", "jetstream"]
+    if platform == "mastodon":
+        kind = "mastodon"
+    elif platform == "jetstream":
+        kind = "jetstream"
+    else:
         raise typer.BadParameter("platform: mastodon or jetstream")
     settings = get_settings()
     producer = _producer()
-    store = CursorStore.for_url(settings.home, platform, url)
+    store = CursorStore.for_url(settings.home, kind, url)
     client = StreamClient(
-        platform,
+        kind,
         url,
         producer,
         network=network or settings.network,
-        cursor_store=store,  # type: ignore[arg-type]
+        cursor_store=store,
         token=os.environ.get("VALUENET_MASTODON_TOKEN"),
     )
     console.print(f"{platform} stream {url} (cursor file {store.path}, resume cursor {client.stats.cursor})")
@@ -231,13 +237,13 @@ def synth(
 
     now = datetime.now(UTC).replace(microsecond=0)
     if history is not None:
-        from valuenet.analytics.storage.reader import WindowError, parse_duration
+        from valuenet.schemas.timeunits import DurationError, parse_duration
 
         if start is not None or out is not None:
             raise typer.BadParameter("--history cannot be combined with --start or --out")
         try:
             t0 = now - timedelta(seconds=parse_duration(history))
-        except WindowError as e:
+        except DurationError as e:
             raise typer.BadParameter(f"--history: {e}") from e
     elif start is not None:
         t0 = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -254,10 +260,10 @@ def synth(
     if out is not None:
         if n <= 0:
             raise typer.BadParameter("--events must be positive with --out")
-        truth = write_dataset(gen, out, n)
+        written = write_dataset(gen, out, n)
         console.print(
-            f"wrote {truth['events']:,} events to {out / 'events.jsonl'} "
-            f"({', '.join(f'{k} {v:,}' for k, v in truth['events_per_source'].items())}); "
+            f"wrote {written['events']:,} events to {out / 'events.jsonl'} "
+            f"({', '.join(f'{k} {v:,}' for k, v in written['events_per_source'].items())}); "
             f"ground truth {out / 'truth.json'}; directory {out / 'directory.csv'}"
         )
         return

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from valuenet.analytics.storage.reader import ACTOR_METRICS, FLOW_TYPES, Reader, WindowError, parse_duration
+from valuenet.analytics.storage.reader import ACTOR_METRICS, FLOW_TYPES, Reader
+from valuenet.schemas.timeunits import DurationError, parse_duration
 from valuenet.config import Settings
 from valuenet.web import valuemap as vmap
 
@@ -62,7 +63,7 @@ def _call(fn, *args, **kwargs):
     """Run a Reader call, turning store failures into StoreError (503)."""
     try:
         return fn(*args, **kwargs)
-    except (ValueError, WindowError):
+    except ValueError:  # DurationError included
         raise
     except Exception as e:
         log.warning("store query failed: %s", e, exc_info=True)
@@ -372,7 +373,7 @@ def flows_timeline(
     net, w = _network(reader, settings, network), _window(settings, window)
     try:
         b = parse_duration(bucket)
-    except WindowError as e:
+    except DurationError as e:
         raise _invalid("bucket", bucket, str(e)) from None
     if parse_duration(w) // b > 5000:
         raise _invalid("bucket", bucket, f"bucket too small: more than 5000 buckets in window {w}")
