@@ -79,16 +79,23 @@ class StartupNoise(logging.Filter):
 def _serve_in_worker(app: faust.App, settings: Settings, create_app: WebFactory) -> None:
     """Run uvicorn as a task of the faust app, sharing the worker's store (one chdb owner)."""
     import contextlib
+    from collections.abc import Iterator
 
     import uvicorn
 
     from valuenet.analytics.storage.sink import get_sink
     from valuenet.service import serve_advertised
 
+    class WorkerServer(uvicorn.Server):
+        """uvicorn that leaves SIGINT/SIGTERM to faust (the worker owns signals)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
     @app.task
     async def _web() -> None:
         web = create_app(settings, get_sink().store)
         config = uvicorn.Config(web, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="on")
-        server = uvicorn.Server(config)
-        server.capture_signals = contextlib.nullcontext  # faust owns signals
+        server = WorkerServer(config)
         await serve_advertised(server, settings, "worker --serve")  # the CLI finds the API in service.json
