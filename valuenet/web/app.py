@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -23,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from valuenet import __version__
 from valuenet.analytics.storage.reader import Reader
 from valuenet.config import Settings, get_settings
+from valuenet.schemas.text import clean, clean_text
 from valuenet.web.api import StoreError, router
 from valuenet.web.auth import TokenGuard, require_token_for_host
 from valuenet.web.feed import FeedHub
@@ -32,6 +35,16 @@ __all__ = ["create_app", "STATIC_DIR"]
 
 log = logging.getLogger("valuenet.web")
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+#: Every script, style, font, worker and fetch comes from this origin (vendored, never a CDN);
+#: no page may frame the dashboard (clickjacking).
+CSP = (
+    "default-src 'self'; script-src 'self'; worker-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 
 
 def create_app(
@@ -106,6 +119,29 @@ def create_app(
     @app.exception_handler(StoreError)
     async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 naming the field; the offending input echoed with its text repaired (a lone surrogate cannot be sent)."""
+        return JSONResponse({"detail": clean(jsonable_encoder(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(ValueError)
+    @app.exception_handler(OverflowError)
+    async def _bad_value(request: Request, exc: Exception) -> JSONResponse:
+        """A value a route could not use (out of range, unencodable): the caller's input, so 400, never 500."""
+        log.info("bad input on %s: %s", request.url.path, exc)
+        return JSONResponse({"detail": clean_text(f"invalid input: {exc}")[:500]}, status_code=400)
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Response:
+        """Content-Security-Policy (same-origin only, no framing) and friends on every answer."""
+        response = await call_next(request)
+        docs = request.url.path == "/docs"  # Swagger UI's page bootstraps with one inline script
+        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
 
     app.include_router(router, dependencies=[Depends(guard)])
 
