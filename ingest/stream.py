@@ -219,7 +219,7 @@ class StreamClient:
                 source=self.source,
                 network=self.network,
                 payload=frame,
-                headers={"x-stream-event": str(frame.get("event") or frame.get("kind") or "")},
+                headers=self._headers(frame),
             )
         )
         self.stats.sent += 1
@@ -248,6 +248,15 @@ class StreamClient:
         if not isinstance(entity, dict) or "id" not in entity:
             raise KeyError("payload.id")
         return f"{event}:{entity['id']}", str(entity["id"])
+
+    def _headers(self, frame: dict) -> dict[str, str]:
+        """Envelope headers: the stream event, and for Mastodon the instance (it qualifies local accounts)."""
+        headers = {"x-stream-event": str(frame.get("event") or frame.get("kind") or "")}
+        if self.platform == "mastodon":
+            host = urlsplit(self.url).hostname
+            if host:
+                headers["x-mastodon-instance"] = host
+        return headers
 
     def _is_duplicate(self, key: str | None, cursor: int | str | None) -> bool:
         if self.platform == "jetstream":

@@ -115,7 +115,7 @@ def is_tool(name: str, email_domain: str | None = None, trailer: str | None = No
     ``Assisted-by``-style trailer with no e-mail address."""
     if _AI_NAME.search(name):
         return True
-    if email_domain and email_domain.lower() in _TOOL_DOMAINS:
+    if isinstance(email_domain, str) and email_domain.lower() in _TOOL_DOMAINS:
         return True
     return trailer is not None and trailer.lower() in _TOOL_TRAILERS and not email_domain
 
@@ -182,7 +182,7 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         and isinstance(t.get("name"), str)
         and isinstance(t.get("key"), str)
         and trailer_kind(t["key"]) is not None
-        and is_tool(t["name"], t.get("email_domain") or None, t["key"])
+        and is_tool(t["name"], t["email_domain"] if isinstance(t.get("email_domain"), str) else None, t["key"])
     ]
     if tools:
         meta["tools"] = "; ".join(dict.fromkeys(tools))

@@ -2,7 +2,9 @@
 
 Actors are ``mastodon:<user>@<instance>``, lower-case: the account's ``acct`` when it names a
 domain (a remote account), else ``acct`` qualified with the host of the account's ``url`` (a
-local account of the instance that served the payload). Numeric account ids are per instance
+local account of the instance that served the payload; an account object without ``url`` falls
+back to the ``x-mastodon-instance`` header the stream connector sets, else the host of the
+status's ``uri``). Numeric account ids are per instance
 (one person has a different id on every server), so they are never keys: a reply's
 ``in_reply_to_account_id`` is resolved through the status's ``mentions`` (Mastodon mentions the
 replied-to account) or accounts seen before. ``display_name`` goes to ``actor_name``,
@@ -41,11 +43,23 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
             "Mastodon v2 grouped notifications keep only up to 8 sample accounts per group, so most "
             "interactions are lost: fetch GET /api/v1/notifications (or use the streaming API) instead",
         )
+    home = headers.get("x-mastodon-instance") or _home(payload)
     if "event" in payload and "payload" in payload:
-        return _frame(ctx, payload, headers)
+        return _frame(ctx, home, payload, headers)
     if "type" in payload and "account" in payload and "content" not in payload:
-        return _notification(ctx, payload, headers)
-    return _status(ctx, payload)
+        return _notification(ctx, home, payload, headers)
+    return _status(ctx, home, payload)
+
+
+def _home(payload: dict[str, Any]) -> str | None:
+    """The instance that served a bare entity: the host of its status's ``uri``/``url`` (used only to
+    qualify a local account that carries no ``url`` of its own; real account objects always do)."""
+    st = payload.get("status") if isinstance(payload.get("status"), dict) else payload
+    for key in ("uri", "url"):
+        v = st.get(key) if isinstance(st, dict) else None
+        if isinstance(v, str) and v.startswith("http"):
+            return urlsplit(v).hostname
+    return None
 
 
 def _sse(ctx: Ctx, text: str) -> dict[str, Any]:
@@ -60,7 +74,7 @@ def _sse(ctx: Ctx, text: str) -> dict[str, Any]:
     return {"event": event, "payload": "\n".join(data)}
 
 
-def _frame(ctx: Ctx, frame: dict[str, Any], headers: dict[str, str]) -> list[Interaction]:
+def _frame(ctx: Ctx, home: str | None, frame: dict[str, Any], headers: dict[str, str]) -> list[Interaction]:
     event = frame.get("event")
     if not isinstance(event, str):
         raise ctx.error("event", f"expected a string, got {type(event).__name__}")
@@ -85,11 +99,12 @@ def _frame(ctx: Ctx, frame: dict[str, Any], headers: dict[str, str]) -> list[Int
     if not isinstance(body, dict):
         raise ctx.error("payload", "expected a JSON object")
     ctx.prefix = "payload."
+    home = home or _home(body)
     if event == "notification":
-        return _notification(ctx, body, headers)
+        return _notification(ctx, home, body, headers)
     if event == "status.update":
         sid = id_str(ctx, body, "id")
-        actor = _account(ctx, body, "account")
+        actor = _account(ctx, home, body, "account")
         ts = iso_ts(ctx, body.get("edited_at") or body.get("created_at"), "edited_at")
         return [
             make(
@@ -103,22 +118,22 @@ def _frame(ctx: Ctx, frame: dict[str, Any], headers: dict[str, str]) -> list[Int
                 text=opt_str(ctx, body, "content"),
             )
         ]
-    return _status(ctx, body)
+    return _status(ctx, home, body)
 
 
-def _account(ctx: Ctx, obj: Any, path: str) -> str:
+def _account(ctx: Ctx, home: str | None, obj: Any, path: str) -> str:
     """``mastodon:user@instance`` of the account object at ``path``; remembers its numeric id."""
     acc = get(ctx, obj, path)
     if not isinstance(acc, dict):
         raise ctx.error(path, "missing" if acc is None else "expected an account object")
-    key = _acct(ctx, acc, path)
+    key = _acct(ctx, home, acc, path)
     aid = acc.get("id")
     if isinstance(aid, (str, int)) and not isinstance(aid, bool) and aid != "":
         ctx.remember(f"acct:{aid}", key)
     return key
 
 
-def _acct(ctx: Ctx, acc: dict[str, Any], path: str) -> str:
+def _acct(ctx: Ctx, home: str | None, acc: dict[str, Any], path: str) -> str:
     """The global key of an account or mention object: ``acct`` with the instance domain."""
     acct = acc.get("acct")
     if not isinstance(acct, str) or not acct.strip("@"):
@@ -128,34 +143,34 @@ def _acct(ctx: Ctx, acc: dict[str, Any], path: str) -> str:
     acct = acct.strip().lstrip("@")
     if "@" not in acct:
         url = acc.get("url") or acc.get("uri")
-        host = urlsplit(url).hostname if isinstance(url, str) else None
+        host = urlsplit(url).hostname if isinstance(url, str) else home
         if not host:
             raise ctx.error(path + ".url", f"missing: cannot qualify the local account {acct[:60]!r} with its instance")
         acct = f"{acct}@{host}"
     return "mastodon:" + acct.lower()
 
 
-def _by_id(ctx: Ctx, account_id: str | None, mentions: list[Any]) -> str | None:
+def _by_id(ctx: Ctx, home: str | None, account_id: str | None, mentions: list[Any]) -> str | None:
     """The key of the account with numeric ``account_id``: from the status's mentions, else remembered."""
     if account_id is None:
         return None
     for i, m in enumerate(mentions):
         if isinstance(m, dict) and str(m.get("id")) == account_id:
-            return _acct(ctx, m, f"mentions[{i}]")
+            return _acct(ctx, home, m, f"mentions[{i}]")
     return ctx.author_of(f"acct:{account_id}")
 
 
-def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
+def _status(ctx: Ctx, home: str | None, st: dict[str, Any]) -> list[Interaction]:
     sid = id_str(ctx, st, "id")
     ctx.record = ctx.record or sid
-    actor = _account(ctx, st, "account")
+    actor = _account(ctx, home, st, "account")
     ts = iso_ts(ctx, st.get("created_at"), "created_at")
     base = f"status:{sid}"
     who = _who(ctx, st)
     reblog = st.get("reblog")
     if isinstance(reblog, dict):
         rid = id_str(ctx, st, "reblog.id")
-        author = _account(ctx, st, "reblog.account")
+        author = _account(ctx, home, st, "reblog.account")
         ctx.remember(f"status:{rid}", author)
         return [
             make(
@@ -190,17 +205,17 @@ def _status(ctx: Ctx, st: dict[str, Any]) -> list[Interaction]:
     elif not isinstance(mentions, list):
         raise ctx.error("mentions", "expected a list")
     if reply_to:
-        target = _by_id(ctx, opt_id(ctx, st, "in_reply_to_account_id"), mentions) or ctx.author_of(parent)
+        target = _by_id(ctx, home, opt_id(ctx, st, "in_reply_to_account_id"), mentions) or ctx.author_of(parent)
         out = [make(ctx, base, Kind.reply, ts, actor, target, parent_id=parent, text=text, **who, **common)]
     else:
         out = [make(ctx, base, Kind.post, ts, actor, None, text=text, **who, **common)]
     quoted = get(ctx, st, "quote.quoted_status")
     if isinstance(quoted, dict):
         qid = id_str(ctx, st, "quote.quoted_status.id")
-        qauthor = _account(ctx, st, "quote.quoted_status.account")
+        qauthor = _account(ctx, home, st, "quote.quoted_status.account")
         out.append(make(ctx, base + "#quote", Kind.quote, ts, actor, qauthor, parent_id=f"status:{qid}", **common))
     targets = [
-        _acct(ctx, m, f"mentions[{i}]") if isinstance(m, dict) else _bad(ctx, f"mentions[{i}]")
+        _acct(ctx, home, m, f"mentions[{i}]") if isinstance(m, dict) else _bad(ctx, f"mentions[{i}]")
         for i, m in enumerate(mentions)
     ]
     out += mentions_of(ctx, out[0], targets)
@@ -224,7 +239,7 @@ def _bad(ctx: Ctx, path: str) -> str:
     raise ctx.error(path, "expected an object")
 
 
-def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[Interaction]:
+def _notification(ctx: Ctx, home: str | None, n: dict[str, Any], headers: dict[str, str]) -> list[Interaction]:
     nid = id_str(ctx, n, "id")
     ctx.record = ctx.record or f"notification:{nid}"
     ntype = n.get("type")
@@ -235,8 +250,8 @@ def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[
         if not isinstance(st, dict):
             raise ctx.error("status", "expected an object")
         ctx.prefix += "status."
-        return _status(ctx, st)
-    actor = _account(ctx, n, "account")
+        return _status(ctx, home, st)
+    actor = _account(ctx, home, n, "account")
     ts = iso_ts(ctx, n.get("created_at"), "created_at")
     who = _who(ctx, n)
     target: str | None
@@ -252,10 +267,10 @@ def _notification(ctx: Ctx, n: dict[str, Any], headers: dict[str, str]) -> list[
     if kind is None:
         return []  # poll, follow_request, admin.*, severed_relationships, …
     sid = id_str(ctx, n, "status.id")
-    target = _account(ctx, n, "status.account")
+    target = _account(ctx, home, n, "status.account")
     if target == actor and ntype == "quote":  # the attached status is the quoting one
         quoted = get(ctx, n, "status.quote.quoted_status.account")
-        target = _account(ctx, n, "status.quote.quoted_status.account") if isinstance(quoted, dict) else None
+        target = _account(ctx, home, n, "status.quote.quoted_status.account") if isinstance(quoted, dict) else None
     return [
         make(
             ctx,
