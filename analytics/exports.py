@@ -286,6 +286,17 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file."""
+#: A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell value: text that a spreadsheet would run as a formula gets a leading ``'`` (numbers unchanged)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -310,7 +321,7 @@ def write_export(table: ExportTable, fmt: str, path: Path, progress: Progress | 
                     w = csv.DictWriter(f, fieldnames=list(table.rows[0]))
                     w.writeheader()
                     for i, r in enumerate(table.rows, 1):
-                        w.writerow(r)
+                        w.writerow({k: csv_cell(v) for k, v in r.items()})
                         if i % 5000 == 0:
                             tick(i, total)
         elif fmt == "parquet":

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from valuenet.schemas.palette import FLOW_COLOURS, SEGMENT_COLOURS, SEGMENTS
+
 __all__ = [
     "Role",
     "Exchange",
@@ -24,19 +26,12 @@ __all__ = [
     "FLOW_STYLES",
 ]
 
-SEGMENT_ORDER = ("workforce", "partner", "customer", "influencer", "unknown")
-SEGMENT_COLOURS = {
-    "workforce": "#10b981",
-    "partner": "#f59e0b",
-    "customer": "#3b82f6",
-    "influencer": "#ec4899",
-    "unknown": "#9ca3af",
-}
+SEGMENT_ORDER = SEGMENTS
 # flow type → (colour, SVG dash array, DOT style, Mermaid arrow)
 FLOW_STYLES = {
-    "knowledge": ("#0284c7", "", "solid", "-->"),
-    "idea": ("#ca8a04", "7 4", "dashed", "-.->"),
-    "reputation": ("#9333ea", "2 3", "dotted", "==>"),
+    "knowledge": (FLOW_COLOURS["knowledge"], "", "solid", "-->"),
+    "idea": (FLOW_COLOURS["idea"], "7 4", "dashed", "-.->"),
+    "reputation": (FLOW_COLOURS["reputation"], "2 3", "dotted", "==>"),
 }
 MAX_ROLES = 24
 
@@ -119,7 +114,23 @@ def build_valuemap(rows: Iterable[dict], network: str, window: str, by_team: boo
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT quoted string: backslashes and quotes escaped, line breaks as spaces (no escape sequence survives)."""
+    flat = " ".join(text.splitlines()) if text else text
+    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _x(text: str) -> str:
+    """``text`` safe in SVG/XML text and in attribute values (``& < >`` and both quotes as entities)."""
+    return escape(text, {'"': "&quot;", "'": "&apos;"})
+
+
+#: Characters a Mermaid label keeps as they are; anything else becomes an entity code (``#35;``).
+_MERMAID_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.,:/-")
+
+
+def _mermaid(text: str) -> str:
+    """``text`` safe inside a Mermaid ``["..."]`` label: quotes, brackets, pipes, ``<>`` and the rest as ``#N;``."""
+    return "".join(ch if ch in _MERMAID_PLAIN else f"#{ord(ch)};" for ch in text)
 
 
 def to_dot(vm: ValueMap) -> str:
@@ -154,18 +165,19 @@ def to_mermaid(vm: ValueMap) -> str:
     """Mermaid flowchart: one subgraph per segment, arrows styled by flow type."""
     ids = {r.id: f"r{i}" for i, r in enumerate(vm.roles)}
     lines = ["flowchart LR"]
-    for seg in sorted({r.segment for r in vm.roles}, key=_seg_key):
-        lines.append(f"  subgraph {seg}")
+    for n, seg in enumerate(sorted({r.segment for r in vm.roles}, key=_seg_key)):
+        plain = seg.isascii() and seg.isidentifier()
+        sid = seg if plain else f"segment{n}"  # a segment name that is not an identifier never reaches the syntax
+        lines.append(f"  subgraph {sid}" if plain else f'  subgraph {sid}["{_mermaid(seg)}"]')
         for r in vm.roles:
             if r.segment == seg:
-                label = r.label.replace('"', "'")
-                lines.append(f'    {ids[r.id]}["{label}"]')
+                lines.append(f'    {ids[r.id]}["{_mermaid(r.label)}"]')
         lines.append("  end")
         colour = SEGMENT_COLOURS.get(seg, SEGMENT_COLOURS["unknown"])
         members = ",".join(ids[r.id] for r in vm.roles if r.segment == seg)
-        lines.append(f"  style {seg} fill:none,stroke:{colour}")
-        lines.append(f"  classDef seg_{seg} fill:{colour},color:#fff,stroke:{colour}")
-        lines.append(f"  class {members} seg_{seg}")
+        lines.append(f"  style {sid} fill:none,stroke:{colour}")
+        lines.append(f"  classDef seg_{sid} fill:{colour},color:#fff,stroke:{colour}")
+        lines.append(f"  class {members} seg_{sid}")
     for i, e in enumerate(vm.exchanges):
         colour, dash, _, arrow = FLOW_STYLES[e.flow_type]
         lines.append(f"  {ids[e.src]} {arrow}|{e.flow_type} {e.flows}| {ids[e.dst]}")
@@ -186,7 +198,7 @@ def to_svg(vm: ValueMap, size: int = 640) -> str:
     top = max((e.flows for e in vm.exchanges), default=1)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
-        f'font-family="system-ui, sans-serif" role="img" aria-label="value map {escape(vm.network)} {escape(vm.window)}">',
+        f'font-family="system-ui, sans-serif" role="img" aria-label="value map {_x(vm.network)} {_x(vm.window)}">',
         "<defs>",
     ]
     for t, (colour, *_rest) in FLOW_STYLES.items():
@@ -197,7 +209,7 @@ def to_svg(vm: ValueMap, size: int = 640) -> str:
     out.append("</defs>")
     out.append(
         f'<text x="16" y="26" font-size="16" font-weight="600" fill="currentColor">'
-        f"Value map · {escape(vm.network)} · {escape(vm.window)}</text>"
+        f"Value map · {_x(vm.network)} · {_x(vm.window)}</text>"
     )
     lx = 16
     for t, (colour, dash, *_r) in FLOW_STYLES.items():
@@ -216,9 +228,7 @@ def to_svg(vm: ValueMap, size: int = 640) -> str:
         colour, dash, *_r = FLOW_STYLES[e.flow_type]
         width = 1.2 + 5 * e.flows / top
         (x1, y1), (x2, y2) = pos[e.src], pos[e.dst]
-        title = (
-            f"<title>{escape(e.src)} → {escape(e.dst)}: {e.flows} {e.flow_type} flows, {e.pairs} actor pairs</title>"
-        )
+        title = f"<title>{_x(e.src)} → {_x(e.dst)}: {e.flows} {e.flow_type} flows, {e.pairs} actor pairs</title>"
         if e.src == e.dst:  # internal exchange: a loop outside the circle
             dx, dy = x1 - cx, y1 - cy
             d = math.hypot(dx, dy) or 1
@@ -251,13 +261,13 @@ def to_svg(vm: ValueMap, size: int = 640) -> str:
         x, y = pos[r.id]
         colour = SEGMENT_COLOURS.get(r.segment, SEGMENT_COLOURS["unknown"])
         out.append(
-            f'<g class="vm-role" data-role="{escape(r.id)}"><title>{escape(r.label)}</title>'
+            f'<g class="vm-role" data-role="{_x(r.id)}"><title>{_x(r.label)}</title>'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{node_r}" fill="{colour}" stroke="white" stroke-width="2"/>'
             f'<text x="{x:.1f}" y="{y + (0 if r.team else 4):.1f}" text-anchor="middle" font-size="10" font-weight="700" fill="white">'
-            f"{escape(r.segment[:11])}</text>"
+            f"{_x(r.segment[:11])}</text>"
             + (
                 f'<text x="{x:.1f}" y="{y + 13:.1f}" text-anchor="middle" font-size="10" fill="white">'
-                f"{escape(r.team[:12])}</text>"
+                f"{_x(r.team[:12])}</text>"
                 if r.team
                 else ""
             )
