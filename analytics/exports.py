@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from valuenet.analytics.storage.reader import Reader
+from valuenet.schemas.palette import SEGMENT_COLOURS
 from valuenet.schemas.timeunits import DurationError, parse_duration
 
 __all__ = [
@@ -233,14 +234,6 @@ def _node_attrs(m: dict, segment: str, team: str | None) -> dict[str, Any]:
     }
 
 
-# Gephi colours of the segments: the dashboard's palette (valuenet/web/static/style.css).
-SEGMENT_COLOURS: dict[str, str] = {
-    "workforce": "#10b981",
-    "partner": "#f59e0b",
-    "customer": "#3b82f6",
-    "influencer": "#ec4899",
-    "unknown": "#9ca3af",
-}
 VIZ_SIZE_MIN, VIZ_SIZE_MAX = 4.0, 40.0
 
 

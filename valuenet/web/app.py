@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from valuenet import __version__
 from valuenet.analytics.storage.reader import Reader
 from valuenet.config import Settings, get_settings
+from valuenet.schemas.palette import page_head, page_meta
 from valuenet.schemas.text import clean, clean_text
 from valuenet.web.api import StoreError, router
 from valuenet.web.auth import TokenGuard, require_token_for_host
@@ -186,9 +187,16 @@ def create_app(
             swagger_favicon_url="data:,",
         )
 
+    @app.get("/api/meta", summary="Segment and flow-type names with their colours", dependencies=[Depends(guard)])
+    async def meta() -> dict:
+        """``segments``, ``flow_types`` and ``palette: {segments, flows}`` (the dashboard's colours)."""
+        return page_meta()
+
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    async def index() -> HTMLResponse:
+        # the palette goes inline into the page's head: CSS variables and window.VNPalette, before any script
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace("<!--palette-->", page_head(), 1)
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -5,7 +5,8 @@
   const $ = id => document.getElementById(id);
   const SEGS = ["workforce", "partner", "customer", "influencer", "unknown"];
   const TYPES = ["knowledge", "idea", "reputation"];
-  const COL = { knowledge: "#0284c7", idea: "#ca8a04", reputation: "#9333ea" };
+  // segment and flow-type colours, served inline with the page (schemas/palette.py)
+  const COL = window.VNPalette.flows, SEGCOL = window.VNPalette.segments;
   const state = { network: null, window: null, windows: [], tab: "overview", rates: [], lastTick: null, actor: null, reachActor: null };
   let token = sessionStorage.getItem("valuenet-token") || null;
 
@@ -209,7 +210,7 @@
       el("div", {}, el("div", { class: "k" }, "reach now"), el("div", { class: "big", id: "reach-now", "data-value": lt.reach }, fmtNum(lt.reach))),
       el("div", {}, el("div", { class: "k" }, "potential reach"), el("div", { class: "big" }, fmtNum(lt.potential_reach)))));
     const cv = el("canvas", { height: 120 }); body.append(cv);
-    VNCharts.line(cv, [{ name: "reach", color: "#ec4899", values: r.trend.map(p => p.reach) }],
+    VNCharts.line(cv, [{ name: "reach", color: SEGCOL.influencer, values: r.trend.map(p => p.reach) }],
       { labels: r.trend.length ? [fmtTime(r.trend[0].computed_at), fmtTime(r.trend[r.trend.length - 1].computed_at)] : [] });
     body.append(el("h2", { class: "mt" }, "Most amplified posts ", el("small", {}, "click for the cascade")));
     const posts = el("div", { class: "posts" });
@@ -232,10 +233,10 @@
     levels.forEach((lv, d) => (lv || []).forEach((n, i) => { pos[n.id] = [(i + 1) * W / (lv.length + 1), 24 + d * rowH]; }));
     pos[eventId] = pos[c.author];
     const mk = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); Object.entries(attrs).forEach(([k, v]) => e.setAttribute(k, v)); if (text != null) e.textContent = text; svg.append(e); return e; };
-    levels.forEach(lv => (lv || []).forEach(n => { if (n.from && pos[n.from]) { const [x1, y1] = pos[n.from], [x2, y2] = pos[n.id]; mk("path", { d: `M${x1},${y1 + 9} C${x1},${y1 + 40} ${x2},${y2 - 40} ${x2},${y2 - 9}`, stroke: "#9333ea", fill: "none", "stroke-opacity": 0.6, "stroke-dasharray": "2 3" }); } }));
+    levels.forEach(lv => (lv || []).forEach(n => { if (n.from && pos[n.from]) { const [x1, y1] = pos[n.from], [x2, y2] = pos[n.id]; mk("path", { d: `M${x1},${y1 + 9} C${x1},${y1 + 40} ${x2},${y2 - 40} ${x2},${y2 - 9}`, stroke: COL.reputation, fill: "none", "stroke-opacity": 0.6, "stroke-dasharray": "2 3" }); } }));
     levels.forEach(lv => (lv || []).forEach(n => {
       const [x, y] = pos[n.id];
-      mk("circle", { cx: x, cy: y, r: 9, fill: n.depth === 0 ? "#ec4899" : (VNGraph.SEG[n.seg] || "#9ca3af"), stroke: "#fff", "stroke-width": 2 });
+      mk("circle", { cx: x, cy: y, r: 9, fill: n.depth === 0 ? SEGCOL.influencer : (SEGCOL[n.seg] || SEGCOL.unknown), stroke: "#fff", "stroke-width": 2 });
       mk("text", { x, y: y + 24, "text-anchor": "middle", "font-size": 11, fill: "#1f2937" }, n.label + (n.kind && n.depth ? ` (${n.kind})` : ""));
     }));
     box.append(svg);
@@ -291,8 +292,8 @@
     VNCharts.line($("actor-chart"), [
       { name: "PageRank ×100", color: "#0f766e", values: h.map(x => x.pagerank * 100) },
       { name: "betweenness ×100", color: "#f97316", values: h.map(x => x.betweenness * 100) },
-      { name: "reach", color: "#ec4899", values: h.map(x => x.reach) },
-      { name: "out strength", color: "#0284c7", dash: [4, 3], values: h.map(x => x.out_knowledge + x.out_idea + x.out_reputation) },
+      { name: "reach", color: SEGCOL.influencer, values: h.map(x => x.reach) },
+      { name: "out strength", color: COL.knowledge, dash: [4, 3], values: h.map(x => x.out_knowledge + x.out_idea + x.out_reputation) },
     ], { labels: h.length ? [fmtTime(h[0].computed_at), fmtTime(h[h.length - 1].computed_at)] : [] });
     if (!ego) ego = new VNGraph($("ego-canvas"), { tip: $("ego-tip"), onClick: n => go(`actor/${encodeURIComponent(n.id)}`) });
     ego.setData(a.ego.nodes, a.ego.edges); ego.mark(a.actor);
