@@ -10,15 +10,16 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from valuenet.analytics.storage.reader import ACTOR_METRICS, FLOW_TYPES, Reader
-from valuenet.schemas.timeunits import DurationError, parse_duration
 from valuenet.config import Settings
+from valuenet.schemas import Segment
+from valuenet.schemas.palette import SEGMENTS
+from valuenet.schemas.timeunits import DurationError, parse_duration
 from valuenet.web import valuemap as vmap
 
 __all__ = ["router", "StoreError"]
 
 log = logging.getLogger("valuenet.web.api")
 router = APIRouter(prefix="/api")
-SEGMENTS = ("workforce", "partner", "customer", "influencer", "unknown")
 MetricName = Literal[ACTOR_METRICS]  # type: ignore[valid-type]
 
 
@@ -191,12 +192,12 @@ def metrics_actors(
     network: NetworkQ = None,
     window: WindowQ = None,
     metric: Annotated[MetricName, Query(description="ActorMetrics field to rank by")] = "pagerank",
-    segment: Annotated[Literal[SEGMENTS] | None, Query(description="Only actors of this segment")] = None,  # type: ignore[valid-type]
+    segment: Annotated[Segment | None, Query(description="Only actors of this segment")] = None,
     limit: LimitQ = 10,
 ) -> dict:
     """Top ``limit`` actors of the latest snapshot by ``metric``."""
     net, w = _network(reader, settings, network), _window(settings, window)
-    rows = _call(reader.top_actors, net, w, metric, limit, segment)
+    rows = _call(reader.top_actors, net, w, metric, limit, segment.value if segment else None)
     names = _call(reader.display_names, net)
     for r in rows:
         r["name"] = names.get(r["actor"])
@@ -254,11 +255,11 @@ def reach_leaderboard(
     window: WindowQ = None,
     limit: LimitQ = 20,
     trend: Annotated[int, Query(ge=2, le=200, description="Ticks of trend per actor")] = 20,
-    segment: Annotated[Literal[SEGMENTS] | None, Query()] = None,
-) -> dict:  # type: ignore[valid-type]
+    segment: Annotated[Segment | None, Query()] = None,
+) -> dict:
     """Top actors by reach; ``delta`` = reach now − reach at the oldest tick of the trend."""
     net, w = _network(reader, settings, network), _window(settings, window)
-    top = _call(reader.top_actors, net, w, "reach", limit, segment)
+    top = _call(reader.top_actors, net, w, "reach", limit, segment.value if segment else None)
     hist = _call(reader.reach_history, net, w, [a["actor"] for a in top], trend)
     names = _call(reader.display_names, net)
     leaders = []
@@ -381,6 +382,7 @@ def flows_timeline(
 
     if b > parse_duration(w):
         raise _invalid("bucket", bucket, f"bucket longer than the window {w}")
+
 
 @router.get("/graph", summary="Nodes and edges of the value network")
 def graph(
