@@ -11,14 +11,18 @@ from pathlib import Path
 
 import httpx
 import typer
-from rich.console import Console
 
+from valuenet.console import make_console
 from valuenet.ingest.samples import GIT_SAMPLE
 
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 SAMPLE_WINDOWS = '["30d", "365d", "3650d"]'
 SAMPLE_DIRECTORY = GIT_SAMPLE.with_name("git-directory.yaml")
+#: with the synthetic company beside the git history: a day for the live company, longer ones for git's history
+DEMO_WINDOWS = '["24h", "30d", "365d", "3650d"]'
+DEMO_NETWORK = "acme"
+DEMO_SEED = 7
 
 
 def worker(
@@ -40,17 +44,28 @@ def up(
     network: str = typer.Option("git-git", help="Network id for the replayed events."),
     rate: int = typer.Option(300, help="Replay at most this many events/s (0 = as fast as possible)."),
     replay: bool = typer.Option(True, help="Replay the sample after start."),
+    demo: bool = typer.Option(
+        True,
+        help="Also stream a synthetic company network (network 'acme': workforce, partners, customers and "
+        "influencers on Slack, GitHub, Discourse, Mastodon, Bluesky, Zendesk): its history at once, then live.",
+    ),
+    demo_actors: int = typer.Option(300, help="Actors of the synthetic company."),
+    demo_history: str = typer.Option("3d", help="Event-time history of the synthetic company sent at start."),
+    demo_rate: float = typer.Option(0.1, help="Synthetic events per second of event time (history and live)."),
 ) -> None:
     """Start everything on this machine: Kafka (unless configured), a worker with the API, and replay the sample."""
     from valuenet.analytics.storage.server_store import redacted_url
     from valuenet.config import get_settings
     from valuenet.kafka_admin import ensure_topics
     from valuenet.localstack.kafka import start_broker, stop_broker
+    from valuenet.service import stop_on_signals
 
     settings = get_settings()
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops everything too, like Ctrl-C
+    stop_on_signals()  # Ctrl-C, `kill -INT` and `kill` stop everything, even when started with `&` from a script
     started_broker = False
     procs: list[subprocess.Popen] = []
+    feeders: list[subprocess.Popen] = []
+    t_start = time.monotonic()
     try:
         if settings.kafka_bootstrap_servers:
             console.print(f"Kafka: using [bold]{settings.kafka_bootstrap_servers}[/] (KAFKA_BOOTSTRAP_SERVERS)")
@@ -65,11 +80,20 @@ def up(
         log_dir.mkdir(parents=True, exist_ok=True)
         worker_log = open(log_dir / "worker.log", "ab")
         env = dict(os.environ)
-        if sample == GIT_SAMPLE and "VALUENET_WINDOWS" not in env:
+        if demo and replay:
+            env.setdefault("VALUENET_NETWORK", DEMO_NETWORK)  # the dashboard opens on the company network
+        if sample == GIT_SAMPLE and demo and replay and "VALUENET_WINDOWS" not in env:
+            env["VALUENET_WINDOWS"] = DEMO_WINDOWS
+            console.print(f"Windows: {DEMO_WINDOWS} for the demo (set VALUENET_WINDOWS to change)")
+        elif sample == GIT_SAMPLE and "VALUENET_WINDOWS" not in env:
             # the bundled sample is six years of history: look at it through longer windows
             env["VALUENET_WINDOWS"] = SAMPLE_WINDOWS
             console.print(f"Windows: {SAMPLE_WINDOWS} for the bundled history sample (set VALUENET_WINDOWS to change)")
-        if sample == GIT_SAMPLE and "VALUENET_DIRECTORY_PATH" not in env:
+        if demo and replay and "VALUENET_DIRECTORY_PATH" not in env:
+            directory = demo_directory(settings.home / "demo" / "directory.yaml", demo_actors)
+            env["VALUENET_DIRECTORY_PATH"] = str(directory)
+            console.print(f"Directory: {directory} (git: segments by e-mail domain; {DEMO_NETWORK}: its people)")
+        elif sample == GIT_SAMPLE and "VALUENET_DIRECTORY_PATH" not in env:
             env["VALUENET_DIRECTORY_PATH"] = str(SAMPLE_DIRECTORY)
             console.print(f"Directory: {SAMPLE_DIRECTORY} (segments by e-mail domain)")
         procs.append(
@@ -86,6 +110,22 @@ def up(
         console.print(
             f"\n[bold green]Dashboard:[/] {url}   API docs: {url}docs   worker log: {log_dir / 'worker.log'}\n"
         )
+        if demo and replay:
+            feeders.append(
+                subprocess.Popen(
+                    [
+                        *(sys.executable, "-m", "valuenet.cli", "ingest", "synth"),
+                        *("--seed", str(DEMO_SEED), "--actors", str(demo_actors), "--rate", str(demo_rate)),
+                        *("--history", demo_history, "--events", "0", "--network", DEMO_NETWORK),
+                    ],
+                    start_new_session=True,
+                    env=env,
+                )
+            )
+            console.print(
+                f"Demo: synthetic company '{DEMO_NETWORK}' ({demo_actors} actors): {demo_history} of history now, "
+                f"then live at {demo_rate:g} events/s"
+            )
         if replay:
             cmd = [
                 sys.executable,
@@ -102,7 +142,11 @@ def up(
             if rate:
                 cmd += ["--rate", str(rate)]
             subprocess.run(cmd, check=False)
-            console.print(f"Replay done. Try: [bold]valuenet top --metric pagerank --network {network}[/]")
+            console.print(f"Sample replayed {time.monotonic() - t_start:.0f} s after start.")
+            console.print(
+                f"Replay done. Try: [bold]valuenet top --metric pagerank --network {network}[/] "
+                "(the CLI asks this running service while it holds the store)"
+            )
         console.print("Running. Press Ctrl-C to stop everything this command started.")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
@@ -110,29 +154,57 @@ def up(
     except KeyboardInterrupt:
         console.print("\nStopping …")
     finally:
-        for p in procs:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for p in feeders + procs:
             _terminate(p)
         if started_broker:
             stop_broker(settings)
         console.print("Stopped.")
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def demo_directory(path: Path, actors: int) -> Path:
+    """Write the demo's identity directory: the git sample's domain rules plus the synthetic company's people."""
+    import yaml
+
+    from valuenet.ingest.synth import SynthNetwork
+
+    doc = yaml.safe_load(SAMPLE_DIRECTORY.read_text(encoding="utf-8")) or {}
+    fields = ("person", "name", "accounts", "emails", "team", "organisation", "segment")
+    people = [
+        {k: row[k] for k in fields if row.get(k)}
+        for row in SynthNetwork(seed=DEMO_SEED, actors=actors, network=DEMO_NETWORK).directory_rows()
+    ]
+    # the company's own GitHub organisation (owner of the repositories issues are opened against)
+    people.append(
+        {"person": "acme-org", "name": "Acme (GitHub organisation)", "accounts": "github:acme", "segment": "workforce"}
+    )
+    doc["people"] = list(doc.get("people") or []) + people
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(
+        "# Written by `valuenet up`: rules of ingest/samples/git-directory.yaml + the synthetic company's people.\n"
+        + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
+    tmp.replace(path)
+    return path
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise typer.Exit(f"worker exited with code {proc.returncode}; see {log}")
+            console.print(f"[red]worker exited with code {proc.returncode}; see {log}[/red]", highlight=False)
+            raise typer.Exit(1)
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    raise typer.Exit(f"worker API did not answer at {url} within {timeout:.0f}s; see {log}")
+    console.print(f"[red]worker API did not answer at {url} within {timeout:.0f}s; see {log}[/red]", highlight=False)
+    raise typer.Exit(1)
 
 
 def _terminate(proc: subprocess.Popen, grace: float = 15.0) -> None:
