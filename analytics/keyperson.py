@@ -98,7 +98,9 @@ def key_person_risk(
     a_seg, b_seg = np.divmod(np.arange(ng * ng), ng)
     vk = np.bincount(tcode[kn], weights=v[kn], minlength=ng * ng)  # knowledge and idea part
     facing = (seg_of[a_seg] == _CUSTOMER) | (seg_of[b_seg] == _CUSTOMER)
-    omega = 1.0 + facing * (th.customer_weight - 1.0) * np.divide(vk, vt, out=np.zeros(vt.shape, dtype=np.float64), where=vt > 0)
+    omega = 1.0 + facing * (th.customer_weight - 1.0) * np.divide(
+        vk, vt, out=np.zeros(vt.shape, dtype=np.float64), where=vt > 0
+    )
     omega[vt < th.min_volume] = 0.0  # tunnels too thin to depend on anyone
     per_flow = omega[tcode] * v / np.where(vt[tcode] > 0, vt[tcode], 1.0)  # this flow's share of its tunnel
     per_actor = np.bincount(r, weights=per_flow, minlength=g.n) + np.bincount(c_, weights=per_flow, minlength=g.n)
