@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Static checks, run by scripts/test.sh (and so by CI) before pytest; each one runs, any failure fails:
+#   ruff check (lint), ruff format --check (format), mypy (types, [tool.mypy]), lint-imports (layers, [tool.importlinter]).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+failed=()
+run() {
+  local name=$1
+  shift
+  printf '==> %s\n' "$name"
+  if ! "$@"; then failed+=("$name"); fi
+}
+run "ruff check" .venv/bin/ruff check .
+run "ruff format --check" .venv/bin/ruff format --check .
+run "mypy" .venv/bin/mypy
+run "lint-imports" .venv/bin/lint-imports --no-cache
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "error: static checks failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "static checks passed"
