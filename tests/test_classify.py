@@ -283,3 +283,25 @@ def test_feature_index_gives_the_ids_of_the_string_features(corpus):
         for kind, source in (("post", "slack"), ("reply", "github"), ("ticket", "nowhere")):
             want = list(dict.fromkeys(index[f] for f in features(plain, kind, source) if f in index))
             assert fi.ids(plain, kind, source) == want, text
+
+
+def test_a_mention_is_classified_as_the_item_it_sits_in() -> None:
+    text = "What if we moved the standup to 10:00 so the Berlin team can join?"
+    post = classify(it(Kind.post, text, target=None))
+    mention = classify(it(Kind.mention, text, metadata={"in": "post"}))
+    assert post.flow_type is FlowType.idea and mention == post
+    many = classify_many([it(Kind.mention, text, metadata={"in": "post"}), it(Kind.post, text, target=None)])
+    assert many == [post, post]
+    in_review = classify(it(Kind.mention, "see line 12", metadata={"in": "review", "state": "changes_requested"}))
+    assert in_review.flow_type is FlowType.knowledge and in_review.reason.startswith("prior:review")
+    in_bot_post = classify(it(Kind.mention, text, metadata={"in": "post", "bot_id": "B1"}))
+    assert in_bot_post.reason == "guard:bot"
+
+
+def test_questions_are_none_whoever_decides() -> None:
+    rule = classify(it(Kind.post, "How do I reset my password? The link fails", target=None))
+    assert (rule.flow_type, rule.reason.split(" ")[0]) == (FlowType.none, "rule:question")
+    model = classify(it(Kind.post, "Why does the nightly export take twice as long since Tuesday?", target=None))
+    assert model.flow_type is not FlowType.knowledge
+    proposal = classify(it(Kind.post, "Could we add a dark mode to the dashboard?", target=None))
+    assert proposal.flow_type is FlowType.idea  # a proposal phrased as a question stays an idea
