@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -58,3 +60,52 @@ def test_wheel_installs_only_valuenet_with_its_data(tmp_path: Path) -> None:
         for folder, pattern in (("schemas/clickhouse", "*.sql"), ("schemas/json", "*.json")):
             for f in (ROOT / folder).glob(pattern):
                 assert f"valuenet/{folder}/{f.name}" in names, f.name
+
+
+def test_layers_point_down() -> None:
+    """import-linter's contracts (pyproject.toml): no module imports a layer above its own."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "0 broken" in done.stdout
+
+
+_SQL = re.compile(
+    r"\b(SELECT|INSERT\s+INTO|ALTER\s+TABLE|CREATE\s+(TABLE|DATABASE)|DROP\s+(TABLE|DATABASE)|OPTIMIZE\s+TABLE)\b"
+)
+
+
+def _string_literals(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every string constant of a module except docstrings, with its line."""
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def test_every_sql_string_lives_in_analytics_storage() -> None:
+    """The read model and the stores own SQL; CLI, API, feed, Prometheus, exports and the pipeline call them."""
+    outside = []
+    for folder in ("valuenet", "schemas", "ingest", "processors", "analytics"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT)
+            if any(p.is_symlink() for p in [path, *path.parents] if p != ROOT and ROOT in p.parents):
+                continue  # valuenet/<pkg> symlinks: the file is scanned under its own folder
+            if rel.parts[:2] == ("analytics", "storage"):
+                continue
+            for line, text in _string_literals(ast.parse(path.read_text(encoding="utf-8"))):
+                if _SQL.search(text):
+                    outside.append(f"{rel}:{line}: {text.strip()[:60]}")
+    assert outside == []
