@@ -113,6 +113,15 @@ class Settings(BaseSettings):
         "valuenet", description="Topic names are <prefix>.raw/.flows/.metrics/.dlq. Env VALUENET_TOPIC_PREFIX"
     )
     app_id: str = Field("valuenet", description="faust application id = Kafka consumer group. Env VALUENET_APP_ID")
+    worker_id: str | None = Field(
+        None,
+        description="Stable id of this worker (Kafka static membership: a restart takes its partitions back "
+        "at once); unique per worker. Env VALUENET_WORKER_ID",
+    )
+    worker_session_timeout_seconds: float = Field(
+        8.0,
+        description="A worker silent this long leaves the group (its partitions move). Env VALUENET_WORKER_SESSION_TIMEOUT_SECONDS",
+    )
 
     @classmethod
     def settings_customise_sources(

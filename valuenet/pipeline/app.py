@@ -36,6 +36,11 @@ app = faust.App(
     stream_buffer_maxsize=8192,
     producer_linger_ms=5,
     producer_max_batch_size=256 * 1024,
+    # Fast rejoin (issue 10): a restarted worker with the same VALUENET_WORKER_ID takes its partitions
+    # back at once (static membership); without one, a dead member is dropped after the short session.
+    consumer_group_instance_id=settings.worker_id,
+    broker_session_timeout=settings.worker_session_timeout_seconds,
+    broker_heartbeat_interval=max(0.5, settings.worker_session_timeout_seconds / 4),
 )
 
 

@@ -7,6 +7,7 @@ import logging
 from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, raw_topic
 from valuenet.pipeline.guard import batch_guard, dead_letter
+from valuenet.pipeline.logs import calm_client_logs
 from valuenet.pipeline.wiring import build_stage, warm_from_store
 from valuenet.processors.stage import ProcessorStage, encode_flows
 
@@ -41,6 +42,12 @@ async def normalise(stream) -> None:
             if result.directory:
                 refused += await sink.write_rows("directory", result.directory)
             await dead_letter([*result.dead, *unencodable, *refused])
+
+
+@app.task
+async def _calm_logs() -> None:
+    """Thin repeated Kafka-client errors (an outage) once faust has set logging up."""
+    calm_client_logs()
 
 
 @app.timer(interval=IDENTITY_CHECK_S)
