@@ -20,10 +20,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from valuenet.config import TOPIC_DLQ, TOPIC_RAW, Settings, get_settings
-from valuenet.ingest.dlq import DlqRecord, dlq_record
 from valuenet.ingest.errors import IngestError
 from valuenet.ingest.routing import envelope_key, partition_for
 from valuenet.schemas import Interaction
+from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawEnvelope
 
 if TYPE_CHECKING:  # kafka-python is imported when a producer opens: encode_batch users (the stage) need no client

@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from valuenet.ingest import signatures
-from valuenet.ingest.dlq import DlqRecord, dlq_record
+from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawEnvelope
 from valuenet.schemas.interaction import Source
 from valuenet.schemas.text import loads

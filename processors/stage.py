@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from valuenet.ingest.dlq import DlqRecord, dlq_record
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.parsers import parse
 from valuenet.schemas import Flow, Interaction, RawEnvelope
+from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawBatch, is_batch
 from valuenet.schemas.flow import FlowBatch
 from valuenet.schemas.text import TextError, loads, needs_repair

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from tests.fixtures_kafka import consume_records
 from valuenet.cli import app
-from valuenet.ingest.dlq import DlqRecord
 from valuenet.ingest.producer import RawProducer
 from valuenet.ingest.replay import Pacer, replay
 from valuenet.ingest.synth import SynthNetwork, write_dataset
+from valuenet.schemas.dlq import DlqRecord
 from valuenet.schemas.envelope import RawEnvelope, decode_raw
 from valuenet.schemas.interaction import Source
 

@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 
 from tests.fixtures_kafka import consume_records
 from valuenet.ingest import signatures as sig
-from valuenet.ingest.dlq import DlqRecord
 from valuenet.ingest.producer import RawProducer
 from valuenet.ingest.webhook import WebhookSecrets, create_app
+from valuenet.schemas.dlq import DlqRecord
 from valuenet.schemas.envelope import RawEnvelope
 
 FIXTURES = Path("/work/shared/fixtures/github")

@@ -6,7 +6,6 @@ numba-compiled breadth-first kernels for sampled betweenness and k-hop reach
 (``valuenet.analytics.metrics.kernels``), NetworKit's PLM for Louvain, scipy sparse for the
 linear-algebra metrics (PageRank power iteration, strength, tunnels) — or ``"networkx"``, the
 reference implementation. ``tests/test_engine_agreement.py`` checks they agree on the same window.
-``to_igraph`` remains as an export helper; no metric needs it.
 
 Graph model: nodes are the actors incident to at least one edge in the window, numbered
 ``0..n-1``. Each layer (knowledge, idea, reputation) is an ``n×n`` CSR matrix ``W_l`` with
@@ -36,7 +35,6 @@ __all__ = [
     "WindowGraph",
     "check_engine",
     "to_networkx",
-    "to_igraph",
 ]
 
 Engine = Literal["fast", "networkx"]
@@ -93,11 +91,6 @@ class WindowGraph:
             out = out + m
         out.sum_duplicates()
         return out
-
-    @cached_property
-    def igraph(self):
-        """Directed igraph of ``W`` (distinct pairs, attribute ``weight``), built once per window."""
-        return to_igraph(self)
 
     def layer(self, name: str | None) -> sp.csr_matrix:
         """``W_l`` for layer ``name``, or the overall ``W`` when ``name`` is None."""
@@ -157,14 +150,4 @@ def to_networkx(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix
     G = nx.DiGraph()
     G.add_nodes_from(range(g.n))
     G.add_weighted_edges_from(zip(m.row.tolist(), m.col.tolist(), m.data.tolist()))
-    return G
-
-
-def to_igraph(g: WindowGraph, layer: str | None = None, *, matrix: sp.spmatrix | None = None):
-    """``igraph.Graph`` (directed, ``n`` vertices) with edge attribute ``weight`` = flow count."""
-    import igraph as ig
-
-    m = (g.layer(layer) if matrix is None else matrix).tocoo()
-    G = ig.Graph(n=g.n, edges=list(zip(m.row.tolist(), m.col.tolist())), directed=True)
-    G.es["weight"] = m.data.tolist()
     return G

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from valuenet.analytics.storage.exceptions import RowError, StoreLockedError, UnknownTableError
-from valuenet.ingest.dlq import DlqRecord, dlq_record
+from valuenet.schemas.dlq import DlqRecord, dlq_record
 
 __all__ = ["SerializedStore", "StoreSink", "get_sink", "is_transient", "rejected_row", "IsolatingWrite"]
 

@@ -20,9 +20,9 @@ from pydantic import ValidationError
 
 from valuenet.analytics.live import LiveGraphs
 from valuenet.analytics.storage.sink import get_sink
-from valuenet.ingest.dlq import DlqRecord, dlq_record
 from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
 from valuenet.pipeline.guard import batch_guard, dead_letter
+from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.flow import Flow, FlowBatch
 
 log = logging.getLogger(__name__)

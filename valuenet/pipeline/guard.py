@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from valuenet.ingest.dlq import DlqRecord
+from valuenet.schemas.dlq import DlqRecord
 
 __all__ = ["EXIT_BATCH_FAILED", "batch_guard", "dead_letter", "fatal"]
 
