@@ -9,16 +9,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "valuenet", "web", "static", "vendor");
 mkdirSync(join(out, "licenses"), { recursive: true });
 
-const result = await build({
-  entryPoints: [join(here, "entry.js")],
-  bundle: true,
-  minify: true,
-  format: "iife",
-  target: ["es2019"],
-  legalComments: "none",
-  metafile: true,
-  outfile: join(out, "graph-libs.js"),
-});
+const common = { bundle: true, minify: true, format: "iife", target: ["es2019"], legalComments: "none", metafile: true };
+const result = await build({ ...common, entryPoints: [join(here, "entry.js")], outfile: join(out, "graph-libs.js") });
+const worker = await build({ ...common, entryPoints: [join(here, "fa2-worker.js")], outfile: join(out, "fa2-worker.js") });
+Object.assign(result.metafile.inputs, worker.metafile.inputs);
 
 // packages whose files were bundled
 const pkgs = new Set();
@@ -38,6 +32,6 @@ for (const name of [...pkgs].sort()) {
 }
 writeFileSync(
   join(out, "graph-libs.txt"),
-  "graph-libs.js bundles these npm packages (built by frontend/build.mjs with esbuild):\n" + lines.join("\n") + "\n",
+  "graph-libs.js and fa2-worker.js bundle these npm packages (built by frontend/build.mjs with esbuild):\n" + lines.join("\n") + "\n",
 );
 console.log(`wrote ${join(out, "graph-libs.js")} with ${pkgs.size} packages:\n${lines.join("\n")}`);

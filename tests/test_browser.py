@@ -135,6 +135,13 @@ def test_dashboard_follows_store_ticks_and_agrees_with_api(browser, seeded_store
             timeout=15000,
         )
         assert api_t["matrix"][wf][cu] == 6 + 3
+        # each tunnel cell spells out its parts: "<n> knowledge", "<n> idea", "<n> reputation" (zeros left out)
+        for r in api_t["tunnels"]:
+            cell = f"#tunnels td[data-src={r['src_segment']}][data-dst={r['dst_segment']}] .part"
+            want = [f"{r[t]:,} {t}" for t in ("knowledge", "idea", "reputation") if r[t]]
+            assert page.locator(cell).all_inner_texts() == want
+        # flow rates are labelled with their unit and say they are event-time rates
+        assert "flows per minute" in page.inner_text("#rates-unit") and "event time" in page.inner_text("#rates-unit")
         page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
 
         # graph view: as many actors as the API's graph
@@ -164,6 +171,20 @@ def test_dashboard_follows_store_ticks_and_agrees_with_api(browser, seeded_store
         page.wait_for_selector("#leaderboard tr[data-actor=inf1]")
         shown = page.get_attribute("#leaderboard tr[data-actor=inf1] td[data-value]", "data-value")
         assert lead["actor"] == "inf1" and int(shown) == lead["reach"] == 6 + 3
+        # ranking by another metric: a click on its header re-ranks, in the API's order
+        page.click("#leaderboard th[data-metric=potential_reach]")
+        page.wait_for_selector("#leaderboard th.sorted[data-metric=potential_reach]")
+        by_pot = http.get("/api/reach/leaderboard", params={"window": "1h", "metric": "potential_reach"}).json()
+        shown_pot = [
+            float(v)
+            for v in page.locator("#leaderboard tr.click td:nth-child(4)").evaluate_all(
+                "tds => tds.map(td => td.dataset.value)"
+            )
+        ]
+        assert shown_pot == [float(x["potential_reach"]) for x in by_pot["leaders"]]
+        assert shown_pot == sorted(shown_pot, reverse=True) and len(shown_pot) >= 2
+        page.click("#leaderboard th[data-metric=reach]")
+        page.wait_for_selector("#leaderboard th.sorted[data-metric=reach]")
         page.click("#leaderboard tr[data-actor=inf1]")
         page.wait_for_selector(".posts div[data-event=p-inf1]")
         page.click(".posts div[data-event=p-inf1]")
@@ -246,3 +267,55 @@ def test_dashboard_follows_kafka_ticks(browser, seeded_store: tuple, kafka_boots
         finally:
             producer.close()
             page.close()
+
+
+def test_graph_view_at_10k_actors_50k_edges(browser) -> None:
+    """The graph view takes a 10,000-actor / 50,000-edge network, lays it out and focuses a searched actor.
+
+    Prints the time to the first layout step and the frame times (measured, never asserted).
+    """
+    from benchmarks._graph_page import frame_times, graph_page_server, load_graph, random_graph
+
+    graph = random_graph(10_000, 50_000, seed=3)
+    with graph_page_server() as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        stats = load_graph(page, graph, layout_wait_ms=1000)
+        assert stats["nodes"] == 10_000 and stats["edges"] == 50_000
+        assert stats["layoutIterations"] >= 1
+        # the layout moved the actors apart: finite, distinct positions over a real area
+        spread = page.evaluate("""() => { const xs = [], ys = [];
+            window.vg.graph.forEachNode((n, a) => { xs.push(a.x); ys.push(a.y); });
+            const ok = xs.every(Number.isFinite) && ys.every(Number.isFinite);
+            return { ok, distinct: new Set(xs.map((x, i) => x.toFixed(3) + ',' + ys[i].toFixed(3))).size,
+                     w: Math.max(...xs) - Math.min(...xs), h: Math.max(...ys) - Math.min(...ys) }; }""")
+        assert spread["ok"] and spread["distinct"] == 10_000 and spread["w"] > 100 and spread["h"] > 100
+        page.wait_for_function("() => !window.vg.layoutRunning", timeout=60_000)
+        frames = frame_times(page, 2000, redraws=2)
+        # search: every actor whose name contains "Actor 17" matches; the biggest one is focused with its neighbours
+        matches = [n for n in graph["nodes"] if "actor 17" in n["name"].lower()]
+        assert page.evaluate("() => window.vg.search('Actor 17')") == len(matches) == 111
+        best = max(matches, key=lambda n: n["pagerank"])["id"]
+        neighbours = {e["target"] for e in graph["edges"] if e["source"] == best} | {
+            e["source"] for e in graph["edges"] if e["target"] == best
+        }
+        focus = page.evaluate("() => ({ primary: window.vg.primary, focus: [...window.vg.focus] })")
+        assert focus["primary"] == best and set(focus["focus"]) == neighbours | {best}
+        # the camera went to it: the focused actor is drawn near the middle of the view
+        page.evaluate("() => window.vg.focusDone")  # the camera animation's promise
+        xy = page.evaluate(
+            "id => window.vg.renderer.framedGraphToViewport(window.vg.renderer.getNodeDisplayData(id))", best
+        )
+        assert abs(xy["x"] - 700) < 150 and abs(xy["y"] - 400) < 150
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "graph-10k-focus.png"))
+        assert errors == []
+        page.close()
+    print(
+        f"\ngraph view, 10,000 actors / 50,000 edges (software WebGL): setData {stats['setDataMs']:.0f} ms, "
+        f"first layout {stats['firstLayoutMs']:.0f} ms, {stats['layoutIterations']} ForceAtlas2 iterations; "
+        f"frame interval while moving median {frames['frameGapMedianMs']:.0f} ms (p95 {frames['frameGapP95Ms']:.0f}), "
+        f"full redraw {frames['fullRedrawMedianMs']:.0f} ms"
+    )

@@ -256,10 +256,14 @@ def reach_leaderboard(
     limit: LimitQ = 20,
     trend: Annotated[int, Query(ge=2, le=200, description="Ticks of trend per actor")] = 20,
     segment: Annotated[Segment | None, Query()] = None,
+    metric: Annotated[
+        Literal["reach", "potential_reach", "amplification_rate", "engagement_rate"],
+        Query(description="Rank by this metric (descending)"),
+    ] = "reach",
 ) -> dict:
-    """Top actors by reach; ``delta`` = reach now − reach at the oldest tick of the trend."""
+    """Top actors by ``metric`` (default reach); ``delta`` = reach now − reach at the oldest tick of the trend."""
     net, w = _network(reader, settings, network), _window(settings, window)
-    top = _call(reader.top_actors, net, w, "reach", limit, segment.value if segment else None)
+    top = _call(reader.top_actors, net, w, metric, limit, segment.value if segment else None)
     hist = _call(reader.reach_history, net, w, [a["actor"] for a in top], trend)
     names = _call(reader.display_names, net)
     leaders = []
@@ -280,7 +284,7 @@ def reach_leaderboard(
                 "trend": [p["reach"] for p in series],
             }
         )
-    return {"network": net, "window": w, "leaders": leaders}
+    return {"network": net, "window": w, "metric": metric, "leaders": leaders}
 
 
 @router.get("/cascade/{event_id}", summary="A post's amplification cascade")

@@ -41,6 +41,17 @@
     return `${(s / 86400).toFixed(1)}d`;
   }
   const fmtPct = v => v == null ? "–" : `${(v * 100).toFixed(0)}%`;
+  const DUR = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+  const durSeconds = w => { const m = /^(\d+)([smhdw])$/.exec(w || ""); return m ? Number(m[1]) * DUR[m[2]] : 3600; };
+  /** Rates are shown per minute, hour or day, whichever suits the window (event time: flows in the window ÷ its length). */
+  function rateUnit() { const s = durSeconds(state.window); return s <= 7200 ? ["minute", 60] : s <= 2 * 86400 ? ["hour", 3600] : ["day", 86400]; }
+  const fmtRate = v => v == null ? "–" : v.toLocaleString("en", v >= 100 ? { maximumFractionDigits: 0 } : { maximumSignificantDigits: 3 });
+  function showRate(t, perS) {
+    const [, mult] = rateUnit();
+    setVal($("rate-" + t), perS, perS == null ? "–" : fmtRate(perS * mult));
+  }
+  /** "n of N" beside a median or a share; nothing when the tick does not carry the counts. */
+  const countOf = (n, total, what) => total == null ? "" : `${fmtNum(n)} of ${fmtNum(total)} ${what}`;
   const fmtTime = iso => iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "–";
   function setVal(el, value, text) {
     if (!el) return;
@@ -72,7 +83,12 @@
   function showNetworkMetrics(m) {
     if (!m) return;
     for (const [k, f] of Object.entries(KPI)) setVal($("kpi-" + k), m[k], f(m[k]));
-    for (const t of TYPES) { const v = m["flows_per_s_" + t]; setVal($("rate-" + t), v, v == null ? "–" : (v * 60).toFixed(2)); }
+    for (const t of TYPES) showRate(t, m["flows_per_s_" + t]);
+    $("rates-unit").textContent = `flows per ${rateUnit()[0]}, by type · event time: flows in the ${state.window} window ÷ its length`;
+    $("resp-count").textContent = m.questions != null ? countOf(m.questions_answered, m.questions, "questions answered")
+      : m.responsiveness_median_s == null ? "no answered customer question in this window" : "";
+    $("idea-count").textContent = m.ideas != null ? countOf(m.ideas_picked_up, m.ideas, "ideas taken up")
+      : m.idea_pickup_share == null ? "no customer or partner idea in this window" : "";
     $("tick-meta").textContent = `computed ${fmtTime(m.computed_at)} · window ends ${fmtTime(m.window_end)} · tick ${(m.tick_seconds || 0).toFixed(2)} s` + (m.late_events ? ` · ${m.late_events} late events` : "");
     $("tick-meta").dataset.computedAt = m.computed_at;
   }
@@ -84,7 +100,8 @@
     drawRates();
   }
   function drawRates() {
-    VNCharts.line($("rates-chart"), TYPES.map(t => ({ name: t, color: COL[t], values: state.rates.map(m => m["flows_per_s_" + t] * 60) })),
+    const [unit, mult] = rateUnit();
+    VNCharts.line($("rates-chart"), TYPES.map(t => ({ name: `${t} / ${unit}`, color: COL[t], values: state.rates.map(m => m["flows_per_s_" + t] * mult) })),
       { labels: state.rates.length ? [fmtTime(state.rates[0].computed_at), fmtTime(state.rates[state.rates.length - 1].computed_at)] : [] });
   }
   async function loadOverview() {
@@ -106,8 +123,10 @@
       t.segments.forEach((dst, j) => {
         const v = t.matrix[i][j], r = by[src + ">" + dst], a = v / max;
         const td = el("td", { style: `background: rgba(15,118,110,${0.06 + 0.84 * a}); color: ${a > 0.45 ? "#fff" : "#1f2937"}`, "data-src": src, "data-dst": dst, "data-value": v,
-          title: r ? `${src} → ${dst}: ${r.knowledge} knowledge, ${r.idea} ideas, ${r.reputation} reputation; ${r.actor_pairs} actor pairs; reciprocity ${r.reciprocity.toFixed(2)}` : "" }, v || "·");
-        if (r) td.append(el("span", { class: "parts" }, `${r.knowledge}k · ${r.idea}i · ${r.reputation}r`));
+          class: a > 0.45 ? "dark" : "",
+          title: r ? `${src} → ${dst}: ${fmtNum(r.knowledge)} knowledge, ${fmtNum(r.idea)} idea, ${fmtNum(r.reputation)} reputation flows; ${fmtNum(r.actor_pairs)} actor pairs; reciprocity ${r.reciprocity.toFixed(2)}` : "" },
+          el("span", { class: "total" }, v ? fmtNum(v) : "·"));
+        if (r) td.append(el("span", { class: "parts" }, ...TYPES.filter(x => r[x]).map(x => el("span", { class: "part " + x }, `${fmtNum(r[x])} ${x}`))));
         row.append(td);
       });
       table.append(row);
@@ -122,8 +141,8 @@
       el("td", { class: "num", "data-value": r[metric] }, fmtNum(r[metric], digits)))));
   }
   async function loadTop() {
-    const [b, p] = await Promise.all([api("/api/metrics/actors", { metric: "betweenness", limit: 8 }), api("/api/metrics/actors", { metric: "pagerank", limit: 8 })]);
-    actorTable($("brokers"), b.actors, "betweenness"); actorTable($("influencers"), p.actors, "pagerank");
+    const [b, p] = await Promise.all([api("/api/metrics/actors", { metric: "brokerage", limit: 8 }), api("/api/metrics/actors", { metric: "pagerank", limit: 8 })]);
+    actorTable($("brokers"), b.actors, "brokerage"); actorTable($("influencers"), p.actors, "pagerank");
   }
   async function loadAlerts() {
     const a = await api("/api/alerts", { window: null, limit: 30 });
@@ -183,17 +202,22 @@
 
   // ---------------------------------------------------------------- marketing
   async function loadMarketing() {
-    const lb = await api("/api/reach/leaderboard", { limit: 15 });
+    const metric = state.reachMetric || "reach";
+    const lb = await api("/api/reach/leaderboard", { limit: 15, metric });
+    state.leaders = lb.leaders;
     const t = $("leaderboard"); t.textContent = "";
-    t.append(el("tr", {}, el("th", {}, "#"), el("th", {}, "actor"), el("th", { class: "num" }, "reach"), el("th", { class: "num" }, "potential"),
-      el("th", { class: "num" }, "Δ"), el("th", {}, "trend"), el("th", { class: "num" }, "amplification")));
+    // the ranking column is marked ▼; a click on another metric's header ranks by it
+    const head = (key, label) => el("th", { class: "num sortable" + (key === metric ? " sorted" : ""), "data-metric": key, title: `rank by ${label}`,
+      onclick: () => { state.reachMetric = key; loadMarketing(); } }, label + (key === metric ? " ▼" : ""));
+    t.append(el("tr", {}, el("th", {}, "#"), el("th", {}, "actor"), head("reach", "reach"), head("potential_reach", "potential"),
+      el("th", { class: "num", title: "reach now − reach at the start of the trend" }, "Δ reach"), el("th", {}, "trend"), head("amplification_rate", "amplification")));
     if (!lb.leaders.length) t.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "no reach yet in this window")));
     lb.leaders.forEach(l => {
-      const d = el("td", { class: "num delta " + (l.delta > 0 ? "up" : l.delta < 0 ? "down" : "") }, l.delta > 0 ? `+${l.delta}` : String(l.delta));
+      const d = el("td", { class: "num delta " + (l.delta > 0 ? "up" : l.delta < 0 ? "down" : "") }, l.delta > 0 ? `+${fmtNum(l.delta)}` : fmtNum(l.delta));
       t.append(el("tr", { class: "click" + (l.actor === state.reachActor ? " sel" : ""), "data-actor": l.actor, onclick: () => showReach(l.actor) },
         el("td", {}, l.rank), el("td", {}, segDot(l.segment), l.name || l.actor),
-        el("td", { class: "num", "data-value": l.reach }, fmtNum(l.reach)), el("td", { class: "num" }, fmtNum(l.potential_reach)), d,
-        el("td", {}, VNCharts.spark(l.trend)), el("td", { class: "num" }, fmtNum(l.amplification_rate, 2))));
+        el("td", { class: "num", "data-value": l.reach }, fmtNum(l.reach)), el("td", { class: "num", "data-value": l.potential_reach }, fmtNum(l.potential_reach)), d,
+        el("td", {}, VNCharts.spark(l.trend)), el("td", { class: "num", "data-value": l.amplification_rate }, fmtNum(l.amplification_rate, 2))));
     });
     if (!state.reachActor && lb.leaders.length) state.reachActor = lb.leaders[0].actor;
     if (state.reachActor) await showReach(state.reachActor, true);
@@ -203,7 +227,8 @@
     document.querySelectorAll("#leaderboard tr.click").forEach(tr => tr.classList.toggle("sel", tr.dataset.actor === actor));
     let r;
     try { r = await api("/api/reach", { actor }); } catch (e) { return; }
-    $("reach-title").textContent = `Reach of ${actor}`;
+    const leader = (state.leaders || []).find(l => l.actor === actor);
+    $("reach-title").textContent = `Reach of ${leader && leader.name ? leader.name : actor}`;
     const body = $("reach-body"); body.textContent = ""; body.classList.remove("muted");
     const lt = r.latest || {};
     body.append(el("div", { class: "pair" },
@@ -224,20 +249,28 @@
     const c = await api("/api/cascade/" + encodeURIComponent(eventId), { window: null });
     const box = $("cascade"); box.textContent = "";
     box.append(el("h2", { class: "mt" }, `Cascade of ${eventId} `, el("small", {}, `reach ${c.reach} · depth ${c.depth} · ${c.events.length} events`)));
-    // layered tree: author at depth 0, each event at its hop depth
+    // layered tree: author at depth 0, each event at its hop depth; a crowded hop wraps into rows of small, unlabelled dots
     const levels = [[{ id: c.author, label: c.author, depth: 0 }]];
     c.events.forEach(e => { (levels[e.depth] = levels[e.depth] || []).push({ id: e.event_id, label: e.giver, depth: e.depth, from: e.parent_id, kind: e.kind, seg: e.giver_segment }); });
-    const W = 640, rowH = 70, H = rowH * levels.length + 20, ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg"); svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("id", "cascade-svg");
-    const pos = {};
-    levels.forEach((lv, d) => (lv || []).forEach((n, i) => { pos[n.id] = [(i + 1) * W / (lv.length + 1), 24 + d * rowH]; }));
+    const W = 640, PER_ROW = 32, ns = "http://www.w3.org/2000/svg", pos = {};
+    let y = 24;
+    const bands = levels.map((lv, d) => {
+      lv = lv || [];
+      const crowded = lv.length > 12, rows = Math.max(1, Math.ceil(lv.length / (crowded ? PER_ROW : 12))), per = Math.ceil(lv.length / rows);
+      lv.forEach((n, i) => { const r = Math.floor(i / per), k = i % per, inRow = Math.min(per, lv.length - r * per);
+        pos[n.id] = [60 + (k + 1) * (W - 80) / (inRow + 1), y + r * 22]; n.small = crowded; });
+      const band = { d, y, n: lv.length }; y += (rows - 1) * 22 + (crowded ? 50 : 70); return band;
+    });
+    const H = y, svg = document.createElementNS(ns, "svg"); svg.setAttribute("viewBox", `0 0 ${W} ${H}`); svg.setAttribute("id", "cascade-svg");
     pos[eventId] = pos[c.author];
-    const mk = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); Object.entries(attrs).forEach(([k, v]) => e.setAttribute(k, v)); if (text != null) e.textContent = text; svg.append(e); return e; };
-    levels.forEach(lv => (lv || []).forEach(n => { if (n.from && pos[n.from]) { const [x1, y1] = pos[n.from], [x2, y2] = pos[n.id]; mk("path", { d: `M${x1},${y1 + 9} C${x1},${y1 + 40} ${x2},${y2 - 40} ${x2},${y2 - 9}`, stroke: COL.reputation, fill: "none", "stroke-opacity": 0.6, "stroke-dasharray": "2 3" }); } }));
+    const mk = (tag, attrs, text, parent = svg) => { const e = document.createElementNS(ns, tag); Object.entries(attrs).forEach(([k, v]) => e.setAttribute(k, v)); if (text != null) e.textContent = text; parent.append(e); return e; };
+    bands.forEach(b => mk("text", { x: 4, y: b.y + 4, "font-size": 11, fill: "#6b7280" }, b.d === 0 ? "author" : `hop ${b.d} · ${fmtNum(b.n)}`));
+    levels.forEach(lv => (lv || []).forEach(n => { if (n.from && pos[n.from]) { const [x1, y1] = pos[n.from], [x2, y2] = pos[n.id]; mk("path", { d: `M${x1},${y1 + 9} C${x1},${y1 + 40} ${x2},${y2 - 40} ${x2},${y2 - (n.small ? 5 : 9)}`, stroke: COL.reputation, fill: "none", "stroke-opacity": n.small ? 0.25 : 0.6, "stroke-dasharray": "2 3" }); } }));
     levels.forEach(lv => (lv || []).forEach(n => {
-      const [x, y] = pos[n.id];
-      mk("circle", { cx: x, cy: y, r: 9, fill: n.depth === 0 ? SEGCOL.influencer : (SEGCOL[n.seg] || SEGCOL.unknown), stroke: "#fff", "stroke-width": 2 });
-      mk("text", { x, y: y + 24, "text-anchor": "middle", "font-size": 11, fill: "#1f2937" }, n.label + (n.kind && n.depth ? ` (${n.kind})` : ""));
+      const [x, yy] = pos[n.id];
+      const dot = mk("circle", { cx: x, cy: yy, r: n.small ? 5 : 9, fill: n.depth === 0 ? SEGCOL.influencer : (SEGCOL[n.seg] || SEGCOL.unknown), stroke: "#fff", "stroke-width": n.small ? 1 : 2 });
+      mk("title", {}, n.label + (n.kind && n.depth ? ` (${n.kind})` : ""), dot);
+      if (!n.small) mk("text", { x, y: yy + 24, "text-anchor": "middle", "font-size": 11, fill: "#1f2937" }, n.label + (n.kind && n.depth ? ` (${n.kind})` : ""));
     }));
     box.append(svg);
   }
@@ -329,7 +362,7 @@
     if (!live || live.network !== state.network) return;
     const row = (live.live || []).find(r => r.window === state.window);
     if (!row) return;
-    for (const t of TYPES) { const v = row["flows_per_s_" + t]; setVal($("rate-" + t), v, (v * 60).toFixed(2)); }
+    for (const t of TYPES) showRate(t, row["flows_per_s_" + t]);
     $("live-text").textContent = `live · flows through ${fmtTime(new Date(live.watermark_ms).toISOString())}`;
   }
   function onTick(tick) {

@@ -5,9 +5,8 @@
    Hover shows details, click (or search) focuses an actor: camera on it, its neighbours kept, the rest dimmed. */
 (function () {
   "use strict";
-  const PAL = window.VNPalette || {};
-  const SEG = Object.assign({ workforce: "#10b981", partner: "#f59e0b", customer: "#3b82f6", influencer: "#ec4899", unknown: "#9ca3af" }, PAL.segments || {});
-  const FLOWCOL = Object.assign({ knowledge: "#0284c7", idea: "#ca8a04", reputation: "#9333ea" }, PAL.flows || {});
+  // segment and flow-type colours: window.VNPalette, served with the page (schemas/palette.py)
+  const SEG = window.VNPalette.segments, FLOWCOL = window.VNPalette.flows;
   const FLOW = Object.fromEntries(Object.entries(FLOWCOL).map(([t, c]) => [t, [c, []]]));
   const DIM_NODE = "#e5e7eb", DIM_EDGE = "#f1f5f9";
 
@@ -15,6 +14,57 @@
   function alpha(hex, a) {
     const n = parseInt(hex.slice(1), 16), mix = c => Math.round(c * a + 255 * (1 - a));
     return `rgb(${mix((n >> 16) & 255)},${mix((n >> 8) & 255)},${mix(n & 255)})`;
+  }
+
+  const WORKER_URL = new URL("vendor/fa2-worker.js", document.currentScript.src).href;
+
+  /** ForceAtlas2 in a web worker that runs as many iterations as fit in ``budgetMs`` per message. */
+  class Layout {
+    constructor(graph, settings, onStep, budgetMs = 150) {
+      const L = window.VNLibs;
+      this.L = L; this.graph = graph; this.onStep = onStep; this.budgetMs = budgetMs;
+      this.settings = Object.assign({}, L.fa2Defaults, settings);
+      this.worker = new Worker(WORKER_URL);
+      this.worker.addEventListener("message", ev => this._message(ev));
+      this.running = false;
+    }
+    start() {
+      // edge weight: log(1 + flows), so a chatty pair does not collapse onto itself
+      this.m = this.L.graphToByteArrays(this.graph, (e, a) => Math.log1p(a.weight || 1));
+      this.running = true; this._ask(true);
+    }
+    _ask(withEdges) {
+      const payload = { settings: this.settings, nodes: this.m.nodes.buffer, budgetMs: this.budgetMs }, buffers = [this.m.nodes.buffer];
+      if (withEdges) { payload.edges = this.m.edges.buffer; buffers.push(this.m.edges.buffer); }
+      this.worker.postMessage(payload, buffers);
+    }
+    _message(ev) {
+      if (!this.running) return;
+      // pipelined: the worker computes the next iterations while the page draws these positions
+      const m = new Float32Array(ev.data.nodes), pos = m.slice();
+      this.m.nodes = m;
+      this._ask(false);
+      this.L.assignLayoutChanges(this.graph, pos, null);
+      this.onStep(ev.data.iterations);
+    }
+    isRunning() { return this.running; }
+    kill() { this.running = false; this.worker.terminate(); }
+  }
+
+  const groupOf = d => (d.community != null && d.community >= 0 ? "c" + d.community : "s" + (d.segment || "unknown"));
+
+  /** Centre and radius of each community's starting disc: area ∝ members, on a sunflower spiral. */
+  function communityCentres(nodes) {
+    const size = new Map();
+    for (const d of nodes) { const k = groupOf(d); size.set(k, (size.get(k) || 0) + 1); }
+    const out = new Map(), golden = Math.PI * (3 - Math.sqrt(5));
+    let i = 0, area = 0;
+    for (const [k, n] of [...size.entries()].sort((a, b) => b[1] - a[1])) {
+      area += n;
+      const rad = 12 * Math.sqrt(area), ang = i++ * golden;
+      out.set(k, { x: Math.cos(ang) * rad, y: Math.sin(ang) * rad, r: 6 * Math.sqrt(n) });
+    }
+    return out;
   }
 
   class VNGraph {
@@ -82,23 +132,31 @@
         if (!g.hasNode(e.source) || !g.hasNode(e.target) || e.source === e.target) continue;
         g.addEdgeWithKey(`${e.source}\u0000${e.target}\u0000${e.type}`, e.source, e.target, {
           color: alpha(FLOWCOL[e.type] || "#999999", big ? 0.35 : 0.7), full: FLOWCOL[e.type] || "#999999", type: big ? "line" : "arrow",
-          size: (big ? 0.4 : 0.8) + 2.2 * Math.log1p(e.weight || 1) / Math.log1p(maxW), flow: e.type, weight: e.weight,
+          size: big ? 0.3 + 1.2 * Math.log1p(e.weight || 1) / Math.log1p(maxW) : 0.8 + 2.2 * Math.log1p(e.weight || 1) / Math.log1p(maxW),
+          flow: e.type, weight: e.weight,
         });
       }
-      // positions: kept ones stay; a newcomer starts beside a placed neighbour, or on a circle
+      // positions: kept ones stay; a newcomer starts beside a placed neighbour, or in its community's disc
+      // (communities on a sunflower spiral, biggest in the middle), so the first frame already shows the groups
       let fresh = 0;
-      const R = 10 * Math.sqrt(n + 1);
+      const centres = communityCentres(nodes);
       g.forEachNode((id, a) => {
         const p = keep.get(id);
         if (p) { a.x = p[0]; a.y = p[1]; return; }
         fresh++;
-        const nb = g.neighbors(id).find(m => keep.has(m));
-        if (nb) { const q = keep.get(nb); a.x = q[0] + (Math.random() - 0.5) * 5; a.y = q[1] + (Math.random() - 0.5) * 5; }
-        else { const ang = Math.random() * 2 * Math.PI, rad = R * Math.sqrt(Math.random()); a.x = Math.cos(ang) * rad; a.y = Math.sin(ang) * rad; }
+        const nb = keep.size ? g.neighbors(id).find(m => keep.has(m)) : null;
+        if (nb) { const q = keep.get(nb); a.x = q[0] + (Math.random() - 0.5) * 5; a.y = q[1] + (Math.random() - 0.5) * 5; return; }
+        const c = centres.get(groupOf(a.data)), ang = Math.random() * 2 * Math.PI, rad = c.r * Math.sqrt(Math.random());
+        a.x = c.x + Math.cos(ang) * rad; a.y = c.y + Math.sin(ang) * rad;
       });
       if (this.primary && !g.hasNode(this.primary)) this.clearFocus(true);
       else if (this.primary) this._setFocusSet(this.primary);
+      // big graphs: pan and zoom draw nodes only (edges come back when the camera stops)
+      this.renderer.setSetting("hideEdgesOnMove", g.size > 8000);
+      this.renderer.setSetting("labelRenderedSizeThreshold", big ? 9 : 7);
       this.stats = { nodes: g.order, edges: g.size, setDataMs: performance.now() - t0, firstLayoutMs: null, layoutIterations: 0 };
+      // big graphs: nodes only while the layout moves them (edges return when it stops)
+      this.edgesHidden = !!fresh && g.size > 8000 && g.order > 1;
       this.renderer.refresh();
       if (fresh) this._startLayout(t0, wasEmpty || fresh > n / 3 ? 1 : 0.3);
       else this.stats.firstLayoutMs = performance.now() - t0;
@@ -113,17 +171,18 @@
         barnesHutOptimize: g.order > 1000, adjustSizes: false, outboundAttractionDistribution: true, slowDown: 1 + Math.log10(g.order),
       });
       if (g.order <= 600 && heat === 1) L.forceAtlas2.assign(g, { iterations: 60, settings }); // a readable first frame at once
-      const layout = new L.FA2Layout(g, { settings });
-      this.layout = layout;
-      const onIter = () => {
-        this.stats.layoutIterations++;
+      // big graphs: a redraw costs more than an iteration, so the page draws about once a second
+      // (the first step sooner) and the worker iterates in between
+      const layout = new Layout(g, settings, n => {
+        if (g.order > 2000) layout.budgetMs = 1000;
+        this.stats.layoutIterations += n;
+        (this.stats.steps = this.stats.steps || []).push([Math.round(performance.now() - t0), n]);
         if (this.stats.firstLayoutMs == null) {
           this.stats.firstLayoutMs = performance.now() - t0;
           if (!this.primary) this.fit(false);
         }
-      };
-      g.on("eachNodeAttributesUpdated", onIter);
-      this._offIter = () => g.off("eachNodeAttributesUpdated", onIter);
+      });
+      this.layout = layout;
       layout.start();
       const budget = heat * Math.min(1500 + 0.6 * g.order, 9000);
       this._layoutTimer = setTimeout(() => { this._stopLayout(); if (!this.primary && heat === 1) this.fit(true); }, budget);
@@ -131,8 +190,8 @@
 
     _stopLayout() {
       clearTimeout(this._layoutTimer);
-      if (this._offIter) { this._offIter(); this._offIter = null; }
       if (this.layout) { this.layout.kill(); this.layout = null; }
+      if (this.edgesHidden) { this.edgesHidden = false; this.renderer.refresh({ skipIndexation: true }); }
     }
 
     get layoutRunning() { return !!(this.layout && this.layout.isRunning()); }
@@ -153,7 +212,7 @@
       this._setFocusSet(id);
       this.renderer.refresh({ skipIndexation: true });
       const d = this.renderer.getNodeDisplayData(id), cam = this.renderer.getCamera();
-      if (d) cam.animate({ x: d.x, y: d.y, ratio: ratio || Math.min(cam.ratio, this.graph.order > 300 ? 0.35 : 0.7) }, { duration: 400 });
+      if (d) this.focusDone = cam.animate({ x: d.x, y: d.y, ratio: ratio || Math.min(cam.ratio, this.graph.order > 300 ? 0.35 : 0.7) }, { duration: 400 });
       this.onFocus(this.nodeData(id));
     }
 
@@ -192,6 +251,7 @@
     }
 
     _edgeReducer(e, d) {
+      if (this.edgesHidden) return Object.assign({}, d, { hidden: true });
       const g = this.graph, center = this.hover || (this.focus ? this.primary : null);
       if (!center) return d;
       const [s, t] = g.extremities(e);
@@ -208,7 +268,7 @@
       t.appendChild(document.createElement("br"));
       t.appendChild(document.createTextNode(`PageRank ${(n.pagerank || 0).toFixed(4)} · betweenness ${(n.betweenness || 0).toFixed(4)} · reach ${n.reach || 0} · flows ${(n.strength || 0).toLocaleString("en")}`));
       t.hidden = false;
-      const p = this.renderer.graphToViewport(this.renderer.getNodeDisplayData(id));
+      const p = this.renderer.framedGraphToViewport(this.renderer.getNodeDisplayData(id));
       this._placeTip(p.x, p.y);
     }
 
