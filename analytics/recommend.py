@@ -14,7 +14,9 @@ window graph with the impact analysis' hop counts: for every actor ``u`` and tar
     gain(a, b) = \\sum_{u, T} \\big( \\min(d(u, T), D) - \\min(d'(u, T), D) \\big), \\qquad D = \\max d + 1
 
 ``d`` / ``d'`` = hops from ``u`` to the nearest member of ``T`` along flows before / after the tie
-(unreachable = ``D``): the hops saved, where a newly reachable pair saves the most. Candidates
+(unreachable = ``D``): the hops saved, where a newly reachable pair saves the most. A shortest
+path uses the new tie at most once, so ``d'(v, T) = min(d(v, T), d(v, a) + 1 + d(b, T), d(v, b) + 1 + d(a, T))``
+exactly: one search per target set for the window, one per candidate endpoint, then array minima. Candidates
 are ranked by gain (at most one per pair of groups, two per group); the top ones come with the
 full :func:`~valuenet.analytics.whatif.impact` report of the tie (segment reachability, hops,
 readiness) and a reason in words, all computed from the stored flows of the window.
@@ -100,16 +102,28 @@ def recommend(
     finite = max((int(d.max()) for d in base if len(d)), default=0)
     cap = finite + 1
     base_c = [np.where(d < 0, cap, d) for d in base]
+    # adding u ↔ x: d'(v, T) = min(d(v, T), d(v, u) + 1 + d(x, T), d(v, x) + 1 + d(u, T)) — exact, since a
+    # shortest path uses the new tie at most once; d(v, u) for every v is one search on Wᵀ from u
+    inf = np.int64(np.iinfo(np.int64).max // 4)
+    base_i = [np.where(d < 0, inf, d.astype(np.int64)) for d in base]
+    to_actor: dict[int, np.ndarray] = {}
+
+    def dist_to(u: int) -> np.ndarray:
+        if u not in to_actor:
+            d = hops(rev, np.array([u]))
+            to_actor[u] = np.where(d < 0, inf, d.astype(np.int64))
+        return to_actor[u]
+
     scored = []
     for a, b, u, x in cands:
-        extra = (np.array([x, u], dtype=np.int64), np.array([u, x], dtype=np.int64))  # reversed graph: v → u edges
+        du, dx = dist_to(u), dist_to(x)
         saved = 0.0
         newly = 0
-        for t, d0 in zip(targets, base_c):
-            d1 = hops(rev, t, extra=extra)
-            d1c = np.where(d1 < 0, cap, d1)
-            saved += float((d0 - d1c).sum())
-            newly += int(np.count_nonzero((d0 == cap) & (d1 >= 0)))
+        for d0, d0c in zip(base_i, base_c):
+            d1 = np.minimum(d0, np.minimum(du + 1 + d0[x], dx + 1 + d0[u]))
+            d1c = np.where(d1 >= inf, cap, d1)
+            saved += float((d0c - d1c).sum())
+            newly += int(np.count_nonzero((d0 >= inf) & (d1 < inf)))
         scored.append((saved, newly, a, b, u, x))
     scored.sort(key=lambda s: (-s[0], -s[1], gname[s[2]], gname[s[3]]))
     chosen = []

@@ -39,7 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from valuenet.analytics.graph_store import _ANSWER_KINDS, _OPENER_KINDS, GraphStore
-from valuenet.analytics.metrics import brokerage, network, tunnels
+from valuenet.analytics.metrics import brokerage, network
 from valuenet.analytics.metrics.engine import SEGMENTS, WindowGraph
 from valuenet.analytics.paths import hops
 from valuenet.analytics.tick import WindowResult, compute_window
@@ -107,10 +107,22 @@ class WhatIfWindow:
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _index: dict[str, int] = field(default_factory=dict, repr=False)
     _gindex: dict[str, int] = field(default_factory=dict, repr=False)
+    _base: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {str(n): i for i, n in enumerate(self.result.graph.names.tolist())}
         self._gindex = {str(n): i for i, n in enumerate(self.names_global.tolist())}
+
+    def base(self) -> dict[str, Any]:
+        """The unchanged window's measures, tunnel volumes and segment reachability (computed once)."""
+        if not self._base:
+            g = self.graph
+            self._base.update(
+                measure=measure(g, self.questions, self.ideas, None),
+                tunnels=_tunnel_volumes(g),
+                reach=segment_reach(g),
+            )
+        return self._base
 
     @property
     def graph(self) -> WindowGraph:
@@ -273,7 +285,7 @@ def _endpoint(w: WhatIfWindow, name: str) -> int:
 
 @dataclass
 class _Variant:
-    graph: WindowGraph  # in base ids (removed actors isolated)
+    graph: WindowGraph  # in base ids (removed actors still in it: searches block them, _compact drops them)
     removed: np.ndarray  # bool mask, base ids
     extra: tuple[np.ndarray, np.ndarray]  # added directed edges (base ids)
     cut_pairs: np.ndarray  # (k, 2) direct pairs of removed tunnels
@@ -281,16 +293,11 @@ class _Variant:
     not_found: list[str]
 
 
-def _drop_entries(
-    m: sp.csr_matrix, kill: np.ndarray | None, pair_kill: tuple[np.ndarray, np.ndarray] | None
-) -> sp.csr_matrix:
+def _drop_entries(m: sp.csr_matrix, pair_kill: tuple[np.ndarray, np.ndarray]) -> sp.csr_matrix:
+    """``m`` without the entries between the two groups (either direction)."""
     c = m.tocoo()
-    keep = np.ones(c.nnz, dtype=bool)
-    if kill is not None:
-        keep &= ~(kill[c.row] | kill[c.col])
-    if pair_kill is not None:
-        a, b = pair_kill
-        keep &= ~((a[c.row] & b[c.col]) | (b[c.row] & a[c.col]))
+    a, b = pair_kill
+    keep = ~((a[c.row] & b[c.col]) | (b[c.row] & a[c.col]))
     return sp.csr_matrix((c.data[keep], (c.row[keep], c.col[keep])), shape=m.shape)
 
 
@@ -316,17 +323,13 @@ def _apply(w: WhatIfWindow, change: Change) -> _Variant:
     layers = dict(g.layers)
     amplify, engage = g.amplify, g.engage
     cut_pairs = np.zeros((0, 2), dtype=np.int64)
-    kill = removed if removed.any() else None
     for a_name, b_name in change.remove_tunnels:
         ma, mb = _group_mask(w, a_name), _group_mask(w, b_name)
         tot = g.total.tocoo()
         hit = (ma[tot.row] & mb[tot.col]) | (mb[tot.row] & ma[tot.col])
         cut_pairs = np.vstack([cut_pairs, np.column_stack([tot.row[hit], tot.col[hit]])])
-        layers = {k: _drop_entries(m, None, (ma, mb)) for k, m in layers.items()}
-        amplify, engage = _drop_entries(amplify, None, (ma, mb)), _drop_entries(engage, None, (ma, mb))
-    if kill is not None:
-        layers = {k: _drop_entries(m, kill, None) for k, m in layers.items()}
-        amplify, engage = _drop_entries(amplify, kill, None), _drop_entries(engage, kill, None)
+        layers = {k: _drop_entries(m, (ma, mb)) for k, m in layers.items()}
+        amplify, engage = _drop_entries(amplify, (ma, mb)), _drop_entries(engage, (ma, mb))
     ties: list[tuple[int, int]] = []
     for a_name, b_name in change.add_ties:
         u, v = _endpoint(w, a_name), _endpoint(w, b_name)
@@ -344,27 +347,33 @@ def _apply(w: WhatIfWindow, change: Change) -> _Variant:
     return _Variant(var, removed, (es, ed), cut_pairs, ties, not_found)
 
 
-def _compact(g: WindowGraph, removed: np.ndarray) -> WindowGraph:
-    """The graph of the remaining flows: removed actors and actors left without any tie dropped (as a tick would)."""
-    deg = np.asarray(g.total.sum(axis=0)).ravel() + np.asarray(g.total.sum(axis=1)).ravel()
-    keep = np.flatnonzero(~removed & (deg > 0))
-    if len(keep) == g.n:
-        return g
+def _compact(g: WindowGraph, removed: np.ndarray) -> tuple[WindowGraph, np.ndarray]:
+    """The graph of the remaining flows — removed actors and actors left without any tie dropped, as a
+    tick would count it — and the kept actors' ids in ``g``."""
 
-    def sub(m: sp.csr_matrix) -> sp.csr_matrix:
-        return m[keep][:, keep].tocsr()
+    def sub(graph: WindowGraph, keep: np.ndarray) -> WindowGraph:
+        def cut(m: sp.csr_matrix) -> sp.csr_matrix:
+            return m[keep][:, keep].tocsr()
 
-    return WindowGraph(
-        names=g.names[keep],
-        segment=g.segment[keep],
-        team=g.team[keep],
-        followers=g.followers[keep],
-        layers={k: sub(m) for k, m in g.layers.items()},
-        amplify=sub(g.amplify),
-        engage=sub(g.engage),
-        posts=g.posts[keep],
-        team_names=g.team_names,
-    )
+        return WindowGraph(
+            names=graph.names[keep],
+            segment=graph.segment[keep],
+            team=graph.team[keep],
+            followers=graph.followers[keep],
+            layers={k: cut(m) for k, m in graph.layers.items()},
+            amplify=cut(graph.amplify),
+            engage=cut(graph.engage),
+            posts=graph.posts[keep],
+            team_names=graph.team_names,
+        )
+
+    kept = np.flatnonzero(~removed)
+    out = sub(g, kept) if removed.any() else g
+    deg = np.asarray(out.total.sum(axis=0)).ravel() + np.asarray(out.total.sum(axis=1)).ravel()
+    if deg.all():
+        return out, kept
+    alive = np.flatnonzero(deg > 0)
+    return sub(out, alive), kept[alive]
 
 
 # ---------------------------------------------------------------------------------- measures
@@ -414,7 +423,11 @@ def measure(g: WindowGraph, questions: Outcomes, ideas: Outcomes, removed_global
 
 
 def _tunnel_volumes(g: WindowGraph) -> dict[tuple[str, str], int]:
-    return {(t.src, t.dst): t.knowledge + t.idea + t.reputation for t in tunnels.tunnels(g)}
+    """``vol(a, b)``: flows from segment ``a`` to segment ``b`` (the tunnels' volumes summed over types)."""
+    w = g.total.tocoo()
+    k = len(SEGMENTS)
+    vol = np.bincount(g.segment[w.row].astype(np.int64) * k + g.segment[w.col], weights=w.data, minlength=k * k)
+    return {(SEGMENTS[c // k], SEGMENTS[c % k]): int(round(vol[c])) for c in np.flatnonzero(vol).tolist()}
 
 
 def _reach_of(amp_t: sp.csr_matrix, v: int, blocked: np.ndarray | None) -> int:
@@ -422,62 +435,57 @@ def _reach_of(amp_t: sp.csr_matrix, v: int, blocked: np.ndarray | None) -> int:
     return int(np.count_nonzero(d > 0))
 
 
-def _relayed(
-    g: WindowGraph,
-    var: _Variant,
-    max_sources: int,
-) -> dict[str, Any]:
+def _relayed(g: WindowGraph, var: _Variant, max_sources: int) -> dict[str, Any]:
     """Pairs that exchanged through a removed actor (or across a removed tunnel): rerouted or lost."""
-    tot = g.total
+    tot = g.total.tocsr()
+    n = g.n
     removed = var.removed
-    pairs: dict[int, set[int]] = {}
-    weight: dict[int, float] = {}
+    pairs = sp.csr_matrix((n, n))
+    weight = np.zeros(n)
     if removed.any():
         rem = np.flatnonzero(removed)
-        into = tot[:, rem].tocoo()  # u → x
-        out_of = tot[rem].tocsr()  # x → w
-        for u, xi, wgt in zip(into.row.tolist(), into.col.tolist(), into.data.tolist()):
-            if removed[u]:
-                continue
-            row = out_of.indices[out_of.indptr[xi] : out_of.indptr[xi + 1]]
-            targets = {int(t) for t in row.tolist() if t != u and not removed[t]}
-            if targets:
-                pairs.setdefault(u, set()).update(targets)
-                weight[u] = weight.get(u, 0.0) + wgt
-    for u, w_ in var.cut_pairs.tolist():
-        pairs.setdefault(u, set()).add(w_)
-        weight[u] = weight.get(u, 0.0) + float(tot[u, w_])
-    total_pairs = sum(len(s) for s in pairs.values())
-    givers = sorted(pairs, key=lambda u: (-weight[u], u))
+        into = tot[:, rem]  # u → x
+        pairs = (into.astype(bool).astype(np.float64) @ tot[rem].astype(bool).astype(np.float64)).tocsr()
+        weight = np.asarray(into.sum(axis=1)).ravel()
+    if len(var.cut_pairs):
+        r, c = var.cut_pairs[:, 0], var.cut_pairs[:, 1]
+        pairs = pairs + sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
+        weight = weight + np.bincount(r, weights=np.asarray(tot[r, c]).ravel(), minlength=n)
+    pairs = pairs.tocoo()
+    ok = (pairs.row != pairs.col) & ~removed[pairs.row] & ~removed[pairs.col]
+    pairs = sp.csr_matrix((np.ones(int(ok.sum())), (pairs.row[ok], pairs.col[ok])), shape=(n, n))
+    givers = np.flatnonzero(np.diff(pairs.indptr))
+    givers = givers[np.lexsort((givers, -weight[givers]))]
     searched = givers[:max_sources]
-    vt = var.graph.total
-    lost, rerouted, hop_sum = 0, 0, 0
-    by_tunnel: dict[tuple[str, str], list[int]] = {}
+    k = len(SEGMENTS)
+    lost_by, kept_by = np.zeros(k * k, dtype=np.int64), np.zeros(k * k, dtype=np.int64)
+    hop_sum = 0
     examples: list[list[str]] = []
-    for u in searched:
-        dist = hops(vt, np.array([u]), blocked=removed if removed.any() else None, extra=var.extra)
-        for w_ in sorted(pairs[u]):
-            key = (SEGMENTS[int(g.segment[u])], SEGMENTS[int(g.segment[w_])])
-            slot = by_tunnel.setdefault(key, [0, 0])
-            if dist[w_] < 0:
-                lost += 1
-                slot[0] += 1
-                if len(examples) < 20:
-                    examples.append([str(g.names[u]), str(g.names[w_])])
-            else:
-                rerouted += 1
-                slot[1] += 1
-                hop_sum += int(dist[w_])
-    searched_pairs = lost + rerouted
+    blocked = removed if removed.any() else None
+    for u in searched.tolist():
+        dist = hops(var.graph.total, np.array([u]), blocked=blocked, extra=var.extra)
+        targets = pairs.indices[pairs.indptr[u] : pairs.indptr[u + 1]]
+        d = dist[targets]
+        code = int(g.segment[u]) * k + g.segment[targets].astype(np.int64)
+        lost = d < 0
+        np.add.at(lost_by, code[lost], 1)
+        np.add.at(kept_by, code[~lost], 1)
+        hop_sum += int(d[~lost].sum())
+        for t in np.sort(targets[lost])[: max(0, 20 - len(examples))].tolist():
+            examples.append([str(g.names[u]), str(g.names[t])])
+    lost_n, kept_n = int(lost_by.sum()), int(kept_by.sum())
     return {
-        "pairs": total_pairs,
+        "pairs": int(pairs.nnz),
         "givers": len(givers),
         "givers_searched": len(searched),
-        "pairs_searched": searched_pairs,
-        "lost": lost,
-        "rerouted": rerouted,
-        "rerouted_mean_hops": hop_sum / rerouted if rerouted else None,
-        "by_tunnel": [{"src": a, "dst": b, "lost": v[0], "rerouted": v[1]} for (a, b), v in sorted(by_tunnel.items())],
+        "pairs_searched": lost_n + kept_n,
+        "lost": lost_n,
+        "rerouted": kept_n,
+        "rerouted_mean_hops": hop_sum / kept_n if kept_n else None,
+        "by_tunnel": [
+            {"src": SEGMENTS[c // k], "dst": SEGMENTS[c % k], "lost": int(lost_by[c]), "rerouted": int(kept_by[c])}
+            for c in np.flatnonzero(lost_by + kept_by).tolist()
+        ],
         "lost_examples": examples,
     }
 
@@ -500,6 +508,8 @@ def _involved_influencers(g: WindowGraph, var: _Variant, limit: int = 20) -> lis
     amp = g.amplify.tocsr()
     downstream = hops(amp, np.flatnonzero(removed), max_hops=REACH_HOPS)  # x amplified … v
     cand = np.flatnonzero(downstream >= 0)
+    amplifiers = np.diff(amp.tocsc().indptr)  # distinct actors amplifying each actor
+    cand = cand[np.lexsort((cand, -amplifiers[cand]))][: 2 * limit]  # the most amplified of those involved
     amp_t = amp.T.tocsr()
     rows: list[dict[str, Any]] = []
     for v in cand.tolist():
@@ -525,20 +535,19 @@ def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 100) -> dict[s
         sorted({gi for a in list(change.remove_actors) + removed_names if (gi := w.global_id(a)) is not None}),
         dtype=np.int64,
     )
-    after_graph = _compact(var.graph, removed)
-    before = measure(g, w.questions, w.ideas, None)
+    after_graph, kept = _compact(var.graph, removed)
+    base = w.base()
+    before, vol_b, reach_b = base["measure"], base["tunnels"], base["reach"]
     after = measure(after_graph, w.questions, w.ideas, removed_global)
-    vol_b, vol_a = _tunnel_volumes(g), _tunnel_volumes(after_graph)
+    vol_a = _tunnel_volumes(after_graph)
     tunnel_rows: list[dict[str, Any]] = [
         {"src": a, "dst": b, "before": vol_b.get((a, b), 0), "after": vol_a.get((a, b), 0)}
         for a, b in sorted(set(vol_b) | set(vol_a))
     ]
     for r in tunnel_rows:
         r["cut"] = max(0, r["before"] - r["after"])
-    reach_b = segment_reach(g)
-    reach_a = segment_reach(
-        var.graph, blocked=removed if removed.any() else None, extra=var.extra if var.ties else None
-    )
+    extra = (np.searchsorted(kept, var.extra[0]), np.searchsorted(kept, var.extra[1])) if var.ties else None
+    reach_a = segment_reach(after_graph, extra=extra)
     reach_rows = []
     for key in sorted(set(reach_b) | set(reach_a)):
         sb, hb = reach_b.get(key, (0.0, None))
