@@ -1,12 +1,13 @@
 // Bundle sigma.js + graphology + ForceAtlas2 into ../valuenet/web/static/vendor/graph-libs.js
 // and copy the licence of every package that ends up in the bundle next to it.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "valuenet", "web", "static", "vendor");
+rmSync(join(out, "licenses"), { recursive: true, force: true });  // only the licences of what is bundled now
 mkdirSync(join(out, "licenses"), { recursive: true });
 
 const common = { bundle: true, minify: true, format: "iife", target: ["es2019"], legalComments: "none", metafile: true };
