@@ -20,6 +20,7 @@ import pytest
 from tests.pipeline_harness import ROOT
 from tests.processes import spawn, stop
 from tests.test_pipeline_e2e import expected_edges, plain_records
+from valuenet.kafka_admin import ensure_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -150,6 +151,7 @@ def test_worker_with_api_stops_cleanly_on_signals(kafka_bootstrap: str, tmp_path
     }
     env.pop("CLICKHOUSE_URL", None)
     env.pop("VALUENET_CHDB_PATH", None)
+    ensure_topics(kafka_bootstrap, prefix=prefix)
     with spawn(
         [sys.executable, "-m", "valuenet.cli", "worker", "--serve"],
         cwd=ROOT,

@@ -37,6 +37,11 @@ live = LiveGraphs(settings)
 _compute = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
+def shutdown_compute() -> None:
+    """Stop the tick process (at worker exit)."""
+    _compute.shutdown(wait=True, cancel_futures=True)
+
+
 @app.agent(flows_topic)
 async def build_graph(stream) -> None:
     """Add each batch of flows to the rolling graph, publish its live counters, then store the flows.

@@ -43,7 +43,35 @@ def run_worker(*, web: WebFactory | None = None, loglevel: str = "warning") -> N
     worker = Worker(app, loglevel=loglevel, quiet=True)
     if not sys.stdout.isatty():
         worker.spinner = None  # no cursor escapes in log files
-    worker.execute_from_commandline()
+    code: object = 0
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as e:  # faust stopped: agents, timers, producer flushed, offsets committed
+        code = e.code
+    _leave(code)
+
+
+def _leave(code: object) -> None:
+    """Close the store and the tick process, then exit without running native destructors.
+
+    Everything is stored and committed by now. chdb's C++ static destructors can crash at
+    interpreter exit (SIGSEGV, seen on about one stop in three), which would turn a clean stop
+    into a failure: the process leaves with ``os._exit`` after closing what it opened.
+    """
+    import os
+
+    from valuenet.analytics.storage.sink import get_sink
+    from valuenet.pipeline import graph_agent
+
+    graph_agent.shutdown_compute()
+    try:
+        get_sink().store.close()
+    except Exception as e:  # noqa: BLE001 - leaving anyway; say why the store did not close
+        logging.getLogger(__name__).warning("closing the store at exit failed: %s", e)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 class StartupNoise(logging.Filter):
