@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from valuenet.analytics.storage.exceptions import RowError, StoreLockedError, UnknownTableError
 from valuenet.schemas.dlq import DlqRecord, dlq_record
@@ -91,19 +92,28 @@ class StoreSink:
         io, store = self._lane(table)
         fn = getattr(store, method)
         job = IsolatingWrite(fn, table, rows, getattr(store, "batch_size", 0) or len(rows))
-        delay = RETRY_FIRST_S
-        attempt = 0
-        while True:
-            try:
+
+        def waiting(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            reason = _short(exc) if exc is not None else "unknown error"
+            delay = state.next_action.sleep if state.next_action is not None else 0.0
+            log.warning(
+                "store unavailable writing %s (%s); retry %d in %.1fs", table, reason, state.attempt_number, delay
+            )
+
+        # only transient errors get out of IsolatingWrite: retried forever, RETRY_FIRST_S doubling up to RETRY_MAX_S
+        retrying = AsyncRetrying(
+            wait=wait_exponential(multiplier=RETRY_FIRST_S, max=RETRY_MAX_S),
+            retry=retry_if_exception_type(Exception),
+            before_sleep=waiting,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 refused = await loop.run_in_executor(io, job.run)
-                if attempt:
-                    log.warning("store write to %s succeeded after %d retries", table, attempt)
-                return [rejected_row(table, row, exc) for row, exc in refused]
-            except Exception as exc:  # noqa: BLE001 - only transient errors get here (IsolatingWrite)
-                attempt += 1
-                log.warning("store unavailable writing %s (%s); retry %d in %.1fs", table, _short(exc), attempt, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
+        if attempt.retry_state.attempt_number > 1:
+            log.warning("store write to %s succeeded after %d retries", table, attempt.retry_state.attempt_number - 1)
+        return [rejected_row(table, row, exc) for row, exc in refused]
 
     async def query(self, sql: str, params: dict | None = None, *, lane: str = "flows") -> list[dict]:
         """Run a read query on the I/O thread of the lane that writes table ``lane``."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from valuenet.analytics.storage.reader import Reader, to_iso
 from valuenet.config import Settings
@@ -269,34 +270,50 @@ class FeedHub:
         return ev.type
 
     async def _kafka_loop(self) -> None:
+        """Consume ``valuenet.metrics`` for ever; while the broker is away the store poll carries the feed.
+
+        A session that fails (or ends) is retried after 1 s, doubling up to 30 s; one that connected
+        starts the backoff over.
+        """
+
+        def waiting(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            delay = state.next_action.sleep if state.next_action is not None else 0.0
+            log.warning("feed: Kafka unavailable (%s); polling the store, retry in %.0fs", exc, delay)
+
+        retrying = AsyncRetrying(
+            wait=wait_exponential(multiplier=1.0, max=30.0),
+            retry=retry_if_exception_type(Exception),  # not CancelledError: the hub is stopping
+            before_sleep=waiting,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self._kafka_session(attempt.retry_state)
+
+    async def _kafka_session(self, state: RetryCallState) -> None:
+        """One consumer connection, until it fails; a connection resets the retry count (the next wait is 1 s)."""
         from aiokafka import AIOKafkaConsumer
 
-        backoff = 1.0
-        while True:
-            consumer = AIOKafkaConsumer(
-                self.settings.topic("metrics"),
-                bootstrap_servers=self.settings.bootstrap_servers,
-                group_id=None,
-                auto_offset_reset="latest",
-                enable_auto_commit=False,
-                request_timeout_ms=10000,
-            )
+        consumer = AIOKafkaConsumer(
+            self.settings.topic("metrics"),
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+            request_timeout_ms=10000,
+        )
+        try:
+            await consumer.start()
+            self.kafka_connected = True
+            state.attempt_number = 1
+            log.info("feed: consuming %s from %s", self.settings.topic("metrics"), self.settings.bootstrap_servers)
+            async for msg in consumer:
+                self.handle_record(msg.value)
+            raise ConnectionError("the consumer stopped")
+        finally:
+            self.kafka_connected = False
             try:
-                await consumer.start()
-                self.kafka_connected = True
-                backoff = 1.0
-                log.info("feed: consuming %s from %s", self.settings.topic("metrics"), self.settings.bootstrap_servers)
-                async for msg in consumer:
-                    self.handle_record(msg.value)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - broker away: fall back to polling, retry later
-                log.warning("feed: Kafka unavailable (%s); polling the store, retry in %.0fs", e, backoff)
-            finally:
-                self.kafka_connected = False
-                try:
-                    await consumer.stop()
-                except Exception:  # noqa: BLE001
-                    pass
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+                await consumer.stop()
+            except Exception:  # noqa: BLE001 - closing a consumer whose broker is gone
+                pass
