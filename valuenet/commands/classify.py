@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from valuenet.console import make_console
 
 eval_app = typer.Typer(help="Evaluate components on held-out data.", no_args_is_help=True)
 train_app = typer.Typer(help="Retrain components.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 @eval_app.command("classify")

@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Literal
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from valuenet.config import get_settings
+from valuenet.console import make_console
 from valuenet.schemas.interaction import Source
 
 app = typer.Typer(
     help="Get raw platform events into Kafka (valuenet.raw); bad input goes to valuenet.dlq.", no_args_is_help=True
 )
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 def _producer():
@@ -116,7 +116,7 @@ def replay(
         table.add_row(f"  kind {kind}", f"{n:,}")
     for fld, n in summary["rejected_fields"].items():
         table.add_row(f"  rejected field {fld}", f"{n:,}")
-    Console().print(table)
+    make_console().print(table)
 
 
 @app.command()
