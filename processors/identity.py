@@ -56,9 +56,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from valuenet.schemas.flow import Segment
 from valuenet.schemas.interaction import Interaction, Kind
@@ -485,97 +486,162 @@ class IdentityResolver:
         )
 
 
-# -- parsing helpers ---------------------------------------------------------------------------
+# -- the files' entries as pydantic models --------------------------------------------------------
 
 
-def _split(value: Any, where: str) -> tuple[str, ...]:
+def _split(value: Any) -> tuple[str, ...]:
+    """A ``;``- (or ``,``-) separated string, a list of strings or a ``{platform: id}`` mapping as a tuple."""
     if value is None or value == "":
         return ()
     if isinstance(value, str):
         return tuple(s.strip() for s in value.replace(",", ";").split(";") if s.strip())
     if isinstance(value, list):
-        out = []
-        for v in value:
-            if not isinstance(v, str):
-                raise DirectoryError(f"{where}: expected strings, got {type(v).__name__}")
-            out.append(v.strip())
-        return tuple(v for v in out if v)
+        bad = [v for v in value if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"expected strings, got {type(bad[0]).__name__}")
+        return tuple(v.strip() for v in value if v.strip())
     if isinstance(value, dict):  # {slack: U123, github: octocat}
         return tuple(f"{k}:{v}" for k, v in value.items() if v)
-    raise DirectoryError(f"{where}: expected a ';'-separated string or a list, got {type(value).__name__}")
+    raise ValueError(f"expected a ';'-separated string or a list, got {type(value).__name__}")
 
 
-def _opt(row: Mapping[str, Any], name: str, where: str) -> str | None:
-    v = row.get(name)
-    if v is None or v == "":
+def _text(value: Any) -> str | None:
+    """An optional text cell: empty → None; numbers (YAML ids) as text."""
+    if value is None or value == "":
         return None
-    if not isinstance(v, (str, int)):
-        raise DirectoryError(f"{where}: field '{name}': expected a string, got {type(v).__name__}")
-    return str(v).strip() or None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return str(value).strip() or None
+
+
+def _domains(value: Any) -> dict[str, str | None]:
+    """``{domain: organisation}`` from a mapping, or domains without organisation from a list / string."""
+    if isinstance(value, dict):
+        return {str(k).lower(): (str(v) if v is not None else None) for k, v in value.items()}
+    return {d.lower(): None for d in _split(value)}
+
+
+class PersonEntry(BaseModel):
+    """One ``people`` entry as written (YAML keys or CSV columns); unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    person: str
+    name: str | None = None
+    accounts: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    team: str | None = None
+    organisation: str | None = Field(default=None, validation_alias=AliasChoices("organisation", "organization"))
+    segment: Segment | None = None
+
+    @field_validator("person", "name", "team", "organisation", mode="before")
+    @classmethod
+    def _optional_text(cls, value: Any) -> str | None:
+        return _text(value)
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _accounts(cls, value: Any) -> tuple[str, ...]:
+        accounts = _split(value)
+        bad = [a for a in accounts if ":" not in a]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not '<platform>:<id>'")
+        return accounts
+
+    @field_validator("emails", mode="before")
+    @classmethod
+    def _emails(cls, value: Any) -> tuple[str, ...]:
+        emails = _split(value)
+        bad = [e for e in emails if "@" not in e]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an e-mail address")
+        return emails
+
+    @field_validator("segment", mode="before")
+    @classmethod
+    def _segment(cls, value: Any) -> Segment | None:
+        text = _text(value)
+        if text is None:
+            return None
+        try:
+            return Segment(text.lower())
+        except ValueError:
+            raise ValueError(f"{text!r} is not one of {', '.join(s.value for s in Segment)}") from None
+
+
+_Threshold = Annotated[int, Field(ge=0, strict=True)]
+
+
+class RulesEntry(BaseModel):
+    """The ``rules`` mapping as written; unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    workforce_domains: dict[str, str | None] = {}
+    partner_domains: dict[str, str | None] = {}
+    customer_domains: dict[str, str | None] = {}
+    brand_accounts: tuple[str, ...] = ()
+    brand_followers: tuple[str, ...] = ()
+    brand_followers_file: str | None = None
+    influencer_followers: _Threshold | None = 10_000
+    influencer_reach: _Threshold | None = None
+
+    @field_validator("workforce_domains", "partner_domains", "customer_domains", mode="before")
+    @classmethod
+    def _domain_map(cls, value: Any) -> dict[str, str | None]:
+        return _domains(value)
+
+    @field_validator("brand_accounts", "brand_followers", mode="before")
+    @classmethod
+    def _accounts(cls, value: Any) -> tuple[str, ...]:
+        return _split(value)
+
+    @field_validator("brand_followers_file", mode="before")
+    @classmethod
+    def _file(cls, value: Any) -> str | None:
+        return _text(value)
+
+
+def _validation_error(where: str, e: ValidationError, prefix: str = "field") -> DirectoryError:
+    """The first validation error as ``<where>: <prefix> '<field>': <reason>``."""
+    err = e.errors()[0]
+    reason = "missing" if err["type"] == "missing" else str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"]:
+        return DirectoryError(f"{where}: {reason}")
+    return DirectoryError(f"{where}: {prefix} '{err['loc'][0]}': {reason}")
 
 
 def _person(row: Any, path: Path, i: int) -> Person:
     where = f"{path}: row {i}"
     if not isinstance(row, Mapping):
         raise DirectoryError(f"{where}: expected a mapping, got {type(row).__name__}")
-    key = _opt(row, "person", where)
-    if not key:
-        raise DirectoryError(f"{where}: field 'person': missing")
-    accounts = _split(row.get("accounts"), f"{where} field 'accounts'")
-    for acc in accounts:
-        if ":" not in acc:
-            raise DirectoryError(f"{where}: field 'accounts': {acc!r} is not '<platform>:<id>'")
-    emails = _split(row.get("emails"), f"{where} field 'emails'")
-    for e in emails:
-        if "@" not in e:
-            raise DirectoryError(f"{where}: field 'emails': {e!r} is not an e-mail address")
-    seg_raw = _opt(row, "segment", where)
-    segment = None
-    if seg_raw:
-        try:
-            segment = Segment(seg_raw.lower())
-        except ValueError:
-            allowed = ", ".join(s.value for s in Segment)
-            raise DirectoryError(f"{where}: field 'segment': {seg_raw!r} is not one of {allowed}") from None
+    try:
+        entry = PersonEntry.model_validate(row)
+    except ValidationError as e:
+        raise _validation_error(where, e) from None
     return Person(
-        key=key,
-        name=_opt(row, "name", where),
-        accounts=accounts,
-        emails=emails,
-        team=_opt(row, "team", where),
-        organisation=_opt(row, "organisation", where) or _opt(row, "organization", where),
-        segment=segment,
+        key=entry.person,
+        name=entry.name,
+        accounts=entry.accounts,
+        emails=entry.emails,
+        team=entry.team,
+        organisation=entry.organisation,
+        segment=entry.segment,
     )
-
-
-def _domains(value: Any, where: str) -> dict[str, str | None]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return {str(k).lower(): (str(v) if v is not None else None) for k, v in value.items()}
-    return {d.lower(): None for d in _split(value, where)}
-
-
-def _threshold(raw: Mapping[str, Any], name: str, default: int | None, where: str) -> int | None:
-    if name not in raw:
-        return default
-    v = raw[name]
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise DirectoryError(f"{where}: rules field '{name}': expected a non-negative integer, got {v!r}")
-    return v
 
 
 def _rules(raw: Any, path: Path) -> tuple[Rules, list[Path]]:
     where = str(path)
     if not isinstance(raw, Mapping):
         raise DirectoryError(f"{where}: field 'rules': expected a mapping")
-    followers = {account_key(a) for a in _split(raw.get("brand_followers"), f"{where}: rules field 'brand_followers'")}
+    try:
+        entry = RulesEntry.model_validate(raw)
+    except ValidationError as e:
+        raise _validation_error(where, e, "rules field") from None
+    followers = {account_key(a) for a in entry.brand_followers}
     extra: list[Path] = []
-    ffile = raw.get("brand_followers_file")
-    if ffile:
-        fp = (path.parent / str(ffile)).resolve()
+    if entry.brand_followers_file:
+        fp = (path.parent / entry.brand_followers_file).resolve()
         try:
             lines = fp.read_text(encoding="utf-8").splitlines()
         except OSError as e:
@@ -583,14 +649,12 @@ def _rules(raw: Any, path: Path) -> tuple[Rules, list[Path]]:
         followers.update(account_key(s) for s in (ln.strip() for ln in lines) if s and not s.startswith("#"))
         extra.append(fp)
     rules = Rules(
-        workforce_domains=_domains(raw.get("workforce_domains"), f"{where}: rules field 'workforce_domains'"),
-        partner_domains=_domains(raw.get("partner_domains"), f"{where}: rules field 'partner_domains'"),
-        customer_domains=_domains(raw.get("customer_domains"), f"{where}: rules field 'customer_domains'"),
-        brand_accounts=frozenset(
-            account_key(a) for a in _split(raw.get("brand_accounts"), f"{where}: rules field 'brand_accounts'")
-        ),
+        workforce_domains=entry.workforce_domains,
+        partner_domains=entry.partner_domains,
+        customer_domains=entry.customer_domains,
+        brand_accounts=frozenset(account_key(a) for a in entry.brand_accounts),
         brand_followers=frozenset(followers),
-        influencer_followers=_threshold(raw, "influencer_followers", 10_000, where),
-        influencer_reach=_threshold(raw, "influencer_reach", None, where),
+        influencer_followers=entry.influencer_followers,
+        influencer_reach=entry.influencer_reach,
     )
     return rules, extra

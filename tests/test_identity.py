@@ -151,3 +151,29 @@ def test_account_key_normalises_case_and_at():
         .organisation
         == "Globex"
     )
+
+
+@pytest.mark.parametrize(
+    "doc,message",
+    [
+        ("people:\n  - name: x\n", "row 1: field 'person': missing"),
+        ("people:\n  - person: a\n    emails: [1]\n", "row 1: field 'emails': expected strings, got int"),
+        ("people:\n  - person: a\n    emails: bob\n", "row 1: field 'emails': 'bob' is not an e-mail address"),
+        ("people:\n  - 5\n", "row 1: expected a mapping, got int"),
+        (
+            "rules:\n  influencer_followers: true\n",
+            "rules field 'influencer_followers': Input should be a valid integer",
+        ),
+        (
+            "rules:\n  influencer_reach: -1\n",
+            "rules field 'influencer_reach': Input should be greater than or equal to 0",
+        ),
+        ("rules:\n  partner_domains: 5\n", "rules field 'partner_domains': expected a ';'-separated string or a list"),
+    ],
+)
+def test_directory_entries_are_validated_naming_file_row_and_field(tmp_path, doc: str, message: str) -> None:
+    p = tmp_path / "d.yaml"
+    p.write_text(doc)
+    with pytest.raises(DirectoryError) as e:
+        load_directory(p)
+    assert str(e.value).startswith(f"{p}: ") and message in str(e.value)
