@@ -7,7 +7,10 @@ embedded chdb session (chdb is opened by one process at a time); without one it 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,6 +49,11 @@ CSP = (
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+
+
+def _sha256_b64(text: str) -> str:
+    """The base64 SHA-256 of ``text`` as a CSP source expression wants it."""
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
 def create_app(
@@ -194,9 +202,13 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:
-        # the palette goes inline into the page's head: CSS variables and window.VNPalette, before any script
-        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace("<!--palette-->", page_head(), 1)
-        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+        # the palette goes inline into the page's head: CSS variables and window.VNPalette, before any script;
+        # the CSP allows that one inline script by its hash (script-src stays 'self' otherwise)
+        head = page_head()
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace("<!--palette-->", head, 1)
+        allowed = " ".join(f"'sha256-{_sha256_b64(js)}'" for js in re.findall(r"<script>(.*?)</script>", head, re.S))
+        csp = CSP.replace("script-src 'self'", f"script-src 'self' {allowed}") if allowed else CSP
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache", "Content-Security-Policy": csp})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
