@@ -122,23 +122,24 @@ def trivial_faust(run: Run, topic: str, n: int, *, decode: bool = False) -> floa
     return n / (r["last"] - r["first"])
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its live children (the worker's tick process)."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU seconds of a process, and of its live children (the worker's tick process)."""
     proc = psutil.Process(pid)
-    total = sum(proc.cpu_times()[:2])
+    children = 0.0
     for child in proc.children(recursive=True):
         try:
-            total += sum(child.cpu_times()[:2])
+            children += sum(child.cpu_times()[:2])
         except psutil.NoSuchProcess:
             pass
-    return total
+    return sum(proc.cpu_times()[:2]), children
 
 
 def pipeline(
     run: Run, records: list[bytes], keys: list[tuple[str, str]], expected_flows: int, workers: int, batch: int
 ) -> tuple[float, list[float]]:
     """Events/s of ``workers`` valuenet workers (one consumer group), first stored flow → last, and each
-    worker's CPU-seconds per event. The workers start and join first; the events are sent after."""
+    worker's CPU-seconds per event (its tick process included, and also printed alone: ticks cost
+    per second of run, not per event). The workers start and join first; the events are sent after."""
     procs = [run.worker(f"w{i}", loglevel="info") for i in range(workers)]
     logs = [run.home / f"w{i}.log" for i in range(workers)]
     deadline = time.monotonic() + 180
@@ -163,7 +164,10 @@ def pipeline(
         time.sleep(0.2)
     if not last:
         raise RuntimeError(f"pipeline did not finish; see {run.home}")
-    cpu = [(cpu_seconds(p.pid) - c0) / n for p, c0 in zip(procs, cpu0, strict=True)]
+    cpu1 = [cpu_seconds(p.pid) for p in procs]
+    cpu = [(a[0] + a[1] - b[0] - b[1]) / n for a, b in zip(cpu1, cpu0, strict=True)]
+    ticks = [(a[1] - b[1]) / n for a, b in zip(cpu1, cpu0, strict=True)]
+    print(f"  tick process CPU µs/event: {', '.join(f'{t * 1e6:,.1f}' for t in ticks)}", flush=True)
     return n / (last - first), cpu
 
 
@@ -231,7 +235,7 @@ def main() -> None:
                 try:
                     rate, cpu = pipeline(run, raw, keys, expected, args.workers, args.batch)
                     results[many].append(rate)
-                    cpu_many.append(cpu)
+                    cpu_many.append(sorted(cpu, reverse=True))  # the worker holding the network's graph first
                 finally:
                     run.close()
             progress.advance(task)
@@ -263,7 +267,7 @@ def main() -> None:
         console.print(
             f"{args.workers} workers on one network: "
             + ", ".join(
-                f"worker {i + 1} {c * 1e6:,.1f} µs/event ({s:.2f} of one worker's)"
+                f"{'graph-holding ' if i == 0 else ''}worker {i + 1} {c * 1e6:,.1f} µs/event ({s:.2f} of one worker's)"
                 for i, (c, s) in enumerate(zip(per_worker, share, strict=True))
             )
             + f"; together {sum(per_worker) * 1e6:,.1f} µs/event ({sum(share):.2f}×: the overhead of spreading)"
