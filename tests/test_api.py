@@ -413,6 +413,10 @@ def test_cascade(client: TestClient) -> None:
     sub = client.get("/api/cascade/r-cu1").json()
     assert sub["reach"] == 1 and sub["author"] == "cu1"
     assert client.get("/api/cascade/nothing-here").status_code == 404
+    # a Bluesky post id holds slashes: the route still takes it whole (escaped by the page as %2F)
+    bsky = "at://did:plc:abc/app.bsky.feed.post/3n3l"
+    miss = client.get("/api/cascade/" + bsky.replace(":", "%3A").replace("/", "%2F"))
+    assert miss.status_code == 404 and bsky in miss.json()["detail"]
 
 
 def test_alerts_newest_first(client: TestClient) -> None:

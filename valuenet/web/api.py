@@ -287,7 +287,7 @@ def reach_leaderboard(
     return {"network": net, "window": w, "metric": metric, "leaders": leaders}
 
 
-@router.get("/cascade/{event_id}", summary="A post's amplification cascade")
+@router.get("/cascade/{event_id:path}", summary="A post's amplification cascade (ids may hold slashes: at://…)")
 def cascade(
     reader: ReaderDep,
     settings: SettingsDep,
