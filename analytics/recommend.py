@@ -32,22 +32,12 @@ import numpy as np
 from valuenet.analytics.metrics.brokerage import group_labels
 from valuenet.analytics.metrics.engine import SEGMENTS
 from valuenet.analytics.paths import hops
-from valuenet.analytics.whatif import Change, WhatIfWindow, impact
+from valuenet.analytics.whatif import Change, WhatIfWindow, group_names, impact
 
 __all__ = ["recommend"]
 
 _WF = SEGMENTS.index("workforce")
 _UNKNOWN = SEGMENTS.index("unknown")
-
-
-def _names(w: WhatIfWindow, labels: np.ndarray) -> dict[int, str]:
-    g = w.graph
-    out: dict[int, str] = {}
-    for i in np.unique(labels, return_index=True)[1].tolist():
-        t = int(g.team[i])
-        seg = SEGMENTS[int(g.segment[i])]
-        out[int(labels[i])] = f"{seg}/{g.team_names[t]}" if t >= 0 else seg
-    return out
 
 
 def recommend(
@@ -59,7 +49,7 @@ def recommend(
     if g.n < 3:
         return {"network": w.network, "window": w.result.window, "recommendations": [], "candidates": 0}
     labels = group_labels(g)
-    gname = _names(w, labels)
+    gname = group_names(g, labels)
     known = g.segment != _UNKNOWN
     tot = g.total.tocoo()
     ok = known[tot.row] & known[tot.col]
@@ -71,8 +61,7 @@ def recommend(
     )
     internal = np.bincount(lr[lr == lc], weights=v[lr == lc], minlength=ng)
     ei = np.divide(ext - internal, ext + internal, out=np.zeros(ng), where=(ext + internal) > 0)
-    pair = np.zeros((ng, ng))
-    np.add.at(pair, (lr, lc), v)
+    pair = np.bincount(lr * ng + lc, weights=v, minlength=ng * ng).reshape(ng, ng)
     pair = pair + pair.T
     strength = np.asarray(g.total.sum(axis=0)).ravel() + np.asarray(g.total.sum(axis=1)).ravel()
     cross = np.bincount(r[lr != lc], weights=v[lr != lc], minlength=g.n) + np.bincount(
@@ -98,32 +87,33 @@ def recommend(
     rev = g.total.T.tocsr()
     targets = [np.flatnonzero(g.segment == s) for s in range(len(SEGMENTS)) if s != _UNKNOWN]
     targets = [t for t in targets if len(t)] + [members[a] for a in present if g.team[members[a][0]] >= 0]
-    base = [hops(rev, t) for t in targets]
-    finite = max((int(d.max()) for d in base if len(d)), default=0)
-    cap = finite + 1
-    base_c = [np.where(d < 0, cap, d) for d in base]
+    base = w.base().get("target_hops")
+    if base is None:  # hops from every actor to every target set, once per window (int32, -1 unreachable)
+        base = w.base()["target_hops"] = np.vstack([hops(rev, t) for t in targets]) if targets else None
+    if base is None:
+        return {"network": w.network, "window": w.result.window, "recommendations": [], "candidates": 0}
+    inf = np.int32(1 << 29)  # inf + 1 + inf stays inside int32
+    cap = np.int32(int(base.max()) + 1)
+    d0 = np.where(base < 0, inf, base)
+    d0c = np.minimum(d0, cap)
+    unreached = d0 >= inf
     # adding u ↔ x: d'(v, T) = min(d(v, T), d(v, u) + 1 + d(x, T), d(v, x) + 1 + d(u, T)) — exact, since a
     # shortest path uses the new tie at most once; d(v, u) for every v is one search on Wᵀ from u
-    inf = np.int64(np.iinfo(np.int64).max // 4)
-    base_i = [np.where(d < 0, inf, d.astype(np.int64)) for d in base]
     to_actor: dict[int, np.ndarray] = {}
 
     def dist_to(u: int) -> np.ndarray:
         if u not in to_actor:
             d = hops(rev, np.array([u]))
-            to_actor[u] = np.where(d < 0, inf, d.astype(np.int64))
+            to_actor[u] = np.where(d < 0, inf, d)
         return to_actor[u]
 
     scored = []
     for a, b, u, x in cands:
         du, dx = dist_to(u), dist_to(x)
-        saved = 0.0
-        newly = 0
-        for d0, d0c in zip(base_i, base_c):
-            d1 = np.minimum(d0, np.minimum(du + 1 + d0[x], dx + 1 + d0[u]))
-            d1c = np.where(d1 >= inf, cap, d1)
-            saved += float((d0c - d1c).sum())
-            newly += int(np.count_nonzero((d0 >= inf) & (d1 < inf)))
+        via = np.minimum(du[None, :] + (1 + d0[:, x : x + 1]), dx[None, :] + (1 + d0[:, u : u + 1]))
+        d1 = np.minimum(d0, via)
+        saved = float(d0c.sum(dtype=np.int64) - np.minimum(d1, cap).sum(dtype=np.int64))
+        newly = int(np.count_nonzero(unreached & (d1 < inf)))
         scored.append((saved, newly, a, b, u, x))
     scored.sort(key=lambda s: (-s[0], -s[1], gname[s[2]], gname[s[3]]))
     chosen = []

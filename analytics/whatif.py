@@ -19,7 +19,8 @@ window before and after:
   nearest ``v ∈ b``;
 - **relayed pairs**: actor pairs ``(u, w)`` with ``u → x → w`` through a removed actor ``x`` (or
   the direct pairs of a removed tunnel): *rerouted* when a path ``u ⇝ w`` remains, *lost*
-  when it was their only path (at most ``max_sources`` givers are searched, heaviest first; stated);
+  when it was their only path (decided by the changed graph's strong and weak components, the
+  rest by a search from ``u`` for the ``max_sources`` heaviest givers; any left are ``unresolved``);
 - **outcomes**: questions (ideas) whose first answer (pickup) came from a removed actor, and
   whether a later answer by someone else remains;
 - **influencers involved**: actor-level amplification reach within 3 hops
@@ -37,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from valuenet.analytics.graph_store import _ANSWER_KINDS, _OPENER_KINDS, GraphStore
 from valuenet.analytics.metrics import brokerage, network
@@ -46,7 +48,19 @@ from valuenet.analytics.tick import WindowResult, compute_window
 from valuenet.analytics.window import bucket_of
 from valuenet.schemas import Flow
 
-__all__ = ["Change", "Outcomes", "WhatIfWindow", "impact", "load_window", "measure", "group_name"]
+__all__ = [
+    "Change",
+    "Outcomes",
+    "WhatIfWindow",
+    "group_name",
+    "group_names",
+    "impact",
+    "load_window",
+    "measure",
+    "segment_hops",
+    "segment_reach",
+    "with_tie",
+]
 
 _WF = SEGMENTS.index("workforce")
 REACH_HOPS = 3
@@ -117,10 +131,12 @@ class WhatIfWindow:
         """The unchanged window's measures, tunnel volumes and segment reachability (computed once)."""
         if not self._base:
             g = self.graph
+            dists = segment_hops(g)
             self._base.update(
                 measure=measure(g, self.questions, self.ideas, None),
                 tunnels=_tunnel_volumes(g),
-                reach=segment_reach(g),
+                segment_hops=dists,
+                reach=segment_reach(g, dists),
             )
         return self._base
 
@@ -148,6 +164,11 @@ def group_name(g: WindowGraph, i: int) -> str:
     seg = SEGMENTS[int(g.segment[i])]
     t = int(g.team[i])
     return f"{seg}/{g.team_names[t]}" if t >= 0 else seg
+
+
+def group_names(g: WindowGraph, labels: np.ndarray) -> dict[int, str]:
+    """:func:`group_name` of every group label present (labels as ``brokerage.group_labels``)."""
+    return {int(labels[i]): group_name(g, i) for i in np.unique(labels, return_index=True)[1].tolist()}
 
 
 def load_window(
@@ -338,12 +359,14 @@ def _apply(w: WhatIfWindow, change: Change) -> _Variant:
         ties.append((u, v))
     es = np.array([x for u, v in ties for x in (u, v)], dtype=np.int64)
     ed = np.array([x for u, v in ties for x in (v, u)], dtype=np.int64)
+    total = g.total
     if ties:
         add = sp.csr_matrix((np.ones(len(es)), (es, ed)), shape=(n, n))
         layers["knowledge"] = (layers["knowledge"] + add).tocsr()
+        total = (total + add).tocsr()
     var = replace(g, team=team, layers=layers, amplify=amplify, engage=engage)
-    var.__dict__.pop("total", None)
-    var.__dict__.pop("igraph", None)
+    if not change.remove_tunnels:  # W = Σ_l W_l known without summing the layers again
+        var.__dict__["total"] = total
     return _Variant(var, removed, (es, ed), cut_pairs, ties, not_found)
 
 
@@ -379,21 +402,47 @@ def _compact(g: WindowGraph, removed: np.ndarray) -> tuple[WindowGraph, np.ndarr
 # ---------------------------------------------------------------------------------- measures
 
 
-def segment_reach(
-    g: WindowGraph, *, blocked: np.ndarray | None = None, extra: tuple[np.ndarray, np.ndarray] | None = None
-) -> dict[tuple[str, str], tuple[float, float | None]]:
-    """``(a, b) → (share(a → b), hops(a → b))`` for segments ``a ≠ b`` present (module docstring)."""
+def segment_hops(g: WindowGraph, extra: tuple[np.ndarray, np.ndarray] | None = None) -> dict[int, np.ndarray]:
+    """Per segment code ``b`` present: hops from every actor to the nearest actor of ``b`` (-1: none)."""
     rev = g.total.T.tocsr()
     rextra = (extra[1], extra[0]) if extra is not None else None
-    alive = np.ones(g.n, dtype=bool) if blocked is None else ~blocked
+    return {
+        b: hops(rev, np.flatnonzero(g.segment == b), extra=rextra)
+        for b in range(len(SEGMENTS))
+        if (g.segment == b).any()
+    }
+
+
+def with_tie(dists: dict[int, np.ndarray], to_u: np.ndarray, to_x: np.ndarray, u: int, x: int) -> dict[int, np.ndarray]:
+    """Hops after adding the tie ``u ↔ x``: ``d'(v) = min(d(v), d(v, u) + 1 + d(x), d(v, x) + 1 + d(u))``.
+
+    Exact for one tie: a shortest path uses it at most once. ``to_u[v]`` = hops from ``v`` to ``u``.
+    """
+    inf = np.int64(1 << 40)
+
+    def fin(d: np.ndarray) -> np.ndarray:
+        return np.where(d < 0, inf, d.astype(np.int64))
+
+    fu, fx = fin(to_u), fin(to_x)
+    out = {}
+    for b, d in dists.items():
+        d0 = fin(d)
+        d1 = np.minimum(d0, np.minimum(fu + 1 + d0[x], fx + 1 + d0[u]))
+        out[b] = np.where(d1 >= inf, -1, d1).astype(np.int32)
+    return out
+
+
+def segment_reach(
+    g: WindowGraph, dists: dict[int, np.ndarray] | None = None
+) -> dict[tuple[str, str], tuple[float, float | None]]:
+    """``(a, b) → (share(a → b), hops(a → b))`` for segments ``a ≠ b`` present (module docstring)."""
+    dists = segment_hops(g) if dists is None else dists
     out: dict[tuple[str, str], tuple[float, float | None]] = {}
-    present = [s for s in range(len(SEGMENTS)) if (alive & (g.segment == s)).any()]
-    for b in present:
-        dist = hops(rev, np.flatnonzero(alive & (g.segment == b)), blocked=blocked, extra=rextra)
-        for a in present:
+    for b, dist in dists.items():
+        for a in dists:
             if a == b:
                 continue
-            da = dist[alive & (g.segment == a)]
+            da = dist[g.segment == a]
             ok = da >= 0
             out[(SEGMENTS[a], SEGMENTS[b])] = (float(ok.mean()), float(da[ok].mean()) if ok.any() else None)
     return out
@@ -435,8 +484,15 @@ def _reach_of(amp_t: sp.csr_matrix, v: int, blocked: np.ndarray | None) -> int:
     return int(np.count_nonzero(d > 0))
 
 
-def _relayed(g: WindowGraph, var: _Variant, max_sources: int) -> dict[str, Any]:
-    """Pairs that exchanged through a removed actor (or across a removed tunnel): rerouted or lost."""
+def _relayed(g: WindowGraph, var: _Variant, after: WindowGraph, kept: np.ndarray, max_sources: int) -> dict[str, Any]:
+    """Pairs that exchanged through a removed actor (or across a removed tunnel): rerouted or lost.
+
+    On the changed graph, a pair in one strongly connected component, or whose giver reaches the
+    giant strong component that reaches the receiver, still has a path (rerouted); a pair in two
+    weakly connected components has none (lost); the rest are settled by a search
+    from the giver (the ``max_sources`` heaviest givers; others are reported ``unresolved``). Hop
+    counts of rerouted pairs come from the searched givers.
+    """
     tot = g.total.tocsr()
     n = g.n
     removed = var.removed
@@ -451,42 +507,66 @@ def _relayed(g: WindowGraph, var: _Variant, max_sources: int) -> dict[str, Any]:
         r, c = var.cut_pairs[:, 0], var.cut_pairs[:, 1]
         pairs = pairs + sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
         weight = weight + np.bincount(r, weights=np.asarray(tot[r, c]).ravel(), minlength=n)
-    pairs = pairs.tocoo()
-    ok = (pairs.row != pairs.col) & ~removed[pairs.row] & ~removed[pairs.col]
-    pairs = sp.csr_matrix((np.ones(int(ok.sum())), (pairs.row[ok], pairs.col[ok])), shape=(n, n))
-    givers = np.flatnonzero(np.diff(pairs.indptr))
-    givers = givers[np.lexsort((givers, -weight[givers]))]
-    searched = givers[:max_sources]
-    k = len(SEGMENTS)
-    lost_by, kept_by = np.zeros(k * k, dtype=np.int64), np.zeros(k * k, dtype=np.int64)
-    hop_sum = 0
-    examples: list[list[str]] = []
+    pc = pairs.tocoo()
+    ok = (pc.row != pc.col) & ~removed[pc.row] & ~removed[pc.col]
+    u_all, w_all = pc.row[ok].astype(np.int64), pc.col[ok].astype(np.int64)
+    # components of the changed graph (after ids; actors left without a tie are in none)
+    m = after.total
+    if var.ties:
+        es, ed = np.searchsorted(kept, var.extra[0]), np.searchsorted(kept, var.extra[1])
+        m = (m + sp.csr_matrix((np.ones(len(es)), (es, ed)), shape=m.shape)).tocsr()
+    _, strong = connected_components(m, directed=True, connection="strong")
+    _, weak = connected_components(m, directed=True, connection="weak")
+    pos_u, pos_w = np.searchsorted(kept, u_all), np.searchsorted(kept, w_all)
+    pos_u, pos_w = np.minimum(pos_u, len(kept) - 1), np.minimum(pos_w, len(kept) - 1)
+    alive = (kept[pos_u] == u_all) & (kept[pos_w] == w_all) if len(kept) else np.zeros(len(u_all), bool)
+    state = np.full(len(u_all), -1, dtype=np.int8)  # 1 rerouted, 0 lost, -1 undecided
+    state[~alive] = 0
+    su, sw = strong[pos_u], strong[pos_w]
+    state[alive & (su == sw)] = 1
+    if len(kept):  # through the giant strong component: u reaches it and it reaches w
+        giant = np.flatnonzero(strong == np.bincount(strong).argmax())
+        to_giant = hops(m.T.tocsr(), giant) >= 0
+        from_giant = hops(m, giant) >= 0
+        state[alive & (state < 0) & to_giant[pos_u] & from_giant[pos_w]] = 1
+    out_deg, in_deg = np.diff(m.indptr), np.bincount(m.indices, minlength=m.shape[0])
+    state[alive & ((out_deg[pos_u] == 0) | (in_deg[pos_w] == 0) | (weak[pos_u] != weak[pos_w]))] = 0
+    hop_sum = hop_n = 0
+    order = np.unique(u_all)
+    order = order[np.lexsort((order, -weight[order]))]
+    undecided_givers = set(np.unique(u_all[state < 0]).tolist())
+    searched = [u for u in order.tolist() if u in undecided_givers][:max_sources]
+    searched += [u for u in order[:8].tolist() if u not in undecided_givers]  # hop counts of the heaviest
     blocked = removed if removed.any() else None
-    for u in searched.tolist():
+    by_giver = np.argsort(u_all, kind="stable")
+    starts = np.searchsorted(u_all[by_giver], order)
+    ends = np.searchsorted(u_all[by_giver], order, side="right")
+    span = {int(u): by_giver[a:b] for u, a, b in zip(order.tolist(), starts.tolist(), ends.tolist())}
+    for u in searched:
         dist = hops(var.graph.total, np.array([u]), blocked=blocked, extra=var.extra)
-        targets = pairs.indices[pairs.indptr[u] : pairs.indptr[u + 1]]
-        d = dist[targets]
-        code = int(g.segment[u]) * k + g.segment[targets].astype(np.int64)
-        lost = d < 0
-        np.add.at(lost_by, code[lost], 1)
-        np.add.at(kept_by, code[~lost], 1)
-        hop_sum += int(d[~lost].sum())
-        for t in np.sort(targets[lost])[: max(0, 20 - len(examples))].tolist():
-            examples.append([str(g.names[u]), str(g.names[t])])
-    lost_n, kept_n = int(lost_by.sum()), int(kept_by.sum())
+        rows = span[u]
+        d = dist[w_all[rows]]
+        state[rows] = (d >= 0).astype(np.int8)
+        hop_sum += int(d[d >= 0].sum())
+        hop_n += int((d >= 0).sum())
+    k = len(SEGMENTS)
+    code = g.segment[u_all].astype(np.int64) * k + g.segment[w_all]
+    lost_by = np.bincount(code[state == 0], minlength=k * k)
+    kept_by = np.bincount(code[state == 1], minlength=k * k)
+    lost_rows = np.flatnonzero(state == 0)[:20]
     return {
-        "pairs": int(pairs.nnz),
-        "givers": len(givers),
+        "pairs": len(u_all),
+        "givers": len(order),
         "givers_searched": len(searched),
-        "pairs_searched": lost_n + kept_n,
-        "lost": lost_n,
-        "rerouted": kept_n,
-        "rerouted_mean_hops": hop_sum / kept_n if kept_n else None,
+        "lost": int(lost_by.sum()),
+        "rerouted": int(kept_by.sum()),
+        "unresolved": int((state < 0).sum()),
+        "rerouted_mean_hops": hop_sum / hop_n if hop_n else None,
         "by_tunnel": [
             {"src": SEGMENTS[c // k], "dst": SEGMENTS[c % k], "lost": int(lost_by[c]), "rerouted": int(kept_by[c])}
             for c in np.flatnonzero(lost_by + kept_by).tolist()
         ],
-        "lost_examples": examples,
+        "lost_examples": [[str(g.names[u_all[i]]), str(g.names[w_all[i]])] for i in lost_rows.tolist()],
     }
 
 
@@ -524,7 +604,7 @@ def _involved_influencers(g: WindowGraph, var: _Variant, limit: int = 20) -> lis
     return rows[:limit]
 
 
-def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 100) -> dict[str, Any]:
+def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 32) -> dict[str, Any]:
     """Before/after report of ``change`` on window ``w`` (JSON-ready; module docstring)."""
     t0 = time.perf_counter()
     g = w.graph
@@ -546,8 +626,14 @@ def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 100) -> dict[s
     ]
     for r in tunnel_rows:
         r["cut"] = max(0, r["before"] - r["after"])
-    extra = (np.searchsorted(kept, var.extra[0]), np.searchsorted(kept, var.extra[1])) if var.ties else None
-    reach_a = segment_reach(after_graph, extra=extra)
+    if len(var.ties) == 1 and len(kept) == g.n and not change.remove_tunnels:  # one tie: exact update, two searches
+        u, x = var.ties[0]
+        rev = g.total.T.tocsr()
+        to_u, to_x = hops(rev, np.array([u])), hops(rev, np.array([x]))
+        reach_a = segment_reach(after_graph, with_tie(base["segment_hops"], to_u, to_x, u, x))
+    else:
+        extra = (np.searchsorted(kept, var.extra[0]), np.searchsorted(kept, var.extra[1])) if var.ties else None
+        reach_a = segment_reach(after_graph, segment_hops(after_graph, extra))
     reach_rows = []
     for key in sorted(set(reach_b) | set(reach_a)):
         sb, hb = reach_b.get(key, (0.0, None))
@@ -555,7 +641,7 @@ def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 100) -> dict[s
         reach_rows.append(
             {"src": key[0], "dst": key[1], "share_before": sb, "share_after": sa, "hops_before": hb, "hops_after": ha}
         )
-    relayed = _relayed(g, var, max_sources) if (removed.any() or len(var.cut_pairs)) else None
+    relayed = _relayed(g, var, after_graph, kept, max_sources) if (removed.any() or len(var.cut_pairs)) else None
     report: dict[str, Any] = {
         "network": w.network,
         "window": w.result.window,
@@ -607,8 +693,8 @@ def summarise(r: dict[str, Any]) -> list[str]:
     rp = r["relayed_pairs"]
     if rp and rp["pairs"]:
         out.append(
-            f"{rp['pairs']} actor pairs exchanged through the change; of {rp['pairs_searched']} checked, "
-            f"{rp['lost']} lose their only path and {rp['rerouted']} are rerouted."
+            f"{rp['pairs']} actor pairs exchanged through the change: {rp['lost']} lose their only path, "
+            f"{rp['rerouted']} are rerouted" + (f", {rp['unresolved']} not searched." if rp["unresolved"] else ".")
         )
     for what, label in (("questions", "customer questions"), ("ideas", "customer/partner ideas")):
         s = r[what]

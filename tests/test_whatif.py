@@ -17,8 +17,9 @@ import pytest
 from valuenet.analytics.graph_store import GraphStore
 from valuenet.analytics.keyperson import KeyPersonAlerts, key_person_risk
 from valuenet.analytics.metrics.engine import SEGMENTS, to_networkx
+from valuenet.analytics.paths import hops
 from valuenet.analytics.recommend import recommend
-from valuenet.analytics.whatif import Change, WhatIfWindow, impact, load_window
+from valuenet.analytics.whatif import Change, WhatIfWindow, impact, load_window, segment_hops, with_tie
 from valuenet.config import Settings
 from valuenet.ingest.synth import SynthNetwork, write_dataset
 from valuenet.pipeline.wiring import build_stage
@@ -241,3 +242,30 @@ def test_cli_whatif_and_recommend_on_a_clickhouse_server(synth, server_store, cl
         assert r.exit_code != 0
     finally:
         get_settings.cache_clear()
+
+
+def test_one_tie_distance_update_equals_a_new_search(synth) -> None:
+    import scipy.sparse as sp
+
+    truth, _, w = synth[7]
+    g = w.graph
+    rev = g.total.T.tocsr()
+    base = segment_hops(g)
+    silo = {f"person:{p}" for p in truth["teams"][truth["silo_teams"][0]]}
+    u = next(i for i, n in enumerate(g.names.tolist()) if n in silo)
+    for x in (0, g.n // 2, g.n - 1):
+        if x == u:
+            continue
+        fast = with_tie(base, hops(rev, np.array([u])), hops(rev, np.array([x])), u, x)
+        tied = replace_total(g, sp.csr_matrix(([1.0, 1.0], ([u, x], [x, u])), shape=(g.n, g.n)))
+        slow = segment_hops(tied)
+        assert all(np.array_equal(fast[b], slow[b]) for b in base)
+        assert any((fast[b] >= 0).sum() > (base[b] >= 0).sum() for b in base)  # the silo reaches more
+
+
+def replace_total(g, add):
+    from dataclasses import replace
+
+    layers = dict(g.layers)
+    layers["knowledge"] = (layers["knowledge"] + add).tocsr()
+    return replace(g, layers=layers)
