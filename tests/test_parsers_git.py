@@ -207,3 +207,25 @@ def test_bundled_sample_names_and_tools() -> None:
 def test_missing_repository_raises_oserror(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         list(read_repository(tmp_path / "nope"))
+
+
+def test_people_at_ai_vendors_and_people_named_claude_are_people() -> None:
+    from valuenet.ingest.parsers.git import is_tool
+
+    assert is_tool("Claude Opus 4.6") and is_tool("Opus 4.7") and is_tool("GitHub Copilot")
+    assert is_tool("dependabot[bot]") and is_tool("Claude", "noreply@anthropic.com")
+    assert not is_tool("Claude Paroz", "claude@2xlibre.net")
+    assert not is_tool("Taylor Blau", "me@openai.com") and not is_tool("Ted Nyman")
+    rec = {
+        "commit": "feed",
+        "author": "Ted Nyman",
+        "author_domain": "openai.com",
+        "authored_at": "2025-01-01T00:00:00Z",
+        "trailers": [
+            {"key": "Reviewed-by", "name": "Taylor Blau", "email_domain": "openai.com"},
+            {"key": "Assisted-by", "name": "Claude Opus 4.6", "email_domain": ""},
+        ],
+    }
+    out = parse_payload("git", rec, network="n")
+    assert [(i.kind, i.actor) for i in out] == [(Kind.commit, "git:ted nyman"), (Kind.review, "git:taylor blau")]
+    assert out[0].metadata["tools"] == "Claude Opus 4.6" and "bot" not in out[0].metadata

@@ -26,7 +26,8 @@ the identity directory matches people by e-mail (or by name + domain).
 (with ``.mailmap`` applied, and full e-mail addresses).
 
 **Tools are not people.** A trailer naming an AI assistant or a bot (``Assisted-by: Claude Opus
-4.6``, ``Co-authored-by: … <noreply@anthropic.com>``, ``dependabot[bot]``; see :func:`is_tool`)
+4.6``, ``Co-authored-by: … <noreply@anthropic.com>``, ``dependabot[bot]``; see :func:`is_tool` —
+a name, never an employer's domain)
 yields no interaction: its name goes to the commit's ``metadata["tools"]``. A commit authored or
 committed by a bot is kept but carries ``metadata["bot"]`` (the classifier's bot guard: no flow).
 """
@@ -88,12 +89,14 @@ TRAILER_KINDS: dict[str, Kind] = {
 
 _QUOTES = str.maketrans("", "", '"\u201c\u201d\u201e\u00ab\u00bb')
 _AI_NAME = re.compile(
-    r"\b(?:claude|chatgpt|gpt-?\d\w*|openai|copilot|gemini|codex|llama|mistral|opus|sonnet|haiku|deepseek|qwen|"
-    r"devin|aider|cursor agent|ai assistant|llm)\b|\[bot\]$",
+    # model and assistant names as they appear in trailers ("Claude Opus 4.6", "Opus 4.7", "GPT-4o",
+    # "GitHub Copilot"); a bare first name ("Claude Paroz") or an employer's domain never makes a tool
+    r"\bclaude[- ](?:opus|sonnet|haiku|code|instant|\d)|\b(?:opus|sonnet|haiku)[- ]?\d|\bchatgpt\b|\bgpt-?\d|"
+    r"\bcopilot\b|\bgemini[- ](?:\d|pro|flash|ultra|code|cli)|\bcodex\b|\bdeepseek\b|\bqwen|\bllama[- ]?\d|"
+    r"\bmistral[- ](?:large|medium|small|\d)|\baider\b|\bcursor agent\b|\bai assistant\b|\[bot\]$|^dependabot\b",
     re.I,
 )
-_TOOL_DOMAINS = frozenset({"anthropic.com", "openai.com", "cursor.com", "cursor.sh"})
-_TOOL_TRAILERS = frozenset({"assisted-by", "generated-by", "ai-assisted-by", "co-developed-with"})
+_TOOL_DOMAINS = frozenset({"anthropic.com", "openai.com", "cursor.com", "cursor.sh", "github.com"})
 
 
 def clean_name(name: str) -> str:
@@ -110,14 +113,16 @@ def person_key(name: str) -> str:
     return "git:" + clean_name(name).casefold()
 
 
-def is_tool(name: str, email_domain: str | None = None, trailer: str | None = None) -> bool:
-    """True for AI assistants and bots: a known model / bot name, an AI vendor's e-mail domain, or an
-    ``Assisted-by``-style trailer with no e-mail address."""
+def is_tool(name: str, email: str | None = None) -> bool:
+    """True for AI assistants and bots: a model / assistant / bot name (:data:`_AI_NAME`), or a
+    no-reply address of an AI vendor (``noreply@anthropic.com``). People who work at those vendors
+    are people: a domain alone decides nothing."""
     if _AI_NAME.search(name):
         return True
-    if isinstance(email_domain, str) and email_domain.lower() in _TOOL_DOMAINS:
-        return True
-    return trailer is not None and trailer.lower() in _TOOL_TRAILERS and not email_domain
+    if isinstance(email, str) and "@" in email:
+        local, _, domain = email.lower().rpartition("@")
+        return domain in _TOOL_DOMAINS and local.replace("-", "").startswith("noreply")
+    return False
 
 
 def trailer_kind(key: str) -> Kind | None:
@@ -170,7 +175,7 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     email = payload.get("author_email")
     if isinstance(email, str) and "@" in email:
         meta["email"] = email
-    if is_tool(author_name, author_domain):
+    if is_tool(author_name, email if isinstance(email, str) else None):
         meta["bot"] = True
     trailers = payload.get("trailers")
     if trailers is not None and not isinstance(trailers, list):
@@ -182,7 +187,7 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         and isinstance(t.get("name"), str)
         and isinstance(t.get("key"), str)
         and trailer_kind(t["key"]) is not None
-        and is_tool(t["name"], t["email_domain"] if isinstance(t.get("email_domain"), str) else None, t["key"])
+        and is_tool(t["name"], t["email"] if isinstance(t.get("email"), str) else None)
     ]
     if tools:
         meta["tools"] = "; ".join(dict.fromkeys(tools))
@@ -205,7 +210,7 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         cemail = payload.get("committer_email")
         if isinstance(cemail, str) and "@" in cemail:
             cmeta["email"] = cemail
-        if is_tool(committer_name, committer_domain):
+        if is_tool(committer_name, cemail if isinstance(cemail, str) else None):
             cmeta["bot"] = True
         out.append(
             make(
@@ -242,7 +247,8 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
             continue
         domain = t.get("email_domain")
         domain = domain if isinstance(domain, str) and domain else None
-        if is_tool(name, domain, key):
+        temail = t.get("email")
+        if is_tool(name, temail if isinstance(temail, str) else None):
             continue  # an AI assistant or a bot: listed in the commit's metadata["tools"], never a node
         giver = "git:" + name.casefold()
         if kind is Kind.apply and (giver == author or giver == committer):
@@ -250,7 +256,6 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         if giver == author and kind is not Kind.apply:
             continue  # self-credit carries no flow
         tmeta: dict[str, Any] = {"trailer": key}
-        temail = t.get("email")
         if isinstance(temail, str) and "@" in temail:
             tmeta["email"] = temail
         out.append(
