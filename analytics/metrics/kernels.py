@@ -294,50 +294,25 @@ def _gf_range(
                 else:
                     both_other += 1
         ib, ob = n_in[gb], n_out[gb]
-        r0 = ib * ob - both_same
-        r1 = (d_in - ib) * ob
-        r2 = ib * (d_out - ob)
-        r3 = same_ac - both_other
-        r4 = (d_in - ib) * (d_out - ob) - same_ac
+        r = roles[b]
+        r[0] = ib * ob - both_same
+        r[1] = (d_in - ib) * ob
+        r[2] = ib * (d_out - ob)
+        r[3] = same_ac - both_other
+        r[4] = (d_in - ib) * (d_out - ob) - same_ac
         # closed pairs (a → c exists) broker nothing: subtract them
         for e in range(in_ptr[b], in_ptr[b + 1]):
             a = in_idx[e]
-            deg_a = out_ptr[a + 1] - out_ptr[a]
-            if deg_a <= d_out:
+            if out_ptr[a + 1] - out_ptr[a] <= d_out:  # scan a's out-list, look c up in b's marks
                 for f in range(out_ptr[a], out_ptr[a + 1]):
                     c = out_idx[f]
                     if c != a and c != b and mark[c] == b:
-                        k = _role(group[a], gb, group[c])
-                        if k == 0:
-                            r0 -= 1
-                        elif k == 1:
-                            r1 -= 1
-                        elif k == 2:
-                            r2 -= 1
-                        elif k == 3:
-                            r3 -= 1
-                        else:
-                            r4 -= 1
-            else:
+                        r[_role(group[a], gb, group[c])] -= 1
+            else:  # scan b's out-list, binary-search a's
                 for f in range(out_ptr[b], out_ptr[b + 1]):
                     c = out_idx[f]
                     if c != a and _find(out_idx, out_ptr[a], out_ptr[a + 1], c) >= 0:
-                        k = _role(group[a], gb, group[c])
-                        if k == 0:
-                            r0 -= 1
-                        elif k == 1:
-                            r1 -= 1
-                        elif k == 2:
-                            r2 -= 1
-                        elif k == 3:
-                            r3 -= 1
-                        else:
-                            r4 -= 1
-        roles[b, 0] = r0
-        roles[b, 1] = r1
-        roles[b, 2] = r2
-        roles[b, 3] = r3
-        roles[b, 4] = r4
+                        r[_role(group[a], gb, group[c])] -= 1
         for e in range(out_ptr[b], out_ptr[b + 1]):
             n_out[group[out_idx[e]]] = 0
         for e in range(in_ptr[b], in_ptr[b + 1]):
