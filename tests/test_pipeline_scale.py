@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from tests.pipeline_harness import Pipeline, envelope, git_records, utc
-from tests.test_pipeline_reliability import final_metrics, final_network, settle
+from tests.test_pipeline_reliability import final_metrics, final_network, make_pipeline, settle  # noqa: F401 - fixture
 from valuenet.ingest.parsers import parse
 from valuenet.ingest.producer import RawProducer
 from valuenet.schemas import RawEnvelope
@@ -23,20 +23,6 @@ from valuenet.schemas import RawEnvelope
 pytestmark = pytest.mark.kafka
 
 NETWORK = "spread"
-
-
-@pytest.fixture
-def make_pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path_factory):
-    made: list[Pipeline] = []
-
-    def make() -> Pipeline:
-        p = Pipeline(kafka_bootstrap, clickhouse_url, tmp_path_factory.mktemp("scale"))
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
 
 
 def raw_envelopes() -> list[RawEnvelope]:
@@ -63,7 +49,7 @@ def lanes(p: Pipeline) -> dict[int, int]:
     return {r["lane"]: int(r["n"]) for r in rows}
 
 
-def test_two_workers_on_one_network_give_the_metrics_of_one_even_after_a_sigkill(make_pipeline) -> None:
+def test_two_workers_on_one_network_give_the_metrics_of_one_even_after_a_sigkill(make_pipeline) -> None:  # noqa: F811
     envs = raw_envelopes()
     total = sum(len(parse(env)) for env in envs)  # one flow per interaction
 
