@@ -78,6 +78,10 @@ class NetworkMetrics(_Row):
     responsiveness_p90_s: float | None = None
     idea_pickup_share: float | None = None
     idea_pickup_median_s: float | None = None
+    questions: int = 0  # customer questions asked in the window (responsiveness is over the answered ones)
+    questions_answered: int = 0
+    ideas: int = 0  # customer and partner ideas posted in the window (idea_pickup_share = ideas_picked_up / ideas)
+    ideas_picked_up: int = 0
     readiness_index: float = 0.0
     late_events: int = 0
     tick_seconds: float = 0.0

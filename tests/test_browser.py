@@ -40,6 +40,10 @@ def next_tick(store, seed: Seed, i: int) -> tuple:
                 "actors": m.actors + i,
                 "flows_per_s_knowledge": m.flows_per_s_knowledge + i / 3600,
                 "reciprocity": m.reciprocity + 0.01 * i,
+                "questions": 10 + i,
+                "questions_answered": 9,
+                "ideas": 4,
+                "ideas_picked_up": 3,
             }
         )
         for m in seed.network[-2:]
@@ -126,6 +130,9 @@ def test_dashboard_follows_store_ticks_and_agrees_with_api(browser, seeded_store
             assert now["kpi-actors"] == api["actors"] == before["kpi-actors"] + i
             assert now["rate-knowledge"] == pytest.approx(api["flows_per_s_knowledge"])
             assert now["kpi-reciprocity"] == pytest.approx(api["reciprocity"])
+            # the counts behind responsiveness and idea pickup, beside them
+            assert page.inner_text("#resp-count") == f"9 of {10 + i} customer questions answered"
+            assert page.inner_text("#idea-count") == "3 of 4 ideas taken up"
         # the tunnel heat map refreshed too: workforce → customer knowledge grew by 3
         api_t = http.get("/api/tunnels", params={"window": "1h"}).json()
         wf, cu = api_t["segments"].index("workforce"), api_t["segments"].index("customer")

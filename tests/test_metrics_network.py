@@ -38,6 +38,7 @@ def test_responsiveness_median_and_p90() -> None:
     delays = np.array([60.0 * (k + 1) for k in range(9)])
     assert net["responsiveness_median_s"] == pytest.approx(float(np.median(delays)))  # 300
     assert net["responsiveness_p90_s"] == pytest.approx(float(np.percentile(delays, 90)))  # 492
+    assert (net["questions"], net["questions_answered"]) == (10, 9)  # q9 is never answered by the workforce
 
 
 def test_idea_pickup_share_and_delay() -> None:
@@ -46,6 +47,7 @@ def test_idea_pickup_share_and_delay() -> None:
     net = store.tick().windows[0].network_metrics
     assert net["idea_pickup_share"] == pytest.approx(2 / 3)
     assert net["idea_pickup_median_s"] == pytest.approx(200.0)  # median of 100 and 300
+    assert (net["ideas"], net["ideas_picked_up"]) == (3, 2)  # the workforce's own idea i4 is not counted
 
 
 def test_only_questions_opened_in_the_window_count() -> None:

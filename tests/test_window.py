@@ -219,6 +219,8 @@ def test_question_and_idea_outcomes_stay_exact_through_expiry_and_compaction() -
     assert w.network_metrics["responsiveness_p90_s"] == pytest.approx(float(np.percentile(q_delays, 90)))
     assert w.network_metrics["idea_pickup_share"] == pytest.approx(len(i_delays) / len(i))
     assert w.network_metrics["idea_pickup_median_s"] == pytest.approx(float(np.median(i_delays)))
+    counts = [w.network_metrics[k] for k in ("questions", "questions_answered", "ideas", "ideas_picked_up")]
+    assert counts == [len(q), len(q_delays), len(i), len(i_delays)]
 
 
 def test_set_identity_resegments_an_actor_until_a_newer_flow() -> None:

@@ -85,9 +85,10 @@
     for (const [k, f] of Object.entries(KPI)) setVal($("kpi-" + k), m[k], f(m[k]));
     for (const t of TYPES) showRate(t, m["flows_per_s_" + t]);
     $("rates-unit").textContent = `flows per ${rateUnit()[0]}, by type · event time: flows in the ${state.window} window ÷ its length`;
-    $("resp-count").textContent = m.questions != null ? countOf(m.questions_answered, m.questions, "questions answered")
+    // the counts behind the median and the share ("n of N"), or a plain sentence when there is nothing to count
+    $("resp-count").textContent = m.questions ? countOf(m.questions_answered, m.questions, "customer questions answered")
       : m.responsiveness_median_s == null ? "no answered customer question in this window" : "";
-    $("idea-count").textContent = m.ideas != null ? countOf(m.ideas_picked_up, m.ideas, "ideas taken up")
+    $("idea-count").textContent = m.ideas ? countOf(m.ideas_picked_up, m.ideas, "ideas taken up")
       : m.idea_pickup_share == null ? "no customer or partner idea in this window" : "";
     $("tick-meta").textContent = `computed ${fmtTime(m.computed_at)} · window ends ${fmtTime(m.window_end)} · tick ${(m.tick_seconds || 0).toFixed(2)} s` + (m.late_events ? ` · ${m.late_events} late events` : "");
     $("tick-meta").dataset.computedAt = m.computed_at;
@@ -240,15 +241,22 @@
     body.append(el("h2", { class: "mt" }, "Most amplified posts ", el("small", {}, "click for the cascade")));
     const posts = el("div", { class: "posts" });
     if (!r.posts.length) posts.append(el("div", { class: "muted" }, "no amplified posts"));
-    r.posts.forEach(p => posts.append(el("div", { "data-event": p.event_id, onclick: () => showCascade(p.event_id) },
-      el("b", {}, p.event_id), ` — ${p.responses} responses from ${p.actors} actors, first ${fmtTime(p.first_seen)}`)));
+    r.posts.forEach(p => posts.append(el("div", { "data-event": p.event_id, title: p.event_id, onclick: () => showCascade(p.event_id) },
+      el("b", {}, postLabel(p.event_id)), ` — ${fmtNum(p.responses)} responses from ${fmtNum(p.actors)} actors, first ${fmtTime(p.first_seen)}`)));
     body.append(posts);
     if (!keepCascade) $("cascade").textContent = "";
+  }
+  /** A short name for a post id: "Bluesky post 3n3l…" for an at:// URI, "Mastodon status 1130…" for status:…; else the id. */
+  function postLabel(id) {
+    const bsky = /^at:\/\/[^/]+\/app\.bsky\.feed\.post\/(.+)$/.exec(id);
+    if (bsky) return `Bluesky post ${bsky[1]}`;
+    const masto = /^status:(.+)$/.exec(id);
+    return masto ? `Mastodon status ${masto[1]}` : id;
   }
   async function showCascade(eventId) {
     const c = await api("/api/cascade/" + encodeURIComponent(eventId), { window: null });
     const box = $("cascade"); box.textContent = "";
-    box.append(el("h2", { class: "mt" }, `Cascade of ${eventId} `, el("small", {}, `reach ${c.reach} · depth ${c.depth} · ${c.events.length} events`)));
+    box.append(el("h2", { class: "mt" }, `Cascade of ${postLabel(eventId)} `, el("small", {}, `reach ${c.reach} · depth ${c.depth} · ${c.events.length} events`)));
     // layered tree: author at depth 0, each event at its hop depth; a crowded hop wraps into rows of small, unlabelled dots
     const levels = [[{ id: c.author, label: c.author, depth: 0 }]];
     c.events.forEach(e => { (levels[e.depth] = levels[e.depth] || []).push({ id: e.event_id, label: e.giver, depth: e.depth, from: e.parent_id, kind: e.kind, seg: e.giver_segment }); });
