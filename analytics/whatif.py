@@ -30,6 +30,7 @@ window before and after:
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -184,6 +185,37 @@ def load_window(
     seed: int = 0,
 ) -> WhatIfWindow:
     """Apply ``flows`` (stream order) to a GraphStore with one window and compute it like a tick."""
+    enabled = gc.isenabled()
+    gc.disable()  # a million short-lived tuples beside a million live flows: full collections would dominate
+    try:
+        return _load_window(
+            flows,
+            network=network,
+            window=window,
+            bucket_seconds=bucket_seconds,
+            allowed_lateness_seconds=allowed_lateness_seconds,
+            identities=identities,
+            engine=engine,
+            betweenness_pivots=betweenness_pivots,
+            seed=seed,
+        )
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_window(
+    flows: Iterable[Flow],
+    *,
+    network: str,
+    window: str,
+    bucket_seconds: int,
+    allowed_lateness_seconds: float,
+    identities: Iterable[tuple[str, str, str | None]],
+    engine: str,
+    betweenness_pivots: int | None,
+    seed: int,
+) -> WhatIfWindow:
     store = GraphStore(
         network,
         windows=[window],
