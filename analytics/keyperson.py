@@ -33,6 +33,7 @@ import numpy as np
 from valuenet.analytics.metrics.brokerage import group_labels
 from valuenet.analytics.metrics.engine import EDGE_LAYERS, SEGMENTS, WindowGraph
 from valuenet.analytics.tick import TickResult
+from valuenet.analytics.whatif import group_names
 from valuenet.schemas import Alert
 
 __all__ = ["KeyPersonThresholds", "KeyPersonAlerts", "key_person_risk", "tunnel_name"]
@@ -53,14 +54,6 @@ class KeyPersonThresholds:
     top_n: int = 10
 
 
-def _group_names(g: WindowGraph, labels: np.ndarray) -> dict[int, str]:
-    names: dict[int, str] = {}
-    for i in np.unique(labels, return_index=True)[1].tolist():
-        seg, team = SEGMENTS[int(g.segment[i])], int(g.team[i])
-        names[int(labels[i])] = f"{seg}/{g.team_names[team]}" if team >= 0 else seg
-    return names
-
-
 def tunnel_name(src: str, dst: str) -> str:
     """``"workforce/platform → partner"``."""
     return f"{src} → {dst}"
@@ -74,7 +67,7 @@ def key_person_risk(
     if g.n == 0:
         return []
     labels = group_labels(g)
-    names = _group_names(g, labels)
+    names = group_names(g, labels)
     rows, cols, vals, exchange = [], [], [], []
     for name in EDGE_LAYERS:
         m = g.layers[name].tocoo()
@@ -120,9 +113,10 @@ def key_person_risk(
                     "share": float(vx[code] / vt[code]),
                     "volume": float(vt[code]),
                     "carried": float(vx[code]),
+                    "counted": bool(omega[code] > 0),  # thick enough to count in the risk
                 }
             )
-        shares.sort(key=lambda s: (-s["share"], -s["volume"], s["src"], s["dst"]))
+        shares.sort(key=lambda s: (not s["counted"], -s["share"], -s["volume"], s["src"], s["dst"]))
         out.append(
             {
                 "actor": str(g.names[x]),
@@ -138,7 +132,11 @@ def key_person_risk(
 
 def explain(row: dict[str, Any], top: int = 3) -> str:
     """One sentence: why the actor is a key person."""
-    parts = [f"{100 * s['share']:.0f} % of {tunnel_name(s['src'], s['dst'])}" for s in row["tunnels"][:top]]
+    counted = [s for s in row["tunnels"] if s["counted"]][:top]
+    parts = [
+        f"{100 * s['share']:.0f} % of {tunnel_name(s['src'], s['dst'])} (weighted volume {s['volume']:.0f})"
+        for s in counted
+    ]
     return f"{row['actor']} ({row['group']}) holds {row['risk']:.2f} tunnels' worth of exchange: {', '.join(parts)}."
 
 
