@@ -50,7 +50,7 @@ def up(
         "influencers on Slack, GitHub, Discourse, Mastodon, Bluesky, Zendesk): its history at once, then live.",
     ),
     demo_actors: int = typer.Option(300, help="Actors of the synthetic company."),
-    demo_history: str = typer.Option("3d", help="Event-time history of the synthetic company sent at start."),
+    demo_history: str = typer.Option("2d", help="Event-time history of the synthetic company sent at start."),
     demo_rate: float = typer.Option(0.1, help="Synthetic events per second of event time (history and live)."),
 ) -> None:
     """Start everything on this machine: Kafka (unless configured), a worker with the API, and replay the sample."""
