@@ -99,7 +99,7 @@
       kp.append(el("table", { class: "list" }, el("tr", {}, ["#", "actor", "group", "risk", "tunnels that depend on them", ""].map(h => el("th", {}, h))),
         k.actors.map(x => el("tr", {}, el("td", {}, x.rank), el("td", {}, x.actor), el("td", {}, x.group), el("td", { class: "num" }, num(x.risk)),
           el("td", {}, x.tunnels.slice(0, 3).map(s => `${pct(s.share)} ${s.src}→${s.dst}`).join(", ")),
-          el("td", {}, el("button", { onclick: () => run(state, out, { remove_actors: [x.actor] }) }, "what if they left?"))))));
+          el("td", {}, el("button", { style: "white-space:nowrap", onclick: () => run(state, out, { remove_actors: [x.actor] }) }, "what if they left?"))))));
     } catch (e) { kp.textContent = `key-person risk failed: ${e.message}`; }
   }
 
