@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from typer.testing import CliRunner
 
 from valuenet.cli import app as cli_app
@@ -48,6 +47,8 @@ def fresh_settings() -> Iterator[None]:
 
 
 def _consume_all(bootstrap: str, topic: str, expected: int) -> list:
+    from kafka import KafkaConsumer, TopicPartition  # kafka-python inside the tests: the fast lane collects this module
+
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=10_000
     )
@@ -64,6 +65,8 @@ def _consume_all(bootstrap: str, topic: str, expected: int) -> list:
 
 
 def test_produce_and_consume_keyed_by_network(kafka_bootstrap: str, new_topic) -> None:
+    from kafka import KafkaProducer
+
     topic = new_topic(3)
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     sent = {(f"net-{i % 6}", f"event-{i}") for i in range(60)}
@@ -180,6 +183,8 @@ def test_managed_broker_lifecycle(kafka_bootstrap: str, tmp_path: Path) -> None:
         )
 
         ensure_topics(settings.bootstrap_servers, {"keep.me": 2})
+        from kafka import KafkaProducer
+
         producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
         producer.send("keep.me", key=b"net", value=b"survives a restart")
         producer.flush()

@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-
-from kafka import KafkaAdminClient
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from typing import TYPE_CHECKING
 
 from valuenet.config import TOPIC_PARTITIONS
 
-__all__ = ["TopicReport", "admin_client", "prefixed", "ensure_topics", "topic_partitions", "delete_topics"]
+if TYPE_CHECKING:  # kafka-python is imported by the functions that talk to a broker, not by importing this module
+    from kafka import KafkaAdminClient
 
-_ALREADY_EXISTS = TopicAlreadyExistsError.errno
+__all__ = ["TopicReport", "admin_client", "prefixed", "ensure_topics", "topic_partitions", "delete_topics"]
 
 
 @dataclass
@@ -33,6 +32,8 @@ class TopicReport:
 @contextlib.contextmanager
 def admin_client(bootstrap: str, *, timeout_s: float = 30.0) -> Iterator[KafkaAdminClient]:
     """A kafka-python ``KafkaAdminClient`` on ``bootstrap``, closed on exit."""
+    from kafka import KafkaAdminClient
+
     ms = int(timeout_s * 1000)
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="valuenet-admin", request_timeout_ms=ms, bootstrap_timeout_ms=ms
@@ -79,6 +80,8 @@ def ensure_topics(
     with a different partition count is reported in ``mismatched``, never altered (adding partitions
     would move keys, and so networks, to other partitions). Waits until every topic has a leader.
     """
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
+
     partitions = prefixed(partitions, prefix)
     report = TopicReport()
     with admin_client(bootstrap, timeout_s=timeout_s) as admin:
@@ -95,7 +98,7 @@ def ensure_topics(
                 code = topic["error_code"]
                 if code == 0:
                     report.created.append(topic["name"])
-                elif code == _ALREADY_EXISTS:  # created concurrently by someone else
+                elif code == TopicAlreadyExistsError.errno:  # created concurrently by someone else
                     report.existing.append(topic["name"])
                 else:
                     raise KafkaError(
