@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +51,7 @@ from valuenet.schemas import Flow
 
 __all__ = [
     "Change",
+    "ChangeError",
     "Outcomes",
     "WhatIfWindow",
     "group_name",
@@ -275,6 +276,17 @@ def _load_window(
 # ---------------------------------------------------------------------------------- changes
 
 
+class ChangeError(ValueError):
+    """A change that cannot be applied to the window; ``field`` names the Change field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return (ChangeError, (self.field, str(self)))  # survives the trip back from the child process
+
+
 @dataclass(frozen=True)
 class Change:
     """A proposed rearrangement (any combination)."""
@@ -366,18 +378,24 @@ def _apply(w: WhatIfWindow, change: Change) -> _Variant:
         else:
             removed[i] = True
     for t in change.remove_teams:
-        removed |= _group_mask(w, t)
+        try:
+            removed |= _group_mask(w, t)
+        except ValueError as e:
+            raise ChangeError("remove_teams", str(e)) from e
     team = g.team.copy()
     for keep_t, gone_t in change.merge_teams:
         a, b = w.team_code(keep_t), w.team_code(gone_t)
         if a is None or b is None:
-            raise ValueError(f"merge {keep_t!r} and {gone_t!r}: unknown team")
+            raise ChangeError("merge_teams", f"merge {keep_t!r} and {gone_t!r}: unknown team")
         team[team == b] = a
     layers = dict(g.layers)
     amplify, engage = g.amplify, g.engage
     cut_pairs = np.zeros((0, 2), dtype=np.int64)
     for a_name, b_name in change.remove_tunnels:
-        ma, mb = _group_mask(w, a_name), _group_mask(w, b_name)
+        try:
+            ma, mb = _group_mask(w, a_name), _group_mask(w, b_name)
+        except ValueError as e:
+            raise ChangeError("remove_tunnels", str(e)) from e
         tot = g.total.tocoo()
         hit = (ma[tot.row] & mb[tot.col]) | (mb[tot.row] & ma[tot.col])
         cut_pairs = np.vstack([cut_pairs, np.column_stack([tot.row[hit], tot.col[hit]])])
@@ -385,9 +403,12 @@ def _apply(w: WhatIfWindow, change: Change) -> _Variant:
         amplify, engage = _drop_entries(amplify, (ma, mb)), _drop_entries(engage, (ma, mb))
     ties: list[tuple[int, int]] = []
     for a_name, b_name in change.add_ties:
-        u, v = _endpoint(w, a_name), _endpoint(w, b_name)
+        try:
+            u, v = _endpoint(w, a_name), _endpoint(w, b_name)
+        except ValueError as e:
+            raise ChangeError("add_ties", str(e)) from e
         if u == v:
-            raise ValueError(f"add tie {a_name!r} ↔ {b_name!r}: both ends are the same actor")
+            raise ChangeError("add_ties", f"add tie {a_name!r} ↔ {b_name!r}: both ends are the same actor")
         ties.append((u, v))
     es = np.array([x for u, v in ties for x in (u, v)], dtype=np.int64)
     ed = np.array([x for u, v in ties for x in (v, u)], dtype=np.int64)
@@ -748,11 +769,3 @@ def summarise(r: dict[str, Any]) -> list[str]:
 
 def _secs(x: float | None) -> str:
     return "none" if x is None else f"{x:.0f} s"
-
-
-def parse_pairs(values: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
-    """``["A", "B", "C", "D"]`` → ``(("A", "B"), ("C", "D"))``."""
-    vals = list(values or [])
-    if len(vals) % 2:
-        raise ValueError("pairs: expected an even number of names")
-    return tuple((vals[i], vals[i + 1]) for i in range(0, len(vals), 2))

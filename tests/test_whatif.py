@@ -209,6 +209,7 @@ def test_api_answers_whatif_recommendations_and_key_persons_from_the_stored_flow
         assert bad.status_code == 422
         bad = client.post("/api/whatif", json={"network": "synth", "window": WINDOW, "add_ties": [["nobody", broker]]})
         assert bad.status_code == 422 and "nobody" in bad.text
+        assert bad.json()["detail"][0]["loc"] == ["body", "add_ties"]
         missing = client.post("/api/whatif", json={"network": "elsewhere", "window": WINDOW, "remove_actors": ["x"]})
         assert missing.status_code == 404
 

@@ -37,6 +37,52 @@ live = LiveGraphs(settings)
 _compute = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
+def warm_up() -> float:
+    """Compute one tick of a four-actor graph (imports, kernel compilation); its seconds. Runs in the tick process."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from valuenet.analytics.graph_store import GraphStore
+    from valuenet.analytics.tick import compute_tick
+
+    started = time.perf_counter()
+    t0 = datetime(2020, 1, 1, tzinfo=UTC)
+    store = GraphStore("warm-up", windows=list(settings.windows)[:1])
+    pairs = [
+        ("w1", "workforce", "c1", "customer"),
+        ("c1", "customer", "w2", "workforce"),
+        ("w2", "workforce", "p1", "partner"),
+    ]
+    store.add_many(
+        Flow(
+            event_id=f"warm-{i}",
+            network="warm-up",
+            source="synth",
+            kind="reply",
+            timestamp=t0 + timedelta(seconds=i),
+            giver=g,
+            receiver=r,
+            giver_segment=gs,
+            receiver_segment=rs,
+            flow_type="knowledge",
+            confidence=1.0,
+        )
+        for i, (g, gs, r, rs) in enumerate(pairs)
+    )
+    compute_tick(store.snapshot())
+    return time.perf_counter() - started
+
+
+@app.task
+async def warm_up_tick() -> None:
+    """Start the tick process and compile its kernels at worker start, so the first real tick is not a cold one."""
+    try:
+        seconds = await asyncio.get_running_loop().run_in_executor(_compute, warm_up)
+        log.info("tick process warmed up in %.1f s", seconds)
+    except Exception:  # only a head start: the real ticks do the same work
+        log.warning("tick warm-up failed", exc_info=True)
+
+
 def shutdown_compute() -> None:
     """Stop the tick process (at worker exit)."""
     _compute.shutdown(wait=True, cancel_futures=True)

@@ -546,9 +546,9 @@ async def _whatif_task(
         return await runner.run(task, net, w, params)
     except LookupError as e:
         raise HTTPException(404, detail=str(e)) from e
-    except ValueError as e:
-        field = next((k for k in params if isinstance(params.get(k), list) and params[k]), "body")
-        raise HTTPException(422, detail=[{"loc": ["body", field], "msg": str(e), "type": "value_error"}]) from e
+    except ValueError as e:  # ChangeError names the field at fault
+        loc = ["body", e.field] if hasattr(e, "field") else ["query"]
+        raise HTTPException(422, detail=[{"loc": loc, "msg": str(e), "type": "value_error"}]) from e
     except BrokenProcessPool as e:
         request.app.state.whatif_runner = None
         raise StoreError("what-if worker process died; retry") from e
