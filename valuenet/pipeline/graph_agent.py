@@ -23,7 +23,7 @@ from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
 from valuenet.pipeline.guard import batch_guard, dead_letter
 from valuenet.schemas.dlq import DlqRecord, dlq_record
-from valuenet.schemas.flow import Flow, decode_flow_batch
+from valuenet.schemas.flow import Flow, FlowBatch
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def decode_flows(events: Sequence[Any]) -> tuple[list[Flow], list[DlqRecord]]:
     dead: list[DlqRecord] = []
     for event in events:
         try:
-            batch = decode_flow_batch(event.value)  # pydantic validates only what the processors did not write
+            batch = FlowBatch.validate_json(event.value)
         except ValidationError as exc:  # not ours to crash on: dead-letter it and go on
             err = exc.errors()[0]
             reason, field = f"invalid flows record: {err['msg']}", ".".join(map(str, err["loc"]))
