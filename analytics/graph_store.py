@@ -22,7 +22,9 @@ partitions; :meth:`GraphStore.tick` does both): a window whose previous partitio
 most one of them once the cycle runs); in between its partition is carried over
 (actors keep their community, newcomers join their heaviest tie's, ``modularity`` and
 ``communities`` are recomputed on the current graph) and ``WindowResult.community_fresh`` is
-False. Smaller windows recompute every tick. Every other metric is recomputed every tick.
+False. Burt's constraint / effective size and the Gould–Fernandez roles follow the same plan
+(carried over per actor with the partition; a newcomer has none until the next recompute).
+Smaller windows recompute every tick. Every other metric is recomputed every tick.
 After a restart (or a rebuild) the first tick recomputes every window.
 
 Policies (see ``valuenet.analytics.window`` for the window arithmetic):
@@ -171,6 +173,7 @@ class GraphStore:
         self.community_every = int(community_every)
         self.community_reuse_min_actors = int(community_reuse_min_actors)
         self._community: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # window → global ids, labels
+        self._brokerage: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}  # ids, C, ES, roles
         self._ticks = 0
         self._longest = max(range(len(self.windows)), key=lambda w: self.windows[w].buckets)
         self._retained = retained_buckets(self.windows, self.bucket_seconds, self.allowed_lateness_seconds)
@@ -717,6 +720,7 @@ class GraphStore:
                 seed=self.seed,
             )
             snap.community_prev, snap.community_reuse = self._community_plan()
+            snap.brokerage_prev = dict(self._brokerage)
         return snap
 
     def tick(self, now_wall: datetime | None = None) -> TickResult:
@@ -753,6 +757,7 @@ class GraphStore:
         with self._lock:
             for w in result.windows:
                 self._community[w.window] = (w.actor_ids, w.community)
+                self._brokerage[w.window] = (w.actor_ids, w.constraint, w.effective_size, w.broker_roles)
             self._ticks += 1
 
     def _community_plan(self) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], frozenset[str]]:
@@ -768,5 +773,6 @@ class GraphStore:
         with self._lock:
             self._reset()
             self._community = {}
+            self._brokerage = {}
             self._ticks = 0
         return self.add_many(flows)

@@ -55,6 +55,8 @@ class StoreSnapshot:
     # community ids); windows listed in ``community_reuse`` carry it over instead of recomputing.
     community_prev: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     community_reuse: frozenset[str] = frozenset()
+    # Burt and Gould–Fernandez follow the same plan: (global ids, constraint, effective size, roles)
+    brokerage_prev: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,7 +89,7 @@ class WindowResult:
     readiness_terms: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     actor_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    community_fresh: bool = True  # False: partition carried over from an earlier tick
+    community_fresh: bool = True  # False: partition (and Burt / Gould–Fernandez) carried over from an earlier tick
 
 
 @dataclass
@@ -114,6 +116,22 @@ def compute_tick(snap: StoreSnapshot, now_wall: datetime | None = None) -> TickR
     for r in results:
         r.network_metrics["tick_seconds"] = elapsed
     return TickResult(snap.network, computed_at, snap.watermark, results, elapsed)
+
+
+def _carry_brokerage(
+    prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], nodes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The previous tick's constraint, effective size and roles of ``nodes`` (NaN, NaN, 0 for newcomers)."""
+    ids, constraint, effective, roles = prev
+    if len(ids) == 0:
+        return np.full(len(nodes), np.nan), np.full(len(nodes), np.nan), np.zeros((len(nodes), 5), dtype=np.int64)
+    pos = np.minimum(np.searchsorted(ids, nodes), len(ids) - 1)
+    hit = ids[pos] == nodes
+    return (
+        np.where(hit, constraint[pos], np.nan),
+        np.where(hit, effective[pos], np.nan),
+        np.where(hit[:, None], roles[pos], 0),
+    )
 
 
 def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int) -> WindowResult:
@@ -176,8 +194,12 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
         engine=eng,
     )
     reach_k, potential = reach_all[nodes], potential_all[nodes]
-    burt_c, burt_es = brokerage.constraint_effective_size(g, engine=eng)
-    roles = brokerage.gould_fernandez(g, engine=eng)
+    bprev = snap.brokerage_prev.get(spec.name)
+    if fresh or bprev is None:
+        burt_c, burt_es = brokerage.constraint_effective_size(g, engine=eng)
+        roles = brokerage.gould_fernandez(g, engine=eng)
+    else:  # carried over with the partition: actors keep their values, newcomers broker nothing yet
+        burt_c, burt_es, roles = _carry_brokerage(bprev, nodes)
     counts = np.bincount(layer, minlength=len(LAYERS))
     rates = network.flows_per_second({name: int(counts[i]) for i, name in enumerate(EDGE_LAYERS)}, spec.seconds)
     q_in = snap.questions[(snap.questions[:, 0] >= start) & (snap.questions[:, 0] < end)]

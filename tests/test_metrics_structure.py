@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from tests._metrics_flows import SEGMENT_OF, by_name, random_flows, store_with, window_digraph
@@ -147,6 +148,12 @@ def test_louvain_partition_carried_over_between_recomputes() -> None:
         community.modularity(second.graph, second.community), abs=1e-12
     )
     assert second.network_metrics["communities"] == len(renamed) + 1
+    # Burt and Gould–Fernandez ride along: the same values per actor, none for the newcomers
+    for metric in ("constraint", "effective_size", "broker_roles"):
+        before, after = by_name(first, getattr(first, metric)), by_name(second, getattr(second, metric))
+        assert all(np.array_equal(after[a], before[a]) for a in before), metric
+    assert np.isnan(by_name(second, second.constraint)["c900"])
+    assert by_name(second, second.brokerage)["c900"] == 0
     assert not store.tick().windows[0].community_fresh
     assert store.tick().windows[0].community_fresh  # every 3rd tick recomputes
 
