@@ -589,7 +589,7 @@ def _relayed(g: WindowGraph, var: _Variant, after: WindowGraph, kept: np.ndarray
     order = order[np.lexsort((order, -weight[order]))]
     undecided_givers = set(np.unique(u_all[state < 0]).tolist())
     searched = [u for u in order.tolist() if u in undecided_givers][:max_sources]
-    searched += [u for u in order[:8].tolist() if u not in undecided_givers]  # hop counts of the heaviest
+    searched += [u for u in order[:4].tolist() if u not in undecided_givers]  # hop counts of the heaviest
     blocked = removed if removed.any() else None
     by_giver = np.argsort(u_all, kind="stable")
     starts = np.searchsorted(u_all[by_giver], order)
@@ -657,7 +657,7 @@ def _involved_influencers(g: WindowGraph, var: _Variant, limit: int = 20) -> lis
     return rows[:limit]
 
 
-def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 32) -> dict[str, Any]:
+def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 16) -> dict[str, Any]:
     """Before/after report of ``change`` on window ``w`` (JSON-ready; module docstring)."""
     t0 = time.perf_counter()
     g = w.graph
