@@ -214,6 +214,7 @@ def test_api_answers_whatif_recommendations_and_key_persons_from_the_stored_flow
         assert missing.status_code == 404
 
 
+@pytest.mark.server
 def test_cli_whatif_and_recommend_on_a_clickhouse_server(synth, server_store, clickhouse_url, monkeypatch) -> None:
     import json
 
