@@ -32,7 +32,10 @@
   });
 
   // ---------------------------------------------------------------- formatting
-  const fmtNum = (v, d = 3) => v == null ? "–" : (Number.isInteger(v) ? v.toLocaleString("en") : Number(v).toFixed(d));
+  /** One format per quantity: counts and flow weights as "1,234" (one decimal if fractional); a ratio with ``d`` fixed decimals. */
+  const fmtNum = (v, d = null) => v == null ? "–"
+    : d == null ? Number(v).toLocaleString("en", { maximumFractionDigits: Number.isInteger(v) ? 0 : 1 })
+    : Number(v).toLocaleString("en", { minimumFractionDigits: d, maximumFractionDigits: d });
   function fmtDur(s) {
     if (s == null) return "–";
     if (s < 60) return `${s.toFixed(0)}s`;
@@ -143,7 +146,7 @@
   }
   async function loadTop() {
     const [b, p] = await Promise.all([api("/api/metrics/actors", { metric: "brokerage", limit: 8 }), api("/api/metrics/actors", { metric: "pagerank", limit: 8 })]);
-    actorTable($("brokers"), b.actors, "brokerage"); actorTable($("influencers"), p.actors, "pagerank");
+    actorTable($("brokers"), b.actors, "brokerage", null); actorTable($("influencers"), p.actors, "pagerank", 4);
   }
   async function loadAlerts() {
     const a = await api("/api/alerts", { window: null, limit: 30 });
@@ -278,7 +281,8 @@
       const [x, yy] = pos[n.id];
       const dot = mk("circle", { cx: x, cy: yy, r: n.small ? 5 : 9, fill: n.depth === 0 ? SEGCOL.influencer : (SEGCOL[n.seg] || SEGCOL.unknown), stroke: "#fff", "stroke-width": n.small ? 1 : 2 });
       mk("title", {}, n.label + (n.kind && n.depth ? ` (${n.kind})` : ""), dot);
-      if (!n.small) mk("text", { x, y: yy + 24, "text-anchor": "middle", "font-size": 11, fill: "#1f2937" }, n.label + (n.kind && n.depth ? ` (${n.kind})` : ""));
+      if (n.depth === 0) mk("text", { x: x + 14, y: yy + 4, "font-size": 11, fill: "#1f2937" }, n.label);  // beside the author: its edges leave below
+      else if (!n.small) mk("text", { x, y: yy + 24, "text-anchor": "middle", "font-size": 11, fill: "#1f2937" }, n.label + (n.kind ? ` (${n.kind})` : ""));
     }));
     box.append(svg);
   }
@@ -325,10 +329,10 @@
     $("actor-title").textContent = ""; $("actor-title").append(segDot(l.segment), a.name ? `${a.name} (${a.actor})` : a.actor, el("small", {}, `${l.segment || ""} · window ${a.window}`));
     const t = $("actor-metrics"); t.textContent = "";
     const rows = [["PageRank", l.pagerank, 4], ["PageRank (reputation)", l.pagerank_reputation, 4], ["betweenness", l.betweenness, 4],
-      ["boundary spanning", l.boundary_spanning, 3], ["give/get balance", l.give_get_balance, 3], ["community", l.community, 0],
-      ["reach", l.reach, 0], ["potential reach", l.potential_reach, 0],
+      ["boundary spanning", l.boundary_spanning, null], ["give/get balance", l.give_get_balance, 3], ["community", l.community, null],
+      ["reach", l.reach, null], ["potential reach", l.potential_reach, null],
       ["knowledge in / out", [l.in_knowledge, l.out_knowledge]], ["ideas in / out", [l.in_idea, l.out_idea]], ["reputation in / out", [l.in_reputation, l.out_reputation]]];
-    rows.forEach(([k, v, d]) => t.append(el("tr", {}, el("td", {}, k), el("td", { class: "num" }, Array.isArray(v) ? v.map(x => fmtNum(x, 1)).join(" / ") : fmtNum(v, d)))));
+    rows.forEach(([k, v, d]) => t.append(el("tr", {}, el("td", {}, k), el("td", { class: "num" }, Array.isArray(v) ? v.map(x => fmtNum(x)).join(" / ") : fmtNum(v, d)))));
     const h = a.history;
     VNCharts.line($("actor-chart"), [
       { name: "PageRank ×100", color: "#0f766e", values: h.map(x => x.pagerank * 100) },

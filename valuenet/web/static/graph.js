@@ -89,12 +89,13 @@
         labelFont: "system-ui, sans-serif",
         labelSize: 12,
         labelWeight: "500",
-        labelDensity: 0.35,
-        labelGridCellSize: 120,
+        labelDensity: 0.7,
+        labelGridCellSize: 100,
         labelRenderedSizeThreshold: 7,
         zIndex: true,
         minCameraRatio: 0.02,
         maxCameraRatio: 4,
+        defaultDrawNodeLabel: (ctx, d, st) => this._drawLabel(ctx, d, st),
         nodeReducer: (n, d) => this._nodeReducer(n, d),
         edgeReducer: (e, d) => this._edgeReducer(e, d),
       });
@@ -106,7 +107,7 @@
       r.getMouseCaptor().on("mousemovebody", ev => { if (this.tip && !this.tip.hidden) this._placeTip(ev.x, ev.y); });
       // frame times: the last 120 render durations (ms), for the benchmark
       this.frames = [];
-      r.on("beforeRender", () => { this._t0 = performance.now(); });
+      r.on("beforeRender", () => { this._t0 = performance.now(); this._reserveLabels(); });
       r.on("afterRender", () => { this.frames.push(performance.now() - this._t0); if (this.frames.length > 120) this.frames.shift(); });
     }
 
@@ -257,6 +258,45 @@
       const [s, t] = g.extremities(e);
       if (s === center || t === center) return Object.assign({}, d, { color: d.full, zIndex: 1 });
       return this.graph.size > 20000 ? Object.assign({}, d, { hidden: true }) : Object.assign({}, d, { color: DIM_EDGE, zIndex: 0 });
+    }
+
+    /** Label boxes of this frame: the forced labels (focused, hovered actors) first, so they always fit. */
+    _reserveLabels() {
+      this._boxes = [];
+      this._reserved = new Set();
+      const r = this.renderer, ids = [];
+      if (this.primary) ids.push(this.primary);
+      if (this.hover) ids.push(this.hover, ...(this.graph.order < 3000 ? this.graph.neighbors(this.hover) : []));
+      else if (this.focus && this.focus.size <= 40) ids.push(...this.focus);
+      const ctx = r.getCanvases().labels.getContext("2d"), st = r.getSettings();
+      ctx.font = `${st.labelWeight} ${st.labelSize}px ${st.labelFont}`;
+      for (const id of ids) {
+        const d = this.graph.hasNode(id) && r.getNodeDisplayData(id);
+        if (!d || this._reserved.has(id)) continue;
+        const p = r.framedGraphToViewport(d);
+        this._boxes.push(this._box(ctx, p.x, p.y, r.scaleSize(d.size), d.label || "", st.labelSize));
+        this._reserved.add(id);
+      }
+    }
+
+    _box(ctx, x, y, size, label, fontSize) {
+      const x0 = x + size + 3, w = ctx.measureText(label).width;
+      return [x0 - 2, y + fontSize / 3 - fontSize, x0 + w + 2, y + fontSize / 3 + 3];
+    }
+
+    /** Draw a label unless it would overlap one already drawn in this frame (labels never collide). */
+    _drawLabel(ctx, d, st) {
+      if (!d.label) return;
+      ctx.font = `${st.labelWeight} ${st.labelSize}px ${st.labelFont}`;
+      if (!this._reserved || !this._reserved.has(d.key)) {
+        const b = this._box(ctx, d.x, d.y, d.size, d.label, st.labelSize);
+        const boxes = this._boxes || (this._boxes = []);
+        for (const o of boxes) if (b[0] < o[2] && b[2] > o[0] && b[1] < o[3] && b[3] > o[1]) return;
+        boxes.push(b);
+      }
+      const x = d.x + d.size + 3, y = d.y + st.labelSize / 3;
+      ctx.lineWidth = 3; ctx.strokeStyle = "rgba(255,255,255,0.85)"; ctx.strokeText(d.label, x, y);
+      ctx.fillStyle = "#111827"; ctx.fillText(d.label, x, y);
     }
 
     _showTip(id) {
