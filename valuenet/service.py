@@ -16,6 +16,7 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "serve_advertised",
     "client_url",
     "stop_on_signals",
+    "StopSignals",
 ]
 
 _ANY_ADDRESS = ("0.0.0.0", "::", "")
@@ -114,12 +116,22 @@ def discover(settings: Settings) -> ServiceInfo | None:
     return info
 
 
-async def serve_advertised(server: Any, settings: Settings, role: str) -> None:
-    """Run a ``uvicorn.Server``; advertise it in the service file while it listens."""
+async def serve_advertised(
+    server: Any, settings: Settings, role: str, stop_requested: Callable[[], bool] = lambda: False
+) -> None:
+    """Run a ``uvicorn.Server``; advertise it in the service file while it listens.
+
+    ``stop_requested`` is polled until the server listens: a stop signal that arrived before
+    uvicorn took over the signal handlers still stops it.
+    """
     task = asyncio.ensure_future(server.serve())
     try:
         while not server.started and not task.done():
+            if stop_requested():
+                server.should_exit = True
             await asyncio.sleep(0.05)
+        if stop_requested():
+            server.should_exit = True
         if server.started:
             advertise(settings, role)
         await asyncio.shield(task)
@@ -135,6 +147,22 @@ async def serve_advertised(server: Any, settings: Settings, role: str) -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+class StopSignals:
+    """SIGINT and SIGTERM only noted (``received``): for a server that runs its own graceful shutdown."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+
+    def __call__(self) -> bool:
+        """True once a stop signal arrived."""
+        return bool(self.received)
 
 
 def stop_on_signals() -> None:

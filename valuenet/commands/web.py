@@ -25,10 +25,14 @@ def register(app: typer.Typer) -> None:
 
         import uvicorn
 
-        from valuenet.service import serve_advertised, stop_on_signals
+        from valuenet.service import StopSignals, serve_advertised
         from valuenet.web.app import create_app
         from valuenet.web.auth import InsecureBindError
 
+        # SIGINT and SIGTERM stop it cleanly, also when SIGINT was inherited as ignored: uvicorn takes
+        # them over while it serves, shuts down gracefully and re-raises them to these handlers, which
+        # only note them (a signal before uvicorn listens stops it as soon as it does).
+        stop = StopSignals()
         base = get_settings()
         settings = base.model_copy(
             update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v is not None}
@@ -45,9 +49,5 @@ def register(app: typer.Typer) -> None:
         server = uvicorn.Server(
             uvicorn.Config(web, host=settings.api_host, port=settings.api_port, log_level="info", access_log=False)
         )
-        stop_on_signals()  # SIGINT and SIGTERM stop it cleanly, even when SIGINT was inherited as ignored
-        try:
-            asyncio.run(serve_advertised(server, settings, "serve"))  # the CLI finds the API in service.json
-        except KeyboardInterrupt:
-            pass  # uvicorn re-raises the stop signal after its graceful shutdown
+        asyncio.run(serve_advertised(server, settings, "serve", stop))  # the CLI finds the API in service.json
         typer.echo("valuenet: stopped")
