@@ -1,7 +1,8 @@
 """The fast lane, ``pytest -m "not kafka and not server and not browser"``, imports no service client.
 
-Both checks run pytest in a subprocess with ``tests/import_guard.py``, which reports the service
-client packages (kafka-python, aiokafka, faust, clickhouse_driver, chdb, playwright) left in
+Collecting any tests imports none of them (``tests/conftest.py`` refuses the run otherwise). Here
+pure tests run in a fresh process with ``tests/import_guard.py``, which reports the service client
+packages (kafka-python, aiokafka, faust, clickhouse_driver, chdb, playwright) left in
 ``sys.modules`` at the end of the run.
 """
 
@@ -38,10 +39,18 @@ def _clients_after(*args: str) -> list[str]:
     return [name for name in line.removeprefix(MARKER).strip().split(",") if name]
 
 
-def test_collecting_the_fast_lane_imports_no_service_client() -> None:
-    # every test module, conftest and fixture module of the lane is imported by the collection
-    assert _clients_after("--collect-only") == []
-
-
 def test_pure_tests_run_without_any_service_client() -> None:
     assert _clients_after(*PURE) == []
+
+
+def test_a_collection_that_imports_a_client_is_refused() -> None:
+    # `-p kafka` loads kafka-python as a plugin, as a test module importing it at the top would
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "kafka", "--co", "tests/test_dedupe.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode != 0
+    assert "collecting the tests imported kafka" in out.stdout + out.stderr
