@@ -79,16 +79,35 @@ def test_every_planted_silo_is_connected_by_a_top5_introduction(synth, seed: int
 
 
 def test_removing_an_actor_without_ties_changes_nothing(synth) -> None:
-    _, flows, w = synth[11]
-    # an actor with applied flows but no tie in the window (only receiver-less flows), or else a stranger
-    tieless = sorted(set(w.names_global.tolist()) - set(w.graph.names.tolist())) or ["person:nobody"]
-    r = impact(w, Change(remove_actors=(tieless[0],)))
-    assert r["removed_actors"] == [] and r["not_in_window"] == [tieless[0]]
-    assert r["before"] == r["after"]
-    assert all(t["cut"] == 0 and t["before"] == t["after"] for t in r["tunnels"])
-    assert all(x["share_before"] == x["share_after"] and x["hops_before"] == x["hops_after"] for x in r["reachability"])
-    assert r["relayed_pairs"] is None and r["influencers"] == []
-    assert r["questions"]["first_by_removed"] == 0 and r["ideas"]["first_by_removed"] == 0
+    _, flows, _ = synth[11]
+    # an actor with applied flows in the window but no tie: two posts without a receiver
+    quiet = [
+        flows[-1].model_copy(
+            update={
+                "event_id": f"quiet-{i}",
+                "giver": "person:quiet",
+                "receiver": None,
+                "kind": "post",
+                "giver_segment": "workforce",
+                "giver_team": "support",
+                "thread": None,
+                "parent_id": None,
+            }
+        )
+        for i in range(2)
+    ]
+    w = load_window(flows + quiet, network="synth", window=WINDOW)
+    assert w.global_id("person:quiet") is not None and w.index("person:quiet") is None
+    for actor in ("person:quiet", "person:nobody"):
+        r = impact(w, Change(remove_actors=(actor,)))
+        assert r["removed_actors"] == [] and r["not_in_window"] == [actor]
+        assert r["before"] == r["after"]
+        assert all(t["cut"] == 0 and t["before"] == t["after"] for t in r["tunnels"])
+        assert all(
+            x["share_before"] == x["share_after"] and x["hops_before"] == x["hops_after"] for x in r["reachability"]
+        )
+        assert r["relayed_pairs"] is None and r["influencers"] == []
+        assert r["questions"]["first_by_removed"] == 0 and r["ideas"]["first_by_removed"] == 0
 
 
 def test_removal_equals_the_tick_on_the_flows_without_the_actor(synth) -> None:
