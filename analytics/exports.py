@@ -21,19 +21,21 @@ import math
 import os
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import networkx as nx
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from valuenet.analytics.storage.reader import Reader
+from valuenet.config import EXPORT_FORMATS as FORMATS
+from valuenet.config import EXPORT_WHAT as WHAT
+from valuenet.config import ExportSchedule as ExportJob
+from valuenet.config import Settings, get_settings
 from valuenet.schemas.palette import SEGMENT_COLOURS
 from valuenet.schemas.timeunits import DurationError, parse_duration
 
@@ -55,16 +57,6 @@ __all__ = [
     "run_schedule",
 ]
 
-What = Literal["actors", "tunnels", "network", "flows", "graph"]
-Format = Literal["csv", "parquet", "json", "gexf", "graphml"]
-WHAT: tuple[str, ...] = ("actors", "tunnels", "network", "flows", "graph")
-FORMATS: dict[str, tuple[str, ...]] = {
-    "actors": ("csv", "parquet", "json"),
-    "tunnels": ("csv", "parquet", "json"),
-    "network": ("csv", "parquet", "json"),
-    "flows": ("csv", "parquet", "json"),
-    "graph": ("gexf", "graphml", "json"),
-}
 Progress = Callable[[int, int], None]
 
 
@@ -82,40 +74,6 @@ class ExportTable:
     rows: list[dict]
     suppressed: int = 0
     graph: nx.DiGraph | None = None
-
-
-class ExportJob(BaseModel):
-    """One periodic export (a ``[[exports]]`` table in the TOML configuration)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    cron: str = Field(description="Cron expression, e.g. '0 * * * *' (hourly)")
-    what: What
-    format: Format
-    window: str = "24h"
-    network: str | None = None
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, v: str) -> str:
-        from croniter import croniter
-
-        if not croniter.is_valid(v):
-            raise ValueError(f"cron expression {v!r} is not valid")
-        return v
-
-    def check(self) -> ExportJob:
-        """Raise ExportError when the format does not fit the kind."""
-        if self.format not in FORMATS[self.what]:
-            raise ExportError(
-                f"export {self.what!r} cannot be written as {self.format!r}; use one of {FORMATS[self.what]}"
-            )
-        return self
-
-    @property
-    def filename(self) -> str:
-        """``<what>-<window>.<ext>``."""
-        return f"{self.what}-{self.window}.{self.format}"
 
 
 # -- windows ---------------------------------------------------------------------------------
@@ -279,6 +237,13 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 #: A text cell starting with one of these is a formula to a spreadsheet (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -288,13 +253,6 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
-
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_export(table: ExportTable, fmt: str, path: Path, progress: Progress | None = None) -> dict:
@@ -364,20 +322,9 @@ def export(
 # -- periodic --------------------------------------------------------------------------------
 
 
-def load_jobs(path: Path | None = None) -> list[ExportJob]:
-    """``[[exports]]`` tables of the TOML configuration (``VALUENET_CONFIG``, default ./valuenet.toml)."""
-    path = Path(path or os.environ.get("VALUENET_CONFIG", "valuenet.toml"))
-    if not path.is_file():
-        return []
-    with open(path, "rb") as f:
-        doc = tomllib.load(f)
-    jobs = []
-    for i, raw in enumerate(doc.get("exports", [])):
-        try:
-            jobs.append(ExportJob.model_validate(raw).check())
-        except (ValueError, ExportError) as e:
-            raise ExportError(f"{path}: exports[{i}]: {e}") from e
-    return jobs
+def load_jobs(settings: Settings | None = None) -> list[ExportJob]:
+    """The periodic exports: ``Settings.exports``, the ``[[exports]]`` tables of the TOML configuration."""
+    return list((settings or get_settings()).exports)
 
 
 def due_jobs(jobs: Iterable[ExportJob], since: datetime, now: datetime) -> list[ExportJob]:

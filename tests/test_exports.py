@@ -19,6 +19,7 @@ import pytest
 from tests.test_api import BASE, NET, build_seed, web_settings, write_seed
 from valuenet.analytics.exports import ExportError, ExportJob, due_jobs, export, load_jobs, run_jobs
 from valuenet.analytics.storage.reader import Reader
+from valuenet.config import Settings
 
 START, END = (BASE - timedelta(hours=1)).replace(tzinfo=None), BASE.replace(tzinfo=None)
 
@@ -125,14 +126,15 @@ def test_bad_kind_or_format_is_refused(env: tuple) -> None:
         ExportJob(cron="every hour", what="actors", format="csv")
 
 
-def test_periodic_run_writes_a_manifest(env: tuple, tmp_path: Path) -> None:
+def test_periodic_run_writes_a_manifest(env: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store, reader, _, _ = env
     cfg = tmp_path / "valuenet.toml"
     cfg.write_text(
         '[[exports]]\ncron = "0 * * * *"\nwhat = "actors"\nformat = "parquet"\nwindow = "1h"\n\n'
         '[[exports]]\ncron = "*/15 * * * *"\nwhat = "graph"\nformat = "gexf"\nwindow = "1h"\n'
     )
-    jobs = load_jobs(cfg)
+    monkeypatch.setenv("VALUENET_CONFIG", str(cfg))
+    jobs = load_jobs(Settings())  # the schedules are a field of the settings, read with the rest of the file
     t0 = datetime(2024, 5, 1, 12, 7, tzinfo=UTC)
     assert due_jobs(jobs, t0, t0 + timedelta(minutes=5)) == []
     assert [j.what for j in due_jobs(jobs, t0, t0 + timedelta(minutes=10))] == ["graph"]
@@ -290,3 +292,18 @@ def test_export_window_must_be_stored_or_configured(env: tuple) -> None:
         check_window(reader, NET, "365d", ["1h"])
     with pytest.raises(ExportError, match="no metric snapshots yet"):
         check_window(reader, "nobody", "1h")
+
+
+def test_a_bad_export_schedule_is_refused_with_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    cfg = tmp_path / "valuenet.toml"
+    cfg.write_text(
+        '[[exports]]\ncron = "0 * * * *"\nwhat = "actors"\nformat = "csv"\n\n[[exports]]\ncron = "x"\nwhat = "graph"\nformat = "gexf"\n'
+    )
+    monkeypatch.setenv("VALUENET_CONFIG", str(cfg))
+    with pytest.raises(ValidationError, match=r"exports\.1\.cron[\s\S]*cron expression 'x' is not valid"):
+        Settings()
+    cfg.write_text('[[exports]]\ncron = "0 * * * *"\nwhat = "actors"\nformat = "gexf"\n')
+    with pytest.raises(ValidationError, match="export 'actors' cannot be written as 'gexf'"):
+        Settings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
@@ -31,8 +32,14 @@ for _module, _name in _GROUPS:
 
 
 def main() -> None:
-    """Entry point of the ``valuenet`` console script."""
-    app()
+    """Entry point of the ``valuenet`` console script; unusable settings are one clear error, exit code 2."""
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as e:  # the environment or the TOML file (VALUENET_CONFIG) holds a value that cannot be used
+        print(f"error: configuration: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

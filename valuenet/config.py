@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +23,52 @@ TOPIC_DLQ = "valuenet.dlq"
 TOPIC_PARTITIONS = {TOPIC_RAW: 4, TOPIC_FLOWS: 4, TOPIC_METRICS: 1, TOPIC_DLQ: 1}
 
 DEFAULT_WINDOWS = ("1h", "24h", "7d")
+
+# Exports: what can be exported, and in which formats (valuenet.analytics.exports writes them).
+ExportWhat = Literal["actors", "tunnels", "network", "flows", "graph"]
+ExportFormat = Literal["csv", "parquet", "json", "gexf", "graphml"]
+EXPORT_WHAT: tuple[str, ...] = ("actors", "tunnels", "network", "flows", "graph")
+EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
+    "actors": ("csv", "parquet", "json"),
+    "tunnels": ("csv", "parquet", "json"),
+    "network": ("csv", "parquet", "json"),
+    "flows": ("csv", "parquet", "json"),
+    "graph": ("gexf", "graphml", "json"),
+}
+
+
+class ExportSchedule(BaseModel):
+    """One periodic export: an ``[[exports]]`` table of the TOML configuration (``Settings.exports``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cron: str = Field(description="Cron expression, e.g. '0 * * * *' (hourly)")
+    what: ExportWhat
+    format: ExportFormat
+    window: str = "24h"
+    network: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, v: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(v):
+            raise ValueError(f"cron expression {v!r} is not valid")
+        return v
+
+    @model_validator(mode="after")
+    def _format_fits(self) -> ExportSchedule:
+        if self.format not in EXPORT_FORMATS[self.what]:
+            raise ValueError(
+                f"export {self.what!r} cannot be written as {self.format!r}; use one of {EXPORT_FORMATS[self.what]}"
+            )
+        return self
+
+    @property
+    def filename(self) -> str:
+        """``<what>-<window>.<ext>``."""
+        return f"{self.what}-{self.window}.{self.format}"
 
 
 def _default_home() -> Path:
@@ -109,6 +156,10 @@ class Settings(BaseSettings):
     )
     export_dir: Path | None = Field(None, description="Periodic exports directory. Env VALUENET_EXPORT_DIR")
     export_k: int = Field(5, description="Group-level exports suppress groups smaller than k. Env VALUENET_EXPORT_K")
+    exports: list[ExportSchedule] = Field(
+        default_factory=list,
+        description="Periodic exports: [[exports]] tables (cron, what, format, window, network) of the TOML file",
+    )
     topic_prefix: str = Field(
         "valuenet", description="Topic names are <prefix>.raw/.flows/.metrics/.dlq. Env VALUENET_TOPIC_PREFIX"
     )
