@@ -107,3 +107,28 @@ def test_liaison_between_partner_and_another_team() -> None:
     assert list(roles["w_b"]) == [0, 2, 2, 0, 2]
     assert by_name(w, w.brokerage)["w_b"] == 6
     assert all(sum(v) == 0 for a, v in roles.items() if a != "w_b")
+
+
+def test_brokerage_columns_are_stored_and_ranked_by_the_reader(store) -> None:
+    """A tick's actor rows go to ``actor_metrics`` on chdb and clickhouse-server; the Reader ranks by brokerage."""
+    from valuenet.analytics.snapshot import actor_rows
+    from valuenet.analytics.storage.reader import ACTOR_METRICS, Reader
+
+    flows = random_flows(40, 500, span=3000, seed=9) + [
+        flow("p1", "w_b", t=3000, receiver_team="red"),
+        flow("w_b", "w_c", t=3001, giver_team="red", receiver_team="blue"),
+    ]
+    result = store_with(flows, windows=["1h"]).tick()
+    w = result.windows[0]
+    store.write_models("actor_metrics", actor_rows(result))
+    names = w.graph.names.tolist()
+    top = Reader(store).top_actors("n1", "1h", "brokerage", limit=3)
+    order = sorted(range(len(names)), key=lambda i: (-w.brokerage[i], names[i]))[:3]
+    assert [r["actor"] for r in top] == [names[i] for i in order]
+    row = top[0]
+    i = names.index(row["actor"])
+    assert row["brokerage"] == w.brokerage[i] > 0
+    assert row["burt_constraint"] == pytest.approx(w.constraint[i])
+    assert row["effective_size"] == pytest.approx(w.effective_size[i])
+    assert [row[f"broker_{r}"] for r in brokerage.BROKER_ROLES] == w.broker_roles[i].tolist()
+    assert {"brokerage", "burt_constraint", "effective_size", "broker_liaison"} <= set(ACTOR_METRICS)
