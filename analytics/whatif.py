@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -227,35 +228,37 @@ def _load_window(
         seed=seed,
     )
     threads: dict[str, list[Any]] = {}  # key → [question start | None, [(t, answerer)], [idea times]]
-    flows = list(flows)
-    store.add_many(flows)  # the store's own (vectorised) path; outcome roles are attributed below
     lane_wm: dict[Any, float] = {}
     seen: set[str] = set()
     late_s = store.allowed_lateness_seconds
-    for f in flows:
-        ts = f.timestamp.timestamp()
-        lane = getattr(f, "lane", None)
-        wm = lane_wm.get(lane)
-        if wm is not None and ts < wm - late_s:
-            continue  # late in its lane: the store did not apply it (GraphStore policy)
-        if wm is None or ts > wm:
-            lane_wm[lane] = ts
-        seg, kind, is_idea = f.giver_segment, f.kind, f.flow_type == "idea"
-        # the same roles as GraphStore._track_thread (tests/test_whatif.py checks the delays agree)
-        question = seg == "customer" and kind in _OPENER_KINDS and not is_idea
-        idea = is_idea and (seg == "customer" or seg == "partner") and kind != "mention"
-        answer = seg == "workforce" and kind in _ANSWER_KINDS
-        if not (question or idea or answer) or f.event_id in seen:
-            continue
-        seen.add(f.event_id)
-        th = threads.setdefault(f.thread or f.parent_id or f.event_id, [None, [], []])
-        if question and (th[0] is None or ts < th[0]):
-            th[0] = ts
-        if idea:
-            th[2].append(ts)
-        if answer:
-            th[1].append((ts, f.giver))
-    n = len(flows)
+    n = 0
+    it = iter(flows)
+    while chunk := list(islice(it, 50_000)):  # bounded memory: ``flows`` may be a generator over stored rows
+        n += len(chunk)
+        store.add_many(chunk)  # the store's own (vectorised) path; outcome roles are attributed below
+        for f in chunk:
+            ts = f.timestamp.timestamp()
+            lane = getattr(f, "lane", None)
+            wm = lane_wm.get(lane)
+            if wm is not None and ts < wm - late_s:
+                continue  # late in its lane: the store did not apply it (GraphStore policy)
+            if wm is None or ts > wm:
+                lane_wm[lane] = ts
+            seg, kind, is_idea = f.giver_segment, f.kind, f.flow_type == "idea"
+            # the same roles as GraphStore._track_thread (tests/test_whatif.py checks the delays agree)
+            question = seg == "customer" and kind in _OPENER_KINDS and not is_idea
+            idea = is_idea and (seg == "customer" or seg == "partner") and kind != "mention"
+            answer = seg == "workforce" and kind in _ANSWER_KINDS
+            if not (question or idea or answer) or f.event_id in seen:
+                continue
+            seen.add(f.event_id)
+            th = threads.setdefault(f.thread or f.parent_id or f.event_id, [None, [], []])
+            if question and (th[0] is None or ts < th[0]):
+                th[0] = ts
+            if idea:
+                th[2].append(ts)
+            if answer:
+                th[1].append((ts, f.giver))
     for actor, segment, team in identities:
         store.set_identity(actor, segment, team)
     snap = store.snapshot()

@@ -14,10 +14,10 @@ child only then. Every answer says when its window was loaded (``window_loaded_a
 from __future__ import annotations
 
 import asyncio
-import gc
 import multiprocessing
 import time
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,27 +103,18 @@ def run_task(w: WhatIfWindow, task: str, params: dict[str, Any]) -> dict[str, An
 _FLOW_FIELDS = tuple(Flow.model_fields)
 
 
-def stored_flows(rows: list[dict]) -> list[Flow]:
+def stored_flows(rows: Iterable[dict]) -> Iterator[Flow]:
     """Stored ``flows`` rows as Flow objects without re-validation (the sink validated them on the way in;
-    ``timestamp`` from ``timestamp_ms``): ~20× faster than ``rows_to_models`` on a large window."""
-    out = []
+    ``timestamp`` from ``timestamp_ms``): ~8× faster than ``rows_to_models``, one at a time."""
     for r in rows:
         d = {k: r.get(k) for k in _FLOW_FIELDS}
         d["timestamp"] = datetime.fromtimestamp(int(r["timestamp_ms"]) / 1000, UTC)
-        out.append(trusted(Flow, d))
-    return out
+        yield trusted(Flow, d)
 
 
 def _load(network: str, window: str, rows: list[dict], identities: list, cfg: WindowConfig) -> WhatIfWindow:
-    enabled = gc.isenabled()
-    gc.disable()  # millions of young objects, no cycles: collections would only rescan them
-    try:
-        flows = stored_flows(rows)
-    finally:
-        if enabled:
-            gc.enable()
-    return load_window(
-        flows,
+    return load_window(  # builds with the collector paused, one chunk of flows at a time
+        stored_flows(rows),
         network=network,
         window=window,
         bucket_seconds=cfg.bucket_seconds,
