@@ -35,7 +35,7 @@ def _by_actor(w: WindowResult, values: np.ndarray) -> dict[str, float]:
 
 
 def _ranked(values: dict[str, float]) -> list[str]:
-    return sorted(values, key=values.get, reverse=True)
+    return sorted(values, key=lambda a: values[a], reverse=True)
 
 
 def test_planted_brokers_rank_top_by_brokerage(window) -> None:
