@@ -91,14 +91,30 @@ class Store(ABC):
     # -- the interface ---------------------------------------------------------------
 
     def setup(self) -> None:
-        """Create the database and every table if missing (idempotent)."""
+        """Create the database and every table if missing, and add columns a newer DDL has (idempotent)."""
         self._create_database()
         for table in TABLES:
             spec = table_spec(table)
             try:
                 self._execute(spec.statement)
+                self._add_missing_columns(spec)
             except Exception as e:
                 raise StorageError(f"creating table {table} in {self.database} ({self.backend}) failed: {e}") from e
+
+    def _add_missing_columns(self, spec: TableSpec) -> None:
+        """``ALTER TABLE … ADD COLUMN`` for each DDL column an existing table lacks (a store made by an older
+        version: e.g. ``flows.lane``); existing rows read the column's default (NULL for Nullable)."""
+        rows = self._query(
+            "SELECT name FROM system.columns WHERE database = %(db)s AND table = %(t)s",
+            {"db": self.database, "t": spec.name},
+        )
+        present = {r["name"] for r in rows}
+        previous = None
+        for column in spec.columns:
+            if column.name not in present:
+                after = f" AFTER {previous}" if previous else ""
+                self._execute(f"ALTER TABLE {self.database}.{spec.name} ADD COLUMN {column.name} {column.type}{after}")
+            previous = column.name
 
     def write(self, table: str, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert ``rows`` (dicts keyed by column) in batches of ``batch_size``; return the rows written.
