@@ -16,7 +16,14 @@ from typing import Any
 
 import psutil
 
-__all__ = ["spawn", "kill_tree", "stop"]
+from valuenet.localstack.clickhouse_server import free_port
+
+__all__ = ["spawn", "kill_tree", "stop", "ignore_sigint", "free_port"]
+
+
+def ignore_sigint() -> None:
+    """``preexec_fn`` doing what ``cmd &`` in a non-interactive shell does to the child: SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _Family:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,21 +19,10 @@ import httpx
 import networkx as nx
 import pytest
 
-from tests.processes import spawn, stop
+from tests.processes import free_port, ignore_sigint, spawn, stop
 from tests.test_api import NET
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ignore_sigint() -> None:
-    """What ``cmd &`` in a non-interactive shell does to the child: SIGINT ignored."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +35,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "VALUENET_NETWORK": NET,
         "VALUENET_WINDOWS": '["1h", "24h"]',
         "VALUENET_CONFIG": str(home / "none.toml"),
-        "VALUENET_API_PORT": str(_free_port()),
+        "VALUENET_API_PORT": str(free_port()),
     }
     env.pop("CLICKHOUSE_URL", None)
     env.pop("VALUENET_CHDB_PATH", None)
@@ -124,7 +112,7 @@ def test_cli_answers_through_the_running_service_as_the_api(home: dict[str, str]
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_ignore_sigint,  # as if started with `&` from a script
+        preexec_fn=ignore_sigint,  # as if started with `&` from a script
     ) as serve:
         deadline = time.monotonic() + 120
         while not service_json.exists() and time.monotonic() < deadline:
@@ -180,7 +168,7 @@ def test_locked_store_without_a_service_is_one_clear_line(home: dict[str, str]) 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_serve_stops_cleanly_on_signals(home: dict[str, str], sig: int) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**home, "VALUENET_HOME": str(Path(home["VALUENET_HOME"]).with_name(f"serve-{sig}"))}
     with spawn(
         [sys.executable, "-m", "valuenet.cli", "serve", "--no-kafka", "--port", str(port)],
@@ -189,7 +177,7 @@ def test_serve_stops_cleanly_on_signals(home: dict[str, str], sig: int) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_ignore_sigint,
+        preexec_fn=ignore_sigint,
     ) as serve:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

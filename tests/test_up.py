@@ -6,7 +6,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,22 +17,11 @@ import psutil
 import pytest
 
 from tests.pipeline_harness import ROOT
-from tests.processes import spawn, stop
+from tests.processes import free_port, ignore_sigint, spawn, stop
 from tests.test_pipeline_e2e import expected_edges, plain_records
 from valuenet.kafka_admin import ensure_topics
 
 pytestmark = pytest.mark.kafka
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ignore_sigint() -> None:
-    """What ``valuenet up &`` in a non-interactive script does to the child: SIGINT ignored."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -53,7 +41,7 @@ def test_up_runs_the_pipeline_and_serves_the_dashboard(kafka_bootstrap: str, tmp
     sample = tmp_path / "sample.jsonl.gz"
     with gzip.open(sample, "wt", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in records)
-    port = _free_port()
+    port = free_port()
     prefix = f"up{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -77,7 +65,7 @@ def test_up_runs_the_pipeline_and_serves_the_dashboard(kafka_bootstrap: str, tmp
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_ignore_sigint,
+        preexec_fn=ignore_sigint,
     ) as up:
         g = nx.DiGraph()
         g.add_edges_from((f"git:{a}", f"git:{b}") for a, b, _ in expected_edges(records))
@@ -138,7 +126,7 @@ def test_up_runs_the_pipeline_and_serves_the_dashboard(kafka_bootstrap: str, tmp
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_worker_with_api_stops_cleanly_on_signals(kafka_bootstrap: str, tmp_path, sig: int) -> None:
     """`valuenet worker --serve` started with SIGINT ignored stops on SIGINT and SIGTERM, exit 0, service file gone."""
-    port = _free_port()
+    port = free_port()
     prefix = f"sig{uuid.uuid4().hex[:8]}"
     home = tmp_path / "home"
     env = {
@@ -159,7 +147,7 @@ def test_worker_with_api_stops_cleanly_on_signals(kafka_bootstrap: str, tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_ignore_sigint,
+        preexec_fn=ignore_sigint,
     ) as worker:
         deadline = time.monotonic() + 120
         while not (home / "service.json").exists() and time.monotonic() < deadline:
