@@ -90,6 +90,11 @@ _ZERO_SLOTS = bytes(8 * (_LATE_SLOT + 1))
 _NEG_INF = float("-inf")
 
 
+def _asks(reason: str) -> bool:
+    """True when the classifier's reason marks the text as a question (``rule:question …`` or ``… [question]``)."""
+    return reason.startswith("rule:question") or reason.endswith("[question]")
+
+
 class AddStatus(str, Enum):
     """What :meth:`GraphStore.add` did with a flow."""
 
@@ -535,7 +540,9 @@ class GraphStore:
     def _track_thread(self, flow: Flow, ts: float, b: int, kind: str, layer: int) -> None:
         seg = flow.giver_segment
         is_idea = layer == _IDEA
-        question = seg == "customer" and kind in _OPENER_KINDS and not is_idea  # an idea post is not a question
+        question = (  # a ticket, or a post the classifier calls a question (an idea post is not one)
+            seg == "customer" and kind in _OPENER_KINDS and not is_idea and (kind == "ticket" or _asks(flow.reason))
+        )
         idea = is_idea and seg in ("customer", "partner") and kind != "mention"  # a post's mentions: the same idea
         answer = seg == "workforce" and kind in _ANSWER_KINDS
         if not (question or idea or answer):

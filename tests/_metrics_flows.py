@@ -28,6 +28,7 @@ def flow(
     giver_team: str | None = None,
     receiver_team: str | None = None,
     network: str = "n1",
+    reason: str = "",
 ) -> Flow:
     """A flow at ``T0 + t`` seconds; the segment is read from the actor id's first letter (w, c, p, i)."""
     return Flow(
@@ -44,10 +45,15 @@ def flow(
         receiver_team=receiver_team,
         flow_type=flow_type,
         confidence=1.0,
+        reason=reason,
         thread=thread,
         parent_id=parent_id,
         giver_followers=followers,
     )
+
+
+#: The classifier's reason on a question (``processors.classify.rules``): a customer post with it opens a question.
+ASKS = "rule:question 'how do i'"
 
 
 def random_flows(n_actors: int = 40, n_flows: int = 600, *, span: float = 3000.0, seed: int = 1) -> list[Flow]:

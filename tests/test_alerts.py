@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from tests._metrics_flows import T0, flow
+from tests._metrics_flows import ASKS, T0, flow
 from valuenet.analytics.alerts import AlertDetector, AlertThresholds
 from valuenet.analytics.graph_store import GraphStore
 from valuenet.analytics.snapshot import actor_rows, metrics_event, network_rows, tunnel_rows
@@ -77,11 +77,11 @@ def test_responsiveness_degraded() -> None:
     store = GraphStore("n1", windows=["1h"], allowed_lateness_seconds=3600)
     detector = AlertDetector(AlertThresholds(responsiveness_ratio=1.5, responsiveness_min_s=60))
     for k in range(5):
-        store.add(flow(f"c{k}", None, t=k, kind="post", event_id=f"q{k}"))
+        store.add(flow(f"c{k}", None, t=k, kind="post", event_id=f"q{k}", reason=ASKS))
         store.add(flow("w1", f"c{k}", t=k + 60, kind="reply", thread=f"q{k}"))
     assert detector.check(store.tick()) == []
     for k in range(5, 30):
-        store.add(flow(f"c{k}", None, t=100 + k, kind="post", event_id=f"q{k}"))
+        store.add(flow(f"c{k}", None, t=100 + k, kind="post", event_id=f"q{k}", reason=ASKS))
         store.add(flow("w1", f"c{k}", t=100 + k + 900, kind="reply", thread=f"q{k}"))
     alerts = detector.check(store.tick())
     assert [a.kind for a in alerts] == ["responsiveness_degraded"]

@@ -21,6 +21,8 @@ def test_planted_truth_scores_meet_their_targets(seed: int) -> None:
     assert d["detected_silos"] == d["silo_teams"]
     for person, (measured, planted) in d["reach"].items():
         assert abs(measured - planted) <= 0.1 * planted, person
+    opened, answered, asked = d["questions"]  # customer questions: tickets and question posts, nothing else
+    assert opened == asked and answered == d["responsiveness"][2]["answered"]
     median, p90, truth = d["responsiveness"]
     assert truth["answered"] > 50 and median == pytest.approx(truth["median_s"], rel=0.1)
     assert p90 == pytest.approx(truth["p90_s"], rel=0.1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests._metrics_flows import flow
+from tests._metrics_flows import ASKS, flow
 from valuenet.analytics.graph_store import GraphStore
 
 
@@ -13,7 +13,7 @@ def _threads() -> list:
     fl = []
     # 10 customer questions; question k answered by workforce after 60·(k+1) s, except k = 9
     for k in range(10):
-        fl.append(flow(f"c{k}", None, t=k, kind="post", event_id=f"q{k}", flow_type="knowledge"))
+        fl.append(flow(f"c{k}", None, t=k, kind="post", event_id=f"q{k}", flow_type="knowledge", reason=ASKS))
         fl.append(flow("c99", f"c{k}", t=k + 5, kind="reply", thread=f"q{k}"))  # customer reply: not an answer
         if k < 9:
             fl.append(flow(f"w{k}", f"c{k}", t=k + 60 * (k + 1), kind="reply", thread=f"q{k}"))
@@ -54,9 +54,30 @@ def test_only_questions_opened_in_the_window_count() -> None:
     store = GraphStore("n1", windows=["10m", "1h"], allowed_lateness_seconds=10_000)
     store.add(flow("c1", None, t=0, kind="ticket", event_id="old"))
     store.add(flow("w1", "c1", t=100, kind="reply", thread="old"))
-    store.add(flow("c2", None, t=1800, kind="post", event_id="new"))
+    store.add(flow("c2", None, t=1800, kind="post", event_id="new", reason=ASKS))
     store.add(flow("w1", "c2", t=1810, kind="reply", thread="new"))
     short, long_ = store.tick().windows
     assert short.network_metrics["responsiveness_median_s"] == 10.0
     assert long_.network_metrics["responsiveness_median_s"] == pytest.approx(55.0)
     assert short.network_metrics["idea_pickup_share"] is None
+
+
+def test_only_tickets_and_question_posts_open_questions() -> None:
+    """A customer's ordinary post (a quote, a remark) or idea is not a question, even when the workforce replies."""
+    store = GraphStore("n1", windows=["1h"])
+    store.add_many(
+        [
+            flow("c1", None, t=0, kind="post", event_id="remark", flow_type="reputation", reason="rule:praise"),
+            flow("w1", "c1", t=60, kind="reply", thread="remark"),
+            flow("c2", None, t=0, kind="post", event_id="idea", flow_type="idea", reason=ASKS),
+            flow("w1", "c2", t=90, kind="reply", thread="idea"),
+            flow("c3", None, t=0, kind="ticket", event_id="ticket", flow_type="none"),
+            flow("w1", "c3", t=120, kind="reply", thread="ticket"),
+            flow("c4", None, t=0, kind="post", event_id="ask", flow_type="none", reason=ASKS),
+            flow("w1", "c4", t=300, kind="reply", thread="ask"),
+        ]
+    )
+    net = store.tick().windows[0].network_metrics
+    assert (net["questions"], net["questions_answered"]) == (2, 2)  # the ticket and the question post
+    assert net["responsiveness_median_s"] == pytest.approx((120 + 300) / 2)
+    assert (net["ideas"], net["ideas_picked_up"], net["idea_pickup_median_s"]) == (1, 1, 90)

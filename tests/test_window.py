@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from tests._metrics_flows import T0, by_name, flow, random_flows
+from tests._metrics_flows import ASKS, T0, by_name, flow, random_flows
 from valuenet.analytics.graph_store import AddStatus, GraphStore
 from valuenet.analytics.window import WindowSpec, bucket_of, is_late
 from valuenet.schemas.timeunits import DurationError, parse_duration, to_epoch
@@ -122,7 +122,7 @@ def test_rebuild_gives_the_live_state() -> None:
 
 def test_no_receiver_and_none_type_add_no_edge_but_count() -> None:
     store = GraphStore("n1", windows=["1h"])
-    store.add(flow("c1", None, t=0, kind="post", flow_type="knowledge"))
+    store.add(flow("c1", None, t=0, kind="post", flow_type="knowledge", reason=ASKS))
     store.add(flow("w1", "c1", t=10, flow_type="none"))
     store.add(flow("w1", "w1", t=20, flow_type="knowledge"))
     store.add(flow("w1", "c1", t=30, flow_type="knowledge"))
@@ -150,7 +150,10 @@ def _direct_live(applied: list, late_at: list[float], start: float, end: float) 
 def test_live_window_counters_after_every_event_match_a_direct_count(lateness: float) -> None:
     """Running counters (added per flow, subtracted as buckets slide out) equal a recount, event by event."""
     flows = random_flows(30, 1200, span=5 * 3600, seed=11)  # unsorted: late and allowed-late flows
-    flows += [flow("c1", None, t=4 * 3600, kind="post"), flow("w2", "c3", t=4 * 3600 + 5, flow_type="none")]
+    flows += [
+        flow("c1", None, t=4 * 3600, kind="post", reason=ASKS),
+        flow("w2", "c3", t=4 * 3600 + 5, flow_type="none"),
+    ]
     flows += flows[:40]  # redeliveries
     store = GraphStore("n1", windows=["10m", "1h", "3h"], allowed_lateness_seconds=lateness)
     applied, late_at = [], []
@@ -199,7 +202,7 @@ def test_question_and_idea_outcomes_stay_exact_through_expiry_and_compaction() -
     for k in range(9000):  # one thread every 2 minutes for 12.5 days: most threads expire on the way
         t0 = k * 120.0
         key = f"t{k}"
-        flows.append(flow("c1", None, t=t0, kind="post", thread=key, event_id=f"q{k}"))
+        flows.append(flow("c1", None, t=t0, kind="post", thread=key, event_id=f"q{k}", reason=ASKS))
         flows.append(flow("c2", "w1", t=t0 + 1, flow_type="idea", kind="reply", thread=key, event_id=f"i{k}"))
         answers = sorted(rng.uniform(-30, 90) for _ in range(rng.randint(0, 2)))  # some before the question
         for j, a in enumerate(answers):

@@ -11,8 +11,9 @@ flows of type ``l`` in the window (with or without a receiver) and ``L`` the win
 seconds.
 
 **Responsiveness.** A *customer question* is a flow whose giver is a customer, whose kind
-is ``post`` or ``ticket`` and whose type is not ``idea`` (a question itself carries no value:
-its type is ``none``; the answer is the knowledge flow to the asker); it opens the thread ``key = thread or parent_id or event_id`` at its
+is ``ticket``, or ``post`` with a text the classifier calls a question (reason
+``rule:question …`` or ``… [question]``), and whose type is not ``idea`` (a question itself
+carries no value: its type is ``none``; the answer is the knowledge flow to the asker); it opens the thread ``key = thread or parent_id or event_id`` at its
 timestamp ``t_q`` (the earliest such flow when several). The *answer* is the earliest flow in
 the same thread key from a workforce giver with kind in ``reply, review, approve, help, apply``
 and timestamp ``t_a ≥ t_q``. For the questions opened in the window and answered by the

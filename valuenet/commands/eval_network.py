@@ -12,7 +12,8 @@ the real rolling graph (``GraphStore.tick``), then scores what the metrics found
   silo when its E-I index (its members' flows across the team boundary vs inside, between actors
   of a known segment) is ≤ −0.9;
 - **reach error** = max over planted influencers of |reach − planted reach| / planted reach;
-- **responsiveness error** = |m − t| / t of the median and of the p90 (m measured, t planted);
+- **questions error** = |m − t| / t of the customer questions opened (m measured, t planted);
+- **responsiveness error** = |m − t| / t of the median and of the p90;
 - **idea pickup error** = |m − t| / t of the picked-up share and of the median delay.
 """
 
@@ -39,6 +40,7 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "influencer_precision_at_k": ("min", 0.9),
     "silos": ("min", 1.0),
     "reach_error": ("max", 0.10),
+    "questions_error": ("max", 0.10),
     "responsiveness_median_error": ("max", 0.10),
     "responsiveness_p90_error": ("max", 0.10),
     "idea_pickup_share_error": ("max", 0.10),
@@ -143,12 +145,14 @@ def evaluate_network(
 
     net = w.network_metrics
     resp = truth["responsiveness"]
+    asked = float(resp["answered"] + truth["unanswered_questions"])
     pickup = truth.get("idea_pickup", {})
     scores: dict[str, float | None] = {
         "broker_precision_at_5": broker_p,
         "influencer_precision_at_k": infl_p,
         "silos": silos,
         "reach_error": reach_err,
+        "questions_error": _rel(_f(net.get("questions")), asked),
         "responsiveness_median_error": _rel(_f(net.get("responsiveness_median_s")), resp.get("median_s")),
         "responsiveness_p90_error": _rel(_f(net.get("responsiveness_p90_s")), resp.get("p90_s")),
         "idea_pickup_share_error": _rel(_f(net.get("idea_pickup_share")), pickup.get("share")),
@@ -164,6 +168,7 @@ def evaluate_network(
         "detected_silos": sorted(detected),
         "reach": {p: (reach.get(p, 0), n) for p, n in truth["reach"].items()},
         "responsiveness": (net.get("responsiveness_median_s"), net.get("responsiveness_p90_s"), resp),
+        "questions": (net.get("questions"), net.get("questions_answered"), asked),
         "idea_pickup": (net.get("idea_pickup_share"), net.get("idea_pickup_median_s"), pickup),
         "dead": [d.reason for d in result.dead[:5]],
     }
