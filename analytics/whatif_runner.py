@@ -72,7 +72,7 @@ def change_from(params: dict[str, Any]) -> Change:
     )
 
 
-def key_persons(w: WhatIfWindow, *, limit: int = 10, effects: int = 3) -> dict[str, Any]:
+def key_persons(w: WhatIfWindow, *, limit: int = 10, effects: int = 0) -> dict[str, Any]:
     """Key-person risk ranking of ``w``; the first ``effects`` come with their removal's impact summary."""
     t0 = time.perf_counter()
     rows = key_person_risk(w.graph, limit=limit)
@@ -96,7 +96,7 @@ def run_task(w: WhatIfWindow, task: str, params: dict[str, Any]) -> dict[str, An
     if task == "recommend":
         return recommend(w, limit=int(params.get("limit", 5)))
     if task == "keyperson":
-        return key_persons(w, limit=int(params.get("limit", 10)))
+        return key_persons(w, limit=int(params.get("limit", 10)), effects=int(params.get("effects", 0)))
     raise ValueError(f"task {task!r}: expected one of {', '.join(TASKS)}")
 
 

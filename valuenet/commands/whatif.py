@@ -196,7 +196,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Key-person risk: the actors whose removal would cut the most cross-group exchange."""
-        out = _ask("keyperson", network, window, {"limit": limit})
+        out = _ask("keyperson", network, window, {"limit": limit, "effects": 3})
         if as_json:
             typer.echo(json.dumps(out, indent=1, ensure_ascii=False))
             return

@@ -598,6 +598,8 @@ async def keyperson(
     network: NetworkQ = None,
     window: WindowQ = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Actors to return")] = 10,
+    effects: Annotated[int, Query(ge=0, le=10, description="Also the removal's impact summary of the first N")] = 0,
 ) -> dict:
-    """Ranked actors with the share of each tunnel that depends on them (and, for the top 3, their removal's effect)."""
-    return await _whatif_task(request, reader, settings, "keyperson", network, window, {"limit": limit})
+    """Ranked actors with the share of each tunnel that depends on them (and, for the first ``effects``, their removal's impact)."""
+    params = {"limit": limit, "effects": effects}
+    return await _whatif_task(request, reader, settings, "keyperson", network, window, params)
