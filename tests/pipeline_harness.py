@@ -179,9 +179,11 @@ class Pipeline:
         return "\n".join(parts)
 
     def close(self) -> None:
-        """Stop workers, drop the database."""
+        """Stop workers and their whole process trees (even of a worker that died), drop the database."""
+        from tests.processes import kill_tree
+
         for w in self.workers:
-            self.kill(w, signal.SIGTERM)
+            kill_tree(w)
         self._producer.close()
         try:
             self.store.query(f"DROP DATABASE IF EXISTS {self.database}")
