@@ -21,6 +21,7 @@ A frame that is not JSON (or whose Mastodon payload is not) goes to the DLQ::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +34,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import websockets
+from tenacity import AsyncRetrying, RetryCallState, RetryError, retry_if_exception_type
 from websockets.asyncio.client import connect
 
 from valuenet.ingest.replay import Sink
@@ -49,7 +51,11 @@ Platform = Literal["mastodon", "jetstream"]
 
 @dataclass
 class Backoff:
-    """Exponential backoff with full jitter: ``uniform(0, min(cap_s, base_s · 2^attempt))``."""
+    """Exponential backoff with full jitter: ``uniform(0, min(cap_s, base_s · 2^attempt))``.
+
+    The wait strategy of the stream's tenacity reconnect loop; ``attempt`` is its own count, reset by a
+    connection that delivered frames (so a stream that works again waits little after its next drop).
+    """
 
     base_s: float = 0.5
     cap_s: float = 30.0
@@ -65,6 +71,14 @@ class Backoff:
     def reset(self) -> None:
         """Back to the first attempt (after a connection that delivered frames)."""
         self.attempt = 0
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        """tenacity wait strategy: :meth:`next_delay`."""
+        return self.next_delay()
+
+
+class _Disconnected(ConnectionError):
+    """A stream connection ended without being asked to stop: reconnect."""
 
 
 class CursorStore:
@@ -155,39 +169,59 @@ class StreamClient:
     async def run(
         self, stop: asyncio.Event | None = None, *, max_frames: int | None = None, max_connections: int | None = None
     ) -> StreamStats:
-        """Connect, forward frames, reconnect on disconnect until ``stop`` is set or a limit is reached."""
+        """Connect, forward frames, reconnect on disconnect until ``stop`` is set or a limit is reached.
+
+        tenacity runs the reconnects: each connection that ends is retried after ``self.backoff``'s
+        delay (a stop ends the wait at once), until ``stop`` is set or ``max_connections`` were made.
+        """
         stop = stop or asyncio.Event()
-        while not stop.is_set():
-            if max_connections is not None and self.stats.connections >= max_connections:
-                break
-            url = self._connect_url()
-            headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-            got_frames = False
-            try:
-                async with connect(url, additional_headers=headers, open_timeout=10, max_size=2**22) as ws:
-                    self.stats.connections += 1
-                    log.info("%s stream connected (connection %d)", self.platform, self.stats.connections)
-                    async for message in ws:
-                        got_frames = True
-                        await self._handle(message)
-                        if max_frames is not None and self.stats.frames >= max_frames:
-                            stop.set()
-                        if stop.is_set():
-                            break
-            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as e:
-                log.warning("%s stream disconnected: %s", self.platform, type(e).__name__)
-            await self.checkpoint()
-            if stop.is_set():
-                break
-            if got_frames:
-                self.backoff.reset()
-            delay = self.backoff.next_delay()
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+        ended = stop
+
+        def limit_reached() -> bool:
+            return max_connections is not None and self.stats.connections >= max_connections
+
+        async def pause(delay: float) -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), timeout=delay)
+
+        reconnecting = AsyncRetrying(
+            wait=self.backoff,
+            retry=retry_if_exception_type(_Disconnected),
+            stop=lambda state: ended.is_set() or limit_reached(),
+            sleep=pause,
+        )
+        with contextlib.suppress(RetryError):  # stopped or at max_connections after a disconnect
+            async for attempt in reconnecting:
+                with attempt:
+                    if not (stop.is_set() or limit_reached()):
+                        await self._connection(stop, max_frames)
         await self.checkpoint()
         return self.stats
+
+    async def _connection(self, stop: asyncio.Event, max_frames: int | None) -> None:
+        """One connection: forward its frames until it ends or ``stop``; raises _Disconnected when it ended by itself."""
+        url = self._connect_url()
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        got_frames = False
+        try:
+            async with connect(url, additional_headers=headers, open_timeout=10, max_size=2**22) as ws:
+                self.stats.connections += 1
+                log.info("%s stream connected (connection %d)", self.platform, self.stats.connections)
+                async for message in ws:
+                    got_frames = True
+                    await self._handle(message)
+                    if max_frames is not None and self.stats.frames >= max_frames:
+                        stop.set()
+                    if stop.is_set():
+                        break
+        except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as e:
+            log.warning("%s stream disconnected: %s", self.platform, type(e).__name__)
+        await self.checkpoint()
+        if stop.is_set():
+            return
+        if got_frames:
+            self.backoff.reset()
+        raise _Disconnected(self.platform)
 
     def _connect_url(self) -> str:
         if self.platform == "jetstream" and isinstance(self._acked_cursor, int):
