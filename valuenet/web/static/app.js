@@ -208,6 +208,7 @@
   async function loadMarketing() {
     const metric = state.reachMetric || "reach";
     const lb = await api("/api/reach/leaderboard", { limit: 15, metric });
+    lb.leaders = lb.leaders.filter(l => l[metric] > 0);  // a board of zeros ranks nobody: say so instead
     state.leaders = lb.leaders;
     const t = $("leaderboard"); t.textContent = "";
     // the ranking column is marked ▼; a click on another metric's header ranks by it
@@ -215,7 +216,8 @@
       onclick: () => { state.reachMetric = key; loadMarketing(); } }, label + (key === metric ? " ▼" : ""));
     t.append(el("tr", {}, el("th", {}, "#"), el("th", {}, "actor"), head("reach", "reach"), head("potential_reach", "potential"),
       el("th", { class: "num", title: "reach now − reach at the start of the trend" }, "Δ reach"), el("th", {}, "trend"), head("amplification_rate", "amplification")));
-    if (!lb.leaders.length) t.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "no reach yet in this window")));
+    if (!lb.leaders.length) t.append(el("tr", {}, el("td", { colspan: 7, class: "muted" },
+      "nobody's posts were reposted, quoted or boosted in this window, so no one has reach yet (a code-review history has no amplification; the synthetic company does)")));
     lb.leaders.forEach(l => {
       const d = el("td", { class: "num delta " + (l.delta > 0 ? "up" : l.delta < 0 ? "down" : "") }, l.delta > 0 ? `+${fmtNum(l.delta)}` : fmtNum(l.delta));
       t.append(el("tr", { class: "click" + (l.actor === state.reachActor ? " sel" : ""), "data-actor": l.actor, onclick: () => showReach(l.actor) },
@@ -223,7 +225,11 @@
         el("td", { class: "num", "data-value": l.reach }, fmtNum(l.reach)), el("td", { class: "num", "data-value": l.potential_reach }, fmtNum(l.potential_reach)), d,
         el("td", {}, VNCharts.spark(l.trend)), el("td", { class: "num", "data-value": l.amplification_rate }, fmtNum(l.amplification_rate, 2))));
     });
-    if (!state.reachActor && lb.leaders.length) state.reachActor = lb.leaders[0].actor;
+    if (!lb.leaders.length) {
+      $("reach-title").textContent = "Pick an influencer"; $("reach-body").textContent = ""; $("cascade").textContent = "";
+      state.reachActor = null; return;
+    }
+    if (!state.reachActor) state.reachActor = lb.leaders[0].actor;
     if (state.reachActor) await showReach(state.reachActor, true);
   }
   async function showReach(actor, keepCascade) {
