@@ -68,6 +68,14 @@ def _leave(code: object) -> None:
         get_sink().store.close()
     except Exception as e:  # noqa: BLE001 - leaving anyway; say why the store did not close
         logging.getLogger(__name__).warning("closing the store at exit failed: %s", e)
+    try:  # multiprocessing's finalizers: release the tick pool's semaphores (no "leaked semaphore" warning)
+        from multiprocessing import util
+
+        finalise: Callable[[], None] | None = getattr(util, "_exit_function", None)  # what atexit would run
+        if finalise is not None:
+            finalise()
+    except Exception as e:  # noqa: BLE001 - leaving anyway
+        logging.getLogger(__name__).warning("multiprocessing clean-up at exit failed: %s", e)
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()
