@@ -209,3 +209,23 @@ def test_retriable_coordinator_errors_at_start_are_not_errors() -> None:
     late = StartupNoise(grace_s=-1)  # after the start-up grace a stuck coordinator is an ERROR again
     r = record("Group Coordinator Request failed: [Error 15] GroupCoordinatorNotAvailableError")
     assert late.filter(r) is True and r.levelname == "ERROR"
+
+
+def test_kafka_status_topic_counts_match_the_names() -> None:
+    from valuenet.commands.stack import _topic_summary
+
+    line = _topic_summary(["__consumer_offsets", "valuenet.dlq", "valuenet.flows", "valuenet.raw", "x"], "valuenet")
+    assert line == "3 valuenet (valuenet.dlq, valuenet.flows, valuenet.raw); 2 other (__consumer_offsets, x)"
+    assert _topic_summary([], "valuenet") == "no valuenet topics yet"
+
+
+def test_clickhouse_server_help_prints_help_and_starts_nothing() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "valuenet.localstack.clickhouse_server", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0 and r.stdout.startswith("usage:") and "--data-dir" in r.stdout
+    assert "CLICKHOUSE_URL=clickhouse:" not in r.stdout + r.stderr  # no server was started
