@@ -153,12 +153,14 @@ def collect(reader: Reader, what: str, network: str, window: str, k: int = 5) ->
 def build_graph(reader: Reader, network: str, window: str) -> nx.DiGraph:
     """The window's value network: edge giver→receiver with flows per type and ``weight`` = their sum.
 
-    Node attributes, one type each: segment and team (str, team "" when unknown) and the latest
-    ActorMetrics: pagerank and betweenness (float, NaN for an actor not in the latest snapshot),
-    reach and community (int, -1 for an actor not in the latest snapshot).
+    Node attributes, one type each: label (the directory's display name, else the actor id),
+    segment and team (str, team "" when unknown) and the latest ActorMetrics: pagerank and
+    betweenness (float, NaN for an actor not in the latest snapshot), reach and community (int, -1
+    for an actor not in the latest snapshot).
     """
     g = nx.DiGraph(network=network, window=window)
     snap = reader.actor_snapshot(network, window)
+    names = reader.display_names(network)
     for r in reader.edges(network, window):
         for end, seg, team in (
             ("source", "source_segment", "source_team"),
@@ -166,7 +168,7 @@ def build_graph(reader: Reader, network: str, window: str) -> nx.DiGraph:
         ):
             a = r[end]
             if a not in g:
-                g.add_node(a, **_node_attrs(snap.get(a, {}), r[seg], r.get(team)))
+                g.add_node(a, label=str(names.get(a) or a), **_node_attrs(snap.get(a, {}), r[seg], r.get(team)))
         u, v = r["source"], r["target"]
         if not g.has_edge(u, v):
             g.add_edge(u, v, knowledge=0, idea=0, reputation=0, weight=0)

@@ -238,7 +238,7 @@ def test_graphml_reads_back_identically_in_networkx_and_igraph(env: tuple) -> No
     want = reader.actor_snapshot(NET, "1h")
     for v in h.vs:
         n = g.nodes[v["id"]]
-        for attr in ("segment", "team", "reach", "community"):
+        for attr in ("label", "segment", "team", "reach", "community"):
             assert v[attr] == n[attr], (v["id"], attr)
         for attr in ("pagerank", "betweenness"):
             assert (math.isnan(v[attr]) and math.isnan(n[attr])) or v[attr] == n[attr]
@@ -277,6 +277,7 @@ def test_gexf_carries_segment_colours_and_pagerank_sizes(env: tuple) -> None:
         pr = snap[node]["pagerank"] if node in snap else 0.0
         want = VIZ_SIZE_MIN + (VIZ_SIZE_MAX - VIZ_SIZE_MIN) * (pr / top) ** 0.5
         assert d["viz"]["size"] == pytest.approx(want, abs=1e-3)
+    assert g.nodes["ana"]["label"] == "Ana Alves" and g.nodes["ben"]["label"] == "ben"  # directory names for Gephi
     biggest = max(g.nodes, key=lambda n: g.nodes[n]["viz"]["size"])
     assert biggest == max(snap, key=lambda a: snap[a]["pagerank"]) and g.nodes[biggest]["viz"]["size"] == VIZ_SIZE_MAX
 
