@@ -341,10 +341,31 @@ def due_jobs(jobs: Iterable[ExportJob], since: datetime, now: datetime) -> list[
     return out
 
 
+# (what, format, window, network, out, k) -> manifest entry: an export made elsewhere (the running service's API)
+Exporter = Callable[[str, str, str, str, Path, int], dict]
+
+
 def run_jobs(
-    reader: Reader, jobs: list[ExportJob], out_dir: Path, default_network: str, k: int = 5, now: datetime | None = None
+    reader: Reader | Exporter,
+    jobs: list[ExportJob],
+    out_dir: Path,
+    default_network: str,
+    k: int = 5,
+    now: datetime | None = None,
 ) -> Path:
-    """Run ``jobs`` into ``out_dir/<UTC stamp>/`` with a manifest; the directory appears complete or not at all."""
+    """Run ``jobs`` into ``out_dir/<UTC stamp>/`` with a manifest; the directory appears complete or not at all.
+
+    ``reader`` is the store's Reader, or an Exporter that makes each file (e.g. through the API).
+    """
+    if isinstance(reader, Reader):
+        store_reader = reader
+
+        def make(what: str, fmt: str, window: str, network: str, out: Path, k: int) -> dict:
+            return export(store_reader, what, fmt, window, network, out, k)
+
+        exporter: Exporter = make
+    else:
+        exporter = reader
     now = (now or datetime.now(UTC)).astimezone(UTC)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     out_dir = Path(out_dir)
@@ -355,7 +376,7 @@ def run_jobs(
         for job in jobs:
             net = job.network or default_network
             name = job.filename if not job.network else f"{net}-{job.filename}"
-            files.append(export(reader, job.what, job.format, job.window, net, staging / name, k))
+            files.append(exporter(job.what, job.format, job.window, net, staging / name, k))
         manifest = {
             "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "k": k,
@@ -376,7 +397,7 @@ def run_jobs(
 
 
 def run_schedule(
-    reader: Reader,
+    reader: Reader | Exporter,
     jobs: list[ExportJob],
     out_dir: Path,
     default_network: str,

@@ -138,6 +138,16 @@ def test_cli_answers_through_the_running_service_as_the_api(home: dict[str, str]
         assert remote_export.read_bytes() == local_export.read_bytes()
         assert nx.read_graphml(remote_export).number_of_edges() == 21
 
+        cfg = tmp_path / "valuenet.toml"
+        cfg.write_text('[[exports]]\ncron = "0 * * * *"\nwhat = "tunnels"\nformat = "csv"\nwindow = "1h"\n')
+        scheduled = {**home, "VALUENET_CONFIG": str(cfg), "VALUENET_EXPORT_DIR": str(tmp_path / "exports")}
+        r = cli(scheduled, "export", "--schedule", "--once", "--k", "1")
+        assert r.returncode == 0, r.stderr
+        (run_dir,) = (tmp_path / "exports").iterdir()
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert [f["file"] for f in manifest["files"]] == ["tunnels-1h.csv"]
+        assert manifest["files"][0]["rows"] == len(api_rows(base, ("tunnels",)))
+
         bad = cli(home, "top", "--window", "7d")
         assert bad.returncode == 1 and "stored windows: 1h" in bad.stderr and "Traceback" not in bad.stderr
         bad = cli(

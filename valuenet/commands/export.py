@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from valuenet.analytics.exports import FORMATS, WHAT, ExportError, load_jobs, run_jobs, run_schedule
+        from valuenet.analytics.exports import FORMATS, WHAT, Exporter, ExportError, load_jobs, run_jobs, run_schedule
         from valuenet.analytics.storage.reader import Reader
         from valuenet.commands.query import run_with_source
         from valuenet.commands.source import LocalSource, RemoteSource, SourceError
@@ -63,13 +63,15 @@ def register(app: typer.Typer) -> None:
             export_dir = settings.export_dir
 
             def scheduled(src: LocalSource | RemoteSource) -> None:
-                if not isinstance(src, LocalSource):
-                    raise SourceError(
-                        f"periodic exports read the store directly, and {src.where} holds it: run them with a "
-                        "ClickHouse server (CLICKHOUSE_URL), or export one file at a time (`valuenet export --what …`), "
-                        "which goes through the running service"
-                    )
-                reader: Reader = src.reader
+                reader: Reader | Exporter
+                if isinstance(src, LocalSource):
+                    reader = src.reader
+                else:  # the running service holds the store: each file through its /api/export
+                    remote = src
+
+                    def reader(what: str, fmt: str, window: str, net: str, out: Path, k: int) -> dict:
+                        return remote.export(what, fmt, window, net, out, k, lambda done, total: None)
+
                 net = network or settings.network
                 try:
                     if once:
