@@ -31,7 +31,7 @@ import numpy as np
 
 from valuenet.analytics.metrics.brokerage import group_labels
 from valuenet.analytics.metrics.engine import SEGMENTS
-from valuenet.analytics.paths import hops
+from valuenet.analytics.paths import hops, tie_gain
 from valuenet.analytics.whatif import Change, WhatIfWindow, group_names, impact
 
 __all__ = ["recommend"]
@@ -84,7 +84,7 @@ def recommend(
         for b in others[:partners_per_group]:
             cands.append((a, b, ambassador(a, False), ambassador(b, True)))
     # gain: hops saved towards every segment and every team (module docstring)
-    rev = g.total.T.tocsr()
+    rev = w.base()["reversed"]
     targets = [np.flatnonzero(g.segment == s) for s in range(len(SEGMENTS)) if s != _UNKNOWN]
     targets = [t for t in targets if len(t)] + [members[a] for a in present if g.team[members[a][0]] >= 0]
     base = w.base().get("target_hops")
@@ -92,29 +92,11 @@ def recommend(
         base = w.base()["target_hops"] = np.vstack([hops(rev, t) for t in targets]) if targets else None
     if base is None:
         return {"network": w.network, "window": w.result.window, "recommendations": [], "candidates": 0}
-    inf = np.int32(1 << 29)  # inf + 1 + inf stays inside int32
-    cap = np.int32(int(base.max()) + 1)
-    d0 = np.where(base < 0, inf, base)
-    d0c = np.minimum(d0, cap)
-    unreached = d0 >= inf
-    # adding u ↔ x: d'(v, T) = min(d(v, T), d(v, u) + 1 + d(x, T), d(v, x) + 1 + d(u, T)) — exact, since a
-    # shortest path uses the new tie at most once; d(v, u) for every v is one search on Wᵀ from u
-    to_actor: dict[int, np.ndarray] = {}
-
-    def dist_to(u: int) -> np.ndarray:
-        if u not in to_actor:
-            d = hops(rev, np.array([u]))
-            to_actor[u] = np.where(d < 0, inf, d)
-        return to_actor[u]
-
+    cap = int(base.max()) + 1
     scored = []
     for a, b, u, x in cands:
-        du, dx = dist_to(u), dist_to(x)
-        via = np.minimum(du[None, :] + (1 + d0[:, x : x + 1]), dx[None, :] + (1 + d0[:, u : u + 1]))
-        d1 = np.minimum(d0, via)
-        saved = float(d0c.sum(dtype=np.int64) - np.minimum(d1, cap).sum(dtype=np.int64))
-        newly = int(np.count_nonzero(unreached & (d1 < inf)))
-        scored.append((saved, newly, a, b, u, x))
+        saved, newly = tie_gain(base, w.hops_to(u), w.hops_to(x), u, x, cap)
+        scored.append((float(saved), int(newly), a, b, u, x))
     scored.sort(key=lambda s: (-s[0], -s[1], gname[s[2]], gname[s[3]]))
     chosen = []
     per_group: dict[int, int] = {}

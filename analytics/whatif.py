@@ -140,8 +140,18 @@ class WhatIfWindow:
                 tunnels=_tunnel_volumes(g),
                 segment_hops=dists,
                 reach=segment_reach(g, dists),
+                reversed=g.total.T.tocsr(),  # Wᵀ: searches towards an actor
             )
         return self._base
+
+    def hops_to(self, actor: int) -> np.ndarray:
+        """Hops from every actor to window actor ``actor`` along flows (-1: no path); kept for reuse."""
+        cache = self.base().setdefault("hops_to", {})
+        if actor not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            cache[actor] = hops(self.base()["reversed"], np.array([actor]))
+        return cache[actor]
 
     @property
     def graph(self) -> WindowGraph:
@@ -671,11 +681,18 @@ def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 16) -> dict[st
         sorted({gi for a in list(change.remove_actors) + removed_names if (gi := w.global_id(a)) is not None}),
         dtype=np.int64,
     )
-    after_graph, kept = _compact(var.graph, removed)
+    only_ties = not removed.any() and not change.remove_tunnels  # no actor or edge can leave the window
+    after_graph, kept = (var.graph, np.arange(g.n)) if only_ties else _compact(var.graph, removed)
     base = w.base()
     before, vol_b, reach_b = base["measure"], base["tunnels"], base["reach"]
     after = measure(after_graph, w.questions, w.ideas, removed_global)
-    vol_a = _tunnel_volumes(after_graph)
+    if only_ties:  # each tie adds one flow each way
+        vol_a = dict(vol_b)
+        for a, b in zip(var.extra[0].tolist(), var.extra[1].tolist()):
+            key = (SEGMENTS[int(g.segment[a])], SEGMENTS[int(g.segment[b])])
+            vol_a[key] = vol_a.get(key, 0) + 1
+    else:
+        vol_a = _tunnel_volumes(after_graph)
     tunnel_rows: list[dict[str, Any]] = [
         {"src": a, "dst": b, "before": vol_b.get((a, b), 0), "after": vol_a.get((a, b), 0)}
         for a, b in sorted(set(vol_b) | set(vol_a))
@@ -684,8 +701,7 @@ def impact(w: WhatIfWindow, change: Change, *, max_sources: int = 16) -> dict[st
         r["cut"] = max(0, r["before"] - r["after"])
     if len(var.ties) == 1 and len(kept) == g.n and not change.remove_tunnels:  # one tie: exact update, two searches
         u, x = var.ties[0]
-        rev = g.total.T.tocsr()
-        to_u, to_x = hops(rev, np.array([u])), hops(rev, np.array([x]))
+        to_u, to_x = w.hops_to(u), w.hops_to(x)
         reach_a = segment_reach(after_graph, with_tie(base["segment_hops"], to_u, to_x, u, x))
     else:
         extra = (np.searchsorted(kept, var.extra[0]), np.searchsorted(kept, var.extra[1])) if var.ties else None
