@@ -117,8 +117,14 @@ def stored_path(actors: int, n: int, repeat: int) -> int:
         )
         top = out["actors"][0]["actor"]
         for task, params in (("whatif", {"remove_actors": [top]}), ("recommend", {"limit": 5}), ("keyperson", {})):
-            times = [(await ask(task, params))[0] for _ in range(repeat)]
-            print(f"      {task} on the cached window (API call end to end): median {statistics.median(times):.2f} s")
+            runs = [await ask(task, params) for _ in range(repeat)]
+            total = statistics.median(r[0] for r in runs)
+            inner = statistics.median(r[1]["seconds"] for r in runs)
+            print(
+                f"      {task} on the cached window: median {total:.2f} s end to end "
+                f"(computing in the child {inner:.2f} s)",
+                flush=True,
+            )
 
     asyncio.run(go())
     runner.close()
@@ -160,23 +166,37 @@ def main() -> int:
         flush=True,
     )
 
-    print(f"[2/3] what-if answers, {args.repeat} runs each (median) ...", flush=True)
+    print(
+        f"[2/3] what-if answers, {args.repeat} runs each (median); cold = the window's caches dropped first", flush=True
+    )
+
+    def cold(fn):
+        def run():
+            w._base.clear()  # the per-window caches (base measures, segment hops, reverse searches)
+            return fn()
+
+        return run
+
     kp_s, ranked = _median(lambda: key_person_risk(g, limit=10), args.repeat)
     top = ranked[0]["actor"]
-    rm_s, rm = _median(lambda: impact(w, Change(remove_actors=(top,))), args.repeat)
     a, b = str(g.names[0]), str(g.names[1])
-    tie_s, _ = _median(lambda: impact(w, Change(add_ties=((a, b),))), args.repeat)
-    team_s, _ = _median(lambda: impact(w, Change(remove_teams=("t3",))), args.repeat)
-    rec_s, rec = _median(lambda: recommend(w, limit=5), args.repeat)
-    rows = [
-        ("key_person_risk (top 10)", kp_s),
-        (f"impact: remove {top}", rm_s),
-        ("impact: remove team t3", team_s),
-        ("impact: add a tie", tie_s),
-        (f"recommend: 5 of {rec['candidates']} candidates, each with its impact", rec_s),
+    asks = [
+        (f"impact: remove {top}", lambda: impact(w, Change(remove_actors=(top,)))),
+        ("impact: remove team t3", lambda: impact(w, Change(remove_teams=("t3",)))),
+        ("impact: add a tie", lambda: impact(w, Change(add_ties=((a, b),)))),
+        ("recommend: 5 introductions, each with its impact", lambda: recommend(w, limit=5)),
     ]
-    for name, s in rows:
-        print(f"      {name}: {s:.2f} s {'(≤ 2 s)' if s <= 2 else '(> 2 s target)'}", flush=True)
+    print(f"      key_person_risk (top 10): {kp_s:.2f} s", flush=True)
+    figures = {}
+    for name, fn in asks:
+        cold_s, out = _median(cold(fn), args.repeat)
+        warm_s, _ = _median(fn, args.repeat)
+        figures[name] = (cold_s, warm_s, out)
+        flag = "≤ 2 s" if cold_s <= 2 else "> 2 s target"
+        print(f"      {name}: cold {cold_s:.2f} s ({flag}), warm {warm_s:.2f} s", flush=True)
+    rm_s, _, rm = figures[f"impact: remove {top}"]
+    rec_s, _, rec = figures["recommend: 5 introductions, each with its impact"]
+    print(f"      recommend scored {rec['candidates']} candidates", flush=True)
     rp = rm["relayed_pairs"]
     print(
         f"      removal report: {rp['pairs']:,} relayed pairs, {rp['givers_searched']} of {rp['givers']} givers searched"
