@@ -47,7 +47,8 @@ def state(flows: list[Flow]) -> tuple:
     for w in result.windows:
         names, total = w.graph.names, w.graph.total.tocoo()
         edges = {(names[i], names[j]): v for i, j, v in zip(total.row, total.col, total.data, strict=True)}
-        windows.append((w.network_metrics["late_events"], edges, sorted(names.tolist())))
+        metrics = {k: v for k, v in w.network_metrics.items() if k != "tick_seconds"}  # communities, modularity …
+        windows.append((metrics, edges, sorted(names.tolist())))
     return statuses, windows, store.late_events
 
 

@@ -63,6 +63,18 @@ def louvain(
     if n == 0:
         return np.zeros(0, dtype=np.int64), 0.0
     a_full = undirected(g)
+    # Louvain's result depends on the order it visits nodes: run it in the actors' id order, not in the
+    # order they first appeared (which depends on how the workers interleaved the raw partitions).
+    order = np.argsort(np.asarray(g.names, dtype=str), kind="stable")
+    canonical = a_full[order][:, order].tocsr()
+    membership = _louvain_membership(canonical, n, seed=seed, engine=engine, resolution=resolution)
+    unsorted = np.empty(n, dtype=np.int64)
+    unsorted[order] = membership
+    return unsorted, modularity(g, unsorted, resolution=resolution, a=a_full)
+
+
+def _louvain_membership(a_full: sp.csr_matrix, n: int, *, seed: int, engine: str, resolution: float) -> np.ndarray:
+    """Louvain membership (ids by size) of the symmetric weights ``a_full`` in their node order."""
     if engine == "networkx":
         a = sp.triu(a_full, k=0).tocoo()
         import networkx as nx
@@ -76,8 +88,7 @@ def louvain(
             membership[list(nodes)] = cid
     else:
         membership = _plm(sp.triu(a_full, k=0, format="csr"), seed, resolution)
-    membership = _by_size(membership)
-    return membership, modularity(g, membership, resolution=resolution, a=a_full)
+    return _by_size(membership)
 
 
 def carry_over(g: WindowGraph, known: np.ndarray) -> tuple[np.ndarray, float]:
