@@ -20,7 +20,8 @@ def lane_flows(lane: int, n: int, seed: int, *, late_every: int = 0) -> list[Flo
         t = i * 7200 / n + rng.random()
         if late_every and i % late_every == late_every - 1:
             t -= 1200
-        f = flow(f"w{rng.randrange(30)}", f"c{rng.randrange(30)}", t=t, event_id=f"l{lane}-{i}")
+        giver, receiver = rng.sample([f"{'wc'[a % 2]}{a // 2}" for a in range(60)], 2)  # paths through brokers
+        f = flow(giver, receiver, t=t, event_id=f"l{lane}-{i}")
         f.lane = lane
         out.append(f)
     return out
@@ -40,7 +41,7 @@ def interleave(lanes: list[list[Flow]], seed: int) -> list[Flow]:
 
 
 def state(flows: list[Flow]) -> tuple:
-    store = GraphStore("n1", windows=["1h", "24h"], allowed_lateness_seconds=300)
+    store = GraphStore("n1", windows=["1h", "24h"], allowed_lateness_seconds=300, betweenness_pivots=16)
     statuses = {f.event_id: store.add(f) for f in flows}
     result = store.tick()
     windows = []
@@ -48,7 +49,11 @@ def state(flows: list[Flow]) -> tuple:
         names, total = w.graph.names, w.graph.total.tocoo()
         edges = {(names[i], names[j]): v for i, j, v in zip(total.row, total.col, total.data, strict=True)}
         metrics = {k: v for k, v in w.network_metrics.items() if k != "tick_seconds"}  # communities, modularity …
-        windows.append((metrics, edges, sorted(names.tolist())))
+        per_actor = {  # sampled betweenness (16 pivots of ~60 actors), PageRank
+            a: (round(float(b), 12), round(float(p), 12))
+            for a, b, p in zip(names, w.betweenness, w.pagerank, strict=True)
+        }
+        windows.append((metrics, edges, per_actor))
     return statuses, windows, store.late_events
 
 

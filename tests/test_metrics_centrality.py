@@ -41,11 +41,12 @@ def test_sampled_betweenness_matches_networkx_sampling() -> None:
     flows = random_flows(60, 700, span=3000, seed=4)
     w = store_with(flows, windows=["1h"], betweenness_pivots=15, seed=7).tick().windows[0]
     G = window_digraph(flows, w.start, w.end)
-    # networkx samples pivots with random.Random(seed).sample(list(G), k); G's node order must be 0..n-1
+    # networkx samples pivots with random.Random(seed).sample(list(G), k); valuenet draws over the actors in
+    # id order (independent of arrival order), so G's nodes are inserted in that order
     order = w.graph.names.tolist()
     H = nx.relabel_nodes(G, {a: i for i, a in enumerate(order)})
     ordered = nx.DiGraph()
-    ordered.add_nodes_from(range(len(order)))
+    ordered.add_nodes_from(sorted(range(len(order)), key=order.__getitem__))
     ordered.add_edges_from(H.edges)
     ref = nx.betweenness_centrality(ordered, k=15, seed=7, normalized=True)
     for i, value in ref.items():

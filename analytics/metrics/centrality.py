@@ -18,7 +18,8 @@ Betweenness on the unweighted directed union graph (hop-count shortest paths), n
          = \\frac{1}{(n-1)(n-2)} \\sum_{s \\ne v} \\delta_s(v)
 
 Sampled (Brandes & Pich 2007): ``k`` pivots ``S`` drawn uniformly without replacement
-(``random.Random(seed).sample(range(n), k)``, the same draw as networkx), and
+(``random.Random(seed).sample(range(n), k)`` over the actors in id order, the same draw as
+networkx on a graph whose nodes are inserted in that order), and
 
 .. math::
 
@@ -50,7 +51,7 @@ import scipy.sparse as sp
 
 from valuenet.analytics.metrics.engine import WindowGraph, check_engine, to_networkx
 
-__all__ = ["pagerank", "betweenness", "betweenness_error_bound", "sample_pivots"]
+__all__ = ["pagerank", "betweenness", "betweenness_error_bound", "canonical_pivots", "sample_pivots"]
 
 
 def pagerank(
@@ -91,13 +92,20 @@ def sample_pivots(n: int, k: int, seed: int = 0) -> list[int]:
     return random.Random(seed).sample(range(n), k)
 
 
+def canonical_pivots(g: WindowGraph, k: int, seed: int = 0) -> list[int]:
+    """:func:`sample_pivots` over the actors in id order, as indices of ``g``: the same actors are pivots
+    whatever order they first appeared in (that order depends on how workers interleave the raw partitions)."""
+    order = np.argsort(np.asarray(g.names, dtype=str), kind="stable")
+    return [int(order[i]) for i in sample_pivots(g.n, k, seed)]
+
+
 def betweenness(g: WindowGraph, *, pivots: int | None = None, seed: int = 0, engine: str = "fast") -> np.ndarray:
     """Normalised directed hop-count betweenness; exact when ``pivots`` is None or ``≥ n``, else sampled."""
     engine = check_engine(engine)
     n = g.n
     if n < 3:
         return np.zeros(n)
-    sources = None if pivots is None or pivots >= n else sample_pivots(n, pivots, seed)
+    sources = None if pivots is None or pivots >= n else canonical_pivots(g, pivots, seed)
     exact = sources is None
     if engine == "networkx":
         import networkx as nx
