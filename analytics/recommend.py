@@ -95,8 +95,8 @@ def recommend(
     cap = int(base.max()) + 1
     scored = []
     for a, b, u, x in cands:
-        saved, newly = tie_gain(base, w.hops_to(u), w.hops_to(x), u, x, cap)
-        scored.append((float(saved), int(newly), a, b, u, x))
+        gain, reached = tie_gain(base, w.hops_to(u), w.hops_to(x), u, x, cap)
+        scored.append((float(gain), int(reached), a, b, u, x))
     scored.sort(key=lambda s: (-s[0], -s[1], gname[s[2]], gname[s[3]]))
     chosen = []
     per_group: dict[int, int] = {}
