@@ -176,10 +176,14 @@
       el("div", { class: "small" }, `PageRank ${fmtNum(n.pagerank, 4)} · betweenness ${fmtNum(n.betweenness, 4)} · reach ${fmtNum(n.reach)} · flows ${fmtNum(n.strength)}`),
       el("div", {}, actorLink(n.id, "open the actor page →"), " ", el("button", { onclick: () => { graph.clearFocus(); $("graph-search").value = ""; } }, "clear")));
   }
-  async function loadGraph() {
+  const BIG_GRAPH_REFRESH_MS = 30000;  // a big graph follows the ticks at most this often (rebuilding it costs about a second)
+  async function loadGraph(ev) {
     if (!graph) graph = new VNGraph($("graph-canvas"), { tip: $("graph-tip"), onFocus: showFocus });
     const f = graphFilters();
     if (!f.type.length || !f.segment.length) { graph.setData([], []); $("graph-meta").textContent = "nothing selected"; return; }
+    const scope = JSON.stringify([state.network, state.window, f]);
+    if (!ev && scope === graph.scope && graph.graph.order > 5000 && Date.now() - graph.loadedAt < BIG_GRAPH_REFRESH_MS) return;
+    graph.scope = scope; graph.loadedAt = Date.now();
     const g = await api("/api/graph", { type: f.type.join(","), segment: f.segment.length === SEGS.length ? null : f.segment.join(","), limit: GRAPH_EDGES });
     const key = JSON.stringify([state.network, state.window, f, g.edges.length, g.nodes.length, g.edges.reduce((a, e) => a + e.weight, 0)]);
     if (key !== graph.dataKey) { graph.dataKey = key; graph.setData(g.nodes, g.edges); }  // unchanged graph: no re-layout
