@@ -67,6 +67,7 @@ def louvain(
     # order they first appeared (which depends on how the workers interleaved the raw partitions).
     order = np.argsort(np.asarray(g.names, dtype=str), kind="stable")
     canonical = a_full[order][:, order].tocsr()
+    canonical.sort_indices()  # NetworKit reads the CSR as given
     membership = _louvain_membership(canonical, n, seed=seed, engine=engine, resolution=resolution)
     unsorted = np.empty(n, dtype=np.int64)
     unsorted[order] = membership
