@@ -8,7 +8,8 @@ event loop stays free; the child keeps the last few loaded windows keyed by the 
 fingerprint (rows, newest event time, largest ``seq``): a window is rebuilt when the stored flows
 changed *and* it is older than ``max_age_seconds`` (60; under live traffic the flows change every
 second, and a rearrangement question does not need the last minute), and the rows are sent to the
-child only then. Every answer says when its window was loaded (``window_loaded_at``).
+child only then, :data:`PAGE_ROWS` at a time (read and sent page by page, so the API's event loop
+runs in between). Every answer says when its window was loaded (``window_loaded_at``).
 """
 
 from __future__ import annotations
@@ -133,6 +134,17 @@ def window_from_reader(reader: Reader, network: str, window: str, cfg: WindowCon
 
 
 _CACHE: OrderedDict[tuple[str, str], tuple[tuple[int, int, int], WhatIfWindow, float, float]] = OrderedDict()
+_STAGED: dict[tuple[str, str], list[dict]] = {}  # rows arriving page by page for the next rebuild
+PAGE_ROWS = 20_000  # rows per read and per transfer: the parent's event loop runs between pages
+
+
+def _stage(key: tuple[str, str], page: list[dict], first: bool) -> int:
+    """Child-process entry: keep one page of rows for the next rebuild of ``key``; rows staged so far."""
+    rows = _STAGED.setdefault(key, [])
+    if first:
+        rows.clear()
+    rows.extend(page)
+    return len(rows)
 
 
 def _child(
@@ -144,13 +156,18 @@ def _child(
     rows: list[dict] | None = None,
     identities: list | None = None,
 ) -> dict[str, Any] | str:
-    """Child-process entry: answer from the cached window, or ask for the rows (:data:`NEED_ROWS`)."""
+    """Child-process entry: answer from the cached window, or ask for the rows (:data:`NEED_ROWS`).
+
+    With ``identities`` given, the window is rebuilt from ``rows`` or else from the staged pages.
+    """
     hit = _CACHE.get(key)
     load_s = 0.0
     fresh = hit is not None and (hit[0] == fingerprint or time.monotonic() - hit[3] < cfg.max_age_seconds)
     if not fresh:
-        if rows is None:
+        if identities is None:
             return NEED_ROWS
+        if rows is None:
+            rows = _STAGED.pop(key, [])
         t0 = time.perf_counter()
         w = _load(key[0], key[1], rows, identities or [], cfg)
         load_s = time.perf_counter() - t0
@@ -206,6 +223,7 @@ class WhatIfRunner:
         self._own = executor is None
         self.executor = executor or ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         self._warming = self.executor.submit(_warm)  # starts the child now, beside the first rows query
+        self._loading = asyncio.Lock()  # one rebuild at a time; a second question then finds it cached
 
     async def run(self, task: str, network: str, window: str, params: dict[str, Any]) -> dict[str, Any]:
         """Answer ``task`` on ``window`` of ``network`` (rebuilding the window in the child when flows changed)."""
@@ -219,11 +237,25 @@ class WhatIfRunner:
         key = (network, window)
         out = await loop.run_in_executor(self.executor, _child, key, fp, task, params, self.cfg)
         if out == NEED_ROWS:
-            rows = await asyncio.to_thread(self.reader.flows_since, network, self.cfg.since_ms(window, fp[1]))
-            ids = await asyncio.to_thread(self.reader.identities, network)
-            out = await loop.run_in_executor(self.executor, _child, key, fp, task, params, self.cfg, rows, ids)
+            async with self._loading:
+                out = await loop.run_in_executor(self.executor, _child, key, fp, task, params, self.cfg)
+                if out == NEED_ROWS:
+                    await self._send_rows(key, network, self.cfg.since_ms(window, fp[1]))
+                    ids = await asyncio.to_thread(self.reader.identities, network)
+                    out = await loop.run_in_executor(self.executor, _child, key, fp, task, params, self.cfg, None, ids)
         assert isinstance(out, dict)
         return out
+
+    async def _send_rows(self, key: tuple[str, str], network: str, since_ms: int) -> int:
+        """Read the window's stored flows page by page and stage them in the child; rows sent."""
+        loop = asyncio.get_running_loop()
+        offset = 0
+        while True:
+            page = await asyncio.to_thread(self.reader.flows_since, network, since_ms, PAGE_ROWS, offset)
+            await loop.run_in_executor(self.executor, _stage, key, page, offset == 0)
+            offset += len(page)
+            if len(page) < PAGE_ROWS:
+                return offset
 
     def close(self) -> None:
         """Stop the child process (only when this runner created it)."""

@@ -200,10 +200,15 @@ def test_key_person_alert_raised_once_while_a_tunnel_depends_on_one_actor(synth)
     assert detector.check(result) == []  # already raised: not again while it holds
 
 
-def test_api_answers_whatif_recommendations_and_key_persons_from_the_stored_flows(synth, chdb_store) -> None:
+def test_api_answers_whatif_recommendations_and_key_persons_from_the_stored_flows(
+    synth, chdb_store, monkeypatch
+) -> None:
     from fastapi.testclient import TestClient
 
+    from valuenet.analytics import whatif_runner
     from valuenet.web.app import create_app
+
+    monkeypatch.setattr(whatif_runner, "PAGE_ROWS", 1000)  # the rows reach the child in several pages
 
     truth, flows, w = synth[11]
     chdb_store.write_models("flows", flows)

@@ -601,12 +601,14 @@ class Reader:
         r = rows[0] if rows else {}
         return int(r.get("n") or 0), int(r.get("t") or 0), int(r.get("s") or 0)
 
-    def flows_since(self, network: str, since_ms: int) -> list[dict]:
-        """Stored flows with ``timestamp_ms ≥ since_ms`` in stream order (``seq``), as the worker's rebuild reads them."""
+    def flows_since(self, network: str, since_ms: int, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """Stored flows with ``timestamp_ms ≥ since_ms`` in stream order (``seq``), as the worker's rebuild reads
+        them; one page of ``limit`` rows from ``offset`` when given (new flows sort last, so pages stay put)."""
+        page = " LIMIT %(limit)s OFFSET %(offset)s" if limit else ""
         return self.q(
             "SELECT * FROM flows FINAL WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s "
-            "ORDER BY seq, timestamp_ms, event_id",
-            {"network": network, "since_ms": int(since_ms)},
+            "ORDER BY seq, timestamp_ms, event_id" + page,
+            {"network": network, "since_ms": int(since_ms), "limit": limit, "offset": int(offset)},
         )
 
     def identities(self, network: str) -> list[tuple[str, str, str | None]]:
