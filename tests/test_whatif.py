@@ -295,3 +295,16 @@ def replace_total(g, add):
     layers = dict(g.layers)
     layers["knowledge"] = (layers["knowledge"] + add).tocsr()
     return replace(g, layers=layers)
+
+
+def test_reader_pages_of_stored_flows_equal_one_read(synth, store) -> None:
+    from valuenet.analytics.storage.reader import Reader
+
+    _, flows, _ = synth[3]
+    store.write_models("flows", flows)
+    reader = Reader(store)
+    whole = [r["event_id"] for r in reader.flows_since("synth", 0)]
+    paged: list[str] = []
+    while page := reader.flows_since("synth", 0, 700, len(paged)):
+        paged += [r["event_id"] for r in page]
+    assert paged == whole and len(whole) == len(flows)

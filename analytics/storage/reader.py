@@ -604,7 +604,7 @@ class Reader:
     def flows_since(self, network: str, since_ms: int, limit: int | None = None, offset: int = 0) -> list[dict]:
         """Stored flows with ``timestamp_ms ≥ since_ms`` in stream order (``seq``), as the worker's rebuild reads
         them; one page of ``limit`` rows from ``offset`` when given (new flows sort last, so pages stay put)."""
-        page = " LIMIT %(limit)s OFFSET %(offset)s" if limit else ""
+        page = " LIMIT %(offset)s, %(limit)s" if limit else ""  # the form ClickHouse 18.16 reads too
         return self.q(
             "SELECT * FROM flows FINAL WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s "
             "ORDER BY seq, timestamp_ms, event_id" + page,
