@@ -124,7 +124,8 @@ def recommend(
         if pair[a, b] == 0:
             reasons.append(f"{gname[a]} and {gname[b]} exchanged nothing directly (a structural hole).")
         else:
-            reasons.append(f"{gname[a]} and {gname[b]} exchanged only {pair[a, b]:.0f} flows directly.")
+            n_ab = int(round(pair[a, b]))
+            reasons.append(f"{gname[a]} and {gname[b]} exchanged only {n_ab} flow{'' if n_ab == 1 else 's'} directly.")
         reasons.append(
             f"Introduce {_who(ua, gname[a], strength[u], cross[u])} to {_who(xb, gname[b], strength[x], cross[x])}."
         )
