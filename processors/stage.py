@@ -248,7 +248,7 @@ class ProcessorStage:
             if ts > limit or ts < 0:
                 out.dead.append(self._out_of_time(env, it, ts > limit, raw))
                 continue
-            if self.dedupe.seen(dedupe_key(it.network, it.event_id), it.timestamp.timestamp()):
+            if self.dedupe.seen(dedupe_key(it.network, it.event_id), ts):
                 out.duplicates += 1
                 continue
             try:
