@@ -199,6 +199,26 @@ def _healthy(base: str) -> bool:
         return False
 
 
+def settle(p: Pipeline, network: str, total: int, quiet_s: float = 8.0) -> None:
+    """Wait until every flow is stored and the metric snapshots stopped changing for ``quiet_s``.
+
+    A tick runs only after new flows, and the last one may land before the last flows insert does
+    (the graph agent applies a batch, then stores it): so wait for quiet, not for a tick after the
+    insert.
+    """
+    p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n >= total)
+    sql = "SELECT max(computed_at_ms) AS c FROM network_metrics WHERE network = %(n)s"
+    last, since, deadline = None, time.monotonic(), time.monotonic() + 180
+    while time.monotonic() < deadline:
+        c = p.store.query(sql, {"n": network})[0]["c"]
+        if c != last:
+            last, since = c, time.monotonic()
+        elif c and time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"metric snapshots of {network} never settled\n{p.logs()}")
+
+
 def utc(ts: str) -> datetime:
     """ISO 8601 text → aware UTC datetime."""
     return datetime.fromisoformat(ts).astimezone(UTC)

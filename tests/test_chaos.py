@@ -22,8 +22,8 @@ from tests.chaos_kit import (
     surrogates_in_packed_batch,
     wrong_shape_flows,
 )
-from tests.pipeline_harness import Pipeline, envelope, git_records
-from tests.test_pipeline_reliability import edge_counts, settle, stored_strength
+from tests.pipeline_harness import Pipeline, envelope, git_records, settle
+from tests.test_pipeline_reliability import edge_counts, stored_strength
 from valuenet.pipeline.wiring import build_stage
 
 pytestmark = pytest.mark.kafka

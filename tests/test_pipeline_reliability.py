@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import signal
-import time
 from datetime import timedelta
 
 import pytest
 
-from tests.pipeline_harness import Pipeline, envelope, git_records, utc
+from tests.pipeline_harness import Pipeline, envelope, git_records, settle, utc
 from valuenet.ingest.parsers import parse
 from valuenet.schemas import RawEnvelope
 
@@ -96,19 +95,6 @@ def final_network(p: Pipeline, network: str) -> dict[str, object]:
     return (
         {k: (round(v, 9) if isinstance(v, float) else v) for k, v in rows[0].items() if k not in skip} if rows else {}
     )
-
-
-def settle(p: Pipeline, network: str, total: int) -> None:
-    """Wait until every flow is stored and a snapshot was computed after that."""
-    p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n >= total)
-    stored_at = time.time() * 1000
-    p.wait_for(
-        lambda: p.store.query(
-            "SELECT max(computed_at_ms) AS c FROM network_metrics WHERE network = %(n)s", {"n": network}
-        )[0]["c"],
-        lambda c: c is not None and c > stored_at,
-    )
-    time.sleep(2.0)  # ticks run only when flows arrived since the last one: let the last one land
 
 
 def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pipeline) -> None:

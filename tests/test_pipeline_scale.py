@@ -10,12 +10,11 @@ hands its partitions to the other, which must end with exactly the reference met
 from __future__ import annotations
 
 import signal
-import time
 from datetime import timedelta
 
 import pytest
 
-from tests.pipeline_harness import Pipeline, envelope, git_records, utc
+from tests.pipeline_harness import Pipeline, envelope, git_records, settle, utc
 from tests.test_pipeline_reliability import final_metrics, final_network, make_pipeline  # noqa: F401 - fixture
 from valuenet.ingest.parsers import parse
 from valuenet.ingest.producer import RawProducer
@@ -40,26 +39,6 @@ def send(p: Pipeline, envs: list[RawEnvelope]) -> None:
     with RawProducer(p.bootstrap, raw_topic=p.topic("raw"), dlq_topic=p.topic("dlq"), batch_envelopes=100) as prod:
         for env in envs:
             prod.send(env)
-
-
-def settle(p: Pipeline, network: str, total: int, quiet_s: float = 8.0) -> None:
-    """Wait until every flow is stored and the metric snapshots stopped changing for ``quiet_s``.
-
-    A tick runs only after new flows, and the last one may land before the last flows insert does
-    (the graph agent applies a batch, then stores it): so wait for quiet, not for a tick after the
-    insert.
-    """
-    p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n >= total)
-    sql = "SELECT max(computed_at_ms) AS c FROM network_metrics WHERE network = %(n)s"
-    last, since, deadline = None, time.monotonic(), time.monotonic() + 180
-    while time.monotonic() < deadline:
-        c = p.store.query(sql, {"n": network})[0]["c"]
-        if c != last:
-            last, since = c, time.monotonic()
-        elif c and time.monotonic() - since >= quiet_s:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"metric snapshots of {network} never settled\n{p.logs()}")
 
 
 def lanes(p: Pipeline) -> dict[int, int]:
