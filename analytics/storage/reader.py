@@ -620,7 +620,6 @@ class Reader:
         return [(r["actor"], r["segment"], r["team"]) for r in rows]
 
 
-
 def _window_order(w: str) -> int:
     try:
         return parse_duration(w)
