@@ -263,6 +263,8 @@ class IdentityResolver:
         # raw actor → (inputs, last identity)
         self._tracked: dict[str, tuple[tuple[str | None, int | None, str | None], ActorIdentity]] = {}
         self._changes: list[ActorChange] = []
+        self._names: dict[str, str] = {}  # person key → directory name, of the directory ``_names_of``
+        self._names_of: Directory | None = None
         if self.path is not None:
             self._dir = load_directory(self.path)  # a broken file at start-up is a configuration error
             self._mtimes = self._stat()
@@ -321,6 +323,26 @@ class IdentityResolver:
             giver = self.resolve(interaction.actor)
         receiver = self.resolve(interaction.target) if interaction.target else None
         return giver, receiver
+
+    def person_name(self, person: str | None) -> str | None:
+        """The directory's name of the person with key ``person`` (None: no such person, or unnamed)."""
+        if person is None:
+            return None
+        d = self._dir
+        if self._names_of is not d:
+            self._names = {p.key: p.name for p in d.people if p.name}
+            self._names_of = d
+        return self._names.get(person)
+
+    def display_name(self, actor: str, platform_name: str | None = None) -> str | None:
+        """The name to show for raw ``actor``: its directory person's name when there is one, else ``platform_name``."""
+        tracked = self._tracked.get(actor)
+        if tracked is not None:
+            person = tracked[1].person
+        else:
+            found = self._find(actor, None, None, None)
+            person = found.key if found is not None else None
+        return self.person_name(person) or platform_name
 
     def set_reach(self, actor: str, reach: int) -> None:
         """Record an actor's measured reach (from analytics); may make it an influencer."""

@@ -260,7 +260,9 @@ class ProcessorStage:
                 flow.lane = lane
             out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
             out.flows.append(flow)
-            self._note_actor(out, flow, it.actor_name)
+            self._note_actor(out, flow, self.identity.display_name(it.actor, it.actor_name))
+            if it.target is not None and flow.receiver is not None:
+                self._note_receiver(out, flow, self.identity.display_name(it.target))
 
     def identity_updates(self) -> list[dict]:
         """``directory`` rows for actors whose segment or team changed (directory reload, learned rule).
@@ -273,12 +275,16 @@ class ProcessorStage:
         rows = []
         for change in self.identity.changed_actors():
             before, after = change.before, change.after
-            if after.actor != before.actor or (after.segment, after.team) == (before.segment, before.team):
+            name = self.identity.person_name(after.person)  # a renamed directory person is a change too
+            renamed = name is not None and name != before.name
+            if after.actor != before.actor or (
+                (after.segment, after.team) == (before.segment, before.team) and not renamed
+            ):
                 continue
             actor = self.pseudonymiser.pseudonym(after.actor) if self.pseudonymiser else after.actor
             for network in sorted(self._networks.get(actor, ())):
                 known = self._known.get((network, actor))
-                facts = (known[0] if known else "", after.segment.value, after.team)
+                facts = (name or (known[0] if known else ""), after.segment.value, after.team)
                 self._known[(network, actor)] = facts
                 rows.append(self._directory_row(network, actor, facts))
         return rows
@@ -308,21 +314,34 @@ class ProcessorStage:
     def _note_actor(self, out: StageResult, flow: Flow, display_name: str | None) -> None:
         """Queue a ``directory`` row when the giver is new to this worker or its facts changed.
 
-        Display names live only in ``directory`` (never in flows), so pseudonymised ids stay
-        apart from the names they hide; the table is ReplacingMergeTree, latest row wins.
+        ``display_name``: the directory person's name when the identity directory has one, else
+        the platform's (``IdentityResolver.display_name``). Display names live only in
+        ``directory`` (never in flows), so pseudonymised ids stay apart from the names they hide;
+        the table is ReplacingMergeTree, latest row wins.
         """
         self._seen_in(flow.network, flow.giver)
         self._seen_in(flow.network, flow.receiver)
-        key = (flow.network, flow.giver)
+        self._note(out, flow.network, flow.giver, display_name, flow.giver_segment.value, flow.giver_team)
+
+    def _note_receiver(self, out: StageResult, flow: Flow, display_name: str | None) -> None:
+        """Queue a ``directory`` row for a receiver the identity directory names (others get theirs as givers)."""
+        if display_name and flow.receiver is not None:
+            segment = flow.receiver_segment.value
+            self._note(out, flow.network, flow.receiver, display_name, segment, flow.receiver_team)
+
+    def _note(
+        self, out: StageResult, network: str, actor: str, display_name: str | None, segment: str, team: str | None
+    ) -> None:
+        key = (network, actor)
         known = self._known.get(key)
-        facts = (display_name or (known[0] if known else ""), flow.giver_segment.value, flow.giver_team)
-        if self._known.get(key) == facts:
+        facts = (display_name or (known[0] if known else ""), segment, team)
+        if known == facts:
             self._known.move_to_end(key)
             return
         self._known[key] = facts
         if len(self._known) > KNOWN_ACTORS:
             self._known.popitem(last=False)
-        out.directory.append(self._directory_row(flow.network, flow.giver, facts))
+        out.directory.append(self._directory_row(network, actor, facts))
 
     def _out_of_time(self, env: RawEnvelope, it: Interaction, future: bool, raw: object) -> DlqRecord:
         """The dead letter of an event dated in the future (past received_at + tolerance) or before 1970; counted."""

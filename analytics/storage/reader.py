@@ -36,7 +36,7 @@ ACTOR_METRICS = (
     "betweenness",
     "boundary_spanning",
     "brokerage",
-    "constraint",
+    "burt_constraint",
     "effective_size",
     "broker_coordinator",
     "broker_gatekeeper",
@@ -539,8 +539,9 @@ class Reader:
     def cascade(self, network: str, event_id: str, max_depth: int = 8, max_events: int = 5000) -> dict | None:
         """The cascade of a post: every flow descending from ``event_id`` through ``parent_id``, by hop.
 
-        reach = |distinct actors in the cascade| − [root author], the k-hop amplification
-        reach of the post with k = ``max_depth``.
+        A quote is an item itself (its event id without ``#quote``, as in ``analytics/metrics/reach.py``):
+        reposts and quotes of the quote are the next hop. reach = |distinct actors in the cascade|
+        − [root author], the k-hop amplification reach of the post with k = ``max_depth``.
         """
         root = self.q(
             "SELECT * FROM flows FINAL WHERE network = %(network)s AND event_id = %(id)s LIMIT 1",
@@ -551,6 +552,10 @@ class Reader:
         seen = {event_id}
         depth = 0
         author_of: dict[str, str] = {}
+        own = _quote_item(root[0]) if root else None
+        if own is not None:  # the root is a quote: its own item's amplifications are hop 1
+            level.append(own)
+            author_of[own] = root[0]["giver"]
         while level and depth < max_depth and len(events) < max_events:
             depth += 1
             rows = self.q(
@@ -567,6 +572,10 @@ class Reader:
                 seen.add(r["event_id"])
                 level.append(r["event_id"])
                 author_of[r["event_id"]] = r["giver"]
+                item = _quote_item(r)
+                if item is not None:  # amplifications of the quote name its own item as parent
+                    level.append(item)
+                    author_of[item] = r["giver"]
                 events.append({**_clean(r), "depth": depth})
         if not root and not events:
             return None
@@ -618,6 +627,14 @@ class Reader:
             {"network": network},
         )
         return [(r["actor"], r["segment"], r["team"]) for r in rows]
+
+
+def _quote_item(flow: dict) -> str | None:
+    """A quote flow's own item (its event id without ``#quote``), None for any other flow."""
+    eid = str(flow["event_id"])
+    if str(flow.get("kind")) != "quote" or not eid.endswith("#quote"):
+        return None
+    return eid.removesuffix("#quote")
 
 
 def _window_order(w: str) -> int:
