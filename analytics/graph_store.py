@@ -33,6 +33,9 @@ Policies (see ``valuenet.analytics.window`` for the window arithmetic):
   ``duplicates``), so replays never double count;
 - **late events**: a flow older than ``watermark(lane) − allowed_lateness`` is not applied; it is
   counted in ``late_events`` (per watermark bucket, reported per window) and its id remembered.
+- **future events**: events the processors stage dead-lettered as dated in the future never reach
+  the store as flows; :meth:`GraphStore.add_future` counts them in ``future_events`` at the current
+  watermark bucket (reported per window like late events) and never moves the watermark.
   ``watermark(lane)`` is the largest event time seen in the flow's **lane** (``Flow.lane``: the
   raw partition its event came through; one lane when unset). One network's threads spread over
   the raw partitions and the workers consume them at their own pace, so the lanes interleave
@@ -65,7 +68,7 @@ import numpy as np
 
 from valuenet.analytics.metrics.engine import AMPLIFY_KINDS, EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, check_engine
 from valuenet.analytics.outcomes import NAN, OutcomeRows, ThreadState
-from valuenet.analytics.tick import StoreSnapshot, TickResult, WindowResult, compute_tick
+from valuenet.analytics.tick import StoreSnapshot, TickResult, WindowResult, compute_tick, future_in_window
 from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets
 from valuenet.schemas import Flow
 from valuenet.schemas.timeunits import to_epoch
@@ -126,7 +129,8 @@ class LiveWindow:
     ``flows[t]`` = N_t, the applied flows of type t with event time in the window;
     ``flows_per_s[t]`` = N_t / L (L = window length in seconds); ``tunnels[(g, r)][t]`` = flows of
     type t whose giver / receiver carried segments g / r *on the flow* (``r`` is ``None`` for flows
-    without receiver); ``late_events`` = flows dropped as too late while the watermark was in the window.
+    without receiver); ``late_events`` = flows dropped as too late while the watermark was in the window;
+    ``future_events`` = events dead-lettered as dated in the future while the watermark was in the window.
     """
 
     window: str
@@ -136,6 +140,7 @@ class LiveWindow:
     flows: dict[str, int]
     tunnels: dict[tuple[str, str | None], dict[str, int]]
     late_events: int
+    future_events: int = 0
 
     @property
     def flows_per_s(self) -> dict[str, float]:
@@ -207,9 +212,11 @@ class GraphStore:
         self._seen: set[str] = set()
         self._ids_by_bucket: dict[int, list[str]] = {}
         self._late: dict[int, int] = {}
+        self._future: dict[int | None, int] = {}  # watermark bucket (None: before any) → future events
         self._aux_keys: list[int] = []
         self._aux_set: set[int] = set()
         self.late_events = 0
+        self.future_events = 0
         self.duplicates = 0
         self.applied = 0
         self._actor: dict[str, int] = {}
@@ -245,6 +252,20 @@ class GraphStore:
         """Apply one flow (dedupe, late policy, bucket columns, live counters, threads)."""
         with self._lock:
             return self._add(flow)
+
+    def add_future(self, count: int) -> None:
+        """Count ``count`` events dead-lettered upstream as dated in the future, at the current watermark bucket.
+
+        They are reported per window in ``future_events`` (like late events) and never move the watermark.
+        """
+        if count <= 0:
+            return
+        with self._lock:
+            wb = self._wm_bucket
+            self._future[wb] = self._future.get(wb, 0) + count
+            self.future_events += count
+            if wb is not None:
+                self._aux(wb)
 
     def add_many(self, flows: Iterable[Flow]) -> dict[str, int]:
         """Apply flows in order; returns ``{"applied": a, "duplicate": d, "late": l}``.
@@ -590,6 +611,10 @@ class GraphStore:
         if wb == self._wm_bucket:
             return 0
         self._wm_bucket = wb
+        pending = self._future.pop(None, 0)  # future events counted before the first watermark
+        if pending:
+            self._future[wb] = self._future.get(wb, 0) + pending
+            self._aux(wb)
         if slide:
             self._slide_counters(wb)
         horizon = wb - self._retained + 1
@@ -605,6 +630,7 @@ class GraphStore:
             self._aux_set.discard(key)
             self._seen.difference_update(self._ids_by_bucket.pop(key, ()))
             self._late.pop(key, None)
+            self._future.pop(key, None)
             for tkey in self._threads_by_bucket.pop(key, ()):
                 th = self._threads.get(tkey)
                 if th is not None and th.last < horizon_ts:
@@ -655,6 +681,7 @@ class GraphStore:
         with self._lock:
             totals = list(self._window_totals[w])
             wb = self._wm_bucket
+            future = future_in_window(self._future, spec.first_bucket(wb) if wb is not None else None)
         start, end = spec.bounds(wb, self.bucket_seconds) if wb is not None else (0.0, 0.0)
         flows = dict.fromkeys(LAYERS, 0)
         tunnels_: dict[tuple[str, str | None], dict[str, int]] = {}
@@ -667,7 +694,7 @@ class GraphStore:
             flows[LAYERS[layer]] += n
             key = (SEGMENTS[g], None if r == _NO_RECEIVER else SEGMENTS[r])
             tunnels_.setdefault(key, dict.fromkeys(LAYERS, 0))[LAYERS[layer]] += n
-        return LiveWindow(spec.name, spec.seconds, start, end, flows, tunnels_, totals[_LATE_SLOT])
+        return LiveWindow(spec.name, spec.seconds, start, end, flows, tunnels_, totals[_LATE_SLOT], future)
 
     def live_flow_rates(self, window: str) -> dict[str, float]:
         """Flows per second by type in ``window`` right now (``N_t / L``), every applied flow included."""
@@ -721,6 +748,7 @@ class GraphStore:
                 questions=self._questions.rows(),
                 ideas=self._ideas.rows(),
                 late=dict(self._late),
+                future=dict(self._future),
                 engine=self.engine,
                 betweenness_pivots=self.betweenness_pivots,
                 reach_hops=self.reach_hops,

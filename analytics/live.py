@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,6 +122,13 @@ class LiveGraphs:
         for network, batch in by_net.items():
             self.store(network).add_many(batch)
             self._dirty.add(network)
+
+    def add_future(self, counts: Mapping[str, int]) -> None:
+        """Count events dead-lettered upstream as dated in the future (``network → n``); never moves a watermark."""
+        for network, n in counts.items():
+            if n > 0:
+                self.store(network).add_future(n)
+                self._dirty.add(network)
 
     def live_events(self, networks: set[str]) -> list[MetricsEvent]:
         """The live record (per-event counters of every window) of each of ``networks``."""

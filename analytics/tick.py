@@ -57,6 +57,13 @@ class StoreSnapshot:
     community_reuse: frozenset[str] = frozenset()
     # Burt and Gould–Fernandez follow the same plan: (global ids, constraint, effective size, roles)
     brokerage_prev: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # future events (dead-lettered upstream) per watermark bucket; None: counted before any watermark
+    future: dict[int | None, int] = field(default_factory=dict)
+
+
+def future_in_window(future: dict[int | None, int], first: int | None) -> int:
+    """Future events counted while the watermark was in a window starting at bucket ``first`` (None: no window yet)."""
+    return sum(c for b, c in future.items() if b is None or first is None or b >= first)
 
 
 @dataclass
@@ -228,6 +235,7 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
         "ideas_picked_up": int(np.count_nonzero(~np.isnan(i_in[:, 1]))),
         "readiness_index": readiness,
         "late_events": int(sum(c for b, c in snap.late.items() if b is not None and b >= first)),
+        "future_events": future_in_window(snap.future, first),
         "tick_seconds": 0.0,
     }
     return WindowResult(

@@ -73,3 +73,18 @@ class Flow(BaseModel):
 
 FlowBatch = TypeAdapter(list[Flow])
 """Validates and serialises one ``valuenet.flows`` record: ``FlowBatch.validate_json(value)``."""
+
+
+class FlowRecord(BaseModel):
+    """The object form of a ``valuenet.flows`` record: a network's flows of one batch plus the events
+    of that batch the processors stage dead-lettered as dated in the future (they never become flows,
+    so this count is how they reach ``future_events``, in order with the flows)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flows: list[Flow] = []
+    future_events: int = Field(default=0, ge=0)
+
+
+FlowPayload: TypeAdapter[list[Flow] | FlowRecord] = TypeAdapter(list[Flow] | FlowRecord)
+"""Validates any ``valuenet.flows`` record: a JSON array (:data:`FlowBatch`) or a :class:`FlowRecord` object."""

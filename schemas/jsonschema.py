@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from valuenet.schemas import SCHEMA_VERSION
 from valuenet.schemas.envelope import RawEnvelope
-from valuenet.schemas.flow import Flow
+from valuenet.schemas.flow import Flow, FlowRecord
 from valuenet.schemas.interaction import Interaction
 from valuenet.schemas.metrics import ActorMetrics, Alert, MetricsEvent, NetworkMetrics, SegmentFlow
 
@@ -24,6 +24,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "raw_envelope": RawEnvelope,
     "interaction": Interaction,
     "flow": Flow,
+    "flow_record": FlowRecord,
     "actor_metrics": ActorMetrics,
     "network_metrics": NetworkMetrics,
     "segment_flow": SegmentFlow,

@@ -84,6 +84,7 @@ class NetworkMetrics(_Row):
     ideas_picked_up: int = 0
     readiness_index: float = 0.0
     late_events: int = 0
+    future_events: int = 0  # events dead-lettered as dated in the future while the watermark was in the window
     tick_seconds: float = 0.0
     watermark_ms: int | None = None  # largest event time (epoch ms) applied when the tick snapshot was taken
 
@@ -105,7 +106,8 @@ class LiveMetrics(_Row):
     """Cheap metrics of one window, exact after every applied flow (published per batch, no tick).
 
     ``flows_<t>`` = N_t, flows of type t in the window; ``flows_per_s_<t>`` = N_t / L;
-    ``tunnels``: N_t per (giver segment, receiver segment); ``late_events``: flows dropped as too late.
+    ``tunnels``: N_t per (giver segment, receiver segment); ``late_events``: flows dropped as too late;
+    ``future_events``: events dead-lettered by the processors stage as dated in the future.
     """
 
     window_start: datetime
@@ -118,6 +120,7 @@ class LiveMetrics(_Row):
     flows_per_s_idea: float = 0.0
     flows_per_s_reputation: float = 0.0
     late_events: int = 0
+    future_events: int = 0
     tunnels: list[LiveTunnel] = []
 
 

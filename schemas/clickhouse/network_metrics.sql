@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS network_metrics
     ideas_picked_up Int64,
     readiness_index Float64,
     late_events Int64,
+    future_events Int64,
     tick_seconds Float64,
     watermark_ms Nullable(Int64)
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -23,7 +24,7 @@ from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
 from valuenet.pipeline.guard import batch_guard, dead_letter
 from valuenet.schemas.dlq import DlqRecord, dlq_record
-from valuenet.schemas.flow import Flow, FlowBatch
+from valuenet.schemas.flow import Flow, FlowPayload, FlowRecord
 
 log = logging.getLogger(__name__)
 
@@ -98,29 +99,35 @@ async def build_graph(stream) -> None:
     sink = get_sink()
     async for events in stream.take_events(BATCH, within=WITHIN_S):
         with batch_guard("build_graph", events):
-            flows, dead = decode_flows(events)
-            networks = {f.network for f in flows}
+            flows, future, dead = decode_flows(events)
+            networks = {f.network for f in flows} | set(future)
             await live.prepare(networks, sink)
             live.add_many(flows)
+            live.add_future(future)  # after the batch's flows: counted at the watermark they reached
             for record in live.live_events(networks):
                 await metrics_topic.send(key=record.network.encode(), value=record.model_dump_json().encode())
             dead += await sink.write("flows", flows)
             await dead_letter(dead)
 
 
-def decode_flows(events: Sequence[Any]) -> tuple[list[Flow], list[DlqRecord]]:
-    """The flows of a batch of ``valuenet.flows`` events in stream order (``seq``), and dead letters for bad records."""
+def decode_flows(events: Sequence[Any]) -> tuple[list[Flow], Counter[str], list[DlqRecord]]:
+    """The flows of a batch of ``valuenet.flows`` events in stream order (``seq``), the future events per network
+    (:class:`FlowRecord`), and dead letters for bad records."""
     flows: list[Flow] = []
+    future: Counter[str] = Counter()
     dead: list[DlqRecord] = []
     for event in events:
         try:
-            batch = FlowBatch.validate_json(event.value)
+            payload = FlowPayload.validate_json(event.value)
         except ValidationError as exc:  # not ours to crash on: dead-letter it and go on
             err = exc.errors()[0]
             reason, field = f"invalid flows record: {err['msg']}", ".".join(map(str, err["loc"]))
         except Exception as exc:  # noqa: BLE001 - one record, not the partition
             reason, field = f"invalid flows record: {exc!r}", "<root>"
         else:
+            batch = payload if isinstance(payload, list) else payload.flows
+            if isinstance(payload, FlowRecord) and payload.future_events:
+                future[(event.key or b"").decode(errors="replace")] += payload.future_events
             for i, flow in enumerate(batch):
                 flow.seq = (event.message.offset << SEQ_BITS) | i  # stream order: offset, then position
                 flows.append(flow)
@@ -131,7 +138,7 @@ def decode_flows(events: Sequence[Any]) -> tuple[list[Flow], list[DlqRecord]]:
                 stage="build_graph", source="flows", network=network, reason=reason, field=field, record=event.value
             )
         )
-    return flows, dead
+    return flows, future, dead
 
 
 # mode's SignalHandlerT spells the handler with mypy_extensions' NamedArg("BaseSignalT") (a string mypy does

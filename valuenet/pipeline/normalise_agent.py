@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Mapping
 
 from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, raw_topic
@@ -10,6 +12,7 @@ from valuenet.pipeline.guard import batch_guard, dead_letter
 from valuenet.pipeline.logs import calm_client_logs
 from valuenet.pipeline.wiring import build_stage, warm_from_store
 from valuenet.processors.stage import ProcessorStage, encode_flows
+from valuenet.schemas.flow import FlowRecord
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +36,10 @@ async def normalise(stream) -> None:
     async for events in stream.take_events(BATCH, within=WITHIN_S):
         with batch_guard("normalise", events):
             # each record's raw partition: its flows' lane (lateness per lane) and its parent index
+            future_before = Counter(stage.future_events)
             result = stage.process([event.value for event in events], [event.message.partition for event in events])
             records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD)
+            records += future_records(stage.future_events - future_before)
             for network, value in records:  # one record per network and chunk of a batch
                 await flows_topic.send(key=network.encode(), value=value)
             # flows go out first (freshness); the batch's offsets commit only after these inserts too
@@ -42,6 +47,12 @@ async def normalise(stream) -> None:
             if result.directory:
                 refused += await sink.write_rows("directory", result.directory)
             await dead_letter([*result.dead, *unencodable, *refused])
+
+
+def future_records(future: Mapping[str, int]) -> list[tuple[str, bytes]]:
+    """One ``valuenet.flows`` record (:class:`FlowRecord`, no flows) per network with events of this batch
+    dead-lettered as dated in the future, so the graph agent counts them in ``future_events``."""
+    return [(net, FlowRecord(future_events=n).model_dump_json().encode()) for net, n in sorted(future.items()) if n > 0]
 
 
 @app.task
