@@ -93,7 +93,7 @@
       : m.responsiveness_median_s == null ? "no answered customer question in this window" : "";
     $("idea-count").textContent = m.ideas ? countOf(m.ideas_picked_up, m.ideas, "ideas taken up")
       : m.idea_pickup_share == null ? "no customer or partner idea in this window" : "";
-    $("tick-meta").textContent = `computed ${fmtTime(m.computed_at)} · window ends ${fmtTime(m.window_end)} · tick ${(m.tick_seconds || 0).toFixed(2)} s` + (m.late_events ? ` · ${m.late_events} late events` : "");
+    $("tick-meta").textContent = `computed ${fmtTime(m.computed_at)} · window ends ${fmtTime(m.window_end)} · tick ${(m.tick_seconds || 0).toFixed(2)} s` + (m.late_events ? ` · ${m.late_events} late events` : "") + (m.future_events ? ` · ${m.future_events} future-dated events dead-lettered` : "");
     $("tick-meta").dataset.computedAt = m.computed_at;
   }
   function pushRate(m) {
