@@ -82,7 +82,7 @@ class FlowRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    flows: list[Flow] = []
+    flows: list[Flow]  # required: an empty object is a bad record, not an empty batch
     future_events: int = Field(default=0, ge=0)
 
 

@@ -59,9 +59,12 @@ def test_a_future_dated_envelope_through_the_real_stage_counts_once_and_keeps_th
     assert per_batch == Counter({"n": 1})
     assert [d.field for d in result.dead] == ["timestamp"] and "future event" in result.dead[0].reason
     # on the wire as the normalise agent sends it, decoded as the graph agent does
-    wire = FlowPayload.validate_json(FlowRecord(future_events=per_batch["n"]).model_dump_json())
+    wire = FlowPayload.validate_json(FlowRecord(flows=[], future_events=per_batch["n"]).model_dump_json())
     assert isinstance(wire, FlowRecord) and wire.flows == [] and wire.future_events == 1
     assert isinstance(FlowPayload.validate_json(b"[]"), list)  # the array form still decodes
+    for bad in (b"{}", b'{"flows": [], "future_events": -1}', b'{"flows": [], "a": 1}'):
+        with pytest.raises(ValueError):
+            FlowPayload.validate_json(bad)
 
     live = LiveGraphs(Settings(windows=("3650d",)))
     live.add_many(result.flows)

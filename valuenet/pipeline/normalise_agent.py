@@ -52,7 +52,11 @@ async def normalise(stream) -> None:
 def future_records(future: Mapping[str, int]) -> list[tuple[str, bytes]]:
     """One ``valuenet.flows`` record (:class:`FlowRecord`, no flows) per network with events of this batch
     dead-lettered as dated in the future, so the graph agent counts them in ``future_events``."""
-    return [(net, FlowRecord(future_events=n).model_dump_json().encode()) for net, n in sorted(future.items()) if n > 0]
+    return [
+        (net, FlowRecord(flows=[], future_events=n).model_dump_json().encode())
+        for net, n in sorted(future.items())
+        if n > 0
+    ]
 
 
 @app.task
