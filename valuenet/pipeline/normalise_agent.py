@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping
+from itertools import chain
 
 from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, raw_topic
@@ -39,8 +40,8 @@ async def normalise(stream) -> None:
             future_before = Counter(stage.future_events)
             result = stage.process([event.value for event in events], [event.message.partition for event in events])
             records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD)
-            records += future_records(stage.future_events - future_before)
-            for network, value in records:  # one record per network and chunk of a batch
+            future = future_records(stage.future_events - future_before)
+            for network, value in chain(records, future):  # one record per network and chunk of a batch
                 await flows_topic.send(key=network.encode(), value=value)
             # flows go out first (freshness); the batch's offsets commit only after these inserts too
             refused = await sink.write("interactions", result.interactions)

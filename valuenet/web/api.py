@@ -380,12 +380,11 @@ def flows_timeline(
         b = parse_duration(bucket)
     except DurationError as e:
         raise _invalid("bucket", bucket, str(e)) from None
+    if b > parse_duration(w):
+        raise _invalid("bucket", bucket, f"bucket longer than the window {w}")
     if parse_duration(w) // b > 5000:
         raise _invalid("bucket", bucket, f"bucket too small: more than 5000 buckets in window {w}")
     return {"network": net, "window": w, **_call(reader.flow_timeline, net, w, b)}
-
-    if b > parse_duration(w):
-        raise _invalid("bucket", bucket, f"bucket longer than the window {w}")
 
 
 @router.get("/graph", summary="Nodes and edges of the value network")
