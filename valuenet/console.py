@@ -16,7 +16,8 @@ LOG_WIDTH = 200
 def make_console(stderr: bool = False) -> Console:
     """A Console for ``stdout`` (or ``stderr``): wraps to the terminal on a TTY, else soft-wraps at LOG_WIDTH."""
     stream = sys.stderr if stderr else sys.stdout
-    tty = stream.isatty()
-    if tty or os.environ.get("COLUMNS"):
+    if stream.isatty():
         return Console(stderr=stderr)
-    return Console(stderr=stderr, width=LOG_WIDTH, soft_wrap=True)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else LOG_WIDTH
+    return Console(stderr=stderr, width=width, soft_wrap=True)  # tables fit ``width``; text never wraps
