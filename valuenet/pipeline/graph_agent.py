@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from valuenet.analytics.children import die_with_parent
 from valuenet.analytics.live import LiveGraphs
 from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
@@ -35,7 +36,10 @@ SEQ_BITS = 20  # a flows record holds fewer than 2**20 flows
 live = LiveGraphs(settings)
 # The metric engines hold the GIL while they compute: ticks run in a child process so the
 # event loop, heartbeats and rebalances stay healthy.
-_compute = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+# started from the event loop (main) thread, so the child dies with the worker even on SIGKILL
+_compute = ProcessPoolExecutor(
+    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
+)
 
 
 def warm_up() -> float:
