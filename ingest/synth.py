@@ -536,7 +536,13 @@ class SynthNetwork:
             event["thread_ts"] = thread_ts
             if parent is not None:
                 event["parent_user_id"] = parent.accounts["slack"]
-        payload = {
+        payload = self._slack_callback(event, t)
+        self._push(heap, t, Source.slack, payload, tag=tag)
+        return ts
+
+    def _slack_callback(self, event: dict[str, Any], t: int) -> dict[str, Any]:
+        """The Events API envelope (``event_callback``) around ``event`` at ``t`` (ms)."""
+        return {
             "token": "synthetic",
             "team_id": SLACK_TEAM,
             "api_app_id": "A0SYNTH01",
@@ -545,8 +551,6 @@ class SynthNetwork:
             "event_id": f"Ev{self._next_id():010d}",
             "event_time": t // 1000,
         }
-        self._push(heap, t, Source.slack, payload, tag=tag)
-        return ts
 
     def _slack_reaction(self, heap: list[_Pending], t: int, user: Person, owner: Person, channel: str, ts: str) -> None:
         ets = f"{t // 1000}.{(t % 1000) * 1000:06d}"
@@ -558,15 +562,7 @@ class SynthNetwork:
             "item": {"type": "message", "channel": channel, "ts": ts},
             "event_ts": ets,
         }
-        payload = {
-            "token": "synthetic",
-            "team_id": SLACK_TEAM,
-            "api_app_id": "A0SYNTH01",
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{self._next_id():010d}",
-            "event_time": t // 1000,
-        }
+        payload = self._slack_callback(event, t)
         self._push(heap, t, Source.slack, payload)
 
     def _gh_user(self, p: Person) -> dict[str, Any]:

@@ -21,6 +21,7 @@ give no interactions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -219,36 +220,29 @@ def _item(
     return out
 
 
-def _issues(ctx: Ctx, ev: _Event) -> list[Interaction]:
-    if ev.action not in ("opened", "edited", "deleted"):
-        return []
-    issue = req(ctx, ev.body, "issue")
-    return _item(
-        ctx,
-        ev,
-        obj_path="issue",
-        id_prefix="issue",
-        kind=Kind.post,
-        target=ev.owner,
-        thread_no=get(ctx, issue, "number"),
-        text=_text(get(ctx, issue, "title"), get(ctx, issue, "body")),
-    )
+def _opened(obj: str, actions: tuple[str, ...]) -> Callable[[Ctx, _Event], list[Interaction]]:
+    """Handler of an issue or pull request event: the item opened (or edited, deleted) goes to the repository owner."""
+
+    def handle(ctx: Ctx, ev: _Event) -> list[Interaction]:
+        if ev.action not in actions:
+            return []
+        item = req(ctx, ev.body, obj)
+        return _item(
+            ctx,
+            ev,
+            obj_path=obj,
+            id_prefix=obj,
+            kind=Kind.post,
+            target=ev.owner,
+            thread_no=get(ctx, item, "number"),
+            text=_text(get(ctx, item, "title"), get(ctx, item, "body")),
+        )
+
+    return handle
 
 
-def _pull_request(ctx: Ctx, ev: _Event) -> list[Interaction]:
-    if ev.action not in ("opened", "edited"):
-        return []
-    pr = req(ctx, ev.body, "pull_request")
-    return _item(
-        ctx,
-        ev,
-        obj_path="pull_request",
-        id_prefix="pull_request",
-        kind=Kind.post,
-        target=ev.owner,
-        thread_no=get(ctx, pr, "number"),
-        text=_text(get(ctx, pr, "title"), get(ctx, pr, "body")),
-    )
+_issues = _opened("issue", ("opened", "edited", "deleted"))
+_pull_request = _opened("pull_request", ("opened", "edited"))
 
 
 def _issue_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
