@@ -1,0 +1,59 @@
+"""The parsers give exactly what they gave before the issue-14 speed-up (commit f49d54b).
+
+Every input of ``tests/fixtures/parse_reference.json.gz`` — the bundled git sample (5,708
+commits), 1,500 synth envelopes, every parser fixture and real SDK payload, and ~32k single-field
+mutations of the fuzz seeds — is parsed again in the same order with the same parent index and
+compared with the stored outcome: the same interactions (every field's value, type and order,
+metadata included), the same routing key, or the same ParseError (source, field, reason, record).
+See ``tests/parse_reference.py`` for how the fixture was made.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from tests.parse_reference import FULL, describe, digest, full, load, outcomes
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    return load()
+
+
+def test_fixture_was_made_at_the_start_commit(reference: dict) -> None:
+    assert reference["commit"].startswith("f49d54b")
+    assert {g: len(d) for g, d in reference["digests"].items()} == {
+        "git": 5708,
+        "synth": 1500,
+        "seeds": 121,
+        "mutations": 32484,
+    }
+
+
+def test_every_outcome_is_identical(reference: dict) -> None:
+    wrong: dict[str, list[int]] = defaultdict(list)
+    first_diff = None
+    counts: dict[str, int] = defaultdict(int)
+    for group, n, res, key in outcomes(reference["inputs"]):
+        counts[group] += 1
+        if digest(describe(res, key)) != reference["digests"][group][n]:
+            wrong[group].append(n)
+            if first_diff is None and n < FULL:
+                first_diff = (group, n, reference["full"][group][n], {"outcome": full(res), "key": key})
+    assert dict(counts) == {g: len(d) for g, d in reference["digests"].items()}
+    assert not wrong, (
+        f"outcomes differ from f49d54b: { {g: (len(v), v[:10]) for g, v in wrong.items()} }; "
+        f"first stored/now pair: {first_diff}"
+    )
+
+
+def test_the_reference_is_not_vacuous(reference: dict) -> None:
+    """The stored outcomes hold interactions and errors of every kind the tests rely on."""
+    git = reference["full"]["git"]
+    assert all(isinstance(o["outcome"], list) and o["outcome"] for o in git)
+    assert {i["kind"] for o in git for i in o["outcome"]} >= {"commit", "apply", "review"}
+    assert any("error" in o["outcome"] for o in reference["full"]["mutations"])
+    assert len(set(reference["digests"]["mutations"])) > 1000  # the mutations give many distinct outcomes
+    assert all(o["key"].startswith("synth\x1f") for o in reference["full"]["synth"] if o["outcome"])
