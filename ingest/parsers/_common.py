@@ -27,7 +27,7 @@ from typing import Any
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
 from valuenet.schemas.interaction import Interaction, Kind, Source
-from valuenet.schemas.trusted import trusted
+from valuenet.schemas.trusted import builder
 
 __all__ = [
     "UTC",
@@ -48,13 +48,28 @@ __all__ = [
 
 UTC = UTC
 _SPLIT: dict[str, tuple[str, ...]] = {}
+_build = builder(Interaction)
+_TEMPLATES: dict[tuple[Source, str], dict[str, Any]] = {}  # (source, network) → an Interaction's values, all unset
+
+
+def _template(source: Source, network: str) -> dict[str, Any]:
+    """The values every Interaction of ``source`` in ``network`` starts from (field order of the model)."""
+    t = _TEMPLATES.get((source, network))
+    if t is None:
+        if len(_TEMPLATES) >= 4096:
+            _TEMPLATES.clear()
+        t = _TEMPLATES[(source, network)] = dict.fromkeys(Interaction.model_fields)
+        t.update(schema_version=1, network=network, source=source)
+    return t
+
+
 _AT_MENTION = re.compile(r"(?<![\w@/.`])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,58}[A-Za-z0-9_])?)(?![\w-]*[/@]\w)")
 
 
 class Ctx:
     """What one parse call knows besides the payload: source, network, receive time, parent index."""
 
-    __slots__ = ("source", "src", "network", "received_at", "parents", "record", "prefix")
+    __slots__ = ("source", "src", "network", "received_at", "parents", "record", "prefix", "template")
 
     def __init__(
         self,
@@ -72,6 +87,7 @@ class Ctx:
         self.parents = parents
         self.record = record
         self.prefix = ""  # path of the object being parsed inside the payload, e.g. "event."
+        self.template = _template(source, network)
 
     def error(self, field: str, reason: str) -> ParseError:
         """A ParseError for ``field`` (relative to ``prefix``) of the current record."""
@@ -95,16 +111,36 @@ class Ctx:
         return self.parents.author_of(f"{self.src}:{item_id}")
 
 
-def get(ctx: Ctx, obj: Any, path: str) -> Any:
-    """The value at dotted ``path`` in ``obj`` or None when any step is absent; ParseError on a non-object step."""
+def _parts(path: str) -> tuple[str, ...]:
     parts = _SPLIT.get(path)
     if parts is None:
+        if len(_SPLIT) >= 4096:  # paths are the parsers' literals; bounded all the same
+            _SPLIT.clear()
         parts = _SPLIT[path] = tuple(path.split("."))
+    return parts
+
+
+def get(ctx: Ctx, obj: Any, path: str) -> Any:
+    """The value at dotted ``path`` in ``obj`` or None when any step is absent; ParseError on a non-object step."""
+    parts = _SPLIT.get(path) or _parts(path)
+    cur = obj
+    for part in parts:
+        if type(cur) is dict:
+            cur = cur.get(part)
+        elif cur is None:
+            return None
+        else:
+            return _get_checked(ctx, obj, parts)
+    return cur
+
+
+def _get_checked(ctx: Ctx, obj: Any, parts: tuple[str, ...]) -> Any:
+    """:func:`get` for paths through something other than plain dicts: dict subclasses, or the error."""
     cur = obj
     for n, part in enumerate(parts):
         if cur is None:
             return None
-        if type(cur) is not dict and not isinstance(cur, dict):
+        if not isinstance(cur, dict):
             raise ctx.error(".".join(parts[:n]) or "<payload>", f"expected an object, got {type(cur).__name__}")
         cur = cur.get(part)
     return cur
@@ -120,7 +156,11 @@ def req(ctx: Ctx, obj: Any, path: str) -> Any:
 
 def req_str(ctx: Ctx, obj: Any, path: str) -> str:
     """A non-empty string at ``path``."""
-    v = req(ctx, obj, path)
+    v = get(ctx, obj, path)
+    if type(v) is str and v:
+        return v
+    if v is None:
+        raise ctx.error(path, "missing")
     if not isinstance(v, str):
         raise ctx.error(path, f"expected a string, got {type(v).__name__}")
     if not v:
@@ -131,8 +171,8 @@ def req_str(ctx: Ctx, obj: Any, path: str) -> str:
 def opt_str(ctx: Ctx, obj: Any, path: str) -> str | None:
     """A string at ``path`` or None; ParseError if present but not a string."""
     v = get(ctx, obj, path)
-    if v is None:
-        return None
+    if v is None or type(v) is str:
+        return v
     if not isinstance(v, str):
         raise ctx.error(path, f"expected a string, got {type(v).__name__}")
     return v
@@ -237,31 +277,33 @@ def make(
         raise ctx.error("<actor>", "empty or over 256 characters")
     if timestamp.tzinfo is None:  # pragma: no cover - helpers always return aware datetimes
         raise ctx.error("<timestamp>", "naive timestamp")
-    if actor_followers is not None and (not isinstance(actor_followers, int) or actor_followers < 0):
-        actor_followers = None
-    return trusted(
-        Interaction,
-        {
-            "schema_version": 1,
-            "event_id": event_id,
-            "network": ctx.network,
-            "source": ctx.source,
-            "kind": kind,
-            "timestamp": timestamp,
-            "actor": actor,
-            "target": target,
-            "channel": channel,
-            "thread": thread,
-            "parent_id": parent_id,
-            "text": text,
-            "url": url,
-            "language": language,
-            "actor_name": actor_name,
-            "actor_domain": actor_domain,
-            "actor_followers": actor_followers,
-            "metadata": metadata if metadata is not None else {},
-        },
-    )
+    d = ctx.template.copy()
+    d["event_id"] = event_id
+    d["kind"] = kind
+    d["timestamp"] = timestamp
+    d["actor"] = actor
+    if target is not None:
+        d["target"] = target
+    if channel is not None:
+        d["channel"] = channel
+    if thread is not None:
+        d["thread"] = thread
+    if parent_id is not None:
+        d["parent_id"] = parent_id
+    if text is not None:
+        d["text"] = text
+    if url is not None:
+        d["url"] = url
+    if language is not None:
+        d["language"] = language
+    if actor_name is not None:
+        d["actor_name"] = actor_name
+    if actor_domain is not None:
+        d["actor_domain"] = actor_domain
+    if actor_followers is not None and isinstance(actor_followers, int) and actor_followers >= 0:
+        d["actor_followers"] = actor_followers
+    d["metadata"] = metadata if metadata is not None else {}
+    return _build(d)
 
 
 def mention_events(

@@ -39,6 +39,7 @@ import re
 import subprocess
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -119,12 +120,31 @@ def is_tool(name: str, email: str | None = None) -> bool:
     are people: a domain alone decides nothing."""
     if _AI_NAME.search(name):
         return True
-    if isinstance(email, str) and "@" in email:
-        local, _, domain = email.lower().rpartition("@")
-        return domain in _TOOL_DOMAINS and local.replace("-", "").startswith("noreply")
-    return False
+    return isinstance(email, str) and _tool_email(email)
 
 
+@lru_cache(maxsize=1 << 14)
+def _tool_email(email: str) -> bool:
+    """True for a no-reply address of an AI vendor (the e-mail half of :func:`is_tool`)."""
+    if "@" not in email:
+        return False
+    local, _, domain = email.lower().rpartition("@")
+    return domain in _TOOL_DOMAINS and local.replace("-", "").startswith("noreply")
+
+
+@lru_cache(maxsize=1 << 16)
+def _person(raw: str) -> tuple[str, str, str, bool, bool]:
+    """What parsing needs of a name as written, computed once per distinct name:
+    (cleaned name, shown name = cleaned or as written, actor id of the shown name,
+    the written name is a tool's, the shown name is a tool's)."""
+    cleaned = clean_name(raw)
+    shown = cleaned or raw
+    ai_shown = _AI_NAME.search(shown) is not None
+    ai_raw = ai_shown if shown is raw else _AI_NAME.search(raw) is not None
+    return cleaned, shown, "git:" + shown.casefold(), ai_raw, ai_shown
+
+
+@lru_cache(maxsize=4096)
 def trailer_kind(key: str) -> Kind | None:
     """The Kind a trailer key credits (case-insensitive), None for keys naming no contribution."""
     k = key.lower()
@@ -136,61 +156,55 @@ def trailer_kind(key: str) -> Kind | None:
 
 def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     """One commit record → its commit, apply and trailer interactions."""
-    if not isinstance(payload, dict):
-        raise ctx.error("<payload>", f"expected a commit object, got {type(payload).__name__}")
-    sha = payload.get("commit")
+    if type(payload) is not dict:
+        if not isinstance(payload, dict):
+            raise ctx.error("<payload>", f"expected a commit object, got {type(payload).__name__}")
+    get = payload.get
+    sha = get("commit")
     if type(sha) is not str or not sha:
         sha = req_str(ctx, payload, "commit")  # raises, naming the problem
     ctx.record = sha
-    author_name = payload.get("author")
-    if type(author_name) is not str or not author_name:
-        author_name = req_str(ctx, payload, "author")
-    committer_name = payload.get("committer")
-    if type(committer_name) is not str:
-        committer_name = opt_str(ctx, payload, "committer")
-    committer_name = committer_name or author_name
-    authored_raw = payload.get("authored_at")
+    author_raw = get("author")
+    if type(author_raw) is not str or not author_raw:
+        author_raw = req_str(ctx, payload, "author")
+    committer_raw = get("committer")
+    if type(committer_raw) is not str:
+        committer_raw = opt_str(ctx, payload, "committer")
+    committer_raw = committer_raw or author_raw
+    authored_raw = get("authored_at")
     authored = iso_ts(ctx, authored_raw, "authored_at")
-    committed_raw = payload.get("committed_at")
+    committed_raw = get("committed_at")
     if committed_raw is None or committed_raw == authored_raw:
         committed = authored
     else:
         committed = iso_ts(ctx, committed_raw, "committed_at")
-    subject = payload.get("subject")
+    subject = get("subject")
     if subject is not None and type(subject) is not str:
         subject = opt_str(ctx, payload, "subject")
-    author_domain = payload.get("author_domain")
+    author_domain = get("author_domain")
     if author_domain is not None and type(author_domain) is not str:
         author_domain = opt_str(ctx, payload, "author_domain")
-    parents = payload.get("parents")
-    author_name = clean_name(author_name) or author_name
-    committer_name = clean_name(committer_name) or committer_name
-    author = "git:" + author_name.casefold()
-    committer = "git:" + committer_name.casefold()
-    committer_domain = opt_str(ctx, payload, "committer_domain")
+    parents = get("parents")
+    _, author_name, author, _, author_ai = _person(author_raw)
+    _, committer_name, committer, _, committer_ai = _person(committer_raw)
+    committer_domain = get("committer_domain")
+    if committer_domain is not None and type(committer_domain) is not str:
+        committer_domain = opt_str(ctx, payload, "committer_domain")
     meta: dict[str, Any] = {}
     if isinstance(parents, int) and not isinstance(parents, bool):
         meta["parents"] = parents
     meta["authored_at"] = authored.isoformat()
-    email = payload.get("author_email")
-    if isinstance(email, str) and "@" in email:
-        meta["email"] = email
-    if is_tool(author_name, email if isinstance(email, str) else None):
+    email = get("author_email")
+    if isinstance(email, str):
+        if "@" in email:
+            meta["email"] = email
+        if author_ai or _tool_email(email):
+            meta["bot"] = True
+    elif author_ai:
         meta["bot"] = True
-    trailers = payload.get("trailers")
+    trailers = get("trailers")
     if trailers is not None and not isinstance(trailers, list):
         raise ctx.error("trailers", f"expected a list, got {type(trailers).__name__}")
-    tools = [
-        clean_name(t["name"])
-        for t in trailers or ()
-        if isinstance(t, dict)
-        and isinstance(t.get("name"), str)
-        and isinstance(t.get("key"), str)
-        and trailer_kind(t["key"]) is not None
-        and is_tool(t["name"], t["email"] if isinstance(t.get("email"), str) else None)
-    ]
-    if tools:
-        meta["tools"] = "; ".join(dict.fromkeys(tools))
     out = [
         make(
             ctx,
@@ -207,10 +221,13 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     ]
     if committer != author:
         cmeta: dict[str, Any] = {}
-        cemail = payload.get("committer_email")
-        if isinstance(cemail, str) and "@" in cemail:
-            cmeta["email"] = cemail
-        if is_tool(committer_name, cemail if isinstance(cemail, str) else None):
+        cemail = get("committer_email")
+        if isinstance(cemail, str):
+            if "@" in cemail:
+                cmeta["email"] = cemail
+            if committer_ai or _tool_email(cemail):
+                cmeta["bot"] = True
+        elif committer_ai:
             cmeta["bot"] = True
         out.append(
             make(
@@ -227,34 +244,33 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
                 metadata=cmeta,
             )
         )
-    if trailers is None:
+    if not trailers:
         return out
+    tools: list[str] = []
     for i, t in enumerate(trailers):
-        path = f"trailers[{i}]"
-        if not isinstance(t, dict):
-            raise ctx.error(path, f"expected an object, got {type(t).__name__}")
+        if type(t) is not dict and not isinstance(t, dict):
+            raise ctx.error(f"trailers[{i}]", f"expected an object, got {type(t).__name__}")
         key = t.get("key")
         if not isinstance(key, str) or not key:
-            raise ctx.error(path + ".key", "missing or not a string")
+            raise ctx.error(f"trailers[{i}].key", "missing or not a string")
         kind = trailer_kind(key)
         if kind is None:
             continue
         name = t.get("name")
         if not isinstance(name, str):
-            raise ctx.error(path + ".name", "missing or not a string")
-        name = clean_name(name)
-        if not name:
-            continue
-        domain = t.get("email_domain")
-        domain = domain if isinstance(domain, str) and domain else None
+            raise ctx.error(f"trailers[{i}].name", "missing or not a string")
+        name, _, giver, raw_ai, name_ai = _person(name)
         temail = t.get("email")
-        if is_tool(name, temail if isinstance(temail, str) else None):
-            continue  # an AI assistant or a bot: listed in the commit's metadata["tools"], never a node
-        giver = "git:" + name.casefold()
+        email_tool = isinstance(temail, str) and _tool_email(temail)
+        if raw_ai or email_tool:
+            tools.append(name)  # an AI assistant or a bot: listed in the commit's metadata["tools"], never a node
+        if not name or name_ai or email_tool:
+            continue
         if kind is Kind.apply and (giver == author or giver == committer):
             continue  # self sign-off, or the committer's (already the #apply event)
         if giver == author and kind is not Kind.apply:
             continue  # self-credit carries no flow
+        domain = t.get("email_domain")
         tmeta: dict[str, Any] = {"trailer": key}
         if isinstance(temail, str) and "@" in temail:
             tmeta["email"] = temail
@@ -269,10 +285,12 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
                 thread=sha,
                 parent_id=sha,
                 actor_name=name,
-                actor_domain=domain,
+                actor_domain=domain if isinstance(domain, str) and domain else None,
                 metadata=tmeta,
             )
         )
+    if tools:
+        meta["tools"] = "; ".join(dict.fromkeys(tools))  # the commit's own metadata (already in out[0])
     return out
 
 
