@@ -32,7 +32,7 @@ from valuenet.schemas.envelope import RawEnvelope
 
 
 class _Null:
-    def send(self, env: RawEnvelope) -> None:
+    def send(self, env: RawEnvelope, *, key: str | None = None) -> None:
         pass
 
     def send_dlq(self, *a: object, **k: object) -> None:

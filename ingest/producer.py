@@ -103,12 +103,17 @@ class RawProducer:
             **kafka_config,
         )
 
-    def send(self, envelope: RawEnvelope, interactions: list[Interaction] | None = None) -> None:
+    def send(
+        self, envelope: RawEnvelope, interactions: list[Interaction] | None = None, *, key: str | None = None
+    ) -> None:
         """Queue one envelope for ``valuenet.raw``, packed with others of its network and partition.
 
-        ``interactions``: the envelope's parse, when the connector already has it (saves a parse).
+        ``key``: its routing key when the connector already has it (``routing.parse_and_key``), or
+        ``interactions``: its parse without a parent index; either saves a parse.
         """
-        self.send_bytes(envelope.network, encode_envelope(envelope), envelope_key(envelope, interactions))
+        if key is None:
+            key = envelope_key(envelope, interactions)
+        self.send_bytes(envelope.network, encode_envelope(envelope), key)
 
     def partitions(self) -> int:
         """Partitions of the raw topic (asked once from the cluster's metadata)."""

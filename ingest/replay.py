@@ -1,7 +1,7 @@
 """File replay: read a file or directory, validate each payload with the real parser, send the raw envelope.
 
-Each payload is parsed locally (to count interactions per kind and to catch bad
-input early) but what goes to ``valuenet.raw`` is the raw envelope, unchanged;
+Each payload is parsed locally, once (to count interactions per kind, to catch bad
+input early and to compute its routing key) but what goes to ``valuenet.raw`` is the raw envelope, unchanged;
 a payload the parser rejects goes to ``valuenet.dlq`` naming the source, the
 field and the reason. Pacing: ``rate`` caps events/s; ``speedup`` replays at
 event time × X (the gap between two events' timestamps divided by X).
@@ -27,8 +27,8 @@ from pydantic import ValidationError
 
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
-from valuenet.ingest.parsers import parse
 from valuenet.ingest.readers import read_payloads
+from valuenet.ingest.routing import parse_and_key
 from valuenet.schemas.envelope import RawEnvelope, utcnow
 from valuenet.schemas.interaction import Source
 from valuenet.schemas.text import clean, loads
@@ -41,8 +41,8 @@ _ENVELOPE_KEYS = frozenset(("schema_version", "source", "network", "payload"))
 class Sink(Protocol):
     """Where replay sends records (``RawProducer`` satisfies it)."""
 
-    def send(self, envelope: RawEnvelope) -> Any:
-        """Queue one raw envelope."""
+    def send(self, envelope: RawEnvelope, *, key: str | None = None) -> Any:
+        """Queue one raw envelope (``key``: its routing key, ``valuenet.ingest.routing.envelope_key``)."""
 
     def send_dlq(
         self, source: str, reason: str, field: str, record: Any, *, network: str = ..., stage: str = ...
@@ -225,7 +225,7 @@ def replay(
                 break
             try:
                 env = _as_envelope(item, source, network, default_network)
-                interactions = parse(env, parents)
+                interactions, key = parse_and_key(env, parents)  # one parse validates, counts and routes
             except ParseError as e:
                 stats.rejected += 1
                 stats.rejected_fields[e.field] += 1
@@ -248,7 +248,7 @@ def replay(
             else:
                 if pacer is not None:
                     pacer.wait(min((i.timestamp for i in interactions), default=None))
-                sink.send(env)
+                sink.send(env, key=key)
                 stats.sent += 1
                 stats.per_source[env.source.value] += 1
                 stats.interactions += len(interactions)

@@ -26,10 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from valuenet.ingest.errors import ParseError
+from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.parsers import parse
+from valuenet.ingest.parsers.registry import parse_routed
 from valuenet.schemas import Interaction, RawEnvelope
 
-__all__ = ["SEPARATOR", "envelope_key", "partition_for", "routing_key"]
+__all__ = ["SEPARATOR", "envelope_key", "parse_and_key", "partition_for", "routing_key"]
 
 SEPARATOR = "\x1f"
 _murmur2: Callable[[bytes], int] | None = None  # kafka-python's, imported on first use (no client for parsers)
@@ -54,6 +56,16 @@ def envelope_key(envelope: RawEnvelope, interactions: Sequence[Interaction] | No
         except Exception:  # noqa: BLE001 - a parser bug is the processors' to report; route by network
             return envelope.network
     return routing_key(envelope.network, interactions)
+
+
+def parse_and_key(envelope: RawEnvelope, parents: ParentIndex | None) -> tuple[list[Interaction], str]:
+    """The envelope parsed with ``parents`` (raises ParseError) and its :func:`envelope_key`, parsing once:
+    a second parse without the index only when the index decided a routing field (Mastodon's
+    thread roots and deletes of remembered statuses)."""
+    interactions, routed = parse_routed(envelope, parents)
+    if routed:
+        return interactions, envelope_key(envelope)
+    return interactions, routing_key(envelope.network, interactions)
 
 
 def partition_for(key: str, partitions: int) -> int:

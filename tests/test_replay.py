@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from tests.fixtures_kafka import consume_records
 from valuenet.cli import app
+from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.producer import RawProducer
 from valuenet.ingest.replay import Pacer, replay
 from valuenet.ingest.synth import SynthNetwork, write_dataset
@@ -62,10 +63,12 @@ class ListSink:
 
     def __init__(self) -> None:
         self.sent: list[RawEnvelope] = []
+        self.keys: list[str | None] = []
         self.dlq: list[dict[str, Any]] = []
 
-    def send(self, env: RawEnvelope) -> None:
+    def send(self, env: RawEnvelope, *, key: str | None = None) -> None:
         self.sent.append(env)
+        self.keys.append(key)
 
     def send_dlq(
         self, source: str, reason: str, field: str, record: Any, *, network: str = "default", stage: str = "ingest"
@@ -109,6 +112,58 @@ def test_stored_envelopes_keep_their_source_and_headers(tmp_path: Path) -> None:
     override = ListSink()
     replay(tmp_path / "events.jsonl", override, source=None, network="tenant-b", limit=10)
     assert len(override.sent) == 10 and {e.network for e in override.sent} == {"tenant-b"}
+
+
+def _status(sid: str, user: str, reply_to: str | None = None) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "created_at": f"2024-06-10T12:00:0{sid}.000Z",
+        "in_reply_to_id": reply_to,
+        "content": f"<p>status {sid}</p>",
+        "url": f"https://mastodon.example/@{user}/{sid}",
+        "account": {"id": f"10{sid}", "acct": user, "url": f"https://mastodon.example/@{user}"},
+    }
+
+
+def test_replay_parses_each_payload_once_and_routes_as_the_connector_key(tmp_path: Path, monkeypatch) -> None:
+    """One parse validates, counts and routes; a second (without the parent index) only where the
+    index decided a routing field: a Mastodon reply to a reply (thread = the remembered root) and
+    the delete of a remembered status."""
+    from valuenet.ingest.parsers import registry
+    from valuenet.ingest.routing import envelope_key
+
+    gen = SynthNetwork(seed=3, actors=40, rate=1.0)
+    write_dataset(gen, tmp_path, 300)
+    frames = [
+        {"event": "update", "payload": json.dumps(_status("1", "ann"))},
+        {"event": "update", "payload": json.dumps(_status("2", "bea", reply_to="1"))},
+        {"event": "update", "payload": json.dumps(_status("3", "cem", reply_to="2"))},  # root 1 via the index
+        {"event": "delete", "payload": "3"},  # a remembered status: one delete (none without the index)
+    ]
+    stored = (tmp_path / "events.jsonl").read_text().splitlines()
+    envs = [RawEnvelope(source=Source.mastodon, network="synth", payload=f).model_dump_json() for f in frames]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(stored + envs) + "\n")
+    calls = 0
+    real_run = registry._run
+
+    def counting(*a: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real_run(*a)
+
+    monkeypatch.setattr(registry, "_run", counting)
+    sink = ListSink()
+    stats = replay(path, sink, source=None)
+    assert (stats.sent, stats.rejected) == (304, 0)
+    monkeypatch.setattr(registry, "_run", real_run)
+    parents = ParentIndex()
+    routed = [registry.parse_routed(RawEnvelope.model_validate_json(line), parents)[1] for line in stored + envs]
+    assert routed[-4:] == [False, False, True, True] and sum(routed) < 10
+    assert calls == 304 + sum(routed)  # once each; the routed ones again without the index
+    assert sink.keys == [envelope_key(e) for e in sink.sent]  # what the producer would compute alone
+    assert sink.keys[-2:] == ["synth\x1fstatus:2", "synth"]  # the payload-only keys, not the index's
+    assert stats.per_kind["delete"] >= 1  # the replay's own parse still used the index
 
 
 def test_pacer_rate_and_speedup() -> None:

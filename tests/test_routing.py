@@ -11,7 +11,7 @@ from tests.pipeline_harness import git_records
 from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.parsers import parse
 from valuenet.ingest.producer import RawProducer
-from valuenet.ingest.routing import SEPARATOR, envelope_key, partition_for, routing_key
+from valuenet.ingest.routing import SEPARATOR, envelope_key, parse_and_key, partition_for, routing_key
 from valuenet.ingest.synth import SynthNetwork
 from valuenet.schemas import RawEnvelope
 from valuenet.schemas.envelope import decode_raw
@@ -30,6 +30,16 @@ def test_one_network_spreads_over_every_partition(synth_envelopes) -> None:
         counts[partition_for(envelope_key(env), PARTITIONS)] += 1
     assert len({env.network for env in synth_envelopes}) == 1
     assert min(counts) > len(synth_envelopes) / PARTITIONS / 2, counts  # roughly even, none empty
+
+
+def test_parse_and_key_gives_the_payload_only_key_from_one_parse_with_the_index(synth_envelopes) -> None:
+    """The connectors' one-parse path (parse with the parent index, key from it) routes every envelope
+    exactly as envelope_key does, and returns what parse() with the same index returns."""
+    with_key, plain = ParentIndex(), ParentIndex()
+    for env in synth_envelopes:
+        interactions, key = parse_and_key(env, with_key)
+        assert key == envelope_key(env)
+        assert interactions == parse(env, plain)
 
 
 def test_a_thread_never_splits_and_the_key_depends_on_the_payload_alone(synth_envelopes) -> None:

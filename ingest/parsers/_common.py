@@ -69,7 +69,7 @@ _AT_MENTION = re.compile(r"(?<![\w@/.`])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,58}[A-Z
 class Ctx:
     """What one parse call knows besides the payload: source, network, receive time, parent index."""
 
-    __slots__ = ("source", "src", "network", "received_at", "parents", "record", "prefix", "template")
+    __slots__ = ("source", "src", "network", "received_at", "parents", "record", "prefix", "template", "routed")
 
     def __init__(
         self,
@@ -82,12 +82,15 @@ class Ctx:
         self.source = source
         self.src = source.value
         self.network = network
-        received_at = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
-        self.received_at = received_at.astimezone(UTC)
+        tz = received_at.tzinfo
+        if tz is not UTC:
+            received_at = (received_at if tz else received_at.replace(tzinfo=UTC)).astimezone(UTC)
+        self.received_at = received_at
         self.parents = parents
         self.record = record
         self.prefix = ""  # path of the object being parsed inside the payload, e.g. "event."
         self.template = _template(source, network)
+        self.routed = False  # a parent-index lookup decided a routing field (see route_lookup)
 
     def error(self, field: str, reason: str) -> ParseError:
         """A ParseError for ``field`` (relative to ``prefix``) of the current record."""
@@ -109,6 +112,15 @@ class Ctx:
         if self.parents is None or not item_id:
             return None
         return self.parents.author_of(f"{self.src}:{item_id}")
+
+    def route_lookup(self, item_id: str) -> str | None:
+        """:meth:`author_of` for a lookup that decides what routes the payload (its first interaction's
+        thread, parent or id, or whether there is one): a hit marks the parse ``routed``, so a
+        connector that parsed with a parent index knows the key needs a parse without one."""
+        found = self.author_of(item_id)
+        if found is not None:
+            self.routed = True
+        return found
 
 
 def _parts(path: str) -> tuple[str, ...]:

@@ -83,7 +83,7 @@ def _frame(ctx: Ctx, home: str | None, frame: dict[str, Any], headers: dict[str,
         sid = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else None
         if not sid:
             raise ctx.error("payload", "expected the deleted status id")
-        actor = ctx.author_of(f"status:{sid}")
+        actor = ctx.route_lookup(f"status:{sid}")
         if actor is None:
             return []
         return [make(ctx, f"status:{sid}#delete", Kind.delete, ctx.received_at, actor, None, parent_id=f"status:{sid}")]
@@ -190,6 +190,8 @@ def _status(ctx: Ctx, home: str | None, st: dict[str, Any]) -> list[Interaction]
     reply_to = opt_id(ctx, st, "in_reply_to_id")
     parent = f"status:{reply_to}" if reply_to else None
     root = ctx.author_of(f"thread:{parent}") if parent and ctx.parents is not None else None
+    if root is not None and root != parent:
+        ctx.routed = True  # the remembered root, not the payload's parent, is the thread (see Ctx.route_lookup)
     thread = root or parent or base
     if ctx.parents is not None:
         ctx.parents.remember(f"mastodon:thread:{base}", thread)

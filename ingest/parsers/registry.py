@@ -13,7 +13,7 @@ from valuenet.ingest.parsers._common import Ctx
 from valuenet.schemas.envelope import RawEnvelope, utcnow
 from valuenet.schemas.interaction import Interaction, Source
 
-__all__ = ["parse", "parse_payload", "parser_for", "SUPPORTED"]
+__all__ = ["parse", "parse_payload", "parse_routed", "parser_for", "SUPPORTED"]
 
 ParserFn = Callable[[Ctx, Any, dict[str, str]], list[Interaction]]
 _TEXT_OK: set[Source] = set()
@@ -55,14 +55,29 @@ def parser_for(source: Source) -> ParserFn:
 
 def parse(envelope: RawEnvelope, parents: ParentIndex | None = None) -> list[Interaction]:
     """Parse one raw envelope into canonical Interactions; raises only ParseError."""
-    return parse_payload(
+    return _run(
         envelope.source,
         envelope.payload,
-        network=envelope.network,
-        received_at=envelope.received_at,
-        headers=envelope.headers,
-        parents=parents,
+        envelope.network,
+        envelope.received_at,
+        envelope.headers,
+        parents,
+    )[0]
+
+
+def parse_routed(envelope: RawEnvelope, parents: ParentIndex | None) -> tuple[list[Interaction], bool]:
+    """:func:`parse`, and whether the parent index decided a routing field (thread, parent or id of the
+    first interaction, or whether there is one): when False, the interactions route the envelope
+    exactly as a parse without a parent index would (``valuenet.ingest.routing``)."""
+    out, ctx = _run(
+        envelope.source,
+        envelope.payload,
+        envelope.network,
+        envelope.received_at,
+        envelope.headers,
+        parents,
     )
+    return out, ctx.routed
 
 
 def parse_payload(
@@ -75,6 +90,18 @@ def parse_payload(
     parents: ParentIndex | None = None,
 ) -> list[Interaction]:
     """Parse one payload of ``source`` without building an envelope (replay and benchmark path)."""
+    return _run(source, payload, network, received_at, headers, parents)[0]
+
+
+def _run(
+    source: Source | str,
+    payload: Any,
+    network: str,
+    received_at: Any,
+    headers: dict[str, str] | None,
+    parents: ParentIndex | None,
+) -> tuple[list[Interaction], Ctx]:
+    """Parse one payload: its interactions and the parse's context; raises only ParseError."""
     if type(source) is Source:
         src = source
     else:
@@ -93,7 +120,7 @@ def parse_payload(
     ctx = Ctx(src, network, received_at or utcnow(), parents)
     hdrs = {k.lower(): v for k, v in headers.items()} if headers else {}
     try:
-        return fn(ctx, payload, hdrs)
+        return fn(ctx, payload, hdrs), ctx
     except ParseError:
         raise
     except RecursionError:
