@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
@@ -44,6 +46,7 @@ __all__ = [
     "mentions_at",
     "mention_events",
     "mentions_of",
+    "hostname",
 ]
 
 UTC = UTC
@@ -251,6 +254,23 @@ def unix_ts(ctx: Ctx, value: Any, path: str, scale: float = 1.0) -> datetime:
         return datetime.fromtimestamp(seconds, UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         raise ctx.error(path, f"not a unix timestamp: {str(value)[:40]!r}") from None
+
+
+def hostname(url: str) -> str | None:
+    """``urlsplit(url).hostname``, computed once per ``http(s)://host`` prefix (profile and status URLs
+    of one instance share it)."""
+    if url.startswith("https://"):
+        end = url.find("/", 8)
+    elif url.startswith("http://"):
+        end = url.find("/", 8)  # the netloc starts at 7; a '/' there means an empty one, kept in the prefix
+    else:
+        end = -1
+    return _hostname(url if end < 0 else url[:end])
+
+
+@lru_cache(maxsize=4096)
+def _hostname(prefix: str) -> str | None:
+    return urlsplit(prefix).hostname
 
 
 def mentions_at(text: str | None) -> list[str]:

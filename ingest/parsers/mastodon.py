@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
-from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mentions_of, opt_id, opt_str, req
+from valuenet.ingest.parsers._common import Ctx, get, hostname, id_str, iso_ts, make, mentions_of, opt_id, opt_str, req
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "ACCEPTS_TEXT"]
@@ -58,7 +57,7 @@ def _home(payload: dict[str, Any]) -> str | None:
     for key in ("uri", "url"):
         v = st.get(key) if isinstance(st, dict) else None
         if isinstance(v, str) and v.startswith("http"):
-            return urlsplit(v).hostname
+            return hostname(v)
     return None
 
 
@@ -143,7 +142,7 @@ def _acct(ctx: Ctx, home: str | None, acc: dict[str, Any], path: str) -> str:
     acct = acct.strip().lstrip("@")
     if "@" not in acct:
         url = acc.get("url") or acc.get("uri")
-        host = urlsplit(url).hostname if isinstance(url, str) else home
+        host = hostname(url) if isinstance(url, str) else home
         if not host:
             raise ctx.error(path + ".url", f"missing: cannot qualify the local account {acct[:60]!r} with its instance")
         acct = f"{acct}@{host}"
