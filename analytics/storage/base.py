@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import Enum
 from types import TracebackType
@@ -20,7 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from valuenet.analytics.storage.exceptions import QueryError, RowError, StorageError, WriteError
-from valuenet.analytics.storage.rows import TABLE_MODELS, models_to_rows, prepare_batch, rows_to_models
+from valuenet.analytics.storage.rows import TABLE_MODELS, prepare_batch, prepare_model_batch, rows_to_models
 from valuenet.analytics.storage.tables import TABLES, TableSpec, check_identifier, table_spec
 
 __all__ = ["Store", "DEFAULT_BATCH_SIZE", "DEFAULT_DATABASE", "check_params"]
@@ -122,27 +122,43 @@ class Store(ABC):
         Raises RowError (table, column, row index) for a row that does not fit, WriteError
         (table, batch size, the driver's error chained) when the backend refuses a batch.
         """
+        return self._write_batches(table, rows, self._prepare, self._diagnose)
+
+    def write_models(self, table: str, models: Iterable[BaseModel]) -> int:
+        """Insert pydantic models (the table's model: Flow for flows, ...); return the rows written.
+
+        Column-oriented end to end: the models' attributes go straight into columns (no row
+        dicts); the same validation and errors as :meth:`write`.
+        """
+        batch = models if isinstance(models, Sequence) else list(models)
+        return self._write_batches(table, batch, self._prepare_models, lambda table, models: None)
+
+    def _write_batches(
+        self,
+        table: str,
+        items: Sequence[Any],
+        prepare: Callable[[str, Sequence[Any]], Any],
+        diagnose: Callable[[str, Sequence[Any]], None],
+    ) -> int:
+        """``prepare`` and insert ``items`` in chunks of ``batch_size``; ``diagnose`` names the bad row
+        of a chunk the backend refused (raises RowError)."""
         spec = table_spec(table)
         written = 0
-        for start in range(0, len(rows), self.batch_size):
-            chunk = rows[start : start + self.batch_size]
+        for start in range(0, len(items), self.batch_size):
+            chunk = items[start : start + self.batch_size]
             try:
-                batch = self._prepare(table, chunk)
+                batch = prepare(table, chunk)
                 try:
                     self._insert(spec, batch)
                 except Exception as e:
-                    self._diagnose(table, chunk)
+                    diagnose(table, chunk)
                     raise WriteError(table, len(chunk), f"{type(e).__name__}: {e}") from e
             except RowError as e:
                 if start and e.row is not None:
-                    raise RowError(table, e.column, start + e.row, len(rows), e.reason) from e
+                    raise RowError(table, e.column, start + e.row, len(items), e.reason) from e
                 raise
             written += len(chunk)
         return written
-
-    def write_models(self, table: str, models: Iterable[BaseModel]) -> int:
-        """Insert pydantic models (the table's model: Flow for flows, ...); return the rows written."""
-        return self.write(table, models_to_rows(table, models))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run ``sql`` with pyformat ``%(name)s`` parameters (escaped, never spliced raw); rows as dicts."""
@@ -205,6 +221,10 @@ class Store(ABC):
     def _prepare(self, table: str, rows: Sequence[Mapping[str, Any]]) -> Any:
         """Turn rows into what ``_insert`` takes (default: a validated Arrow batch)."""
         return prepare_batch(table, rows)
+
+    def _prepare_models(self, table: str, models: Sequence[BaseModel]) -> Any:
+        """Turn models into what ``_insert`` takes (default: the validated Arrow batch, column by column)."""
+        return prepare_model_batch(table, models)
 
     def _diagnose(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """After the backend refused a batch: raise RowError if a row is at fault (default: already validated)."""

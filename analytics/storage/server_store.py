@@ -1,6 +1,7 @@
 """Server backend: any ClickHouse server (18.16 and later) through clickhouse-driver's native protocol.
 
-Batches go in as native columnar blocks (``INSERT INTO t (cols) VALUES`` + column lists);
+Batches go in as native columnar blocks (``INSERT INTO t (cols) VALUES``): plain rows as column lists
+encoded by clickhouse-driver, models as a validated Arrow batch encoded with numpy (``native.py``);
 query parameters are escaped by clickhouse-driver (pyformat ``%(name)s``).
 """
 
@@ -13,9 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 from clickhouse_driver import Client
 
 from valuenet.analytics.storage.base import DEFAULT_BATCH_SIZE, Store, utc
+from valuenet.analytics.storage.native import insert_native
 from valuenet.analytics.storage.rows import prepare_batch, prepare_columns
 from valuenet.analytics.storage.tables import TableSpec, create_database_sql
 
@@ -96,10 +99,15 @@ class ServerStore(Store):
         """Find the row the driver refused (raises RowError naming it)."""
         prepare_batch(table, rows)
 
-    def _insert(self, spec: TableSpec, batch: list[Sequence[Any]]) -> None:
+    def _insert(self, spec: TableSpec, batch: list[Sequence[Any]] | pa.Table) -> None:
+        """Column lists (the row path) through clickhouse-driver's columnar insert; a validated Arrow batch
+        (the model path) as Native columns built with numpy (:func:`~valuenet.analytics.storage.native.insert_native`)."""
         statement = f"INSERT INTO {spec.name} ({', '.join(spec.column_names)}) VALUES"
         with self._lock:
-            self.client.execute(statement, batch, columnar=True)
+            if isinstance(batch, pa.Table):
+                insert_native(self.client, statement, batch)
+            else:
+                self.client.execute(statement, batch, columnar=True)
 
     def _timezone(self) -> Any:
         if self._server_tz is None:
