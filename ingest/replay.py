@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
-from valuenet.ingest.readers import read_payloads
+from valuenet.ingest.readers import read_ndjson, read_payloads
 from valuenet.ingest.routing import parse_and_key
 from valuenet.schemas.envelope import RawEnvelope, utcnow
 from valuenet.schemas.interaction import Source
@@ -164,9 +164,15 @@ def follow_ndjson(
                         yield line.rstrip("\r")
 
 
-def _as_envelope(item: Any, source: Source | None, network: str | None, default_network: str) -> RawEnvelope:
-    """Wrap one read payload (or pass through a stored envelope) as a RawEnvelope, its text repaired (schemas.text)."""
-    item = clean(item)
+def _as_envelope(
+    item: Any, source: Source | None, network: str | None, default_network: str, repaired: bool = False
+) -> RawEnvelope:
+    """Wrap one read payload (or pass through a stored envelope) as a RawEnvelope, its text repaired (schemas.text).
+
+    ``repaired``: the reader decoded ``item`` with ``schemas.text.loads`` already (its objects and
+    arrays are clean; a line it could not decode comes as a raw string and is cleaned here)."""
+    if not repaired or not isinstance(item, (dict, list)):
+        item = clean(item)
     if isinstance(item, dict) and _ENVELOPE_KEYS <= item.keys():
         env = RawEnvelope.model_validate(item)
         if network is not None and env.network != network:
@@ -177,6 +183,13 @@ def _as_envelope(item: Any, source: Source | None, network: str | None, default_
             raise ParseError("unknown", "<payload>", "not JSON (and no --source given)")
         raise ParseError("unknown", "source", "not a stored envelope and no --source given")
     return RawEnvelope(source=source, network=network or default_network, received_at=utcnow(), payload=item)
+
+
+def _decoded_by_loads(items: Iterator[Any]) -> bool:
+    """True when ``items`` is an NDJSON reader's generator (``follow_ndjson`` or ``readers.read_ndjson``),
+    whose objects ``schemas.text.loads`` decoded and repaired already: they need no second pass."""
+    code = getattr(items, "gi_code", None)
+    return code is not None and code in (follow_ndjson.__code__, read_ndjson.__code__)
 
 
 def envelopes_from(
@@ -220,11 +233,13 @@ def replay(
     src_name = source.value if source else "unknown"
     stop = stop or threading.Event()
     try:
-        for n, item in enumerate(envelopes_from(Path(path), source, follow=follow, stop=stop, idle_exit_s=idle_exit_s)):
+        items = envelopes_from(Path(path), source, follow=follow, stop=stop, idle_exit_s=idle_exit_s)
+        repaired = _decoded_by_loads(items)
+        for n, item in enumerate(items):
             if (limit is not None and n >= limit) or stop.is_set():
                 break
             try:
-                env = _as_envelope(item, source, network, default_network)
+                env = _as_envelope(item, source, network, default_network, repaired)
                 interactions, key = parse_and_key(env, parents)  # one parse validates, counts and routes
             except ParseError as e:
                 stats.rejected += 1

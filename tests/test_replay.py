@@ -250,3 +250,19 @@ def test_replay_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path: Pa
         ("replay", "bluesky", "did"),
     ]
     assert json.loads(dead[1].record) == NO_DID and dead[0].record == "not json at all"
+
+
+def test_replay_repairs_text_once_whatever_the_reader(tmp_path: Path) -> None:
+    """NDJSON lines arrive repaired by the reader (schemas.text.loads); a JSON array file's items are
+    repaired by replay itself: the same envelopes either way."""
+    item = {"event_id": "e1", "actor": "a\udcff", "kind": "post", "timestamp": "2026-01-01T00:00:00Z", "text": "x\x00"}
+    nd = tmp_path / "events.jsonl"
+    nd.write_text(json.dumps(item) + "\n")
+    arr = tmp_path / "events.json"
+    arr.write_text(json.dumps([item]))
+    got = []
+    for f in (nd, arr):
+        sink = ListSink()
+        replay(f, sink, source=Source.generic, network="acme")
+        got.append(sink.sent[0].payload)
+    assert got[0] == got[1] == {**item, "actor": "a\ufffd", "text": "x\ufffd"}
