@@ -58,11 +58,12 @@ from __future__ import annotations
 import bisect
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -91,6 +92,20 @@ _NO_RECEIVER = _NSEG  # receiver-segment slot of a flow without receiver
 _LATE_SLOT = _NSEG * (_NSEG + 1) * _NLAYER  # counter slots: (giver seg, receiver seg or none, layer), then late
 _ZERO_SLOTS = bytes(8 * (_LATE_SLOT + 1))
 _NEG_INF = float("-inf")
+_OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
+_ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
+_AMPLIFY_CODES = np.array(sorted(KIND_CODE[k] for k in AMPLIFY_KINDS))
+_QUOTE = KIND_CODE["quote"]
+_LOOP_AT_MOST = 32  # add_many: a batch the column-wise plan refuses is halved down to this size, then looped
+
+
+def _last_of_latest(who: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """Per distinct ``who``: the index of its last entry (in array order) among those with its largest ``when``."""
+    order = np.lexsort((when, who))  # stable: equal times keep array order, so the group's last is the latest one
+    sorted_who = who[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = sorted_who[1:] != sorted_who[:-1]
+    return order[last]
 
 
 def _asks(reason: str) -> bool:
@@ -219,6 +234,7 @@ class GraphStore:
         self.future_events = 0
         self.duplicates = 0
         self.applied = 0
+        self.sequential_flows = 0  # flows add_many applied with its per-flow loop (edge cases, see _add_batch)
         self._actor: dict[str, int] = {}
         self._names: list[str] = []
         self._segment = array("b")
@@ -279,6 +295,350 @@ class GraphStore:
             return self._add_batch(flows)
 
     def _add_batch(self, flows: Iterable[Flow]) -> dict[str, int]:
+        batch = flows if isinstance(flows, list) else list(flows)
+        tally = self._add_batch_vectorised(batch)
+        if tally is not None:
+            return tally
+        # an edge the column-wise plan cannot prove equal (see there): halves (each is a batch like any
+        # other: applying A then B is applying A + B), down to the per-flow loop for the piece holding it
+        if len(batch) <= _LOOP_AT_MOST:
+            self.sequential_flows += len(batch)
+            return self._add_batch_loop(batch)
+        half = len(batch) // 2
+        first, second = self._add_batch(batch[:half]), self._add_batch(batch[half:])
+        return {k: first[k] + second[k] for k in first}
+
+    def _add_batch_vectorised(self, flows: list[Flow]) -> dict[str, int] | None:
+        """Apply a batch column-wise (numpy); ``None`` (nothing changed) when it cannot prove the per-flow result.
+
+        Per flow only the columns are read (one list comprehension per attribute) and the thread
+        outcomes and amplification hashes of the flows that have them are kept. Everything else is
+        decided for the whole batch: duplicates against ``seen`` and earlier in the batch; lateness
+        per lane against the lane watermark before each flow (a running maximum: a late flow never
+        raises it); the watermark moves once, to the batch's largest applied event time, before
+        anything is stored; actors are interned in order of first appearance and take the segment /
+        team (followers) of their last appearance with the largest event time, if at least their
+        ``attr_ts`` (``followers_ts``), which is what the per-flow rule leaves; columns are appended
+        per bucket in batch order.
+
+        Moving the watermark once, first, drops the expired state that the per-flow loop drops bit by
+        bit during the batch. That is the same unless the batch touches what is dropped: a flow whose
+        bucket (a late one's: its lane watermark's) is older than the final horizon, an event id
+        remembered in a bucket that expires, a thread that expires; new team names are interned in
+        the per-flow order only by the loop. For those (rare) batches it returns ``None``.
+        """
+        n = len(flows)
+        if not n:
+            return {AddStatus.applied.value: 0, AddStatus.duplicate.value: 0, AddStatus.late.value: 0}
+        if None in self._future or self.allowed_lateness_seconds < 0:
+            return None
+        bucket_seconds, seen = self.bucket_seconds, self._seen
+        eids = [f.event_id for f in flows]
+        stamps = [f.timestamp for f in flows]
+        try:  # a naive datetime or a number: the loop converts (or refuses) it exactly as add() does
+            ts_list = [s.timestamp() for s in stamps if s.tzinfo is not None]
+        except AttributeError:
+            return None
+        if len(ts_list) != n:
+            return None
+        ts = np.array(ts_list, dtype=np.float64)
+
+        # duplicates: an id seen before (and not expiring during the batch, checked below) or earlier in the batch
+        batch_ids = set(eids)
+        hits: set[str] = set()
+        dup: np.ndarray | None = None
+        if len(batch_ids) != n or not seen.isdisjoint(batch_ids):
+            hits = seen.intersection(batch_ids)
+            first: set[str] = set()
+            flags = []
+            for e in eids:
+                flags.append(e in hits or e in first)
+                first.add(e)
+            dup = np.array(flags, dtype=bool)
+
+        # lateness per lane: the lane watermark before each flow is the running maximum of the lane's earlier
+        # non-duplicate event times (a late flow is below it, so including it changes nothing)
+        lanes = [f.lane for f in flows]
+        lane_wms, floor, lateness = self._lane_wm, self._lane_floor, self.allowed_lateness_seconds
+        valid_ts = ts if dup is None else np.where(dup, _NEG_INF, ts)
+        prev = np.empty(n)
+        lane_max: list[tuple[int | None, float | None, float]] = []
+        distinct = set(lanes)
+        if len(distinct) == 1:
+            groups: list[tuple[int | None, np.ndarray | slice]] = [(lanes[0], slice(None))]
+        else:
+            code = {lane: i for i, lane in enumerate(distinct)}
+            lane_arr = np.fromiter(map(code.__getitem__, lanes), np.int64, n)
+            groups = [(lane, np.flatnonzero(lane_arr == i)) for lane, i in code.items()]
+        for lane, idx in groups:
+            init = lane_wms.get(lane, floor)
+            run = np.maximum.accumulate(valid_ts[idx])
+            p = np.empty(len(run))
+            p[0] = _NEG_INF if init is None else init
+            p[1:] = run[:-1]
+            if init is not None:
+                np.maximum(p, init, out=p)
+            prev[idx] = p
+            lane_max.append((lane, init, float(run[-1])))
+        late = ts < prev - lateness
+        if dup is not None:
+            late &= ~dup
+        n_late = int(late.sum())
+        applied_mask = ~late if dup is None else ~(late | dup)
+        n_applied = int(applied_mask.sum())
+        n_dup = n - n_applied - n_late
+        if n_dup == n:
+            self.duplicates += n
+            return {AddStatus.applied.value: 0, AddStatus.duplicate.value: n, AddStatus.late.value: 0}
+
+        wm = self._watermark
+        top = float(ts[applied_mask].max()) if n_applied else None
+        new_wm = top if top is not None and (wm is None or top > wm) else None
+        b = np.floor_divide(ts, bucket_seconds).astype(np.int64)
+        late_idx = np.flatnonzero(late)
+        late_b = np.floor_divide(prev[late_idx], bucket_seconds).astype(np.int64)
+        advances = new_wm is not None and int(new_wm // bucket_seconds) != self._wm_bucket
+        if advances:
+            horizon = int(new_wm // bucket_seconds) - self._retained + 1  # type: ignore[operator]
+            if (n_applied and int(b[applied_mask].min()) < horizon) or (n_late and int(late_b.min()) < horizon):
+                return None  # the batch adds to a bucket that expires during it
+            if hits:
+                cut = bisect.bisect_left(self._aux_keys, horizon)
+                for key in self._aux_keys[:cut]:
+                    if not hits.isdisjoint(self._ids_by_bucket.get(key, ())):
+                        return None  # an id the loop would forget part-way through the batch
+
+        # the applied flows' columns
+        if n_applied == n:
+            fl, ts_a, b_a, eids_a = flows, ts, b, eids
+        else:
+            a_idx = np.flatnonzero(applied_mask)
+            fl = [flows[i] for i in a_idx.tolist()]
+            ts_a, b_a = ts[a_idx], b[a_idx]
+            eids_a = [eids[i] for i in a_idx.tolist()]
+        m = len(fl)
+        givers = [f.giver for f in fl]
+        receivers = [f.receiver for f in fl]
+        seg_code, teams = _SEG_CODE, self._teams
+        gs = np.fromiter(map(seg_code.__getitem__, [f.giver_segment for f in fl]), np.int64, m)
+        rs = np.fromiter(map(seg_code.__getitem__, [f.receiver_segment for f in fl]), np.int64, m)
+        gteams = [f.giver_team for f in fl]
+        rteams = [f.receiver_team for f in fl]
+        team_code = cast(Callable[[str | None, int], int], teams.get)  # None (never a key) → the default
+        gt = np.fromiter(map(team_code, gteams, repeat(-1)), np.int32, m)  # None → -1
+        rt = np.fromiter(map(team_code, rteams, repeat(-1)), np.int32, m)
+        if int((gt < 0).sum()) != gteams.count(None) or int((rt < 0).sum()) != rteams.count(None):
+            return None  # a new team name: interned in the per-flow order by the loop
+        layer = np.fromiter(map(_LAYER_CODE.__getitem__, [f.flow_type for f in fl]), np.int64, m)
+        kinds = [f.kind for f in fl]
+        kind = np.fromiter(map(KIND_CODE.__getitem__, kinds), np.int64, m)
+        tracked = np.flatnonzero(
+            ((gs == _CUSTOMER) & np.isin(kind, _OPENER_CODES))
+            | ((gs == _WF) & np.isin(kind, _ANSWER_CODES))
+            | ((layer == _IDEA) & ((gs == _CUSTOMER) | (gs == _PARTNER)))
+        ).tolist()
+        threads = self._threads
+        if advances and tracked:
+            horizon_ts = horizon * bucket_seconds
+            for i in tracked:
+                f = fl[i]
+                th = threads.get(f.thread or f.parent_id or f.event_id)
+                if th is not None and th.last < horizon_ts:
+                    return None  # a thread the loop may expire before or after the batch touches it
+
+        # ---- from here on the batch is applied
+        if new_wm is not None:
+            if advances:
+                self._advance(new_wm, slide=False)
+            else:
+                self._watermark = new_wm
+        for lane, init, top_lane in lane_max:
+            if top_lane != _NEG_INF and (init is None or top_lane > init):
+                lane_wms[lane] = top_lane
+        actor = self._actor
+        actor_id = cast(Callable[[str | None, int], int], actor.get)
+        try:
+            gid = np.fromiter(map(actor.__getitem__, givers), np.int64, m)
+            rid = np.fromiter(map(actor_id, receivers, repeat(-1)), np.int64, m)  # None → -1
+            if int((rid < 0).sum()) != receivers.count(None):
+                raise KeyError
+        except KeyError:  # new actors: interned in order of first appearance (giver, then receiver)
+            for name in chain.from_iterable(zip(givers, receivers, strict=True)):
+                if name is not None and name not in actor:
+                    self._intern_placeholder(name)
+            gid = np.fromiter(map(actor.__getitem__, givers), np.int64, m)
+            rid = np.fromiter(map(actor_id, receivers, repeat(-1)), np.int64, m)
+        self._latest_attributes(gid, rid, ts_a, gs, rs, gt, rt)
+        followers = [f.giver_followers for f in fl]
+        nones = followers.count(None)
+        if nones < m:
+            has = np.fromiter((x is not None for x in followers), bool, m)
+            values = np.array([x for x in followers if x is not None], dtype=np.float64)
+            self._latest_followers(gid[has], ts_a[has], values)
+
+        # remembered ids (applied and late) per bucket, batch order within each
+        late_eids = [eids[i] for i in late_idx.tolist()]
+        seen.update(eids_a)
+        seen.update(late_eids)
+        if n_late:
+            late_by_bucket = self._late
+            for wb in late_b.tolist():
+                late_by_bucket[wb] = late_by_bucket.get(wb, 0) + 1
+            id_b = np.concatenate([b_a, late_b])
+            id_pos = np.concatenate([np.flatnonzero(applied_mask), late_idx])
+            in_batch_order = np.argsort(id_pos).tolist()
+            id_list = eids_a + late_eids
+            self._extend_ids(id_b[in_batch_order], [id_list[i] for i in in_batch_order])
+        else:
+            self._extend_ids(b_a, eids_a)
+
+        if not m:  # late events only
+            self._slide_counters_and_count(np.empty(0, np.int64), np.empty(0, np.int64), late_b)
+            self.duplicates += n_dup
+            self.late_events += n_late
+            return {AddStatus.applied.value: 0, AddStatus.duplicate.value: n_dup, AddStatus.late.value: n_late}
+
+        # bucket columns, batch order within each bucket
+        order: np.ndarray | None = None
+        sb = b_a
+        if m > 1 and bool((b_a[1:] < b_a[:-1]).any()):
+            order = np.argsort(b_a, kind="stable")
+            sb = b_a[order]
+        cols = (gid, rid, layer, kind)
+        if order is not None:
+            cols = tuple(c[order] for c in cols)
+        g32, r32 = cols[0].astype(np.int32), cols[1].astype(np.int32)
+        l8, k8 = cols[2].astype(np.int8), cols[3].astype(np.int8)
+        cuts = (np.flatnonzero(sb[1:] != sb[:-1]) + 1).tolist() if m > 1 else []
+        starts, ends = [0, *cuts], [*cuts, m]
+        buckets, keys = self._buckets, self._keys
+        base = np.empty(len(starts), dtype=np.int64)
+        for j, (lo, hi) in enumerate(zip(starts, ends, strict=True)):
+            k = int(sb[lo])
+            bucket = buckets.get(k)
+            if bucket is None:
+                bucket = buckets[k] = _Bucket()
+                bisect.insort(keys, k)
+            base[j] = len(bucket.giver)
+            bucket.giver.frombytes(g32[lo:hi].tobytes())
+            bucket.receiver.frombytes(r32[lo:hi].tobytes())
+            bucket.layer.frombytes(l8[lo:hi].tobytes())
+            bucket.kind.frombytes(k8[lo:hi].tobytes())
+        amp = np.flatnonzero(np.isin(kind, _AMPLIFY_CODES))
+        if len(amp):
+            # position in its bucket = the bucket's length before + rank within the batch's rows of that bucket
+            group = np.repeat(np.arange(len(starts)), np.diff([*starts, m]))
+            within = np.arange(m) - np.repeat(starts, np.diff([*starts, m]))
+            if order is None:
+                rank = base[group] + within
+            else:
+                rank = np.empty(m, dtype=np.int64)
+                rank[order] = base[group] + within
+            for i in amp.tolist():  # batch order: each bucket gets its own in batch order
+                f = fl[i]
+                bucket = buckets[int(b_a[i])]
+                parent = f.parent_id
+                bucket.amp_at.append(int(rank[i]))
+                bucket.amp_item.append(hash(parent if parent else f"\0actor:{receivers[i]}"))
+                bucket.amp_own.append(hash(f.event_id.removesuffix("#quote")) if kind[i] == _QUOTE else 0)
+
+        # threads (questions, ideas, answers) in batch order
+        track = self._track_thread
+        for i in tracked:
+            track(fl[i], float(ts_a[i]), int(b_a[i]), kinds[i], int(layer[i]))
+
+        self._slide_counters_and_count(
+            b_a, (gs * (_NSEG + 1) + np.where(rid < 0, _NO_RECEIVER, rs)) * _NLAYER + layer, late_b
+        )
+        self.applied += n_applied
+        self.duplicates += n_dup
+        self.late_events += n_late
+        return {AddStatus.applied.value: n_applied, AddStatus.duplicate.value: n_dup, AddStatus.late.value: n_late}
+
+    def _slide_counters_and_count(self, b: np.ndarray, slots: np.ndarray, late_b: np.ndarray) -> None:
+        """Live counters after a batch: one slide to the watermark, then the applied and late counts."""
+        if self._wm_bucket is not None:
+            self._slide_counters(self._wm_bucket)
+        if len(late_b):
+            self._count_batch(np.concatenate([b, late_b]), np.concatenate([slots, np.full(len(late_b), _LATE_SLOT)]))
+        else:
+            self._count_batch(b, slots)
+
+    def _extend_ids(self, bucket_of_id: np.ndarray, ids: list[str]) -> None:
+        """Append ``ids`` to their buckets' id lists (``bucket_of_id`` sorted or grouped; order kept)."""
+        ids_by_bucket = self._ids_by_bucket
+        n = len(ids)
+        if n > 1 and bool((bucket_of_id[1:] < bucket_of_id[:-1]).any()):
+            order = np.argsort(bucket_of_id, kind="stable")
+            bucket_of_id = bucket_of_id[order]
+            ids = [ids[i] for i in order.tolist()]
+        cuts = (np.flatnonzero(bucket_of_id[1:] != bucket_of_id[:-1]) + 1).tolist() if n > 1 else []
+        for s, e in zip([0, *cuts], [*cuts, n], strict=True):
+            k = int(bucket_of_id[s])
+            lst = ids_by_bucket.get(k)
+            if lst is None:
+                lst = ids_by_bucket[k] = []
+                self._aux(k)
+            lst.extend(ids[s:e])
+
+    def _intern_placeholder(self, name: str) -> None:
+        """A new actor whose attributes the batch's latest appearance sets (``attr_ts`` = −∞ takes any)."""
+        self._actor[name] = len(self._names)
+        self._names.append(name)
+        self._segment.append(0)
+        self._team.append(-1)
+        self._attr_ts.append(_NEG_INF)
+        self._followers.append(NAN)
+        self._followers_ts.append(_NEG_INF)
+
+    def _latest_attributes(
+        self,
+        gid: np.ndarray,
+        rid: np.ndarray,
+        ts: np.ndarray,
+        gseg: np.ndarray,
+        rseg: np.ndarray,
+        gteam: np.ndarray,
+        rteam: np.ndarray,
+    ) -> None:
+        """Segment and team of each actor from its last appearance (giver, then receiver) with the largest time.
+
+        The per-flow rule (update when ``ts >= attr_ts``) leaves exactly that appearance's values,
+        when its time is at least the actor's ``attr_ts`` before the batch.
+        """
+        m = len(gid)
+        who = np.empty(2 * m, dtype=np.int64)
+        who[0::2], who[1::2] = gid, rid
+        when = np.repeat(ts, 2)
+        seg = np.empty(2 * m, dtype=np.int8)
+        seg[0::2], seg[1::2] = gseg, rseg
+        team = np.empty(2 * m, dtype=np.int32)
+        team[0::2], team[1::2] = gteam, rteam
+        keep = who >= 0
+        if not keep.all():
+            who, when, seg, team = who[keep], when[keep], seg[keep], team[keep]
+        w = _last_of_latest(who, when)
+        ids, at = who[w], when[w]
+        attr_ts = np.frombuffer(self._attr_ts, dtype=np.float64)
+        upd = at >= attr_ts[ids]
+        ids = ids[upd]
+        np.frombuffer(self._segment, dtype=np.int8)[ids] = seg[w][upd]
+        np.frombuffer(self._team, dtype=np.int32)[ids] = team[w][upd]
+        attr_ts[ids] = at[upd]
+        del attr_ts  # release the buffer: the arrays grow again
+
+    def _latest_followers(self, gid: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
+        """Followers of each giver from its last appearance with the largest time, if at least ``followers_ts``."""
+        w = _last_of_latest(gid, ts)
+        ids, at = gid[w], ts[w]
+        followers_ts = np.frombuffer(self._followers_ts, dtype=np.float64)
+        upd = at >= followers_ts[ids]
+        ids = ids[upd]
+        np.frombuffer(self._followers, dtype=np.float64)[ids] = values[w][upd]
+        followers_ts[ids] = at[upd]
+        del followers_ts
+
+    def _add_batch_loop(self, flows: Iterable[Flow]) -> dict[str, int]:
         seen, lane_wms, late_by_bucket = self._seen, self._lane_wm, self._late
         ids_by_bucket, buckets, actor = self._ids_by_bucket, self._buckets, self._actor
         attr_ts, followers_of, followers_ts = self._attr_ts, self._followers, self._followers_ts
@@ -385,9 +745,9 @@ class GraphStore:
         self.late_events += late
         return {AddStatus.applied.value: applied, AddStatus.duplicate.value: duplicate, AddStatus.late.value: late}
 
-    def _count_batch(self, count_b: list[int], count_slot: list[int]) -> None:
+    def _count_batch(self, count_b: list[int] | np.ndarray, count_slot: list[int] | np.ndarray) -> None:
         """Add one batch's (bucket, slot) counts to the buckets and to every window they are in (numpy)."""
-        if not count_b:
+        if not len(count_b):
             return
         first_longest = self._window_first[self._longest]
         b_arr = np.asarray(count_b, dtype=np.int64)
