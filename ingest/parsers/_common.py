@@ -360,7 +360,7 @@ def mention_events(
     """
     out: list[Interaction] = []
     seen: set[str] = set()
-    meta = {**metadata, "in": of.value} if metadata else {"in": of.value}
+    meta = {**metadata, "in": of._value_} if metadata else {"in": of._value_}
     for t in targets:
         if t == actor or t == skip or t in seen:
             continue

@@ -38,12 +38,24 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         if payload.get("kind") in ("identity", "account"):
             return []
         raise ctx.error("kind", f"expected commit, identity or account, got {str(payload.get('kind'))[:40]!r}")
-    did = req_str(ctx, payload, "did")
-    time_us = req(ctx, payload, "time_us")
+    did = payload.get("did")
+    if type(did) is not str or not did:
+        did = req_str(ctx, payload, "did")
+    time_us = payload.get("time_us")
+    if time_us is None:
+        time_us = req(ctx, payload, "time_us")
     ts = unix_ts(ctx, time_us, "time_us", scale=1e6)
-    op = req_str(ctx, payload, "commit.operation")
-    coll = req_str(ctx, payload, "commit.collection")
-    rkey = req_str(ctx, payload, "commit.rkey")
+    commit = payload.get("commit")
+    if type(commit) is dict:  # the usual shape: one lookup each; anything else names its path below
+        op, coll, rkey = commit.get("operation"), commit.get("collection"), commit.get("rkey")
+    else:
+        op = coll = rkey = None
+    if type(op) is not str or not op:
+        op = req_str(ctx, payload, "commit.operation")
+    if type(coll) is not str or not coll:
+        coll = req_str(ctx, payload, "commit.collection")
+    if type(rkey) is not str or not rkey:
+        rkey = req_str(ctx, payload, "commit.rkey")
     actor = "bluesky:" + did
     uri = f"at://{did}/{coll}/{rkey}"
     ctx.record = uri

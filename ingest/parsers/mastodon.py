@@ -20,6 +20,7 @@ or by ``x-mastodon-account-id`` when that account was seen before. v2 grouped no
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from valuenet.ingest.parsers._common import Ctx, get, hostname, id_str, iso_ts, make, mentions_of, opt_id, opt_str, req
@@ -139,12 +140,23 @@ def _acct(ctx: Ctx, home: str | None, acc: dict[str, Any], path: str) -> str:
         acct = acc.get("username")
         if not isinstance(acct, str) or not acct:
             raise ctx.error(path + ".acct", "missing (a Mastodon account needs acct or username)")
+    url = acc.get("url") or acc.get("uri")
+    key = _qualified(acct, url if isinstance(url, str) else None, home)
+    if key is None:
+        acct = acct.strip().lstrip("@")
+        raise ctx.error(path + ".url", f"missing: cannot qualify the local account {acct[:60]!r} with its instance")
+    return key
+
+
+@lru_cache(maxsize=1 << 14)
+def _qualified(acct: str, url: str | None, home: str | None) -> str | None:
+    """``mastodon:user@instance`` of an ``acct`` (a local one qualified with the host of ``url``, else
+    ``home``), or None when a local account has no instance; computed once per account."""
     acct = acct.strip().lstrip("@")
     if "@" not in acct:
-        url = acc.get("url") or acc.get("uri")
-        host = hostname(url) if isinstance(url, str) else home
+        host = hostname(url) if url is not None else home
         if not host:
-            raise ctx.error(path + ".url", f"missing: cannot qualify the local account {acct[:60]!r} with its instance")
+            return None
         acct = f"{acct}@{host}"
     return "mastodon:" + acct.lower()
 

@@ -91,7 +91,9 @@ def _message(ctx: Ctx, ev: dict[str, Any], team: str | None) -> list[Interaction
     subtype = ev.get("subtype")
     if subtype is not None and not isinstance(subtype, str):
         raise ctx.error("subtype", f"expected a string, got {type(subtype).__name__}")
-    channel = req_str(ctx, ev, "channel")
+    channel = ev.get("channel")
+    if type(channel) is not str or not channel:
+        channel = req_str(ctx, ev, "channel")
     if subtype == "message_changed":
         msg = req(ctx, ev, "message")
         if not isinstance(msg, dict):
@@ -123,14 +125,20 @@ def _message(ctx: Ctx, ev: dict[str, Any], team: str | None) -> list[Interaction
         return [make(ctx, f"{base}#delete", Kind.delete, ts, actor, None, channel=channel, parent_id=base)]
     if subtype not in _PLAIN_SUBTYPES:
         return []  # joins, topic changes, …: no interaction
-    raw_ts = req(ctx, ev, "ts")
-    if not isinstance(raw_ts, str):
-        raise ctx.error("ts", "expected a 'seconds.micro' string")
+    raw_ts = ev.get("ts")
+    if type(raw_ts) is not str:
+        raw_ts = req(ctx, ev, "ts")
+        if not isinstance(raw_ts, str):
+            raise ctx.error("ts", "expected a 'seconds.micro' string")
     ts = unix_ts(ctx, raw_ts, "ts")
     actor = _author(ctx, ev)
     base = f"msg:{channel}:{raw_ts}"
-    thread_ts = opt_str(ctx, ev, "thread_ts")
-    text = opt_str(ctx, ev, "text")
+    thread_ts = ev.get("thread_ts")
+    if thread_ts is not None and type(thread_ts) is not str:
+        thread_ts = opt_str(ctx, ev, "thread_ts")
+    text = ev.get("text")
+    if text is not None and type(text) is not str:
+        text = opt_str(ctx, ev, "text")
     thread = f"{channel}:{thread_ts or raw_ts}"
     common: dict[str, Any] = {"channel": channel, "thread": thread}
     meta: dict[str, Any] = {"team": team} if team else {}
