@@ -12,21 +12,50 @@ import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.parsers import parse
+from valuenet.processors.classify import Classification, classify, classify_many, flow_of, to_flow
+from valuenet.processors.identity import ActorIdentity
 from valuenet.schemas import Flow, Interaction, RawEnvelope
 from valuenet.schemas.dlq import DlqRecord, dlq_record
-from valuenet.schemas.envelope import RawBatch, is_batch
-from valuenet.schemas.flow import FlowBatch
+from valuenet.schemas.envelope import RawBatch, fast_envelopes, is_batch
+from valuenet.schemas.flow import FlowBatch, Segment
 from valuenet.schemas.text import TextError, loads, needs_repair
+
+if TYPE_CHECKING:
+    from valuenet.processors.privacy import Pseudonymiser
 
 __all__ = ["StageResult", "ProcessorStage", "dedupe_key", "encode_flows"]
 
 log = logging.getLogger(__name__)
+
+#: An interaction through the time guard, dedupe and identity: (envelope position, index in its
+#: envelope, envelope, record, lane, interaction, giver, receiver, (giver's, receiver's display name)).
+_Admitted = tuple[
+    int, int, RawEnvelope, object, "int | None", Interaction, ActorIdentity, "ActorIdentity | None", tuple
+]
+_LAST = 1 << 30  # an envelope's unexpected-error letter sorts after its interactions' letters
+_PER_FLOW: Any = object()  # a classify_flow the batch path cannot stand in for
+
+
+def _position(item: tuple[int, int, DlqRecord]) -> tuple[int, int]:
+    return item[0], item[1]
+
+
+def _batch_pseudonymiser(classify_flow: object) -> Any:
+    """The pseudonymiser of a default ``classify_flow`` (``to_flow``, maybe with one), else ``_PER_FLOW``."""
+    if classify_flow is to_flow:
+        return None
+    if isinstance(classify_flow, partial) and classify_flow.func is to_flow and not classify_flow.args:
+        if set(classify_flow.keywords) <= {"pseudonymiser"}:
+            return classify_flow.keywords.get("pseudonymiser")
+    return _PER_FLOW
 
 
 @dataclass(slots=True)
@@ -171,8 +200,16 @@ class ProcessorStage:
                 record=record,
             )
 
-    def envelopes(self, raw: bytes) -> list[tuple[RawEnvelope | DlqRecord, object]]:
-        """(envelope or dead letter, its record) for each envelope of a raw value (one object or a batch array)."""
+    def envelopes(self, raw: bytes, *, fast: bool = True) -> list[tuple[RawEnvelope | DlqRecord, object]]:
+        """(envelope or dead letter, its record) for each envelope of a raw value (one object or a batch array).
+
+        ``fast``: try the typed one-call decoder first (``schemas.envelope.fast_envelopes``); whatever
+        it refuses takes pydantic's path, which names the field of a dead letter.
+        """
+        if fast:
+            decoded = fast_envelopes(raw)
+            if decoded is not None:  # a dead letter shows a single envelope's bytes, a batch's item as decoded
+                return [(env, env) for env in decoded] if is_batch(raw) else [(decoded[0], raw)]
         if not is_batch(raw):
             return [(self.envelope(raw), raw)]
         if not needs_repair(raw):
@@ -208,13 +245,142 @@ class ProcessorStage:
 
         The error boundary: whatever one record raises (decode, parse, validate, classify) dead-letters
         that record with the reason and the field; the rest of the batch goes on.
+
+        Batch-first: decode every record (one typed call each), parse every envelope, then the
+        time guard, dedupe and identity per interaction in order, one ``classify_many`` over the
+        batch, and the flows built without re-validation. The result is exactly
+        :meth:`process_each`'s (``tests/test_stage_batch.py``), which a stage with its own
+        ``classify_flow`` runs instead.
+        """
+        pseudonymiser = _batch_pseudonymiser(self.classify_flow)
+        if pseudonymiser is _PER_FLOW:
+            return self.process_each(records, lanes)
+        out = StageResult()
+        self._now = time.time()
+        dead: list[tuple[int, int, DlqRecord]] = []  # (envelope position, interaction index, letter)
+        admitted = self._admit(self._decode(records, lanes, dead), dead, out)
+        self._build(admitted, dead, out, pseudonymiser)
+        if dead:
+            dead.sort(key=_position)
+            out.dead = [d for _, _, d in dead]
+        try:
+            out.directory.extend(self.identity_updates())
+        except Exception:
+            log.exception("identity directory check failed; actors keep their segments")
+        return out
+
+    def _decode(
+        self, records: list[bytes], lanes: list[int] | None, dead: list[tuple[int, int, DlqRecord]]
+    ) -> list[tuple[int, RawEnvelope, object, int | None]]:
+        """(position, envelope, its record, lane) of every envelope of ``records``; the rest into ``dead``."""
+        envs: list[tuple[int, RawEnvelope, object, int | None]] = []
+        pos = 0
+        for i, record in enumerate(records):
+            lane = lanes[i] if lanes is not None else None
+            try:
+                pairs = self.envelopes(record)
+            except Exception as exc:  # noqa: BLE001 - one record, not the partition
+                dead.append((pos, -1, _unexpected("<root>", exc, record)))
+                pos += 1
+                continue
+            for env, raw in pairs:
+                if isinstance(env, DlqRecord):
+                    dead.append((pos, -1, env))
+                else:
+                    envs.append((pos, env, raw, lane))
+                pos += 1
+        return envs
+
+    def _admit(
+        self,
+        envs: list[tuple[int, RawEnvelope, object, int | None]],
+        dead: list[tuple[int, int, DlqRecord]],
+        out: StageResult,
+    ) -> list[_Admitted]:
+        """Parse each envelope, then per interaction in order: time guard, dedupe, identity (and display names)."""
+        admitted: list[_Admitted] = []
+        add = admitted.append
+        now, tolerance = self._now, self.future_tolerance_s
+        seen = self.dedupe.seen
+        identity = self.identity
+        resolve, display_name = identity.resolve_interaction, identity.display_name
+        for pos, env, raw, lane in envs:
+            try:
+                interactions = parse(env, self.parents_of(lane))
+            except ParseError as exc:
+                dead.append((pos, -1, self._dead(env, str(exc), exc.field, raw)))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the partition
+                dead.append((pos, -1, self._dead(env, f"parser error: {exc!r}", "payload", raw)))
+                continue
+            try:
+                limit = min(env.received_at.timestamp(), now) + tolerance
+                for j, it in enumerate(interactions):
+                    ts = it.timestamp.timestamp()
+                    if ts > limit or ts < 0:
+                        dead.append((pos, j, self._out_of_time(env, it, ts > limit, raw)))
+                        continue
+                    if seen(f"{it.network}\x1f{it.event_id}", ts):  # dedupe_key, inlined
+                        out.duplicates += 1
+                        continue
+                    try:
+                        giver, receiver = resolve(it)
+                    except Exception as exc:  # noqa: BLE001 - one record, not the partition
+                        dead.append(
+                            (pos, j, self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it))
+                        )
+                        continue
+                    names = (display_name(it.actor, it.actor_name), display_name(it.target) if receiver else None)
+                    add((pos, j, env, raw, lane, it, giver, receiver, names))
+            except Exception as exc:  # noqa: BLE001 - one record, not the partition
+                dead.append((pos, _LAST, self._dead(env, f"unexpected error: {exc!r}", "<record>", raw)))
+        return admitted
+
+    def _build(
+        self,
+        admitted: list[_Admitted],
+        dead: list[tuple[int, int, DlqRecord]],
+        out: StageResult,
+        pseudonymiser: Pseudonymiser | None,
+    ) -> None:
+        """Classify the admitted interactions at once, build their flows and queue the directory rows."""
+        try:
+            decisions: list[Classification] | None = classify_many([a[5] for a in admitted])
+        except Exception:  # noqa: BLE001 - find the interaction at fault one by one below
+            decisions = None
+        interactions, flows = out.interactions, out.flows
+        hide = self.pseudonymiser.interaction if self.pseudonymiser else None
+        for n, (pos, j, env, raw, lane, it, giver, receiver, (giver_name, receiver_name)) in enumerate(admitted):
+            try:
+                if decisions is not None:
+                    decision = decisions[n]
+                else:
+                    decision = classify(it, giver.segment, receiver.segment if receiver else Segment.unknown)
+                flow = flow_of(it, giver, receiver, decision, pseudonymiser, lane)
+            except Exception as exc:  # noqa: BLE001 - one record, not the partition
+                dead.append((pos, j, self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it)))
+                continue
+            try:
+                interactions.append(hide(it) if hide else it)
+                flows.append(flow)
+                self._note_actor(out, flow, giver_name)
+                if it.target is not None and flow.receiver is not None:
+                    self._note_receiver(out, flow, receiver_name)
+            except Exception as exc:  # noqa: BLE001 - one record, not the partition
+                dead.append((pos, _LAST, self._dead(env, f"unexpected error: {exc!r}", "<record>", raw)))
+
+    def process_each(self, records: list[bytes], lanes: list[int] | None = None) -> StageResult:
+        """:meth:`process` one envelope at a time (pydantic decoding, one ``classify_flow`` call per interaction).
+
+        The reference the batch path is tested against, and the path of a stage whose
+        ``classify_flow`` is not the default ``to_flow``.
         """
         out = StageResult()
         self._now = time.time()
         for i, record in enumerate(records):
             lane = lanes[i] if lanes is not None else None
             try:
-                pairs = self.envelopes(record)
+                pairs = self.envelopes(record, fast=False)
             except Exception as exc:  # noqa: BLE001 - one record, not the partition
                 out.dead.append(_unexpected("<root>", exc, record))
                 continue

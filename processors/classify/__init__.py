@@ -39,7 +39,16 @@ if TYPE_CHECKING:
     from valuenet.processors.identity import ActorIdentity, IdentityResolver
     from valuenet.processors.privacy import Pseudonymiser
 
-__all__ = ["Classification", "classify", "classify_many", "classify_text", "to_flow", "to_flows", "is_question"]
+__all__ = [
+    "Classification",
+    "classify",
+    "classify_many",
+    "classify_text",
+    "flow_of",
+    "to_flow",
+    "to_flows",
+    "is_question",
+]
 
 _FT = {t.value: t for t in FlowType}
 _VALUE: dict[Kind | Source, str] = {**{k: k.value for k in Kind}, **{x: x.value for x in Source}}
@@ -212,7 +221,7 @@ def to_flow(
     giver, receiver = identity.resolve_interaction(interaction)
     r_segment = receiver.segment if receiver is not None else Segment.unknown
     c = classification or classify(interaction, giver.segment, r_segment)
-    return _flow(interaction, giver, receiver, c, pseudonymiser)
+    return flow_of(interaction, giver, receiver, c, pseudonymiser)
 
 
 def to_flows(
@@ -232,16 +241,18 @@ def to_flows(
         [g.segment for g, _ in people],
         [r.segment if r is not None else unknown for _, r in people],
     )
-    return [_flow(it, g, r, c, pseudonymiser) for it, (g, r), c in zip(interactions, people, cs)]
+    return [flow_of(it, g, r, c, pseudonymiser) for it, (g, r), c in zip(interactions, people, cs)]
 
 
-def _flow(
+def flow_of(
     interaction: Interaction,
     giver: ActorIdentity,
     receiver: ActorIdentity | None,
     c: Classification,
-    pseudonymiser: Pseudonymiser | None,
+    pseudonymiser: Pseudonymiser | None = None,
+    lane: int | None = None,
 ) -> Flow:
+    """The Flow of a resolved and classified interaction (built without re-validation; pseudonymised when asked)."""
     r_segment = receiver.segment if receiver is not None else Segment.unknown
     if receiver is not None and receiver.actor == giver.actor and c.flow_type is not FlowType.none:
         c = _SELF  # two accounts of one person
@@ -273,6 +284,6 @@ def _flow(
             "parent_id": interaction.parent_id,
             "giver_followers": interaction.actor_followers,
             "seq": None,
-            "lane": None,
+            "lane": lane,
         },
     )

@@ -1,0 +1,200 @@
+"""The stage's batch path gives exactly what the per-envelope reference path gives.
+
+``ProcessorStage.process`` decodes every record with one typed call (msgspec), parses the
+batch, then time guard + dedupe + identity per interaction, one ``classify_many`` and flows
+built without re-validation. ``ProcessorStage.process_each`` is the reference: pydantic
+decoding, one ``to_flow`` per interaction. Two fresh stages get the same calls (so dedupe,
+parent indexes and the directory memory carry over between calls the same way) and every
+interaction, flow, directory row, dead letter (field, reason, record), duplicate count and
+future/ancient counter must be equal.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.pipeline_harness import envelope, git_records
+from valuenet.config import Settings
+from valuenet.ingest.producer import encode_batch, encode_envelope
+from valuenet.ingest.routing import envelope_key, partition_for
+from valuenet.ingest.synth import SynthNetwork
+from valuenet.pipeline.wiring import build_stage
+from valuenet.processors.stage import ProcessorStage, StageResult
+from valuenet.schemas.envelope import fast_envelopes
+
+LANES = 4
+Call = tuple[list[bytes], list[int]]
+DIRECTORY_COLUMNS = ("person", "name", "accounts", "emails", "team", "organisation", "segment")
+
+
+def _pack(values: list[tuple[bytes, int]], per_record: int) -> Call:
+    """Encoded envelopes packed per lane, ``per_record`` to a record (as the connectors' producer does)."""
+    pending: dict[int, list[bytes]] = {}
+    records: list[bytes] = []
+    lanes: list[int] = []
+    for value, lane in values:
+        pending.setdefault(lane, []).append(value)
+        if len(pending[lane]) >= per_record:
+            records.append(encode_batch(pending.pop(lane)))
+            lanes.append(lane)
+    for lane, rest in pending.items():
+        records.append(encode_batch(rest))
+        lanes.append(lane)
+    return records, lanes
+
+
+def _git_calls() -> list[Call]:
+    """The bundled git sample in packed records, with single envelopes and a replay (duplicates)."""
+    commits = git_records(240)
+    values = [(envelope("git", "gitnet", c), i % LANES) for i, c in enumerate(commits)]
+    first = _pack(values[:150] + values[140:150], 40)  # 10 commits twice in one call
+    singles = ([v for v, _ in values[150:160]], [lane for _, lane in values[150:160]])
+    # a replay of the newest commits (older ones left the deduper's 8-day event-time retention)
+    return [first, singles, _pack(values[160:], 25), _pack(values[225:], 4)]
+
+
+def _synth_calls(n: int) -> list[Call]:
+    net = SynthNetwork(seed=5, actors=120)
+    values = []
+    for env in net.envelopes(n):
+        values.append((encode_envelope(env), partition_for(envelope_key(env), LANES)))
+    half = len(values) // 2
+    return [_pack(values[:half], 60), _pack(values[half:], 60), _pack(values[half - 40 : half], 60)]
+
+
+def _synth_directory(path: Path) -> Path:
+    """Every other synth person in a CSV directory (the others stay to the rules), some without a segment."""
+    rows = SynthNetwork(seed=5, actors=120).directory_rows()[::2]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=DIRECTORY_COLUMNS)
+        w.writeheader()
+        for i, row in enumerate(rows):
+            out = {k: row[k] for k in DIRECTORY_COLUMNS}
+            if i % 3 == 0:
+                out["segment"] = ""
+            w.writerow(out)
+    return path
+
+
+def _poison_calls() -> list[Call]:
+    """Malformed, duplicate, future and ancient records, alone and inside packed batches."""
+    commits = git_records(12)
+    good = [envelope("git", "bad", c) for c in commits]
+    future = {**commits[6], "committed_at": "2100-01-01T00:00:00+00:00", "authored_at": "2100-01-01T00:00:00+00:00"}
+    ancient = {**commits[7], "committed_at": "1900-01-01T00:00:00+00:00", "authored_at": "1900-01-01T00:00:00+00:00"}
+    int_time = {**commits[8], "committed_at": 17}
+    item = json.loads(good[9])
+    items: list[Any] = [
+        {**item, "extra": 1},  # unknown envelope field
+        {**item, "schema_version": 2},
+        {**item, "network": ""},
+        {**item, "headers": {"x-id": 7}},
+        {**item, "received_at": "yesterday"},
+        {**item, "source": "myspace"},
+        "not an object",
+    ]
+    bad_items = encode_batch([good[10], *(json.dumps(x).encode() for x in items), good[11]])
+    records = [
+        good[0],
+        b'{"source": "git", "network": "bad", "payload": ' + b"[" * 300 + b"]" * 300 + b"}",
+        b"[" + good[1] + b', {"source": "git", "network": "bad", "payload": ' + b"[" * 220 + b"]" * 220 + b"}]",
+        json.dumps({"source": "git", "network": "bad", "payload": [1, 2, 3]}).encode(),
+        b"[1, 2]",
+        encode_batch([good[2], good[3].replace(b'"author": "', b'"author": "\\udcff\\u0000')]),
+        b"\xff\xfe",
+        encode_batch([good[4], good[4], good[5]]),  # a duplicate inside one record
+        encode_batch([envelope("git", "bad", x) for x in (future, ancient, int_time)]),
+        bad_items,
+        good[3].replace(b'"author": "', b'"author": "NUL\\u0000'),
+        b'{"source": "git", "network": "bad", "payload": {"x": NaN}}',
+        b'{"source": "git", "network": "bad", "received_at": "2026-11-01T00:00:00Z", "payload": [1e400]}',
+        b"  [ ]  ",
+        b"",
+        good[0],  # a replay of the first record: duplicates
+    ]
+    return [(records, [i % LANES for i in range(len(records))])]
+
+
+def _dump(result: StageResult) -> dict[str, Any]:
+    return {
+        "interactions": [i.model_dump() for i in result.interactions],
+        "flows": [f.model_dump() for f in result.flows],
+        "directory": [{k: v for k, v in row.items() if k != "updated_at"} for row in result.directory],
+        "dead": [d.model_dump(exclude={"at"}) for d in result.dead],
+        "duplicates": result.duplicates,
+    }
+
+
+def _compare(batch: ProcessorStage, reference: ProcessorStage, calls: list[Call]) -> list[dict[str, Any]]:
+    dumps = []
+    for records, lanes in calls:
+        got = _dump(batch.process(records, lanes))
+        want = _dump(reference.process_each(records, lanes))
+        for part in want:
+            assert got[part] == want[part], part
+        dumps.append(got)
+    assert batch.future_events == reference.future_events and batch.ancient_events == reference.ancient_events
+    return dumps
+
+
+def _total(dumps: list[dict[str, Any]], part: str) -> int:
+    return sum(d[part] if part == "duplicates" else len(d[part]) for d in dumps)
+
+
+def test_git_sample_batch_path_equals_the_reference() -> None:
+    calls = _git_calls()
+    assert all(fast_envelopes(r) is not None for r in calls[0][0])  # the typed decoder took these records
+    dumps = _compare(build_stage(Settings()), build_stage(Settings()), calls)
+    assert _total(dumps, "flows") > 300 and _total(dumps, "directory") > 50
+    assert dumps[0]["duplicates"] >= 10 and dumps[3]["duplicates"] >= 15 and not dumps[3]["flows"]
+    assert {f["lane"] for d in dumps for f in d["flows"]} == set(range(LANES))
+
+
+@pytest.mark.parametrize("pseudonymise", [False, True])
+def test_synth_network_batch_path_equals_the_reference(tmp_path: Path, pseudonymise: bool) -> None:
+    settings = Settings(
+        directory_path=_synth_directory(tmp_path / "directory.csv"),
+        pseudonymise=pseudonymise,
+        pseudonym_key="a test key of 32 bytes, not real" if pseudonymise else None,
+    )
+    dumps = _compare(build_stage(settings), build_stage(settings), _synth_calls(1200))
+    flows = [f for d in dumps for f in d["flows"]]
+    assert len(flows) > 1000 and _total(dumps, "duplicates") >= 40
+    assert len({f["flow_type"] for f in flows}) == 4 and len({f["giver_segment"] for f in flows}) >= 3
+    assert {f["source"] for f in flows} >= {"slack", "github", "discourse", "bluesky"}
+    assert any(f["giver"].startswith("person:") for f in flows) != pseudonymise
+    names = [row["display_name"] for d in dumps for row in d["directory"]]
+    assert len(names) > 50 and any(names)
+
+
+def test_malformed_duplicate_future_records_batch_path_equals_the_reference() -> None:
+    calls = _poison_calls()
+    batch, reference = build_stage(Settings()), build_stage(Settings())
+    dumps = _compare(batch, reference, calls)
+    dead = dumps[0]["dead"]
+    fields = [d["field"] for d in dead]
+    assert "timestamp" in fields and "committed_at" in fields and "[1].extra" in fields and "[7].<root>" in fields
+    assert sum("nested deeper" in d["reason"] or "recursion" in d["reason"] for d in dead) == 2
+    assert batch.future_events["bad"] == 2 and batch.ancient_events["bad"] == 2  # a commit and its #apply
+    assert dumps[0]["duplicates"] >= 3 and len(dumps[0]["flows"]) > 10
+    assert not any("unexpected error" in d["reason"] for d in dead)
+    assert fast_envelopes(calls[0][0][9]) is None and fast_envelopes(calls[0][0][12]) is None  # pydantic decided
+
+
+def test_a_stage_with_its_own_classify_flow_takes_the_reference_path() -> None:
+    stage = build_stage(Settings())
+    real = stage.classify_flow
+    calls: list[str] = []
+
+    def classify(it, identity):  # type: ignore[no-untyped-def]
+        calls.append(it.event_id)
+        return real(it, identity)
+
+    stage.classify_flow = classify
+    result = stage.process([envelope("git", "n", r) for r in git_records(3)])
+    assert calls == [f.event_id for f in result.flows] and len(calls) >= 3
