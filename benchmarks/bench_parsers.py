@@ -3,7 +3,9 @@
 Run: ``python benchmarks/bench_parsers.py [--repeats 5] [--events 20000]``.
 Each source's corpus is its typical payloads (test fixtures cycled; the bundled git sample for
 git) as JSON text; one "event" is one raw payload decoded and parsed into Interactions with a
-ParentIndex. Prints progress, then per source the median events/s and interactions/s over the
+ParentIndex. The last row, ``synth mix``, is a synthetic company's stream (``SynthNetwork(seed=7,
+actors=500)``: Bluesky, Slack, Mastodon, GitHub, Discourse, Zendesk payloads in event order), each
+parsed as its own source. Prints progress, then per source the median events/s and interactions/s over the
 repeats and the ratio to the json.loads-only baseline over the same bytes. Times are this
 process's CPU time (``time.process_time``), so a busy shared machine does not count against it.
 """
@@ -26,6 +28,7 @@ from valuenet.ingest.parents import ParentIndex  # noqa: E402
 from valuenet.ingest.parsers.registry import parse_payload  # noqa: E402
 from valuenet.ingest.readers import read_payloads  # noqa: E402
 from valuenet.ingest.samples import git_sample  # noqa: E402
+from valuenet.ingest.synth import SynthNetwork  # noqa: E402
 from valuenet.schemas import Source  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures"
@@ -105,6 +108,25 @@ def bench_parse(source: Source, lines: list[str], headers: dict[str, str]) -> tu
     return time.process_time() - t, produced
 
 
+def mix_corpus(n: int) -> tuple[list[str], list[Source], list[dict[str, str]]]:
+    """A synthetic network's first ``n`` payloads as JSON text, with their sources and headers."""
+    envs = list(SynthNetwork(seed=7, actors=500).envelopes(n))
+    return [json.dumps(e.payload) for e in envs], [e.source for e in envs], [e.headers for e in envs]
+
+
+def bench_mix(lines: list[str], sources: list[Source], headers: list[dict[str, str]]) -> tuple[float, int]:
+    """Seconds and interactions for json.loads + parse of a mixed stream (fresh ParentIndex)."""
+    loads = json.loads
+    parents = ParentIndex()
+    produced = 0
+    t = time.process_time()
+    for line, source, hdrs in zip(lines, sources, headers, strict=True):
+        produced += len(
+            parse_payload(source, loads(line), network="bench", received_at=RECEIVED, headers=hdrs, parents=parents)
+        )
+    return time.process_time() - t, produced
+
+
 def main() -> None:
     """Run every source, print progress and a table of medians."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -131,6 +153,17 @@ def main() -> None:
             )
         b, f = statistics.median(base), statistics.median(full)
         rows.append((name, len(lines) / f, inter / f, len(lines) / b, f / b, inter / len(lines)))
+    if not args.only or "mix" in args.only:
+        lines, sources, hdrs = mix_corpus(args.events)
+        bench_mix(lines[:200], sources[:200], hdrs[:200])  # imports + warm up
+        base, full = [], []
+        for r in range(args.repeats):
+            base.append(bench_baseline(lines))
+            secs, inter = bench_mix(lines, sources, hdrs)
+            full.append(secs)
+            print(f"  synth mix  repeat {r + 1}/{args.repeats}: {len(lines) / secs:>10,.0f} events/s", file=sys.stderr)
+        b, f = statistics.median(base), statistics.median(full)
+        rows.append(("synth mix", len(lines) / f, inter / f, len(lines) / b, f / b, inter / len(lines)))
     print(
         f"\n{'source':<10} {'events/s':>11} {'interactions/s':>15} {'json.loads/s':>13} {'cost×loads':>10} {'inter/event':>11}"
     )

@@ -50,6 +50,11 @@ class Mapping:
     default_kind: Kind = Kind.post
     metadata: tuple[tuple[str, ...], ...] = ()
 
+    @functools.cached_property
+    def names(self) -> dict[str, str]:
+        """Each Interaction field's record path as written (dotted), for error messages."""
+        return {k: ".".join(v) for k, v in self.fields.items()}
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Mapping:
         """Compile a mapping from its parsed YAML/TOML document; ValueError naming the bad key."""
@@ -136,7 +141,7 @@ def parse_with(ctx: Ctx, rec: Any, mapping: Mapping) -> list[Interaction]:
     if not isinstance(rec, dict):
         raise ctx.error("<payload>", f"expected an object/row, got {type(rec).__name__}")
     f = mapping.fields
-    names = {k: ".".join(v) for k, v in f.items()}
+    names = mapping.names
     eid = _scalar(ctx, _at(rec, f["event_id"]), names["event_id"])
     if not eid:
         raise ctx.error(names["event_id"], "missing")
