@@ -95,7 +95,7 @@ _NEG_INF = float("-inf")
 _OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
 _ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
 _AMPLIFY_CODES = np.array(sorted(KIND_CODE[k] for k in AMPLIFY_KINDS))
-_QUOTE = KIND_CODE["quote"]
+_QUOTE, _TICKET, _MENTION = KIND_CODE["quote"], KIND_CODE["ticket"], KIND_CODE["mention"]
 _LOOP_AT_MOST = 32  # add_many: a batch the column-wise plan refuses is halved down to this size, then looped
 
 
@@ -432,17 +432,21 @@ class GraphStore:
         layer = np.fromiter(map(_LAYER_CODE.__getitem__, [f.flow_type for f in fl]), np.int64, m)
         kinds = [f.kind for f in fl]
         kind = np.fromiter(map(KIND_CODE.__getitem__, kinds), np.int64, m)
-        tracked = np.flatnonzero(
-            ((gs == _CUSTOMER) & np.isin(kind, _OPENER_CODES))
-            | ((gs == _WF) & np.isin(kind, _ANSWER_CODES))
-            | ((layer == _IDEA) & ((gs == _CUSTOMER) | (gs == _PARTNER)))
-        ).tolist()
+        # threads: the rule of _track_thread, per column
+        opener = (gs == _CUSTOMER) & np.isin(kind, _OPENER_CODES) & (layer != _IDEA)
+        question = opener & (kind == _TICKET)
+        posts = np.flatnonzero(opener & (kind != _TICKET))
+        if len(posts):  # a post is a question when the classifier's reason says so
+            question[posts] = np.fromiter((_asks(fl[i].reason) for i in posts.tolist()), bool, len(posts))
+        idea = (layer == _IDEA) & ((gs == _CUSTOMER) | (gs == _PARTNER)) & (kind != _MENTION)
+        answer = (gs == _WF) & np.isin(kind, _ANSWER_CODES)
+        tracked = np.flatnonzero(question | idea | answer)
+        thread_keys = [f.thread or f.parent_id or f.event_id for f in map(fl.__getitem__, tracked.tolist())]
         threads = self._threads
-        if advances and tracked:
+        if advances and thread_keys:
             horizon_ts = horizon * bucket_seconds
-            for i in tracked:
-                f = fl[i]
-                th = threads.get(f.thread or f.parent_id or f.event_id)
+            for thread_key in thread_keys:
+                th = threads.get(thread_key)
                 if th is not None and th.last < horizon_ts:
                     return None  # a thread the loop may expire before or after the batch touches it
 
@@ -463,7 +467,7 @@ class GraphStore:
             if int((rid < 0).sum()) != receivers.count(None):
                 raise KeyError
         except KeyError:  # new actors: interned in order of first appearance (giver, then receiver)
-            for name in chain.from_iterable(zip(givers, receivers, strict=True)):
+            for name in dict.fromkeys(chain.from_iterable(zip(givers, receivers, strict=True))):
                 if name is not None and name not in actor:
                     self._intern_placeholder(name)
             gid = np.fromiter(map(actor.__getitem__, givers), np.int64, m)
@@ -488,9 +492,9 @@ class GraphStore:
             id_pos = np.concatenate([np.flatnonzero(applied_mask), late_idx])
             in_batch_order = np.argsort(id_pos).tolist()
             id_list = eids_a + late_eids
-            self._extend_ids(id_b[in_batch_order], [id_list[i] for i in in_batch_order])
+            self._extend_by_bucket(self._ids_by_bucket, id_b[in_batch_order], [id_list[i] for i in in_batch_order])
         else:
-            self._extend_ids(b_a, eids_a)
+            self._extend_by_bucket(self._ids_by_bucket, b_a, eids_a)
 
         if not m:  # late events only
             self._slide_counters_and_count(np.empty(0, np.int64), np.empty(0, np.int64), late_b)
@@ -542,10 +546,10 @@ class GraphStore:
                 bucket.amp_item.append(hash(parent if parent else f"\0actor:{receivers[i]}"))
                 bucket.amp_own.append(hash(f.event_id.removesuffix("#quote")) if kind[i] == _QUOTE else 0)
 
-        # threads (questions, ideas, answers) in batch order
-        track = self._track_thread
-        for i in tracked:
-            track(fl[i], float(ts_a[i]), int(b_a[i]), kinds[i], int(layer[i]))
+        if len(tracked):
+            self._track_threads(
+                thread_keys, ts_a[tracked], b_a[tracked], question[tracked], idea[tracked], answer[tracked]
+            )
 
         self._slide_counters_and_count(
             b_a, (gs * (_NSEG + 1) + np.where(rid < 0, _NO_RECEIVER, rs)) * _NLAYER + layer, late_b
@@ -554,6 +558,41 @@ class GraphStore:
         self.duplicates += n_dup
         self.late_events += n_late
         return {AddStatus.applied.value: n_applied, AddStatus.duplicate.value: n_dup, AddStatus.late.value: n_late}
+
+    def _track_threads(
+        self, keys: list[str], ts: np.ndarray, b: np.ndarray, question: np.ndarray, idea: np.ndarray, answer: np.ndarray
+    ) -> None:
+        """:meth:`_track_thread` for a batch's thread flows (in batch order), their roles decided per column."""
+        threads, questions, ideas = self._threads, self._questions, self._ideas
+        for key, t, is_question, is_idea, is_answer in zip(
+            keys, ts.tolist(), question.tolist(), idea.tolist(), answer.tolist(), strict=True
+        ):
+            th = threads.get(key)
+            if th is None:
+                th = threads[key] = ThreadState()
+            if is_question:
+                if th.question_row < 0:
+                    th.question_row = questions.add(t, th.answers)
+                elif t < questions.start[th.question_row]:
+                    questions.restart(th.question_row, t, th.answers)
+            if is_idea:
+                row = ideas.add(t, th.answers)
+                if isinstance(th.idea_rows, list):
+                    th.idea_rows.append(row)
+                else:
+                    th.idea_rows = [row]
+            if is_answer:
+                if isinstance(th.answers, list):
+                    bisect.insort(th.answers, t)
+                else:
+                    th.answers = [t]
+                if th.question_row >= 0:
+                    questions.answered(th.question_row, t)
+                for row in th.idea_rows:
+                    ideas.answered(row, t)
+            if t > th.last:
+                th.last = t
+        self._extend_by_bucket(self._threads_by_bucket, b, keys)
 
     def _slide_counters_and_count(self, b: np.ndarray, slots: np.ndarray, late_b: np.ndarray) -> None:
         """Live counters after a batch: one slide to the watermark, then the applied and late counts."""
@@ -564,9 +603,8 @@ class GraphStore:
         else:
             self._count_batch(b, slots)
 
-    def _extend_ids(self, bucket_of_id: np.ndarray, ids: list[str]) -> None:
-        """Append ``ids`` to their buckets' id lists (``bucket_of_id`` sorted or grouped; order kept)."""
-        ids_by_bucket = self._ids_by_bucket
+    def _extend_by_bucket(self, ids_by_bucket: dict[int, list[str]], bucket_of_id: np.ndarray, ids: list[str]) -> None:
+        """Append ``ids`` to their buckets' lists in ``ids_by_bucket``, in the order given (new buckets: aux)."""
         n = len(ids)
         if n > 1 and bool((bucket_of_id[1:] < bucket_of_id[:-1]).any()):
             order = np.argsort(bucket_of_id, kind="stable")
@@ -938,9 +976,16 @@ class GraphStore:
             elif ts < self._questions.start[th.question_row]:
                 self._questions.restart(th.question_row, ts, th.answers)
         if idea:
-            th.idea_rows.append(self._ideas.add(ts, th.answers))
+            row = self._ideas.add(ts, th.answers)
+            if isinstance(th.idea_rows, list):
+                th.idea_rows.append(row)
+            else:
+                th.idea_rows = [row]
         if answer:
-            bisect.insort(th.answers, ts)
+            if isinstance(th.answers, list):
+                bisect.insort(th.answers, ts)
+            else:
+                th.answers = [ts]
             if th.question_row >= 0:
                 self._questions.answered(th.question_row, ts)
             for row in th.idea_rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,13 +25,15 @@ class ThreadState:
     __slots__ = ("question_row", "answers", "idea_rows", "last")
 
     def __init__(self) -> None:
+        # answers and idea_rows are lists once they have an entry: most threads never need one, and fewer
+        # long-lived containers mean fewer full passes of Python's cyclic garbage collector
         self.question_row = -1  # row of its question in GraphStore._questions (-1: none)
-        self.answers: list[float] = []  # sorted workforce answer times
-        self.idea_rows: list[int] = []  # rows of its ideas in GraphStore._ideas
+        self.answers: list[float] | tuple[()] = ()  # sorted workforce answer times
+        self.idea_rows: list[int] | tuple[()] = ()  # rows of its ideas in GraphStore._ideas
         self.last = float("-inf")
 
 
-def first_delay(answers: list[float], t0: float) -> float:
+def first_delay(answers: Sequence[float], t0: float) -> float:
     """Time from ``t0`` to the first answer at or after it (NaN: none yet)."""
     i = bisect.bisect_left(answers, t0)
     return answers[i] - t0 if i < len(answers) else NAN
@@ -48,14 +51,14 @@ class OutcomeRows:
     def __init__(self) -> None:
         self.start, self.delay, self.alive, self.dead = array("d"), array("d"), array("b"), 0
 
-    def add(self, t0: float, answers: list[float]) -> int:
+    def add(self, t0: float, answers: Sequence[float]) -> int:
         """A new row starting at ``t0``; returns its index."""
         self.start.append(t0)
         self.delay.append(first_delay(answers, t0))
         self.alive.append(1)
         return len(self.start) - 1
 
-    def restart(self, row: int, t0: float, answers: list[float]) -> None:
+    def restart(self, row: int, t0: float, answers: Sequence[float]) -> None:
         """Row ``row`` now starts at ``t0`` (an earlier opener of its thread arrived)."""
         self.start[row] = t0
         self.delay[row] = first_delay(answers, t0)
