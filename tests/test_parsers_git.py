@@ -229,3 +229,43 @@ def test_people_at_ai_vendors_and_people_named_claude_are_people() -> None:
     out = parse_payload("git", rec, network="n")
     assert [(i.kind, i.actor) for i in out] == [(Kind.commit, "git:ted nyman"), (Kind.review, "git:taylor blau")]
     assert out[0].metadata["tools"] == "Claude Opus 4.6" and "bot" not in out[0].metadata
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"commit": "a" * 600}, "<event id>"),  # the commit's id itself is over 512 characters
+        ({"commit": "a" * 508}, "<event id>"),  # the commit fits, its '#apply' does not
+        ({"author": "A" * 300}, "<actor>"),
+        ({"committer": "C" * 300}, "<actor>"),  # the commit is fine, its '#apply' actor is too long
+        ({"trailers": [{"key": "Reviewed-by", "name": "R" * 300, "email_domain": "x.org"}]}, "<actor>"),
+    ],
+)
+def test_ids_and_actors_over_the_model_limits_name_the_field(change: dict, field: str) -> None:
+    """The direct construction path checks what Interaction would: ids ≤ 512, actors ≤ 256 characters."""
+    commit = {
+        "commit": "c0ffee",
+        "author": "Ada",
+        "committer": "Bob",
+        "authored_at": "2024-01-01T00:00:00Z",
+        "trailers": [],
+        **change,
+    }
+    with pytest.raises(ParseError) as e:
+        parse_payload("git", commit, network="n")
+    assert e.value.field == field
+
+
+def test_ids_and_actors_at_the_model_limits_parse() -> None:
+    name = "N" * 252  # "git:" + 252 = 256 characters
+    commit = {
+        "commit": "f" * 500,
+        "author": name,
+        "committer": "Bob",
+        "authored_at": "2024-01-01T00:00:00Z",
+        "trailers": [{"key": "Reviewed-by", "name": "R" * 252}],
+    }
+    out = parse_payload("git", commit, network="n")
+    assert [i.event_id[500:] for i in out] == ["", "#apply", "#0"]
+    for i in out:
+        assert Interaction.model_validate(i.model_dump()) == i

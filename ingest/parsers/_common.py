@@ -47,11 +47,13 @@ __all__ = [
     "mention_events",
     "mentions_of",
     "hostname",
+    "build",
 ]
 
 UTC = UTC
 _SPLIT: dict[str, tuple[str, ...]] = {}
 _build = builder(Interaction)
+build = _build  # an Interaction from a complete values dict (a copy of ``Ctx.template`` with its fields set)
 _TEMPLATES: dict[tuple[Source, str], dict[str, Any]] = {}  # (source, network) → an Interaction's values, all unset
 
 

@@ -43,7 +43,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, iso_ts, make, opt_str, req_str
+from valuenet.ingest.parsers._common import Ctx, build, iso_ts, make, opt_str, req_str
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "trailer_kind", "read_repository", "TRAILER_KINDS", "person_key", "clean_name", "is_tool"]
@@ -205,20 +205,36 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     trailers = get("trailers")
     if trailers is not None and not isinstance(trailers, list):
         raise ctx.error("trailers", f"expected a list, got {type(trailers).__name__}")
-    out = [
-        make(
-            ctx,
-            sha,
-            Kind.commit,
-            committed,
-            author,
-            thread=sha,
-            text=subject,
-            actor_name=author_name,
-            actor_domain=author_domain,
-            metadata=meta,
-        )
-    ]
+    # ids and actor keys within the model's limits: built here from the template; else make() names the error
+    fast = len(sha) <= 500 and len(author) <= 256 and len(committer) <= 256
+    tmpl = ctx.template
+    if fast:
+        d = tmpl.copy()
+        d["event_id"] = sha
+        d["kind"] = Kind.commit
+        d["timestamp"] = committed
+        d["actor"] = author
+        d["thread"] = sha
+        d["text"] = subject
+        d["actor_name"] = author_name
+        d["actor_domain"] = author_domain
+        d["metadata"] = meta
+        out = [build(d)]
+    else:
+        out = [
+            make(
+                ctx,
+                sha,
+                Kind.commit,
+                committed,
+                author,
+                thread=sha,
+                text=subject,
+                actor_name=author_name,
+                actor_domain=author_domain,
+                metadata=meta,
+            )
+        ]
     if committer != author:
         cmeta: dict[str, Any] = {}
         cemail = get("committer_email")
@@ -229,21 +245,37 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
                 cmeta["bot"] = True
         elif committer_ai:
             cmeta["bot"] = True
-        out.append(
-            make(
-                ctx,
-                sha + "#apply",
-                Kind.apply,
-                committed,
-                committer,
-                author,
-                thread=sha,
-                parent_id=sha,
-                actor_name=committer_name,
-                actor_domain=committer_domain,
-                metadata=cmeta,
+        if fast:
+            out.append(
+                _credit(
+                    tmpl,
+                    sha + "#apply",
+                    Kind.apply,
+                    committed,
+                    committer,
+                    author,
+                    sha,
+                    committer_name,
+                    committer_domain,
+                    cmeta,
+                )
             )
-        )
+        else:
+            out.append(
+                make(
+                    ctx,
+                    sha + "#apply",
+                    Kind.apply,
+                    committed,
+                    committer,
+                    author,
+                    thread=sha,
+                    parent_id=sha,
+                    actor_name=committer_name,
+                    actor_domain=committer_domain,
+                    metadata=cmeta,
+                )
+            )
     if not trailers:
         return out
     tools: list[str] = []
@@ -271,27 +303,58 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         if giver == author and kind is not Kind.apply:
             continue  # self-credit carries no flow
         domain = t.get("email_domain")
+        domain = domain if isinstance(domain, str) and domain else None
         tmeta: dict[str, Any] = {"trailer": key}
         if isinstance(temail, str) and "@" in temail:
             tmeta["email"] = temail
-        out.append(
-            make(
-                ctx,
-                f"{sha}#{i}",
-                kind,
-                committed,
-                giver,
-                author,
-                thread=sha,
-                parent_id=sha,
-                actor_name=name,
-                actor_domain=domain if isinstance(domain, str) and domain else None,
-                metadata=tmeta,
+        if fast and len(giver) <= 256:
+            out.append(_credit(tmpl, f"{sha}#{i}", kind, committed, giver, author, sha, name, domain, tmeta))
+        else:
+            out.append(
+                make(
+                    ctx,
+                    f"{sha}#{i}",
+                    kind,
+                    committed,
+                    giver,
+                    author,
+                    thread=sha,
+                    parent_id=sha,
+                    actor_name=name,
+                    actor_domain=domain,
+                    metadata=tmeta,
+                )
             )
-        )
     if tools:
         meta["tools"] = "; ".join(dict.fromkeys(tools))  # the commit's own metadata (already in out[0])
     return out
+
+
+def _credit(
+    tmpl: dict[str, Any],
+    event_id: str,
+    kind: Kind,
+    ts: Any,
+    actor: str,
+    author: str,
+    sha: str,
+    name: str,
+    domain: str | None,
+    meta: dict[str, Any],
+) -> Interaction:
+    """An apply or trailer interaction (actor → the author, in the commit's thread), ids already in bounds."""
+    d = tmpl.copy()
+    d["event_id"] = event_id
+    d["kind"] = kind
+    d["timestamp"] = ts
+    d["actor"] = actor
+    d["target"] = author
+    d["thread"] = sha
+    d["parent_id"] = sha
+    d["actor_name"] = name
+    d["actor_domain"] = domain
+    d["metadata"] = meta
+    return build(d)
 
 
 _SEP = "\x1f"
