@@ -69,11 +69,15 @@ class Deduper:
         ids = self._ids
         if event_id in ids:
             return True
-        t = to_epoch(ts)
+        t = ts if type(ts) is float else to_epoch(ts)
         if t > self._watermark:
             self._watermark = t
-        ids[event_id] = self._watermark
-        self._evict()
+            ids[event_id] = t
+            self._evict()  # the horizon moved: expired ids may be at the front
+        else:
+            ids[event_id] = self._watermark
+            if len(ids) > self.capacity:  # the horizon did not move: only the count can evict
+                self._evict()
         return False
 
     def __contains__(self, event_id: object) -> bool:

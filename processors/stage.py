@@ -7,6 +7,7 @@ to a record happens here, so tests call it without Kafka.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections import Counter, OrderedDict
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 _Admitted = tuple[
     int, int, RawEnvelope, object, "int | None", Interaction, ActorIdentity, "ActorIdentity | None", tuple
 ]
+_SEGMENT_VALUE = {s: s.value for s in Segment}
 _LAST = 1 << 30  # an envelope's unexpected-error letter sorts after its interactions' letters
 _PER_FLOW: Any = object()  # a classify_flow the batch path cannot stand in for
 
@@ -155,8 +157,10 @@ class ProcessorStage:
         pseudonymiser=None,
         parents: ParentIndex | None = None,
         future_tolerance_s: float = FUTURE_TOLERANCE_S,
+        pause_gc: bool = True,
     ) -> None:
         self.future_tolerance_s = future_tolerance_s
+        self.pause_gc = pause_gc
         self._now = time.time()
         self.future_events: Counter[str] = Counter()  # network → events dead-lettered as dated in the future
         self.ancient_events: Counter[str] = Counter()  # network → events dated before 1970 (no DateTime holds them)
@@ -251,10 +255,27 @@ class ProcessorStage:
         batch, and the flows built without re-validation. The result is exactly
         :meth:`process_each`'s (``tests/test_stage_batch.py``), which a stage with its own
         ``classify_flow`` runs instead.
+
+        ``pause_gc``: Python's cyclic garbage collector is paused for the call (restored after): a
+        batch allocates tens of thousands of containers, each 700 of them triggered a collection,
+        and the older generations' passes rescanned the whole heap. The stage's objects hold no
+        reference cycles (reference counting frees them); the collector runs after the batch.
         """
         pseudonymiser = _batch_pseudonymiser(self.classify_flow)
         if pseudonymiser is _PER_FLOW:
             return self.process_each(records, lanes)
+        paused = self.pause_gc and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            return self._process(records, lanes, pseudonymiser)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _process(
+        self, records: list[bytes], lanes: list[int] | None, pseudonymiser: Pseudonymiser | None
+    ) -> StageResult:
         out = StageResult()
         self._now = time.time()
         dead: list[tuple[int, int, DlqRecord]] = []  # (envelope position, interaction index, letter)
@@ -349,6 +370,7 @@ class ProcessorStage:
         except Exception:  # noqa: BLE001 - find the interaction at fault one by one below
             decisions = None
         interactions, flows = out.interactions, out.flows
+        networks, known = self._networks, self._known
         hide = self.pseudonymiser.interaction if self.pseudonymiser else None
         for n, (pos, j, env, raw, lane, it, giver, receiver, (giver_name, receiver_name)) in enumerate(admitted):
             try:
@@ -363,9 +385,30 @@ class ProcessorStage:
             try:
                 interactions.append(hide(it) if hide else it)
                 flows.append(flow)
-                self._note_actor(out, flow, giver_name)
-                if it.target is not None and flow.receiver is not None:
-                    self._note_receiver(out, flow, receiver_name)
+                # _note_actor and _note_receiver, inlined: the common case is an actor already known as is
+                network, actor, target = flow.network, flow.giver, flow.receiver
+                nets = networks.get(actor)
+                if nets is None:
+                    self._seen_in(network, actor)
+                else:
+                    nets.add(network)
+                if target is not None:
+                    nets = networks.get(target)
+                    if nets is None:
+                        self._seen_in(network, target)
+                    else:
+                        nets.add(network)
+                key = (network, actor)
+                was = known.get(key)
+                segment, team = _SEGMENT_VALUE[flow.giver_segment], flow.giver_team
+                if was is not None and was == (giver_name or was[0], segment, team):
+                    known.move_to_end(key)
+                else:
+                    self._note(out, network, actor, giver_name, segment, team)
+                if receiver_name and target is not None and it.target is not None:
+                    self._note(
+                        out, network, target, receiver_name, _SEGMENT_VALUE[flow.receiver_segment], flow.receiver_team
+                    )
             except Exception as exc:  # noqa: BLE001 - one record, not the partition
                 dead.append((pos, _LAST, self._dead(env, f"unexpected error: {exc!r}", "<record>", raw)))
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from valuenet.processors.classify.model import TextModel, default_model
-from valuenet.processors.classify.priors import TEXT_KINDS, is_bot, prior_for
+from valuenet.processors.classify.priors import TEXT_KINDS, is_bot, is_bot_cached, prior_for, prior_key
 from valuenet.processors.classify.rules import apply_rules
 from valuenet.processors.classify.text import is_question, normalise
 from valuenet.schemas.flow import Flow, FlowType, Segment
@@ -119,7 +119,7 @@ def classify_many(
     for it in interactions:
         meta = it.metadata
         actor = it.actor
-        if is_bot(actor, it.actor_name, meta):
+        if is_bot_cached(actor, it.actor_name, meta):
             append(_BOT)
         elif it.target == actor:
             append(_SELF)
@@ -195,14 +195,14 @@ def _classify_text(text: str, kind: str, source: str) -> Classification:
 
 
 def _prior(kind: Kind, meta: dict) -> Classification:
-    if not meta:
-        c = _prior_cache.get((kind,))
-        if c is None:
-            p = prior_for(kind, meta)
-            c = _prior_cache[(kind,)] = Classification(*p) if p else _EMPTY
-        return c
-    p = prior_for(kind, meta)
-    return Classification(*p) if p else _EMPTY
+    key = (kind, prior_key(kind, meta))  # all prior_for reads: its result per key is remembered
+    c = _prior_cache.get(key)
+    if c is None:
+        p = prior_for(kind, meta)
+        c = Classification(*p) if p else _EMPTY
+        if len(_prior_cache) < 1 << 12:
+            _prior_cache[key] = c
+    return c
 
 
 def reset_caches() -> None:

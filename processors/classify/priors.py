@@ -16,7 +16,16 @@ import re
 from valuenet.schemas.flow import FlowType
 from valuenet.schemas.interaction import Kind
 
-__all__ = ["KIND_PRIORS", "TEXT_KINDS", "NEGATIVE_REACTIONS", "BOT_NAMES", "prior_for", "is_bot"]
+__all__ = [
+    "KIND_PRIORS",
+    "TEXT_KINDS",
+    "NEGATIVE_REACTIONS",
+    "BOT_NAMES",
+    "prior_for",
+    "prior_key",
+    "is_bot",
+    "is_bot_cached",
+]
 
 K, I, R, N = FlowType.knowledge, FlowType.idea, FlowType.reputation, FlowType.none
 
@@ -88,6 +97,41 @@ def is_bot(actor: str, actor_name: str | None, metadata: dict) -> bool:
     if _BOT_NAME(actor.lower()):
         return True
     return actor_name is not None and actor_name.lower().endswith("[bot]")
+
+
+_BOT_NAMED: dict[str, bool] = {}  # actor id → whether its id names a bot (the regex, once per actor)
+
+
+def is_bot_cached(actor: str, actor_name: str | None, metadata: dict) -> bool:
+    """:func:`is_bot` with the actor id's name scan remembered per actor (bounded)."""
+    if metadata:
+        if metadata.get("bot") or metadata.get("is_bot") or metadata.get("bot_id") or metadata.get("to_bot"):
+            return True
+        if metadata.get("subtype") == "bot_message" or metadata.get("user_type") == "Bot":
+            return True
+    named = _BOT_NAMED.get(actor)
+    if named is None:
+        if len(_BOT_NAMED) >= 1 << 17:
+            _BOT_NAMED.clear()
+        named = _BOT_NAMED[actor] = _BOT_NAME(actor.lower()) is not None
+    if named:
+        return True
+    return actor_name is not None and actor_name.lower().endswith("[bot]")
+
+
+def prior_key(kind: Kind, metadata: dict) -> object:
+    """The one metadata value :func:`prior_for` reads for ``kind`` (reaction name, review state, trailer), or None."""
+    if not metadata:
+        return None
+    if kind is Kind.reaction:
+        value = metadata.get("reaction")
+    elif kind is Kind.review:
+        value = metadata.get("state")
+    elif kind is Kind.help or kind is Kind.suggestion or kind is Kind.approve:
+        value = metadata.get("trailer")
+    else:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def prior_for(kind: Kind, metadata: dict) -> tuple[FlowType, float, str] | None:
