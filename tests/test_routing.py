@@ -102,3 +102,22 @@ def test_the_producer_packs_per_partition_and_keeps_each_thread_in_order(kafka_b
     for p, values in seen.items():
         assert values == [v for v in sent if partition_for(envelope_key(RawEnvelope.model_validate_json(v)), 4) == p]
     assert sum(len(v) for v in seen.values()) == len(envs)
+
+
+def test_murmur2_is_kafkas_hash() -> None:
+    """Our word-wise murmur2 gives kafka-python's (the Java client's) hash for every length and tail."""
+    import random
+
+    from kafka.partitioner.default import murmur2 as kafka_murmur2
+
+    from valuenet.ingest.routing import murmur2
+
+    rng = random.Random(7)
+    for n in range(0, 130):
+        for _ in range(20):
+            data = bytes(rng.randrange(256) for _ in range(n))
+            assert murmur2(data) == kafka_murmur2(data), (n, data)
+    for key in ("", "acme", f"acme{SEPARATOR}C024BE91L:1718000000.000100", "ünïcödé\x1fthread"):
+        raw = key.encode("utf-8")
+        assert murmur2(raw) == kafka_murmur2(raw)
+        assert partition_for(key, 4) == (kafka_murmur2(raw) & 0x7FFFFFFF) % 4
