@@ -22,6 +22,8 @@ MAX_DEPTH = 200
 _BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
 # In raw JSON bytes: a \u0000 or surrogate escape, a raw NUL, or a non-ASCII byte (maybe not UTF-8).
 _SUSPECT = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])|\x00")
+# The same in JSON text, plus the characters themselves (a str may hold lone surrogates).
+_SUSPECT_TEXT = re.compile("\\\\u(?:0000|[dD][89abcdefABCDEF])|[\x00\ud800-\udfff]")
 
 
 class TextError(ValueError):
@@ -68,6 +70,8 @@ def loads(raw: bytes | str) -> Any:
     """
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, (bytes, bytearray)) else raw
     try:
+        if _SUSPECT_TEXT.search(text) is None and text.count("{") + text.count("[") <= MAX_DEPTH:
+            return json.loads(text)  # nothing clean() would change, nesting within MAX_DEPTH: no second walk
         return clean(json.loads(text))
     except RecursionError:
         raise TextError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
