@@ -1,172 +1,192 @@
-"""Batched flow inserts: rows/s of the Store on chdb and on clickhouse-server, against raw driver baselines.
+"""Batched inserts of flows and interactions: rows/s of the Store on chdb and on clickhouse-server, against raw baselines.
 
-    python benchmarks/bench_storage.py [--rows 200000] [--repeats 5] [--batch-size 100000] [--url clickhouse://...]
+    python benchmarks/bench_storage.py [--rows 100000] [--repeats 3] [--batch-size 100000] [--tables flows,interactions]
+                                       [--url clickhouse://...]
 
-Each figure is the median over ``--repeats`` runs into an empty ``flows`` table, all
-measured in this run on the same rows. Baselines (what code without the Store would do):
+Each figure is the median over ``--repeats`` runs into an empty table, every path measured in this
+run on the same models, repeats interleaved (round robin) so load drifts hit all paths alike.
 
-- chdb raw JSONEachRow: ``json.dumps`` each (already plain) row, ``INSERT ... FORMAT JSONEachRow``;
-- chdb engine only: one pre-built Arrow IPC stream sent with ``send_insert`` (no Python work timed);
-- server raw driver: ``client.execute("INSERT INTO flows (cols) VALUES", rows)`` with the plain dicts
-  (baseline), with pre-built tuples (the driver's fastest row input) and columnar with pre-built
-  column lists (``columnar=True``: what the Store sends, minus building the columns).
+- ``Store.write_models`` (the column path: what ``sink.write("flows", flows)`` runs): model attributes
+  → columns → validated Arrow → chdb as an Arrow IPC stream / the server as Native columns;
+- ``Store.write(rows)`` (the row path): the models' row dicts, column lists built from the dicts
+  (clickhouse-driver encodes them on the server; Arrow for chdb);
+- baselines, nothing built in Python while timed: chdb **engine alone fed a pre-built Arrow IPC
+  stream**; server **raw clickhouse-driver columnar insert of pre-built column lists**
+  (``columnar=True``, ``types_check=False``: what a hand-written client sends at best with the driver).
 
-The Store figures include validation, datetime conversion and ``_ms`` derivation.
-Without ``--url`` a private clickhouse-server is started on free ports.
+Besides wall-clock rows/s it reports rows per CPU-second (this process; plus the private server's
+CPU, read with psutil, on the server), since the 2 cores are shared. Without ``--url`` a private
+clickhouse-server is started on free ports.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import psutil
 import pyarrow as pa
+from pydantic import BaseModel
 
-from tests.test_storage import make_flows
+from tests.test_storage import T0, make_flows
 from valuenet.analytics.storage.base import Store
 from valuenet.analytics.storage.chdb_store import ChdbStore
-from valuenet.analytics.storage.rows import prepare_batch
+from valuenet.analytics.storage.rows import models_to_rows, prepare_batch, prepare_columns
 from valuenet.analytics.storage.server_store import ServerStore
 from valuenet.analytics.storage.tables import table_spec
 from valuenet.localstack.clickhouse_server import ClickHouseServer
+from valuenet.schemas import Interaction, Kind, Source
 
 
-def plain_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with epoch seconds, ``_ms`` columns and enum values: what a raw insert would be handed."""
-    out = []
-    for r in rows:
-        p = {k: (v.value if hasattr(v, "value") else v) for k, v in r.items()}
-        p["timestamp_ms"] = int(r["timestamp"].timestamp() * 1000)
-        p["timestamp"] = p["timestamp_ms"] // 1000
-        out.append(p)
-    return out
+def make_interactions(n: int) -> list[Interaction]:
+    """``n`` interactions shaped like a chat's: text, thread, parent, some metadata."""
+    kinds = [Kind.post, Kind.reply, Kind.mention, Kind.reaction]
+    return [
+        Interaction(
+            event_id=f"slack-{i}",
+            network="acme",
+            source=Source.slack,
+            kind=kinds[i % 4],
+            timestamp=T0 + timedelta(milliseconds=37 * i),
+            actor=f"U{i % 997:05d}",
+            target=None if i % 4 == 0 else f"U{(i * 7) % 997:05d}",
+            channel=f"#team-{i % 17}",
+            thread=f"t-{i // 20}",
+            parent_id=None if i % 4 == 0 else f"slack-{i - 1}",
+            text=f"message {i}: could someone look at the deploy of service {i % 31}? ✓",
+            language="en",
+            actor_name=f"Person {i % 997}",
+            actor_domain="acme.example" if i % 3 else None,
+            actor_followers=None,
+            metadata={} if i % 5 else {"edited": True, "reactions": i % 7},
+        )
+        for i in range(n)
+    ]
 
 
-def reset_flows(store: Store) -> None:
-    """An empty flows table."""
-    store.query("DROP TABLE IF EXISTS flows")
-    store.query(table_spec("flows").statement)
+MODELS: dict[str, Callable[[int], list[Any]]] = {"flows": make_flows, "interactions": make_interactions}
 
 
-Method = tuple[str, Callable[[], None]]
+@dataclass
+class Result:
+    """One path's runs: wall seconds, this process's CPU seconds, the server's CPU seconds."""
+
+    backend: str
+    table: str
+    path: str
+    baseline: bool = False
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    server_cpu: list[float] = field(default_factory=list)
+
+
+def _cpu(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
+    t = process.cpu_times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def measure(
-    backend: str, methods: list[Method], n: int, repeats: int, reset: Callable[[], None], check: Callable[[], int]
-) -> list[tuple[str, str, float]]:
-    """Median rows/s of each method; repeats are interleaved (round-robin) so load drifts hit all alike."""
-    rates: dict[str, list[float]] = {name: [] for name, _ in methods}
+    backend: str,
+    table: str,
+    methods: list[tuple[str, bool, Callable[[], None]]],
+    n: int,
+    repeats: int,
+    store: Store,
+    server: psutil.Process | None,
+) -> list[Result]:
+    """Each method ``repeats`` times into an emptied table, round robin; checks the row count after each run."""
+    results = [Result(backend, table, name, baseline) for name, baseline, _ in methods]
     for i in range(repeats):
-        for name, run in methods:
-            reset()
-            t0 = time.perf_counter()
+        for result, (name, _, run) in zip(results, methods, strict=True):
+            store.query(f"DROP TABLE IF EXISTS {table}")
+            store.query(table_spec(table).statement)
+            time.sleep(0.2)  # let the server settle after the DDL
+            s0, c0, t0 = _cpu(server), time.process_time(), time.perf_counter()
             run()
-            elapsed = time.perf_counter() - t0
-            got = check()
+            wall, cpu, server_cpu = time.perf_counter() - t0, time.process_time() - c0, _cpu(server) - s0
+            got = store.count(table)
             if got != n:
-                raise SystemExit(f"{backend} {name}: expected {n} rows, found {got}")
-            rates[name].append(n / elapsed)
-            print(f"  {backend:<6} {name:<34} run {i + 1}/{repeats}: {n / elapsed:>12,.0f} rows/s", flush=True)
-    return [(backend, name, statistics.median(r)) for name, r in rates.items()]
+                raise SystemExit(f"{backend} {table} {name}: expected {n} rows, found {got}")
+            result.wall.append(wall)
+            result.cpu.append(cpu)
+            result.server_cpu.append(server_cpu)
+            print(
+                f"  {backend:<6} {table:<12} {name:<52} run {i + 1}/{repeats}: {n / wall:>10,.0f} rows/s"
+                f"  ({n / (cpu + server_cpu):>10,.0f} rows/CPU-s)",
+                flush=True,
+            )
+    return results
 
 
-def bench_chdb(
-    models: list, rows: list[dict], plain: list[dict], args: argparse.Namespace
-) -> list[tuple[str, str, float]]:
-    """Store vs raw chdb inserts."""
-    n = len(rows)
-    spec = table_spec("flows")
-    cols = ", ".join(spec.column_names)
+def bench_chdb(models: dict[str, list[BaseModel]], args: argparse.Namespace) -> list[Result]:
+    """Store paths vs the engine fed pre-built Arrow, in one chdb session."""
+    results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-chdb-") as d:
         store = ChdbStore(Path(d), database="bench", batch_size=args.batch_size)
         store.setup()
-        session = store.session
-        count = lambda: store.count("flows")  # noqa: E731
-        reset = lambda: reset_flows(store)  # noqa: E731
-        batch = prepare_batch("flows", rows)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, batch.schema) as w:
-            w.write_table(batch)
-        ipc = sink.getvalue()
+        for table, batch in models.items():
+            n = len(batch)
+            cols = ", ".join(table_spec(table).column_names)
+            rows = models_to_rows(table, batch)
+            sink = pa.BufferOutputStream()
+            arrow = prepare_batch(table, rows)
+            with pa.ipc.new_stream(sink, arrow.schema) as w:
+                w.write_table(arrow)
+            ipc = sink.getvalue()
 
-        def raw_json() -> None:
-            for s in range(0, n, args.batch_size):
-                body = "\n".join(map(json.dumps, plain[s : s + args.batch_size]))
-                session.query(f"INSERT INTO bench.flows ({cols}) FORMAT JSONEachRow\n{body}")
+            def engine_only(table: str = table, cols: str = cols, ipc: pa.Buffer = ipc) -> None:
+                with store.session.send_insert(f"INSERT INTO bench.{table} ({cols})", "ArrowStream") as ins:
+                    ins.append(memoryview(ipc))
+                    ins.finish()
 
-        def engine_only() -> None:
-            with session.send_insert(f"INSERT INTO bench.flows ({cols})", "ArrowStream") as ins:
-                ins.append(memoryview(ipc))
-                ins.finish()
-
-        results = measure(
-            "chdb",
-            [
-                ("raw JSONEachRow (baseline)", raw_json),
-                ("engine only, pre-built Arrow", engine_only),
-                ("Store.write(rows)", lambda: store.write("flows", rows)),
-                ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
-            ],
-            n,
-            args.repeats,
-            reset,
-            count,
-        )
+            methods = [
+                ("engine alone, pre-built Arrow IPC (baseline)", True, engine_only),
+                ("Store.write_models (column path)", False, lambda t=table, b=batch: store.write_models(t, b)),
+                ("Store.write(row dicts) (row path)", False, lambda t=table, r=rows: store.write(t, r)),
+            ]
+            results += measure("chdb", table, methods, n, args.repeats, store, None)
         store.close()
     return results
 
 
-def bench_server(
-    url: str, models: list, rows: list[dict], plain: list[dict], args: argparse.Namespace
-) -> list[tuple[str, str, float]]:
-    """Store vs raw clickhouse-driver inserts."""
-    n = len(rows)
-    spec = table_spec("flows")
+def bench_server(url: str, models: dict[str, list[BaseModel]], args: argparse.Namespace) -> list[Result]:
+    """Store paths vs raw clickhouse-driver columnar inserts of pre-built column lists."""
+    server = None
+    if not args.url:  # our private server: a child of this process
+        server = next(p for p in psutil.Process().children(recursive=True) if "clickhouse" in p.name())
     store = ServerStore(url, database="bench", batch_size=args.batch_size)
     store.setup()
     client = store.client
-    tuples = [tuple(r[c] for c in spec.column_names) for r in plain]
-    statement = f"INSERT INTO flows ({', '.join(spec.column_names)}) VALUES"
-    count = lambda: store.count("flows")  # noqa: E731
-    reset = lambda: reset_flows(store)  # noqa: E731
+    results: list[Result] = []
+    for table, batch in models.items():
+        n = len(batch)
+        statement = f"INSERT INTO {table} ({', '.join(table_spec(table).column_names)}) VALUES"
+        rows = models_to_rows(table, batch)
+        columns = prepare_columns(table, rows)
 
-    def raw_dicts() -> None:
-        for s in range(0, n, args.batch_size):
-            client.execute(statement, plain[s : s + args.batch_size])
+        def raw_columnar(statement: str = statement, columns: list = columns) -> None:
+            for s in range(0, len(columns[0]), args.batch_size):
+                # fresh lists: the driver rewrites Nullable / Enum / DateTime columns in place
+                client.execute(statement, [c[s : s + args.batch_size] for c in columns], columnar=True)
 
-    def raw_tuples() -> None:
-        for s in range(0, n, args.batch_size):
-            client.execute(statement, tuples[s : s + args.batch_size])
-
-    columns = [list(c) for c in zip(*tuples, strict=True)]
-
-    def raw_columnar() -> None:
-        for s in range(0, n, args.batch_size):
-            client.execute(statement, [c[s : s + args.batch_size] for c in columns], columnar=True)
-
-    results = measure(
-        "server",
-        [
-            ("raw clickhouse-driver, dicts (baseline)", raw_dicts),
-            ("raw clickhouse-driver, pre-built tuples", raw_tuples),
-            ("raw clickhouse-driver columnar, pre-built columns", raw_columnar),
-            ("Store.write(rows)", lambda: store.write("flows", rows)),
-            ("Store.write_models(flows)", lambda: store.write_models("flows", models)),
-        ],
-        n,
-        args.repeats,
-        reset,
-        count,
-    )
+        methods = [
+            ("raw clickhouse-driver columnar, pre-built columns (baseline)", True, raw_columnar),
+            ("Store.write_models (column path)", False, lambda t=table, b=batch: store.write_models(t, b)),
+            ("Store.write(row dicts) (row path)", False, lambda t=table, r=rows: store.write(t, r)),
+        ]
+        results += measure("server", table, methods, n, args.repeats, store, server)
     store.query("DROP DATABASE bench")
     store.close()
     return results
@@ -175,29 +195,39 @@ def bench_server(
 def main() -> None:
     """Run both backends and print the summary table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=100_000)
+    parser.add_argument("--tables", default="flows,interactions", help="comma-separated: flows, interactions")
     parser.add_argument("--url", help="existing ClickHouse server (default: start a private clickhouse-server)")
     args = parser.parse_args()
 
-    print(f"building {args.rows:,} flows", flush=True)
-    models = make_flows(args.rows)
-    rows = [dict(f.__dict__) for f in models]
-    plain = plain_rows(rows)
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    print(f"building {args.rows:,} models of {', '.join(tables)}", flush=True)
+    models = {t: MODELS[t](args.rows) for t in tables}
 
-    results = bench_chdb(models, rows, plain, args)
+    results = bench_chdb(models, args)
     if args.url:
-        results += bench_server(args.url, models, rows, plain, args)
+        results += bench_server(args.url, models, args)
     else:
         with ClickHouseServer() as url:
-            results += bench_server(url, models, rows, plain, args)
+            results += bench_server(url, models, args)
 
-    baselines = {backend: rate for backend, what, rate in results if "baseline" in what}
-    print(f"\nflows, {args.rows:,} rows, batch {args.batch_size:,}, median of {args.repeats}")
-    print("| backend | insert path | rows/s | × baseline |\n|---|---|---:|---:|")
-    for backend, what, rate in results:
-        print(f"| {backend} | {what} | {rate:,.0f} | {rate / baselines[backend]:.2f} |")
+    n = args.rows
+    print(f"\n{n:,} rows per table, batch {args.batch_size:,}, median of {args.repeats}, load average {_load()}")
+    print("| backend | table | insert path | rows/s | × baseline | rows per CPU-second |\n|---|---|---|---:|---:|---:|")
+    for r in results:
+        base = next(b for b in results if b.baseline and (b.backend, b.table) == (r.backend, r.table))
+        rate = n / statistics.median(r.wall)
+        cpu = statistics.median(c + s for c, s in zip(r.cpu, r.server_cpu, strict=True))
+        print(
+            f"| {r.backend} | {r.table} | {r.path} | {rate:,.0f} | {rate / (n / statistics.median(base.wall)):.2f} "
+            f"| {n / cpu:,.0f} |"
+        )
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in psutil.getloadavg())
 
 
 if __name__ == "__main__":
