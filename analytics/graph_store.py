@@ -56,6 +56,7 @@ Policies (see ``valuenet.analytics.window`` for the window arithmetic):
 from __future__ import annotations
 
 import bisect
+import struct
 import threading
 from array import array
 from collections.abc import Callable, Iterable
@@ -68,7 +69,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from valuenet.analytics.metrics.engine import AMPLIFY_KINDS, EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, check_engine
-from valuenet.analytics.outcomes import NAN, OutcomeRows, ThreadState
+from valuenet.analytics.outcomes import NAN, NEW_THREAD, OutcomeRows, Thread
 from valuenet.analytics.tick import StoreSnapshot, TickResult, WindowResult, compute_tick, future_in_window
 from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets
 from valuenet.schemas import Flow
@@ -92,6 +93,7 @@ _NO_RECEIVER = _NSEG  # receiver-segment slot of a flow without receiver
 _LATE_SLOT = _NSEG * (_NSEG + 1) * _NLAYER  # counter slots: (giver seg, receiver seg or none, layer), then late
 _ZERO_SLOTS = bytes(8 * (_LATE_SLOT + 1))
 _NEG_INF = float("-inf")
+_I32, _I64 = struct.Struct("=i").pack, struct.Struct("=q").pack  # one bucket column entry (native order)
 _OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
 _ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
 _AMPLIFY_CODES = np.array(sorted(KIND_CODE[k] for k in AMPLIFY_KINDS))
@@ -122,19 +124,21 @@ class AddStatus(str, Enum):
 
 
 class _Bucket:
-    """One bucket's flows as compact columns."""
+    """One bucket's flows as compact columns of native-endian numbers: giver / receiver int32, layer / kind
+    int8 (one byte per flow: ``len(layer)`` is the bucket's size), and for amplifications only amp_at int32,
+    amp_item / amp_own int64. ``bytearray``s: they hold no references, so the cyclic GC never visits them."""
 
     __slots__ = ("giver", "receiver", "layer", "kind", "amp_at", "amp_item", "amp_own")
 
     def __init__(self) -> None:
-        self.giver = array("i")
-        self.receiver = array("i")
-        self.layer = array("b")
-        self.kind = array("b")
+        self.giver = bytearray()
+        self.receiver = bytearray()
+        self.layer = bytearray()
+        self.kind = bytearray()
         # amplifications (repost / quote) only: position in the bucket, amplified item, own item (quotes)
-        self.amp_at = array("i")
-        self.amp_item = array("q")
-        self.amp_own = array("q")
+        self.amp_at = bytearray()
+        self.amp_item = bytearray()
+        self.amp_own = bytearray()
 
 
 @dataclass(frozen=True)
@@ -244,7 +248,7 @@ class GraphStore:
         self._followers_ts = array("d")
         self._teams: dict[str, int] = {}
         self._team_names: list[str] = []
-        self._threads: dict[str, ThreadState] = {}
+        self._threads: dict[str, Thread] = {}
         self._questions, self._ideas = OutcomeRows(), OutcomeRows()
         self._threads_by_bucket: dict[int, list[str]] = {}
         # running per-window counters (module docstring) and each bucket's share of them
@@ -447,7 +451,7 @@ class GraphStore:
             horizon_ts = horizon * bucket_seconds
             for thread_key in thread_keys:
                 th = threads.get(thread_key)
-                if th is not None and th.last < horizon_ts:
+                if th is not None and th[3] < horizon_ts:
                     return None  # a thread the loop may expire before or after the batch touches it
 
         # ---- from here on the batch is applied
@@ -523,11 +527,11 @@ class GraphStore:
             if bucket is None:
                 bucket = buckets[k] = _Bucket()
                 bisect.insort(keys, k)
-            base[j] = len(bucket.giver)
-            bucket.giver.frombytes(g32[lo:hi].tobytes())
-            bucket.receiver.frombytes(r32[lo:hi].tobytes())
-            bucket.layer.frombytes(l8[lo:hi].tobytes())
-            bucket.kind.frombytes(k8[lo:hi].tobytes())
+            base[j] = len(bucket.layer)
+            bucket.giver += g32[lo:hi].tobytes()
+            bucket.receiver += r32[lo:hi].tobytes()
+            bucket.layer += l8[lo:hi].tobytes()
+            bucket.kind += k8[lo:hi].tobytes()
         amp = np.flatnonzero(np.isin(kind, _AMPLIFY_CODES))
         if len(amp):
             # position in its bucket = the bucket's length before + rank within the batch's rows of that bucket
@@ -542,9 +546,9 @@ class GraphStore:
                 f = fl[i]
                 bucket = buckets[int(b_a[i])]
                 parent = f.parent_id
-                bucket.amp_at.append(int(rank[i]))
-                bucket.amp_item.append(hash(parent if parent else f"\0actor:{receivers[i]}"))
-                bucket.amp_own.append(hash(f.event_id.removesuffix("#quote")) if kind[i] == _QUOTE else 0)
+                bucket.amp_at += _I32(int(rank[i]))
+                bucket.amp_item += _I64(hash(parent if parent else f"\0actor:{receivers[i]}"))
+                bucket.amp_own += _I64(hash(f.event_id.removesuffix("#quote")) if kind[i] == _QUOTE else 0)
 
         if len(tracked):
             self._track_threads(
@@ -563,35 +567,11 @@ class GraphStore:
         self, keys: list[str], ts: np.ndarray, b: np.ndarray, question: np.ndarray, idea: np.ndarray, answer: np.ndarray
     ) -> None:
         """:meth:`_track_thread` for a batch's thread flows (in batch order), their roles decided per column."""
-        threads, questions, ideas = self._threads, self._questions, self._ideas
+        event = self._thread_event
         for key, t, is_question, is_idea, is_answer in zip(
             keys, ts.tolist(), question.tolist(), idea.tolist(), answer.tolist(), strict=True
         ):
-            th = threads.get(key)
-            if th is None:
-                th = threads[key] = ThreadState()
-            if is_question:
-                if th.question_row < 0:
-                    th.question_row = questions.add(t, th.answers)
-                elif t < questions.start[th.question_row]:
-                    questions.restart(th.question_row, t, th.answers)
-            if is_idea:
-                row = ideas.add(t, th.answers)
-                if isinstance(th.idea_rows, list):
-                    th.idea_rows.append(row)
-                else:
-                    th.idea_rows = [row]
-            if is_answer:
-                if isinstance(th.answers, list):
-                    bisect.insort(th.answers, t)
-                else:
-                    th.answers = [t]
-                if th.question_row >= 0:
-                    questions.answered(th.question_row, t)
-                for row in th.idea_rows:
-                    ideas.answered(row, t)
-            if t > th.last:
-                th.last = t
+            event(key, t, is_question, is_idea, is_answer)
         self._extend_by_bucket(self._threads_by_bucket, b, keys)
 
     def _slide_counters_and_count(self, b: np.ndarray, slots: np.ndarray, late_b: np.ndarray) -> None:
@@ -760,8 +740,8 @@ class GraphStore:
                 rseg = seg_code[rsegment]
             layer = layer_code[flow.flow_type]
             kind = flow.kind
-            bucket.giver.append(giver)  # type: ignore[union-attr]
-            bucket.receiver.append(receiver)  # type: ignore[union-attr]
+            bucket.giver += _I32(giver)  # type: ignore[union-attr]
+            bucket.receiver += _I32(receiver)  # type: ignore[union-attr]
             bucket.layer.append(layer)  # type: ignore[union-attr]
             bucket.kind.append(kind_code[kind])  # type: ignore[union-attr]
             if kind in _AMPLIFY:
@@ -860,8 +840,8 @@ class GraphStore:
         if bucket is None:
             bucket = self._buckets[b] = _Bucket()
             bisect.insort(self._keys, b)
-        bucket.giver.append(giver)
-        bucket.receiver.append(receiver)
+        bucket.giver += _I32(giver)
+        bucket.receiver += _I32(receiver)
         bucket.layer.append(layer)
         bucket.kind.append(KIND_CODE[kind])
         if kind in _AMPLIFY:
@@ -886,9 +866,9 @@ class GraphStore:
         event id without the ``#quote`` suffix, so amplifications of the quote extend the cascade.
         """
         parent = flow.parent_id
-        bucket.amp_at.append(len(bucket.giver) - 1)
-        bucket.amp_item.append(hash(parent if parent else f"\0actor:{receiver}"))
-        bucket.amp_own.append(hash(flow.event_id.removesuffix("#quote")) if kind == "quote" else 0)
+        bucket.amp_at += _I32(len(bucket.layer) - 1)
+        bucket.amp_item += _I64(hash(parent if parent else f"\0actor:{receiver}"))
+        bucket.amp_own += _I64(hash(flow.event_id.removesuffix("#quote")) if kind == "quote" else 0)
 
     def _count(self, b: int, slot: int) -> None:
         """Add 1 to ``slot`` of bucket ``b`` and of every window that bucket is in."""
@@ -967,32 +947,27 @@ class GraphStore:
         if not (question or idea or answer):
             return
         key = flow.thread or flow.parent_id or flow.event_id
-        th = self._threads.get(key)
-        if th is None:
-            th = self._threads[key] = ThreadState()
-        if question:
-            if th.question_row < 0:
-                th.question_row = self._questions.add(ts, th.answers)
-            elif ts < self._questions.start[th.question_row]:
-                self._questions.restart(th.question_row, ts, th.answers)
-        if idea:
-            row = self._ideas.add(ts, th.answers)
-            if isinstance(th.idea_rows, list):
-                th.idea_rows.append(row)
-            else:
-                th.idea_rows = [row]
-        if answer:
-            if isinstance(th.answers, list):
-                bisect.insort(th.answers, ts)
-            else:
-                th.answers = [ts]
-            if th.question_row >= 0:
-                self._questions.answered(th.question_row, ts)
-            for row in th.idea_rows:
-                self._ideas.answered(row, ts)
-        if ts > th.last:
-            th.last = ts
+        self._thread_event(key, ts, question, idea, answer)
         self._threads_by_bucket.setdefault(b, []).append(key)
+
+    def _thread_event(self, key: str, t: float, question: bool, idea: bool, answer: bool) -> None:
+        """A question, idea and/or answer at ``t`` in thread ``key``: its rows and answer times (module docstring)."""
+        row_q, answers, idea_rows, last = self._threads.get(key, NEW_THREAD)
+        if question:
+            if row_q < 0:
+                row_q = self._questions.add(t, answers)
+            elif t < self._questions.start[row_q]:
+                self._questions.restart(row_q, t, answers)
+        if idea:
+            idea_rows = (*idea_rows, self._ideas.add(t, answers))
+        if answer:
+            at = bisect.bisect_right(answers, t)
+            answers = (*answers[:at], t, *answers[at:])
+            if row_q >= 0:
+                self._questions.answered(row_q, t)
+            for row in idea_rows:
+                self._ideas.answered(row, t)
+        self._threads[key] = (row_q, answers, idea_rows, t if t > last else last)
 
     # ------------------------------------------------------------------ time
     def expire(self, watermark: datetime | float) -> int:
@@ -1038,11 +1013,11 @@ class GraphStore:
             self._future.pop(key, None)
             for tkey in self._threads_by_bucket.pop(key, ()):
                 th = self._threads.get(tkey)
-                if th is not None and th.last < horizon_ts:
+                if th is not None and th[3] < horizon_ts:  # its last event left the horizon
                     del self._threads[tkey]
-                    if th.question_row >= 0:
-                        self._questions.drop(th.question_row)
-                    for row in th.idea_rows:
+                    if th[0] >= 0:
+                        self._questions.drop(th[0])
+                    for row in th[2]:
                         self._ideas.drop(row)
         del self._aux_keys[:cut]
         self._compact_outcomes()
@@ -1053,11 +1028,13 @@ class GraphStore:
         questions, ideas = self._questions.compact(), self._ideas.compact()
         if questions is None and ideas is None:
             return
-        for th in self._threads.values():
-            if questions is not None and th.question_row >= 0:
-                th.question_row = int(questions[th.question_row])
-            if ideas is not None and th.idea_rows:
-                th.idea_rows = [int(ideas[r]) for r in th.idea_rows]
+        threads = self._threads
+        for key, (row_q, answers, idea_rows, last) in threads.items():
+            if questions is not None and row_q >= 0:
+                row_q = int(questions[row_q])
+            if ideas is not None and idea_rows:
+                idea_rows = tuple(int(ideas[r]) for r in idea_rows)
+            threads[key] = (row_q, answers, idea_rows, last)
 
     # ------------------------------------------------------------------ cheap reads
     def _window_index(self, window: str) -> int:
@@ -1125,7 +1102,7 @@ class GraphStore:
         with self._lock:
             keys = list(self._keys)
             buckets = [self._buckets[k] for k in keys]
-            sizes = np.array([len(b.giver) for b in buckets], dtype=np.int64)
+            sizes = np.array([len(b.layer) for b in buckets], dtype=np.int64)
 
             def cat(attr: str, dtype: type) -> np.ndarray:
                 parts: list[np.ndarray] = [np.frombuffer(getattr(b, attr), dtype=dtype) for b in buckets]
@@ -1142,7 +1119,7 @@ class GraphStore:
                 kind=cat("kind", np.int8),
                 bucket=np.repeat(np.array(keys, dtype=np.int64), sizes),
                 amp_index=cat("amp_at", np.int32).astype(np.int64)
-                + np.repeat(np.cumsum(sizes) - sizes, [len(b.amp_at) for b in buckets]).astype(np.int64),
+                + np.repeat(np.cumsum(sizes) - sizes, [len(b.amp_at) // 4 for b in buckets]).astype(np.int64),
                 amp_item=cat("amp_item", np.int64),
                 amp_own=cat("amp_own", np.int64),
                 names=np.array(self._names, dtype=object),

@@ -14,23 +14,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["NAN", "OutcomeRows", "ThreadState", "first_delay"]
+__all__ = ["NAN", "NEW_THREAD", "OutcomeRows", "Thread", "first_delay"]
 
 NAN = float("nan")
 
 
-class ThreadState:
-    """Thread state for responsiveness and idea pickup (event times, epoch seconds)."""
+Thread = tuple[int, tuple[float, ...], tuple[int, ...], float]
+"""A thread's state: its question's row (-1: none), its sorted workforce answer times, its ideas' rows and
+its last event time (epoch seconds). A plain tuple of numbers: the cyclic garbage collector stops tracking
+it, so millions of threads cost a full collection nothing."""
 
-    __slots__ = ("question_row", "answers", "idea_rows", "last")
-
-    def __init__(self) -> None:
-        # answers and idea_rows are lists once they have an entry: most threads never need one, and fewer
-        # long-lived containers mean fewer full passes of Python's cyclic garbage collector
-        self.question_row = -1  # row of its question in GraphStore._questions (-1: none)
-        self.answers: list[float] | tuple[()] = ()  # sorted workforce answer times
-        self.idea_rows: list[int] | tuple[()] = ()  # rows of its ideas in GraphStore._ideas
-        self.last = float("-inf")
+NEW_THREAD: Thread = (-1, (), (), float("-inf"))
 
 
 def first_delay(answers: Sequence[float], t0: float) -> float:

@@ -8,11 +8,14 @@ fed to a fresh store with the default windows (1h, 24h, 7d) and live counters. T
 loaded with ``git show``), then today's ``add()`` per flow (same state as ``add_many``, tested
 in tests/test_graph_batch.py). Medians of ``--repeats``, repeats interleaved, in flows per
 CPU-second of this process (``time.process_time``: one core's rate, robust on a shared machine).
+Each run starts after a full ``gc.collect()`` (the collections during a run are timed with it:
+they scale with the long-lived objects a path creates, while the previous run's garbage is not its own).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import statistics
 import subprocess
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,25 +33,39 @@ from valuenet.analytics.graph_store import GraphStore
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _load(name: str, text: str) -> ModuleType:
+    """Module ``name`` from source ``text`` (written to a temporary file)."""
+    path = Path(tempfile.mkdtemp(prefix="vn-bench-")) / f"{name.rsplit('.', 1)[-1]}.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
 def store_at(rev: str) -> type[GraphStore]:
-    """``GraphStore`` as of git revision ``rev`` (its module loaded from ``git show``)."""
-    text = subprocess.run(
-        ["git", "show", f"{rev}:analytics/graph_store.py"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    """``GraphStore`` as of git revision ``rev`` (its module and its outcomes module loaded from ``git show``)."""
+
+    def show(path: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+
+    text = show("analytics/graph_store.py")
+    if "from valuenet.analytics.outcomes import" in text:  # its own thread state (ThreadState changed since)
+        _load("valuenet.analytics._outcomes_before", show("analytics/outcomes.py"))
+        text = text.replace(
+            "from valuenet.analytics.outcomes import", "from valuenet.analytics._outcomes_before import"
+        )
     if importlib.util.find_spec("valuenet.schemas.timeunits") is not None:  # to_epoch moved there since
         text = text.replace(
             "from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets, to_epoch",
             "from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets\n"
             "from valuenet.schemas.timeunits import to_epoch",
         )
-    path = Path(tempfile.mkdtemp(prefix="vn-bench-")) / "graph_store_before.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location("valuenet.analytics._graph_store_before", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module.GraphStore
+    return _load("valuenet.analytics._graph_store_before", text).GraphStore
 
 
 def main() -> None:
@@ -86,6 +104,7 @@ def main() -> None:
     }
     for rep in range(args.repeats):
         for name, run in zip(rates, (per_flow_before, per_flow, batched), strict=True):
+            gc.collect()  # every run starts from the same collector state (not the garbage of the run before)
             t0 = time.process_time()
             run()
             rates[name].append(args.flows / (time.process_time() - t0))

@@ -78,12 +78,12 @@ def state(store: GraphStore) -> dict:
     out["threads"] = repr(
         {  # row numbers may differ after a compaction: compare the rows' values (repr: NaN)
             key: (
-                th.answers,
-                th.last,
-                (q.start[th.question_row], q.delay[th.question_row]) if th.question_row >= 0 else None,
-                [(i.start[r], i.delay[r]) for r in th.idea_rows],
+                answers,
+                last,
+                (q.start[row], q.delay[row]) if row >= 0 else None,
+                [(i.start[r], i.delay[r]) for r in ideas],
             )
-            for key, th in sorted(store._threads.items())
+            for key, (row, answers, ideas, last) in sorted(store._threads.items())
         }
     )
     out["threads by bucket"] = dict(sorted(store._threads_by_bucket.items()))
