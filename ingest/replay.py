@@ -265,10 +265,10 @@ def replay(
                     pacer.wait(min((i.timestamp for i in interactions), default=None))
                 sink.send(env, key=key)
                 stats.sent += 1
-                stats.per_source[env.source.value] += 1
+                stats.per_source[env.source._value_] += 1
                 stats.interactions += len(interactions)
                 for i in interactions:
-                    stats.per_kind[i.kind.value] += 1
+                    stats.per_kind[i.kind._value_] += 1
             if on_progress is not None and (n + 1) % progress_every == 0:
                 on_progress(stats)
     except KeyboardInterrupt:  # Ctrl-C ends a --follow: flush and summarise what was sent

@@ -22,8 +22,8 @@ MAX_DEPTH = 200
 _BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
 # In raw JSON bytes: a \u0000 or surrogate escape, a raw NUL, or a non-ASCII byte (maybe not UTF-8).
 _SUSPECT = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])|\x00")
-# The same in JSON text, plus the characters themselves (a str may hold lone surrogates).
-_SUSPECT_TEXT = re.compile("\\\\u(?:0000|[dD][89abcdefABCDEF])|[\x00\ud800-\udfff]")
+# The same escapes in JSON text.
+_SUSPECT_ESCAPE = re.compile("\\\\u(?:0000|[dD][89abcdefABCDEF])")
 
 
 class TextError(ValueError):
@@ -63,6 +63,19 @@ def needs_repair(raw: bytes) -> bool:
     return False
 
 
+def _nothing_to_repair(text: str) -> bool:
+    """True when JSON ``text`` holds no NUL or lone surrogate, raw or as an escape (substring checks first)."""
+    if "\x00" in text or ("\\u" in text and _SUSPECT_ESCAPE.search(text) is not None):
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")  # a lone surrogate cannot be encoded
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def loads(raw: bytes | str) -> Any:
     """Decode a JSON document with its text repaired (invalid UTF-8, lone surrogates, NUL → U+FFFD).
 
@@ -70,7 +83,7 @@ def loads(raw: bytes | str) -> Any:
     """
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, (bytes, bytearray)) else raw
     try:
-        if _SUSPECT_TEXT.search(text) is None and text.count("{") + text.count("[") <= MAX_DEPTH:
+        if _nothing_to_repair(text) and text.count("{") + text.count("[") <= MAX_DEPTH:
             return json.loads(text)  # nothing clean() would change, nesting within MAX_DEPTH: no second walk
         return clean(json.loads(text))
     except RecursionError:
