@@ -6,7 +6,10 @@ Inputs, each built before the clock starts: the bundled git sample (cycled with 
 and a synthetic value network (Slack, GitHub, Discourse, Mastodon, Bluesky, Zendesk payloads),
 packed ``--batch`` envelopes per record as the connectors' producer sends them, 4 lanes.
 Baselines measured in the same run on the same records: ``json.loads`` of every record (the
-JSON floor) and pydantic validation of the envelopes (``RawBatch.validate_json``). Each figure
+JSON floor), the same with the cyclic garbage collector paused per 8 records as the stage
+pauses it per ``process()`` call (the floor under the stage's GC regime), pydantic validation
+of the envelopes (``RawBatch.validate_json``), the stage's typed decoder alone
+(``fast_envelopes``: msgspec) and the stage with the collector left on (``pause_gc=False``). Each figure
 is the median of ``--repeats`` runs, a fresh stage (empty deduper) each time, in events per
 CPU-second of this process (``time.process_time``): one core's throughput, which the other
 work on a shared machine does not distort the way wall-clock time is distorted.
@@ -15,6 +18,7 @@ work on a shared machine does not distort the way wall-clock time is distorted.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -31,7 +35,7 @@ from valuenet.ingest.routing import envelope_key, partition_for
 from valuenet.ingest.synth import SynthNetwork
 from valuenet.pipeline.wiring import build_stage
 from valuenet.schemas import RawEnvelope
-from valuenet.schemas.envelope import RawBatch
+from valuenet.schemas.envelope import RawBatch, fast_envelopes
 
 LANES = 4
 
@@ -62,11 +66,28 @@ def rate(n: int, run: Callable[[], object], repeats: int, label: str) -> float:
     return statistics.median(rates)
 
 
-def stage_run(records: list[tuple[bytes, int]], chunk: int = 8) -> Callable[[], object]:
+def gc_paused(records: list[tuple[bytes, int]], chunk: int = 8) -> Callable[[], object]:
+    """``json.loads`` of the records with the collector paused per ``chunk`` records, as the stage pauses it."""
+
+    def run() -> object:
+        out = []
+        for i in range(0, len(records), chunk):
+            gc.disable()
+            try:
+                out.append([json.loads(r) for r, _ in records[i : i + chunk]])
+            finally:
+                gc.enable()
+        return out
+
+    return run
+
+
+def stage_run(records: list[tuple[bytes, int]], chunk: int = 8, *, pause_gc: bool = True) -> Callable[[], object]:
     """Process the records through a fresh stage, ``chunk`` records per call (the agent's batch)."""
 
     def run() -> object:
         stage = build_stage(Settings(directory_path=None, pseudonymise=False))
+        stage.pause_gc = pause_gc
         flows = 0
         for i in range(0, len(records), chunk):
             part = records[i : i + chunk]
@@ -97,20 +118,31 @@ def main() -> None:
         print(f"{name}: {n:,} events in {len(records)} records", flush=True)
         stage_run(records[:2])()  # warm-up: the classifier's model is trained once per process
         floor = rate(n, lambda records=records: [json.loads(r) for r, _ in records], args.repeats, "json.loads (floor)")
+        floor_paused = rate(n, gc_paused(records), args.repeats, "json.loads, GC paused per 8 records")
         validate = rate(
             n,
             lambda records=records: [RawBatch.validate_json(r) for r, _ in records],
             args.repeats,
             "pydantic envelopes",
         )
+        typed = rate(
+            n, lambda records=records: [fast_envelopes(r) for r, _ in records], args.repeats, "msgspec envelopes"
+        )
+        gc_on = rate(n, stage_run(records, pause_gc=False), args.repeats, "processors stage, GC not paused")
         stage = rate(n, stage_run(records), args.repeats, "processors stage")
-        rows.append((name, floor, validate, stage))
+        rows.append((name, floor, floor_paused, validate, typed, gc_on, stage))
     print(f"\nprocessors stage in-process, {args.events:,} events per input, median of {args.repeats}")
     print("events per CPU-second (one core)")
-    print("| input | json.loads (floor) | pydantic envelopes | processors stage | stage × floor |")
-    print("|---|---:|---:|---:|---:|")
-    for name, floor, validate, stage in rows:
-        print(f"| {name} | {floor:,.0f} | {validate:,.0f} | {stage:,.0f} | {stage / floor:.2f} |")
+    print(
+        "| input | json.loads (floor) | json.loads, GC paused | pydantic envelopes | msgspec envelopes "
+        "| stage, GC on | processors stage | stage × floor | stage × paused floor |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, floor, floor_paused, validate, typed, gc_on, stage in rows:
+        print(
+            f"| {name} | {floor:,.0f} | {floor_paused:,.0f} | {validate:,.0f} | {typed:,.0f} | {gc_on:,.0f} "
+            f"| {stage:,.0f} | {stage / floor:.2f} | {stage / floor_paused:.2f} |"
+        )
 
 
 if __name__ == "__main__":

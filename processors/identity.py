@@ -324,15 +324,46 @@ class IdentityResolver:
         receiver = self.resolve(interaction.target) if interaction.target else None
         return giver, receiver
 
-    def person_name(self, person: str | None) -> str | None:
-        """The directory's name of the person with key ``person`` (None: no such person, or unnamed)."""
-        if person is None:
-            return None
+    def resolve_named(
+        self, interaction: Interaction
+    ) -> tuple[ActorIdentity, ActorIdentity | None, str | None, str | None]:
+        """:meth:`resolve_interaction`, then the giver's and the receiver's :meth:`display_name` (None: no receiver)."""
+        giver, receiver = self.resolve_interaction(interaction)
+        names = self._names_now()
+        tracked = self._tracked
+        actor = interaction.actor
+        known = tracked.get(actor)
+        if known is not None:
+            person = known[1].person
+        else:
+            found = self._find(actor, None, None, None)
+            person = found.key if found is not None else None
+        giver_name = names.get(person) if person is not None else None
+        receiver_name = None
+        if receiver is not None:
+            target = interaction.target
+            known = tracked.get(target)  # type: ignore[arg-type]
+            if known is not None:
+                person = known[1].person
+            else:
+                found = self._find(target, None, None, None)  # type: ignore[arg-type]
+                person = found.key if found is not None else None
+            receiver_name = names.get(person) if person is not None else None
+        return giver, receiver, giver_name or interaction.actor_name, receiver_name
+
+    def _names_now(self) -> dict[str, str]:
+        """Person key → name of the directory in force."""
         d = self._dir
         if self._names_of is not d:
             self._names = {p.key: p.name for p in d.people if p.name}
             self._names_of = d
-        return self._names.get(person)
+        return self._names
+
+    def person_name(self, person: str | None) -> str | None:
+        """The directory's name of the person with key ``person`` (None: no such person, or unnamed)."""
+        if person is None:
+            return None
+        return self._names_now().get(person)
 
     def display_name(self, actor: str, platform_name: str | None = None) -> str | None:
         """The name to show for raw ``actor``: its directory person's name when there is one, else ``platform_name``."""

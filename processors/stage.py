@@ -37,9 +37,9 @@ __all__ = ["StageResult", "ProcessorStage", "dedupe_key", "encode_flows"]
 log = logging.getLogger(__name__)
 
 #: An interaction through the time guard, dedupe and identity: (envelope position, index in its
-#: envelope, envelope, record, lane, interaction, giver, receiver, (giver's, receiver's display name)).
+#: envelope, envelope, record, lane, interaction, giver, receiver, giver's and receiver's display name).
 _Admitted = tuple[
-    int, int, RawEnvelope, object, "int | None", Interaction, ActorIdentity, "ActorIdentity | None", tuple
+    int, int, RawEnvelope, object, "int | None", Interaction, ActorIdentity, "ActorIdentity | None", Any, Any
 ]
 _SEGMENT_VALUE = {s: s.value for s in Segment}
 _LAST = 1 << 30  # an envelope's unexpected-error letter sorts after its interactions' letters
@@ -324,7 +324,7 @@ class ProcessorStage:
         now, tolerance = self._now, self.future_tolerance_s
         seen = self.dedupe.seen
         identity = self.identity
-        resolve, display_name = identity.resolve_interaction, identity.display_name
+        resolve = identity.resolve_named
         for pos, env, raw, lane in envs:
             try:
                 interactions = parse(env, self.parents_of(lane))
@@ -345,14 +345,13 @@ class ProcessorStage:
                         out.duplicates += 1
                         continue
                     try:
-                        giver, receiver = resolve(it)
+                        giver, receiver, giver_name, receiver_name = resolve(it)
                     except Exception as exc:  # noqa: BLE001 - one record, not the partition
                         dead.append(
                             (pos, j, self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it))
                         )
                         continue
-                    names = (display_name(it.actor, it.actor_name), display_name(it.target) if receiver else None)
-                    add((pos, j, env, raw, lane, it, giver, receiver, names))
+                    add((pos, j, env, raw, lane, it, giver, receiver, giver_name, receiver_name))
             except Exception as exc:  # noqa: BLE001 - one record, not the partition
                 dead.append((pos, _LAST, self._dead(env, f"unexpected error: {exc!r}", "<record>", raw)))
         return admitted
@@ -372,7 +371,7 @@ class ProcessorStage:
         interactions, flows = out.interactions, out.flows
         networks, known = self._networks, self._known
         hide = self.pseudonymiser.interaction if self.pseudonymiser else None
-        for n, (pos, j, env, raw, lane, it, giver, receiver, (giver_name, receiver_name)) in enumerate(admitted):
+        for n, (pos, j, env, raw, lane, it, giver, receiver, giver_name, receiver_name) in enumerate(admitted):
             try:
                 if decisions is not None:
                     decision = decisions[n]

@@ -78,7 +78,7 @@ _decode_one = msgspec.json.Decoder(_Envelope).decode
 _decode_payload = msgspec.json.Decoder().decode
 _datetime = TypeAdapter(datetime).validate_python
 _build = builder(RawEnvelope)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNSET = msgspec.UNSET
 
 
 def fast_envelopes(value: bytes) -> list[RawEnvelope] | None:
@@ -88,20 +88,12 @@ def fast_envelopes(value: bytes) -> list[RawEnvelope] | None:
     try:
         items = _decode_batch(value) if is_batch(value) else [_decode_one(value)]
         out = []
-        last_text: str | None = None
-        last_at = _EPOCH
         for e in items:
             raw = bytes(e.payload)
             if raw.count(b"{") + raw.count(b"[") >= _FAST_OPENERS:
                 return None
             text = e.received_at
-            if text is msgspec.UNSET:
-                at = utcnow()
-            elif text == last_text:
-                at = last_at
-            else:
-                at = last_at = _datetime(text)
-                last_text = text
+            at = utcnow() if text is _UNSET else _datetime(text)
             out.append(
                 _build(
                     {  # every field, in order

@@ -198,3 +198,38 @@ def test_a_stage_with_its_own_classify_flow_takes_the_reference_path() -> None:
     stage.classify_flow = classify
     result = stage.process([envelope("git", "n", r) for r in git_records(3)])
     assert calls == [f.event_id for f in result.flows] and len(calls) >= 3
+
+
+def test_cached_bot_and_prior_decisions_equal_the_uncached_ones() -> None:
+    from valuenet.processors.classify import _prior
+    from valuenet.processors.classify.priors import is_bot, is_bot_cached, prior_for
+    from valuenet.schemas.interaction import Kind
+
+    metas: list[dict[str, Any]] = [
+        {},
+        {"email": "a@b.c"},
+        {"bot": True},
+        {"bot": False, "is_bot": 0},
+        {"bot_id": "B1"},
+        {"to_bot": True},
+        {"subtype": "bot_message"},
+        {"subtype": "thread_broadcast"},
+        {"user_type": "Bot"},
+        {"user_type": "User"},
+        {"reaction": ":-1:"},
+        {"reaction": "+1"},
+        {"reaction": 3},
+        {"state": "APPROVED"},
+        {"state": "commented"},
+        {"trailer": "Helped-by"},
+        {"trailer": ["x"]},
+    ]
+    actors = [("github:dependabot[bot]", None), ("git:Renovate Bot", "x"), ("slack:U1", "Helper [bot]"), ("x:1", "A")]
+    for _ in range(2):  # the second round answers from the caches
+        for meta in metas:
+            for actor, name in actors:
+                assert is_bot_cached(actor, name, meta) == is_bot(actor, name, meta), (actor, name, meta)
+            for kind in Kind:
+                want = prior_for(kind, meta)
+                got = _prior(kind, meta)
+                assert (tuple(got) if want else got.reason) == (want or "rule:no text"), (kind, meta)

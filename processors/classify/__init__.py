@@ -33,7 +33,7 @@ from valuenet.processors.classify.rules import apply_rules
 from valuenet.processors.classify.text import is_question, normalise
 from valuenet.schemas.flow import Flow, FlowType, Segment
 from valuenet.schemas.interaction import Interaction, Kind, Source
-from valuenet.schemas.trusted import trusted
+from valuenet.schemas.trusted import builder
 
 if TYPE_CHECKING:
     from valuenet.processors.identity import ActorIdentity, IdentityResolver
@@ -68,6 +68,7 @@ _SELF = Classification(FlowType.none, 0.95, "guard:self")
 _EMPTY = Classification(FlowType.none, 0.7, "rule:no text")
 _QUOTE_EMPTY = Classification(FlowType.reputation, 0.75, "prior:quote without comment")
 _prior_cache: dict[tuple, Classification] = {}
+_new_flow = builder(Flow)
 _KIND_BY_VALUE = {k.value: k for k in Kind}
 
 
@@ -261,9 +262,8 @@ def flow_of(
     if pseudonymiser is not None:
         giver_id = pseudonymiser.pseudonym(giver_id)
         receiver_id = pseudonymiser.pseudonym(receiver_id) if receiver_id is not None else None
-    return trusted(
-        Flow,
-        {  # every field named: model_construct without its per-field cost
+    return _new_flow(
+        {  # every field named, in order: model_construct without its per-field cost
             "schema_version": 1,
             "event_id": interaction.event_id,
             "network": interaction.network,

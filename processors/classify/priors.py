@@ -99,12 +99,13 @@ def is_bot(actor: str, actor_name: str | None, metadata: dict) -> bool:
     return actor_name is not None and actor_name.lower().endswith("[bot]")
 
 
+_BOT_KEYS = frozenset(("bot", "is_bot", "bot_id", "to_bot", "subtype", "user_type"))  # what is_bot reads
 _BOT_NAMED: dict[str, bool] = {}  # actor id → whether its id names a bot (the regex, once per actor)
 
 
 def is_bot_cached(actor: str, actor_name: str | None, metadata: dict) -> bool:
     """:func:`is_bot` with the actor id's name scan remembered per actor (bounded)."""
-    if metadata:
+    if metadata and not _BOT_KEYS.isdisjoint(metadata):
         if metadata.get("bot") or metadata.get("is_bot") or metadata.get("bot_id") or metadata.get("to_bot"):
             return True
         if metadata.get("subtype") == "bot_message" or metadata.get("user_type") == "Bot":
