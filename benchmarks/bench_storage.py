@@ -1,7 +1,7 @@
 """Batched inserts of flows and interactions: rows/s of the Store on chdb and on clickhouse-server, against raw baselines.
 
     python benchmarks/bench_storage.py [--rows 100000] [--repeats 3] [--batch-size 100000] [--tables flows,interactions]
-                                       [--url clickhouse://...]
+                                       [--backends chdb,server] [--url clickhouse://...]
 
 Each figure is the median over ``--repeats`` runs into an empty table, every path measured in this
 run on the same models, repeats interleaved (round robin) so load drifts hit all paths alike.
@@ -199,6 +199,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=100_000)
     parser.add_argument("--tables", default="flows,interactions", help="comma-separated: flows, interactions")
+    parser.add_argument("--backends", default="chdb,server", help="comma-separated: chdb, server")
     parser.add_argument("--url", help="existing ClickHouse server (default: start a private clickhouse-server)")
     args = parser.parse_args()
 
@@ -206,8 +207,11 @@ def main() -> None:
     print(f"building {args.rows:,} models of {', '.join(tables)}", flush=True)
     models = {t: MODELS[t](args.rows) for t in tables}
 
-    results = bench_chdb(models, args)
-    if args.url:
+    backends = {b.strip() for b in args.backends.split(",")}
+    results = bench_chdb(models, args) if "chdb" in backends else []
+    if "server" not in backends:
+        pass
+    elif args.url:
         results += bench_server(args.url, models, args)
     else:
         with ClickHouseServer() as url:

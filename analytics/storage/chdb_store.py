@@ -34,6 +34,9 @@ _SESSION_SETTINGS = (
     "SET output_format_json_quote_64bit_integers = 0",
     "SET output_format_json_quote_denormals = 0",
     "SET session_timezone = 'UTC'",
+    # ReplacingMergeTree folds replays at merge time and on FINAL reads, as on ClickHouse 18.16 (which has
+    # no insert-time folding): skipping the fold of each inserted block cuts chdb's insert CPU by about a third
+    "SET optimize_on_insert = 0",
 )
 
 
