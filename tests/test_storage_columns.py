@@ -209,3 +209,24 @@ def test_native_fixed_enum_and_nullable_columns() -> None:
     assert column_bytes("DateTime('UTC')", pa.array([0, 2**32 - 1], type=pa.uint32())) == b"\0" * 4 + b"\xff" * 4
     assert column_bytes("Array(String)", pa.array([["x"]])) is None  # left to clickhouse-driver
     assert column_bytes("Int32", pa.array([1], type=pa.int64())) is None  # an Arrow type other than the column's
+
+
+@pytest.mark.server
+def test_native_insert_hands_unencoded_types_to_the_driver(server_store: Any) -> None:
+    """A column type native.py does not encode (Array) sends the batch through clickhouse-driver's encoder."""
+    from valuenet.analytics.storage.native import insert_native
+
+    server_store.query("CREATE TABLE mixed (tags Array(String), name Nullable(String), n UInt32) ENGINE = Memory")
+    batch = pa.table(
+        {
+            "tags": pa.array([["a", "é"], [], ["x' y"]]),
+            "name": pa.array(["ü", None, ""], type=pa.string()),
+            "n": pa.array([0, 7, 2**32 - 1], type=pa.uint32()),
+        }
+    )
+    assert insert_native(server_store.client, "INSERT INTO mixed (tags, name, n) VALUES", batch) == 3
+    assert server_store.query("SELECT tags, name, n FROM mixed ORDER BY n") == [
+        {"tags": ["a", "é"], "name": "ü", "n": 0},
+        {"tags": [], "name": None, "n": 7},
+        {"tags": ["x' y"], "name": "", "n": 2**32 - 1},
+    ]
