@@ -63,7 +63,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
+from operator import attrgetter, eq, is_
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -94,6 +95,13 @@ _LATE_SLOT = _NSEG * (_NSEG + 1) * _NLAYER  # counter slots: (giver seg, receive
 _ZERO_SLOTS = bytes(8 * (_LATE_SLOT + 1))
 _NEG_INF = float("-inf")
 _I32, _I64 = struct.Struct("=i").pack, struct.Struct("=q").pack  # one bucket column entry (native order)
+_EVENT_ID, _TIMESTAMP, _LANE, _KIND, _FLOW_TYPE = map(
+    attrgetter, ("event_id", "timestamp", "lane", "kind", "flow_type")
+)
+_GIVER, _GIVER_SEGMENT, _GIVER_TEAM, _GIVER_FOLLOWERS = map(
+    attrgetter, ("giver", "giver_segment", "giver_team", "giver_followers")
+)
+_RECEIVER, _RECEIVER_SEGMENT, _RECEIVER_TEAM = map(attrgetter, ("receiver", "receiver_segment", "receiver_team"))
 _OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
 _ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
 _AMPLIFY_CODES = np.array(sorted(KIND_CODE[k] for k in AMPLIFY_KINDS))
@@ -337,8 +345,8 @@ class GraphStore:
         if None in self._future or self.allowed_lateness_seconds < 0:
             return None
         bucket_seconds, seen = self.bucket_seconds, self._seen
-        eids = [f.event_id for f in flows]
-        stamps = [f.timestamp for f in flows]
+        eids = list(map(_EVENT_ID, flows))
+        stamps = map(_TIMESTAMP, flows)
         try:  # a naive datetime or a number: the loop converts (or refuses) it exactly as add() does
             ts_list = [s.timestamp() for s in stamps if s.tzinfo is not None]
         except AttributeError:
@@ -362,7 +370,7 @@ class GraphStore:
 
         # lateness per lane: the lane watermark before each flow is the running maximum of the lane's earlier
         # non-duplicate event times (a late flow is below it, so including it changes nothing)
-        lanes = [f.lane for f in flows]
+        lanes = list(map(_LANE, flows))
         lane_wms, floor, lateness = self._lane_wm, self._lane_floor, self.allowed_lateness_seconds
         valid_ts = ts if dup is None else np.where(dup, _NEG_INF, ts)
         prev = np.empty(n)
@@ -421,21 +429,20 @@ class GraphStore:
             ts_a, b_a = ts[a_idx], b[a_idx]
             eids_a = [eids[i] for i in a_idx.tolist()]
         m = len(fl)
-        givers = [f.giver for f in fl]
-        receivers = [f.receiver for f in fl]
+        givers = list(map(_GIVER, fl))
+        receivers = list(map(_RECEIVER, fl))
         seg_code, teams = _SEG_CODE, self._teams
-        gs = np.fromiter(map(seg_code.__getitem__, [f.giver_segment for f in fl]), np.int64, m)
-        rs = np.fromiter(map(seg_code.__getitem__, [f.receiver_segment for f in fl]), np.int64, m)
-        gteams = [f.giver_team for f in fl]
-        rteams = [f.receiver_team for f in fl]
+        gs = np.fromiter(map(seg_code.__getitem__, map(_GIVER_SEGMENT, fl)), np.int64, m)
+        rs = np.fromiter(map(seg_code.__getitem__, map(_RECEIVER_SEGMENT, fl)), np.int64, m)
+        gteams = list(map(_GIVER_TEAM, fl))
+        rteams = list(map(_RECEIVER_TEAM, fl))
         team_code = cast(Callable[[str | None, int], int], teams.get)  # None (never a key) → the default
         gt = np.fromiter(map(team_code, gteams, repeat(-1)), np.int32, m)  # None → -1
         rt = np.fromiter(map(team_code, rteams, repeat(-1)), np.int32, m)
         if int((gt < 0).sum()) != gteams.count(None) or int((rt < 0).sum()) != rteams.count(None):
             return None  # a new team name: interned in the per-flow order by the loop
-        layer = np.fromiter(map(_LAYER_CODE.__getitem__, [f.flow_type for f in fl]), np.int64, m)
-        kinds = [f.kind for f in fl]
-        kind = np.fromiter(map(KIND_CODE.__getitem__, kinds), np.int64, m)
+        layer = np.fromiter(map(_LAYER_CODE.__getitem__, map(_FLOW_TYPE, fl)), np.int64, m)
+        kind = np.fromiter(map(KIND_CODE.__getitem__, map(_KIND, fl)), np.int64, m)
         # threads: the rule of _track_thread, per column
         opener = (gs == _CUSTOMER) & np.isin(kind, _OPENER_CODES) & (layer != _IDEA)
         question = opener & (kind == _TICKET)
@@ -465,24 +472,23 @@ class GraphStore:
                 lane_wms[lane] = top_lane
         actor = self._actor
         actor_id = cast(Callable[[str | None, int], int], actor.get)
-        try:
-            gid = np.fromiter(map(actor.__getitem__, givers), np.int64, m)
-            rid = np.fromiter(map(actor_id, receivers, repeat(-1)), np.int64, m)  # None → -1
-            if int((rid < 0).sum()) != receivers.count(None):
-                raise KeyError
-        except KeyError:  # new actors: interned in order of first appearance (giver, then receiver)
-            for name in dict.fromkeys(chain.from_iterable(zip(givers, receivers, strict=True))):
-                if name is not None and name not in actor:
-                    self._intern_placeholder(name)
-            gid = np.fromiter(map(actor.__getitem__, givers), np.int64, m)
-            rid = np.fromiter(map(actor_id, receivers, repeat(-1)), np.int64, m)
+        gids = list(map(actor.get, givers))  # None: a new giver
+        rids = list(map(actor_id, receivers, repeat(-1)))  # -1: no receiver, or a new one
+        if None in gids or rids.count(-1) != receivers.count(None):  # new actors: interned in order of first
+            fresh = set(compress(givers, map(is_, gids, repeat(None))))  # appearance (giver, then receiver)
+            fresh.update(compress(receivers, map(eq, rids, repeat(-1))))
+            fresh.discard(None)
+            both = list(chain.from_iterable(zip(givers, receivers, strict=True)))
+            self._intern_new(list(dict.fromkeys(compress(both, map(fresh.__contains__, both)))))
+            gids = list(map(actor.__getitem__, givers))
+            rids = list(map(actor_id, receivers, repeat(-1)))
+        gid = np.array(gids, dtype=np.int64)
+        rid = np.array(rids, dtype=np.int64)
         self._latest_attributes(gid, rid, ts_a, gs, rs, gt, rt)
-        followers = [f.giver_followers for f in fl]
-        nones = followers.count(None)
-        if nones < m:
-            has = np.fromiter((x is not None for x in followers), bool, m)
-            values = np.array([x for x in followers if x is not None], dtype=np.float64)
-            self._latest_followers(gid[has], ts_a[has], values)
+        followers = np.array(list(map(_GIVER_FOLLOWERS, fl)), dtype=np.float64)  # None → NaN
+        has = ~np.isnan(followers)
+        if has.any():
+            self._latest_followers(gid[has], ts_a[has], followers[has])
 
         # remembered ids (applied and late) per bucket, batch order within each
         late_eids = [eids[i] for i in late_idx.tolist()]
@@ -599,15 +605,16 @@ class GraphStore:
                 self._aux(k)
             lst.extend(ids[s:e])
 
-    def _intern_placeholder(self, name: str) -> None:
-        """A new actor whose attributes the batch's latest appearance sets (``attr_ts`` = −∞ takes any)."""
-        self._actor[name] = len(self._names)
-        self._names.append(name)
-        self._segment.append(0)
-        self._team.append(-1)
-        self._attr_ts.append(_NEG_INF)
-        self._followers.append(NAN)
-        self._followers_ts.append(_NEG_INF)
+    def _intern_new(self, names: list[str]) -> None:
+        """New actors (ids in this order) whose attributes the batch's latest appearances set (``attr_ts`` = −∞)."""
+        start, k = len(self._names), len(names)
+        self._actor.update(zip(names, range(start, start + k), strict=True))
+        self._names.extend(names)
+        self._segment.frombytes(bytes(k))
+        self._team.frombytes(np.full(k, -1, np.int32).tobytes())
+        self._attr_ts.frombytes(np.full(k, _NEG_INF).tobytes())
+        self._followers.frombytes(np.full(k, NAN).tobytes())
+        self._followers_ts.frombytes(np.full(k, _NEG_INF).tobytes())
 
     def _latest_attributes(
         self,
