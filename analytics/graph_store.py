@@ -101,6 +101,7 @@ _EVENT_ID, _TIMESTAMP, _LANE, _KIND, _FLOW_TYPE = map(
 _GIVER, _GIVER_SEGMENT, _GIVER_TEAM, _GIVER_FOLLOWERS = map(
     attrgetter, ("giver", "giver_segment", "giver_team", "giver_followers")
 )
+_TZINFO = attrgetter("tzinfo")
 _RECEIVER, _RECEIVER_SEGMENT, _RECEIVER_TEAM = map(attrgetter, ("receiver", "receiver_segment", "receiver_team"))
 _OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
 _ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
@@ -346,14 +347,13 @@ class GraphStore:
             return None
         bucket_seconds, seen = self.bucket_seconds, self._seen
         eids = list(map(_EVENT_ID, flows))
-        stamps = map(_TIMESTAMP, flows)
+        stamps = list(map(_TIMESTAMP, flows))
         try:  # a naive datetime or a number: the loop converts (or refuses) it exactly as add() does
-            ts_list = [s.timestamp() for s in stamps if s.tzinfo is not None]
-        except AttributeError:
+            if None in map(_TZINFO, stamps):
+                return None
+            ts = np.array(list(map(datetime.timestamp, stamps)), dtype=np.float64)
+        except (AttributeError, TypeError):
             return None
-        if len(ts_list) != n:
-            return None
-        ts = np.array(ts_list, dtype=np.float64)
 
         # duplicates: an id seen before (and not expiring during the batch, checked below) or earlier in the batch
         batch_ids = set(eids)
@@ -410,15 +410,21 @@ class GraphStore:
         late_idx = np.flatnonzero(late)
         late_b = np.floor_divide(prev[late_idx], bucket_seconds).astype(np.int64)
         advances = new_wm is not None and int(new_wm // bucket_seconds) != self._wm_bucket
+        expiring: set[str] = set()  # threads the loop would expire part-way through the batch
         if advances:
             horizon = int(new_wm // bucket_seconds) - self._retained + 1  # type: ignore[operator]
             if (n_applied and int(b[applied_mask].min()) < horizon) or (n_late and int(late_b.min()) < horizon):
                 return None  # the batch adds to a bucket that expires during it
-            if hits:
-                cut = bisect.bisect_left(self._aux_keys, horizon)
-                for key in self._aux_keys[:cut]:
-                    if not hits.isdisjoint(self._ids_by_bucket.get(key, ())):
-                        return None  # an id the loop would forget part-way through the batch
+            # what the loop would drop part-way through the batch: the ids and the threads (a thread whose last
+            # event left the horizon is listed under that event's bucket) of the buckets leaving the horizon
+            horizon_ts = horizon * bucket_seconds
+            for key in self._aux_keys[: bisect.bisect_left(self._aux_keys, horizon)]:
+                if hits and not hits.isdisjoint(self._ids_by_bucket.get(key, ())):
+                    return None  # an id the loop would forget part-way through the batch
+                for thread_key in self._threads_by_bucket.get(key, ()):
+                    th = self._threads.get(thread_key)
+                    if th is not None and th[3] < horizon_ts:
+                        expiring.add(thread_key)
 
         # the applied flows' columns
         if n_applied == n:
@@ -453,13 +459,8 @@ class GraphStore:
         answer = (gs == _WF) & np.isin(kind, _ANSWER_CODES)
         tracked = np.flatnonzero(question | idea | answer)
         thread_keys = [f.thread or f.parent_id or f.event_id for f in map(fl.__getitem__, tracked.tolist())]
-        threads = self._threads
-        if advances and thread_keys:
-            horizon_ts = horizon * bucket_seconds
-            for thread_key in thread_keys:
-                th = threads.get(thread_key)
-                if th is not None and th[3] < horizon_ts:
-                    return None  # a thread the loop may expire before or after the batch touches it
+        if expiring and not expiring.isdisjoint(thread_keys):
+            return None  # a thread the loop may expire before or after the batch touches it
 
         # ---- from here on the batch is applied
         if new_wm is not None:
