@@ -25,7 +25,7 @@ from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
 from valuenet.pipeline.guard import batch_guard, dead_letter
 from valuenet.schemas.dlq import DlqRecord, dlq_record
-from valuenet.schemas.flow import Flow, FlowPayload, FlowRecord
+from valuenet.schemas.flow import Flow, FlowPayload, decode_flow_record
 
 log = logging.getLogger(__name__)
 
@@ -121,20 +121,26 @@ def decode_flows(events: Sequence[Any]) -> tuple[list[Flow], Counter[str], list[
     future: Counter[str] = Counter()
     dead: list[DlqRecord] = []
     for event in events:
+        # msgspec first (the records our stage writes); whatever it refuses, pydantic accepts or names the field
+        fast = decode_flow_record(event.value) if isinstance(event.value, bytes) else None
         try:
-            payload = FlowPayload.validate_json(event.value)
+            if fast is None:
+                payload = FlowPayload.validate_json(event.value)
+                fast = (payload, 0) if isinstance(payload, list) else (payload.flows, payload.future_events)
         except ValidationError as exc:  # not ours to crash on: dead-letter it and go on
             err = exc.errors()[0]
             reason, field = f"invalid flows record: {err['msg']}", ".".join(map(str, err["loc"]))
         except Exception as exc:  # noqa: BLE001 - one record, not the partition
             reason, field = f"invalid flows record: {exc!r}", "<root>"
         else:
-            batch = payload if isinstance(payload, list) else payload.flows
-            if isinstance(payload, FlowRecord) and payload.future_events:
-                future[(event.key or b"").decode(errors="replace")] += payload.future_events
+            batch, n_future = fast
+            if n_future:
+                future[(event.key or b"").decode(errors="replace")] += n_future
+            base = event.message.offset << SEQ_BITS  # stream order: offset, then position
             for i, flow in enumerate(batch):
-                flow.seq = (event.message.offset << SEQ_BITS) | i  # stream order: offset, then position
-                flows.append(flow)
+                flow.__dict__["seq"] = base | i  # what BaseModel.__setattr__ does (a plain int field), minus its cost
+                flow.__pydantic_fields_set__.add("seq")
+            flows += batch
             continue
         network = (event.key or b"").decode(errors="replace")
         dead.append(
