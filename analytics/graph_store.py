@@ -788,13 +788,14 @@ class GraphStore:
         nslots = _LATE_SLOT + 1
         distinct, inverse = np.unique(b_arr, return_inverse=True)
         per_bucket = np.bincount(inverse * nslots + slot_arr, minlength=len(distinct) * nslots).reshape(-1, nslots)
+        all_counts = self._counts
         for k, row in zip(distinct.tolist(), per_bucket, strict=True):
-            counts = self._counts.get(k)
-            if counts is None:
-                counts = self._counts[k] = array("q", _ZERO_SLOTS)
+            counts = all_counts.get(k)
+            if counts is None:  # a new bucket's counts are its row
+                all_counts[k] = array("q", row.tobytes())
                 bisect.insort(self._count_keys, k)
-            view = np.frombuffer(counts, dtype=np.int64)
-            view += row
+            else:
+                np.frombuffer(counts, dtype=np.int64)[:] += row
         for w, first in enumerate(self._window_first):
             if first is None:
                 continue
@@ -1163,10 +1164,9 @@ class GraphStore:
             if old is None:
                 continue
             leaving = keys[bisect.bisect_left(keys, old) : bisect.bisect_left(keys, first)]
-            if leaving:
-                totals = np.frombuffer(self._window_totals[w], dtype=np.int64)
-                for k in leaving:
-                    totals -= np.frombuffer(self._counts[k], dtype=np.int64)
+            if leaving:  # their counts side by side, summed once
+                gone = np.frombuffer(b"".join([self._counts[k] for k in leaving]), dtype=np.int64)
+                np.frombuffer(self._window_totals[w], dtype=np.int64)[:] -= gone.reshape(len(leaving), -1).sum(axis=0)
         first_longest = self._window_first[self._longest]
         cut = bisect.bisect_left(keys, first_longest) if first_longest is not None else 0
         for k in keys[:cut]:
