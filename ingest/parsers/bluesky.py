@@ -61,7 +61,9 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     ctx.record = uri
     if op == "delete":
         return [make(ctx, uri + "#delete", Kind.delete, ts, actor, None, parent_id=uri)]
-    record = req(ctx, payload, "commit.record")
+    record = commit.get("record") if type(commit) is dict else None
+    if record is None:
+        record = req(ctx, payload, "commit.record")
     if not isinstance(record, dict):
         raise ctx.error("commit.record", "expected an object")
     if op == "update":
@@ -69,7 +71,7 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     if op != "create":
         raise ctx.error("commit.operation", f"unknown operation {op[:40]!r}")
     if coll == "app.bsky.feed.post":
-        return _post(ctx, payload, uri, ts, actor)
+        return _post(ctx, payload, record, uri, ts, actor)
     kind = _SIMPLE.get(coll)
     if kind is not None:
         subject = req_str(ctx, payload, "commit.record.subject.uri")
@@ -84,18 +86,24 @@ def _bsky(did: str | None) -> str | None:
     return "bluesky:" + did if did else None
 
 
-def _post(ctx: Ctx, ev: dict[str, Any], uri: str, ts: Any, actor: str) -> list[Interaction]:
-    parent = opt_str(ctx, ev, "commit.record.reply.parent.uri")
-    root = opt_str(ctx, ev, "commit.record.reply.root.uri")
-    text = opt_str(ctx, ev, "commit.record.text")
-    langs = get(ctx, ev, "commit.record.langs")
+def _post(ctx: Ctx, ev: dict[str, Any], record: dict[str, Any], uri: str, ts: Any, actor: str) -> list[Interaction]:
+    """A post (``record`` = ``ev["commit"]["record"]``, an object): post or reply, quote, mentions."""
+    if record.get("reply") is None:
+        parent = root = None
+    else:
+        parent = opt_str(ctx, ev, "commit.record.reply.parent.uri")
+        root = opt_str(ctx, ev, "commit.record.reply.root.uri")
+    text = record.get("text")
+    if text is not None and type(text) is not str:
+        text = opt_str(ctx, ev, "commit.record.text")
+    langs = record.get("langs")
     lang = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None
     common: dict[str, Any] = {"thread": root or parent or uri, "language": lang}
     if parent:
         out = [make(ctx, uri, Kind.reply, ts, actor, _bsky(did_of(parent)), parent_id=parent, text=text, **common)]
     else:
         out = [make(ctx, uri, Kind.post, ts, actor, None, text=text, **common)]
-    embed = get(ctx, ev, "commit.record.embed")
+    embed = record.get("embed")
     if isinstance(embed, dict):
         quoted = get(ctx, embed, "record.uri")
         if not isinstance(quoted, str):
@@ -104,7 +112,7 @@ def _post(ctx: Ctx, ev: dict[str, Any], uri: str, ts: Any, actor: str) -> list[I
             out.append(
                 make(ctx, uri + "#quote", Kind.quote, ts, actor, _bsky(did_of(quoted)), parent_id=quoted, **common)
             )
-    facets = get(ctx, ev, "commit.record.facets")
+    facets = record.get("facets")
     if isinstance(facets, list):
         targets = []
         for facet in facets:

@@ -236,6 +236,15 @@ def _status(ctx: Ctx, home: str | None, st: dict[str, Any]) -> list[Interaction]
 
 
 def _who(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
+    acc = obj.get("account")
+    if type(acc) is dict:  # the usual shape (_account checked it): one lookup per field
+        name = acc.get("display_name")
+        followers = acc.get("followers_count")
+        return {
+            "actor_name": name if isinstance(name, str) and name else opt_str(ctx, obj, "account.acct"),
+            "actor_followers": followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
+            "metadata": {"bot": True} if acc.get("bot") is True else {},
+        }
     followers = get(ctx, obj, "account.followers_count")
     name = get(ctx, obj, "account.display_name")
     who: dict[str, Any] = {

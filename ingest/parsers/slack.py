@@ -32,11 +32,16 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     if kind == "url_verification":
         return []
     if kind == "event_callback":
-        ctx.record = opt_str(ctx, payload, "event_id")
-        event = req(ctx, payload, "event")
+        record = payload.get("event_id")
+        ctx.record = record if record is None or type(record) is str else opt_str(ctx, payload, "event_id")
+        event = payload.get("event")
+        if event is None:
+            event = req(ctx, payload, "event")  # raises: missing
         if not isinstance(event, dict):
             raise ctx.error("event", "expected an object")
-        team = opt_str(ctx, payload, "team_id")
+        team = payload.get("team_id")
+        if team is not None and type(team) is not str:
+            team = opt_str(ctx, payload, "team_id")
         ctx.prefix = "event."
     else:
         event, team = payload, None
