@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 if TYPE_CHECKING:  # clickhouse-driver is imported where a block is sent: encoding needs only numpy and Arrow
     from clickhouse_driver import Client
 
-__all__ = ["column_bytes", "insert_native", "string_bytes"]
+__all__ = ["block_bytes", "column_bytes", "insert_native", "string_bytes", "strings_bytes"]
 
 _FIXED: dict[str, tuple[pa.DataType, str]] = {
     "UInt8": (pa.uint8(), "<u1"),
@@ -43,17 +44,27 @@ _ENUM_ITEM = re.compile(r"'((?:[^'\\]|\\.)*)'\s*=\s*(-?\d+)")
 
 
 def string_bytes(array: pa.Array) -> bytes:
-    """Native ``String`` column: each value as its UTF-8 length (unsigned LEB128 varint) then its bytes.
+    """Native ``String`` column: each value as its UTF-8 length (unsigned LEB128 varint) then its bytes
+    (a null is written as the empty string)."""
+    return strings_bytes([array])[0]
+
+
+def strings_bytes(arrays: Sequence[pa.Array]) -> list[bytes]:
+    """:func:`string_bytes` of several string arrays at once (one set of Arrow/numpy calls for a whole block).
 
     The varints are built with numpy and joined to the values element-wise by Arrow, whose data
-    buffer is then exactly the column's bytes (a null is written as the empty string).
+    buffer is then exactly the columns' bytes, one after the other.
     """
-    if array.null_count:
-        array = array.fill_null("")
-    n = len(array)
+    if not arrays:
+        return []
+    sizes = [len(a) for a in arrays]
+    whole = pa.concat_arrays(list(arrays)) if len(arrays) > 1 else arrays[0]
+    if whole.null_count:
+        whole = whole.fill_null("")
+    n = len(whole)
     if not n:
-        return b""
-    lengths = pc.binary_length(array).to_numpy(zero_copy_only=False).astype(np.int64)
+        return [b"" for _ in arrays]
+    lengths = pc.binary_length(whole).to_numpy(zero_copy_only=False).astype(np.int64)
     vlen = np.ones(n, dtype=np.int64)  # varint width: 7 bits per byte
     for shift in (7, 14, 21, 28):
         vlen += lengths >= (1 << shift)
@@ -66,19 +77,40 @@ def string_bytes(array: pa.Array) -> bytes:
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(vlen, out=offsets[1:])
     prefix = pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(varints)])
-    joined = pc.binary_join_element_wise(prefix, array.cast(pa.binary()), pa.scalar(b"", pa.binary()))
+    joined = pc.binary_join_element_wise(prefix, whole.cast(pa.binary()), pa.scalar(b"", pa.binary()))
     _, joined_offsets, data = joined.buffers()
-    bounds = np.frombuffer(joined_offsets, dtype=np.int32, count=joined.offset + n + 1)
-    return bytes(memoryview(data)[int(bounds[joined.offset]) : int(bounds[-1])])
+    bounds = np.frombuffer(joined_offsets, dtype=np.int32, count=joined.offset + n + 1)[joined.offset :].tolist()
+    view = memoryview(data)
+    out, row0 = [], 0
+    for size in sizes:
+        out.append(bytes(view[bounds[row0] : bounds[row0 + size]]))
+        row0 += size
+    return out
+
+
+@cache
+def _enum8_table(spec: str) -> tuple[pa.Array, np.ndarray]:
+    """The names (Arrow) and Int8 codes (numpy) an ``Enum8(...)`` type declares."""
+    items = _ENUM_ITEM.findall(spec)
+    names = pa.array([name.replace("\\'", "'") for name, _ in items], type=pa.string())
+    return names, np.array([int(code) for _, code in items], dtype="<i1")
 
 
 def _enum8_bytes(spec: str, array: pa.Array) -> bytes:
     """Native ``Enum8``: each name's Int8 code (validated names; a null gets the first code)."""
-    items = _ENUM_ITEM.findall(spec)
-    names = pa.array([name.replace("\\'", "'") for name, _ in items], type=pa.string())
-    codes = np.array([int(code) for _, code in items], dtype="<i1")
+    names, codes = _enum8_table(spec)
     index = pc.index_in(array, value_set=names).fill_null(0).to_numpy(zero_copy_only=False)
-    return codes[index].tobytes()
+    return bytes(codes[index].tobytes())
+
+
+def _split(ch_type: str) -> tuple[bool, str]:
+    """(Nullable?, the type inside)."""
+    nullable = ch_type.startswith("Nullable(")
+    return nullable, ch_type[len("Nullable(") : -1] if nullable else ch_type
+
+
+def _is_string(base: str, array: pa.Array) -> bool:
+    return base == "String" and array.type == pa.string()
 
 
 def _values_bytes(base: str, array: pa.Array) -> bytes | None:
@@ -89,26 +121,38 @@ def _values_bytes(base: str, array: pa.Array) -> bytes | None:
             return None
         if array.null_count:
             array = array.fill_null(0)
-        return array.to_numpy(zero_copy_only=False).astype(dtype, copy=False).tobytes()
-    if base == "String" and array.type == pa.string():
+        return bytes(array.to_numpy(zero_copy_only=False).astype(dtype, copy=False).tobytes())
+    if _is_string(base, array):
         return string_bytes(array)
     if _ENUM8.match(base) and array.type == pa.string():
         return _enum8_bytes(base, array)
     return None
 
 
+def _null_map(array: pa.Array) -> bytes:
+    """A Nullable column's null map: one byte per row, 1 for NULL."""
+    if not array.null_count:
+        return bytes(len(array))
+    return bytes(array.is_null().to_numpy(zero_copy_only=False).astype(np.uint8).tobytes())
+
+
 def column_bytes(ch_type: str, array: pa.Array | pa.ChunkedArray) -> bytes | None:
     """Native encoding of ``array`` as a column of type ``ch_type`` (``Nullable``: null map, then values);
     None for a type or Arrow type this module leaves to clickhouse-driver."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    nullable = ch_type.startswith("Nullable(")
-    base = ch_type[len("Nullable(") : -1] if nullable else ch_type
-    values = _values_bytes(base, array)
-    if values is None or not nullable:
-        return values
-    nulls = array.is_null().to_numpy(zero_copy_only=False).astype(np.uint8)
-    return nulls.tobytes() + values
+    return block_bytes([ch_type], [array])[0]
+
+
+def block_bytes(ch_types: Sequence[str], arrays: Sequence[pa.Array | pa.ChunkedArray]) -> list[bytes | None]:
+    """:func:`column_bytes` of each column of a block; the String columns are encoded together."""
+    plain = [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays]
+    kinds = [_split(t) for t in ch_types]
+    strings = [i for i, ((_, base), a) in enumerate(zip(kinds, plain, strict=True)) if _is_string(base, a)]
+    values: dict[int, bytes | None] = dict(zip(strings, strings_bytes([plain[i] for i in strings]), strict=True))
+    out: list[bytes | None] = []
+    for i, ((nullable, base), array) in enumerate(zip(kinds, plain, strict=True)):
+        body = values[i] if i in values else _values_bytes(base, array)
+        out.append(_null_map(array) + body if nullable and body is not None else body)
+    return out
 
 
 def _send_block(client: Client, columns: Sequence[tuple[str, str, bytes]], n_rows: int) -> None:
@@ -153,7 +197,7 @@ def insert_native(client: Client, statement: str, batch: pa.Table) -> int:
         types = sample.columns_with_types
         if [name for name, _ in types] != batch.column_names:
             raise ValueError(f"the server expects columns {[n for n, _ in types]}, the batch has {batch.column_names}")
-        encoded = [column_bytes(ch_type, batch.column(i)) for i, (_, ch_type) in enumerate(types)]
+        encoded = block_bytes([ch_type for _, ch_type in types], batch.columns)
         if all(e is not None for e in encoded):
             _send_block(
                 client, [(n, t, e) for (n, t), e in zip(types, encoded, strict=True) if e is not None], len(batch)

@@ -74,6 +74,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+@cache
 def _arrow_type(column: Column) -> pa.DataType:
     base = column.base_type
     if base.startswith("Enum8("):
@@ -84,6 +85,7 @@ def _arrow_type(column: Column) -> pa.DataType:
         raise StorageError(f"column {column.name}: type {column.type} has no Arrow mapping") from None
 
 
+@cache
 def _enum_names(column: Column) -> pa.Array | None:
     if not column.base_type.startswith("Enum8("):
         return None

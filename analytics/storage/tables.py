@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import valuenet.schemas.clickhouse as _ddl_package
@@ -48,17 +48,17 @@ class Column:
     name: str
     type: str
 
-    @property
+    @cached_property
     def nullable(self) -> bool:
         """True for ``Nullable(...)`` columns."""
         return self.type.startswith("Nullable(")
 
-    @property
+    @cached_property
     def base_type(self) -> str:
         """The type without ``Nullable(...)``."""
         return self.type[len("Nullable(") : -1] if self.nullable else self.type
 
-    @property
+    @cached_property
     def is_datetime(self) -> bool:
         """True for ``DateTime`` / ``DateTime('UTC')`` columns."""
         return self.base_type.startswith("DateTime")
@@ -79,12 +79,12 @@ class TableSpec:
         """The DDL without its ``--`` comment lines, ready to execute."""
         return "\n".join(l for l in self.ddl.splitlines() if not l.lstrip().startswith("--")).strip()
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         """Column names in DDL order."""
         return tuple(c.name for c in self.columns)
 
-    @property
+    @cached_property
     def ms_companions(self) -> dict[str, str]:
         """``{datetime column: its <name>_ms column}`` for datetime columns that have one."""
         names = set(self.column_names)
