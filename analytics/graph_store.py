@@ -101,7 +101,7 @@ _EVENT_ID, _TIMESTAMP, _LANE, _KIND, _FLOW_TYPE = map(
 _GIVER, _GIVER_SEGMENT, _GIVER_TEAM, _GIVER_FOLLOWERS = map(
     attrgetter, ("giver", "giver_segment", "giver_team", "giver_followers")
 )
-_TZINFO = attrgetter("tzinfo")
+_TZINFO, _PARENT_ID = attrgetter("tzinfo"), attrgetter("parent_id")
 _RECEIVER, _RECEIVER_SEGMENT, _RECEIVER_TEAM = map(attrgetter, ("receiver", "receiver_segment", "receiver_team"))
 _OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
 _ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
@@ -549,13 +549,34 @@ class GraphStore:
             else:
                 rank = np.empty(m, dtype=np.int64)
                 rank[order] = base[group] + within
-            for i in amp.tolist():  # batch order: each bucket gets its own in batch order
-                f = fl[i]
-                bucket = buckets[int(b_a[i])]
-                parent = f.parent_id
-                bucket.amp_at += _I32(int(rank[i]))
-                bucket.amp_item += _I64(hash(parent if parent else f"\0actor:{receivers[i]}"))
-                bucket.amp_own += _I64(hash(f.event_id.removesuffix("#quote")) if kind[i] == _QUOTE else 0)
+            rows = amp.tolist()
+            items = np.array(
+                [
+                    hash(p if p else f"\0actor:{r}")
+                    for p, r in zip(
+                        map(_PARENT_ID, map(fl.__getitem__, rows)), map(receivers.__getitem__, rows), strict=True
+                    )
+                ],
+                dtype=np.int64,
+            )
+            owns = np.array(
+                [
+                    hash(eids_a[i].removesuffix("#quote")) if q else 0
+                    for i, q in zip(rows, (kind[amp] == _QUOTE).tolist(), strict=True)
+                ],
+                dtype=np.int64,
+            )
+            at = rank[amp].astype(np.int32)
+            amp_b = b_a[amp]  # batch order within each bucket, as the loop appends them
+            if len(amp) > 1 and bool((amp_b[1:] < amp_b[:-1]).any()):
+                by = np.argsort(amp_b, kind="stable")
+                amp_b, at, items, owns = amp_b[by], at[by], items[by], owns[by]
+            cuts = (np.flatnonzero(amp_b[1:] != amp_b[:-1]) + 1).tolist()
+            for lo, hi in zip([0, *cuts], [*cuts, len(amp_b)], strict=True):
+                bucket = buckets[int(amp_b[lo])]
+                bucket.amp_at += at[lo:hi].tobytes()
+                bucket.amp_item += items[lo:hi].tobytes()
+                bucket.amp_own += owns[lo:hi].tobytes()
 
         if len(tracked):
             self._track_threads(
