@@ -40,6 +40,7 @@ __all__ = [
     "opt_str",
     "id_str",
     "opt_id",
+    "as_id",
     "iso_ts",
     "unix_ts",
     "make",
@@ -206,6 +207,11 @@ def opt_id(ctx: Ctx, obj: Any, path: str) -> str | None:
     v = get(ctx, obj, path)
     if v is None:
         return None
+    return _as_id(ctx, v, path)
+
+
+def as_id(ctx: Ctx, v: Any, path: str) -> str:
+    """A present id value (string or integer) as a string; ParseError naming ``path`` otherwise."""
     return _as_id(ctx, v, path)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from valuenet.ingest.parsers._common import (
     Ctx,
+    as_id,
     get,
     iso_ts,
     make,
@@ -123,7 +124,11 @@ def _infer(body: dict[str, Any]) -> str:
 
 
 def _login(ctx: Ctx, obj: Any, path: str, *, required: bool) -> str | None:
-    user = get(ctx, obj, path)
+    return _user_login(ctx, get(ctx, obj, path), path, required=required)
+
+
+def _user_login(ctx: Ctx, user: Any, path: str, *, required: bool) -> str | None:
+    """``github:<login>`` of the user object ``user`` found at ``path``."""
     if user is None:
         if required:
             raise ctx.error(path, "missing")
@@ -174,15 +179,20 @@ def _item(
     obj = req(ctx, ev.body, obj_path)
     if not isinstance(obj, dict):
         raise ctx.error(obj_path, "expected an object")
-    item_id = opt_id(ctx, ev.body, f"{obj_path}.id")
-    actor = _login(ctx, ev.body, f"{obj_path}.user", required=False) or ev.sender
+    # obj is ev.body at obj_path (a plain key): its fields are read from it directly, paths only name errors
+    item_id = obj.get("id")
+    if item_id is not None:
+        item_id = as_id(ctx, item_id, f"{obj_path}.id")
+    user = obj.get("user")
+    actor = _user_login(ctx, user, f"{obj_path}.user", required=False) or ev.sender
     if actor is None:
         raise ctx.error(obj_path + ".user.login", "missing (and no sender)")
     base = f"{id_prefix}:{item_id}" if item_id else f"gharchive:{ev.archive_id or ctx.record}"
     if base.endswith(":None"):
         raise ctx.error(obj_path + ".id", "missing")
     action_kind = _ACTION_KIND.get(ev.action or "")
-    ts = _ts(ctx, ev, ev.body, f"{obj_path}.{ts_field}")
+    ts_raw = obj.get(ts_field)
+    ts = iso_ts(ctx, ts_raw, f"{obj_path}.{ts_field}") if ts_raw is not None else ev.fallback_ts
     if action_kind is not None:
         # ids name the item and never the receive time, so a redelivery deduplicates: an item is
         # deleted once; an edit is named by the item's updated_at (else the delivery id, which a
@@ -190,7 +200,7 @@ def _item(
         if action_kind is Kind.delete:
             ts, eid = ev.fallback_ts, f"{base}#delete"
         else:
-            updated = get(ctx, ev.body, f"{obj_path}.updated_at")
+            updated = obj.get("updated_at")
             ts = iso_ts(ctx, updated, f"{obj_path}.updated_at") if updated is not None else ev.fallback_ts
             stamp = ts.isoformat() if updated is not None else (ev.archive_id or ctx.record)
             if stamp is None:
@@ -209,11 +219,14 @@ def _item(
             )
         ]
     thread = f"{ev.repo}#{thread_no}" if ev.repo and thread_no is not None else None
-    uid = get(ctx, ev.body, f"{obj_path}.user.id")
+    uid = user.get("id") if user is not None else None  # _user_login checked it is an object
     meta = {"user_id": uid} if isinstance(uid, int) and not isinstance(uid, bool) else {}
     if metadata:
         meta.update(metadata)
-    common: dict[str, Any] = dict(channel=ev.repo, thread=thread, url=opt_str(ctx, ev.body, f"{obj_path}.html_url"))
+    url = obj.get("html_url")
+    if url is not None and type(url) is not str:
+        url = opt_str(ctx, ev.body, f"{obj_path}.html_url")
+    common: dict[str, Any] = dict(channel=ev.repo, thread=thread, url=url)
     ctx.remember(base, actor)
     out = [make(ctx, base, kind, ts, actor, target, parent_id=parent_id, text=text, metadata=meta, **common)]
     out += mentions_of(ctx, out[0], ["github:" + h for h in mentions_at(text)])
