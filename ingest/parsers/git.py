@@ -132,7 +132,7 @@ def _tool_email(email: str) -> bool:
     return domain in _TOOL_DOMAINS and local.replace("-", "").startswith("noreply")
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 15)
 def _person(raw: str) -> tuple[str, str, str, bool, bool]:
     """What parsing needs of a name as written, computed once per distinct name:
     (cleaned name, shown name = cleaned or as written, actor id of the shown name,
