@@ -140,16 +140,19 @@ def bench_chdb(models: dict[str, list[BaseModel]], args: argparse.Namespace) -> 
             n = len(batch)
             cols = ", ".join(table_spec(table).column_names)
             rows = models_to_rows(table, batch)
-            sink = pa.BufferOutputStream()
-            arrow = prepare_batch(table, rows)
-            with pa.ipc.new_stream(sink, arrow.schema) as w:
-                w.write_table(arrow)
-            ipc = sink.getvalue()
+            streams = []  # one pre-built Arrow IPC stream per insert of batch_size rows
+            for s in range(0, n, args.batch_size):
+                sink = pa.BufferOutputStream()
+                arrow = prepare_batch(table, rows[s : s + args.batch_size])
+                with pa.ipc.new_stream(sink, arrow.schema) as w:
+                    w.write_table(arrow)
+                streams.append(sink.getvalue())
 
-            def engine_only(table: str = table, cols: str = cols, ipc: pa.Buffer = ipc) -> None:
-                with store.session.send_insert(f"INSERT INTO bench.{table} ({cols})", "ArrowStream") as ins:
-                    ins.append(memoryview(ipc))
-                    ins.finish()
+            def engine_only(table: str = table, cols: str = cols, streams: list[pa.Buffer] = streams) -> None:
+                for ipc in streams:
+                    with store.session.send_insert(f"INSERT INTO bench.{table} ({cols})", "ArrowStream") as ins:
+                        ins.append(memoryview(ipc))
+                        ins.finish()
 
             methods = [
                 ("engine alone, pre-built Arrow IPC (baseline)", True, engine_only),
