@@ -11,7 +11,8 @@ run on the same models, repeats interleaved (round robin) so load drifts hit all
 - ``Store.write(rows)`` (the row path): the models' row dicts, column lists built from the dicts
   (clickhouse-driver encodes them on the server; Arrow for chdb);
 - baselines, nothing built in Python while timed: chdb **engine alone fed a pre-built Arrow IPC
-  stream**; server **raw clickhouse-driver columnar insert of pre-built column lists**
+  stream** (the Store's choice; beside it the engine fed pre-built in-memory Parquet and chdb's
+  ``Python(arrow_table)`` table function); server **raw clickhouse-driver columnar insert of pre-built column lists**
   (``columnar=True``, ``types_check=False``: what a hand-written client sends at best with the driver).
 
 Besides wall-clock rows/s it reports rows per CPU-second (this process; plus the private server's
@@ -22,6 +23,7 @@ clickhouse-server is started on free ports.
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import sys
 import tempfile
@@ -36,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from tests.test_storage import T0, make_flows
@@ -154,8 +157,27 @@ def bench_chdb(models: dict[str, list[BaseModel]], args: argparse.Namespace) -> 
                         ins.append(memoryview(ipc))
                         ins.finish()
 
+            tables = [prepare_batch(table, rows[s : s + args.batch_size]) for s in range(0, n, args.batch_size)]
+            parquets = []
+            for arrow in tables:
+                out = io.BytesIO()
+                pq.write_table(arrow, out, compression="none")
+                parquets.append(out.getvalue())
+
+            def engine_parquet(table: str = table, cols: str = cols, parquets: list[bytes] = parquets) -> None:
+                for data in parquets:
+                    with store.session.send_insert(f"INSERT INTO bench.{table} ({cols})", "Parquet") as ins:
+                        ins.append(memoryview(data))
+                        ins.finish()
+
+            def engine_python(table: str = table, cols: str = cols, tables: list[pa.Table] = tables) -> None:
+                for arrow in tables:  # noqa: B007  chdb's Python() table function reads the local `arrow`
+                    store.session.query(f"INSERT INTO bench.{table} ({cols}) SELECT {cols} FROM Python(arrow)")
+
             methods = [
                 ("engine alone, pre-built Arrow IPC (baseline)", True, engine_only),
+                ("engine alone, pre-built Parquet in memory", False, engine_parquet),
+                ("engine alone, Python(arrow_table) table function", False, engine_python),
                 ("Store.write_models (column path)", False, lambda t=table, b=batch: store.write_models(t, b)),
                 ("Store.write(row dicts) (row path)", False, lambda t=table, r=rows: store.write(t, r)),
             ]
