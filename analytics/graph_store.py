@@ -95,14 +95,17 @@ _LATE_SLOT = _NSEG * (_NSEG + 1) * _NLAYER  # counter slots: (giver seg, receive
 _ZERO_SLOTS = bytes(8 * (_LATE_SLOT + 1))
 _NEG_INF = float("-inf")
 _I32, _I64 = struct.Struct("=i").pack, struct.Struct("=q").pack  # one bucket column entry (native order)
-_EVENT_ID, _TIMESTAMP, _LANE, _KIND, _FLOW_TYPE = map(
-    attrgetter, ("event_id", "timestamp", "lane", "kind", "flow_type")
-)
-_GIVER, _GIVER_SEGMENT, _GIVER_TEAM, _GIVER_FOLLOWERS = map(
-    attrgetter, ("giver", "giver_segment", "giver_team", "giver_followers")
-)
+_EVENT_ID, _TIMESTAMP, _LANE, _KIND = map(attrgetter, ("event_id", "timestamp", "lane", "kind"))
+_GIVER, _GIVER_TEAM, _GIVER_FOLLOWERS = map(attrgetter, ("giver", "giver_team", "giver_followers"))
 _TZINFO, _PARENT_ID = attrgetter("tzinfo"), attrgetter("parent_id")
-_RECEIVER, _RECEIVER_SEGMENT, _RECEIVER_TEAM = map(attrgetter, ("receiver", "receiver_segment", "receiver_team"))
+_SEGMENTS_AND_TYPE = attrgetter("giver_segment", "receiver_segment", "flow_type")
+_SLOT_OF = {  # (giver segment, receiver segment, flow type) → live counter slot (receiver segment as given)
+    (g, r, t): (_SEG_CODE[g] * (_NSEG + 1) + _SEG_CODE[r]) * _NLAYER + _LAYER_CODE[t]
+    for g in SEGMENTS
+    for r in SEGMENTS
+    for t in LAYERS
+}
+_RECEIVER, _RECEIVER_TEAM = map(attrgetter, ("receiver", "receiver_team"))
 _OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
 _ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
 _AMPLIFY_CODES = np.array(sorted(KIND_CODE[k] for k in AMPLIFY_KINDS))
@@ -299,10 +302,13 @@ class GraphStore:
     def add_many(self, flows: Iterable[Flow]) -> dict[str, int]:
         """Apply flows in order; returns ``{"applied": a, "duplicate": d, "late": l}``.
 
-        The same state as :meth:`add` per flow, faster: the per-flow work is one inlined loop;
-        the windows' counters slide once at the end of the batch and the batch's counts are
-        then added with numpy (a window's total is the sum of the counts of the buckets inside
-        it, so sliding and adding once per batch gives the totals of sliding and adding per flow).
+        The same state as :meth:`add` per flow (tests/test_graph_batch.py), ~2x faster: the batch
+        is applied column-wise with numpy (:meth:`_add_batch_vectorised`); the windows' counters
+        slide once per batch and the batch's counts are then added (a window's total is the sum
+        of the counts of the buckets inside it, so sliding and adding once per batch gives the
+        totals of sliding and adding per flow). A batch the column-wise plan cannot prove equal
+        (it touches state that expires part-way through it, or brings a new team name) is halved,
+        down to a per-flow loop for the small piece that holds the edge (``sequential_flows``).
         """
         with self._lock:
             return self._add_batch(flows)
@@ -437,9 +443,10 @@ class GraphStore:
         m = len(fl)
         givers = list(map(_GIVER, fl))
         receivers = list(map(_RECEIVER, fl))
-        seg_code, teams = _SEG_CODE, self._teams
-        gs = np.fromiter(map(seg_code.__getitem__, map(_GIVER_SEGMENT, fl)), np.int64, m)
-        rs = np.fromiter(map(seg_code.__getitem__, map(_RECEIVER_SEGMENT, fl)), np.int64, m)
+        teams = self._teams
+        slot = np.fromiter(map(_SLOT_OF.__getitem__, map(_SEGMENTS_AND_TYPE, fl)), np.int64, m)  # counter slot
+        layer = slot % _NLAYER
+        gs, rs = np.divmod(slot // _NLAYER, _NSEG + 1)
         gteams = list(map(_GIVER_TEAM, fl))
         rteams = list(map(_RECEIVER_TEAM, fl))
         team_code = cast(Callable[[str | None, int], int], teams.get)  # None (never a key) → the default
@@ -447,7 +454,6 @@ class GraphStore:
         rt = np.fromiter(map(team_code, rteams, repeat(-1)), np.int32, m)
         if int((gt < 0).sum()) != gteams.count(None) or int((rt < 0).sum()) != rteams.count(None):
             return None  # a new team name: interned in the per-flow order by the loop
-        layer = np.fromiter(map(_LAYER_CODE.__getitem__, map(_FLOW_TYPE, fl)), np.int64, m)
         kind = np.fromiter(map(KIND_CODE.__getitem__, map(_KIND, fl)), np.int64, m)
         # threads: the rule of _track_thread, per column
         opener = (gs == _CUSTOMER) & np.isin(kind, _OPENER_CODES) & (layer != _IDEA)
@@ -584,7 +590,7 @@ class GraphStore:
             )
 
         self._slide_counters_and_count(
-            b_a, (gs * (_NSEG + 1) + np.where(rid < 0, _NO_RECEIVER, rs)) * _NLAYER + layer, late_b
+            b_a, np.where(rid < 0, (gs * (_NSEG + 1) + _NO_RECEIVER) * _NLAYER + layer, slot), late_b
         )
         self.applied += n_applied
         self.duplicates += n_dup

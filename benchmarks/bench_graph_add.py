@@ -8,6 +8,8 @@ fed to a fresh store with the default windows (1h, 24h, 7d) and live counters. T
 loaded with ``git show``), then today's ``add()`` per flow (same state as ``add_many``, tested
 in tests/test_graph_batch.py). Medians of ``--repeats``, repeats interleaved, in flows per
 CPU-second of this process (``time.process_time``: one core's rate, robust on a shared machine).
+Then the graph agent's decoding of the same flows as ``valuenet.flows`` records: msgspec
+(``schemas.flow.decode_flow_record``, today) against ``FlowPayload.validate_json`` (before).
 Each run starts after a full ``gc.collect()`` (the collections during a run are timed with it:
 they scale with the long-lived objects a path creates, while the previous run's garbage is not its own).
 """
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -29,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_metrics import generate
 from valuenet.analytics.graph_store import GraphStore
+from valuenet.schemas.flow import FlowBatch, FlowPayload, decode_flow_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,23 +101,61 @@ def main() -> None:
         for i in range(0, len(flows), args.batch):
             store.add_many(flows[i : i + args.batch])
 
-    rates: dict[str, list[float]] = {
-        f"add() per flow at {args.before} (baseline)": [],
-        "add() per flow": [],
-        f"add_many, {args.batch} per call": [],
-    }
-    for rep in range(args.repeats):
-        for name, run in zip(rates, (per_flow_before, per_flow, batched), strict=True):
+    measure(
+        f"GraphStore, {args.flows:,} flows over {args.actors:,} actors",
+        {
+            f"add() per flow at {args.before} (baseline)": per_flow_before,
+            "add() per flow": per_flow,
+            f"add_many, {args.batch} per call": batched,
+        },
+        args.flows,
+        args.repeats,
+    )
+
+    # the graph agent's decoding of the same flows as valuenet.flows records (FlowBatch JSON, 500 per record)
+    records = [FlowBatch.dump_json(flows[i : i + 500], warnings=False) for i in range(0, len(flows), 500)]
+
+    def pydantic_decode() -> None:  # what decode_flows did before: FlowPayload, then seq per flow
+        for offset, value in enumerate(records):
+            payload = FlowPayload.validate_json(value)
+            for i, flow in enumerate(payload if isinstance(payload, list) else payload.flows):
+                flow.seq = (offset << 20) | i
+
+    def fast_decode() -> None:  # what decode_flows does now
+        for offset, value in enumerate(records):
+            decoded = decode_flow_record(value)
+            assert decoded is not None
+            for i, flow in enumerate(decoded[0]):
+                flow.__dict__["seq"] = (offset << 20) | i
+                flow.__pydantic_fields_set__.add("seq")
+
+    measure(
+        f"decoding {len(records)} valuenet.flows records of 500 flows",
+        {
+            "FlowPayload.validate_json + seq (baseline)": pydantic_decode,
+            "decode_flow_record (msgspec) + seq": fast_decode,
+        },
+        args.flows,
+        args.repeats,
+    )
+
+
+def measure(title: str, paths: dict[str, Callable[[], None]], n: int, repeats: int) -> None:
+    """Run ``paths`` ``repeats`` times (interleaved) and print their medians in flows per CPU-second."""
+    rates: dict[str, list[float]] = {name: [] for name in paths}
+    for rep in range(repeats):
+        for name, run in paths.items():
             gc.collect()  # every run starts from the same collector state (not the garbage of the run before)
             t0 = time.process_time()
             run()
-            rates[name].append(args.flows / (time.process_time() - t0))
-            print(f"  {name:<36} run {rep + 1}/{args.repeats}: {rates[name][-1]:>10,.0f} flows/CPU-s", flush=True)
+            rates[name].append(n / (time.process_time() - t0))
+            print(f"  {name:<44} run {rep + 1}/{repeats}: {rates[name][-1]:>10,.0f} flows/CPU-s", flush=True)
     base = statistics.median(next(iter(rates.values())))
-    print(f"\nGraphStore, {args.flows:,} flows over {args.actors:,} actors, median of {args.repeats}")
+    print(f"\n{title}, median of {repeats}")
     print("| path | flows per CPU-second | × baseline |\n|---|---:|---:|")
     for name, r in rates.items():
         print(f"| {name} | {statistics.median(r):,.0f} | {statistics.median(r) / base:.2f} |")
+    print(flush=True)
 
 
 if __name__ == "__main__":
