@@ -95,6 +95,24 @@ def test_mastodon_streaming_frames_and_sse() -> None:
     assert [i.kind for i in run("mastodon", sse)] == [Kind.reply] + [Kind.mention] * 2
 
 
+def test_mastodon_frame_payload_text_is_repaired() -> None:
+    """A streaming frame's status arrives as a JSON string inside the JSON: its NUL and lone
+    surrogates are repaired like any entry point's (schemas.text), not carried into the text."""
+    st = load("mastodon/status_reply.json")
+    st["content"] = "<p>hi\x00there \udcff</p>"
+    for frame in (
+        {"event": "update", "payload": json.dumps(st)},
+        f"event: update\ndata: {json.dumps(st)}\n\n",  # the same as an SSE block
+    ):
+        out = run("mastodon", frame)
+        assert out[0].text == "<p>hi\ufffdthere \ufffd</p>"
+        assert all("\x00" not in (i.text or "") for i in out)
+        out[0].model_dump_json().encode("utf-8")  # encodable all the way to Kafka and ClickHouse
+    with pytest.raises(ParseError) as e:
+        run("mastodon", {"event": "update", "payload": "[" * 300 + "]" * 300})
+    assert e.value.field == "payload" and "nested deeper" in e.value.reason
+
+
 def test_mastodon_bad_frame_names_the_field() -> None:
     with pytest.raises(ParseError) as e:
         run("mastodon", {"stream": ["public"], "event": "update", "payload": "{not json"})

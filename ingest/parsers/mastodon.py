@@ -19,12 +19,12 @@ or by ``x-mastodon-account-id`` when that account was seen before. v2 grouped no
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
 
 from valuenet.ingest.parsers._common import Ctx, get, hostname, id_str, iso_ts, make, mentions_of, opt_id, opt_str, req
 from valuenet.schemas.interaction import Interaction, Kind
+from valuenet.schemas.text import loads
 
 __all__ = ["parse", "ACCEPTS_TEXT"]
 
@@ -91,9 +91,9 @@ def _frame(ctx: Ctx, home: str | None, frame: dict[str, Any], headers: dict[str,
         return []  # filters_changed, announcement, conversation, …
     if isinstance(raw, str):
         try:
-            body = json.loads(raw)
-        except ValueError as e:
-            raise ctx.error("payload", f"not a JSON string: {e}") from None
+            body = loads(raw)  # text repaired like at every entry point (schemas.text)
+        except ValueError as e:  # a TextError: the JSON error itself when malformed, else too deep
+            raise ctx.error("payload", f"not a JSON string: {e.__cause__ or e}") from None
     else:
         body = raw
     if not isinstance(body, dict):
