@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.pipeline_harness import envelope, git_records
 from valuenet.config import Settings
@@ -25,7 +27,8 @@ from valuenet.ingest.routing import envelope_key, partition_for
 from valuenet.ingest.synth import SynthNetwork
 from valuenet.pipeline.wiring import build_stage
 from valuenet.processors.stage import ProcessorStage, StageResult
-from valuenet.schemas.envelope import fast_envelopes
+from valuenet.schemas import RawEnvelope
+from valuenet.schemas.envelope import RawBatch, fast_envelopes
 
 LANES = 4
 Call = tuple[list[bytes], list[int]]
@@ -233,3 +236,67 @@ def test_cached_bot_and_prior_decisions_equal_the_uncached_ones() -> None:
                 want = prior_for(kind, meta)
                 got = _prior(kind, meta)
                 assert (tuple(got) if want else got.reason) == (want or "rule:no text"), (kind, meta)
+
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.text(max_size=12),
+    st.sampled_from([float("nan"), float("inf"), 1e-320, -0.0]),
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+_VALID_TIMES = ["2026-11-01T00:00:00Z", "2026-11-01T00:00:00.123456+00:00", "2026-11-01T01:02:03.1234567-05:30"]
+_times = st.sampled_from(
+    _VALID_TIMES * 4
+    + [
+        "2026-11-01 01:02:03Z",
+        "2026-11-01t01:02:03z",
+        "2026-11-01T01:02:03",
+        "2026-11-01",
+        "1700000000",
+        "2026-11-01T24:00:00Z",
+        "2026-13-01T00:00:00Z",
+        "yesterday",
+        "",
+    ]
+)
+_names = st.text(min_size=1, max_size=3)
+_envelope = st.fixed_dictionaries(
+    {
+        "source": st.sampled_from(["git"] * 6 + ["slack", "github", "bluesky", "GIT", "myspace", ""]),
+        "network": st.one_of(_names, _names, _names, st.sampled_from(["", "n" * 128, "é" * 128, "é" * 129])),
+        "received_at": st.one_of(_times, _times, _times, st.integers(), st.none()),
+        "payload": _json,
+    },
+    optional={
+        "schema_version": st.sampled_from([1, 1, 1, 1.0, "1", 2, True]),
+        "headers": st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2) | st.just({"x-id": 7}),
+    },
+)
+_odd = st.fixed_dictionaries({"source": st.just("git"), "network": _names, "payload": _json, "extra": st.integers()})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_envelope | _envelope | _envelope | _odd, min_size=1, max_size=3), st.booleans(), st.booleans())
+def test_the_typed_decoder_accepts_only_what_pydantic_accepts_with_the_same_values(
+    items: list[dict[str, Any]], packed: bool, ascii_only: bool
+) -> None:
+    if packed:
+        value = json.dumps(items, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    else:
+        value = json.dumps(items[0], ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    fast = fast_envelopes(value)
+    try:
+        want = RawBatch.validate_json(value) if packed else [RawEnvelope.model_validate_json(value)]
+    except ValueError:  # pydantic refuses (ValidationError): the typed decoder must refuse too
+        assert fast is None
+        return
+    if fast is not None:
+        assert [e.model_dump() for e in fast] == [e.model_dump() for e in want]
