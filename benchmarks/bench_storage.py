@@ -244,14 +244,17 @@ def main() -> None:
 
     n = args.rows
     print(f"\n{n:,} rows per table, batch {args.batch_size:,}, median of {args.repeats}, load average {_load()}")
-    print("| backend | table | insert path | rows/s | × baseline | rows per CPU-second |\n|---|---|---|---:|---:|---:|")
+    print(
+        "| backend | table | insert path | rows/s | × baseline | rows per CPU-second | CPU ms: this process + server |"
+        "\n|---|---|---|---:|---:|---:|---:|"
+    )
     for r in results:
         base = next(b for b in results if b.baseline and (b.backend, b.table) == (r.backend, r.table))
         rate = n / statistics.median(r.wall)
         cpu = statistics.median(c + s for c, s in zip(r.cpu, r.server_cpu, strict=True))
         print(
             f"| {r.backend} | {r.table} | {r.path} | {rate:,.0f} | {rate / (n / statistics.median(base.wall)):.2f} "
-            f"| {n / cpu:,.0f} |"
+            f"| {n / cpu:,.0f} | {statistics.median(r.cpu) * 1000:,.0f} + {statistics.median(r.server_cpu) * 1000:,.0f} |"
         )
 
 
