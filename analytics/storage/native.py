@@ -64,28 +64,27 @@ def strings_bytes(arrays: Sequence[pa.Array]) -> list[bytes]:
     n = len(whole)
     if not n:
         return [b"" for _ in arrays]
-    lengths = pc.binary_length(whole).to_numpy(zero_copy_only=False).astype(np.int64)
-    vlen = np.ones(n, dtype=np.int64)  # varint width: 7 bits per byte
-    for shift in (7, 14, 21, 28):
-        vlen += lengths >= (1 << shift)
-    if int(vlen.max()) == 1:
+    lengths = pc.binary_length(whole).to_numpy(zero_copy_only=False)
+    if int(lengths.max()) < 0x80:  # the usual case: every length prefix is one byte
         varints = lengths.astype(np.uint8)
+        offsets = np.arange(n + 1, dtype=np.int32)
     else:
+        lengths = lengths.astype(np.int64)
+        vlen = np.ones(n, dtype=np.int64)  # varint width: 7 bits per byte
+        for shift in (7, 14, 21, 28):
+            vlen += lengths >= (1 << shift)
         row = np.repeat(np.arange(n), vlen)
         k = np.arange(len(row)) - np.repeat(np.cumsum(vlen) - vlen, vlen)  # byte index inside each varint
         varints = (((lengths[row] >> (7 * k)) & 0x7F) | ((k < vlen[row] - 1) << 7)).astype(np.uint8)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(vlen, out=offsets[1:])
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(vlen, out=offsets[1:])
     prefix = pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(varints)])
     joined = pc.binary_join_element_wise(prefix, whole.cast(pa.binary()), pa.scalar(b"", pa.binary()))
     _, joined_offsets, data = joined.buffers()
-    bounds = np.frombuffer(joined_offsets, dtype=np.int32, count=joined.offset + n + 1)[joined.offset :].tolist()
+    bounds = np.frombuffer(joined_offsets, dtype=np.int32, count=joined.offset + n + 1)[joined.offset :]
+    edges = bounds[np.cumsum([0, *sizes])].tolist()  # each column's first and last byte
     view = memoryview(data)
-    out, row0 = [], 0
-    for size in sizes:
-        out.append(bytes(view[bounds[row0] : bounds[row0 + size]]))
-        row0 += size
-    return out
+    return [bytes(view[start:end]) for start, end in zip(edges, edges[1:], strict=False)]
 
 
 @cache
