@@ -601,11 +601,7 @@ class GraphStore:
         self, keys: list[str], ts: np.ndarray, b: np.ndarray, question: np.ndarray, idea: np.ndarray, answer: np.ndarray
     ) -> None:
         """:meth:`_track_thread` for a batch's thread flows (in batch order), their roles decided per column."""
-        event = self._thread_event
-        for key, t, is_question, is_idea, is_answer in zip(
-            keys, ts.tolist(), question.tolist(), idea.tolist(), answer.tolist(), strict=True
-        ):
-            event(key, t, is_question, is_idea, is_answer)
+        self._thread_events(keys, ts.tolist(), question.tolist(), idea.tolist(), answer.tolist())
         self._extend_by_bucket(self._threads_by_bucket, b, keys)
 
     def _slide_counters_and_count(self, b: np.ndarray, slots: np.ndarray, late_b: np.ndarray) -> None:
@@ -983,27 +979,32 @@ class GraphStore:
         if not (question or idea or answer):
             return
         key = flow.thread or flow.parent_id or flow.event_id
-        self._thread_event(key, ts, question, idea, answer)
+        self._thread_events([key], [ts], [question], [idea], [answer])
         self._threads_by_bucket.setdefault(b, []).append(key)
 
-    def _thread_event(self, key: str, t: float, question: bool, idea: bool, answer: bool) -> None:
-        """A question, idea and/or answer at ``t`` in thread ``key``: its rows and answer times (module docstring)."""
-        row_q, answers, idea_rows, last = self._threads.get(key, NEW_THREAD)
-        if question:
-            if row_q < 0:
-                row_q = self._questions.add(t, answers)
-            elif t < self._questions.start[row_q]:
-                self._questions.restart(row_q, t, answers)
-        if idea:
-            idea_rows = (*idea_rows, self._ideas.add(t, answers))
-        if answer:
-            at = bisect.bisect_right(answers, t)
-            answers = (*answers[:at], t, *answers[at:])
-            if row_q >= 0:
-                self._questions.answered(row_q, t)
-            for row in idea_rows:
-                self._ideas.answered(row, t)
-        self._threads[key] = (row_q, answers, idea_rows, t if t > last else last)
+    def _thread_events(
+        self, keys: list[str], ts: list[float], question: list[bool], idea: list[bool], answer: list[bool]
+    ) -> None:
+        """Questions, ideas and/or answers at ``ts`` in threads ``keys``, in order: rows and answer times."""
+        threads, questions, ideas = self._threads, self._questions, self._ideas
+        started, answered, idea_answered = questions.start, questions.answered, ideas.answered
+        for key, t, is_question, is_idea, is_answer in zip(keys, ts, question, idea, answer, strict=True):
+            row_q, answers, idea_rows, last = threads.get(key, NEW_THREAD)
+            if is_question:
+                if row_q < 0:
+                    row_q = questions.add(t, answers)
+                elif t < started[row_q]:
+                    questions.restart(row_q, t, answers)
+            if is_idea:
+                idea_rows = (*idea_rows, ideas.add(t, answers))
+            if is_answer:
+                at = bisect.bisect_right(answers, t)
+                answers = (*answers[:at], t, *answers[at:])
+                if row_q >= 0:
+                    answered(row_q, t)
+                for row in idea_rows:
+                    idea_answered(row, t)
+            threads[key] = (row_q, answers, idea_rows, t if t > last else last)
 
     # ------------------------------------------------------------------ time
     def expire(self, watermark: datetime | float) -> int:
