@@ -59,12 +59,13 @@ def strings_bytes(arrays: Sequence[pa.Array]) -> list[bytes]:
         return []
     sizes = [len(a) for a in arrays]
     whole = pa.concat_arrays(list(arrays)) if len(arrays) > 1 else arrays[0]
-    if whole.null_count:
-        whole = whole.fill_null("")
     n = len(whole)
     if not n:
         return [b"" for _ in arrays]
-    lengths = pc.binary_length(whole).to_numpy(zero_copy_only=False)
+    lengths = pc.binary_length(whole)
+    if lengths.null_count:
+        lengths = lengths.fill_null(0)
+    lengths = lengths.to_numpy(zero_copy_only=False)
     if int(lengths.max()) < 0x80:  # the usual case: every length prefix is one byte
         varints = lengths.astype(np.uint8)
         offsets = np.arange(n + 1, dtype=np.int32)
@@ -79,7 +80,9 @@ def strings_bytes(arrays: Sequence[pa.Array]) -> list[bytes]:
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(vlen, out=offsets[1:])
     prefix = pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(varints)])
-    joined = pc.binary_join_element_wise(prefix, whole.cast(pa.binary()), pa.scalar(b"", pa.binary()))
+    joined = pc.binary_join_element_wise(
+        prefix, whole.cast(pa.binary()), pa.scalar(b"", pa.binary()), null_handling="replace", null_replacement=""
+    )
     _, joined_offsets, data = joined.buffers()
     bounds = np.frombuffer(joined_offsets, dtype=np.int32, count=joined.offset + n + 1)[joined.offset :]
     edges = bounds[np.cumsum([0, *sizes])].tolist()  # each column's first and last byte
@@ -100,6 +103,13 @@ def _enum8_bytes(spec: str, array: pa.Array) -> bytes:
     names, codes = _enum8_table(spec)
     index = pc.index_in(array, value_set=names).fill_null(0).to_numpy(zero_copy_only=False)
     return bytes(codes[index].tobytes())
+
+
+def _one_array(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as one array (a table's single-chunk column without a copy)."""
+    if not isinstance(array, pa.ChunkedArray):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
 
 
 def _split(ch_type: str) -> tuple[bool, str]:
@@ -143,7 +153,7 @@ def column_bytes(ch_type: str, array: pa.Array | pa.ChunkedArray) -> bytes | Non
 
 def block_bytes(ch_types: Sequence[str], arrays: Sequence[pa.Array | pa.ChunkedArray]) -> list[bytes | None]:
     """:func:`column_bytes` of each column of a block; the String columns are encoded together."""
-    plain = [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays]
+    plain = [_one_array(a) for a in arrays]
     kinds = [_split(t) for t in ch_types]
     strings = [i for i, ((_, base), a) in enumerate(zip(kinds, plain, strict=True)) if _is_string(base, a)]
     values: dict[int, bytes | None] = dict(zip(strings, strings_bytes([plain[i] for i in strings]), strict=True))
