@@ -95,15 +95,17 @@ _LATE_SLOT = _NSEG * (_NSEG + 1) * _NLAYER  # counter slots: (giver seg, receive
 _ZERO_SLOTS = bytes(8 * (_LATE_SLOT + 1))
 _NEG_INF = float("-inf")
 _I32, _I64 = struct.Struct("=i").pack, struct.Struct("=q").pack  # one bucket column entry (native order)
-_EVENT_ID, _TIMESTAMP, _LANE, _KIND = map(attrgetter, ("event_id", "timestamp", "lane", "kind"))
+_EVENT_ID, _TIMESTAMP, _LANE = map(attrgetter, ("event_id", "timestamp", "lane"))
 _GIVER, _GIVER_TEAM, _GIVER_FOLLOWERS = map(attrgetter, ("giver", "giver_team", "giver_followers"))
 _TZINFO, _PARENT_ID = attrgetter("tzinfo"), attrgetter("parent_id")
-_SEGMENTS_AND_TYPE = attrgetter("giver_segment", "receiver_segment", "flow_type")
-_SLOT_OF = {  # (giver segment, receiver segment, flow type) → live counter slot (receiver segment as given)
-    (g, r, t): (_SEG_CODE[g] * (_NSEG + 1) + _SEG_CODE[r]) * _NLAYER + _LAYER_CODE[t]
+_SEGMENTS_TYPE_KIND = attrgetter("giver_segment", "receiver_segment", "flow_type", "kind")
+_NKIND = len(KIND_CODE)
+_SLOT_KIND_OF = {  # (giver segment, receiver segment, flow type, kind) → live counter slot × _NKIND + kind code
+    (g, r, t, k): ((_SEG_CODE[g] * (_NSEG + 1) + _SEG_CODE[r]) * _NLAYER + _LAYER_CODE[t]) * _NKIND + KIND_CODE[k]
     for g in SEGMENTS
     for r in SEGMENTS
     for t in LAYERS
+    for k in KIND_CODE
 }
 _RECEIVER, _RECEIVER_TEAM = map(attrgetter, ("receiver", "receiver_team"))
 _OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
@@ -444,7 +446,9 @@ class GraphStore:
         givers = list(map(_GIVER, fl))
         receivers = list(map(_RECEIVER, fl))
         teams = self._teams
-        slot = np.fromiter(map(_SLOT_OF.__getitem__, map(_SEGMENTS_AND_TYPE, fl)), np.int64, m)  # counter slot
+        slot, kind = np.divmod(
+            np.fromiter(map(_SLOT_KIND_OF.__getitem__, map(_SEGMENTS_TYPE_KIND, fl)), np.int64, m), _NKIND
+        )
         layer = slot % _NLAYER
         gs, rs = np.divmod(slot // _NLAYER, _NSEG + 1)
         gteams = list(map(_GIVER_TEAM, fl))
@@ -454,7 +458,6 @@ class GraphStore:
         rt = np.fromiter(map(team_code, rteams, repeat(-1)), np.int32, m)
         if int((gt < 0).sum()) != gteams.count(None) or int((rt < 0).sum()) != rteams.count(None):
             return None  # a new team name: interned in the per-flow order by the loop
-        kind = np.fromiter(map(KIND_CODE.__getitem__, map(_KIND, fl)), np.int64, m)
         # threads: the rule of _track_thread, per column
         opener = (gs == _CUSTOMER) & np.isin(kind, _OPENER_CODES) & (layer != _IDEA)
         question = opener & (kind == _TICKET)
