@@ -159,6 +159,10 @@ def test_column_path_names_the_bad_row_and_column(store: Store) -> None:
     with pytest.raises(RowError) as info:
         store.write_models("flows", flows)
     assert (info.value.table, info.value.column, info.value.row) == ("flows", "timestamp", 4)
+    flows[4] = flows[4].model_copy(update={"timestamp": EPOCH - timedelta(microseconds=1)})  # not rounded to 0
+    with pytest.raises(RowError, match="outside DateTime range") as info:
+        store.write_models("flows", flows)
+    assert (info.value.column, info.value.row) == ("timestamp", 4)
     flows[4] = flows[4].model_copy(update={"timestamp": EPOCH, "giver_followers": 2**63})
     with pytest.raises(RowError) as info:
         store.write_models("flows", flows)

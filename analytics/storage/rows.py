@@ -54,8 +54,6 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
 """The pydantic model each model-backed table stores (labels, directory, offsets take plain dicts)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_NAIVE = datetime(1970, 1, 1)  # naive datetimes are read as UTC, like Arrow does
-_ONE_MS = timedelta(milliseconds=1)
 _ENUM_NAME = re.compile(r"'((?:[^'\\]|\\.)*)'\s*=")
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "String": pa.string(),
@@ -157,14 +155,11 @@ def _datetime_arrays(
     """Seconds (uint32, for the DateTime column) and milliseconds (uint64) of one datetime column."""
     first = next((v for v in values if v is not None), None)
     if isinstance(first, datetime):
-        try:  # exact integer arithmetic in Python: ~4× faster than Arrow's per-object timezone calls
-            ms = pa.array(
-                [None if v is None else (v - (_EPOCH if v.tzinfo else _EPOCH_NAIVE)) // _ONE_MS for v in values],
-                type=pa.int64(),
-            )
-        except (TypeError, AttributeError):  # not all datetimes: Arrow names the bad row
-            stamps, _ = _to_array(spec.name, column.name, values, pa.timestamp("ms", tz="UTC"), n)
-            ms = stamps.cast(pa.int64())
+        # Arrow converts aware (any tzinfo: pydantic's TzInfo, zoneinfo, fixed offsets) and naive (read as
+        # UTC) datetimes in C to exact microseconds: 2× faster than Python arithmetic on pydantic's datetimes
+        micros, _ = _to_array(spec.name, column.name, values, pa.timestamp("us", tz="UTC"), n)
+        micros = micros.cast(pa.int64())
+        ms = pc.if_else(pc.less(micros, 0), pa.scalar(-1, pa.int64()), pc.divide(micros, 1000))  # < 1970: refused
     else:
         secs, _ = _to_array(spec.name, column.name, values, pa.int64(), n)
         ms = pc.multiply(secs, 1000)
