@@ -1,13 +1,15 @@
 """The rolling value-network graph of one network: cheap per-event updates, expensive metrics per tick.
 
 Memory design: actors are interned to integer ids; every applied flow is appended to its
-event-time bucket as five compact columns (``array``: giver id, receiver id or -1, flow-type
-code, kind code — 11 bytes per flow — plus its event id for dedupe). A tick copies the
+event-time bucket as five compact columns (``bytearray`` of native numbers: giver id, receiver
+id or -1, flow-type code, kind code — 10 bytes per flow — plus its event id for dedupe). A tick copies the
 retained buckets into numpy arrays under a lock (:meth:`GraphStore.snapshot`, milliseconds)
 and computes every window from that copy with no lock held (:func:`compute_tick`), so the
 store keeps accepting flows while a worker thread or process computes. ``StoreSnapshot``
 pickles, so the compute can also run in a process pool. ``add`` only appends to plain
-``array``/``dict``/``list`` state (≈ 100k flows/s in one thread).
+``bytearray``/``array``/``dict``/``list`` state (≈ 140k flows per CPU-second); ``add_many``
+applies a batch column-wise (≈ 2x that, benchmarks/bench_graph_add.py). Threads are plain
+tuples and bucket columns hold no references, so the cyclic GC has little long-lived state to walk.
 
 Cheap metrics are exact after every event, with no tick: each window keeps running counters
 of flows by (giver segment, receiver segment, flow type) plus its late events; a flow adds 1
