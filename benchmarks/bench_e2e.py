@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -42,7 +43,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._stack import ROOT, Run, clickhouse, envelope, git_payloads, own_broker
+from benchmarks._stack import ROOT, Run, bench_broker_settings, clickhouse, envelope, git_payloads, own_broker
 from valuenet.ingest.parsers import parse
 from valuenet.ingest.producer import RawProducer
 from valuenet.ingest.routing import envelope_key, partition_for
@@ -134,6 +135,43 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return sum(proc.cpu_times()[:2]), children
 
 
+IDLE_S = 3.0
+
+
+def service_pids() -> dict[str, int]:
+    """The broker's and ClickHouse server's pids when this benchmark started them (their CPU is part of the budget)."""
+    pids: dict[str, int] = {}
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pid_file = bench_broker_settings().home / "kafka" / "kafka.pid"
+        if pid_file.exists():
+            pids["broker"] = int(pid_file.read_text().split()[0])
+    if not os.environ.get("CLICKHOUSE_URL"):
+        for child in psutil.Process().children():
+            if "clickhouse" in " ".join(child.cmdline()):
+                pids["ClickHouse"] = child.pid
+    return pids
+
+
+def service_cpu(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds of each service (0 when it is gone)."""
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            out[name] = sum(psutil.Process(pid).cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            out[name] = 0.0
+    return out
+
+
+def loop_thread(pid: int) -> tuple[float, float]:
+    """Seconds the worker's event-loop thread ran on a CPU, and waited for one (``/proc/<pid>/schedstat``)."""
+    try:
+        on_cpu, waiting, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
 def warm_up(run: Run, batch: int) -> None:
     """Before the clock: 200 events to each of 4 warm-up networks (one per flows partition, so every worker
     holds a graph) and wait until a tick stored all their metrics — the tick processes have started and
@@ -158,13 +196,26 @@ def warm_up(run: Run, batch: int) -> None:
     time.sleep(2.0)
 
 
+@dataclass
+class PipelineRun:
+    """One timed pipeline run: events/s, CPU-seconds per event of each worker and of each service, and
+    where the first worker's event-loop thread spent the run (shares of wall time)."""
+
+    rate: float
+    cpu: list[float]
+    services: dict[str, float]
+    idle: dict[str, float]  # each service's CPU-seconds per second while the workers waited for events
+    on_cpu: float
+    waiting: float
+
+
 def pipeline(
     run: Run, records: list[bytes], keys: list[tuple[str, str]], expected_flows: int, workers: int, batch: int
-) -> tuple[float, list[float]]:
+) -> PipelineRun:
     """Events/s of ``workers`` valuenet workers (one consumer group), first stored flow → last, and each
     worker's CPU-seconds per event (its tick process included, and also printed alone: ticks cost
-    per second of run, not per event). The workers start, join and warm up (:func:`warm_up`) first;
-    the events are sent after."""
+    per second of run, not per event), the broker's and ClickHouse's too. The workers start, join and
+    warm up (:func:`warm_up`) first; the events are sent after."""
     procs = [run.worker(f"w{i}", loglevel="info") for i in range(workers)]
     logs = [run.home / f"w{i}.log" for i in range(workers)]
     deadline = time.monotonic() + 180
@@ -174,7 +225,14 @@ def pipeline(
         time.sleep(0.5)
     time.sleep(8.0)  # let the group settle (joins, rebalances) before the clock starts
     warm_up(run, batch)
+    pids = service_pids()
+    quiet = service_cpu(pids)
+    time.sleep(IDLE_S)  # the services' own cost while the workers poll an empty stream
+    idle = {name: (c - quiet[name]) / IDLE_S for name, c in service_cpu(pids).items()}
     cpu0 = [cpu_seconds(p.pid) for p in procs]
+    sched0 = [loop_thread(p.pid) for p in procs]
+    svc0 = service_cpu(pids)
+    started = time.perf_counter()
     produce_packed(run, records, keys, batch)
     n = len(records)
     first = last = 0.0
@@ -191,10 +249,29 @@ def pipeline(
     if not last:
         raise RuntimeError(f"pipeline did not finish; see {run.home}")
     cpu1 = [cpu_seconds(p.pid) for p in procs]
+    sched1 = [loop_thread(p.pid) for p in procs]
+    svc1 = service_cpu(pids)
+    wall = last - started
+    # where the event-loop thread spent the run: on a CPU, runnable but waiting for one (a loaded machine),
+    # or idle (waiting for Kafka, ClickHouse or the other agent's work)
+    for i, (a, b) in enumerate(zip(sched1, sched0, strict=True)):
+        run_s, wait_s = a[0] - b[0], a[1] - b[1]
+        print(
+            f"  worker {i + 1} event-loop thread, share of {wall:.1f} s: on CPU {run_s / wall:.0%}, "
+            f"waiting for a CPU {wait_s / wall:.0%}, idle {max(0.0, 1 - (run_s + wait_s) / wall):.0%}",
+            flush=True,
+        )
     cpu = [(a[0] + a[1] - b[0] - b[1]) / n for a, b in zip(cpu1, cpu0, strict=True)]
     ticks = [(a[1] - b[1]) / n for a, b in zip(cpu1, cpu0, strict=True)]
-    print(f"  tick process CPU µs/event: {', '.join(f'{t * 1e6:,.1f}' for t in ticks)}", flush=True)
-    return n / (last - first), cpu
+    services = {name: (svc1[name] - svc0[name]) / n for name in pids}
+    print(
+        f"  tick process CPU µs/event: {', '.join(f'{t * 1e6:,.1f}' for t in ticks)}; "
+        + ", ".join(f"{name} {c * 1e6:,.1f} (idle {idle[name]:.2f} CPU-s/s)" for name, c in services.items())
+        + f"; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    on_cpu, waiting = (sched1[0][0] - sched0[0][0]) / wall, (sched1[0][1] - sched0[0][1]) / wall
+    return PipelineRun(n / (last - first), cpu, services, idle, on_cpu, waiting)
 
 
 def main() -> None:
@@ -226,6 +303,7 @@ def main() -> None:
         results[many] = []
     cpu_one: list[float] = []
     cpu_many: list[list[float]] = []
+    runs_one: list[PipelineRun] = []
     with own_broker() as bs, clickhouse() as url, Progress(console=console) as progress:
         console.print(
             f"{args.events:,} raw events of {args.networks} network(s) → {expected:,} flows; "
@@ -250,18 +328,19 @@ def main() -> None:
                 run.close()
             run = Run(bs, url)
             try:
-                rate, cpu = pipeline(run, raw, keys, expected, 1, args.batch)
-                results[one].append(rate)
-                cpu_one.append(cpu[0])
+                timed = pipeline(run, raw, keys, expected, 1, args.batch)
+                results[one].append(timed.rate)
+                cpu_one.append(timed.cpu[0])
+                runs_one.append(timed)
                 progress.advance(task)
             finally:
                 run.close()
             if args.workers > 1:
                 run = Run(bs, url)
                 try:
-                    rate, cpu = pipeline(run, raw, keys, expected, args.workers, args.batch)
-                    results[many].append(rate)
-                    cpu_many.append(sorted(cpu, reverse=True))  # the worker holding the network's graph first
+                    timed = pipeline(run, raw, keys, expected, args.workers, args.batch)
+                    results[many].append(timed.rate)
+                    cpu_many.append(sorted(timed.cpu, reverse=True))  # the worker holding the network's graph first
                 finally:
                     run.close()
             progress.advance(task)
@@ -287,6 +366,27 @@ def main() -> None:
     console.print(table)
     c1 = statistics.median(cpu_one)
     console.print(f"CPU-seconds per event, 1 worker: {c1 * 1e6:,.1f} µs (→ {1 / c1:,.0f} events/s per busy core)")
+    services = {name: statistics.median(r.services.get(name, 0.0) for r in runs_one) for name in runs_one[0].services}
+    budget = c1 + sum(services.values())
+    console.print(
+        "the 2 cores' budget per event, 1 worker: worker "
+        + f"{c1 * 1e6:,.1f} µs + "
+        + " + ".join(f"{name} {c * 1e6:,.1f} µs" for name, c in services.items())
+        + f" = {budget * 1e6:,.1f} µs → at most {os.cpu_count() or 1} / {budget * 1e6:,.1f} µs ≈ "
+        f"{(os.cpu_count() or 1) / budget:,.0f} events/s if nothing else ran on the machine; the worker's "
+        f"event-loop thread was on a CPU {statistics.median(r.on_cpu for r in runs_one):.0%} of the run and "
+        f"waited for one {statistics.median(r.waiting for r in runs_one):.0%} (other work on the machine)"
+    )
+    idle = {name: statistics.median(r.idle.get(name, 0.0) for r in runs_one) for name in services}
+    console.print(
+        "services idle (workers connected, no events): "
+        + ", ".join(f"{name} {c:.2f} CPU-s/s" for name, c in idle.items())
+        + "; per event beyond that: "
+        + ", ".join(
+            f"{name} {max(0.0, services[name] - idle[name] * statistics.median(1 / r.rate for r in runs_one)) * 1e6:,.1f} µs"
+            for name in services
+        )
+    )
     if cpu_many:
         per_worker = [statistics.median(c[i] for c in cpu_many) for i in range(args.workers)]
         share = [c / c1 for c in per_worker]
@@ -298,11 +398,16 @@ def main() -> None:
             )
             + f"; together {sum(per_worker) * 1e6:,.1f} µs/event ({sum(share):.2f}×: the overhead of spreading)"
         )
-        total = sum(per_worker)
+        # the network's processing P spreads over the workers; its analytics A (one graph) stays on one
+        processing = per_worker[-1] * args.workers
+        analytics = max(0.0, per_worker[0] - per_worker[-1])
         console.print(
-            f"projection (workers' CPU only; broker and ClickHouse need their own cores): N cores running "
-            f"workers process ≈ N / {total * 1e6:,.1f} µs ≈ N × {1 / total:,.0f} events/s "
-            f"(one worker alone: {1 / c1:,.0f} events/s per busy core)"
+            f"split: processing P ≈ {args.workers} × {per_worker[-1] * 1e6:,.1f} = {processing * 1e6:,.1f} µs/event "
+            f"(spreads over the workers), analytics A ≈ {analytics * 1e6:,.1f} µs/event (on the graph-holding "
+            "worker); projection for one network, workers' CPU only (broker and ClickHouse need their own "
+            "cores): 1 / (A + P/N) events/s = "
+            + ", ".join(f"N={k}: {1 / (analytics + processing / k):,.0f}" for k in (1, 2, 4, 8))
+            + (f", → 1 / A = {1 / analytics:,.0f}" if analytics else "")
         )
 
 

@@ -8,13 +8,15 @@ normalise (decode, parse, dedupe, identity, classify), encoding the flows record
 them in the analytics agent (pydantic), the rolling graph (``add_many`` + live counters), and
 the ClickHouse column conversion of the interactions and flows (``prepare_columns``, what the
 server store hands clickhouse-driver; the driver's own serialisation and the server are not
-counted). Figures are CPU µs per event (``time.process_time``), medians of ``--repeats``; faust,
-Kafka I/O and the tick process come on top.
+counted). Figures are CPU µs per event (``time.process_time``), medians of ``--repeats``, with the
+garbage collector tuned as the worker tunes it (``GC_THRESHOLD``); faust, Kafka I/O and the tick
+process come on top.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -29,6 +31,7 @@ from valuenet.analytics.graph_store import GraphStore
 from valuenet.analytics.storage.rows import models_to_rows, prepare_columns
 from valuenet.config import Settings
 from valuenet.ingest.synth import SynthNetwork
+from valuenet.pipeline.runtime import GC_THRESHOLD
 from valuenet.pipeline.wiring import build_stage
 from valuenet.processors.stage import encode_flows
 from valuenet.schemas import Flow, RawEnvelope
@@ -84,6 +87,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    gc.set_threshold(*GC_THRESHOLD)  # as the worker runs (valuenet.pipeline.runtime)
     inputs = {
         "git sample": [RawEnvelope.model_validate_json(envelope(p, "bench")) for p in git_payloads(args.events)],
         "synth network": list(SynthNetwork(seed=7, actors=500).envelopes(args.events)),

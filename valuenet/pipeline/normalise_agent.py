@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
+from typing import Any
 
 from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, raw_topic
 from valuenet.pipeline.guard import batch_guard, dead_letter
 from valuenet.pipeline.logs import calm_client_logs
 from valuenet.pipeline.wiring import build_stage, warm_from_store
-from valuenet.processors.stage import ProcessorStage, encode_flows
+from valuenet.processors.stage import ProcessorStage, StageResult, encode_flows
+from valuenet.schemas.dlq import DlqRecord
 from valuenet.schemas.flow import FlowRecord
 
 log = logging.getLogger(__name__)
 
-BATCH = 1000
+BATCH = 100  # records per take(): the unit of acknowledgement (≤ 50,000 packed envelopes)
 WITHIN_S = 0.1
+CHUNK_BYTES = 1 << 20  # records processed together: ~1,600 git envelopes, tens of ms of stage work
 FLOWS_PER_RECORD = 400  # ~200 KB, well under Kafka's 1 MB default message size
 IDENTITY_CHECK_S = 2.0
 
@@ -36,18 +40,45 @@ async def normalise(stream) -> None:
     _stage = stage
     async for events in stream.take_events(BATCH, within=WITHIN_S):
         with batch_guard("normalise", events):
-            # each record's raw partition: its flows' lane (lateness per lane) and its parent index
-            future_before = Counter(stage.future_events)
-            result = stage.process([event.value for event in events], [event.message.partition for event in events])
-            records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD)
-            future = future_records(stage.future_events - future_before)
-            for network, value in chain(records, future):  # one record per network and chunk of a batch
-                await flows_topic.send(key=network.encode(), value=value)
-            # flows go out first (freshness); the batch's offsets commit only after these inserts too
-            refused = await sink.write("interactions", result.interactions)
-            if result.directory:
-                refused += await sink.write_rows("directory", result.directory)
-            await dead_letter([*result.dead, *unencodable, *refused])
+            # A batch runs chunk by chunk: a chunk's flows go out at once (freshness, and the graph agent
+            # starts on them), and its inserts run on the I/O thread while the next chunk is processed.
+            # The batch's offsets commit only after the last of its inserts (take() acks when we leave).
+            stored: asyncio.Future[list[DlqRecord]] | None = None
+            for part in chunks(events, CHUNK_BYTES):
+                # each record's raw partition: its flows' lane (lateness per lane) and its parent index
+                future_before = Counter(stage.future_events)
+                result = stage.process([event.value for event in part], [event.message.partition for event in part])
+                records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD)
+                future = future_records(stage.future_events - future_before)
+                for network, value in chain(records, future):  # one record per network and chunk of a batch
+                    await flows_topic.send(key=network.encode(), value=value)
+                if stored is not None:  # one chunk's inserts in flight at a time
+                    await dead_letter(await stored)
+                stored = asyncio.ensure_future(store_chunk(sink, result))
+                await dead_letter([*result.dead, *unencodable])
+                await asyncio.sleep(0)  # the insert starts now; the graph agent and heartbeats get their turn
+            if stored is not None:
+                await dead_letter(await stored)
+
+
+def chunks(events: Sequence[Any], max_bytes: int) -> Iterator[Sequence[Any]]:
+    """``events`` in stream order, cut into runs of about ``max_bytes`` of record values (each at least one record)."""
+    start = size = 0
+    for i, event in enumerate(events):
+        size += len(event.value or b"")
+        if size >= max_bytes:
+            yield events[start : i + 1]
+            start, size = i + 1, 0
+    if start < len(events):
+        yield events[start:]
+
+
+async def store_chunk(sink: Any, result: StageResult) -> list[DlqRecord]:
+    """Insert a chunk's interactions and directory rows (ClickHouse, on the ingest lane); the refused rows."""
+    refused = await sink.write("interactions", result.interactions)
+    if result.directory:
+        refused += await sink.write_rows("directory", result.directory)
+    return refused
 
 
 def future_records(future: Mapping[str, int]) -> list[tuple[str, bytes]]:
