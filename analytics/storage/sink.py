@@ -29,7 +29,14 @@ log = logging.getLogger(__name__)
 
 
 class SerializedStore:
-    """A Store whose calls take one lock: the worker's agents and the in-process API share one chdb session."""
+    """A Store whose calls take one lock: the worker's agents and the in-process API share one chdb session.
+
+    Writes are the exception: a Store's ``write`` / ``write_models`` first builds the batch's columns
+    in Python and takes the store's own statement lock only for the INSERT, so one lane's column
+    building overlaps another lane's insert (chdb inserts outside the GIL).
+    """
+
+    SELF_SERIALISED = frozenset({"write", "write_models"})
 
     def __init__(self, store: Any) -> None:
         self._store = store
@@ -37,7 +44,7 @@ class SerializedStore:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._store, name)
-        if not callable(attr):
+        if not callable(attr) or name in self.SELF_SERIALISED:
             return attr
 
         def locked(*args: Any, **kwargs: Any) -> Any:
