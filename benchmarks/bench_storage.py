@@ -13,7 +13,9 @@ run on the same models, repeats interleaved (round robin) so load drifts hit all
 - baselines, nothing built in Python while timed: chdb **engine alone fed a pre-built Arrow IPC
   stream** (the Store's choice; beside it the engine fed pre-built in-memory Parquet and chdb's
   ``Python(arrow_table)`` table function); server **raw clickhouse-driver columnar insert of pre-built column lists**
-  (``columnar=True``, ``types_check=False``: what a hand-written client sends at best with the driver).
+  (``columnar=True``, ``types_check=False``: what a hand-written client sends at best with the driver), and
+  beside it the driver's ``use_numpy`` mode fed pre-built numpy arrays (it has no numpy Enum8 or
+  Nullable fast path: those stay per-value Python).
 
 Besides wall-clock rows/s it reports rows per CPU-second (this process; plus the private server's
 CPU, read with psutil, on the server), since the 2 cores are shared. Without ``--url`` a private
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import statistics
 import sys
 import tempfile
@@ -33,19 +36,22 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
 import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
+from clickhouse_driver import Client
 from pydantic import BaseModel
 
 from tests.test_storage import T0, make_flows
 from valuenet.analytics.storage.base import Store
 from valuenet.analytics.storage.chdb_store import ChdbStore
 from valuenet.analytics.storage.rows import models_to_rows, prepare_batch, prepare_columns
-from valuenet.analytics.storage.server_store import ServerStore
+from valuenet.analytics.storage.server_store import ServerStore, with_database
 from valuenet.analytics.storage.tables import table_spec
 from valuenet.localstack.clickhouse_server import ClickHouseServer
 from valuenet.schemas import Interaction, Kind, Source
@@ -194,6 +200,10 @@ def bench_server(url: str, models: dict[str, list[BaseModel]], args: argparse.Na
     store = ServerStore(url, database="bench", batch_size=args.batch_size)
     store.setup()
     client = store.client
+    parts = urlsplit(with_database(url, "bench"))
+    query = "&".join(q for q in (parts.query, "use_numpy=1") if q)
+    numpy_client = Client.from_url(urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")))
+    logging.getLogger("clickhouse_driver.columns.service").setLevel(logging.ERROR)  # "no numpy Enum8" notices
     results: list[Result] = []
     for table, batch in models.items():
         n = len(batch)
@@ -206,12 +216,23 @@ def bench_server(url: str, models: dict[str, list[BaseModel]], args: argparse.Na
                 # fresh lists: the driver rewrites Nullable / Enum / DateTime columns in place
                 client.execute(statement, [c[s : s + args.batch_size] for c in columns], columnar=True)
 
+        arrays = [  # use_numpy: numpy arrays (object arrays where the driver has no numpy column: String, Enum8)
+            np.array(c, dtype=object) if (t.base_type == "String" or t.base_type.startswith("Enum8")) else np.array(c)
+            for t, c in zip(table_spec(table).columns, columns, strict=True)
+        ]
+
+        def raw_numpy(statement: str = statement, arrays: list[np.ndarray] = arrays) -> None:
+            for s in range(0, len(arrays[0]), args.batch_size):
+                numpy_client.execute(statement, [a[s : s + args.batch_size].copy() for a in arrays], columnar=True)
+
         methods = [
             ("raw clickhouse-driver columnar, pre-built columns (baseline)", True, raw_columnar),
+            ("raw clickhouse-driver columnar use_numpy, pre-built arrays", False, raw_numpy),
             ("Store.write_models (column path)", False, lambda t=table, b=batch: store.write_models(t, b)),
             ("Store.write(row dicts) (row path)", False, lambda t=table, r=rows: store.write(t, r)),
         ]
         results += measure("server", table, methods, n, args.repeats, store, server)
+    numpy_client.disconnect()
     store.query("DROP DATABASE bench")
     store.close()
     return results
