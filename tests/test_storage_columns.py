@@ -234,3 +234,15 @@ def test_native_insert_hands_unencoded_types_to_the_driver(server_store: Any) ->
         {"tags": [], "name": None, "n": 7},
         {"tags": ["x' y"], "name": "", "n": 2**32 - 1},
     ]
+
+
+def test_metadata_that_json_cannot_encode_names_its_row(store: Store) -> None:
+    """msgspec refuses the batch's metadata column; value by value, the bad row is named, the rest unharmed."""
+    items = awkward_interactions()[:5]
+    items[3] = items[3].model_copy(update={"metadata": {"k": "lone \udcff surrogate"}})
+    with pytest.raises(RowError) as info:
+        store.write_models("interactions", items)
+    assert (info.value.column, info.value.row) == ("metadata", 3)
+    del items[3]
+    assert store.write_models("interactions", items) == 4
+    assert {r["event_id"] for r in stored(store, "interactions")} == {i.event_id for i in items}

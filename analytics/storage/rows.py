@@ -113,6 +113,16 @@ def _json_text(v: Any) -> Any:
         return _JSON(v)
 
 
+def _json_column(values: Sequence[Any]) -> list[Any]:
+    """The JSON text of each value of a JSON column (text and None pass through unchanged)."""
+    if set(map(type, values)) == {dict}:  # the usual case: every value encoded in C-level passes
+        try:
+            return list(map(bytes.decode, map(_FAST_JSON, values)))
+        except (TypeError, ValueError, msgspec.EncodeError):
+            pass  # a value msgspec refuses: value by value below, which says which
+    return [_json_text(v) for v in values]
+
+
 def _first_bad(table: str, column: str, values: Sequence[Any], type_: pa.DataType, n: int, err: Exception) -> RowError:
     """Locate the first value Arrow cannot convert (only on the error path)."""
     for i, v in enumerate(values):
@@ -272,7 +282,7 @@ def prepare_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> list[Seque
             continue
         assert values is not None  # a plain column: _column_values yields its values
         if column.name in spec.json_columns:
-            values = [_json_text(v) for v in values]
+            values = _json_column(values)
         elif column.base_type.startswith("Enum8("):
             distinct = set(values)
             if any(isinstance(v, Enum) for v in distinct):
@@ -312,7 +322,7 @@ def _arrow_batch(
         if array is None:
             assert values is not None  # a plain column: _column_values yields its values
             if name in spec.json_columns:
-                values = [_json_text(v) for v in values]
+                values = _json_column(values)
             array, plain = _to_array(table, name, values, _arrow_type(column), n)
             enum_names = _enum_names(column)
             if enum_names is not None:
