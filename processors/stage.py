@@ -74,7 +74,9 @@ class StageResult:
 def encode_flows(flows: list[Flow], per_record: int) -> tuple[list[tuple[str, bytes]], list[DlqRecord]]:
     """``flows`` as (network, JSON array) Kafka records of at most ``per_record`` flows, one network each.
 
-    A chunk that cannot be encoded is encoded flow by flow; a flow that still fails is dead-lettered.
+    Fields at their default are left out (a third fewer bytes for the broker and both clients; the
+    graph agent's decoders fill them in). A chunk that cannot be encoded is encoded flow by flow; a
+    flow that still fails is dead-lettered.
     """
     by_network: dict[str, list[Flow]] = {}
     for flow in flows:
@@ -85,14 +87,14 @@ def encode_flows(flows: list[Flow], per_record: int) -> tuple[list[tuple[str, by
         for i in range(0, len(mine), per_record):
             chunk = mine[i : i + per_record]
             try:
-                records.append((network, FlowBatch.dump_json(chunk)))
+                records.append((network, FlowBatch.dump_json(chunk, exclude_defaults=True)))
                 continue
             except Exception:  # noqa: BLE001 - find the flow at fault below
                 pass
             good = []
             for flow in chunk:
                 try:
-                    FlowBatch.dump_json([flow])
+                    FlowBatch.dump_json([flow], exclude_defaults=True)
                     good.append(flow)
                 except Exception as exc:  # noqa: BLE001 - one flow, not the batch
                     reason = f"cannot encode the flow: {exc!r}"
@@ -107,7 +109,7 @@ def encode_flows(flows: list[Flow], per_record: int) -> tuple[list[tuple[str, by
                         )
                     )
             if good:
-                records.append((network, FlowBatch.dump_json(good)))
+                records.append((network, FlowBatch.dump_json(good, exclude_defaults=True)))
     return records, dead
 
 
