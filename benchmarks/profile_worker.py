@@ -2,13 +2,13 @@
 
     python benchmarks/profile_worker.py [--events 20000] [--repeats 3]
 
-Runs the steps a worker runs on each batch, in-process, on the bundled git sample and on synth
-data packed as the connectors' producer packs them (4 lanes, 500 per record):
+Runs the steps a worker runs on each batch, in-process, on the bundled git sample (stamped as a
+live stream, as ``bench_e2e`` sends it) and on synth data packed as the connectors' producer packs them (4 lanes, 500 per record):
 normalise (decode, parse, dedupe, identity, classify), encoding the flows records, decoding
 them in the analytics agent (msgspec into trusted Flows, ``schemas.flow.decode_flow_record``), the rolling graph (``add_many`` + live counters), and
-the ClickHouse column conversion of the interactions and flows (``prepare_columns``, what the
-server store hands clickhouse-driver; the driver's own serialisation and the server are not
-counted). Figures are CPU µs per event (``time.process_time``), medians of ``--repeats``, with the
+the ClickHouse column conversion of the interactions and flows (``prepare_model_batch``: the
+Arrow batch the Store builds from the models for either backend; the Native block encoding, the
+driver and the server are not counted). Figures are CPU µs per event (``time.process_time``), medians of ``--repeats``, with the
 garbage collector tuned as the worker tunes it (``GC_THRESHOLD``); faust, Kafka I/O and the tick
 process come on top.
 """
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._stack import envelope, git_payloads
 from benchmarks.bench_stage import pack
 from valuenet.analytics.graph_store import GraphStore
-from valuenet.analytics.storage.rows import models_to_rows, prepare_columns
+from valuenet.analytics.storage.rows import prepare_model_batch
 from valuenet.config import Settings
 from valuenet.ingest.synth import SynthNetwork
 from valuenet.pipeline.runtime import GC_THRESHOLD
@@ -84,9 +84,9 @@ def steps(records: list[tuple[bytes, int]]) -> dict[str, float]:
         )
         timed(
             "rows: interactions",
-            lambda result=result: prepare_columns("interactions", models_to_rows("interactions", result.interactions)),
+            lambda result=result: prepare_model_batch("interactions", result.interactions),
         )
-        timed("rows: flows", lambda flows=flows: prepare_columns("flows", models_to_rows("flows", flows)))
+        timed("rows: flows", lambda flows=flows: prepare_model_batch("flows", flows))
     return spent
 
 
@@ -98,7 +98,11 @@ def main() -> None:
     args = ap.parse_args()
     gc.set_threshold(*GC_THRESHOLD)  # as the worker runs (valuenet.pipeline.runtime)
     inputs = {
-        "git sample": [RawEnvelope.model_validate_json(envelope(p, "bench")) for p in git_payloads(args.events)],
+        # stamped as a live stream, one commit per millisecond up to now (as bench_e2e sends them)
+        "git sample": [
+            RawEnvelope.model_validate_json(envelope(p, "bench"))
+            for p in git_payloads(args.events, start_ms=int(time.time() * 1000) - args.events)
+        ],
         "synth network": list(SynthNetwork(seed=7, actors=500).envelopes(args.events)),
     }
     table: dict[str, dict[str, float]] = {}
