@@ -30,7 +30,6 @@ window before and after:
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -49,6 +48,7 @@ from valuenet.analytics.paths import hops
 from valuenet.analytics.tick import WindowResult, compute_window
 from valuenet.analytics.window import bucket_of
 from valuenet.schemas import Flow
+from valuenet.schemas.gcpause import paused_gc
 
 __all__ = [
     "Change",
@@ -197,9 +197,8 @@ def load_window(
     seed: int = 0,
 ) -> WhatIfWindow:
     """Apply ``flows`` (stream order) to a GraphStore with one window and compute it like a tick."""
-    enabled = gc.isenabled()
-    gc.disable()  # a million short-lived tuples beside a million live flows: full collections would dominate
-    try:
+    # a million short-lived tuples beside a million live flows: full collections would dominate
+    with paused_gc():
         return _load_window(
             flows,
             network=network,
@@ -211,9 +210,6 @@ def load_window(
             betweenness_pivots=betweenness_pivots,
             seed=seed,
         )
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load_window(

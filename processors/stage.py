@@ -7,7 +7,6 @@ to a record happens here, so tests call it without Kafka.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections import Counter, OrderedDict
@@ -27,6 +26,7 @@ from valuenet.schemas import Flow, Interaction, RawEnvelope
 from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawBatch, fast_envelopes, is_batch
 from valuenet.schemas.flow import FlowBatch, Segment
+from valuenet.schemas.gcpause import paused_gc
 from valuenet.schemas.text import TextError, loads, needs_repair
 
 if TYPE_CHECKING:
@@ -266,14 +266,8 @@ class ProcessorStage:
         pseudonymiser = _batch_pseudonymiser(self.classify_flow)
         if pseudonymiser is _PER_FLOW:
             return self.process_each(records, lanes)
-        paused = self.pause_gc and gc.isenabled()
-        if paused:
-            gc.disable()
-        try:
+        with paused_gc(self.pause_gc):
             return self._process(records, lanes, pseudonymiser)
-        finally:
-            if paused:
-                gc.enable()
 
     def _process(
         self, records: list[bytes], lanes: list[int] | None, pseudonymiser: Pseudonymiser | None

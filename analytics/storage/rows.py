@@ -12,7 +12,6 @@ value raises :class:`RowError` naming the table, the column and the row.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -30,6 +29,7 @@ from pydantic import BaseModel
 from valuenet.analytics.storage.exceptions import RowError, StorageError
 from valuenet.analytics.storage.tables import Column, TableSpec, table_spec
 from valuenet.schemas import ActorMetrics, Alert, Flow, Interaction, NetworkMetrics, SegmentFlow
+from valuenet.schemas.gcpause import paused_gc
 
 __all__ = [
     "TABLE_MODELS",
@@ -225,17 +225,13 @@ def model_columns(table: str, models: Sequence[BaseModel]) -> dict[str, Sequence
         raise RowError(table, "*", i, n, f"expected {expected.__name__}, got {type(models[i]).__name__}")
     if not n:
         return {name: () for name in names}
-    paused = gc.isenabled()
-    gc.disable()
     try:
-        columns = list(zip(*map(getter, map(vars, models))))
+        with paused_gc():
+            columns = list(zip(*map(getter, map(vars, models))))
     except KeyError as e:  # a model built without a required field (model_construct)
         name = str(e.args[0])
         row = next((i for i, m in enumerate(models) if name not in vars(m)), None)
         raise RowError(table, name, row, n, "missing column") from e
-    finally:
-        if paused:
-            gc.enable()
     return dict(zip(names, columns))
 
 
