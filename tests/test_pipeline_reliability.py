@@ -117,11 +117,13 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_metrics(make_pi
 
     p = make_pipeline()
     victim = p.start_worker("victim")
-    p.produce(raw, network)
+    half = len(raw) // 2  # the second half comes after the kill: mid-stream however fast the worker is
+    p.produce(raw[:half], network)
     p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n > 0)  # the first batch is stored
     p.kill(victim, signal.SIGKILL)
     killed_at = sum(p.flow_counts(network).values())
     assert killed_at < total, "the kill must land mid-stream"
+    p.produce(raw[half:], network)
     p.start_worker("restarted")
     settle(p, network, total)
     assert p.flow_counts(network) == reference.flow_counts(network)
