@@ -245,37 +245,21 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
                 cmeta["bot"] = True
         elif committer_ai:
             cmeta["bot"] = True
-        if fast:
-            out.append(
-                _credit(
-                    tmpl,
-                    sha + "#apply",
-                    Kind.apply,
-                    committed,
-                    committer,
-                    author,
-                    sha,
-                    committer_name,
-                    committer_domain,
-                    cmeta,
-                )
+        out.append(
+            _credit(
+                ctx,
+                fast,
+                sha + "#apply",
+                Kind.apply,
+                committed,
+                committer,
+                author,
+                sha,
+                committer_name,
+                committer_domain,
+                cmeta,
             )
-        else:
-            out.append(
-                make(
-                    ctx,
-                    sha + "#apply",
-                    Kind.apply,
-                    committed,
-                    committer,
-                    author,
-                    thread=sha,
-                    parent_id=sha,
-                    actor_name=committer_name,
-                    actor_domain=committer_domain,
-                    metadata=cmeta,
-                )
-            )
+        )
     if not trailers:
         return out
     tools: list[str] = []
@@ -307,43 +291,49 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         tmeta: dict[str, Any] = {"trailer": key}
         if isinstance(temail, str) and "@" in temail:
             tmeta["email"] = temail
-        if fast and len(giver) <= 256:
-            out.append(_credit(tmpl, f"{sha}#{i}", kind, committed, giver, author, sha, name, domain, tmeta))
-        else:
-            out.append(
-                make(
-                    ctx,
-                    f"{sha}#{i}",
-                    kind,
-                    committed,
-                    giver,
-                    author,
-                    thread=sha,
-                    parent_id=sha,
-                    actor_name=name,
-                    actor_domain=domain,
-                    metadata=tmeta,
-                )
+        out.append(
+            _credit(
+                ctx, fast and len(giver) <= 256, f"{sha}#{i}", kind, committed, giver, author, sha, name, domain, tmeta
             )
+        )
     if tools:
         meta["tools"] = "; ".join(dict.fromkeys(tools))  # the commit's own metadata (already in out[0])
     return out
 
 
 def _credit(
-    tmpl: dict[str, Any],
+    ctx: Ctx,
+    fast: bool,
     event_id: str,
     kind: Kind,
     ts: Any,
     actor: str,
     author: str,
     sha: str,
-    name: str,
+    name: str | None,
     domain: str | None,
     meta: dict[str, Any],
 ) -> Interaction:
-    """An apply or trailer interaction (actor → the author, in the commit's thread), ids already in bounds."""
-    d = tmpl.copy()
+    """An apply or trailer interaction (actor → the author, in the commit's thread).
+
+    ``fast``: ids and actor keys are known to be within the model's limits, so the interaction is
+    copied from the template directly; otherwise :func:`make` checks them and names the field.
+    """
+    if not fast:
+        return make(
+            ctx,
+            event_id,
+            kind,
+            ts,
+            actor,
+            author,
+            thread=sha,
+            parent_id=sha,
+            actor_name=name,
+            actor_domain=domain,
+            metadata=meta,
+        )
+    d = ctx.template.copy()
     d["event_id"] = event_id
     d["kind"] = kind
     d["timestamp"] = ts

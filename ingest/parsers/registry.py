@@ -55,14 +55,7 @@ def parser_for(source: Source) -> ParserFn:
 
 def parse(envelope: RawEnvelope, parents: ParentIndex | None = None) -> list[Interaction]:
     """Parse one raw envelope into canonical Interactions; raises only ParseError."""
-    return _run(
-        envelope.source,
-        envelope.payload,
-        envelope.network,
-        envelope.received_at,
-        envelope.headers,
-        parents,
-    )[0]
+    return parse_routed(envelope, parents)[0]
 
 
 def parse_routed(envelope: RawEnvelope, parents: ParentIndex | None) -> tuple[list[Interaction], bool]:
@@ -70,12 +63,7 @@ def parse_routed(envelope: RawEnvelope, parents: ParentIndex | None) -> tuple[li
     first interaction, or whether there is one): when False, the interactions route the envelope
     exactly as a parse without a parent index would (``valuenet.ingest.routing``)."""
     out, ctx = _run(
-        envelope.source,
-        envelope.payload,
-        envelope.network,
-        envelope.received_at,
-        envelope.headers,
-        parents,
+        envelope.source, envelope.payload, envelope.network, envelope.received_at, envelope.headers, parents
     )
     return out, ctx.routed
 
