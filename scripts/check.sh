@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static checks, run by scripts/test.sh (and so by CI) before pytest; each one runs, any failure fails:
-#   ruff check (lint), ruff format --check (format), mypy (types, [tool.mypy]), lint-imports (layers, [tool.importlinter]).
+#   ruff check (lint), ruff format --check (format), mypy (types, [tool.mypy]), lint-imports (layers, [tool.importlinter]),
+#   mkdocs build --strict (the docs site in docs/: a broken link or a page missing from the nav fails).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 failed=()
@@ -14,6 +15,7 @@ run "ruff check" .venv/bin/ruff check .
 run "ruff format --check" .venv/bin/ruff format --check .
 run "mypy" .venv/bin/mypy
 run "lint-imports" .venv/bin/lint-imports --no-cache
+run "docs (mkdocs --strict)" .venv/bin/mkdocs build --strict --quiet --site-dir "${TMPDIR:-/tmp}/valuenet-docs-site"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "error: static checks failed: ${failed[*]}" >&2
   exit 1
