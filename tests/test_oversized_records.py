@@ -36,7 +36,10 @@ def big_reply_flows() -> list:
 
 
 def test_a_short_id_is_kept_and_a_long_one_becomes_its_head_and_a_hash() -> None:
-    assert bound_id("at://did:plc:ann111/app.bsky.feed.post/3kmnr0001") == "at://did:plc:ann111/app.bsky.feed.post/3kmnr0001"
+    assert (
+        bound_id("at://did:plc:ann111/app.bsky.feed.post/3kmnr0001")
+        == "at://did:plc:ann111/app.bsky.feed.post/3kmnr0001"
+    )
     exact = "x" * MAX_ID_CHARS
     assert bound_id(exact) is exact  # at the limit: untouched (every real event id is)
     a, b = "at://did:plc:ann111/" + "r" * 8000 + "a", "at://did:plc:ann111/" + "r" * 8000 + "b"
