@@ -10,6 +10,7 @@ from itertools import chain
 from typing import Any
 
 from aiokafka.errors import MessageSizeTooLargeError
+from faust.exceptions import ProducerSendError
 
 from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, raw_topic, settings
@@ -18,7 +19,7 @@ from valuenet.pipeline.logs import calm_client_logs
 from valuenet.pipeline.wiring import build_stage, warm_from_store
 from valuenet.processors.stage import ProcessorStage, StageResult, encode_flows
 from valuenet.schemas.dlq import DlqRecord, dlq_record
-from valuenet.schemas.flow import FlowRecord
+from valuenet.schemas.flow import FlowBatch, FlowRecord
 from valuenet.schemas.limits import record_budget
 
 log = logging.getLogger(__name__)
@@ -70,25 +71,40 @@ def flows_record_bytes() -> int:
 
 
 async def send_flows(network: str, value: bytes) -> list[DlqRecord]:
-    """Send one flows record; one the producer refuses as too large is not sent: its dead letter is returned.
+    """Send one flows record; one the producer refuses as too large is cut in two and sent again, and a single
+    flow still refused is not sent: its dead letter (naming the event and the sizes) is returned.
 
-    ``encode_flows`` keeps records under the cap, so this is the last guard (a cap misconfigured above
-    the producer's ``max_request_size``): the batch goes on instead of stopping the worker for good.
+    ``encode_flows`` keeps records under the cap, so this is the last guard (a cap set above the
+    producer's ``max_request_size``, an encoder change): the batch goes on, the worker never stops for it.
     """
     try:
         await flows_topic.send(key=network.encode(), value=value)
-    except MessageSizeTooLargeError as exc:
-        reason = (
-            f"valuenet.flows record of network {network!r} ({len(value)} bytes) refused by the producer as too "
-            f"large (max_message_bytes {settings.max_message_bytes}): {exc}"
+        return []
+    except (MessageSizeTooLargeError, ProducerSendError) as exc:
+        cause = exc if isinstance(exc, MessageSizeTooLargeError) else exc.__cause__
+        if not isinstance(cause, MessageSizeTooLargeError):  # faust wraps the producer's error; others stop
+            raise
+    flows = FlowBatch.validate_json(value) if value[:1] == b"[" else []
+    if len(flows) > 1:
+        log.error(
+            "valuenet.flows record of network %r (%d bytes, %d flows) refused by the producer as too large "
+            "(max_message_bytes %d): sent again in two halves",
+            network,
+            len(value),
+            len(flows),
+            settings.max_message_bytes,
         )
-        log.error("%s; dead-lettered", reason)
-        return [
-            dlq_record(
-                stage="normalise", source="flows", network=network, reason=reason, field="<record>", record=value
-            )
-        ]
-    return []
+        half = len(flows) // 2
+        dead = await send_flows(network, FlowBatch.dump_json(flows[:half], exclude_defaults=True))
+        return dead + await send_flows(network, FlowBatch.dump_json(flows[half:], exclude_defaults=True))
+    what = f"flow of event {flows[0].event_id[:200]!r}" if flows else "record"
+    reason = (
+        f"valuenet.flows {what} of network {network!r} ({len(value)} bytes) refused by the producer as too large "
+        f"(max_message_bytes {settings.max_message_bytes}); not sent"
+    )
+    log.error("%s; dead-lettered", reason)
+    source = flows[0].source.value if flows else "flows"
+    return [dlq_record(stage="normalise", source=source, network=network, reason=reason, field="flow", record=value)]
 
 
 def chunks(events: Sequence[Any], max_bytes: int) -> Iterator[Sequence[Any]]:
