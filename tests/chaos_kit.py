@@ -172,7 +172,7 @@ POISONS: dict[str, Callable[[str], Poison]] = {
     "wrong-shape JSON on flows": wrong_shape_flows,
     "future + ancient timestamps": future_and_ancient,
     "duplicate ids across networks": duplicate_ids_across_networks,
-    "oversized Bluesky reply (1.29 MB of flows)": oversized_bluesky_reply,
+    "oversized Bluesky reply": oversized_bluesky_reply,
 }
 
 
