@@ -4,6 +4,7 @@ to fit, oversized raw envelopes refused, and every valuenet topic created with a
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -163,7 +164,11 @@ def test_every_valuenet_topic_gets_max_message_bytes_new_or_existing(kafka_boots
         assert topic_config(kafka_bootstrap, old) != "524288"
         report = ensure_topics(kafka_bootstrap, prefix=prefix, max_message_bytes=512 * 1024)
         assert report.existing == [old] and len(report.created) == 3
-        for name in [*report.created, old]:
+        assert report.config_errors == {}
+        for name in [*report.created, old]:  # a config change reaches the broker's view through its metadata log
+            deadline = time.monotonic() + 30
+            while topic_config(kafka_bootstrap, name) != "524288" and time.monotonic() < deadline:
+                time.sleep(0.2)
             assert topic_config(kafka_bootstrap, name) == "524288", name
         assert report.configured[old] == {"max.message.bytes": "524288"}
     finally:

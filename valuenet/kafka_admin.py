@@ -7,6 +7,7 @@ events stay ordered within one partition while networks spread over partitions.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,6 +16,8 @@ from valuenet.config import MAX_MESSAGE_BYTES, TOPIC_PARTITIONS
 
 if TYPE_CHECKING:  # kafka-python is imported by the functions that talk to a broker, not by importing this module
     from kafka import KafkaAdminClient
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "TopicReport",
@@ -37,6 +40,7 @@ class TopicReport:
     partitions: dict[str, int] = field(default_factory=dict)
     mismatched: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (wanted, found)
     configured: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> topic configs set explicitly
+    config_errors: dict[str, str] = field(default_factory=dict)  # name -> why its configs could not be set
 
 
 @contextlib.contextmanager
@@ -125,8 +129,8 @@ def ensure_topics(
                     )
             admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))
         if report.existing:  # topics made earlier (or by someone else): set the limit on them too
-            _set_configs(admin, report.existing, configs)
-        report.configured = {name: dict(configs) for name in partitions}
+            report.config_errors = _set_configs(admin, report.existing, configs)
+        report.configured = {name: dict(configs) for name in partitions if name not in report.config_errors}
         for t in admin.describe_topics(list(partitions)):
             report.partitions[t["name"]] = len(t.get("partitions") or [])
     report.created.sort()
@@ -143,17 +147,31 @@ def topic_configs(max_message_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, str]:
     return {"max.message.bytes": str(max_message_bytes)}
 
 
-def _set_configs(admin: KafkaAdminClient, names: list[str], configs: Mapping[str, str]) -> None:
-    """Set ``configs`` on the existing topics ``names`` (IncrementalAlterConfigs: their other configs stay)."""
+def _set_configs(admin: KafkaAdminClient, names: list[str], configs: Mapping[str, str]) -> dict[str, str]:
+    """Set ``configs`` on the existing topics ``names`` (IncrementalAlterConfigs: their other configs stay).
+
+    Returns topic → error for those the cluster refused (e.g. no ALTER_CONFIGS permission on a managed
+    cluster), each logged as a warning: the topic keeps its limit, which must then be at least the producers'.
+    """
     from kafka.admin import ConfigResource, ConfigResourceType
     from kafka.errors import KafkaError
 
-    result = admin.alter_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, name, configs=dict(configs)) for name in names], incremental=True
-    )
-    for name, outcome in (result.get("topic") or {}).items():
-        if outcome != "OK":
-            raise KafkaError(f"setting {dict(configs)} on topic {name!r} failed: {outcome}")
+    try:
+        result = admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs=dict(configs)) for name in names], incremental=True
+        )
+        outcomes = {name: str(outcome) for name, outcome in (result.get("topic") or {}).items()}
+    except KafkaError as e:
+        outcomes = dict.fromkeys(names, f"{type(e).__name__}: {e}")
+    errors = {name: outcome for name, outcome in outcomes.items() if outcome != "OK"}
+    for name, error in errors.items():
+        log.warning(
+            "could not set %s on existing topic %s (%s): its own limit must be at least max_message_bytes",
+            dict(configs),
+            name,
+            error,
+        )
+    return errors
 
 
 def topic_config(bootstrap: str, name: str, key: str = "max.message.bytes") -> str | None:

@@ -133,6 +133,8 @@ def topics(create: bool = typer.Option(False, "--create", help="Create missing v
             report = ensure_topics(bootstrap, expected, max_message_bytes=settings.max_message_bytes)
             if report.created:
                 typer.echo(f"created: {', '.join(report.created)}")
+            for name, error in report.config_errors.items():
+                typer.echo(f"warning: max.message.bytes not set on {name}: {error}", err=True)
         found = topic_partitions(bootstrap)
     except Exception as err:
         raise _fail(RuntimeError(f"{bootstrap}: {err}")) from err
