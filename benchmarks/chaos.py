@@ -6,7 +6,7 @@ database, one worker, the same valid git commits produced at a steady pace, and 
 
 - poison kinds (``tests/chaos_kit.py``): deep nesting, lone surrogates inside a packed batch,
   a 900 KB record, wrong-shape JSON on raw and on flows, future and ancient timestamps,
-  the same event ids in a second network;
+  the same event ids in a second network, a valid Bluesky reply whose flows made a 1.29 MB record;
 - SIGKILL of the worker (with and without a static ``VALUENET_WORKER_ID``), of the broker and of
   the ClickHouse server, mid-stream, then a restart.
 
@@ -208,7 +208,7 @@ class Chaos:
     def poison(self, kind: str) -> Row:
         """Valid records with one poison kind injected mid-stream."""
         half = len(self.valid) // 2
-        if kind == "surrogates in packed batch":  # dated like the records around it (not late, not ahead)
+        if kind in ("surrogates in packed batch", "oversized Bluesky reply"):  # dated like the records around it
             poison: Poison = POISONS[kind](NETWORK, json.loads(self.valid[half - 1])["payload"]["committed_at"])
         else:
             poison = POISONS[kind](NETWORK)

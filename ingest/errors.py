@@ -17,3 +17,16 @@ class ParseError(IngestError):
         self.record = record
         where = f" in record {record}" if record else ""
         super().__init__(f"{source}: field '{field}': {reason}{where}")
+
+
+class RecordTooLarge(IngestError):
+    """A record over the topic's ``max.message.bytes``: refused before it reaches Kafka (names the record)."""
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        self.what = what
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"{what} is {size} bytes, over the {limit}-byte record limit of the topic "
+            "(max_message_bytes, the topic's max.message.bytes); not sent"
+        )

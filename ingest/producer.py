@@ -19,12 +19,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from valuenet.config import TOPIC_DLQ, TOPIC_RAW, Settings, get_settings
-from valuenet.ingest.errors import IngestError
+from valuenet.config import MAX_MESSAGE_BYTES, TOPIC_DLQ, TOPIC_RAW, Settings, get_settings
+from valuenet.ingest.errors import IngestError, RecordTooLarge
 from valuenet.ingest.routing import envelope_key, partition_for
 from valuenet.schemas import Interaction
-from valuenet.schemas.dlq import DlqRecord, dlq_record
+from valuenet.schemas.dlq import DlqRecord, dlq_record, encode_dlq
 from valuenet.schemas.envelope import RawEnvelope
+from valuenet.schemas.limits import record_budget
 
 if TYPE_CHECKING:  # kafka-python is imported when a producer opens: encode_batch users (the stage) need no client
     from kafka.producer.future import FutureRecordMetadata, RecordMetadata
@@ -77,9 +78,12 @@ class RawProducer:
         request_timeout_ms: int = 15_000,
         raw_topic: str = TOPIC_RAW,
         dlq_topic: str = TOPIC_DLQ,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
         **kafka_config: Any,
     ) -> None:
         self.raw_topic = raw_topic
+        self.max_message_bytes = max_message_bytes
+        self.refused = 0  # envelopes over the record limit: dead-lettered, never sent
         self.dlq_topic = dlq_topic
         self.sent = 0
         self.dead_lettered = 0
@@ -100,6 +104,7 @@ class RawProducer:
             compression_type=compression_type,
             request_timeout_ms=request_timeout_ms,
             client_id="valuenet-ingest",
+            max_request_size=max_message_bytes,  # the topics' max.message.bytes (kafka_admin.ensure_topics)
             **kafka_config,
         )
 
@@ -113,7 +118,7 @@ class RawProducer:
         """
         if key is None:
             key = envelope_key(envelope, interactions)
-        self.send_bytes(envelope.network, encode_envelope(envelope), key)
+        self.send_bytes(envelope.network, encode_envelope(envelope), key, source=envelope.source.value)
 
     def partitions(self) -> int:
         """Partitions of the raw topic (asked once from the cluster's metadata)."""
@@ -121,9 +126,15 @@ class RawProducer:
             self._partitions = len(self._producer.partitions_for(self.raw_topic))
         return self._partitions
 
-    def send_bytes(self, network: str, value: bytes, key: str | None = None) -> None:
-        """Queue an already-encoded envelope for ``valuenet.raw`` (``key``: its routing key, default the network)."""
+    def send_bytes(self, network: str, value: bytes, key: str | None = None, *, source: str = "unknown") -> None:
+        """Queue an already-encoded envelope for ``valuenet.raw`` (``key``: its routing key, default the network).
+
+        An envelope over the record limit (``max_message_bytes``) is not sent: it is dead-lettered (cut to
+        fit) with the reason, logged at ERROR and counted in ``refused``.
+        """
         key = network if key is None else key
+        if self._refuse(network, value, key.encode("utf-8"), source):
+            return
         self.sent += 1
         if self.batch_envelopes == 1:
             self._producer.send(self.raw_topic, key=key.encode("utf-8"), value=value)
@@ -143,6 +154,26 @@ class RawProducer:
             if self._flusher is None:
                 self._flusher = threading.Thread(target=self._linger_loop, name="valuenet-raw-batches", daemon=True)
                 self._flusher.start()
+
+    def _check(self, network: str, value: bytes, key: bytes) -> None:
+        """Raise :class:`RecordTooLarge` naming the envelope when it cannot fit one record of the raw topic."""
+        if len(value) > record_budget(self.max_message_bytes, key):
+            raise RecordTooLarge(
+                f"raw envelope of network {network!r} (routing key {key[:80].decode('utf-8', 'replace')!r})",
+                len(value) + len(key),
+                self.max_message_bytes,
+            )
+
+    def _refuse(self, network: str, value: bytes, key: bytes, source: str) -> bool:
+        """Dead-letter (truncated) and log an envelope over the record limit; True when it was refused."""
+        try:
+            self._check(network, value, key)
+        except RecordTooLarge as e:
+            self.refused += 1
+            log.error("refused: %s", e)
+            self.send_dlq(source, str(e), "<envelope>", value, network=network)
+            return True
+        return False
 
     def _ship(self, slot: tuple[str, int]) -> FutureRecordMetadata | None:
         """Send the pending envelopes of ``slot`` as one record (lock held); kept queued if the send raises."""
@@ -172,15 +203,15 @@ class RawProducer:
         """Send one envelope alone and block until the broker acknowledged it (raises :class:`DeliveryError`)."""
         from kafka.errors import KafkaError
 
-        self.sent += 1
         key = envelope_key(envelope)
+        value = encode_envelope(envelope)
+        self._check(envelope.network, value, key.encode("utf-8"))  # RecordTooLarge: the webhook answers 413
+        self.sent += 1
         try:
             partition = partition_for(key, self.partitions())
             with self._lock:  # what this thread's partition already queued goes first: order is kept
                 self._ship((envelope.network, partition))
-                future = self._producer.send(
-                    self.raw_topic, key=key.encode("utf-8"), value=encode_envelope(envelope), partition=partition
-                )
+                future = self._producer.send(self.raw_topic, key=key.encode("utf-8"), value=value, partition=partition)
             return future.get(timeout=timeout)
         except KafkaError as e:
             raise DeliveryError(f"Kafka did not acknowledge the {envelope.source.value} record: {e}") from e
@@ -201,12 +232,12 @@ class RawProducer:
         )
 
     def send_dlq_record(self, rec: DlqRecord) -> FutureRecordMetadata:
-        """Send a prepared :class:`DlqRecord` to ``valuenet.dlq`` (key = its network)."""
+        """Send a prepared :class:`DlqRecord` to ``valuenet.dlq`` (key = its network), cut to fit the topic."""
         self.dead_lettered += 1
         log.warning("dead-lettered %s record (%s): field %r: %s", rec.source, rec.stage, rec.field, rec.reason)
-        return self._producer.send(
-            self.dlq_topic, key=rec.network.encode("utf-8"), value=rec.model_dump_json().encode("utf-8")
-        )
+        key = rec.network.encode("utf-8")
+        value = encode_dlq(rec, record_budget(self.max_message_bytes, key))
+        return self._producer.send(self.dlq_topic, key=key, value=value)
 
     def flush(self, timeout: float | None = None) -> None:
         """Ship every pending batch and block until every queued record was acknowledged or failed."""
@@ -235,4 +266,5 @@ def open_producer(settings: Settings | None = None, **overrides: Any) -> RawProd
     overrides.setdefault("dlq_topic", settings.topic("dlq"))
     overrides.setdefault("batch_envelopes", settings.raw_batch_envelopes)
     overrides.setdefault("batch_linger_ms", settings.raw_batch_linger_ms)
+    overrides.setdefault("max_message_bytes", settings.max_message_bytes)
     return RawProducer(settings.bootstrap_servers, **overrides)

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from valuenet.ingest import signatures
+from valuenet.ingest.errors import RecordTooLarge
 from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawEnvelope
 from valuenet.schemas.interaction import Source
@@ -158,6 +159,10 @@ def create_app(
             return JSONResponse({"error": f"invalid {field}"}, status_code=400)
         try:
             meta = await asyncio.wait_for(asyncio.to_thread(send, envelope), timeout=ack_timeout_s)
+        except RecordTooLarge as e:  # over the raw topic's record limit: refused, never half-sent
+            log.error("refused a %s webhook: %s", source.value, e)
+            await _dead_letter(source.value, net, str(e), "<envelope>", body)
+            return JSONResponse({"error": str(e)}, status_code=413)
         except TimeoutError:
             log.error("kafka did not acknowledge a %s webhook within %.1f s", source.value, ack_timeout_s)
             return JSONResponse({"error": "kafka unavailable"}, status_code=503, headers={"Retry-After": "30"})

@@ -27,12 +27,13 @@ from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawBatch, fast_envelopes, is_batch
 from valuenet.schemas.flow import FlowBatch, Segment
 from valuenet.schemas.gcpause import paused_gc
+from valuenet.schemas.limits import bound_flow
 from valuenet.schemas.text import TextError, loads, needs_repair
 
 if TYPE_CHECKING:
     from valuenet.processors.privacy import Pseudonymiser
 
-__all__ = ["StageResult", "ProcessorStage", "dedupe_key", "encode_flows"]
+__all__ = ["FLOWS_RECORD_BYTES", "StageResult", "ProcessorStage", "dedupe_key", "encode_flows"]
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +72,20 @@ class StageResult:
     duplicates: int = 0
 
 
-def encode_flows(flows: list[Flow], per_record: int) -> tuple[list[tuple[str, bytes]], list[DlqRecord]]:
-    """``flows`` as (network, JSON array) Kafka records of at most ``per_record`` flows, one network each.
+#: Default byte cap of one ``valuenet.flows`` record (``Settings.flows_record_bytes``).
+FLOWS_RECORD_BYTES = 512 * 1024
 
-    Fields at their default are left out (a third fewer bytes for the broker and both clients; the
-    graph agent's decoders fill them in). A chunk that cannot be encoded is encoded flow by flow; a
-    flow that still fails is dead-lettered.
+
+def encode_flows(
+    flows: list[Flow], per_record: int, max_bytes: int = FLOWS_RECORD_BYTES
+) -> tuple[list[tuple[str, bytes]], list[DlqRecord]]:
+    """``flows`` as (network, JSON array) Kafka records of at most ``per_record`` flows and ``max_bytes`` bytes.
+
+    One network per record. Identifiers are bounded first (``schemas.limits.bound_flow``: a thread,
+    channel or parent id over 512 characters becomes its head + a hash). Fields at their default are
+    left out (a third fewer bytes for the broker and both clients; the graph agent's decoders fill them
+    in). A chunk over ``max_bytes`` is cut into smaller records; a single flow still over it, or one
+    that cannot be encoded, is dead-lettered with the reason naming its event.
     """
     by_network: dict[str, list[Flow]] = {}
     for flow in flows:
@@ -85,32 +94,49 @@ def encode_flows(flows: list[Flow], per_record: int) -> tuple[list[tuple[str, by
     dead: list[DlqRecord] = []
     for network, mine in by_network.items():
         for i in range(0, len(mine), per_record):
-            chunk = mine[i : i + per_record]
-            try:
-                records.append((network, FlowBatch.dump_json(chunk, exclude_defaults=True)))
-                continue
-            except Exception:  # noqa: BLE001 - find the flow at fault below
-                pass
-            good = []
-            for flow in chunk:
-                try:
-                    FlowBatch.dump_json([flow], exclude_defaults=True)
-                    good.append(flow)
-                except Exception as exc:  # noqa: BLE001 - one flow, not the batch
-                    reason = f"cannot encode the flow: {exc!r}"
-                    dead.append(
-                        dlq_record(
-                            stage=STAGE,
-                            source=flow.source.value,
-                            network=network,
-                            reason=reason,
-                            field="flow",
-                            record=flow,
-                        )
-                    )
-            if good:
-                records.append((network, FlowBatch.dump_json(good, exclude_defaults=True)))
+            _encode_chunk(network, [bound_flow(f) for f in mine[i : i + per_record]], max_bytes, records, dead)
     return records, dead
+
+
+def _encode_chunk(
+    network: str, chunk: list[Flow], max_bytes: int, records: list[tuple[str, bytes]], dead: list[DlqRecord]
+) -> None:
+    """Append ``chunk`` as one record when it encodes within ``max_bytes``; else cut it, or dead-letter a flow."""
+    try:
+        value: bytes | None = FlowBatch.dump_json(chunk, exclude_defaults=True)
+    except Exception:  # noqa: BLE001 - find the flow at fault below
+        value = None
+    if value is not None and len(value) <= max_bytes:
+        records.append((network, value))
+        return
+    if value is None:
+        good = []
+        for flow in chunk:
+            try:
+                FlowBatch.dump_json([flow], exclude_defaults=True)
+                good.append(flow)
+            except Exception as exc:  # noqa: BLE001 - one flow, not the batch
+                dead.append(_flow_letter(network, flow, f"cannot encode the flow: {exc!r}"))
+        if good:
+            _encode_chunk(network, good, max_bytes, records, dead)
+        return
+    if len(chunk) == 1:
+        flow = chunk[0]
+        reason = (
+            f"flow of event {flow.event_id[:200]!r} (network {network!r}) encodes to {len(value)} bytes, over the "
+            f"{max_bytes}-byte limit of a valuenet.flows record (flows_record_bytes); not sent"
+        )
+        dead.append(_flow_letter(network, flow, reason))
+        return
+    parts = max(2, -(-len(value) * 11 // (max_bytes * 10)))  # ceil(size × 1.1 / cap): most parts fit at once
+    step = -(-len(chunk) // parts)
+    for i in range(0, len(chunk), step):
+        _encode_chunk(network, chunk[i : i + step], max_bytes, records, dead)
+
+
+def _flow_letter(network: str, flow: Flow, reason: str) -> DlqRecord:
+    """The dead letter of one flow the processors stage could not put on ``valuenet.flows``."""
+    return dlq_record(stage=STAGE, source=flow.source.value, network=network, reason=reason, field="flow", record=flow)
 
 
 def _unexpected(field_path: str, exc: Exception, record: object) -> DlqRecord:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from valuenet.schemas.envelope import utcnow
 from valuenet.schemas.text import clean, clean_text
 
-__all__ = ["MAX_RECORD_CHARS", "DlqRecord", "dlq_record", "record_text"]
+__all__ = ["MAX_RECORD_CHARS", "DlqRecord", "dlq_record", "encode_dlq", "record_text"]
 
 #: The offending record is kept as text, cut to this many characters.
 MAX_RECORD_CHARS = 4096
@@ -71,3 +71,28 @@ def dlq_record(*, stage: str, source: str, network: str, reason: str, field: str
         record=text,
         truncated=cut,
     )
+
+
+def encode_dlq(rec: DlqRecord, max_bytes: int) -> bytes:
+    """The Kafka value of ``rec`` (JSON) within ``max_bytes``: ``record``, a long ``field``, then ``reason`` cut to fit.
+
+    A cut sets ``truncated``; a cut reason ends with ``[cut to fit the dlq record limit]``. Removing n
+    characters removes at least n bytes of JSON, so cutting a text by the overshoot brings the value
+    under the cap unless the text was shorter (then the next text is cut).
+    """
+    value = rec.model_dump_json().encode("utf-8")
+    if len(value) <= max_bytes:
+        return value
+    note = " [cut to fit the dlq record limit]"
+    rec = rec.model_copy(update={"truncated": True})
+    for name, floor in (("record", 0), ("field", 200), ("reason", 0), ("field", 0)):
+        text: str = getattr(rec, name)
+        extra = len(note) if name == "reason" else 0
+        keep = max(floor, len(text) - (len(value) - max_bytes + extra))
+        if keep >= len(text):
+            continue
+        rec = rec.model_copy(update={name: text[:keep] + note if extra else text[:keep]})
+        value = rec.model_dump_json().encode("utf-8")
+        if len(value) <= max_bytes:
+            return value
+    return value  # stage, source and network are bounded by the model: a few hundred bytes at most

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tests.pipeline_harness import Pipeline, envelope, git_records
@@ -97,6 +98,65 @@ def duplicate_ids_across_networks(network: str) -> Poison:
     return Poison(twin=[envelope("git", TWIN, c) for c in commits(300)], dead=0)
 
 
+def bluesky_reply(
+    network: str,
+    *,
+    mentions: int = 150,
+    uri_chars: int = 8000,
+    time_us: int = 1718020100000000,
+    rkey: str = "3kmnrbig1",
+) -> bytes:
+    """A valid Jetstream reply (the shape of tests/fixtures/bluesky) with ``mentions`` mention facets and root /
+    parent AT-URIs of ``uri_chars`` characters: 151 flows that once made a 1.29 MB ``valuenet.flows`` record."""
+    tail = "r" * uri_chars
+    parent = f"at://did:plc:ann111/app.bsky.feed.post/3kmnrp{tail}"[:uri_chars]
+    root = f"at://did:plc:ann111/app.bsky.feed.post/3kmnrq{tail}"[:uri_chars]
+    text, facets = "", []
+    for i in range(mentions):
+        handle = f"@u{i:03d}.bsky.social"
+        start = len(text.encode())
+        text += handle + " "
+        facets.append(
+            {
+                "$type": "app.bsky.richtext.facet",
+                "index": {"byteStart": start, "byteEnd": start + len(handle)},
+                "features": [{"$type": "app.bsky.richtext.facet#mention", "did": f"did:plc:u{i:03d}"}],
+            }
+        )
+    record = {
+        "$type": "app.bsky.feed.post",
+        "createdAt": "2024-06-10T11:48:20.000Z",
+        "langs": ["en"],
+        "text": text + "thanks all, here is how to fix it",
+        "facets": facets,
+        "reply": {"parent": {"cid": "bafyreiaaa", "uri": parent}, "root": {"cid": "bafyreiaaa", "uri": root}},
+    }
+    payload = {
+        "did": "did:plc:bea222",
+        "time_us": time_us,
+        "kind": "commit",
+        "commit": {
+            "rev": "3kmnrzzz2a99a",
+            "operation": "create",
+            "collection": "app.bsky.feed.post",
+            "rkey": rkey,
+            "record": record,
+            "cid": "bafyreibig",
+        },
+    }
+    return envelope("bluesky", network, payload)
+
+
+def oversized_bluesky_reply(network: str, when: str = "2020-11-01T00:00:00+00:00") -> Poison:
+    """A valid Bluesky reply with 150 mentions and 8 KB root / parent URIs (issue 25: its 1.29 MB flows record
+    stopped the worker for good): its 151 flows are stored, cut into records under the byte cap (no dead letter).
+
+    Dated ``when`` (the stream's event time where it is injected), so it neither lags nor moves the watermark.
+    """
+    time_us = int(datetime.fromisoformat(when).timestamp() * 1_000_000)
+    return Poison(raw=[bluesky_reply(network, time_us=time_us)], dead=0)
+
+
 def records_dead(records: list[bytes]) -> int:
     """Dead letters the stage makes of ``records`` (one per rejected interaction), computed offline."""
     from valuenet.pipeline.wiring import build_stage
@@ -112,6 +172,7 @@ POISONS: dict[str, Callable[[str], Poison]] = {
     "wrong-shape JSON on flows": wrong_shape_flows,
     "future + ancient timestamps": future_and_ancient,
     "duplicate ids across networks": duplicate_ids_across_networks,
+    "oversized Bluesky reply": oversized_bluesky_reply,
 }
 
 

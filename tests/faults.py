@@ -3,7 +3,8 @@
 Usage: ``python tests/faults.py KIND MARKER [worker args...]``. The fault fires once (the first
 time, if ``MARKER`` does not exist yet, which it then creates), so a restarted worker runs clean.
 
-Kinds: ``normalise`` raises in the processors agent after the first flows record of its second
+Kinds: ``unbounded`` encodes flows records as before issue 25 (no identifier bounds, no byte cap;
+fires every time), so a record over the producer's limit reaches the send; ``normalise`` raises in the processors agent after the first flows record of its second
 batch went out; ``graph`` raises in the analytics agent after its second batch reached the
 in-memory graph but before the flows were stored.
 """
@@ -35,8 +36,10 @@ def install(kind: str, marker: Path) -> None:
 
         real_encode = agent.encode_flows
 
-        def encode_flows(flows: list[Any], per_record: int) -> tuple[Iterator[tuple[str, bytes]], list[Any]]:
-            records, dead = real_encode(flows, per_record)
+        def encode_flows(
+            flows: list[Any], per_record: int, *caps: int
+        ) -> tuple[Iterator[tuple[str, bytes]], list[Any]]:
+            records, dead = real_encode(flows, per_record, *caps)
             calls["n"] += 1
             if calls["n"] < 2 or not records or not _fire(marker):
                 return iter(records), dead
@@ -48,6 +51,17 @@ def install(kind: str, marker: Path) -> None:
             return first_then_fail(), dead
 
         agent.encode_flows = encode_flows  # type: ignore[assignment]
+    elif kind == "unbounded":  # the encoding before issue 25: no id bounds, no byte cap (send_flows must cope)
+        import valuenet.pipeline.normalise_agent as agent
+        import valuenet.processors.stage as stage
+
+        stage.bound_flow = lambda flow: flow  # type: ignore[assignment]
+        real_unbounded = agent.encode_flows
+
+        def encode_unbounded(flows: list[Any], per_record: int, *caps: int) -> tuple[list[Any], list[Any]]:
+            return real_unbounded(flows, per_record, 1 << 40)
+
+        agent.encode_flows = encode_unbounded  # type: ignore[assignment]
     elif kind == "graph":
         import valuenet.pipeline.graph_agent as agent
 

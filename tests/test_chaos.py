@@ -17,6 +17,7 @@ from tests.chaos_kit import (
     expected_ids,
     future_and_ancient,
     inject,
+    oversized_bluesky_reply,
     produce_paced,
     stored_ids,
     surrogates_in_packed_batch,
@@ -42,6 +43,7 @@ def test_poison_and_a_sigkill_lose_and_double_nothing(pipeline: Pipeline) -> Non
     mid = json.loads(valid[499])["payload"]["committed_at"]  # injected after the first 500: dated like them
     poisons = [deep_nesting(NETWORK), surrogates_in_packed_batch(NETWORK, mid), wrong_shape_flows(NETWORK)]
     poisons.append(future_and_ancient(NETWORK))
+    poisons.append(oversized_bluesky_reply(NETWORK, mid))  # once a 1.29 MB flows record: exit 70 on every restart
     want = expected_ids(build_stage(), valid + [r for x in poisons for r in x.raw])
     assert len(want) > len(expected_ids(build_stage(), valid))  # the repaired surrogate record counts as valid
 

@@ -21,6 +21,10 @@ TOPIC_FLOWS = "valuenet.flows"
 TOPIC_METRICS = "valuenet.metrics"
 TOPIC_DLQ = "valuenet.dlq"
 TOPIC_PARTITIONS = {TOPIC_RAW: 4, TOPIC_FLOWS: 4, TOPIC_METRICS: 1, TOPIC_DLQ: 1}
+# Largest Kafka record batch a valuenet topic takes (topic config max.message.bytes, set by ensure_topics) and
+# the largest request every valuenet producer sends (max_request_size): one number, so the producer never
+# builds what the broker would refuse (docs/reliability-oversized-records.md).
+MAX_MESSAGE_BYTES = 1 << 20
 
 DEFAULT_WINDOWS = ("1h", "24h", "7d")
 
@@ -115,6 +119,18 @@ class Settings(BaseSettings):
         20,
         ge=0,
         description="…and ship a partly filled batch this long after its first envelope. Env VALUENET_RAW_BATCH_LINGER_MS",
+    )
+    max_message_bytes: int = Field(
+        MAX_MESSAGE_BYTES,
+        ge=64 * 1024,
+        description="max.message.bytes set on every valuenet topic and max_request_size of every producer; a record "
+        "over it is refused (raw) or split / dead-lettered (flows, dlq). Env VALUENET_MAX_MESSAGE_BYTES",
+    )
+    flows_record_bytes: int = Field(
+        512 * 1024,
+        ge=4 * 1024,
+        description="A valuenet.flows record holds at most this many bytes of flows (and at most 400 flows); "
+        "capped below max_message_bytes. Env VALUENET_FLOWS_RECORD_BYTES",
     )
     worker_port: int = Field(6066, description="faust worker web port. Env VALUENET_WORKER_PORT")
     api_host: str = Field("127.0.0.1", description="Bind address of `valuenet serve`. Env VALUENET_API_HOST")

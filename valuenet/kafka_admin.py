@@ -7,16 +7,28 @@ events stay ordered within one partition while networks spread over partitions.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from valuenet.config import TOPIC_PARTITIONS
+from valuenet.config import MAX_MESSAGE_BYTES, TOPIC_PARTITIONS
 
 if TYPE_CHECKING:  # kafka-python is imported by the functions that talk to a broker, not by importing this module
     from kafka import KafkaAdminClient
 
-__all__ = ["TopicReport", "admin_client", "prefixed", "ensure_topics", "topic_partitions", "delete_topics"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "TopicReport",
+    "admin_client",
+    "prefixed",
+    "ensure_topics",
+    "topic_configs",
+    "topic_config",
+    "topic_partitions",
+    "delete_topics",
+]
 
 
 @dataclass
@@ -27,6 +39,8 @@ class TopicReport:
     existing: list[str] = field(default_factory=list)
     partitions: dict[str, int] = field(default_factory=dict)
     mismatched: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (wanted, found)
+    configured: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> topic configs set explicitly
+    config_errors: dict[str, str] = field(default_factory=dict)  # name -> why its configs could not be set
 
 
 @contextlib.contextmanager
@@ -72,17 +86,22 @@ def ensure_topics(
     prefix: str | None = None,
     replication_factor: int = -1,
     timeout_s: float = 30.0,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> TopicReport:
-    """Create each missing topic with its partition count; idempotent (existing topics are left alone).
+    """Create each missing topic with its partition count and ``max.message.bytes``; idempotent.
 
     ``prefix`` (``settings.topic_prefix``) renames ``valuenet.<name>`` to ``<prefix>.<name>``.
     ``replication_factor=-1`` takes the cluster's ``default.replication.factor``. A topic that exists
     with a different partition count is reported in ``mismatched``, never altered (adding partitions
     would move keys, and so networks, to other partitions). Waits until every topic has a leader.
+    ``max_message_bytes`` (``settings.max_message_bytes``, the producers' ``max_request_size``) is set
+    explicitly on every topic, new or existing (an incremental config change: other configs stay), so
+    the broker takes every record a valuenet producer accepts.
     """
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
     partitions = prefixed(partitions, prefix)
+    configs = topic_configs(max_message_bytes)
     report = TopicReport()
     with admin_client(bootstrap, timeout_s=timeout_s) as admin:
         existing = set(admin.list_topics())
@@ -90,7 +109,10 @@ def ensure_topics(
         report.existing = sorted(set(partitions) - set(missing))
         if missing:
             result = admin.create_topics(
-                {name: {"num_partitions": n, "replication_factor": replication_factor} for name, n in missing.items()},
+                {
+                    name: {"num_partitions": n, "replication_factor": replication_factor, "configs": configs}
+                    for name, n in missing.items()
+                },
                 timeout_ms=int(timeout_s * 1000),
                 raise_errors=False,
             )
@@ -106,6 +128,9 @@ def ensure_topics(
                         f"{topic.get('error_message') or ''}".strip()
                     )
             admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))
+        if report.existing:  # topics made earlier (or by someone else): set the limit on them too
+            report.config_errors = _set_configs(admin, report.existing, configs)
+        report.configured = {name: dict(configs) for name in partitions if name not in report.config_errors}
         for t in admin.describe_topics(list(partitions)):
             report.partitions[t["name"]] = len(t.get("partitions") or [])
     report.created.sort()
@@ -115,6 +140,53 @@ def ensure_topics(
         if found is not None and found != wanted:
             report.mismatched[name] = (wanted, found)
     return report
+
+
+def topic_configs(max_message_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, str]:
+    """The configs set on every valuenet topic: ``max.message.bytes`` (the largest record batch it takes)."""
+    return {"max.message.bytes": str(max_message_bytes)}
+
+
+def _set_configs(admin: KafkaAdminClient, names: list[str], configs: Mapping[str, str]) -> dict[str, str]:
+    """Set ``configs`` on the existing topics ``names`` (IncrementalAlterConfigs: their other configs stay).
+
+    Returns topic → error for those the cluster refused (e.g. no ALTER_CONFIGS permission on a managed
+    cluster), each logged as a warning: the topic keeps its limit, which must then be at least the producers'.
+    """
+    from kafka.admin import ConfigResource, ConfigResourceType
+    from kafka.errors import KafkaError
+
+    try:
+        result = admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs=dict(configs)) for name in names], incremental=True
+        )
+        outcomes = {name: str(outcome) for name, outcome in (result.get("topic") or {}).items()}
+    except KafkaError as e:
+        outcomes = dict.fromkeys(names, f"{type(e).__name__}: {e}")
+    errors = {name: outcome for name, outcome in outcomes.items() if outcome != "OK"}
+    for name, error in errors.items():
+        log.warning(
+            "could not set %s on existing topic %s (%s): its own limit must be at least max_message_bytes",
+            dict(configs),
+            name,
+            error,
+        )
+    return errors
+
+
+def topic_config(bootstrap: str, name: str, key: str = "max.message.bytes") -> str | None:
+    """The value of one config of topic ``name`` as the broker reports it (None when absent)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    with admin_client(bootstrap) as admin:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs=[key])], config_filter="all"
+        )
+    config = ((described.get("topic") or {}).get(name) or {}).get(key)
+    if not config:
+        return None
+    value = config.get("value", config.get("config_value"))
+    return None if value is None else str(value)
 
 
 def delete_topics(bootstrap: str, names: list[str], *, timeout_s: float = 30.0) -> None:

@@ -46,7 +46,9 @@ def start(
         if topics:
             from valuenet.kafka_admin import ensure_topics
 
-            report = ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
+            report = ensure_topics(
+                settings.bootstrap_servers, prefix=settings.topic_prefix, max_message_bytes=settings.max_message_bytes
+            )
     except Exception as err:
         raise _fail(err) from err
     paths = kafka.BrokerPaths.for_settings(settings)
@@ -128,9 +130,11 @@ def topics(create: bool = typer.Option(False, "--create", help="Create missing v
     expected = prefixed(TOPIC_PARTITIONS, settings.topic_prefix)
     try:
         if create:
-            report = ensure_topics(bootstrap, expected)
+            report = ensure_topics(bootstrap, expected, max_message_bytes=settings.max_message_bytes)
             if report.created:
                 typer.echo(f"created: {', '.join(report.created)}")
+            for name, error in report.config_errors.items():
+                typer.echo(f"warning: max.message.bytes not set on {name}: {error}", err=True)
         found = topic_partitions(bootstrap)
     except Exception as err:
         raise _fail(RuntimeError(f"{bootstrap}: {err}")) from err

@@ -38,6 +38,8 @@ app = faust.App(
     # a flows record is ~160 KB (400 flows): several share one produce request; a raw partition's fetch
     # brings ~12 packed records (≤ 500 envelopes each) — fewer requests for the broker and both clients
     producer_max_batch_size=768 * 1024,  # under the broker's 1 MiB message.max.bytes per batch
+    # the topics' max.message.bytes (kafka_admin.ensure_topics sets it): nothing sent is refused by the broker
+    producer_max_request_size=settings.max_message_bytes,
     consumer_max_fetch_size=4 * 1024 * 1024,
     # Fast rejoin (issue 10): a restarted worker with the same VALUENET_WORKER_ID takes its partitions
     # back at once (static membership); without one, a dead member is dropped after the short session.

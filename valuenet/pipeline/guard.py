@@ -19,7 +19,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from valuenet.schemas.dlq import DlqRecord
+from valuenet.schemas.dlq import DlqRecord, encode_dlq
+from valuenet.schemas.limits import record_budget
 
 __all__ = ["EXIT_BATCH_FAILED", "batch_guard", "dead_letter", "fatal"]
 
@@ -44,12 +45,13 @@ def fatal(agent: str, exc: BaseException) -> NoReturn:
 
 
 async def dead_letter(records: Sequence[DlqRecord]) -> None:
-    """Log and publish dead letters on ``valuenet.dlq`` (key: network)."""
-    from valuenet.pipeline.app import dlq_topic
+    """Log and publish dead letters on ``valuenet.dlq`` (key: network), each cut to fit the topic (``encode_dlq``)."""
+    from valuenet.pipeline.app import dlq_topic, settings
 
     for dead in records:
         log.warning("dead letter: %s/%s field=%s reason=%s", dead.stage, dead.source, dead.field, dead.reason[:300])
-        await dlq_topic.send(key=dead.network.encode(), value=dead.model_dump_json().encode())
+        key = dead.network.encode()
+        await dlq_topic.send(key=key, value=encode_dlq(dead, record_budget(settings.max_message_bytes, key)))
 
 
 @contextmanager

@@ -9,21 +9,25 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
+from aiokafka.errors import MessageSizeTooLargeError
+from faust.exceptions import ProducerSendError
+
 from valuenet.analytics.storage.sink import get_sink
-from valuenet.pipeline.app import app, flows_topic, raw_topic
+from valuenet.pipeline.app import app, flows_topic, raw_topic, settings
 from valuenet.pipeline.guard import batch_guard, dead_letter
 from valuenet.pipeline.logs import calm_client_logs
 from valuenet.pipeline.wiring import build_stage, warm_from_store
 from valuenet.processors.stage import ProcessorStage, StageResult, encode_flows
-from valuenet.schemas.dlq import DlqRecord
-from valuenet.schemas.flow import FlowRecord
+from valuenet.schemas.dlq import DlqRecord, dlq_record
+from valuenet.schemas.flow import FlowBatch, FlowRecord
+from valuenet.schemas.limits import record_budget
 
 log = logging.getLogger(__name__)
 
 BATCH = 100  # records per take(): the unit of acknowledgement (≤ 50,000 packed envelopes)
 WITHIN_S = 0.1
 CHUNK_BYTES = 1 << 20  # records processed together: ~1,600 git envelopes, tens of ms of stage work
-FLOWS_PER_RECORD = 400  # ~200 KB, well under Kafka's 1 MB default message size
+FLOWS_PER_RECORD = 400  # and at most flows_record_bytes (512 KiB) bytes: encode_flows cuts a record by both
 IDENTITY_CHECK_S = 2.0
 
 _stage: ProcessorStage | None = None  # set once the agent has warmed it
@@ -48,10 +52,10 @@ async def normalise(stream) -> None:
                 # each record's raw partition: its flows' lane (lateness per lane) and its parent index
                 future_before = Counter(stage.future_events)
                 result = stage.process([event.value for event in part], [event.message.partition for event in part])
-                records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD)
+                records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD, flows_record_bytes())
                 future = future_records(stage.future_events - future_before)
                 for network, value in chain(records, future):  # one record per network and chunk of a batch
-                    await flows_topic.send(key=network.encode(), value=value)
+                    unencodable += await send_flows(network, value)
                 if stored is not None:  # one chunk's inserts in flight at a time
                     await dead_letter(await stored)
                 stored = asyncio.ensure_future(store_chunk(sink, result))
@@ -59,6 +63,48 @@ async def normalise(stream) -> None:
                 await asyncio.sleep(0)  # the insert starts now; the graph agent and heartbeats get their turn
             if stored is not None:
                 await dead_letter(await stored)
+
+
+def flows_record_bytes() -> int:
+    """The byte cap of a ``valuenet.flows`` record: ``flows_record_bytes``, within the topic's record budget."""
+    return min(settings.flows_record_bytes, record_budget(settings.max_message_bytes, b"x" * 512))
+
+
+async def send_flows(network: str, value: bytes) -> list[DlqRecord]:
+    """Send one flows record; one the producer refuses as too large is cut in two and sent again, and a single
+    flow still refused is not sent: its dead letter (naming the event and the sizes) is returned.
+
+    ``encode_flows`` keeps records under the cap, so this is the last guard (a cap set above the
+    producer's ``max_request_size``, an encoder change): the batch goes on, the worker never stops for it.
+    """
+    try:
+        await flows_topic.send(key=network.encode(), value=value)
+        return []
+    except (MessageSizeTooLargeError, ProducerSendError) as exc:
+        cause = exc if isinstance(exc, MessageSizeTooLargeError) else exc.__cause__
+        if not isinstance(cause, MessageSizeTooLargeError):  # faust wraps the producer's error; others stop
+            raise
+    flows = FlowBatch.validate_json(value) if value[:1] == b"[" else []
+    if len(flows) > 1:
+        log.error(
+            "valuenet.flows record of network %r (%d bytes, %d flows) refused by the producer as too large "
+            "(max_message_bytes %d): sent again in two halves",
+            network,
+            len(value),
+            len(flows),
+            settings.max_message_bytes,
+        )
+        half = len(flows) // 2
+        dead = await send_flows(network, FlowBatch.dump_json(flows[:half], exclude_defaults=True))
+        return dead + await send_flows(network, FlowBatch.dump_json(flows[half:], exclude_defaults=True))
+    what = f"flow of event {flows[0].event_id[:200]!r}" if flows else "record"
+    reason = (
+        f"valuenet.flows {what} of network {network!r} ({len(value)} bytes) refused by the producer as too large "
+        f"(max_message_bytes {settings.max_message_bytes}); not sent"
+    )
+    log.error("%s; dead-lettered", reason)
+    source = flows[0].source.value if flows else "flows"
+    return [dlq_record(stage="normalise", source=source, network=network, reason=reason, field="flow", record=value)]
 
 
 def chunks(events: Sequence[Any], max_bytes: int) -> Iterator[Sequence[Any]]:
