@@ -21,6 +21,8 @@ TOPIC_FLOWS = "valuenet.flows"
 TOPIC_METRICS = "valuenet.metrics"
 TOPIC_DLQ = "valuenet.dlq"
 TOPIC_PARTITIONS = {TOPIC_RAW: 4, TOPIC_FLOWS: 4, TOPIC_METRICS: 1, TOPIC_DLQ: 1}
+#: Dead letters are kept this long by default (Kafka's own default, 7 days, is too short to notice and fix a parser).
+DLQ_RETENTION_DAYS = 30
 
 DEFAULT_WINDOWS = ("1h", "24h", "7d")
 
@@ -120,7 +122,13 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Bind address of `valuenet serve`. Env VALUENET_API_HOST")
     api_port: int = Field(8000, description="Port of `valuenet serve`. Env VALUENET_API_PORT")
     api_token: SecretStr | None = Field(
-        None, description="Bearer token; required when api_host is not loopback. Env VALUENET_API_TOKEN"
+        None,
+        description="Bearer token; required (at least 32 characters) when api_host is not loopback. Env VALUENET_API_TOKEN",
+    )
+    api_allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host names the loopback API answers besides localhost, 127.0.0.1 and [::1] (others get 421: "
+        'DNS rebinding). Env VALUENET_API_ALLOWED_HOSTS (JSON list, e.g. ["dash.internal"])',
     )
     windows: tuple[str, ...] = Field(DEFAULT_WINDOWS, description="Rolling windows. Env VALUENET_WINDOWS (JSON list)")
     bucket_seconds: int = Field(60, description="Bucket width of the rolling windows. Env VALUENET_BUCKET_SECONDS")
@@ -160,6 +168,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Periodic exports: [[exports]] tables (cron, what, format, window, network) of the TOML file",
     )
+    dlq_retention_days: int = Field(
+        DLQ_RETENTION_DAYS,
+        ge=-1,
+        description="How long the dead-letter topic keeps records (retention.ms, set by topic setup); -1 = forever. "
+        "Env VALUENET_DLQ_RETENTION_DAYS",
+    )
     topic_prefix: str = Field(
         "valuenet", description="Topic names are <prefix>.raw/.flows/.metrics/.dlq. Env VALUENET_TOPIC_PREFIX"
     )
@@ -198,6 +212,11 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """Full topic name for ``raw``, ``flows``, ``metrics`` or ``dlq`` under the configured prefix."""
         return f"{self.topic_prefix}.{name}"
+
+    @property
+    def dlq_retention_ms(self) -> int:
+        """``retention.ms`` of the dead-letter topic (-1: kept forever)."""
+        return -1 if self.dlq_retention_days < 0 else max(1, self.dlq_retention_days) * 86_400_000
 
     @property
     def chdb_dir(self) -> Path:

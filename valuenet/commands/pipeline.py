@@ -32,6 +32,18 @@ def worker(
     loglevel: str = typer.Option("warning", help="faust log level."),
 ) -> None:
     """Run a faust worker: the processors and analytics agents (joins the consumer group)."""
+    if serve:  # refuse an unsafe bind in one line now, not with a traceback once the worker runs
+        from valuenet.config import get_settings
+        from valuenet.web.auth import InsecureBindError, require_token_for_host
+
+        settings = get_settings()
+        try:
+            require_token_for_host(
+                settings.api_host, settings.api_token.get_secret_value() if settings.api_token else None
+            )
+        except InsecureBindError as e:
+            typer.secho(f"valuenet worker --serve: {e}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
     from valuenet.pipeline.runtime import run_worker
     from valuenet.web.app import create_app
 
