@@ -11,12 +11,21 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from valuenet.config import TOPIC_PARTITIONS
+from valuenet.config import DLQ_RETENTION_DAYS, TOPIC_PARTITIONS
 
 if TYPE_CHECKING:  # kafka-python is imported by the functions that talk to a broker, not by importing this module
     from kafka import KafkaAdminClient
 
-__all__ = ["TopicReport", "admin_client", "prefixed", "ensure_topics", "topic_partitions", "delete_topics"]
+__all__ = [
+    "TopicReport",
+    "admin_client",
+    "prefixed",
+    "ensure_topics",
+    "topic_partitions",
+    "delete_topics",
+    "topic_retention_ms",
+    "set_retention",
+]
 
 
 @dataclass
@@ -72,6 +81,7 @@ def ensure_topics(
     prefix: str | None = None,
     replication_factor: int = -1,
     timeout_s: float = 30.0,
+    dlq_retention_ms: int | None = DLQ_RETENTION_DAYS * 86_400_000,
 ) -> TopicReport:
     """Create each missing topic with its partition count; idempotent (existing topics are left alone).
 
@@ -79,6 +89,8 @@ def ensure_topics(
     ``replication_factor=-1`` takes the cluster's ``default.replication.factor``. A topic that exists
     with a different partition count is reported in ``mismatched``, never altered (adding partitions
     would move keys, and so networks, to other partitions). Waits until every topic has a leader.
+    ``dlq_retention_ms`` (``settings.dlq_retention_ms``; None: leave as is) is set as ``retention.ms`` of
+    every ``*.dlq`` topic named, new or existing (only that key is changed).
     """
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -108,6 +120,9 @@ def ensure_topics(
             admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))
         for t in admin.describe_topics(list(partitions)):
             report.partitions[t["name"]] = len(t.get("partitions") or [])
+        if dlq_retention_ms is not None:
+            for name in (n for n in partitions if n.endswith(".dlq")):
+                _set_retention(admin, name, dlq_retention_ms)
     report.created.sort()
     report.existing.sort()
     for name, wanted in partitions.items():
@@ -123,3 +138,36 @@ def delete_topics(bootstrap: str, names: list[str], *, timeout_s: float = 30.0) 
         return
     with admin_client(bootstrap, timeout_s=timeout_s) as admin:
         admin.delete_topics(names, timeout_ms=int(timeout_s * 1000), raise_errors=False)
+
+
+def _retention(admin: KafkaAdminClient, topic: str) -> int:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    res = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": None})])
+    return int(res["topic"][topic]["retention.ms"]["value"])
+
+
+def _set_retention(admin: KafkaAdminClient, topic: str, retention_ms: int) -> None:
+    """Set ``retention.ms`` of ``topic`` when it differs (an incremental change: other topic configs stay)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+    from kafka.errors import KafkaError
+
+    if _retention(admin, topic) != retention_ms:
+        res = admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": str(retention_ms)})]
+        )
+        status = res.get("topic", {}).get(topic)
+        if status != "OK":
+            raise KafkaError(f"setting retention.ms={retention_ms} on topic {topic!r} failed: {status}")
+
+
+def topic_retention_ms(bootstrap: str, topic: str, *, timeout_s: float = 10.0) -> int:
+    """``retention.ms`` in effect for ``topic`` (-1: kept forever)."""
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        return _retention(admin, topic)
+
+
+def set_retention(bootstrap: str, topic: str, retention_ms: int, *, timeout_s: float = 30.0) -> None:
+    """Set ``retention.ms`` of one existing topic (only when it differs)."""
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        _set_retention(admin, topic, retention_ms)

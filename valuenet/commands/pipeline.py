@@ -84,7 +84,9 @@ def up(
         else:
             console.print("Kafka: starting the managed local broker …")
             started_broker = start_broker(settings)  # True only if this call started it
-        ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
+        ensure_topics(
+            settings.bootstrap_servers, prefix=settings.topic_prefix, dlq_retention_ms=settings.dlq_retention_ms
+        )
         console.print(
             f"Storage: {'ClickHouse server ' + redacted_url(settings.clickhouse_url) if settings.clickhouse_url else 'embedded chdb at ' + str(settings.chdb_dir)}"
         )

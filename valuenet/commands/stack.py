@@ -46,7 +46,9 @@ def start(
         if topics:
             from valuenet.kafka_admin import ensure_topics
 
-            report = ensure_topics(settings.bootstrap_servers, prefix=settings.topic_prefix)
+            report = ensure_topics(
+                settings.bootstrap_servers, prefix=settings.topic_prefix, dlq_retention_ms=settings.dlq_retention_ms
+            )
     except Exception as err:
         raise _fail(err) from err
     paths = kafka.BrokerPaths.for_settings(settings)
@@ -128,7 +130,7 @@ def topics(create: bool = typer.Option(False, "--create", help="Create missing v
     expected = prefixed(TOPIC_PARTITIONS, settings.topic_prefix)
     try:
         if create:
-            report = ensure_topics(bootstrap, expected)
+            report = ensure_topics(bootstrap, expected, dlq_retention_ms=settings.dlq_retention_ms)
             if report.created:
                 typer.echo(f"created: {', '.join(report.created)}")
         found = topic_partitions(bootstrap)

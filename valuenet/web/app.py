@@ -32,6 +32,7 @@ from valuenet.schemas.palette import page_head, page_meta
 from valuenet.schemas.text import clean, clean_text
 from valuenet.web.api import StoreError, router
 from valuenet.web.auth import HostAllowList, TokenGuard, is_loopback, require_token_for_host
+from valuenet.web.dlq_api import router as dlq_router
 from valuenet.web.feed import FeedHub
 from valuenet.web.metrics_prom import PipelineCollector, build_registry, render
 
@@ -155,6 +156,7 @@ def create_app(
     if is_loopback(settings.api_host):  # token-less by default: refuse other Host names (DNS rebinding)
         app.add_middleware(HostAllowList, allowed=(settings.api_host, *settings.api_allowed_hosts))
     app.include_router(router, dependencies=[Depends(guard)])
+    app.include_router(dlq_router, dependencies=[Depends(guard)])
 
     @app.get(
         "/api/feed",

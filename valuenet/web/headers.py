@@ -31,11 +31,15 @@ def safe_filename(name: str) -> str:
 
 
 def _ascii_fallback(name: str) -> str:
-    """The ``filename=`` of RFC 6266: accents dropped (NFKD), anything else outside safe ASCII → ``_``."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    if len(folded) < len(name) // 2:  # mostly non-Latin text: keep one ``_`` per character instead
-        folded = name
-    return _FALLBACK_UNSAFE.sub("_", folded) or "export"
+    """The ``filename=`` of RFC 6266: each character as safe ASCII (accents dropped by NFKD), else ``_`` (runs: one)."""
+    out = []
+    for c in name:
+        if _FALLBACK_UNSAFE.match(c) is None:
+            out.append(c)
+            continue
+        folded = _FALLBACK_UNSAFE.sub("", unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode("ascii"))
+        out.append(folded or "_")
+    return re.sub("_{2,}", "_", "".join(out)) or "export"
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
