@@ -128,7 +128,10 @@ class DeadLetter:
                 where = ".".join(str(p) for p in err["loc"]) or "envelope"
                 return None, f"record is not a valid raw envelope (field {where!r}: {err['msg']})"
         if d.stage not in PAYLOAD_STAGES:
-            return None, f"a {d.stage!r} dead letter holds no raw record (it is downstream of valuenet.raw)"
+            return (
+                None,
+                f"the record of this {d.stage!r} dead letter is not a raw envelope (an interaction, flow or row)",
+            )
         try:
             env = RawEnvelope(source=Source(d.source), network=d.network or "default", received_at=d.at, payload=doc)
         except (ValueError, ValidationError) as e:
@@ -204,7 +207,7 @@ class DlqReader:
                     enable_auto_commit=False,
                     client_id="valuenet-dlq",
                     request_timeout_ms=max(ms, 1000),
-                    api_version_auto_timeout_ms=ms,
+                    bootstrap_timeout_ms=ms,
                 )
             except KafkaError as e:
                 raise DlqError(f"Kafka at {self.bootstrap} did not answer: {type(e).__name__}: {e}") from e

@@ -101,8 +101,13 @@ def ensure_topics(
         missing = {name: n for name, n in partitions.items() if name not in existing}
         report.existing = sorted(set(partitions) - set(missing))
         if missing:
+            options = {
+                name: {"num_partitions": n, "replication_factor": replication_factor} for name, n in missing.items()
+            }
+            for name in (n for n in options if n.endswith(".dlq") and dlq_retention_ms is not None):
+                options[name]["configs"] = {"retention.ms": str(dlq_retention_ms)}
             result = admin.create_topics(
-                {name: {"num_partitions": n, "replication_factor": replication_factor} for name, n in missing.items()},
+                options,
                 timeout_ms=int(timeout_s * 1000),
                 raise_errors=False,
             )
@@ -120,8 +125,8 @@ def ensure_topics(
             admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))
         for t in admin.describe_topics(list(partitions)):
             report.partitions[t["name"]] = len(t.get("partitions") or [])
-        if dlq_retention_ms is not None:
-            for name in (n for n in partitions if n.endswith(".dlq")):
+        if dlq_retention_ms is not None:  # an existing dlq topic takes the configured retention too
+            for name in (n for n in report.existing if n.endswith(".dlq")):
                 _set_retention(admin, name, dlq_retention_ms)
     report.created.sort()
     report.existing.sort()
@@ -143,7 +148,8 @@ def delete_topics(bootstrap: str, names: list[str], *, timeout_s: float = 30.0) 
 def _retention(admin: KafkaAdminClient, topic: str) -> int:
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    res = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": None})])
+    resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": None})
+    res = admin.describe_configs([resource], config_filter="all")  # the broker's default counts too
     return int(res["topic"][topic]["retention.ms"]["value"])
 
 
@@ -157,7 +163,7 @@ def _set_retention(admin: KafkaAdminClient, topic: str, retention_ms: int) -> No
             [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": str(retention_ms)})]
         )
         status = res.get("topic", {}).get(topic)
-        if status != "OK":
+        if status != "OK" or _retention(admin, topic) != retention_ms:
             raise KafkaError(f"setting retention.ms={retention_ms} on topic {topic!r} failed: {status}")
 
 
