@@ -101,7 +101,7 @@ def ensure_topics(
         missing = {name: n for name, n in partitions.items() if name not in existing}
         report.existing = sorted(set(partitions) - set(missing))
         if missing:
-            options = {
+            options: dict[str, dict[str, object]] = {
                 name: {"num_partitions": n, "replication_factor": replication_factor} for name, n in missing.items()
             }
             for name in (n for n in options if n.endswith(".dlq") and dlq_retention_ms is not None):
