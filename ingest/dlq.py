@@ -348,12 +348,15 @@ def _fingerprint(env: RawEnvelope) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode("utf-8", "replace")).hexdigest()
 
 
-def replay(letters: Iterable[DeadLetter], send: Callable[[RawEnvelope], Any]) -> ReplayReport:
+def replay(
+    letters: Iterable[DeadLetter], send: Callable[[RawEnvelope], Any], report: ReplayReport | None = None
+) -> ReplayReport:
     """Re-send each dead letter's raw record with ``send`` (blocks until Kafka acknowledged; raises on failure).
 
     A record several dead letters hold is sent once; what cannot be replayed is skipped with the reason.
+    ``report`` (filled as it goes, so an interrupted run still says what it sent) defaults to a new one.
     """
-    report = ReplayReport()
+    report = report if report is not None else ReplayReport()
     seen: dict[str, str] = {}
     for d in letters:
         env, why = d.envelope()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -135,7 +136,7 @@ def replay(
     Idempotent: the processors drop events they already hold (dedupe by event id). Exit 1 when a
     record could not be delivered or a dead letter named with --ids cannot be replayed.
     """
-    from valuenet.ingest.dlq import DeadLetter, DlqError, DlqNotFound
+    from valuenet.ingest.dlq import DeadLetter, DlqError, DlqNotFound, DlqReader, ReplayReport
     from valuenet.ingest.dlq import replay as replay_letters
 
     settings = get_settings()
@@ -147,26 +148,30 @@ def replay(
     except ValueError as e:
         raise _fail(str(e), 2) from None
     missing: list[tuple[str, str]] = []
+    report = ReplayReport()
+
+    def named(reader: DlqReader) -> Iterator[DeadLetter]:
+        for ident in wanted:
+            try:
+                yield reader.get(ident)
+            except (ValueError, DlqNotFound) as e:
+                missing.append((ident, str(e)))
+
+    interrupted = False
     try:
-        with _reader(settings) as reader:
-            if all_:
-                letters: list[DeadLetter] = list(reader.scan(start))
+        with _reader(settings) as reader:  # streamed: one dead letter in memory at a time
+            letters = reader.scan(start) if all_ else named(reader)
+            if dry_run:
+                replay_letters(letters, lambda env: None, report)
             else:
-                letters = []
-                for ident in wanted:
-                    try:
-                        letters.append(reader.get(ident))
-                    except (ValueError, DlqNotFound) as e:
-                        missing.append((ident, str(e)))
+                from valuenet.ingest.producer import open_producer
+
+                with open_producer(settings, batch_envelopes=1) as producer:
+                    replay_letters(letters, producer.send_and_wait, report)
     except DlqError as e:
         raise _fail(f"valuenet dlq: {e}") from None
-    if dry_run:
-        report = replay_letters(letters, lambda env: None)
-    else:
-        from valuenet.ingest.producer import open_producer
-
-        with open_producer(settings, batch_envelopes=1) as producer:
-            report = replay_letters(letters, producer.send_and_wait)
+    except KeyboardInterrupt:
+        interrupted = True  # what was sent so far is reported below
     report.skipped.extend(missing)
     if as_json:
         typer.echo(json.dumps({"dry_run": dry_run, **report.as_dict()}, ensure_ascii=False, indent=2))
@@ -177,6 +182,8 @@ def replay(
             typer.echo(f"skipped {i}: {why}")
         for i, err in report.failed:
             typer.secho(f"not delivered {i}: {err}", fg=typer.colors.RED, err=True)
+    if interrupted:
+        raise _fail("valuenet dlq replay: interrupted; the records listed above were sent", 130)
     explicit_skips = bool(wanted) and any(not why.startswith("same record") for _, why in report.skipped)
     if report.failed or explicit_skips:
         raise typer.Exit(1)
