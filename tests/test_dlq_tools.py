@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from tests.fixtures_kafka import consume_records
 from valuenet.config import Settings
@@ -239,3 +239,5 @@ def test_the_dlq_topic_keeps_dead_letters_30_days_and_setup_corrects_it(env: Set
     ensure_topics(env.bootstrap_servers, prefix=env.topic_prefix, dlq_retention_ms=Settings().dlq_retention_ms)
     assert topic_retention_ms(env.bootstrap_servers, dlq) == 30 * 86_400_000
     assert Settings(dlq_retention_days=90).dlq_retention_ms == 90 * 86_400_000
+    with pytest.raises(ValidationError, match="dlq_retention_days must be -1"):
+        Settings(dlq_retention_days=0)

@@ -188,6 +188,13 @@ class Settings(BaseSettings):
         description="A worker silent this long leaves the group (its partitions move). Env VALUENET_WORKER_SESSION_TIMEOUT_SECONDS",
     )
 
+    @field_validator("dlq_retention_days")
+    @classmethod
+    def _dlq_retention(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("dlq_retention_days must be -1 (kept forever) or at least 1 day")
+        return v
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -216,7 +223,7 @@ class Settings(BaseSettings):
     @property
     def dlq_retention_ms(self) -> int:
         """``retention.ms`` of the dead-letter topic (-1: kept forever)."""
-        return -1 if self.dlq_retention_days < 0 else max(1, self.dlq_retention_days) * 86_400_000
+        return -1 if self.dlq_retention_days < 0 else self.dlq_retention_days * 86_400_000
 
     @property
     def chdb_dir(self) -> Path:
