@@ -241,3 +241,18 @@ def test_the_dlq_topic_keeps_dead_letters_30_days_and_setup_corrects_it(env: Set
     assert Settings(dlq_retention_days=90).dlq_retention_ms == 90 * 86_400_000
     with pytest.raises(ValidationError, match="dlq_retention_days must be -1"):
         Settings(dlq_retention_days=0)
+
+
+def test_setup_right_after_another_creator_still_sets_the_retention(kafka_bootstrap: str) -> None:
+    """A dlq topic created a moment before without the retention (e.g. by an older release) gets it."""
+    from valuenet.kafka_admin import delete_topics, ensure_topics, topic_retention_ms
+
+    prefix = f"t25.{uuid.uuid4().hex[:8]}"
+    try:
+        ensure_topics(kafka_bootstrap, prefix=prefix, dlq_retention_ms=None)
+        assert topic_retention_ms(kafka_bootstrap, f"{prefix}.dlq") == 7 * 86_400_000  # the broker's default
+        report = ensure_topics(kafka_bootstrap, prefix=prefix)
+        assert f"{prefix}.dlq" in report.existing
+        assert topic_retention_ms(kafka_bootstrap, f"{prefix}.dlq") == 30 * 86_400_000
+    finally:
+        delete_topics(kafka_bootstrap, [f"{prefix}.{t}" for t in ("raw", "flows", "metrics", "dlq")])

@@ -7,6 +7,7 @@ events stay ordered within one partition while networks spread over partitions.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -158,13 +159,19 @@ def _set_retention(admin: KafkaAdminClient, topic: str, retention_ms: int) -> No
     from kafka.admin import ConfigResource, ConfigResourceType
     from kafka.errors import KafkaError
 
-    if _retention(admin, topic) != retention_ms:
+    status: object = None
+    for attempt in range(5):  # a change made just after the topic was created can be lost: check, then again
+        if _retention(admin, topic) == retention_ms:
+            return
+        if attempt:
+            time.sleep(0.2 * attempt)
         res = admin.alter_configs(
             [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": str(retention_ms)})]
         )
         status = res.get("topic", {}).get(topic)
-        if status != "OK" or _retention(admin, topic) != retention_ms:
-            raise KafkaError(f"setting retention.ms={retention_ms} on topic {topic!r} failed: {status}")
+        if status != "OK":
+            break
+    raise KafkaError(f"setting retention.ms={retention_ms} on topic {topic!r} failed: {status}")
 
 
 def topic_retention_ms(bootstrap: str, topic: str, *, timeout_s: float = 10.0) -> int:
