@@ -256,3 +256,12 @@ def test_setup_right_after_another_creator_still_sets_the_retention(kafka_bootst
         assert topic_retention_ms(kafka_bootstrap, f"{prefix}.dlq") == 30 * 86_400_000
     finally:
         delete_topics(kafka_bootstrap, [f"{prefix}.{t}" for t in ("raw", "flows", "metrics", "dlq")])
+
+
+def test_an_unreachable_broker_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    down = Settings(home=tmp_path, KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")  # nothing listens there
+    for args in (["dlq", "list"], ["dlq", "show", "0:1"], ["dlq", "replay", "--all"]):
+        r = cli(down, *args)
+        assert r.returncode == 1, (args, r.stderr)
+        assert "Traceback" not in r.stderr and "127.0.0.1:9" in r.stderr, (args, r.stderr)
+        assert len([line for line in r.stderr.splitlines() if line.strip()]) == 1, (args, r.stderr)

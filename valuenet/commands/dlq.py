@@ -136,6 +136,8 @@ def replay(
     Idempotent: the processors drop events they already hold (dedupe by event id). Exit 1 when a
     record could not be delivered or a dead letter named with --ids cannot be replayed.
     """
+    from kafka.errors import KafkaError
+
     from valuenet.ingest.dlq import DeadLetter, DlqError, DlqNotFound, DlqReader, ReplayReport
     from valuenet.ingest.dlq import replay as replay_letters
 
@@ -166,10 +168,12 @@ def replay(
             else:
                 from valuenet.ingest.producer import open_producer
 
-                with open_producer(settings, batch_envelopes=1) as producer:
+                with open_producer(settings, batch_envelopes=1, linger_ms=0) as producer:
                     replay_letters(letters, producer.send_and_wait, report)
     except DlqError as e:
         raise _fail(f"valuenet dlq: {e}") from None
+    except KafkaError as e:  # the producer could not reach the cluster
+        raise _fail(f"valuenet dlq replay: Kafka at {settings.bootstrap_servers}: {type(e).__name__}: {e}") from None
     except KeyboardInterrupt:
         interrupted = True  # what was sent so far is reported below
     report.skipped.extend(missing)
