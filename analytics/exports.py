@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from valuenet.analytics.storage.reader import Reader
+from valuenet.analytics.xmltext import write_xml_graph
 from valuenet.config import EXPORT_FORMATS as FORMATS
 from valuenet.config import EXPORT_WHAT as WHAT
 from valuenet.config import ExportSchedule as ExportJob
@@ -283,10 +284,10 @@ def write_export(table: ExportTable, fmt: str, path: Path, progress: Progress | 
             doc: Any = nx.node_link_data(table.graph, edges="edges") if table.graph is not None else table.rows
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(doc, f, default=str, indent=None)
-        elif fmt == "gexf":
-            nx.write_gexf(with_viz(table.graph), tmp)
+        elif fmt == "gexf":  # XML 1.0 cannot hold every character a name may have (analytics.xmltext)
+            write_xml_graph(with_viz(table.graph), tmp, nx.write_gexf)
         elif fmt == "graphml":
-            nx.write_graphml(table.graph, tmp)
+            write_xml_graph(table.graph, tmp, nx.write_graphml)
         tick(total, total)
 
     _atomic(path, write)

@@ -13,8 +13,10 @@ from valuenet.schemas.text import clean, clean_text
 
 __all__ = ["MAX_RECORD_CHARS", "DlqRecord", "dlq_record", "encode_dlq", "record_text"]
 
-#: The offending record is kept as text, cut to this many characters.
-MAX_RECORD_CHARS = 4096
+#: The offending record is kept as text, cut to this many characters: enough for real webhook bodies (GitHub's
+#: are 10-30 KB), so ``valuenet dlq replay`` can re-send them, and under Kafka's 1 MB message size even when
+#: every character needs a 6-byte JSON escape.
+MAX_RECORD_CHARS = 65536
 
 
 class DlqRecord(BaseModel):

@@ -157,6 +157,17 @@ def oversized_bluesky_reply(network: str, when: str = "2020-11-01T00:00:00+00:00
     return Poison(raw=[bluesky_reply(network, time_us=time_us)], dead=0)
 
 
+def unknown_github_event(network: str) -> Poison:
+    """A real GitHub webhook body (octokit's star example) under an X-GitHub-Event GitHub does not document:
+    once parsed to nothing and dropped without a trace, now one dead letter naming the header."""
+    from pathlib import Path
+
+    body = json.loads((Path(__file__).parent / "payloads" / "github" / "star_created.json").read_text())
+    headers = {"x-github-event": "copilot_seat_assignment", "x-github-delivery": "chaos-unknown-event"}
+    record = json.dumps({"source": "github", "network": network, "headers": headers, "payload": body}).encode()
+    return Poison(raw=[record], dead=1)
+
+
 def records_dead(records: list[bytes]) -> int:
     """Dead letters the stage makes of ``records`` (one per rejected interaction), computed offline."""
     from valuenet.pipeline.wiring import build_stage
@@ -173,6 +184,7 @@ POISONS: dict[str, Callable[[str], Poison]] = {
     "future + ancient timestamps": future_and_ancient,
     "duplicate ids across networks": duplicate_ids_across_networks,
     "oversized Bluesky reply": oversized_bluesky_reply,
+    "unknown GitHub event": unknown_github_event,
 }
 
 

@@ -1,6 +1,12 @@
 """Shared fixtures: each fixture family lives in a module of its own under tests/fixtures_*.py."""
 
+import os
+
 import pytest
+
+# fastapi's in-process TestClient sends ``Host: testserver``: in tests it is one more name the loopback API
+# answers (valuenet.web.auth.HostAllowList); tests of the allow-list itself set api_allowed_hosts explicitly.
+os.environ.setdefault("VALUENET_API_ALLOWED_HOSTS", '["testserver"]')
 
 pytest_plugins = [
     "tests.fixtures_kafka",  # real broker: kafka_bootstrap, topic helpers

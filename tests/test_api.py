@@ -42,6 +42,7 @@ SEGMENT = {
     "inf2": ("influencer", None),
 }
 NAMES = {"ana": "Ana Alves", "inf1": "Ivy Influence", "cu1": "Carla Customer"}
+TOKEN = "s3cret-token-of-at-least-32-characters"  # beyond loopback a token needs 32 characters or more
 
 
 def flow(
@@ -576,14 +577,14 @@ def test_non_loopback_without_token_is_refused(seeded: tuple, tmp_path: Path) ->
 
 
 def test_bearer_token_required_when_configured(seeded: tuple, tmp_path: Path) -> None:
-    settings = web_settings(tmp_path, api_host="0.0.0.0", api_token="s3cret-token")
+    settings = web_settings(tmp_path, api_host="0.0.0.0", api_token=TOKEN)
     with TestClient(create_app(settings, seeded[1], kafka=False)) as c:
         assert c.get("/api/networks").status_code == 401
         assert c.get("/api/networks", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert c.get("/api/networks", headers={"Authorization": "Basic s3cret-token"}).status_code == 401
+        assert c.get("/api/networks", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
         assert c.get("/metrics").status_code == 401
         assert c.get("/api/feed").status_code == 401
-        ok = c.get("/api/networks", headers={"Authorization": "Bearer s3cret-token"})
+        ok = c.get("/api/networks", headers={"Authorization": f"Bearer {TOKEN}"})
         assert ok.status_code == 200 and ok.json()["default"] == NET
         assert c.get("/healthz").json()["auth"] is True
         assert c.get("/").status_code == 200  # the page itself carries no data

@@ -21,6 +21,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("web", None),  # valuenet serve
     ("export", None),  # valuenet export
     ("whatif", None),  # valuenet whatif, recommend, keyperson
+    ("dlq", "dlq"),  # valuenet dlq list|show|replay
 ]
 
 for _module, _name in _GROUPS:

@@ -25,6 +25,8 @@ TOPIC_PARTITIONS = {TOPIC_RAW: 4, TOPIC_FLOWS: 4, TOPIC_METRICS: 1, TOPIC_DLQ: 1
 # the largest request every valuenet producer sends (max_request_size): one number, so the producer never
 # builds what the broker would refuse (docs/reliability-oversized-records.md).
 MAX_MESSAGE_BYTES = 1 << 20
+#: Dead letters are kept this long by default (Kafka's own default, 7 days, is too short to notice and fix a parser).
+DLQ_RETENTION_DAYS = 30
 
 DEFAULT_WINDOWS = ("1h", "24h", "7d")
 
@@ -136,7 +138,13 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Bind address of `valuenet serve`. Env VALUENET_API_HOST")
     api_port: int = Field(8000, description="Port of `valuenet serve`. Env VALUENET_API_PORT")
     api_token: SecretStr | None = Field(
-        None, description="Bearer token; required when api_host is not loopback. Env VALUENET_API_TOKEN"
+        None,
+        description="Bearer token; required (at least 32 characters) when api_host is not loopback. Env VALUENET_API_TOKEN",
+    )
+    api_allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host names the loopback API answers besides localhost, 127.0.0.1 and [::1] (others get 421: "
+        'DNS rebinding). Env VALUENET_API_ALLOWED_HOSTS (JSON list, e.g. ["dash.internal"])',
     )
     windows: tuple[str, ...] = Field(DEFAULT_WINDOWS, description="Rolling windows. Env VALUENET_WINDOWS (JSON list)")
     bucket_seconds: int = Field(60, description="Bucket width of the rolling windows. Env VALUENET_BUCKET_SECONDS")
@@ -176,6 +184,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Periodic exports: [[exports]] tables (cron, what, format, window, network) of the TOML file",
     )
+    dlq_retention_days: int = Field(
+        DLQ_RETENTION_DAYS,
+        ge=-1,
+        description="How long the dead-letter topic keeps records (retention.ms, set by topic setup); -1 = forever. "
+        "Env VALUENET_DLQ_RETENTION_DAYS",
+    )
     topic_prefix: str = Field(
         "valuenet", description="Topic names are <prefix>.raw/.flows/.metrics/.dlq. Env VALUENET_TOPIC_PREFIX"
     )
@@ -189,6 +203,13 @@ class Settings(BaseSettings):
         8.0,
         description="A worker silent this long leaves the group (its partitions move). Env VALUENET_WORKER_SESSION_TIMEOUT_SECONDS",
     )
+
+    @field_validator("dlq_retention_days")
+    @classmethod
+    def _dlq_retention(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("dlq_retention_days must be -1 (kept forever) or at least 1 day")
+        return v
 
     @classmethod
     def settings_customise_sources(
@@ -214,6 +235,11 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """Full topic name for ``raw``, ``flows``, ``metrics`` or ``dlq`` under the configured prefix."""
         return f"{self.topic_prefix}.{name}"
+
+    @property
+    def dlq_retention_ms(self) -> int:
+        """``retention.ms`` of the dead-letter topic (-1: kept forever)."""
+        return -1 if self.dlq_retention_days < 0 else self.dlq_retention_days * 86_400_000
 
     @property
     def chdb_dir(self) -> Path:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from valuenet.config import MAX_MESSAGE_BYTES, TOPIC_PARTITIONS
+from valuenet.config import DLQ_RETENTION_DAYS, MAX_MESSAGE_BYTES, TOPIC_PARTITIONS
 
 if TYPE_CHECKING:  # kafka-python is imported by the functions that talk to a broker, not by importing this module
     from kafka import KafkaAdminClient
@@ -28,6 +29,8 @@ __all__ = [
     "topic_config",
     "topic_partitions",
     "delete_topics",
+    "topic_retention_ms",
+    "set_retention",
 ]
 
 
@@ -87,6 +90,7 @@ def ensure_topics(
     replication_factor: int = -1,
     timeout_s: float = 30.0,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    dlq_retention_ms: int | None = DLQ_RETENTION_DAYS * 86_400_000,
 ) -> TopicReport:
     """Create each missing topic with its partition count and ``max.message.bytes``; idempotent.
 
@@ -97,6 +101,8 @@ def ensure_topics(
     ``max_message_bytes`` (``settings.max_message_bytes``, the producers' ``max_request_size``) is set
     explicitly on every topic, new or existing (an incremental config change: other configs stay), so
     the broker takes every record a valuenet producer accepts.
+    ``dlq_retention_ms`` (``settings.dlq_retention_ms``; None: leave as is) is set as ``retention.ms`` of
+    every ``*.dlq`` topic named, new or existing (only that key is changed).
     """
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -110,7 +116,11 @@ def ensure_topics(
         if missing:
             result = admin.create_topics(
                 {
-                    name: {"num_partitions": n, "replication_factor": replication_factor, "configs": configs}
+                    name: {
+                        "num_partitions": n,
+                        "replication_factor": replication_factor,
+                        "configs": {**configs, **_retention_configs(name, dlq_retention_ms)},
+                    }
                     for name, n in missing.items()
                 },
                 timeout_ms=int(timeout_s * 1000),
@@ -133,6 +143,9 @@ def ensure_topics(
         report.configured = {name: dict(configs) for name in partitions if name not in report.config_errors}
         for t in admin.describe_topics(list(partitions)):
             report.partitions[t["name"]] = len(t.get("partitions") or [])
+        if dlq_retention_ms is not None:  # a dlq topic takes the configured retention, also when it existed
+            for name in (n for n in partitions if n.endswith(".dlq")):
+                _set_retention(admin, name, dlq_retention_ms)
     report.created.sort()
     report.existing.sort()
     for name, wanted in partitions.items():
@@ -145,6 +158,11 @@ def ensure_topics(
 def topic_configs(max_message_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, str]:
     """The configs set on every valuenet topic: ``max.message.bytes`` (the largest record batch it takes)."""
     return {"max.message.bytes": str(max_message_bytes)}
+
+
+def _retention_configs(name: str, dlq_retention_ms: int | None) -> dict[str, str]:
+    """``retention.ms`` for a dlq topic when one is configured, else nothing."""
+    return {"retention.ms": str(dlq_retention_ms)} if dlq_retention_ms is not None and name.endswith(".dlq") else {}
 
 
 def _set_configs(admin: KafkaAdminClient, names: list[str], configs: Mapping[str, str]) -> dict[str, str]:
@@ -195,3 +213,44 @@ def delete_topics(bootstrap: str, names: list[str], *, timeout_s: float = 30.0) 
         return
     with admin_client(bootstrap, timeout_s=timeout_s) as admin:
         admin.delete_topics(names, timeout_ms=int(timeout_s * 1000), raise_errors=False)
+
+
+def _retention(admin: KafkaAdminClient, topic: str) -> int:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": None})
+    res = admin.describe_configs([resource], config_filter="all")  # the broker's default counts too
+    return int(res["topic"][topic]["retention.ms"]["value"])
+
+
+def _set_retention(admin: KafkaAdminClient, topic: str, retention_ms: int) -> None:
+    """Set ``retention.ms`` of ``topic`` when it differs (an incremental change: other topic configs stay)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+    from kafka.errors import KafkaError
+
+    status: object = None
+    for attempt in range(5):  # a change made just after the topic was created can be lost: check, then again
+        if _retention(admin, topic) == retention_ms:
+            return
+        if attempt:
+            time.sleep(0.2 * attempt)
+        res = admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": str(retention_ms)})],
+            incremental=True,
+        )
+        status = res.get("topic", {}).get(topic)
+        if status != "OK":
+            break
+    raise KafkaError(f"setting retention.ms={retention_ms} on topic {topic!r} failed: {status}")
+
+
+def topic_retention_ms(bootstrap: str, topic: str, *, timeout_s: float = 10.0) -> int:
+    """``retention.ms`` in effect for ``topic`` (-1: kept forever)."""
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        return _retention(admin, topic)
+
+
+def set_retention(bootstrap: str, topic: str, retention_ms: int, *, timeout_s: float = 30.0) -> None:
+    """Set ``retention.ms`` of one existing topic (only when it differs)."""
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        _set_retention(admin, topic, retention_ms)

@@ -15,8 +15,13 @@ author (remembered from a ``push``; else unknown); discussion answered → appro
 (``started``) and star (``created``) → star, one id ``star:{repo id}:{login}`` so both
 deliveries of one star dedupe; fork → fork; ``edited`` → edit ``{base}#edit@{updated_at}``;
 ``deleted`` → delete ``{base}#delete`` (never the receive time in an id: a redelivery dedupes).
-Mentions (``@login`` in the text) carry the item's text and flow. Other events and actions
-give no interactions.
+Mentions (``@login`` in the text) carry the item's text and flow. Other events GitHub documents
+(:data:`KNOWN_EVENTS`: releases, workflow runs, pushes, ...) and other actions give no
+interactions. An event type this parser does not recognise — an ``X-GitHub-Event`` GitHub does not
+document (or a newer one), no header and a body that matches no event, a GH Archive ``type`` it
+does not know — raises a ParseError naming the header (``headers.x-github-event``) or ``type``
+and its value, so the record is dead-lettered with its headers (replayable after a parser update),
+never dropped in silence.
 """
 
 from __future__ import annotations
@@ -55,6 +60,28 @@ ARCHIVE_TYPES: dict[str, str] = {
 }
 _ACTION_KIND = {"edited": Kind.edit, "deleted": Kind.delete}
 
+#: Every webhook event GitHub documents (docs.github.com "Webhook events and payloads"): the ones
+#: without a handler carry no value flow and give no interactions; any other name is dead-lettered.
+KNOWN_EVENTS: frozenset[str] = frozenset(
+    """branch_protection_configuration branch_protection_rule check_run check_suite code_scanning_alert
+    commit_comment create custom_property custom_property_values delete dependabot_alert deploy_key deployment
+    deployment_protection_rule deployment_review deployment_status discussion discussion_comment fork
+    github_app_authorization gollum installation installation_repositories installation_target issue_comment
+    issue_dependencies issues label marketplace_purchase member membership merge_group meta milestone org_block
+    organization package page_build personal_access_token_request ping project project_card project_column
+    projects_v2 projects_v2_item projects_v2_status_update public pull_request pull_request_review
+    pull_request_review_comment pull_request_review_thread push registry_package release repository
+    repository_advisory repository_dispatch repository_import repository_ruleset repository_vulnerability_alert
+    secret_scanning_alert secret_scanning_alert_location secret_scanning_scan security_advisory
+    security_and_analysis sponsorship star status sub_issues team team_add watch workflow_dispatch workflow_job
+    workflow_run""".split()
+)
+#: GH Archive / Events API types without a handler (they give no interactions); any other type is dead-lettered.
+KNOWN_ARCHIVE_TYPES: frozenset[str] = frozenset(
+    """CreateEvent DeleteEvent GollumEvent MemberEvent PublicEvent PullRequestReviewThreadEvent PushEvent
+    ReleaseEvent SponsorshipEvent""".split()
+)
+
 
 class _Event:
     """One normalised GitHub event: body, name, action, sender login, repository, fallback time."""
@@ -67,8 +94,19 @@ class _Event:
         self.archive_id: str | None = None
         if isinstance(payload.get("type"), str) and payload["type"].endswith("Event") and "payload" in payload:
             self._from_archive(ctx, payload)
+            if payload["type"] not in ARCHIVE_TYPES and payload["type"] not in KNOWN_ARCHIVE_TYPES:
+                ctx.prefix = ""
+                raise ctx.error("type", f"unknown GitHub event type {payload['type'][:100]!r} (GH Archive type)")
         else:
             self._from_webhook(ctx, payload, headers)
+            if self.name not in KNOWN_EVENTS:
+                if "x-github-event" in headers:
+                    reason = f"unknown GitHub event type: X-GitHub-Event {self.name[:100]!r}"
+                else:
+                    keys = ", ".join(sorted(str(k) for k in payload)[:12])
+                    reason = f"unknown GitHub event type: no X-GitHub-Event header and the body matches no event (keys: {keys})"
+                ctx.prefix = ""
+                raise ctx.error("headers.x-github-event", reason)
         action = self.body.get("action")
         self.action = action if isinstance(action, str) else None
 

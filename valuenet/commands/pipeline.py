@@ -32,6 +32,18 @@ def worker(
     loglevel: str = typer.Option("warning", help="faust log level."),
 ) -> None:
     """Run a faust worker: the processors and analytics agents (joins the consumer group)."""
+    if serve:  # refuse an unsafe bind in one line now, not with a traceback once the worker runs
+        from valuenet.config import get_settings
+        from valuenet.web.auth import InsecureBindError, require_token_for_host
+
+        settings = get_settings()
+        try:
+            require_token_for_host(
+                settings.api_host, settings.api_token.get_secret_value() if settings.api_token else None
+            )
+        except InsecureBindError as e:
+            typer.secho(f"valuenet worker --serve: {e}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
     from valuenet.pipeline.runtime import run_worker
     from valuenet.web.app import create_app
 
@@ -73,7 +85,10 @@ def up(
             console.print("Kafka: starting the managed local broker …")
             started_broker = start_broker(settings)  # True only if this call started it
         ensure_topics(
-            settings.bootstrap_servers, prefix=settings.topic_prefix, max_message_bytes=settings.max_message_bytes
+            settings.bootstrap_servers,
+            prefix=settings.topic_prefix,
+            max_message_bytes=settings.max_message_bytes,
+            dlq_retention_ms=settings.dlq_retention_ms,
         )
         console.print(
             f"Storage: {'ClickHouse server ' + redacted_url(settings.clickhouse_url) if settings.clickhouse_url else 'embedded chdb at ' + str(settings.chdb_dir)}"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 import httpx
 
@@ -197,7 +198,7 @@ class RemoteSource:
                     f.write(chunk)
                     progress(r.num_bytes_downloaded, max(total, r.num_bytes_downloaded))
                 rows, suppressed = int(r.headers["x-valuenet-rows"]), int(r.headers["x-valuenet-suppressed"])
-                network, window = r.headers["x-valuenet-network"], r.headers["x-valuenet-window"]
+                network, window = unquote(r.headers["x-valuenet-network"]), unquote(r.headers["x-valuenet-window"])
             os.replace(tmp, out)
         except httpx.HTTPError as e:
             raise SourceError(f"{self.where} did not answer: {e}") from e

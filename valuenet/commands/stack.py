@@ -47,7 +47,10 @@ def start(
             from valuenet.kafka_admin import ensure_topics
 
             report = ensure_topics(
-                settings.bootstrap_servers, prefix=settings.topic_prefix, max_message_bytes=settings.max_message_bytes
+                settings.bootstrap_servers,
+                prefix=settings.topic_prefix,
+                max_message_bytes=settings.max_message_bytes,
+                dlq_retention_ms=settings.dlq_retention_ms,
             )
     except Exception as err:
         raise _fail(err) from err
@@ -130,7 +133,12 @@ def topics(create: bool = typer.Option(False, "--create", help="Create missing v
     expected = prefixed(TOPIC_PARTITIONS, settings.topic_prefix)
     try:
         if create:
-            report = ensure_topics(bootstrap, expected, max_message_bytes=settings.max_message_bytes)
+            report = ensure_topics(
+                bootstrap,
+                expected,
+                max_message_bytes=settings.max_message_bytes,
+                dlq_retention_ms=settings.dlq_retention_ms,
+            )
             if report.created:
                 typer.echo(f"created: {', '.join(report.created)}")
             for name, error in report.config_errors.items():

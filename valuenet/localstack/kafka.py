@@ -423,7 +423,12 @@ def ensure_broker(settings: Settings, *, create_topics: bool = True, timeout: fl
     if create_topics:
         from valuenet.kafka_admin import ensure_topics
 
-        ensure_topics(bootstrap, prefix=settings.topic_prefix, max_message_bytes=settings.max_message_bytes)
+        ensure_topics(
+            bootstrap,
+            prefix=settings.topic_prefix,
+            max_message_bytes=settings.max_message_bytes,
+            dlq_retention_ms=settings.dlq_retention_ms,
+        )
     return bootstrap
 
 

@@ -15,6 +15,7 @@ from valuenet.schemas import Segment
 from valuenet.schemas.palette import SEGMENTS
 from valuenet.schemas.timeunits import DurationError, parse_duration
 from valuenet.web import valuemap as vmap
+from valuenet.web.headers import content_disposition, header_text
 
 __all__ = ["router", "StoreError"]
 
@@ -335,7 +336,8 @@ def export_file(
         int | None, Query(ge=1, description="Suppress groups smaller than k (default VALUENET_EXPORT_K)")
     ] = None,
 ) -> Response:
-    """The file, with ``X-Valuenet-Rows``, ``-Suppressed``, ``-Network`` and ``-Window`` headers."""
+    """The file ``<network>-<what>-<window>.<format>``, with ``X-Valuenet-Rows``, ``-Suppressed``, ``-Network`` and
+    ``-Window`` headers (network and window percent-encoded UTF-8; the filename per RFC 6266, see ``web.headers``)."""
     import tempfile
     from pathlib import Path as FsPath
 
@@ -357,11 +359,11 @@ def export_file(
         body,
         media_type=media.get(format, "application/xml"),
         headers={
-            "Content-Disposition": f'attachment; filename="{out.name}"',
+            "Content-Disposition": content_disposition(f"{net}-{out.name}"),
             "X-Valuenet-Rows": str(entry["rows"]),
             "X-Valuenet-Suppressed": str(entry["suppressed"]),
-            "X-Valuenet-Network": net,
-            "X-Valuenet-Window": w,
+            "X-Valuenet-Network": header_text(net),
+            "X-Valuenet-Window": header_text(w),
         },
     )
 

@@ -31,7 +31,8 @@ from valuenet.config import Settings, get_settings
 from valuenet.schemas.palette import page_head, page_meta
 from valuenet.schemas.text import clean, clean_text
 from valuenet.web.api import StoreError, router
-from valuenet.web.auth import TokenGuard, require_token_for_host
+from valuenet.web.auth import HostAllowList, TokenGuard, is_loopback, require_token_for_host
+from valuenet.web.dlq_api import router as dlq_router
 from valuenet.web.feed import FeedHub
 from valuenet.web.metrics_prom import PipelineCollector, build_registry, render
 
@@ -80,7 +81,7 @@ def create_app(
     Raises
     ------
     InsecureBindError
-        ``api_host`` is not loopback and no token is configured.
+        ``api_host`` is not loopback and no token (or one shorter than 32 characters) is configured.
     """
     settings = settings or get_settings()
     token = settings.api_token.get_secret_value() if settings.api_token else None
@@ -152,7 +153,10 @@ def create_app(
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 
+    if is_loopback(settings.api_host):  # token-less by default: refuse other Host names (DNS rebinding)
+        app.add_middleware(HostAllowList, allowed=(settings.api_host, *settings.api_allowed_hosts))
     app.include_router(router, dependencies=[Depends(guard)])
+    app.include_router(dlq_router, dependencies=[Depends(guard)])
 
     @app.get(
         "/api/feed",

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from valuenet.analytics.xmltext import xml_text
 from valuenet.schemas.palette import FLOW_COLOURS, SEGMENT_COLOURS, SEGMENTS
 
 __all__ = [
@@ -120,8 +121,9 @@ def _q(text: str) -> str:
 
 
 def _x(text: str) -> str:
-    """``text`` safe in SVG/XML text and in attribute values (``& < >`` and both quotes as entities)."""
-    return escape(text, {'"': "&quot;", "'": "&apos;"})
+    """``text`` safe in SVG/XML text and in attribute values (``& < >`` and both quotes as entities, characters
+    XML 1.0 forbids as U+FFFD: ``analytics.xmltext``)."""
+    return escape(xml_text(text), {'"': "&quot;", "'": "&apos;"})
 
 
 #: Characters a Mermaid label keeps as they are; anything else becomes an entity code (``#35;``).
