@@ -65,6 +65,6 @@ def test_rearrange_view_and_actor_whatif_panel(browser, chdb_store, tmp_path: Pa
         page.locator("#whatif-actor button").first.click()
         page.wait_for_selector("#whatif-actor .whatif-summary li", timeout=60_000)
         text = page.locator("#whatif-actor").inner_text()
-        assert f"remove actor {broker}" in text and "partner" in text
+        assert "remove actor" in text and broker in text and "partner" in text  # "remove actor Name (key)"
         page.screenshot(path=str(ARTIFACTS / "actor-whatif.png"), full_page=True)
         page.close()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests._metrics_flows import flow, store_with
-from valuenet.analytics.metrics.silos import silo_test
+from valuenet.analytics.metrics.silos import KAPPA, silo_test
 
 TEAMS = ("open0", "open1", "open2", "open3", "dense", "silo")
 
@@ -93,7 +93,7 @@ def test_counts_expectation_and_p_values_match_networkx(window) -> None:
     assert result.openness == pytest.approx(openness)
     ps = []
     for r in result.groups:
-        mu = 0.25 * openness * r.expected_config
+        mu = KAPPA * openness * r.expected_config
         p = sum(math.exp(-mu) * mu**x / math.factorial(x) for x in range(r.external_ties + 1))
         assert r.expected_null == pytest.approx(mu)
         assert r.p_value == pytest.approx(min(p, 1.0), rel=1e-9, abs=1e-12)

@@ -22,7 +22,8 @@ Real groups are never random mixers — a team talks inside more than chance —
 ``O_G / E_G`` is below 1 for every team. The **openness** of the network is its typical group ratio,
 ``r = median_G (O_G / E_G)`` over the tested groups (the median, so silos do not pull it down),
 and a group is a **silo** when its external ties are significantly below a small share ``κ`` of
-that typical openness (default ``κ = 0.25``): under ``H_0`` its external ties are
+that typical openness (default ``κ = 1/3``: a group exchanging
+less than a third of what its peers do, relative to its size and activity): under ``H_0`` its external ties are
 ``X ~ Poisson(μ_G)`` with
 
 .. math::
@@ -46,10 +47,10 @@ from scipy import stats
 
 from valuenet.analytics.metrics.engine import WindowGraph
 
-__all__ = ["GroupSilo", "SiloTest", "silo_test", "tie_graph"]
+__all__ = ["ALPHA", "KAPPA", "GroupSilo", "SiloTest", "silo_test", "tie_graph"]
 
 #: Default share of the network's typical openness below which a group is a silo.
-KAPPA = 0.25
+KAPPA = 1 / 3
 #: Default false discovery rate of the Benjamini–Hochberg adjustment.
 ALPHA = 0.05
 

@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
         def go(src: LocalSource | RemoteSource) -> None:
             net = src.network(network)
             rows = src.alerts(net, kind, limit)
-            cols = ["raised_at", "window", "kind", "subject", "value", "threshold", "message"]
+            cols = ["raised_at", "window", "kind", "subject", "name", "value", "threshold", "message"]
             _print(_table(f"alerts · {net}", cols, rows), src, None if rows else "no alerts", rows if as_json else None)
 
         run_with_source(go)

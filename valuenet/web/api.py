@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated, Any, Literal
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from valuenet.analytics.names import with_names
 from valuenet.analytics.storage.reader import ACTOR_METRICS, FLOW_TYPES, Reader
 from valuenet.config import Settings
 from valuenet.schemas import Segment
@@ -542,7 +544,9 @@ async def _whatif_task(
     net, w = _network(reader, settings, network), _window(settings, window)
     runner = _whatif_runner(request, reader, settings)
     try:
-        return await runner.run(task, net, w, params)
+        out = await runner.run(task, net, w, params)
+        names = await asyncio.to_thread(_call, reader.display_names, net)
+        return with_names(out, names)  # the display name beside every actor key (analytics.names)
     except LookupError as e:
         raise HTTPException(404, detail=str(e)) from e
     except ValueError as e:  # ChangeError names the field at fault

@@ -156,7 +156,7 @@
   }
   function alertItem(x, fresh) {
     return el("li", { class: fresh ? "new" : "" }, el("span", { class: "when" }, `${x.window} · ${fmtTime(x.raised_at)}`),
-      el("b", {}, x.kind.replace(/_/g, " ")), " · ", x.subject, el("br"), el("span", { class: "small" }, x.message));
+      el("b", {}, x.kind.replace(/_/g, " ")), " · ", x.name && x.name !== x.subject ? `${x.name} (${x.subject})` : x.subject, el("br"), el("span", { class: "small" }, x.message));
   }
 
   // ---------------------------------------------------------------- graph
