@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from valuenet.cli import app
+from valuenet.commands.eval_git import maintainer_ranks
 from valuenet.commands.eval_network import THRESHOLDS, evaluate_network
 
 
@@ -62,12 +63,27 @@ def test_template_generator_scores_are_perfect_by_construction() -> None:
     assert r.scores["questions_error"] == 0.0 and r.scores["responsiveness_median_error"] == pytest.approx(0, abs=1e-9)
 
 
-def test_cli_prints_the_score_table_and_the_sources() -> None:
-    result = CliRunner().invoke(app, ["eval", "network", "--seed", "11"])
+def test_cli_prints_the_score_table_the_sources_and_the_git_history() -> None:
+    result = CliRunner().invoke(app, ["eval", "network", "--seed", "11", "--git-history"])
     assert result.exit_code == 0, result.output
     for name in THRESHOLDS:
         assert re.search(rf"{name}\s.*\d\.\d{{3}}", result.output), name
     assert "seed 11" in result.output and "where each score comes from" in result.output
+    assert re.search(r"2024\s.*\s1\s.*applied patches of \d+ authors", result.output)
+
+
+def test_the_git_maintainer_is_the_top_broker_of_every_year_of_the_sample() -> None:
+    rows = maintainer_ranks()
+    assert [r["year"] for r in rows] == list(range(2020, 2027))
+    for r in rows:
+        assert r["rank_brokerage"] == 1 and r["rank_betweenness"] == 1, r
+        assert r["authors_applied"] >= 30 and r["segment"] == "workforce"
+        # he brokers mostly between other groups (liaison) and towards the community (customer segment)
+        assert (
+            r["roles"]["liaison"] > r["roles"]["gatekeeper"]
+            and max(r["other_side"], key=r["other_side"].get) == "customer"
+        )
+        assert r["rank_pagerank"] > 1  # PageRank rewards receiving: he mostly gives (apply)
 
 
 def test_cli_fails_when_a_score_misses_its_target() -> None:
