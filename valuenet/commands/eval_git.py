@@ -61,7 +61,7 @@ def maintainer_ranks(
     by_year: dict[int, list[Any]] = {}
     for f in flows:
         by_year.setdefault(f.timestamp.year, []).append(f)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for year in sorted(by_year):
         year_flows = sorted(by_year[year], key=lambda f: f.timestamp)
         store = GraphStore("git-git", windows=["366d"], betweenness_pivots=None)
@@ -77,9 +77,7 @@ def maintainer_ranks(
         top = names[int(np.lexsort((np.array(names), -w.brokerage))[0])]
         applied = {f.receiver for f in year_flows if f.giver == maintainer and f.kind.value == "apply"}
         mine = [f for f in year_flows if maintainer in (f.giver, f.receiver) and f.receiver]
-        other_segments = Counter(
-            (f.receiver_segment if f.giver == maintainer else f.giver_segment).value for f in mine
-        )
+        other_segments = Counter((f.receiver_segment if f.giver == maintainer else f.giver_segment).value for f in mine)
         roles = dict(zip(BROKER_ROLES, (int(x) for x in w.broker_roles[i]), strict=True))
         rows.append(
             {
