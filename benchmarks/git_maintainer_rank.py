@@ -30,7 +30,7 @@ def main(path: Path = FULL) -> None:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         records = [json.loads(line) for line in f if line.strip()]
     records.sort(key=lambda r: datetime.fromisoformat(r["committed_at"]).astimezone(UTC))
-    Console(width=200).print(git_history_table(maintainer_ranks(records)))
+    Console(width=200).print(git_history_table(maintainer_ranks(records), "git/git full history"))
 
 
 if __name__ == "__main__":

@@ -114,9 +114,9 @@ def _why(r: dict[str, Any]) -> str:
     return text
 
 
-def git_history_table(rows: list[dict[str, Any]]) -> Table:
+def git_history_table(rows: list[dict[str, Any]], what: str = "git/git sample") -> Table:
     """The yearly ranks as a rich table (``valuenet eval network --git-history``)."""
-    table = Table(title=f"git/git sample: the maintainer ({MAINTAINER}) as a broker, one window per year")
+    table = Table(title=f"{what}: the maintainer ({MAINTAINER}) as a broker, one window per year")
     for col in ("year", "commits", "actors", "brokerage rank", "betweenness rank", "PageRank rank", "why"):
         table.add_column(col, justify="left" if col == "why" else "right", overflow="fold")
     for r in rows:
