@@ -94,10 +94,16 @@ def recommend(
         return {"network": w.network, "window": w.result.window, "recommendations": [], "candidates": 0}
     chosen = _greedy(w, base, cands, gname, limit)
     recs = []
+    ties: list[tuple[str, str]] = []
+    previous: dict[str, Any] | None = None  # the impact of the introductions ranked above, together
     for rank, (saved, newly, a, b, u, x) in enumerate(chosen, 1):
         ua, xb = str(g.names[u]), str(g.names[x])
         effect = impact(w, Change(add_ties=((ua, xb),)))
-        own = _group_reach_lines(w, members, gname, a, b, u, x)
+        own = _group_reach_lines(w, members, gname, a, b, u, x, [(c[4], c[5]) for c in chosen[: rank - 1]])
+        ties.append((ua, xb))
+        together = effect if previous is None else impact(w, Change(add_ties=tuple(ties)))
+        lines = effect["summary"] if previous is None else _delta_lines(previous, together)
+        previous = together
         reasons = [
             _inward_reason(gname[k], ei[k], internal[k], ext[k], w.result.window)
             for k in sorted({a, b}, key=lambda k: ei[k])
@@ -125,7 +131,8 @@ def recommend(
                 "newly_reachable": newly,
                 "ei_a": float(ei[a]),
                 "reason": " ".join(reasons),
-                "expected_effect": own + [s for s in effect["summary"] if s != "no measurable change."],
+                "expected_effect": own + [s for s in lines if s != "no measurable change."],
+                "effect_alone": effect["summary"],
                 "effect": {
                     "before": effect["before"],
                     "after": effect["after"],
@@ -219,14 +226,23 @@ def _with_tie_rows(d: np.ndarray, to_u: np.ndarray, to_x: np.ndarray, u: int, x:
 
 
 def _group_reach_lines(
-    w: WhatIfWindow, members: dict[int, np.ndarray], gname: dict[int, str], a: int, b: int, u: int, x: int
+    w: WhatIfWindow,
+    members: dict[int, np.ndarray],
+    gname: dict[int, str],
+    a: int,
+    b: int,
+    u: int,
+    x: int,
+    above: list[tuple[int, int]],
 ) -> list[str]:
-    """This introduction's own effect on its two groups: the share of each group's members that reach the other."""
+    """This introduction's own effect on its two groups (the share of each group's members that reach the other),
+    on the window with the introductions ``above`` it already made."""
     rev = w.base()["reversed"]
-    to_u, to_x = w.hops_to(u), w.hops_to(x)
+    extra = (np.array([e for p in above for e in p]), np.array([e for p in above for e in p[::-1]])) if above else None
+    to_u, to_x = hops(rev, np.array([u]), extra=extra), hops(rev, np.array([x]), extra=extra)
     out = []
     for src, dst in ((a, b), (b, a)):
-        d = hops(rev, members[dst])
+        d = hops(rev, members[dst], extra=extra)
         after = _with_tie_rows(d[None, :], to_u, to_x, u, x)[0]
         idx = members[src]
         before_share, after_share = float((d[idx] >= 0).mean()), float((after[idx] >= 0).mean())
@@ -240,6 +256,26 @@ def _group_reach_lines(
                 hb, ha = float(d[idx][reached].mean()), float(after[idx][reached].mean())
                 if hb - ha >= 0.005:
                     out.append(f"{gname[src]} → {gname[dst]}: {hb:.2f} → {ha:.2f} hops on average.")
+    return out
+
+
+def _delta_lines(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What ``after`` (the ties above plus this one) changes beyond ``before`` (the ties above), in sentences."""
+    out = []
+    was = {(x["src"], x["dst"]): x for x in before["reachability"]}
+    for x in after["reachability"]:
+        p = was.get((x["src"], x["dst"]))
+        sb, hb = (p["share_after"], p["hops_after"]) if p else (0.0, None)
+        sa, ha = x["share_after"], x["hops_after"]
+        if abs(sa - sb) >= 0.005:
+            out.append(
+                f"beyond the introductions above, {x['src']} actors reaching {x['dst']}: {100 * sb:.0f} % → {100 * sa:.0f} %."
+            )
+        elif hb is not None and ha is not None and hb - ha >= 0.05:
+            out.append(f"beyond the introductions above, {x['src']} → {x['dst']}: {hb:.2f} → {ha:.2f} hops on average.")
+    rb, ra = before["after"]["readiness_index"] or 0.0, after["after"]["readiness_index"] or 0.0
+    if abs(ra - rb) >= 0.001:
+        out.append(f"beyond the introductions above, readiness index {rb:.3f} → {ra:.3f}.")
     return out
 
 
