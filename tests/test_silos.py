@@ -68,6 +68,17 @@ def test_planted_silo_found_and_dense_team_not_called_one(window) -> None:
     assert (external - internal) / (external + internal) <= -0.9
 
 
+def test_the_whatif_runner_answers_silos_of_a_loaded_window() -> None:
+    from valuenet.analytics.whatif import load_window
+    from valuenet.analytics.whatif_runner import run_task
+
+    flows = sorted(_planted_flows(), key=lambda f: f.timestamp)  # stream order: nothing late
+    out = run_task(load_window(flows, network="n1", window="1h"), "silos", {})
+    assert out["silos"] == ["silo"]
+    by = {gr["group"]: gr for gr in out["groups"]}
+    assert by["dense"]["external_ties"] == 6 and not by["dense"]["silo"] and by["silo"]["q_value"] <= 0.05
+
+
 def test_counts_expectation_and_p_values_match_networkx(window) -> None:
     g = window.graph
     result = silo_test(g)

@@ -229,6 +229,8 @@ def test_api_answers_whatif_recommendations_and_key_persons_from_the_stored_flow
         kp = client.get("/api/keyperson", params={"network": "synth", "window": WINDOW, "limit": 3}).json()
         assert [a["actor"] for a in kp["actors"]] == [a["actor"] for a in key_person_risk(w.graph, limit=3)]
         assert kp["window_load_seconds"] == 0.0  # the child kept the window: no rebuild for the same flows
+        silos = client.get("/api/silos", params={"network": "synth", "window": WINDOW}).json()
+        assert silos["silos"] == sorted(truth["silo_teams"]) and len(silos["groups"]) == len(truth["teams"])
         bad = client.post("/api/whatif", json={"network": "synth", "window": WINDOW})
         assert bad.status_code == 422
         bad = client.post("/api/whatif", json={"network": "synth", "window": WINDOW, "add_ties": [["nobody", broker]]})

@@ -54,7 +54,7 @@ def _ask(task: str, network: str | None, window: str | None, params: dict[str, A
         if task == "whatif":
             r = src.http.post("/api/whatif", json={"network": net, "window": win, **params})
         else:
-            path = "recommendations" if task == "recommend" else "keyperson"
+            path = {"recommend": "recommendations", "silos": "silos"}.get(task, "keyperson")
             r = src.http.get(f"/api/{path}", params={"network": net, "window": win, **params})
         if r.status_code >= 400:
             raise SourceError(f"{src.where} answered {r.status_code}: {_detail(r)}")
@@ -194,6 +194,31 @@ def register(app: typer.Typer) -> None:
                 con.print(f"   → {line}", highlight=False)
         if not out["recommendations"]:
             con.print("no introduction would shorten any path in this window.")
+
+    @app.command("silos")
+    def silos_cmd(network: NetworkOpt = None, window: WindowOpt = None, as_json: JsonOpt = False) -> None:
+        """Silos by evidence: each team's outside ties against what its size and activity predict."""
+        out = _ask("silos", network, window, {})
+        if as_json:
+            typer.echo(json.dumps(out, indent=1, ensure_ascii=False))
+            return
+        table = Table(
+            title=f"silos by evidence — {out['network']} {out['window']} (openness r = {out['openness']:.3f})"
+        )
+        for c in ("team", "members", "outside ties", "expected (config)", "null μ", "E-I (ties)", "q", "silo"):
+            table.add_column(c, justify="left" if c == "team" else "right")
+        for gr in out["groups"]:
+            table.add_row(
+                gr["group"],
+                str(gr["members"]),
+                str(gr["external_ties"]),
+                f"{gr['expected_config']:.1f}",
+                f"{gr['expected_null']:.1f}",
+                f"{gr['ei']:+.2f}",
+                f"{gr['q_value']:.2g}",
+                "yes" if gr["silo"] else "",
+            )
+        _console().print(table)
 
     @app.command("keyperson")
     def keyperson_cmd(

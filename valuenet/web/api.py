@@ -593,6 +593,18 @@ async def recommendations(
     return await _whatif_task(request, reader, settings, "recommend", network, window, {"limit": limit})
 
 
+@router.get("/silos", summary="Silos by evidence: teams whose outside ties are significantly below their peers'")
+async def silos(
+    request: Request,
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+) -> dict:
+    """Each workforce team's outside ties against a degree-preserving null (docs/silos-and-evaluation.md)."""
+    return await _whatif_task(request, reader, settings, "silos", network, window, {})
+
+
 @router.get("/keyperson", summary="Key-person risk: actors whose removal cuts the most cross-group exchange")
 async def keyperson(
     request: Request,
