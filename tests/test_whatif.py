@@ -270,6 +270,11 @@ def test_cli_whatif_and_recommend_on_a_clickhouse_server(synth, server_store, cl
         assert r.exit_code == 0, r.output
         top3 = [line for line in r.output.splitlines() if line.count("│") >= 5][:3]  # the table's body rows
         assert any(b in row for row in top3 for b in _brokers(truth)), r.output
+        r = runner.invoke(app, ["silos", "--window", WINDOW, "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["silos"] == sorted(truth["silo_teams"])
+        r = runner.invoke(app, ["silos", "--window", WINDOW])
+        assert r.exit_code == 0 and "silos by evidence" in r.output and truth["silo_teams"][0] in r.output
         r = runner.invoke(app, ["whatif", "--window", WINDOW])
         assert r.exit_code != 0
     finally:
