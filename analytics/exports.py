@@ -126,6 +126,8 @@ def collect(reader: Reader, what: str, network: str, window: str, k: int = 5) ->
         raise ExportError(f"--what must be one of {', '.join(WHAT)}, not {what!r}")
     if what == "actors":
         rows = sorted(reader.actor_snapshot(network, window).values(), key=lambda r: (-r["pagerank"], r["actor"]))
+        names = reader.display_names(network)  # the display name beside the key ("" when none)
+        rows = [{"actor": r["actor"], "name": names.get(r["actor"]) or "", **r} for r in rows]
         return ExportTable(what, network, window, rows)
     if what == "network":
         rows = reader.network_metrics(network, [window])

@@ -20,11 +20,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from valuenet.analytics.keyperson import explain, key_person_risk
+from valuenet.analytics.metrics.engine import SEGMENTS
+from valuenet.analytics.metrics.silos import silo_test
 from valuenet.analytics.recommend import recommend
 from valuenet.analytics.storage.reader import Reader
 from valuenet.analytics.whatif import Change, WhatIfWindow, impact, load_window
@@ -36,7 +40,7 @@ __all__ = ["WindowConfig", "WhatIfRunner", "change_from", "run_task", "window_fr
 
 NEED_ROWS = "need-rows"
 CACHE_WINDOWS = 3
-TASKS = ("whatif", "recommend", "keyperson")
+TASKS = ("whatif", "recommend", "keyperson", "silos")
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,30 @@ def key_persons(w: WhatIfWindow, *, limit: int = 10, effects: int = 0) -> dict[s
     }
 
 
+def silos(w: WhatIfWindow) -> dict[str, Any]:
+    """The window's workforce teams tested for silos by evidence (``analytics.metrics.silos``)."""
+    t0 = time.perf_counter()
+    g = w.graph
+    wf = g.segment == SEGMENTS.index("workforce")
+    test = silo_test(
+        g,
+        np.where(wf & (g.team >= 0), g.team.astype(np.int64), -1),
+        dict(enumerate(g.team_names)),
+        mask=g.segment != SEGMENTS.index("unknown"),
+    )
+    return {
+        "network": w.network,
+        "window": w.result.window,
+        "openness": test.openness,
+        "kappa": test.kappa,
+        "alpha": test.alpha,
+        "tie_ends": test.two_m,
+        "silos": test.silos,
+        "groups": [asdict(x) for x in test.groups],
+        "seconds": time.perf_counter() - t0,
+    }
+
+
 def run_task(w: WhatIfWindow, task: str, params: dict[str, Any]) -> dict[str, Any]:
     """Answer ``task`` (``whatif`` | ``recommend`` | ``keyperson``) on a loaded window."""
     if task == "whatif":
@@ -98,6 +126,8 @@ def run_task(w: WhatIfWindow, task: str, params: dict[str, Any]) -> dict[str, An
         return recommend(w, limit=int(params.get("limit", 5)))
     if task == "keyperson":
         return key_persons(w, limit=int(params.get("limit", 10)), effects=int(params.get("effects", 0)))
+    if task == "silos":
+        return silos(w)
     raise ValueError(f"task {task!r}: expected one of {', '.join(TASKS)}")
 
 

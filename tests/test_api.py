@@ -426,6 +426,13 @@ def test_alerts_newest_first(client: TestClient) -> None:
     assert alerts[0]["raised_at"] == "2024-05-01T12:00:16Z"
 
 
+def test_alerts_show_the_display_name_beside_the_subject(client: TestClient) -> None:
+    spike, silo = client.get("/api/alerts").json()["alerts"]
+    assert (spike["subject"], spike["name"]) == ("inf1", "Ivy Influence")  # the directory's name
+    assert spike["message"] == "Ivy Influence (inf1) reach tripled"
+    assert silo["name"] is None and silo["message"] == "support team talks only to itself"  # not an actor
+
+
 def test_flow_timeline_matches_clickhouse(client: TestClient, seeded: tuple) -> None:
     store = seeded[1]
     body = client.get("/api/flows/timeline", params={"window": "1h", "bucket": "10m"}).json()

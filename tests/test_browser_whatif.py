@@ -7,7 +7,9 @@ Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -37,6 +39,24 @@ def browser() -> Iterator:
 def test_rearrange_view_and_actor_whatif_panel(browser, chdb_store, tmp_path: Path) -> None:
     truth, flows = _synth(tmp_path, 11)
     chdb_store.write_models("flows", flows)
+    with (tmp_path / "directory.csv").open(encoding="utf-8") as f:  # the names the stage would note
+        people = list(csv.DictReader(f))
+    now = datetime.now(UTC)
+    chdb_store.write(
+        "directory",
+        [
+            {
+                "network": "synth",
+                "actor": f"person:{p['person']}",
+                "display_name": p["name"],
+                "segment": p["segment"],
+                "team": p["team"] or None,
+                "organisation": None,
+                "updated_at": now,
+            }
+            for p in people
+        ],
+    )
     settings = Settings(windows=[WINDOW], network="synth")
     broker = sorted(_brokers(truth))[0]
     silo = truth["silo_teams"][0]
@@ -50,10 +70,13 @@ def test_rearrange_view_and_actor_whatif_panel(browser, chdb_store, tmp_path: Pa
         assert len(titles) == len(recs["recommendations"]) == 5
         for t, r in zip(titles, recs["recommendations"]):
             assert r["actor_a"] in t and r["actor_b"] in t
+            assert r["name_a"] and f"{r['name_a']} ({r['actor_a']})" in t  # the name beside the key
         assert any(f"workforce/{silo}" in t for t in titles)
         page.wait_for_selector("#rearrange-kp table tr:nth-child(2)", timeout=60_000)
         first = page.locator("#rearrange-kp table tr:nth-child(2) td:nth-child(2)").inner_text()
         assert first == kp["actors"][0]["actor"]
+        name = page.locator("#rearrange-kp table tr:nth-child(2) td:nth-child(3)").inner_text()
+        assert name == kp["actors"][0]["name"] and name != "–"
         page.locator("#rearrange-kp table tr:nth-child(2) button").click()
         page.wait_for_selector("#rearrange-whatif .whatif-summary li", timeout=60_000)
         assert "cut" in page.locator("#rearrange-whatif").inner_text()
@@ -65,6 +88,6 @@ def test_rearrange_view_and_actor_whatif_panel(browser, chdb_store, tmp_path: Pa
         page.locator("#whatif-actor button").first.click()
         page.wait_for_selector("#whatif-actor .whatif-summary li", timeout=60_000)
         text = page.locator("#whatif-actor").inner_text()
-        assert f"remove actor {broker}" in text and "partner" in text
+        assert "remove actor" in text and broker in text and "partner" in text  # "remove actor Name (key)"
         page.screenshot(path=str(ARTIFACTS / "actor-whatif.png"), full_page=True)
         page.close()

@@ -229,6 +229,8 @@ def test_api_answers_whatif_recommendations_and_key_persons_from_the_stored_flow
         kp = client.get("/api/keyperson", params={"network": "synth", "window": WINDOW, "limit": 3}).json()
         assert [a["actor"] for a in kp["actors"]] == [a["actor"] for a in key_person_risk(w.graph, limit=3)]
         assert kp["window_load_seconds"] == 0.0  # the child kept the window: no rebuild for the same flows
+        silos = client.get("/api/silos", params={"network": "synth", "window": WINDOW}).json()
+        assert silos["silos"] == sorted(truth["silo_teams"]) and len(silos["groups"]) == len(truth["teams"])
         bad = client.post("/api/whatif", json={"network": "synth", "window": WINDOW})
         assert bad.status_code == 422
         bad = client.post("/api/whatif", json={"network": "synth", "window": WINDOW, "add_ties": [["nobody", broker]]})
@@ -268,6 +270,11 @@ def test_cli_whatif_and_recommend_on_a_clickhouse_server(synth, server_store, cl
         assert r.exit_code == 0, r.output
         top3 = [line for line in r.output.splitlines() if line.count("│") >= 5][:3]  # the table's body rows
         assert any(b in row for row in top3 for b in _brokers(truth)), r.output
+        r = runner.invoke(app, ["silos", "--window", WINDOW, "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["silos"] == sorted(truth["silo_teams"])
+        r = runner.invoke(app, ["silos", "--window", WINDOW])
+        assert r.exit_code == 0 and "silos by evidence" in r.output and truth["silo_teams"][0] in r.output
         r = runner.invoke(app, ["whatif", "--window", WINDOW])
         assert r.exit_code != 0
     finally:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from valuenet.analytics.names import with_names_by_network
 from valuenet.analytics.storage.tables import check_identifier
 from valuenet.schemas.timeunits import DurationError, parse_duration
 
@@ -424,7 +425,8 @@ class Reader:
             params["kind"] = kind
         where = ("WHERE " + " AND ".join(cond)) if cond else ""
         rows = self.q(f"SELECT * FROM alerts {where} ORDER BY raised_at_ms DESC LIMIT %(limit)s", params)
-        return [_clean(r) for r in _unique(rows, "network", "raised_at_ms", "kind", "subject", "window")]
+        out = [_clean(r) for r in _unique(rows, "network", "raised_at_ms", "kind", "subject", "window")]
+        return with_names_by_network(out, self.display_names)  # "name" beside "subject", names in "message"
 
     # -- flows ----------------------------------------------------------------------------
 

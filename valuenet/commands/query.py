@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
             w = resolve_window(src, net, window)
             rows = src.top(net, w, metric, limit)
             shown = [{**r, "value": r[metric]} for r in rows]
-            cols = ["actor", "segment", "value", "pagerank", "betweenness", "reach", "community"]
+            cols = ["actor", "name", "segment", "value", "pagerank", "betweenness", "reach", "community"]
             title = f"top {metric} · {net} · {w}"
             _print(_table(title, cols, shown), src, None if rows else "no snapshot yet", rows if as_json else None)
 
@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
         def go(src: LocalSource | RemoteSource) -> None:
             net = src.network(network)
             rows = src.alerts(net, kind, limit)
-            cols = ["raised_at", "window", "kind", "subject", "value", "threshold", "message"]
+            cols = ["raised_at", "window", "kind", "subject", "name", "value", "threshold", "message"]
             _print(_table(f"alerts · {net}", cols, rows), src, None if rows else "no alerts", rows if as_json else None)
 
         run_with_source(go)

@@ -26,6 +26,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the full JSON repor
 
 def _ask(task: str, network: str | None, window: str | None, params: dict[str, Any]) -> dict[str, Any]:
     """Answer ``task`` locally (store opened here) or through the running service's API."""
+    from valuenet.analytics.names import with_names
     from valuenet.analytics.whatif_runner import WindowConfig, run_task, window_from_reader
     from valuenet.commands.query import resolve_window, run_with_source
     from valuenet.commands.source import LocalSource, SourceError, _detail
@@ -49,11 +50,11 @@ def _ask(task: str, network: str | None, window: str | None, params: dict[str, A
                 raise SourceError(str(e)) from e
             out["window_load_seconds"] = load_s
             out["flows_loaded"] = w.flows
-            return out
+            return dict(with_names(out, src.reader.display_names(net)))  # as the API: names beside keys
         if task == "whatif":
             r = src.http.post("/api/whatif", json={"network": net, "window": win, **params})
         else:
-            path = "recommendations" if task == "recommend" else "keyperson"
+            path = {"recommend": "recommendations", "silos": "silos"}.get(task, "keyperson")
             r = src.http.get(f"/api/{path}", params={"network": net, "window": win, **params})
         if r.status_code >= 400:
             raise SourceError(f"{src.where} answered {r.status_code}: {_detail(r)}")
@@ -66,6 +67,12 @@ def _console() -> Any:
     from valuenet.console import make_console
 
     return make_console()
+
+
+def _named(rec: dict[str, Any], end: str) -> str:
+    """``Name (key)`` of a recommendation's end ``a`` or ``b`` (the key alone when it has no name)."""
+    key, name = rec[f"actor_{end}"], rec.get(f"name_{end}")
+    return f"{name} ({key})" if name and name != key else str(key)
 
 
 def _fmt(x: Any) -> str:
@@ -178,7 +185,7 @@ def register(app: typer.Typer) -> None:
         con.print(f"[bold]tunnels to dig[/bold] — {out['network']} {out['window']} ({out['candidates']} candidates)")
         for r in out["recommendations"]:
             con.print(
-                f"\n[bold]{r['rank']}. {r['actor_a']} ↔ {r['actor_b']}[/bold]  ({r['group_a']} ↔ {r['group_b']}, "
+                f"\n[bold]{r['rank']}. {_named(r, 'a')} ↔ {_named(r, 'b')}[/bold]  ({r['group_a']} ↔ {r['group_b']}, "
                 f"gain {r['gain_hops_saved']:.0f} hops saved)",
                 highlight=False,
             )
@@ -187,6 +194,31 @@ def register(app: typer.Typer) -> None:
                 con.print(f"   → {line}", highlight=False)
         if not out["recommendations"]:
             con.print("no introduction would shorten any path in this window.")
+
+    @app.command("silos")
+    def silos_cmd(network: NetworkOpt = None, window: WindowOpt = None, as_json: JsonOpt = False) -> None:
+        """Silos by evidence: each team's outside ties against what its size and activity predict."""
+        out = _ask("silos", network, window, {})
+        if as_json:
+            typer.echo(json.dumps(out, indent=1, ensure_ascii=False))
+            return
+        table = Table(
+            title=f"silos by evidence — {out['network']} {out['window']} (openness r = {out['openness']:.3f})"
+        )
+        for c in ("team", "members", "outside ties", "expected (config)", "null μ", "E-I (ties)", "q", "silo"):
+            table.add_column(c, justify="left" if c == "team" else "right")
+        for gr in out["groups"]:
+            table.add_row(
+                gr["group"],
+                str(gr["members"]),
+                str(gr["external_ties"]),
+                f"{gr['expected_config']:.1f}",
+                f"{gr['expected_null']:.1f}",
+                f"{gr['ei']:+.2f}",
+                f"{gr['q_value']:.2g}",
+                "yes" if gr["silo"] else "",
+            )
+        _console().print(table)
 
     @app.command("keyperson")
     def keyperson_cmd(
@@ -202,12 +234,12 @@ def register(app: typer.Typer) -> None:
             return
         con = _console()
         table = Table(title=f"key-person risk — {out['network']} {out['window']}")
-        for c in ("rank", "actor", "group", "risk", "tunnels that depend on them"):
+        for c in ("rank", "name", "actor", "group", "risk", "tunnels that depend on them"):
             table.add_column(c)
         for r in out["actors"]:
             shares = ", ".join(f"{100 * s['share']:.0f} % {s['src']}→{s['dst']}" for s in r["tunnels"][:3])
-            table.add_row(str(r["rank"]), r["actor"], r["group"], f"{r['risk']:.2f}", shares)
+            table.add_row(str(r["rank"]), r.get("name") or "–", r["actor"], r["group"], f"{r['risk']:.2f}", shares)
         con.print(table)
         for r in out["actors"][:3]:
             for line in r.get("expected_effect", []):
-                con.print(f"  {r['actor']}: {line}", highlight=False)
+                con.print(f"  {r.get('name') or r['actor']}: {line}", highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated, Any, Literal
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from valuenet.analytics.names import with_names
 from valuenet.analytics.storage.reader import ACTOR_METRICS, FLOW_TYPES, Reader
 from valuenet.config import Settings
 from valuenet.schemas import Segment
@@ -544,7 +546,9 @@ async def _whatif_task(
     net, w = _network(reader, settings, network), _window(settings, window)
     runner = _whatif_runner(request, reader, settings)
     try:
-        return await runner.run(task, net, w, params)
+        out = await runner.run(task, net, w, params)
+        names = await asyncio.to_thread(_call, reader.display_names, net)
+        return with_names(out, names)  # the display name beside every actor key (analytics.names)
     except LookupError as e:
         raise HTTPException(404, detail=str(e)) from e
     except ValueError as e:  # ChangeError names the field at fault
@@ -589,6 +593,18 @@ async def recommendations(
 ) -> dict:
     """Candidate introductions with the reason in words and the expected effect from the impact analysis."""
     return await _whatif_task(request, reader, settings, "recommend", network, window, {"limit": limit})
+
+
+@router.get("/silos", summary="Silos by evidence: teams whose outside ties are significantly below their peers'")
+async def silos(
+    request: Request,
+    reader: ReaderDep,
+    settings: SettingsDep,
+    network: NetworkQ = None,
+    window: WindowQ = None,
+) -> dict:
+    """Each workforce team's outside ties against a degree-preserving null (docs/silos-and-evaluation.md)."""
+    return await _whatif_task(request, reader, settings, "silos", network, window, {})
 
 
 @router.get("/keyperson", summary="Key-person risk: actors whose removal cuts the most cross-group exchange")

@@ -156,7 +156,7 @@
   }
   function alertItem(x, fresh) {
     return el("li", { class: fresh ? "new" : "" }, el("span", { class: "when" }, `${x.window} · ${fmtTime(x.raised_at)}`),
-      el("b", {}, x.kind.replace(/_/g, " ")), " · ", x.subject, el("br"), el("span", { class: "small" }, x.message));
+      el("b", {}, x.kind.replace(/_/g, " ")), " · ", x.name && x.name !== x.subject ? `${x.name} (${x.subject})` : x.subject, el("br"), el("span", { class: "small" }, x.message));
   }
 
   // ---------------------------------------------------------------- graph
@@ -399,7 +399,13 @@
   function onAlert(a) {
     if (a.network !== state.network) return;
     const ul = $("alerts"); const empty = ul.querySelector(".empty"); if (empty) empty.remove();
-    ul.prepend(alertItem(a, true));
+    const li = alertItem(a, true);
+    ul.prepend(li);
+    // the live feed carries the stored row without names: the API's copy has the display name beside the key
+    if (!a.name) api("/api/alerts", { window: null, limit: 30 }).then(r => {
+      const hit = r.alerts.find(x => x.kind === a.kind && x.subject === a.subject && x.window === a.window);
+      if (hit && hit.name && li.isConnected) li.replaceWith(alertItem(hit, true));
+    }).catch(() => {});
   }
 
   let feedAbort = null;

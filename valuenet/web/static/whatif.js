@@ -82,6 +82,8 @@
       } }, "compute")), out);
   }
 
+  // the display name beside the key (directory name first, then the platform's), as the API sends it
+  const named = (name, key) => (name && name !== key ? `${name} (${key})` : key);
   async function loadRearrange(state) {
     const recs = $("rearrange-recs"), kp = $("rearrange-kp"), out = $("rearrange-whatif");
     recs.textContent = "computing…"; kp.textContent = "computing…";
@@ -90,14 +92,14 @@
       recs.textContent = "";
       if (!r.recommendations.length) recs.append(el("p", { class: "muted" }, "no introduction would shorten any path in this window"));
       r.recommendations.forEach(x => recs.append(el("div", { class: "rec" },
-        el("h3", {}, `${x.rank}. ${x.actor_a} ↔ ${x.actor_b} `, el("small", {}, `${x.group_a} ↔ ${x.group_b} · ${Math.round(x.gain_hops_saved)} hops saved`)),
+        el("h3", {}, `${x.rank}. ${named(x.name_a, x.actor_a)} ↔ ${named(x.name_b, x.actor_b)} `, el("small", {}, `${x.group_a} ↔ ${x.group_b} · ${Math.round(x.gain_hops_saved)} hops saved`)),
         el("p", {}, x.reason), el("ul", {}, x.expected_effect.map(s => el("li", {}, s))))));
     } catch (e) { recs.textContent = `recommendations failed: ${e.message}`; }
     try {
       const k = await call("GET", "/api/keyperson", state, { limit: 10 });
       kp.textContent = "";
-      kp.append(el("table", { class: "list" }, el("tr", {}, ["#", "actor", "group", "risk", "tunnels that depend on them", ""].map(h => el("th", {}, h))),
-        k.actors.map(x => el("tr", {}, el("td", {}, x.rank), el("td", {}, x.actor), el("td", {}, x.group), el("td", { class: "num" }, num(x.risk)),
+      kp.append(el("table", { class: "list" }, el("tr", {}, ["#", "actor", "name", "group", "risk", "tunnels that depend on them", ""].map(h => el("th", {}, h))),
+        k.actors.map(x => el("tr", {}, el("td", {}, x.rank), el("td", {}, x.actor), el("td", {}, x.name || "–"), el("td", {}, x.group), el("td", { class: "num" }, num(x.risk)),
           el("td", {}, x.tunnels.slice(0, 3).map(s => `${pct(s.share)} ${s.src}→${s.dst}`).join(", ")),
           el("td", {}, el("button", { style: "white-space:nowrap", onclick: () => run(state, out, { remove_actors: [x.actor] }) }, "what if they left?"))))));
     } catch (e) { kp.textContent = `key-person risk failed: ${e.message}`; }
