@@ -46,14 +46,14 @@ def _end(w: WindowResult) -> datetime:
 
 def _top(w: WindowResult, limit: int | None) -> np.ndarray:
     """Actor indices of ``w``: all, or the union of the top ``limit`` by PageRank, by reach and by brokerage,
-    among every actor and among the persons (so non-persons never push persons out of the person rankings)."""
+    among the persons and among the non-persons (so each kind's ranking holds its own top actors)."""
     if limit is None or limit >= w.graph.n:
         return np.arange(w.graph.n)
-    persons = np.flatnonzero(person_mask(w.graph.kind, w.graph.n))
+    is_person = person_mask(w.graph.kind, w.graph.n)
     picks = []
-    for values in (w.pagerank, w.reach, w.brokerage):
-        picks.append(np.argsort(-values, kind="stable")[:limit])
-        picks.append(persons[np.argsort(-values[persons], kind="stable")[:limit]])
+    for group in (np.flatnonzero(is_person), np.flatnonzero(~is_person)):
+        for values in (w.pagerank, w.reach, w.brokerage):
+            picks.append(group[np.argsort(-values[group], kind="stable")[:limit]])
     return np.unique(np.concatenate(picks))
 
 
