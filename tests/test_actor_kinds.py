@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -387,10 +388,12 @@ def test_include_kinds_parses_names_and_refuses_unknown_ones() -> None:
 # -- rankings: non-persons computed, stored, labelled, and kept out unless asked ------------------------
 
 
-def _flow(i: int, giver: str, receiver: str | None, flow_type: str = "knowledge", **kinds: str) -> Flow:
+def _flow(
+    i: int, giver: str, receiver: str | None, flow_type: str = "knowledge", network: str = "r", **kinds: str
+) -> Flow:
     return Flow(
         event_id=f"e{i}",
-        network="r",
+        network=network,
         source="synth",
         kind="reply",
         timestamp=datetime(2026, 7, 1, 10, 0, i % 60, tzinfo=UTC),
@@ -404,20 +407,20 @@ def _flow(i: int, giver: str, receiver: str | None, flow_type: str = "knowledge"
     )
 
 
-def _ranked_window() -> tuple[list[Flow], Any]:
+def _ranked_window(network: str = "r") -> tuple[list[Flow], Any]:
     flows = []
     n = 0
     for a, b in [("w1", "c1"), ("c1", "w2"), ("w2", "w1"), ("c2", "w1"), ("w3", "c2"), ("c1", "w3")] * 3:
-        flows.append(_flow(n, a, b))
+        flows.append(_flow(n, a, b, network=network))
         n += 1
     for giver in ("w1", "w2", "w3", "c1", "c2"):  # everyone stars the organisation: it would top PageRank
         for _ in range(3):
-            flows.append(_flow(n, giver, "acme", "reputation", receiver_kind="organisation"))
+            flows.append(_flow(n, giver, "acme", "reputation", network, receiver_kind="organisation"))
             n += 1
     for _ in range(6):  # the bot answers customers: it would carry a tunnel
-        flows.append(_flow(n, "helper[bot]", "c2", "knowledge", giver_kind="bot"))
+        flows.append(_flow(n, "helper[bot]", "c2", "knowledge", network, giver_kind="bot"))
         n += 1
-    store = GraphStore("r", windows=["1h"])
+    store = GraphStore(network, windows=["1h"])
     store.add_many(flows)
     return flows, store.tick()
 
@@ -461,3 +464,59 @@ def test_key_persons_and_broker_alerts_keep_to_persons() -> None:
     assert {r["actor"] for r in everyone} - {r["actor"] for r in rows}  # non-persons carry risk when asked
     alerts = KeyPersonAlerts().check(result) + AlertDetector(AlertThresholds(reach_min=0)).check(result)
     assert all(a.subject not in ("acme", "helper[bot]") for a in alerts)
+
+
+def test_the_api_and_the_cli_include_non_persons_on_request_labelled(chdb_dir: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from valuenet.analytics.storage import open_store
+    from valuenet.cli import app as cli_app
+    from valuenet.config import get_settings
+    from valuenet.web.app import create_app
+
+    net = f"kinds-{uuid.uuid4().hex[:8]}"
+    _, result = _ranked_window(net)
+    settings = Settings(home=tmp_path, chdb_path=chdb_dir, network=net, windows=["1h"])
+    store = open_store(settings)
+    try:
+        store.write_models("actor_metrics", actor_rows(result))
+        with TestClient(create_app(settings, store, kafka=False, feed_poll_seconds=3600)) as client:
+            q = {"network": net, "window": "1h", "metric": "pagerank", "limit": 10}
+            people = client.get("/api/metrics/actors", params=q).json()["actors"]
+            everyone = client.get("/api/metrics/actors", params={**q, "include_kinds": "all"}).json()["actors"]
+            bots = client.get("/api/metrics/actors", params={**q, "include_kinds": "bot"}).json()["actors"]
+            bad = client.get("/api/metrics/actors", params={**q, "include_kinds": "robot"})
+            board = client.get(
+                "/api/reach/leaderboard", params={"network": net, "window": "1h", "include_kinds": "all"}
+            )
+        assert {a["kind"] for a in people} == {"person"} and "acme" not in {a["actor"] for a in people}
+        assert (everyone[0]["actor"], everyone[0]["kind"]) == ("acme", "organisation")
+        assert [(a["actor"], a["kind"]) for a in bots] == [("helper[bot]", "bot")]
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "include_kinds"]
+        assert board.status_code == 200 and {"kind"} <= set(board.json()["leaders"][0])
+    finally:
+        store.close()
+    env = {
+        "VALUENET_HOME": str(tmp_path),
+        "VALUENET_CHDB_PATH": str(chdb_dir),
+        "VALUENET_NETWORK": net,
+        "VALUENET_CONFIG": str(tmp_path / "none.toml"),
+        "CLICKHOUSE_URL": "",
+    }
+    runs = {}
+    get_settings.cache_clear()
+    try:
+        for name, extra in (
+            ("people", []),
+            ("all", ["--include-non-persons"]),
+            ("orgs", ["--include-kinds", "organisation"]),
+        ):
+            out = CliRunner().invoke(cli_app, ["top", "--window", "1h", "--limit", "10", "--json", *extra], env=env)
+            assert out.exit_code == 0, out.output
+            runs[name] = [(a["actor"], a["kind"]) for a in json.loads(out.stdout)]
+    finally:
+        get_settings.cache_clear()
+    assert runs["people"] == [(a["actor"], a["kind"]) for a in people]
+    assert runs["all"][0] == ("acme", "organisation") and ("helper[bot]", "bot") in runs["all"]
+    assert runs["orgs"] == [("acme", "organisation")]
