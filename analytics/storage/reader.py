@@ -341,6 +341,7 @@ class Reader:
                     "actor": actor,
                     "name": name,
                     "segment": row.get("segment"),
+                    "kind": row.get("kind") or "person",
                     "pagerank": row.get("pagerank", 0.0),
                     "reach": row.get("reach", 0),
                 }
