@@ -165,3 +165,27 @@ def test_no_non_person_among_the_demos_key_persons_alerts_or_introductions(demo)
     assert {r["actor"]: r["kind"] for r in asked if r["actor"] in NON_PERSONS} == {"person:acme-org": "organisation"}
     recs = recommend(w, limit=5)["recommendations"]
     assert recs and not NON_PERSONS & {x for r in recs for x in (r["actor_a"], r["actor_b"])}
+
+
+def test_the_demos_person_rankings_equal_networkx_on_the_same_window(demo) -> None:
+    """The person ranking is the networkx ranking of the same window with the non-persons left out of the list."""
+    import numpy as np
+
+    from valuenet.analytics.kinds import kinds_of
+    from valuenet.analytics.metrics import centrality
+
+    _, second = demo["ticks"]
+    w = second.windows[0]
+    g = w.graph
+    ref_pr = centrality.pagerank(g, engine="networkx", tol=1e-12)
+    ref_btw = centrality.betweenness(g, pivots=None, engine="networkx")
+    assert np.abs(w.pagerank - ref_pr).max() < 1e-6
+    assert np.allclose(centrality.betweenness(g, pivots=None, engine="fast"), ref_btw, rtol=0, atol=1e-9)
+    kinds = kinds_of(g.kind, g.n)
+    names = g.names.tolist()
+    persons = [i for i in range(g.n) if kinds[i] == "person"]
+    want = sorted(persons, key=lambda i: (-ref_pr[i], names[i]))[:10]
+    rows = demo["reader"].top_actors(DEMO_NETWORK, WINDOW, "pagerank", 10)
+    assert [r["actor"] for r in rows] == [names[i] for i in want]
+    assert [r["pagerank"] for r in rows] == pytest.approx([float(ref_pr[i]) for i in want], abs=1e-6)
+    assert {kinds[i] for i in range(g.n)} >= {"person", "organisation", "bot"}  # the window holds non-persons
