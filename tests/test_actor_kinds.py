@@ -125,6 +125,30 @@ def test_an_issue_opened_into_an_organisations_repository_opens_a_thread_without
     assert all(f.receiver != "github:octo-org" for f in result.flows)
 
 
+def test_a_customers_issue_into_an_organisations_repository_counts_for_responsiveness(tmp_path: Path) -> None:
+    issue = _json(GH / "issues_opened.json")
+    issue["repository"] = _org_repo()
+    issue["issue"]["title"] = "How do I configure the search index?"  # a help-seeking question (edited text)
+    issue["issue"]["body"] = "How do I configure the search index? It fails for me."
+    comment = _json(GH / "issue_comment_created.json")  # 3 s later, on the same issue
+    comment["repository"] = _org_repo()
+    comment["comment"]["user"] = {**comment["comment"]["user"], "login": "maintainer", "id": 7}
+    comment["comment"]["body"] = "Set index.path in the config file, then restart the service."
+    directory = (
+        "people:\n"
+        "  - {person: cora, accounts: 'github:Codertocat', segment: customer}\n"
+        "  - {person: mo, accounts: 'github:maintainer', segment: workforce}\n"
+        "  - {person: octo, accounts: 'github:octo-org', segment: workforce, kind: organisation}\n"
+    )
+    flows = _run(tmp_path, [_gh("issues", issue, "d1"), _gh("issue_comment", comment, "d2")], directory).flows
+    opened = next(f for f in flows if f.kind.value == "post")
+    assert opened.receiver is None and opened.reason.startswith("rule:question")
+    store = GraphStore("kinds", windows=["1h"])
+    store.add_many(flows)
+    net = store.tick().windows[0].network_metrics
+    assert (net["questions"], net["questions_answered"], net["responsiveness_median_s"]) == (1, 1, 3.0)
+
+
 def test_a_star_into_an_organisations_repository_is_kept_with_the_receivers_kind(tmp_path: Path) -> None:
     star = _json(HERE / "payloads" / "github" / "watch_started.json")
     star = star.get("body", star)
