@@ -24,7 +24,7 @@ from valuenet.analytics.kinds import parse_kinds
 from valuenet.analytics.recommend import recommend
 from valuenet.analytics.snapshot import actor_rows
 from valuenet.analytics.storage.reader import ACTOR_METRICS, Reader
-from valuenet.analytics.whatif_runner import WindowConfig, key_persons, window_from_reader
+from valuenet.analytics.whatif_runner import WindowConfig, key_persons, run_task, window_from_reader
 from valuenet.commands.pipeline import DEMO_NETWORK, DEMO_SEED, demo_directory
 from valuenet.config import Settings
 from valuenet.ingest.synth import SynthNetwork
@@ -161,7 +161,9 @@ def test_no_non_person_among_the_demos_key_persons_alerts_or_introductions(demo)
     rows = key_persons(w, limit=20)["actors"]
     assert rows and not NON_PERSONS & {r["actor"] for r in rows}
     assert {r["kind"] for r in rows} == {"person"}
-    asked = key_persons(w, limit=40, kinds=parse_kinds("all"))["actors"]
+    asked = run_task(w, "keyperson", {"limit": 40, "include_kinds": "all"})["actors"]  # as GET /api/keyperson
+    with pytest.raises(ValueError, match="include_kinds"):
+        run_task(w, "keyperson", {"include_kinds": "robots"})
     assert {r["actor"]: r["kind"] for r in asked if r["actor"] in NON_PERSONS} == {"person:acme-org": "organisation"}
     recs = recommend(w, limit=5)["recommendations"]
     assert recs and not NON_PERSONS & {x for r in recs for x in (r["actor_a"], r["actor_b"])}
