@@ -11,6 +11,7 @@ Per window, against the previous tick (brokers) or an exponentially weighted bas
 - **reach_spike**: an actor's ``reach ≥ reach_min`` and ``reach ≥ reach_spike_ratio · max(B_reach, 1)``;
 - **responsiveness_degraded**: ``p90 ≥ responsiveness_min_s`` and ``p90 ≥ responsiveness_ratio · B_p90``.
 
+Brokers and reach spikes are watched among persons only (``kinds``; ``docs/actor-kinds.md``).
 An alert is raised once when its condition starts holding and re-armed when it stops.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from valuenet.analytics.kinds import DEFAULT_KINDS, person_mask
 from valuenet.analytics.tick import TickResult, WindowResult
 from valuenet.schemas import Alert
 
@@ -38,6 +40,7 @@ class AlertThresholds:
     responsiveness_ratio: float = 1.5
     responsiveness_min_s: float = 60.0
     baseline_weight: float = 0.1
+    kinds: frozenset[str] = DEFAULT_KINDS  # actor kinds the broker and reach alerts watch (persons)
 
 
 @dataclass
@@ -104,7 +107,10 @@ class AlertDetector:
                 bs == 0.0,
             )
         cand = np.flatnonzero(
-            (w.boundary_spanning > 0) & (w.betweenness >= th.broker_min_betweenness) & (w.brokerage > 0)
+            (w.boundary_spanning > 0)
+            & (w.betweenness >= th.broker_min_betweenness)
+            & (w.brokerage > 0)
+            & person_mask(w.graph.kind, w.graph.n, th.kinds)
         )
         top = cand[np.argsort(-w.brokerage[cand], kind="stable")[: th.broker_top_n]]
         st.brokers = {names[i]: float(w.brokerage[i]) for i in top.tolist()}
@@ -137,7 +143,7 @@ class AlertDetector:
             st.p90 = p90 if st.p90 is None else (1 - a) * st.p90 + a * p90
 
         new_reach: dict[str, float] = {}
-        for i in np.flatnonzero(w.reach > 0).tolist():
+        for i in np.flatnonzero((w.reach > 0) & person_mask(w.graph.kind, w.graph.n, th.kinds)).tolist():
             name, r = names[i], float(w.reach[i])
             base = st.reach.get(name)
             if not first_tick:

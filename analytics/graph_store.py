@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
+from valuenet.analytics.kinds import note_kinds
 from valuenet.analytics.metrics.engine import AMPLIFY_KINDS, EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, check_engine
 from valuenet.analytics.outcomes import NAN, NEW_THREAD, OutcomeRows, Thread
 from valuenet.analytics.tick import StoreSnapshot, TickResult, WindowResult, compute_tick, future_in_window
@@ -264,6 +265,7 @@ class GraphStore:
         self._followers_ts = array("d")
         self._teams: dict[str, int] = {}
         self._team_names: list[str] = []
+        self._kinds: dict[str, str] = {}  # non-person actors → kind (analytics/kinds.py)
         self._threads: dict[str, Thread] = {}
         self._questions, self._ideas = OutcomeRows(), OutcomeRows()
         self._threads_by_bucket: dict[int, list[str]] = {}
@@ -287,6 +289,7 @@ class GraphStore:
     def add(self, flow: Flow) -> AddStatus:
         """Apply one flow (dedupe, late policy, bucket columns, live counters, threads)."""
         with self._lock:
+            note_kinds(self._kinds, (flow,))
             return self._add(flow)
 
     def add_future(self, count: int) -> None:
@@ -314,8 +317,10 @@ class GraphStore:
         (it touches state that expires part-way through it, or brings a new team name) is halved,
         down to a per-flow loop for the small piece that holds the edge (``sequential_flows``).
         """
+        batch = flows if isinstance(flows, list) else list(flows)
         with self._lock:
-            return self._add_batch(flows)
+            note_kinds(self._kinds, batch)
+            return self._add_batch(batch)
 
     def _add_batch(self, flows: Iterable[Flow]) -> dict[str, int]:
         batch = flows if isinstance(flows, list) else list(flows)
@@ -1173,6 +1178,7 @@ class GraphStore:
                 ideas=self._ideas.rows(),
                 late=dict(self._late),
                 future=dict(self._future),
+                kinds=dict(self._kinds),
                 engine=self.engine,
                 betweenness_pivots=self.betweenness_pivots,
                 reach_hops=self.reach_hops,

@@ -1,7 +1,8 @@
 """Key-person risk: the actors whose removal would cut the most cross-group exchange, and its alert.
 
 Groups are the E-I index's (segment, team) groups (``brokerage.group_labels``); actors of
-segment ``unknown`` (unresolved accounts, organisations) are left out. Every flow ``u → v``
+segment ``unknown`` (unresolved accounts, organisations) are left out. Only persons are ranked
+(``kinds``; organisations, bots and platform accounts on request, ``docs/actor-kinds.md``). Every flow ``u → v``
 between two different groups is exchange across the tunnel ``t = (G(u), G(v))``, weighted
 ``c = 1`` for knowledge and ideas and ``c = r`` (``reputation_weight``, default 0.25) for
 reputation. With ``V_t`` the weighted volume of tunnel ``t`` and ``V_t(x)`` the part of it on flows
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from valuenet.analytics.kinds import DEFAULT_KINDS, kinds_of, person_mask
 from valuenet.analytics.metrics.brokerage import group_labels
 from valuenet.analytics.metrics.engine import EDGE_LAYERS, SEGMENTS, WindowGraph
 from valuenet.analytics.tick import TickResult
@@ -60,9 +62,13 @@ def tunnel_name(src: str, dst: str) -> str:
 
 
 def key_person_risk(
-    g: WindowGraph, *, thresholds: KeyPersonThresholds | None = None, limit: int = 20
+    g: WindowGraph,
+    *,
+    thresholds: KeyPersonThresholds | None = None,
+    limit: int = 20,
+    kinds: frozenset[str] = DEFAULT_KINDS,
 ) -> list[dict[str, Any]]:
-    """The ``limit`` actors with the largest ``risk`` (module docstring), each with its tunnel shares."""
+    """The ``limit`` actors of ``kinds`` (persons) with the largest ``risk`` (module docstring), with tunnel shares."""
     th = thresholds or KeyPersonThresholds()
     if g.n == 0:
         return []
@@ -97,6 +103,8 @@ def key_person_risk(
     omega[vt < th.min_volume] = 0.0  # tunnels too thin to depend on anyone
     per_flow = omega[tcode] * v / np.where(vt[tcode] > 0, vt[tcode], 1.0)  # this flow's share of its tunnel
     per_actor = np.bincount(r, weights=per_flow, minlength=g.n) + np.bincount(c_, weights=per_flow, minlength=g.n)
+    per_actor[~person_mask(g.kind, g.n, kinds)] = 0.0  # non-persons are not key persons unless asked
+    kind_names = kinds_of(g.kind, g.n)
     order = np.argsort(-per_actor, kind="stable")[:limit]
     order = order[per_actor[order] > 0]
     out = []
@@ -121,6 +129,7 @@ def key_person_risk(
             {
                 "actor": str(g.names[x]),
                 "segment": SEGMENTS[int(g.segment[x])],
+                "kind": kind_names[x],
                 "group": names[int(labels[x])],
                 "risk": float(per_actor[x]),
                 "cross_volume": float(np.bincount(tcode[mine], weights=v[mine]).sum()) if mine.any() else 0.0,

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from valuenet.analytics.kinds import person_mask
 from valuenet.analytics.metrics.brokerage import group_labels
 from valuenet.analytics.metrics.engine import SEGMENTS
 from valuenet.analytics.paths import hops, tie_gain
@@ -67,8 +68,9 @@ def recommend(
     cross = np.bincount(r[lr != lc], weights=v[lr != lc], minlength=g.n) + np.bincount(
         c[lr != lc], weights=v[lr != lc], minlength=g.n
     )
-    present = [int(x) for x in np.unique(labels[known]).tolist()]
-    members = {a: np.flatnonzero(labels == a) for a in present}
+    persons = known & person_mask(g.kind, g.n)  # introductions are between persons (docs/actor-kinds.md)
+    present = [int(x) for x in np.unique(labels[persons]).tolist()]
+    members = {a: np.flatnonzero((labels == a) & persons) for a in present}
     seg_of = {a: int(g.segment[members[a][0]]) for a in present}
 
     def ambassador(a: int, outward: bool) -> int:

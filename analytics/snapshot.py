@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from valuenet.analytics.graph_store import GraphStore, LiveWindow
+from valuenet.analytics.kinds import kinds_of, person_mask
 from valuenet.analytics.metrics.brokerage import BROKER_ROLES
 from valuenet.analytics.metrics.engine import EDGE_LAYERS, SEGMENTS
 from valuenet.analytics.tick import TickResult, WindowResult
@@ -44,13 +45,16 @@ def _end(w: WindowResult) -> datetime:
 
 
 def _top(w: WindowResult, limit: int | None) -> np.ndarray:
-    """Actor indices of ``w``: all, or the union of the top ``limit`` by PageRank, by reach and by brokerage."""
+    """Actor indices of ``w``: all, or the union of the top ``limit`` by PageRank, by reach and by brokerage,
+    among the persons and among the non-persons (so each kind's ranking holds its own top actors)."""
     if limit is None or limit >= w.graph.n:
         return np.arange(w.graph.n)
-    by_pr = np.argsort(-w.pagerank, kind="stable")[:limit]
-    by_reach = np.argsort(-w.reach, kind="stable")[:limit]
-    by_brokerage = np.argsort(-w.brokerage, kind="stable")[:limit]
-    return np.unique(np.concatenate([by_pr, by_reach, by_brokerage]))
+    is_person = person_mask(w.graph.kind, w.graph.n)
+    picks = []
+    for group in (np.flatnonzero(is_person), np.flatnonzero(~is_person)):
+        for values in (w.pagerank, w.reach, w.brokerage):
+            picks.append(group[np.argsort(-values[group], kind="stable")[:limit]])
+    return np.unique(np.concatenate(picks))
 
 
 def _finite(v: float) -> float:
@@ -64,6 +68,7 @@ def actor_records(result: TickResult, *, limit: int | None = None) -> list[dict]
     for w in result.windows:
         g = w.graph
         end = _end(w)
+        kinds = kinds_of(g.kind, g.n)
         for i in _top(w, limit).tolist():
             row = {
                 "network": result.network,
@@ -92,6 +97,7 @@ def actor_records(result: TickResult, *, limit: int | None = None) -> list[dict]
                 potential_reach=int(w.potential_reach[i]),
                 amplification_rate=float(w.amplification_rate[i]),
                 engagement_rate=float(w.engagement_rate[i]),
+                kind=kinds[i],
             )
             rows.append(row)
     return rows

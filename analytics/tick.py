@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from valuenet.analytics.kinds import kind_codes
 from valuenet.analytics.metrics import brokerage, centrality, community, network, reach, strength, tunnels
 from valuenet.analytics.metrics.engine import EDGE_LAYERS, KIND_CODE, LAYERS, WindowGraph
 from valuenet.analytics.window import WindowSpec, bucket_of
@@ -59,6 +60,7 @@ class StoreSnapshot:
     brokerage_prev: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     # future events (dead-lettered upstream) per watermark bucket; None: counted before any watermark
     future: dict[int | None, int] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)  # non-person actors → kind (analytics/kinds.py)
 
 
 def future_in_window(future: dict[int | None, int], first: int | None) -> int:
@@ -174,6 +176,7 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
         posts=posts,
         team_names=snap.team_names,
     )
+    g.kind = kind_codes(g.names, snap.kinds)
     eng = snap.engine
     pivots = snap.betweenness_pivots
     pr = centrality.pagerank(g, engine=eng)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from valuenet.analytics.keyperson import explain, key_person_risk
+from valuenet.analytics.kinds import DEFAULT_KINDS, parse_kinds
 from valuenet.analytics.metrics.engine import SEGMENTS
 from valuenet.analytics.metrics.silos import silo_test
 from valuenet.analytics.recommend import recommend
@@ -77,10 +78,12 @@ def change_from(params: dict[str, Any]) -> Change:
     )
 
 
-def key_persons(w: WhatIfWindow, *, limit: int = 10, effects: int = 0) -> dict[str, Any]:
-    """Key-person risk ranking of ``w``; the first ``effects`` come with their removal's impact summary."""
+def key_persons(
+    w: WhatIfWindow, *, limit: int = 10, effects: int = 0, kinds: frozenset[str] = DEFAULT_KINDS
+) -> dict[str, Any]:
+    """Key-person risk ranking of ``w`` (actors of ``kinds``); the first ``effects`` with their removal's impact."""
     t0 = time.perf_counter()
-    rows = key_person_risk(w.graph, limit=limit)
+    rows = key_person_risk(w.graph, limit=limit, kinds=kinds)
     for i, row in enumerate(rows):
         row["rank"] = i + 1
         row["reason"] = explain(row)
@@ -125,7 +128,12 @@ def run_task(w: WhatIfWindow, task: str, params: dict[str, Any]) -> dict[str, An
     if task == "recommend":
         return recommend(w, limit=int(params.get("limit", 5)))
     if task == "keyperson":
-        return key_persons(w, limit=int(params.get("limit", 10)), effects=int(params.get("effects", 0)))
+        return key_persons(
+            w,
+            limit=int(params.get("limit", 10)),
+            effects=int(params.get("effects", 0)),
+            kinds=parse_kinds(params.get("include_kinds")),
+        )
     if task == "silos":
         return silos(w)
     raise ValueError(f"task {task!r}: expected one of {', '.join(TASKS)}")

@@ -20,6 +20,10 @@ The **directory** is a CSV or YAML file naming people and their accounts::
         team: platform
         organisation: Acme
         segment: workforce                         # optional: rules decide when absent
+        kind: person                               # optional: person | organisation | bot | platform
+
+Rules may also name ``account_kinds: {"github:acme": organisation, "slack:B0123": bot}``; brand
+accounts are organisations unless the directory says otherwise (``docs/actor-kinds.md``).
 
 A CSV directory has the columns ``person,name,accounts,emails,team,organisation,segment``
 (accounts and e-mails ``;``-separated); its rules live beside it in ``<stem>.rules.yaml``.
@@ -61,7 +65,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from valuenet.schemas.flow import Segment
+from valuenet.schemas.flow import ActorKind, Segment
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = [
@@ -118,6 +122,7 @@ class Person:
     team: str | None = None
     organisation: str | None = None
     segment: Segment | None = None
+    kind: ActorKind | None = None  # explicit actor kind (docs/actor-kinds.md); None: the platform decides
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -136,6 +141,7 @@ class Rules:
     brand_followers: frozenset[str] = frozenset()
     influencer_followers: int | None = 10_000
     influencer_reach: int | None = None
+    account_kinds: Mapping[str, ActorKind] = field(default_factory=dict)  # account key → explicit kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +271,8 @@ class IdentityResolver:
         self._changes: list[ActorChange] = []
         self._names: dict[str, str] = {}  # person key → directory name, of the directory ``_names_of``
         self._names_of: Directory | None = None
+        self._kinds: dict[str, ActorKind | None] = {}  # raw actor → directory kind, of the directory ``_kinds_of``
+        self._kinds_of: Directory | None = None
         if self.path is not None:
             self._dir = load_directory(self.path)  # a broken file at start-up is a configuration error
             self._mtimes = self._stat()
@@ -350,6 +358,28 @@ class IdentityResolver:
                 person = found.key if found is not None else None
             receiver_name = names.get(person) if person is not None else None
         return giver, receiver, giver_name or interaction.actor_name, receiver_name
+
+    def kind_of(self, actor: str) -> ActorKind | None:
+        """The kind the directory gives raw ``actor``: its person's ``kind``, then ``rules.account_kinds``, then
+        ``organisation`` for a brand account; None when the directory says nothing (the platform decides)."""
+        d = self._dir
+        if self._kinds_of is not d:
+            self._kinds, self._kinds_of = {}, d
+        if actor in self._kinds:
+            return self._kinds[actor]
+        kind: ActorKind | None = None
+        person = self._find(actor, None, None, None)
+        key = account_key(actor)
+        if person is not None and person.kind is not None:
+            kind = person.kind
+        elif key in d.rules.account_kinds:
+            kind = d.rules.account_kinds[key]
+        elif key in d.rules.brand_accounts:
+            kind = ActorKind.organisation
+        if len(self._kinds) >= self.max_tracked:
+            self._kinds.clear()
+        self._kinds[actor] = kind
+        return kind
 
     def _names_now(self) -> dict[str, str]:
         """Person key → name of the directory in force."""
@@ -586,6 +616,12 @@ class PersonEntry(BaseModel):
     team: str | None = None
     organisation: str | None = Field(default=None, validation_alias=AliasChoices("organisation", "organization"))
     segment: Segment | None = None
+    kind: ActorKind | None = None
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> ActorKind | None:
+        return _actor_kind(value)
 
     @field_validator("person", "name", "team", "organisation", mode="before")
     @classmethod
@@ -622,6 +658,18 @@ class PersonEntry(BaseModel):
             raise ValueError(f"{text!r} is not one of {', '.join(s.value for s in Segment)}") from None
 
 
+def _actor_kind(value: Any) -> ActorKind | None:
+    """An explicit actor kind cell: empty → None; ``organization`` spelled either way."""
+    text = _text(value)
+    if text is None:
+        return None
+    text = text.lower().replace("organization", "organisation")
+    try:
+        return ActorKind(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not one of {', '.join(k.value for k in ActorKind)}") from None
+
+
 _Threshold = Annotated[int, Field(ge=0, strict=True)]
 
 
@@ -638,6 +686,21 @@ class RulesEntry(BaseModel):
     brand_followers_file: str | None = None
     influencer_followers: _Threshold | None = 10_000
     influencer_reach: _Threshold | None = None
+    account_kinds: dict[str, ActorKind] = {}
+
+    @field_validator("account_kinds", mode="before")
+    @classmethod
+    def _account_kinds(cls, value: Any) -> dict[str, ActorKind]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a mapping of account to kind, got {type(value).__name__}")
+        out: dict[str, ActorKind] = {}
+        for account, kind in value.items():
+            parsed = _actor_kind(kind)
+            if parsed is not None:
+                out[str(account)] = parsed
+        return out
 
     @field_validator("workforce_domains", "partner_domains", "customer_domains", mode="before")
     @classmethod
@@ -680,6 +743,7 @@ def _person(row: Any, path: Path, i: int) -> Person:
         team=entry.team,
         organisation=entry.organisation,
         segment=entry.segment,
+        kind=entry.kind,
     )
 
 
@@ -709,5 +773,6 @@ def _rules(raw: Any, path: Path) -> tuple[Rules, list[Path]]:
         brand_followers=frozenset(followers),
         influencer_followers=entry.influencer_followers,
         influencer_reach=entry.influencer_reach,
+        account_kinds={account_key(a): k for a, k in entry.account_kinds.items()},
     )
     return rules, extra

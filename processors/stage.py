@@ -22,11 +22,13 @@ from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.parsers import parse
 from valuenet.processors.classify import Classification, classify, classify_many, flow_of, to_flow
 from valuenet.processors.identity import ActorIdentity
+from valuenet.processors.kinds import KindResolver
 from valuenet.schemas import Flow, Interaction, RawEnvelope
 from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawBatch, fast_envelopes, is_batch
-from valuenet.schemas.flow import FlowBatch, Segment
+from valuenet.schemas.flow import ActorKind, FlowBatch, Segment
 from valuenet.schemas.gcpause import paused_gc
+from valuenet.schemas.interaction import Kind
 from valuenet.schemas.limits import bound_flow
 from valuenet.schemas.text import TextError, loads, needs_repair
 
@@ -43,6 +45,9 @@ _Admitted = tuple[
     int, int, RawEnvelope, object, "int | None", Interaction, ActorIdentity, "ActorIdentity | None", Any, Any
 ]
 _SEGMENT_VALUE = {s: s.value for s in Segment}
+_PERSON = ActorKind.person
+_ORGANISATION = ActorKind.organisation
+_POST = Kind.post
 _LAST = 1 << 30  # an envelope's unexpected-error letter sorts after its interactions' letters
 _PER_FLOW: Any = object()  # a classify_flow the batch path cannot stand in for
 
@@ -198,6 +203,7 @@ class ProcessorStage:
         self.identity = identity
         self.classify_flow = classify_flow
         self.pseudonymiser = pseudonymiser
+        self.kinds = KindResolver(identity)  # each flow's giver / receiver kind (processors/kinds.py)
         self._known: OrderedDict[tuple[str, str], tuple] = OrderedDict()  # (network, actor) → directory facts
         self._networks: dict[str, set[str]] = {}  # actor id (as in flows) → networks it appeared in
 
@@ -400,6 +406,7 @@ class ProcessorStage:
                 else:
                     decision = classify(it, giver.segment, receiver.segment if receiver else Segment.unknown)
                 flow = flow_of(it, giver, receiver, decision, pseudonymiser, lane)
+                self._set_kinds(flow, it)
             except Exception as exc:  # noqa: BLE001 - one record, not the partition
                 dead.append((pos, j, self._dead(env, f"cannot resolve or classify: {exc!r}", "interaction", it)))
                 continue
@@ -488,11 +495,32 @@ class ProcessorStage:
                 continue
             if lane is not None:
                 flow.lane = lane
+            self._set_kinds(flow, it)
             out.interactions.append(self.pseudonymiser.interaction(it) if self.pseudonymiser else it)
             out.flows.append(flow)
             self._note_actor(out, flow, self.identity.display_name(it.actor, it.actor_name))
             if it.target is not None and flow.receiver is not None:
                 self._note_receiver(out, flow, self.identity.display_name(it.target))
+
+    def _set_kinds(self, flow: Flow, it: Interaction) -> None:
+        """Give ``flow`` its giver's and receiver's kinds (``processors/kinds.py``); persons keep the default.
+
+        A post addressed to an organisation (an issue, pull request or discussion opened into an
+        organisation's repository) opens a thread and gives the organisation nothing: no receiver,
+        like a question; the people who answer in the thread give and receive the flows.
+        """
+        kinds = self.kinds
+        gk = kinds.giver(it)
+        rk = kinds.receiver(it) if flow.receiver is not None else _PERSON
+        if gk is not _PERSON or rk is not _PERSON:
+            values = flow.__dict__  # built without validation (schemas.trusted): set the fields the same way
+            values["giver_kind"] = gk
+            if rk is _ORGANISATION and it.kind is _POST:
+                values["receiver"] = None
+                values["receiver_segment"] = Segment.unknown
+                values["receiver_team"] = None
+                return
+            values["receiver_kind"] = rk
 
     def identity_updates(self) -> list[dict]:
         """``directory`` rows for actors whose segment or team changed (directory reload, learned rule).

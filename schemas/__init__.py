@@ -1,7 +1,7 @@
 """The records every stage speaks: raw envelope → Interaction → Flow → metric snapshots."""
 
 from valuenet.schemas.envelope import RawEnvelope
-from valuenet.schemas.flow import Flow, FlowType, Segment
+from valuenet.schemas.flow import ActorKind, Flow, FlowType, Segment
 from valuenet.schemas.interaction import Interaction, Kind, Source
 from valuenet.schemas.metrics import (
     ActorMetrics,
@@ -24,6 +24,7 @@ __all__ = [
     "Flow",
     "FlowType",
     "Segment",
+    "ActorKind",
     "ActorMetrics",
     "NetworkMetrics",
     "SegmentFlow",

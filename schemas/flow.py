@@ -33,6 +33,15 @@ class Segment(str, Enum):
     unknown = "unknown"
 
 
+class ActorKind(str, Enum):
+    """What an actor is (``docs/actor-kinds.md``): only persons are ranked by default."""
+
+    person = "person"
+    organisation = "organisation"
+    bot = "bot"
+    platform = "platform"
+
+
 class Flow(BaseModel):
     """One flow. ``valuenet.flows`` records (key: ``network``) are JSON arrays of one network's
     flows from one processed batch (:data:`FlowBatch`): one record per batch, not per flow.
@@ -72,6 +81,8 @@ class Flow(BaseModel):
         description="The valuenet.raw partition the flow's event came through, set by the processors stage: "
         "lateness is judged against the events of the same lane (one network spreads over every lane).",
     )
+    giver_kind: ActorKind = ActorKind.person
+    receiver_kind: ActorKind = ActorKind.person
 
 
 FlowBatch = TypeAdapter(list[Flow])
@@ -121,6 +132,8 @@ class _FlowStruct(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=F
     giver_followers: int | None = None
     seq: int | None = None
     lane: int | None = None
+    giver_kind: ActorKind = ActorKind.person
+    receiver_kind: ActorKind = ActorKind.person
 
 
 class _FlowRecordStruct(msgspec.Struct, forbid_unknown_fields=True, gc=False):

@@ -46,6 +46,7 @@ class ActorMetrics(_Row):
     potential_reach: int = 0
     amplification_rate: float = 0.0
     engagement_rate: float = 0.0
+    kind: str = "person"  # the actor's kind (ActorKind): rankings keep persons unless asked
 
 
 class SegmentFlow(_Row):

@@ -12,12 +12,32 @@ See ``tests/parse_reference.py`` for how the fixture was made.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 
 import pytest
 
 from tests.parse_reference import FULL, describe, digest, full, load, outcomes
 from valuenet.ingest.errors import ParseError
+from valuenet.schemas import Interaction
+
+#: Metadata keys issue 20 added on purpose (actor kinds: ``docs/actor-kinds.md``): the platform fields
+#: saying an account is an organisation, a bot or a platform account. Outcomes are compared without
+#: them; ``tests/test_actor_kinds.py`` checks what they say.
+KIND_KEYS = frozenset({"actor_kind", "target_kind"})
+
+
+def _before_kinds(res: list[Interaction] | ParseError) -> list[Interaction] | ParseError:
+    """``res`` without the issue-20 kind metadata (the rest must be what f49d54b gave)."""
+    if isinstance(res, ParseError) or not any(KIND_KEYS & i.metadata.keys() for i in res):
+        return res
+    out = []
+    for i in res:
+        if KIND_KEYS & i.metadata.keys():
+            i = copy.copy(i)
+            i.__dict__["metadata"] = {k: v for k, v in i.metadata.items() if k not in KIND_KEYS}
+        out.append(i)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +72,7 @@ def test_every_outcome_is_identical(reference: dict) -> None:
     counts: dict[str, int] = defaultdict(int)
     for group, n, res, key in outcomes(reference["inputs"]):
         counts[group] += 1
+        res = _before_kinds(res)
         stored = reference["digests"][group][n]
         if digest(describe(res, key)) != stored and not _unknown_github_event(res, key, stored):
             wrong[group].append(n)

@@ -77,6 +77,7 @@ class WindowGraph:
     engage: sp.csr_matrix
     posts: np.ndarray
     team_names: tuple[str, ...] = field(default_factory=tuple)
+    kind: np.ndarray | None = None  # actor kind codes (analytics/kinds.py ACTOR_KINDS); None: every actor a person
 
     @property
     def n(self) -> int:

@@ -276,8 +276,17 @@ class Reader:
         )
         return int(rows[0]["t"]) if rows and int(rows[0]["n"]) > 0 else None
 
-    def top_actors(self, network: str, window: str, metric: str, limit: int, segment: str | None = None) -> list[dict]:
-        """Actors of the latest snapshot ordered by ``metric`` (one of ACTOR_METRICS), descending."""
+    def top_actors(
+        self,
+        network: str,
+        window: str,
+        metric: str,
+        limit: int,
+        segment: str | None = None,
+        kinds: Iterable[str] = ("person",),
+    ) -> list[dict]:
+        """Actors of ``kinds`` (persons by default; each row says its ``kind``) in the latest snapshot, by ``metric``
+        (one of ACTOR_METRICS), descending."""
         if metric not in ACTOR_METRICS:
             raise ValueError(f"metric {metric!r} is not one of {', '.join(ACTOR_METRICS)}")
         t = self._latest_at("actor_metrics", network, window)
@@ -286,8 +295,16 @@ class Reader:
         seg = "AND segment = %(segment)s " if segment else ""
         rows = self.q(
             "SELECT * FROM actor_metrics WHERE network = %(network)s AND `window` = %(window)s "
-            f"AND computed_at_ms = %(t)s {seg}ORDER BY {metric} DESC, actor ASC LIMIT %(limit)s",
-            {"network": network, "window": window, "t": t, "segment": segment, "limit": int(limit) * 2},
+            f"AND computed_at_ms = %(t)s AND has(%(kinds)s, toString(kind)) {seg}"
+            f"ORDER BY {metric} DESC, actor ASC LIMIT %(limit)s",
+            {
+                "network": network,
+                "window": window,
+                "t": t,
+                "segment": segment,
+                "kinds": sorted(kinds),
+                "limit": int(limit) * 2,
+            },
         )
         return [_clean(r) for r in _unique(rows, "actor")[:limit]]
 
@@ -325,6 +342,7 @@ class Reader:
                     "actor": actor,
                     "name": name,
                     "segment": row.get("segment"),
+                    "kind": row.get("kind") or "person",
                     "pagerank": row.get("pagerank", 0.0),
                     "reach": row.get("reach", 0),
                 }

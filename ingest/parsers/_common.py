@@ -385,8 +385,8 @@ def mentions_of(ctx: Ctx, item: Interaction, targets: list[str]) -> list[Interac
     if not targets:
         return []
     meta = item.metadata
-    if meta and "to_bot" in meta:  # a reply to a bot may still mention people
-        meta = {k: v for k, v in meta.items() if k != "to_bot"}
+    if meta and ("to_bot" in meta or "target_kind" in meta):  # a reply to a bot may still mention people
+        meta = {k: v for k, v in meta.items() if k != "to_bot" and k != "target_kind"}
     return mention_events(
         ctx,
         item.event_id,

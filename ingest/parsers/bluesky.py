@@ -5,7 +5,9 @@ events append ``#quote`` and ``#mention:{actor}``; updates ``#edit@{time_us}``, 
 ``#delete``. Time is ``time_us`` (the relay's clock, also the resume cursor). Posts: reply
 (target = DID in ``record.reply.parent.uri``, thread ``record.reply.root.uri``) or post;
 quotes via ``record.embed.record.uri``; mention facets. Likes → reaction, reposts → repost,
-follows → follow. ``identity``/``account`` events and other collections yield nothing.
+follows → follow. ``identity``/``account`` events and other collections yield nothing. An account whose
+records (a post, or its ``app.bsky.actor.profile``) carry an automation self-label (``bot``) is a bot
+(``metadata["actor_kind"]``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         record = req(ctx, payload, "commit.record")
     if not isinstance(record, dict):
         raise ctx.error("commit.record", "expected an object")
+    if coll == "app.bsky.actor.profile" and _self_labelled_bot(record):
+        ctx.remember(f"kind:{actor}", "bot")  # the account's own automation label: its later records are a bot's
     if op == "update":
         return [make(ctx, f"{uri}#edit@{time_us}", Kind.edit, ts, actor, None, parent_id=uri)]
     if op != "create":
@@ -80,6 +84,19 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         subject = req_str(ctx, payload, "commit.record.subject")
         return [make(ctx, uri, Kind.follow, ts, actor, "bluesky:" + subject)]
     return []
+
+
+_BOT_LABELS = frozenset({"bot", "automated"})
+
+
+def _self_labelled_bot(record: dict[str, Any]) -> bool:
+    """True when a record carries an automation self-label (``labels: {$type:
+    com.atproto.label.defs#selfLabels, values: [{val: "bot"}]}``)."""
+    labels = record.get("labels")
+    values = labels.get("values") if isinstance(labels, dict) else None
+    if not isinstance(values, list):
+        return False
+    return any(isinstance(v, dict) and str(v.get("val", "")).lower() in _BOT_LABELS for v in values)
 
 
 def _bsky(did: str | None) -> str | None:
@@ -99,10 +116,24 @@ def _post(ctx: Ctx, ev: dict[str, Any], record: dict[str, Any], uri: str, ts: An
     langs = record.get("langs")
     lang = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None
     common: dict[str, Any] = {"thread": root or parent or uri, "language": lang}
+    meta = {"actor_kind": "bot"} if _self_labelled_bot(record) or ctx.author_of(f"kind:{actor}") else None
     if parent:
-        out = [make(ctx, uri, Kind.reply, ts, actor, _bsky(did_of(parent)), parent_id=parent, text=text, **common)]
+        out = [
+            make(
+                ctx,
+                uri,
+                Kind.reply,
+                ts,
+                actor,
+                _bsky(did_of(parent)),
+                parent_id=parent,
+                text=text,
+                metadata=meta,
+                **common,
+            )
+        ]
     else:
-        out = [make(ctx, uri, Kind.post, ts, actor, None, text=text, **common)]
+        out = [make(ctx, uri, Kind.post, ts, actor, None, text=text, metadata=meta, **common)]
     embed = record.get("embed")
     if isinstance(embed, dict):
         quoted = get(ctx, embed, "record.uri")

@@ -30,6 +30,8 @@ the identity directory matches people by e-mail (or by name + domain).
 a name, never an employer's domain)
 yields no interaction: its name goes to the commit's ``metadata["tools"]``. A commit authored or
 committed by a bot is kept but carries ``metadata["bot"]`` (the classifier's bot guard: no flow).
+GitHub's web-flow committer (``GitHub <noreply@github.com>``, :func:`is_web_flow`) is a platform
+account (``metadata["actor_kind"] = "platform"``): its ``apply`` carries no flow either.
 """
 
 from __future__ import annotations
@@ -145,6 +147,14 @@ def _person(raw: str) -> tuple[str, str, str, bool, bool]:
 
 
 @lru_cache(maxsize=4096)
+def is_web_flow(name: str | None, email: str | None, domain: str | None) -> bool:
+    """True for GitHub's web-flow committer (``GitHub <noreply@github.com>``): the committer of web merges,
+    web edits and co-authored commits, a platform account that gives nothing."""
+    if email is not None:
+        return email.strip().lower() == "noreply@github.com"
+    return (name or "").strip().casefold() == "github" and (domain or "").strip().lower() == "github.com"
+
+
 def trailer_kind(key: str) -> Kind | None:
     """The Kind a trailer key credits (case-insensitive), None for keys naming no contribution."""
     k = key.lower()
@@ -245,6 +255,9 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
                 cmeta["bot"] = True
         elif committer_ai:
             cmeta["bot"] = True
+        if is_web_flow(committer_name, cemail if isinstance(cemail, str) else None, committer_domain):
+            cmeta["bot"] = True  # GitHub's web-flow committer applies nothing: no flow (docs/actor-kinds.md)
+            cmeta["actor_kind"] = "platform"
         out.append(
             _credit(
                 ctx,

@@ -86,7 +86,19 @@ KNOWN_ARCHIVE_TYPES: frozenset[str] = frozenset(
 class _Event:
     """One normalised GitHub event: body, name, action, sender login, repository, fallback time."""
 
-    __slots__ = ("body", "name", "action", "sender", "repo", "repo_id", "owner", "fallback_ts", "archive_id")
+    __slots__ = (
+        "body",
+        "name",
+        "action",
+        "sender",
+        "repo",
+        "repo_id",
+        "owner",
+        "fallback_ts",
+        "archive_id",
+        "sender_kind",
+        "owner_kind",
+    )
 
     def __init__(self, ctx: Ctx, payload: Any, headers: dict[str, str]) -> None:
         if not isinstance(payload, dict):
@@ -122,6 +134,10 @@ class _Event:
         self.repo = opt_str(ctx, rec, "repo.name")
         self.repo_id = opt_id(ctx, rec, "repo.id")
         self.owner = ("github:" + self.repo.split("/", 1)[0]) if self.repo and "/" in self.repo else None
+        self.sender_kind = user_kind(rec.get("actor"))
+        org = rec.get("org")  # GH Archive names the organisation owning the repository
+        org_login = org.get("login") if isinstance(org, dict) else None
+        self.owner_kind = "organisation" if isinstance(org_login, str) and self.owner == "github:" + org_login else None
         self.fallback_ts = (
             iso_ts(ctx, rec.get("created_at"), "created_at") if rec.get("created_at") is not None else ctx.received_at
         )
@@ -136,6 +152,9 @@ class _Event:
         self.repo_id = opt_id(ctx, body, "repository.id")
         self.owner = _login(ctx, body, "repository.owner", required=False)
         self.fallback_ts = ctx.received_at
+        self.sender_kind = user_kind(body.get("sender"))
+        repo = body.get("repository")
+        self.owner_kind = user_kind(repo.get("owner")) if isinstance(repo, dict) else None
 
 
 def _infer(body: dict[str, Any]) -> str:
@@ -159,6 +178,29 @@ def _infer(body: dict[str, Any]) -> str:
     if "starred_at" in body:
         return "star"
     return "unknown"
+
+
+def user_kind(user: Any) -> str | None:
+    """The actor kind a GitHub user object states: ``type`` Organization → organisation, Bot (or a ``[bot]``
+    login) → bot; None for a user (a person) or no object (``docs/actor-kinds.md``)."""
+    if not isinstance(user, dict):
+        return None
+    kind = user.get("type")
+    if kind == "Organization":
+        return "organisation"
+    login = user.get("login")
+    if kind == "Bot" or (isinstance(login, str) and login.endswith("[bot]")):
+        return "bot"
+    return None
+
+
+def _kinds(meta: dict[str, Any], actor_kind: str | None, target_kind: str | None) -> dict[str, Any]:
+    """``meta`` with the non-person kinds of the giver and the receiver (read by processors/kinds.py)."""
+    if actor_kind is not None:
+        meta["actor_kind"] = actor_kind
+    if target_kind is not None:
+        meta["target_kind"] = target_kind
+    return meta
 
 
 def _login(ctx: Ctx, obj: Any, path: str, *, required: bool) -> str | None:
@@ -213,6 +255,7 @@ def _item(
     ts_field: str = "created_at",
     parent_id: str | None = None,
     metadata: dict[str, Any] | None = None,
+    target_kind: str | None = None,
 ) -> list[Interaction]:
     obj = req(ctx, ev.body, obj_path)
     if not isinstance(obj, dict):
@@ -254,6 +297,7 @@ def _item(
                 None,
                 channel=ev.repo,
                 parent_id=base,
+                metadata=_kinds({}, ev.sender_kind if ev.sender else user_kind(user), None),
             )
         ]
     thread = f"{ev.repo}#{thread_no}" if ev.repo and thread_no is not None else None
@@ -261,6 +305,7 @@ def _item(
     meta = {"user_id": uid} if isinstance(uid, int) and not isinstance(uid, bool) else {}
     if metadata:
         meta.update(metadata)
+    _kinds(meta, user_kind(user) if user is not None else ev.sender_kind, target_kind)
     url = obj.get("html_url")
     if url is not None and type(url) is not str:
         url = opt_str(ctx, ev.body, f"{obj_path}.html_url")
@@ -287,6 +332,7 @@ def _opened(obj: str, actions: tuple[str, ...]) -> Callable[[Ctx, _Event], list[
             target=ev.owner,
             thread_no=get(ctx, item, "number"),
             text=_text(get(ctx, item, "title"), get(ctx, item, "body")),
+            target_kind=ev.owner_kind,
         )
 
     return handle
@@ -313,6 +359,7 @@ def _issue_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
         text=opt_str(ctx, ev.body, "comment.body"),
         parent_id=f"issue:{issue_id}" if issue_id else None,
         metadata={"is_pull_request": isinstance(issue, dict) and issue.get("pull_request") is not None},
+        target_kind=user_kind(issue.get("user")) if isinstance(issue, dict) else None,
     )
 
 
@@ -340,6 +387,7 @@ def _review(ctx: Ctx, ev: _Event) -> list[Interaction]:
         ts_field="submitted_at",
         parent_id=f"pull_request:{pr_id}" if pr_id else None,
         metadata={"state": state_l or None},
+        target_kind=_pr_user_kind(ev),
     )
 
 
@@ -366,7 +414,13 @@ def _review_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
         text=opt_str(ctx, ev.body, "comment.body"),
         parent_id=parent,
         metadata={"path": opt_str(ctx, ev.body, "comment.path")},
+        target_kind=_pr_user_kind(ev) if reply_to is None else None,
     )
+
+
+def _pr_user_kind(ev: _Event) -> str | None:
+    pr = ev.body.get("pull_request")
+    return user_kind(pr.get("user")) if isinstance(pr, dict) else None
 
 
 def _discussion(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -404,6 +458,7 @@ def _discussion(ctx: Ctx, ev: _Event) -> list[Interaction]:
         thread_no=get(ctx, disc, "number"),
         text=_text(get(ctx, disc, "title"), get(ctx, disc, "body")),
         metadata={"category": opt_str(ctx, disc, "category.name")},
+        target_kind=ev.owner_kind,
     )
 
 
@@ -419,6 +474,7 @@ def _discussion_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
     else:
         parent = f"discussion:{did}" if did else None
         target = _login(ctx, ev.body, "discussion.user", required=False)
+    disc = ev.body.get("discussion")
     return _item(
         ctx,
         ev,
@@ -429,6 +485,7 @@ def _discussion_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
         thread_no=get(ctx, ev.body, "discussion.number"),
         text=opt_str(ctx, ev.body, "comment.body"),
         parent_id=parent,
+        target_kind=user_kind(disc.get("user")) if parent_cid is None and isinstance(disc, dict) else None,
     )
 
 
@@ -440,8 +497,18 @@ def _watch(ctx: Ctx, ev: _Event) -> list[Interaction]:
     repo_key = ev.repo_id or ev.repo
     if repo_key is None:
         raise ctx.error("repository.id", "missing")
+    meta = _kinds({}, ev.sender_kind, ev.owner_kind)
     return [
-        make(ctx, f"star:{repo_key}:{ev.sender[7:]}", Kind.star, ev.fallback_ts, ev.sender, ev.owner, channel=ev.repo)
+        make(
+            ctx,
+            f"star:{repo_key}:{ev.sender[7:]}",
+            Kind.star,
+            ev.fallback_ts,
+            ev.sender,
+            ev.owner,
+            channel=ev.repo,
+            metadata=meta,
+        )
     ]
 
 
@@ -456,7 +523,12 @@ def _star(ctx: Ctx, ev: _Event) -> list[Interaction]:
         raise ctx.error("repository.id", "missing")
     starred = get(ctx, ev.body, "starred_at")
     ts = iso_ts(ctx, starred, "starred_at") if starred is not None else ev.fallback_ts
-    return [make(ctx, f"star:{repo_key}:{ev.sender[7:]}", Kind.star, ts, ev.sender, ev.owner, channel=ev.repo)]
+    meta = _kinds({}, ev.sender_kind, ev.owner_kind)
+    return [
+        make(
+            ctx, f"star:{repo_key}:{ev.sender[7:]}", Kind.star, ts, ev.sender, ev.owner, channel=ev.repo, metadata=meta
+        )
+    ]
 
 
 def _commit_comment(ctx: Ctx, ev: _Event) -> list[Interaction]:
@@ -510,7 +582,11 @@ def _fork(ctx: Ctx, ev: _Event) -> list[Interaction]:
             ev.owner,
             channel=ev.repo,
             url=opt_str(ctx, forkee, "html_url") if isinstance(forkee, dict) else None,
-            metadata={"forkee": opt_str(ctx, forkee, "full_name") if isinstance(forkee, dict) else None},
+            metadata=_kinds(
+                {"forkee": opt_str(ctx, forkee, "full_name") if isinstance(forkee, dict) else None},
+                user_kind(forkee.get("owner")) if isinstance(forkee, dict) else ev.sender_kind,
+                ev.owner_kind,
+            ),
         )
     ]
 

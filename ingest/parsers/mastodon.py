@@ -13,8 +13,12 @@ replied-to account) or accounts seen before. ``display_name`` goes to ``actor_na
 ``status:{id}#delete``, ``notification:{id}``. Streaming frames
 ``{"event", "payload": "<JSON string>"}`` are decoded twice. A ``follow`` notification
 targets the authenticated account, named by the ``x-mastodon-account`` header (``user@instance``)
-or by ``x-mastodon-account-id`` when that account was seen before. v2 grouped notifications
-(``notification_groups``) are refused with a reason: they keep only sample accounts per group. Deletes of never-seen statuses yield nothing (no actor).
+or by ``x-mastodon-account-id`` when that account was seen before. v1 notifications of Mastodon 4.3+
+carry a ``group_key`` and parse like any v1 notification; v2 grouped notifications (recognised by
+their shape: ``notification_groups``, ``accounts`` + ``statuses`` arrays, ``sample_account_ids``,
+``most_recent_notification_id``) are refused with a reason: they keep only sample accounts per group.
+Accounts with ``bot: true`` are bots (``metadata["bot"]``), with ``group: true`` organisations
+(``metadata["actor_kind"]``); the target account's flags go to ``metadata["target_kind"]``. Deletes of never-seen statuses yield nothing (no actor).
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
         payload = _sse(ctx, payload)
     if not isinstance(payload, dict):
         raise ctx.error("<payload>", f"expected an object, got {type(payload).__name__}")
-    if "notification_groups" in payload or "group_key" in payload:
+    grouped = _grouped(payload)
+    if grouped is not None:
         raise ctx.error(
-            "notification_groups",
+            grouped,
             "Mastodon v2 grouped notifications keep only up to 8 sample accounts per group, so most "
             "interactions are lost: fetch GET /api/v1/notifications (or use the streaming API) instead",
         )
@@ -49,6 +54,22 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     if "type" in payload and "account" in payload and "content" not in payload:
         return _notification(ctx, home, payload, headers)
     return _status(ctx, home, payload)
+
+
+_GROUP_FIELDS = ("notification_groups", "sample_account_ids", "most_recent_notification_id")
+
+
+def _grouped(payload: dict[str, Any]) -> str | None:
+    """The field that marks a v2 grouped-notifications payload (``/api/v2/notifications``), by its shape: the
+    response's ``notification_groups`` (with ``accounts`` / ``statuses`` arrays) or a group's
+    ``sample_account_ids`` / ``most_recent_notification_id``; None for anything else. A v1 notification
+    from Mastodon 4.3+ carries ``group_key`` too and is parsed as v1."""
+    for name in _GROUP_FIELDS:
+        if name in payload:
+            return name
+    if isinstance(payload.get("accounts"), list) and isinstance(payload.get("statuses"), list):
+        return "accounts"
+    return None
 
 
 def _home(payload: dict[str, Any]) -> str | None:
@@ -194,7 +215,7 @@ def _status(ctx: Ctx, home: str | None, st: dict[str, Any]) -> list[Interaction]
                 parent_id=f"status:{rid}",
                 thread=f"status:{rid}",
                 url=opt_str(ctx, st, "reblog.url"),
-                **who,
+                **_with_target(who, reblog.get("account")),
             )
         ]
     ctx.remember(base, actor)
@@ -243,7 +264,7 @@ def _who(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
         return {
             "actor_name": name if isinstance(name, str) and name else opt_str(ctx, obj, "account.acct"),
             "actor_followers": followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
-            "metadata": {"bot": True} if acc.get("bot") is True else {},
+            "metadata": _account_meta(acc),
         }
     followers = get(ctx, obj, "account.followers_count")
     name = get(ctx, obj, "account.display_name")
@@ -255,6 +276,40 @@ def _who(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
     if get(ctx, obj, "account.bot") is True:
         who["metadata"] = {"bot": True}  # an automated account: the classifier's bot guard
     return who
+
+
+def _account_meta(acc: dict[str, Any]) -> dict[str, Any]:
+    """The giver's kind flags of an account object: ``bot: true`` → bot (the classifier's bot guard),
+    ``group: true`` → an organisation (a group actor)."""
+    if acc.get("bot") is True:
+        return {"bot": True}
+    if acc.get("group") is True:
+        return {"actor_kind": "organisation"}
+    return {}
+
+
+def account_kind(acc: Any) -> str | None:
+    """The kind an account object states (``bot`` / ``group`` flags), None for a person."""
+    if not isinstance(acc, dict):
+        return None
+    if acc.get("bot") is True:
+        return "bot"
+    if acc.get("group") is True:
+        return "organisation"
+    return None
+
+
+def _with_target(who: dict[str, Any], acc: Any) -> dict[str, Any]:
+    """``who`` with the target account's kind in its metadata (when not a person)."""
+    kind = account_kind(acc)
+    if kind is None:
+        return who
+    return {**who, "metadata": {**who["metadata"], "target_kind": kind}}
+
+
+def _status_account(n: dict[str, Any]) -> Any:
+    st = n.get("status")
+    return st.get("account") if isinstance(st, dict) else None
 
 
 def _bad(ctx: Ctx, path: str) -> str:
@@ -290,8 +345,9 @@ def _notification(ctx: Ctx, home: str | None, n: dict[str, Any], headers: dict[s
         return []  # poll, follow_request, admin.*, severed_relationships, …
     sid = id_str(ctx, n, "status.id")
     target = _account(ctx, home, n, "status.account")
+    target_acc = _status_account(n)
     if target == actor and ntype == "quote":  # the attached status is the quoting one
-        quoted = get(ctx, n, "status.quote.quoted_status.account")
+        quoted = target_acc = get(ctx, n, "status.quote.quoted_status.account")
         target = _account(ctx, home, n, "status.quote.quoted_status.account") if isinstance(quoted, dict) else None
     return [
         make(
@@ -303,6 +359,6 @@ def _notification(ctx: Ctx, home: str | None, n: dict[str, Any], headers: dict[s
             target,
             parent_id=f"status:{sid}",
             url=opt_str(ctx, n, "status.url"),
-            **{**who, "metadata": {"notification": ntype, **who["metadata"]}},
+            **_with_target({**who, "metadata": {"notification": ntype, **who["metadata"]}}, target_acc),
         )
     ]

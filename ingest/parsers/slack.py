@@ -1,7 +1,7 @@
 """Slack: Events API callbacks (message, thread reply, edit, delete, reaction_added, app_mention)
 and export-file messages (a bare message object with ``channel`` set by the reader).
 
-Actors are ``slack:<user id>`` (bots ``slack:<bot_id>``). A message with ``bot_id``,
+Actors are ``slack:<user id>`` (bots ``slack:<bot_id>``). A message with ``bot_id``, ``app_id``,
 subtype ``bot_message`` or a ``bot_profile`` is a bot's (``metadata["bot_id"]``: no flow),
 and a reply to a remembered bot's message is marked ``metadata["to_bot"]`` (no flow either). A message is identified by its
 channel and ``ts``: event id ``msg:{channel}:{ts}``; mentions append ``#mention:{actor}``,
@@ -150,7 +150,13 @@ def _message(ctx: Ctx, ev: dict[str, Any], team: str | None) -> list[Interaction
     if ev.get("type") == "app_mention":
         meta["app_mention"] = True
     bot_id = ev.get("bot_id")
-    if (isinstance(bot_id, str) and bot_id) or subtype == "bot_message" or _is_bot_profile(ev):
+    app_id = ev.get("app_id")
+    if (
+        (isinstance(bot_id, str) and bot_id)
+        or subtype == "bot_message"
+        or _is_bot_profile(ev)
+        or (isinstance(app_id, str) and app_id)
+    ):
         meta["bot_id"] = bot_id if isinstance(bot_id, str) and bot_id else True  # a bot: guard:bot, no flow
         ctx.remember(f"bot:{actor}", actor)
     ctx.remember(base, actor)

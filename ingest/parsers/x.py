@@ -45,6 +45,18 @@ def parse(ctx: Ctx, payload: Any, headers: dict[str, str]) -> list[Interaction]:
     return out
 
 
+def _automated(user: Any) -> bool:
+    """True when an ``includes.users`` entry carries X's automation label (``automated: true``, or an
+    ``affiliation`` / label naming an automated account), as some v2 payloads do."""
+    if not isinstance(user, dict):
+        return False
+    if user.get("automated") is True:
+        return True
+    label = user.get("affiliation") or user.get("label")
+    text = label.get("description") if isinstance(label, dict) else label
+    return isinstance(text, str) and "automated" in text.lower()
+
+
 def _list(ctx: Ctx, obj: Any, path: str) -> list[Any]:
     v = get(ctx, obj, path)
     if v is None:
@@ -88,7 +100,7 @@ def _tweet(ctx: Ctx, tw: Any, users: dict[str, dict[str, Any]]) -> list[Interact
         if isinstance(rtype, str):
             refs[rtype] = id_str(ctx, ref, "id")
     text = opt_str(ctx, tw, "text")
-    meta = (
+    meta: dict[str, Any] = (
         {
             f"{k}": v
             for k, v in (get(ctx, tw, "public_metrics") or {}).items()
@@ -97,6 +109,8 @@ def _tweet(ctx: Ctx, tw: Any, users: dict[str, dict[str, Any]]) -> list[Interact
         if isinstance(tw.get("public_metrics"), dict)
         else {}
     )
+    if _automated(user):
+        meta["actor_kind"] = "bot"  # X's automated-account label (docs/actor-kinds.md)
     if "retweeted" in refs:
         rid = refs["retweeted"]
         return [

@@ -31,7 +31,7 @@ from valuenet.processors.classify.model import TextModel, default_model
 from valuenet.processors.classify.priors import TEXT_KINDS, is_bot, is_bot_cached, prior_for, prior_key
 from valuenet.processors.classify.rules import apply_rules
 from valuenet.processors.classify.text import is_question, normalise
-from valuenet.schemas.flow import Flow, FlowType, Segment
+from valuenet.schemas.flow import ActorKind, Flow, FlowType, Segment
 from valuenet.schemas.interaction import Interaction, Kind, Source
 from valuenet.schemas.trusted import builder
 
@@ -285,5 +285,7 @@ def flow_of(
             "giver_followers": interaction.actor_followers,
             "seq": None,
             "lane": lane,
+            "giver_kind": ActorKind.person,  # the processors stage decides kinds (processors/kinds.py)
+            "receiver_kind": ActorKind.person,
         },
     )

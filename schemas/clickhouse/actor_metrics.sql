@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS actor_metrics
     reach Int64,
     potential_reach Int64,
     amplification_rate Float64,
-    engagement_rate Float64
+    engagement_rate Float64,
+    kind Enum8('person' = 1, 'organisation' = 2, 'bot' = 3, 'platform' = 4)
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(computed_at)

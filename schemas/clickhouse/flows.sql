@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS flows
     parent_id Nullable(String),
     giver_followers Nullable(Int64),
     seq Nullable(Int64),
-    lane Nullable(Int32)
+    lane Nullable(Int32),
+    giver_kind Enum8('person' = 1, 'organisation' = 2, 'bot' = 3, 'platform' = 4),
+    receiver_kind Enum8('person' = 1, 'organisation' = 2, 'bot' = 3, 'platform' = 4)
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(timestamp)

@@ -194,7 +194,13 @@ def demo_directory(path: Path, actors: int) -> Path:
     ]
     # the company's own GitHub organisation (owner of the repositories issues are opened against)
     people.append(
-        {"person": "acme-org", "name": "Acme (GitHub organisation)", "accounts": "github:acme", "segment": "workforce"}
+        {
+            "person": "acme-org",
+            "name": "Acme (GitHub organisation)",
+            "accounts": "github:acme",
+            "segment": "workforce",
+            "kind": "organisation",  # not a person: never ranked as one (docs/actor-kinds.md)
+        }
     )
     doc["people"] = list(doc.get("people") or []) + people
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -93,17 +93,29 @@ def register(app: typer.Typer) -> None:
         ),
         limit: int = typer.Option(10, "--limit", min=1, max=1000),
         as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON (the API's rows)."),
+        include_non_persons: bool = typer.Option(
+            False, "--include-non-persons", help="Rank organisations, bots and platform accounts too (labelled)."
+        ),
+        include_kinds: str = typer.Option(
+            None, "--include-kinds", help="Kinds to rank, comma-separated (person, organisation, bot, platform, all)."
+        ),
     ) -> None:
-        """Top actors of the latest snapshot by a metric (as /api/metrics/actors)."""
+        """Top actors (persons unless asked) of the latest snapshot by a metric (as /api/metrics/actors)."""
         if metric not in ACTOR_METRICS:
             raise typer.BadParameter(f"{metric!r}: expected one of {', '.join(ACTOR_METRICS)}", param_hint="--metric")
+        from valuenet.analytics.kinds import parse_kinds
+
+        try:
+            kinds = ",".join(sorted(parse_kinds(include_kinds, include_non_persons=include_non_persons)))
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--include-kinds") from None
 
         def go(src: LocalSource | RemoteSource) -> None:
             net = src.network(network)
             w = resolve_window(src, net, window)
-            rows = src.top(net, w, metric, limit)
+            rows = src.top(net, w, metric, limit, kinds)
             shown = [{**r, "value": r[metric]} for r in rows]
-            cols = ["actor", "name", "segment", "value", "pagerank", "betweenness", "reach", "community"]
+            cols = ["actor", "name", "kind", "segment", "value", "pagerank", "betweenness", "reach", "community"]
             title = f"top {metric} · {net} · {w}"
             _print(_table(title, cols, shown), src, None if rows else "no snapshot yet", rows if as_json else None)
 

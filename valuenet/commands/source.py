@@ -47,7 +47,7 @@ class Source(Protocol):
     def stored_windows(self, network: str) -> list[str]:
         """Windows with metric snapshots for ``network``, shortest first."""
 
-    def top(self, network: str, window: str, metric: str, limit: int) -> list[dict]:
+    def top(self, network: str, window: str, metric: str, limit: int, include_kinds: str | None = None) -> list[dict]:
         """Top actors of the latest snapshot by ``metric``."""
 
     def tunnels(self, network: str, window: str) -> list[dict]:
@@ -86,9 +86,11 @@ class LocalSource:
                 return list(n["windows"])
         return []
 
-    def top(self, network: str, window: str, metric: str, limit: int) -> list[dict]:
-        """``Reader.top_actors`` with display names (as ``/api/metrics/actors``)."""
-        rows = self.reader.top_actors(network, window, metric, limit)
+    def top(self, network: str, window: str, metric: str, limit: int, include_kinds: str | None = None) -> list[dict]:
+        """``Reader.top_actors`` of ``include_kinds`` (persons by default) with display names (as ``/api/metrics/actors``)."""
+        from valuenet.analytics.kinds import parse_kinds
+
+        rows = self.reader.top_actors(network, window, metric, limit, None, parse_kinds(include_kinds))
         names = self.reader.display_names(network)
         return [{**r, "name": names.get(r["actor"])} for r in rows]
 
@@ -151,9 +153,12 @@ class RemoteSource:
                 return list(n["windows"])
         return []
 
-    def top(self, network: str, window: str, metric: str, limit: int) -> list[dict]:
+    def top(self, network: str, window: str, metric: str, limit: int, include_kinds: str | None = None) -> list[dict]:
         """``/api/metrics/actors``."""
-        doc = self._get("metrics/actors", {"network": network, "window": window, "metric": metric, "limit": limit})
+        params: dict[str, Any] = {"network": network, "window": window, "metric": metric, "limit": limit}
+        if include_kinds:
+            params["include_kinds"] = include_kinds
+        doc = self._get("metrics/actors", params)
         return list(doc.json()["actors"])
 
     def tunnels(self, network: str, window: str) -> list[dict]:

@@ -226,19 +226,33 @@ def register(app: typer.Typer) -> None:
         window: WindowOpt = None,
         limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Actors")] = 10,
         as_json: JsonOpt = False,
+        include_non_persons: Annotated[
+            bool, typer.Option("--include-non-persons", help="Rank organisations, bots and platform accounts too.")
+        ] = False,
     ) -> None:
-        """Key-person risk: the actors whose removal would cut the most cross-group exchange."""
-        out = _ask("keyperson", network, window, {"limit": limit, "effects": 3})
+        """Key-person risk: the persons (all kinds on request) whose removal would cut the most cross-group exchange."""
+        params: dict[str, Any] = {"limit": limit, "effects": 3}
+        if include_non_persons:
+            params["include_kinds"] = "all"
+        out = _ask("keyperson", network, window, params)
         if as_json:
             typer.echo(json.dumps(out, indent=1, ensure_ascii=False))
             return
         con = _console()
         table = Table(title=f"key-person risk — {out['network']} {out['window']}")
-        for c in ("rank", "name", "actor", "group", "risk", "tunnels that depend on them"):
+        for c in ("rank", "name", "actor", "kind", "group", "risk", "tunnels that depend on them"):
             table.add_column(c)
         for r in out["actors"]:
             shares = ", ".join(f"{100 * s['share']:.0f} % {s['src']}→{s['dst']}" for s in r["tunnels"][:3])
-            table.add_row(str(r["rank"]), r.get("name") or "–", r["actor"], r["group"], f"{r['risk']:.2f}", shares)
+            table.add_row(
+                str(r["rank"]),
+                r.get("name") or "–",
+                r["actor"],
+                r.get("kind", "person"),
+                r["group"],
+                f"{r['risk']:.2f}",
+                shares,
+            )
         con.print(table)
         for r in out["actors"][:3]:
             for line in r.get("expected_effect", []):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from valuenet.analytics.kinds import parse_kinds
 from valuenet.analytics.names import with_names
 from valuenet.analytics.storage.reader import ACTOR_METRICS, FLOW_TYPES, Reader
 from valuenet.config import Settings
@@ -61,6 +62,22 @@ WindowQ = Annotated[
     str | None, Query(max_length=16, description="Rolling window, one of the configured windows (default: the first)")
 ]
 LimitQ = Annotated[int, Query(ge=1, le=1000, description="Rows to return")]
+KindsQ = Annotated[
+    str | None,
+    Query(
+        max_length=128,
+        description="Actor kinds to rank, comma-separated: person, organisation, bot, platform, or all "
+        "(default: person; docs/actor-kinds.md)",
+    ),
+]
+
+
+def _kinds(value: str | None) -> frozenset[str]:
+    """The kinds of ``include_kinds`` (default: persons); 422 naming the field when one is unknown."""
+    try:
+        return parse_kinds(value)
+    except ValueError as e:
+        raise _invalid("include_kinds", value, str(e)) from None
 
 
 def _call(fn, *args, **kwargs):
@@ -197,10 +214,12 @@ def metrics_actors(
     metric: Annotated[MetricName, Query(description="ActorMetrics field to rank by")] = "pagerank",
     segment: Annotated[Segment | None, Query(description="Only actors of this segment")] = None,
     limit: LimitQ = 10,
+    include_kinds: KindsQ = None,
 ) -> dict:
-    """Top ``limit`` actors of the latest snapshot by ``metric``."""
+    """Top ``limit`` actors of the latest snapshot by ``metric``; persons unless ``include_kinds`` names more."""
     net, w = _network(reader, settings, network), _window(settings, window)
-    rows = _call(reader.top_actors, net, w, metric, limit, segment.value if segment else None)
+    kinds = _kinds(include_kinds)
+    rows = _call(reader.top_actors, net, w, metric, limit, segment.value if segment else None, kinds)
     names = _call(reader.display_names, net)
     for r in rows:
         r["name"] = names.get(r["actor"])
@@ -263,10 +282,13 @@ def reach_leaderboard(
         Literal["reach", "potential_reach", "amplification_rate", "engagement_rate"],
         Query(description="Rank by this metric (descending)"),
     ] = "reach",
+    include_kinds: KindsQ = None,
 ) -> dict:
-    """Top actors by ``metric`` (default reach); ``delta`` = reach now − reach at the oldest tick of the trend."""
+    """Top actors by ``metric`` (default reach; persons unless ``include_kinds`` names more); ``delta`` = reach
+    now − reach at the oldest tick of the trend."""
     net, w = _network(reader, settings, network), _window(settings, window)
-    top = _call(reader.top_actors, net, w, metric, limit, segment.value if segment else None)
+    kinds = _kinds(include_kinds)
+    top = _call(reader.top_actors, net, w, metric, limit, segment.value if segment else None, kinds)
     hist = _call(reader.reach_history, net, w, [a["actor"] for a in top], trend)
     names = _call(reader.display_names, net)
     leaders = []
@@ -279,6 +301,7 @@ def reach_leaderboard(
                 "actor": a["actor"],
                 "name": names.get(a["actor"]),
                 "segment": a["segment"],
+                "kind": a.get("kind", "person"),
                 "reach": a["reach"],
                 "potential_reach": a["potential_reach"],
                 "amplification_rate": a["amplification_rate"],
@@ -616,7 +639,10 @@ async def keyperson(
     window: WindowQ = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Actors to return")] = 10,
     effects: Annotated[int, Query(ge=0, le=10, description="Also the removal's impact summary of the first N")] = 0,
+    include_kinds: KindsQ = None,
 ) -> dict:
     """Ranked actors with the share of each tunnel that depends on them (and, for the first ``effects``, their removal's impact)."""
-    params = {"limit": limit, "effects": effects}
+    params: dict[str, Any] = {"limit": limit, "effects": effects}
+    if include_kinds:
+        params["include_kinds"] = ",".join(sorted(_kinds(include_kinds)))
     return await _whatif_task(request, reader, settings, "keyperson", network, window, params)

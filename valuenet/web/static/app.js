@@ -141,11 +141,14 @@
     tbody.textContent = "";
     tbody.append(el("tr", {}, el("th", {}, "actor"), el("th", { class: "num" }, metric)));
     if (!rows.length) tbody.append(el("tr", {}, el("td", { class: "muted", colspan: 2 }, "no data")));
-    rows.forEach(r => tbody.append(el("tr", { "data-actor": r.actor }, el("td", {}, segDot(r.segment), actorLink(r.actor, r.name)),
+    rows.forEach(r => tbody.append(el("tr", { "data-actor": r.actor, "data-kind": r.kind || "person" }, el("td", {}, segDot(r.segment), actorLink(r.actor, r.name),
+      r.kind && r.kind !== "person" ? el("small", { class: "muted" }, ` ${r.kind}`) : ""),
       el("td", { class: "num", "data-value": r[metric] }, fmtNum(r[metric], digits)))));
   }
   async function loadTop() {
-    const [b, p] = await Promise.all([api("/api/metrics/actors", { metric: "brokerage", limit: 8 }), api("/api/metrics/actors", { metric: "pagerank", limit: 8 })]);
+    const kinds = $("include-non-persons") && $("include-non-persons").checked ? "all" : null;  // people only unless asked
+    const [b, p] = await Promise.all([api("/api/metrics/actors", { metric: "brokerage", limit: 8, include_kinds: kinds }),
+      api("/api/metrics/actors", { metric: "pagerank", limit: 8, include_kinds: kinds })]);
     actorTable($("brokers"), b.actors, "brokerage", null); actorTable($("influencers"), p.actors, "pagerank", 4);
   }
   async function loadAlerts() {
@@ -455,6 +458,7 @@
   $("network").addEventListener("change", ev => { state.network = ev.target.value; state.rates = []; state.reachActor = null; refresh(); feed(); });
   $("window").addEventListener("change", ev => { state.window = ev.target.value; state.rates = []; refresh(); });
   window.addEventListener("hashchange", route);
+  $("include-non-persons").addEventListener("change", () => loadTop());
   buildGraphControls();
   window.valuenet = { state, refresh };
   boot();
