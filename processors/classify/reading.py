@@ -60,8 +60,12 @@ __all__ = [
 
 _BB_QUOTE = re.compile(r"\[quote(?:=[^\]]{0,300})?\](?:(?!\[quote).)*?\[/quote\]\s*", re.S | re.I)
 _HTML_QUOTE = re.compile(r"<blockquote\b[^>]{0,400}>(?:(?!<blockquote).)*?</blockquote>\s*", re.S | re.I)
-_ASIDE_QUOTE = re.compile(r"<aside\b[^>]{0,400}class=\"[^\"]*quote[^\"]*\"[^>]{0,400}>.*?</aside>\s*", re.S | re.I)
-_QUOTE_INLINE = re.compile(r"<p\b[^>]{0,100}class=\"[^\"]*quote-inline[^\"]*\"[^>]{0,100}>.*?</p>", re.S | re.I)
+_ASIDE_QUOTE = re.compile(
+    r"<aside\b[^>]{0,400}class=\"[^\"]{0,100}quote[^\"]{0,100}\"[^>]{0,400}>.{0,8000}?</aside>\s*", re.S | re.I
+)
+_QUOTE_INLINE = re.compile(
+    r"<p\b[^>]{0,100}class=\"[^\"]{0,100}quote-inline[^\"]{0,100}\"[^>]{0,100}>.{0,2000}?</p>", re.S | re.I
+)
 _QUOTE_LINES = re.compile(r"(?m)^[ \t]*(?:>|&gt;)[^\n]*(?:\n|$)")
 _WROTE = re.compile(
     r"(?m)^[ \t]*(?:On|Am|Le|El)\b[^\n]{4,200}(?:\n[^\n]{0,200})?\b(?:wrote|schrieb|a écrit|escribió)\s*:[ \t]*$"
@@ -71,15 +75,19 @@ _ORIGINAL = re.compile(
 )
 _SIGNATURE = re.compile(r"(?ms)(?:^-- ?$|^(?:Sent from my|Sent from Mail for|Get Outlook for|Sent via)\b).*")
 _FENCE = re.compile(r"(?ms)^[ \t]*(```|~~~)[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)|```.*?(?:```|\Z)")
-_H_CARD = re.compile(r"<span\b[^>]{0,100}class=\"h-card\"[^>]{0,100}>.*?</a>\s*</span>", re.S | re.I)
+_H_CARD = re.compile(r"<span\b[^>]{0,100}class=\"h-card\"[^>]{0,100}>.{0,600}?</a>\s*</span>", re.S | re.I)
 _PRE = re.compile(r"<pre\b[^>]{0,200}>.*?(?:</pre>|\Z)", re.S | re.I)
+MAX_CHARS = 16_384
+"""Only the first this many characters of a text are read for typing (a 100 KB paste is typed by its start)."""
 _INDENTED = re.compile(r"(?m)(?:(?:\A|\n)[ \t]*\n)((?:(?: {4}|\t)[^\n]*(?:\n|\Z))+)")
 _LINE_END = re.compile(r"([^\s.!?:;,])[ \t]*\n(?=[ \t]*(?:\n|[-*•+] |\d{1,2}[.)] |[A-Z@]))")
-_BLANK_LINES = re.compile(r"\n[ \t]*\n")
+_PARA_END = re.compile(r"([^\s.!?:;,])[ \t]*(?=\n[ \t]*\n)")
 
 
 def for_typing(text: str, source: str | None = None) -> str:
     """The writer's own words of ``text`` for classification: quotes, signatures and code blocks removed."""
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS]
     if "[quote" in text or "[QUOTE" in text:
         for _ in range(4):  # nested quotes: innermost first
             stripped = _BB_QUOTE.sub("\n\n", text)
@@ -110,14 +118,15 @@ def for_typing(text: str, source: str | None = None) -> str:
         text = _WROTE.sub("", text)
     if "Original Message" in text or "Forwarded message" in text or "From: " in text:
         text = _ORIGINAL.sub("", text)
-    if ">" in text:
+    if ">" in text or "&gt;" in text:
         text = _QUOTE_LINES.sub("", text)
     if "--" in text or "Sent " in text or "Get Outlook" in text:
         text = _SIGNATURE.sub("", text)
     if "\n    " in text or "\n\t" in text:
         text = _INDENTED.sub("\n\nCODEBLOCK\n\n", text)
-    text = _LINE_END.sub(r"\1.\n", text)
-    return _BLANK_LINES.sub(".\n\n", text) if "\n\n" in text else text
+    if "\n\n" in text:
+        text = _PARA_END.sub(r"\1.", text)
+    return _LINE_END.sub(r"\1.\n", text)
 
 
 # -- sentences ---------------------------------------------------------------------------------
@@ -163,7 +172,7 @@ def sentences(text: str) -> list[str]:
 ACTS = ("proposal", "instruction", "question", "courtesy", "metoo", "chitchat", "empty", "unknown")
 
 _S = r"(?:^|[.!?] )"  # a sentence start (in a whole message, also after a sentence end)
-_OPEN = r"(?:^|[.!?,;:(] |\b(?:then|so|also|now|but|and|or|alternatively|otherwise|instead|here|there|basically|just|maybe|perhaps|i think|imo|fwiw) )"
+_OPEN = r"(?:^|[.!?,;:(] |@user |\b(?:then|so|also|now|but|and|or|alternatively|otherwise|instead|here|there|basically|just|maybe|perhaps|i think|imo|fwiw) )"
 _LEAD = r"(?:^|[.!?] )(?:@user,? |(?:ok|okay|yes|yeah|also|so|well|hi|hey|btw|then|first|next|finally|alternatively|otherwise|instead)[,:]? )*(?:please,? |just |simply |also |maybe |first,? |then |now )?"
 
 # A proposal phrased as a question, or stated ("feature request" only as what the sentence is).
@@ -176,10 +185,16 @@ PROPOSAL = (
     r"|\b(?:we|you|they|it|one) (?:could|might|may) (?:also )?(?:add|introduce|provide|expose|offer|support|use|make|create|implement|extend|allow|deprecate|rename|change|split|move|switch|consider|instead)\b"
     r"|\bwe (?:could|should|might want to|may want to|need to) (?:also )?(?:add|introduce|provide|expose|offer|support|make|create|implement|extend|allow|deprecate|rename|change|split|move|switch|consider|drop|remove|document|keep|think about|look into)\b"
     r"|\bmaybe (?:we|it|there) (?:could|should)\b|\b(?:why not|how about) (?:we|you|they|adding|using|making|letting|having|offering)\b"
-    r"|\bwhat if (?:we|you|they|it) (?:could|add|added|use|used|make|made|had|just|instead|allow|allowed|let|move|moved|change|changed|did|do|try|tried|switch|switched|provide|provided|support|supported|offer|offered|were to|was to)\b"
+    r"|\bwhat if (?:we|you|they) \w+ed\b|\bwhat if (?:we|you|they|it) (?:could|add|added|use|used|make|made|had|just|instead|allow|allowed|let|move|moved|change|changed|did|do|try|tried|switch|switched|provide|provided|support|supported|offer|offered|were to|was to)\b"
     r"|\bwhat if there (?:was|were|is) (?:a|an)\b"
     r"|\bi(?:'d| would)? (?:suggest|propose|recommend) (?:we|that|to|adding|using|making|having|a|an|the|moving|switching|changing)\b"
     r"|\b(?:my|a|one|another|the other) (?:suggestion|proposal|idea|option|alternative) (?:is|would be|could be|here is)\b"
+    r"|\b(?:my|one|another|an) (?:suggestion|proposal|idea|option|alternative):"
+    r"|\bwhat do you (?:think|guys think|all think) (?:about|of) (?:\w+ing|a|an|the idea)\b"
+    r"|"
+    + _S
+    + r"(?:could|can|should|shouldn't|couldn't) the \w+(?: \w+)? (?:reward|support|show|offer|allow|let|have|include|send|store|export|accept|default)\b"
+    r"|\bit (?:would|'d) (?:really |greatly |also )?help (?:us |me |a lot |everyone )*if\b"
     r"|"
     + _S
     + r"(?:\[?(?:feature request|feature proposal|proposal|suggestion|idea|rfc|enhancement|pitch)\]?:|(?:this|it)(?: is|'s) (?:\w+ )?(?:a|more of a) feature request)"
@@ -212,6 +227,7 @@ INSTRUCTION = (
     r"|\bthis (?:happens|occurs|is happening) (?:because|when)\b|\bthis is caused by\b"
     r"|\bhere(?:'s| is) (?:how|an example|a workaround|the fix)\b|\bsteps to (?:reproduce|fix)\b|\bfixed (?:it )?by\b"
     r"|\b(?:is|was|has been|will be) (?:fixed|resolved|addressed|implemented|added) in\b|\bby default,? (?:it|the|this)\b|\baccording to the (?:docs|documentation)\b"
+    r"|\b(?:is|are) (?:here|documented here|documented at|explained here|described here):? url\b"
     r"|\bcodeblock\b"
 )
 _Q_WORDS = (
@@ -225,7 +241,7 @@ _Q_WORDS = (
 QUESTION = (
     r"\?|"
     + _S
-    + r"(?:@user,? |(?:so|but|and|also|ok|okay|hi|hey|hello|sorry|btw|hmm|well|then)[,.!]? )*(?:"
+    + r"(?:@user,? |(?:so|but|and|also|ok|okay|hi|hey|hello|sorry|btw|hmm|well|then|hi all|hello all|hey all|hi everyone|hello everyone|hi guys|hey guys|hi team|hi folks)[,.!]? )*(?:"
     + _Q_WORDS
     + r")\b"
     r"|"
@@ -233,7 +249,7 @@ QUESTION = (
     + r"(?:@user,? )*(?:any(?:one|body) (?:know|knows|have|has|else|seen|tried|got)|any (?:idea|ideas|clue|update|news|suggestions?|tips?|thoughts|workaround)|i (?:wonder|was wondering|am wondering|'m wondering)|(?:i'd|i would) (?:like|love) to know|can someone|could someone|does someone|is it possible|how come|wondering)\b"
 )
 COURTESY = (
-    r"\b(?:thanks?|thank you|thankyou|thx|thnx|tnx|tysm|ty|kudos|shout-?out|props|cheers|bravo|congrats|congratulations|"
+    r"\b(?:thank you|thankyou|thanks|thx|thnx|tnx|tysm|ty|kudos|shout-?out|props|cheers|bravo|congrats|congratulations|"
     r"much appreciated|i appreciate|appreciate (?:it|this|that|your|the|you)|appreciated|"
     r"great (?:job|work|talk|post|thread|write-?up|release|stuff|answer|explanation|idea|point|catch|find|question|news)|"
     r"nice (?:job|work|one|catch|find|idea|answer|point|explanation)|good (?:job|work|catch|idea|point|call|find|answer|news)|well done|"
@@ -241,11 +257,13 @@ COURTESY = (
     r"i agree|agree with|totally agree|you're right|you are right|that's right|true that|sure thing|"
     r"love (?:this|it|that|your|the)|this is (?:great|awesome|amazing|fantastic|so helpful|really helpful|helpful|useful|gold)|"
     r"(?:that|this|it) (?:worked|works now|did it|did the trick|fixed it|solved it|helped|helps)|works (?:now|perfectly|great|like a charm)|"
-    r"you(?:'re| are) (?:a lifesaver|the best|awesome|amazing|a hero|a legend)|saved my (?:day|life|bacon|time)|"
+    r"you(?:'re| are| guys are| all are| folks are) (?:a lifesaver|the best|awesome|amazing|a hero|a legend|heroes|legends)|you (?:guys |all )?rock|saved my (?:day|life|bacon|time)|"
+    r"(?:i )?(?:didn't|did not) know (?:that|you|about|it|this)|today i learned|til|learned something new|"
+    r"exactly what i (?:was looking for|needed|wanted)|just what i needed|"
     r"welcome (?:aboard|back|to the)|well said|so true|spot on|bingo|nailed it)\b|\+1\b|👍|🙏|❤|🎉|💯"
 )
 AGREE = (
-    r"\b(?:agreed|exactly|absolutely|definitely|indeed|yep|yup|yes|yeah|yea|ya|true|correct|right|perfect|"
+    r"\b(?:agreed|exactly|absolutely|definitely|indeed|yep|yup|yes|yeah|yea|ya|correct|perfect|"
     r"awesome|amazing|brilliant|excellent|fantastic|wonderful|impressive|beautiful|great|nice|cool|neat|sweet)\b"
 )
 """Agreement and praise words that make a sentence courtesy only when it is short (≤ 5 words): "yep", "Perfect!"."""
@@ -379,10 +397,26 @@ def matched(act: str, low: str) -> str:
     m = _COMPILED[act].search(low)
     if m is None:
         return ""
+    if m.group(0).strip() == "?":
+        return " ".join(low.split()[:4])
     words = _LEADING_MENTIONS.sub("", m.group(0)).strip(" .!?:;,[]")
     if words.startswith("what if "):
         return " ".join(words.split()[:3])  # the proposal's head
     return _YOU_CAN.sub("you can", words) if "you can " in words else words
+
+
+_LEAD_IN = re.compile(
+    r"^((?:@user[ ,]*)*(?:thanks|thank you(?: so much| very much)?|thx|ty|cheers|great|nice|cool|awesome|perfect|"
+    r"ok|okay|yes|yeah|yep|yup|sure|agreed|lgtm|\+1|exactly|right|hi|hello|hey|hi all|oh|ah|wow|"
+    r"brilliant|excellent|fantastic|amazing|sounds good|sounds great|makes sense|good point|fair enough)"
+    r"(?: @user)*[,!:;]+) (?=\S)"
+)
+
+
+def clauses(sentence: str) -> list[str]:
+    """``sentence`` with a leading interjection split off ("Thanks, I tried that…" → "Thanks,", "I tried that…")."""
+    m = _LEAD_IN.match(sentence)
+    return [m.group(1), sentence[m.end() :]] if m else [sentence]
 
 
 def sentence_act(sentence: str) -> str:
@@ -404,6 +438,8 @@ def act_of(low: str, fam: frozenset[int]) -> str:
     if M_I in fam:
         return "metoo"
     if C_I in fam and low.count(" ") < 20 and not _NOT_COURTESY.search(low):
+        if " but " in low or " however" in low or " although " in low or " though " in low:
+            return "unknown"  # "thanks, but …": what follows the but is the message
         return "courtesy"
     if A_I in fam and low.count(" ") < 5 and not _NOT_COURTESY.search(low):
         return "courtesy"
@@ -412,6 +448,27 @@ def act_of(low: str, fam: frozenset[int]) -> str:
     if X_I in fam:
         return "chitchat"
     return "unknown"
+
+
+_AUTOMATED = re.compile(
+    r"has joined the (?:channel|conversation)|has left the channel|set the channel (?:topic|purpose)"
+    r"|(?:has been|was|been) automatically (?:closed|marked|merged|locked)|^\[?automated\]?|automatically generated"
+    r"|this (?:is an|is an automated|message was) (?:automated|auto-generated|sent automatically)"
+)
+_LOGISTICS = re.compile(
+    r"\b(?:see you (?:there|then|tomorrow|soon|later|at|on|in)|see ya|cya|i'll be there|count me in|works for me at|"
+    r"(?:lunch|dinner|coffee|meeting|standup|call) (?:at|on|tomorrow|today)|on my way|omw)\b"
+)
+
+
+def automated(low: str) -> bool:
+    """True for bot and platform boilerplate (joins, stale-issue notices, "[automated]")."""
+    return _AUTOMATED.search(low) is not None
+
+
+def logistics(low: str) -> bool:
+    """True for scheduling and logistics ("see you there", "lunch at 12")."""
+    return _LOGISTICS.search(low) is not None
 
 
 def in_advance(low: str) -> bool:

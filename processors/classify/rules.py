@@ -29,7 +29,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from valuenet.processors.classify.reading import act_of, fold, in_advance, matched, needs_help, sentences, which_acts
+from valuenet.processors.classify.reading import (
+    act_of,
+    automated,
+    clauses,
+    fold,
+    in_advance,
+    logistics,
+    matched,
+    needs_help,
+    sentences,
+    which_acts,
+)
 from valuenet.schemas.flow import FlowType
 
 __all__ = ["RuleHit", "apply_rules", "message_acts"]
@@ -49,7 +60,7 @@ _SILENT = frozenset(("empty", "chitchat", "metoo"))
 
 def message_acts(low: str, fam: frozenset[int] | None = None) -> list[tuple[str, str]]:
     """``(act, sentence)`` for each sentence of folded, lower-cased normalised text (``fam``: its act families)."""
-    sents = sentences(low)
+    sents = [c for s in sentences(low) for c in clauses(s)]
     if len(sents) == 1:
         s = sents[0]
         return [(act_of(s, which_acts(s) if fam is None or s != low else fam), s)]
@@ -64,6 +75,8 @@ def apply_rules(plain: str) -> RuleHit | None:
     fam = which_acts(low)
     if not fam:
         return None
+    if ("automat" in low or "channel" in low) and automated(low):
+        return _NOISE_HIT  # platform and bot boilerplate, whatever else it says
     acts = message_acts(low, fam)
     kinds = {a for a, _ in acts}
     if "proposal" in kinds:
@@ -86,6 +99,8 @@ def apply_rules(plain: str) -> RuleHit | None:
         return None
     if "courtesy" in kinds:
         if kinds - {"courtesy"} <= _SILENT:
+            if logistics(low):
+                return RuleHit(FlowType.none, 0.75, "rule:logistics")  # "sounds good, see you there"
             return RuleHit(FlowType.reputation, 0.9, f"rule:praise '{_courtesy(acts)}'")
         return None
     if "unknown" in kinds:
