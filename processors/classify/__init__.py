@@ -5,7 +5,9 @@ Layers, cheapest first (each returns as soon as it decides):
 1. **guards** — bots and self-interactions → ``none`` (``guard:bot``, ``guard:self``);
 2. **kind priors** (:mod:`.priors`) — star, reaction, repost, follow, approve, apply, fork →
    reputation; help, review, commit → knowledge; suggestion → idea; edit, delete → none;
-3. **text rules** (:mod:`.rules`) — noise, praise, proposals, how-tos/answers, questions;
+3. **text rules** (:mod:`.rules`) — the text is read first (:mod:`.reading`: quoted parent text,
+   signatures and code left out, for classification only), then typed by the speech acts of its
+   sentences (proposals, answers, questions, thanks/praise/agreement, chit-chat, noise);
 4. **the trained model** (:mod:`.model`) — for text-bearing kinds the rules leave open.
 
 ``reason`` starts with the layer (``guard:``, ``prior:``, ``rule:``, ``model:``).

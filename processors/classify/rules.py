@@ -7,6 +7,7 @@ model. Otherwise the message is split into sentences (:func:`~.reading.sentences
 one act (:func:`~.reading.sentence_act`), and the acts decide, in this order (content beats
 courtesy; courtesy beats nothing):
 
+0. platform and bot boilerplate (joins, "automatically marked as stale") → ``none``;
 1. a **proposal** (and no instruction) → ``idea`` — also phrased as a question ("Should we add
    …?"), with thanks, or ending "I'll be happy to help"; a proposal *and* an instruction → the model;
 2. an **instruction / answer** → ``knowledge`` ("Thanks! You can set X"); a code block counts
@@ -16,7 +17,8 @@ courtesy; courtesy beats nothing):
    question is a request; the answer is the knowledge flow). Other questions → the model;
 4. **courtesy** (thanks, praise, agreement, "+1", "LGTM", "yep", "sounds good" — anywhere in the
    message) with nothing else but empty sentences, me-too or chit-chat ("OK, thank you. I'll try to
-   reinstall…") → ``reputation``; courtesy beside an unexplained statement → the model;
+   reinstall…") → ``reputation`` (agreement to a plan, "sounds good, see you there", is logistics →
+   ``none``); courtesy beside an unexplained statement → the model;
 5. **me too** ("same here", "subscribing") with nothing else → ``none``;
 6. **chit-chat** (laughter, swearing, feelings) with nothing else → ``none``;
 7. only **empty** sentences (acknowledgements, greetings, bumps, "will do", joins, automated
