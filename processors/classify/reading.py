@@ -195,6 +195,7 @@ PROPOSAL = (
     + _S
     + r"(?:could|can|should|shouldn't|couldn't) the \w+(?: \w+)? (?:reward|support|show|offer|allow|let|have|include|send|store|export|accept|default)\b"
     r"|\bit (?:would|'d) (?:really |greatly |also )?help (?:us |me |a lot |everyone )*if\b"
+    r"|\b(?:do|don't) we (?:keep|integrate|choose|want to|add|deprecate|remove|drop|support|rename|move|switch|merge|split|expose|make)\b"
     r"|"
     + _S
     + r"(?:\[?(?:feature request|feature proposal|proposal|suggestion|idea|rfc|enhancement|pitch)\]?:|(?:this|it)(?: is|'s) (?:\w+ )?(?:a|more of a) feature request)"
