@@ -70,6 +70,7 @@ def read(text: str, source: str | None = None) -> str:
         # emotional chit-chat carries nothing
         ("lmao!! I can't believe he said that 😂", N, "rule:chit-chat"),
         ("Ugh, kinda let down tbh", N, "rule:chit-chat"),
+        ("Lol dream on buddy. You've had enough attention today.", N, "rule:chit-chat 'lol'"),
         # me too is not a vote
         ("Same here.", N, "rule:me too"),
         # thanks in advance belongs to the question
@@ -100,6 +101,8 @@ def test_the_rules_defer_to_the_model_when_the_acts_do_not_settle_it() -> None:
     assert apply_rules(read("You can set X for now. Maybe we could add a flag so nobody has to.")) is None
     assert apply_rules(read("The nightly build on the ARM runners takes twice as long since Tuesday.")) is None
     assert typed("Thanks, I tried that and the segfault is still there on the ARM build.").reason.startswith("model:")
+    # laughter beside a stated problem is not chit-chat: the report may be content
+    assert apply_rules(read("lol, the deploy fails with a timeout again on the ARM runners")) is None
 
 
 def test_discourse_answer_quoting_the_question_is_typed_by_the_answer() -> None:

@@ -275,7 +275,9 @@ METOO = (
 )
 CHITCHAT = (
     r"\b(?:lol|lmao|lmfao|rofl|haha\w*|hehe\w*|omg|wtf|ugh|smh|yikes|oof|ouch|damn|dammit|fuck\w*|shit\w*|crap|"
-    r"hell yeah|oh no|oh god|oh man|jesus|geez|sigh|meh|wow|yay|woo+|lolol|xd)\b|😂|🤣|😭|😢|😡|🙄"
+    r"hell yeah|oh no|oh god|oh man|jesus|geez|sigh|meh|wow|yay|woo+|lolol|xd|"
+    r"i(?:'m| am) (?:so |really |very |just |kinda |pretty )?(?:sorry (?:for you|to hear|that)|sad|jealous|scared|angry|heartbroken|devastated|terrified)|"
+    r"i hope (?:you(?:'re| are)? (?:ok|okay|well|feeling)|he|she|they)|i feel (?:like|so|bad|sad|sorry)|so sorry (?:for|to hear|that))\b|😂|🤣|😭|😢|😡|🙄"
 )
 EMPTY = (
     r"^(?:@user[ ,]*)*(?:ok|okay|k|kk|alright|sure|fine|noted|got it|gotcha|understood|roger|ack|will do|on it|"
@@ -409,7 +411,8 @@ def matched(act: str, low: str) -> str:
 _LEAD_IN = re.compile(
     r"^((?:@user[ ,]*)*(?:thanks|thank you(?: so much| very much)?|thx|ty|cheers|great|nice|cool|awesome|perfect|"
     r"ok|okay|yes|yeah|yep|yup|sure|agreed|lgtm|\+1|exactly|right|hi|hello|hey|hi all|oh|ah|wow|"
-    r"brilliant|excellent|fantastic|amazing|sounds good|sounds great|makes sense|good point|fair enough)"
+    r"brilliant|excellent|fantastic|amazing|sounds good|sounds great|makes sense|good point|fair enough|"
+    r"lol|lmao|haha|hahaha|omg|ugh|damn|meh|sigh|oof|yikes)"
     r"(?: @user)*[,!:;]+) (?=\S)"
 )
 

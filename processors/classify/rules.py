@@ -20,7 +20,9 @@ courtesy; courtesy beats nothing):
    reinstall…") → ``reputation`` (agreement to a plan, "sounds good, see you there", is logistics →
    ``none``); courtesy beside an unexplained statement → the model;
 5. **me too** ("same here", "subscribing") with nothing else → ``none``;
-6. **chit-chat** (laughter, swearing, feelings) with nothing else → ``none``;
+6. **chit-chat** (laughter, swearing, feelings) with nothing else, or beside statements that show no
+   content (no code, link or stated problem: "Lol dream on buddy. You've had enough attention today.")
+   → ``none``;
 7. only **empty** sentences (acknowledgements, greetings, bumps, "will do", joins, automated
    notices) → ``none`` (``rule:noise``).
 
@@ -29,6 +31,7 @@ Anything else — a statement the acts cannot read — is left to the model: the
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from valuenet.processors.classify.reading import (
@@ -56,6 +59,10 @@ class RuleHit(NamedTuple):
     reason: str
 
 
+_PROBLEM = re.compile(
+    r"\b(?:error|errors|fail(?:s|ed|ing|ure)?|broken|crash\w*|exception|traceback|bug|bugs|segfault|timeout|"
+    r"doesn't work|does not work|not working|isn't working|stopped working)\b"
+)
 _NOISE_HIT = RuleHit(FlowType.none, 0.9, "rule:noise")
 _SILENT = frozenset(("empty", "chitchat", "metoo"))
 
@@ -106,12 +113,21 @@ def apply_rules(plain: str) -> RuleHit | None:
             return RuleHit(FlowType.reputation, 0.9, f"rule:praise '{_courtesy(acts)}'")
         return None
     if "unknown" in kinds:
+        if "chitchat" in kinds and kinds <= _SILENT | {"unknown"} and not _content_marks(low):
+            return RuleHit(FlowType.none, 0.7, f"rule:chit-chat '{_first('chitchat', acts)}'")
         return None
     if "metoo" in kinds:
         return RuleHit(FlowType.none, 0.85, f"rule:me too '{_first('metoo', acts)}'")
     if "chitchat" in kinds:
+        if _content_marks(low):
+            return None  # "the deploy fails lol": the report may be content
         return RuleHit(FlowType.none, 0.75, f"rule:chit-chat '{_first('chitchat', acts)}'")
     return _NOISE_HIT
+
+
+def _content_marks(low: str) -> bool:
+    """True when text shows content a chit-chat marker must not hide: code, a link, a need ("error", "fails")."""
+    return "codeblock" in low or "url" in low or " code " in low or _PROBLEM.search(low) is not None
 
 
 def _first(act: str, acts: list[tuple[str, str]]) -> str:
