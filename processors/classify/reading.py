@@ -24,7 +24,7 @@ file names and code have no space after their dots and are never split.
   nice if", "Feature request: …" (as what the sentence does, not a phrase in passing);
 - ``instruction`` — an answer: an imperative at the sentence start ("Try running …", "Set X"),
   "you can / you need to / you should …" opening a clause, an explanation ("the fix is",
-  "that's because"), a pointer to docs ("see the docs"), or a code block;
+  "this happens because"), a pointer to docs ("see the docs", "is documented here URL"), or a code block;
 - ``question`` — interrogative form: a wh-word or an inverted auxiliary at the start
   ("Does it …", "Is there …"), or a final ``?``;
 - ``courtesy`` — thanks, praise, agreement anywhere in a short sentence ("@user Thanks.",
@@ -52,6 +52,9 @@ __all__ = [
     "needs_help",
     "in_advance",
     "fold",
+    "clauses",
+    "automated",
+    "logistics",
     "ACTS",
     "act_patterns",
 ]
@@ -85,7 +88,11 @@ _PARA_END = re.compile(r"([^\s.!?:;,])[ \t]*(?=\n[ \t]*\n)")
 
 
 def for_typing(text: str, source: str | None = None) -> str:
-    """The writer's own words of ``text`` for classification: quotes, signatures and code blocks removed."""
+    """The writer's own words of ``text`` for classification: quotes, signatures and code blocks removed.
+
+    ``source`` (the platform) is accepted for platform-specific reading; every shape is recognised
+    whatever the source today, because platforms relay each other's text (e-mail into Zendesk, …).
+    """
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]
     if "[quote" in text or "[QUOTE" in text:
