@@ -95,6 +95,9 @@ def for_typing(text: str, source: str | None = None) -> str:
     """
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]
+    if "\n" not in text and "[" not in text and "<" not in text and "`" not in text and "~" not in text:
+        t = text.lstrip()  # one line, no markup: only a leading '>' (a flattened quote + reply) to drop
+        return t[4:] if t.startswith("&gt;") else t[1:] if t.startswith(">") else text
     if "[quote" in text or "[QUOTE" in text:
         for _ in range(4):  # nested quotes: innermost first
             stripped = _BB_QUOTE.sub("\n\n", text)
@@ -301,7 +304,9 @@ _NEED = re.compile(
     r"\b(?:error|errors|fail(?:s|ed|ing|ure)?|broken|crash(?:es|ed|ing)?|can't|cannot|can not|couldn't|doesn't work|don't work|didn't work|"
     r"won't|isn't working|not working|unable|stuck|exception|traceback|issue|problem|bug|help)\b"
 )
-_NOT_COURTESY = re.compile(r"\b(?:no thanks|no thank you|not (?:really|exactly|great|perfect|good))\b")
+_NOT_COURTESY = re.compile(
+    r"\b(?:no thanks|no thank you|not (?:really|exactly|great|perfect|good)|(?:would|'d) (?:really |greatly )?appreciate)\b"
+)
 _IN_ADVANCE = re.compile(
     r"\b(?:thanks in advance|thank you in advance|thanks for any (?:help|advice|input|suggestions|hints?)|tia|"
     r"any help (?:is|would be) (?:\w+ )?(?:appreciated|great)|would be (?:much |greatly |very )?appreciated|in advance)\b"
