@@ -5,7 +5,9 @@ Layers, cheapest first (each returns as soon as it decides):
 1. **guards** — bots and self-interactions → ``none`` (``guard:bot``, ``guard:self``);
 2. **kind priors** (:mod:`.priors`) — star, reaction, repost, follow, approve, apply, fork →
    reputation; help, review, commit → knowledge; suggestion → idea; edit, delete → none;
-3. **text rules** (:mod:`.rules`) — noise, praise, proposals, how-tos/answers, questions;
+3. **text rules** (:mod:`.rules`) — the text is read first (:mod:`.reading`: quoted parent text,
+   signatures and code left out, for classification only), then typed by the speech acts of its
+   sentences (proposals, answers, questions, thanks/praise/agreement, chit-chat, noise);
 4. **the trained model** (:mod:`.model`) — for text-bearing kinds the rules leave open.
 
 ``reason`` starts with the layer (``guard:``, ``prior:``, ``rule:``, ``model:``).
@@ -29,7 +31,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from valuenet.processors.classify.model import TextModel, default_model
 from valuenet.processors.classify.priors import TEXT_KINDS, is_bot, is_bot_cached, prior_for, prior_key
-from valuenet.processors.classify.rules import apply_rules
+from valuenet.processors.classify.reading import for_typing
+from valuenet.processors.classify.rules import RuleHit, apply_rules
 from valuenet.processors.classify.text import is_question, normalise
 from valuenet.schemas.flow import ActorKind, Flow, FlowType, Segment
 from valuenet.schemas.interaction import Interaction, Kind, Source
@@ -67,6 +70,8 @@ _BOT = Classification(FlowType.none, 0.95, "guard:bot")
 _SELF = Classification(FlowType.none, 0.95, "guard:self")
 _EMPTY = Classification(FlowType.none, 0.7, "rule:no text")
 _QUOTE_EMPTY = Classification(FlowType.reputation, 0.75, "prior:quote without comment")
+_QUOTED_ONLY = RuleHit(FlowType.none, 0.7, "rule:only quoted text")
+_QUOTED_ONLY_QUOTE = RuleHit(FlowType.reputation, 0.75, "prior:quote without comment")
 _prior_cache: dict[tuple, Classification] = {}
 _new_flow = builder(Flow)
 _KIND_BY_VALUE = {k.value: k for k in Kind}
@@ -138,8 +143,8 @@ def classify_many(
             if hit is not None:
                 append(hit)
                 continue
-            plain = normalise(text)
-            rule = apply_rules(plain)
+            plain = normalise(for_typing(text, key[2]))
+            rule = apply_rules(plain) if plain else _quoted_only(key[1])
             if rule is not None:
                 c = Classification(rule.flow_type, rule.confidence, rule.reason)
                 if model is None:
@@ -160,13 +165,18 @@ def classify_many(
 
 
 def classify_text(text: str, kind: str, source: str, model: TextModel | None = None) -> Classification:
-    """Text layers only (rules, then the model) for a text of a kind and source."""
-    plain = normalise(text)
-    hit = apply_rules(plain)
+    """Text layers only (the text read for typing, rules, then the model) for a text of a kind and source."""
+    plain = normalise(for_typing(text, source))
+    hit = apply_rules(plain) if plain else _quoted_only(kind)
     if hit is not None:
         return Classification(hit.flow_type, hit.confidence, hit.reason)
     label, prob, why = (model or default_model()).predict(plain, kind, source)
     return _model_decision(plain, label, prob, why)
+
+
+def _quoted_only(kind: str) -> RuleHit:
+    """A text that is only quoted parent text (or a signature): a bare quote endorses; anything else gives nothing."""
+    return _QUOTED_ONLY_QUOTE if kind == "quote" else _QUOTED_ONLY
 
 
 def _model_decision(plain: str, label: str, prob: float, why: str) -> Classification:

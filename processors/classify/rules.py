@@ -1,33 +1,54 @@
-"""Layer 2: high-precision text rules — noise, praise, proposals, how-tos/answers, questions.
+"""Layer 2: high-precision text rules that type a message by the speech acts of its sentences.
 
-Each family is one compiled regular expression over the normalised, lower-cased text; one
-multi-pattern scan (``re2.Set``) tells which families match, so a text is read once.
-A rule decides only when the families agree:
+The text has been read first (:func:`valuenet.processors.classify.reading.for_typing`: quotes,
+signatures and code removed) and normalised. One multi-pattern scan (``re2.Set``) over the
+whole message tells which act families occur at all; a message with none goes straight to the
+model. Otherwise the message is split into sentences (:func:`~.reading.sentences`), each gets
+one act (:func:`~.reading.sentence_act`), and the acts decide, in this order (content beats
+courtesy; courtesy beats nothing):
 
-- noise alone (empty, emoji only, "bump", channel joins, bot boilerplate) → ``none``;
-- praise alone and short (≤ 15 words; "thanks", "kudos", "great work", "lgtm", "+1") → ``reputation``;
-- a proposal ("what if", "we could", "feature request", "it would be nice if", "how about")
-  → ``idea``, also when phrased as a question;
-- a how-to or answer ("you can", "try …", "run CODE", a code block, "the fix is", "see URL")
-  without a proposal → ``knowledge``;
-- a help-seeking question (a sentence ending in "?" or opening with a question word, and a
-  need: "how do I", "is there a way", "error", "fails", "can't", …) with no other family →
-  ``none`` with reason ``rule:question …``: a question is a request, not knowledge given by
-  the asker (the answer to it is). Other questions go to the model.
+0. platform and bot boilerplate (joins, "automatically marked as stale") → ``none``;
+1. a **proposal** (and no instruction) → ``idea`` — also phrased as a question ("Should we add
+   …?"), with thanks, or ending "I'll be happy to help"; a proposal *and* an instruction → the model;
+2. an **instruction / answer** → ``knowledge`` ("Thanks! You can set X"); a code block counts
+   only when no sentence asks a question (a question with its code is still a request);
+3. **questions** with nothing else but empty sentences (greetings, "thanks in advance"), or with
+   statements that name a need ("it fails", "error") → ``none`` (reason ``rule:question …``: a
+   question is a request; the answer is the knowledge flow). Other questions → the model;
+4. **courtesy** (thanks, praise, agreement, "+1", "LGTM", "yep", "sounds good" — anywhere in the
+   message) with nothing else but empty sentences, me-too or chit-chat ("OK, thank you. I'll try to
+   reinstall…") → ``reputation`` (agreement to a plan, "sounds good, see you there", is logistics →
+   ``none``); courtesy beside an unexplained statement → the model;
+5. **me too** ("same here", "subscribing") with nothing else → ``none``;
+6. **chit-chat** (laughter, swearing, feelings) with nothing else, or beside statements that show no
+   content (no code, link or stated problem: "Lol dream on buddy. You've had enough attention today.")
+   → ``none``;
+7. only **empty** sentences (acknowledgements, greetings, bumps, "will do", joins, automated
+   notices) → ``none`` (``rule:noise``).
 
-Anything else (several families at once, or none) is left to the model.
+Anything else — a statement the acts cannot read — is left to the model: the rules never guess.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import NamedTuple
 
-from valuenet.processors.classify.text import is_question
+from valuenet.processors.classify.reading import (
+    act_of,
+    automated,
+    clauses,
+    fold,
+    in_advance,
+    logistics,
+    matched,
+    needs_help,
+    sentences,
+    which_acts,
+)
 from valuenet.schemas.flow import FlowType
 
-__all__ = ["RuleHit", "apply_rules"]
+__all__ = ["RuleHit", "apply_rules", "message_acts"]
 
 
 class RuleHit(NamedTuple):
@@ -38,116 +59,87 @@ class RuleHit(NamedTuple):
     reason: str
 
 
-_NOISE = re.compile(
-    r"^(?:bump|ping|test(?:ing)?|ok(?:ay)?|k|lol|brb|afk|back|morning|good morning|gm|hi|hello|hey|yo|\.+|-+|\W*)[\s!.]*$"
-    r"|has joined the (?:channel|conversation)|has left the channel|set the channel (?:topic|purpose)"
-    r"|(?:has been|was) automatically (?:closed|marked|merged|locked)|^\[?automated\]?"
+_PROBLEM = re.compile(
+    r"\b(?:error|errors|fail(?:s|ed|ing|ure)?|broken|crash\w*|exception|traceback|bug|bugs|segfault|timeout|"
+    r"doesn't work|does not work|not working|isn't working|stopped working)\b"
 )
-_PRAISE = re.compile(
-    r"^(?:thanks?|thank you|thx|ty|tysm|kudos|shout-?out|props|cheers|bravo|congrats|congratulations|"
-    r"great (?:job|work|talk|post|thread|write-?up|release|stuff)|nice (?:job|work|one|catch|find)|well done|awesome|"
-    r"amazing|brilliant|love (?:this|it|that)|lgtm|looks good(?: to me)?|\+1|huge thanks|many thanks|much appreciated|"
-    r"this is (?:great|awesome|amazing|fantastic|so helpful|really helpful))\b"
-    r"|\b(?:thanks (?:a lot|so much|for)|thank you (?:so much|for)|kudos to|shout-?out to|huge props|"
-    r"you(?:'re| are) (?:a lifesaver|the best|awesome)|saved my (?:day|life|bacon)|much appreciated)\b"
-)
-_PROPOSAL = re.compile(
-    r"\b(?:what if (?:we|you|the|it|instances|users|there)|we could|maybe we|why not (?:let|add|make|offer|support|use)|"
-    r"have you considered|what do you think (?:about|of) (?:adding|offering|making|using|moving|switching)|"
-    r"how about (?:letting|having|making|using|adding|offering)|one option|propos(?:e|al|ing)|someone should (?:build|make|write)|"
-    r"(?:it )?would (?:really )?help (?:us )?(?:a lot )?if|could the \w+ (?:\w+ )?(?:reward|support|show|offer|allow|let)|instead of (?:another|a new|adding)|we should (?:add|consider|try|support|offer|build|make)|how about (?:we|adding|a|an|making)|"
-    r"feature request|it would be (?:nice|great|cool|useful|helpful|awesome) (?:if|to)|would be (?:nice|great|cool|useful) to have|"
-    r"i(?:'d| would) (?:love|like) to see|i propose|proposal:|i suggest(?: we)?|suggestion:|idea:|"
-    r"consider (?:adding|supporting|making)|please add|could you (?:add|support)|can you (?:add|support)|"
-    r"would it make sense to|wouldn't it be|any plans to (?:add|support)|wish(?:list)?(?: it| there| we)? (?:was|were|could|had)|"
-    r"rfc:|pitch:|brainstorm)"
-)
-_HELP_QUESTION = re.compile(
-    r"\b(?:how (?:do|can|should) (?:i|we)|how to|is there a way|where (?:do|can) (?:i|we) find|any(?:one|body) know|"
-    r"error|fail(?:s|ed|ing)?|broken|crash|can't|cannot|doesn't|won't|isn't working|not working|unclear|difference between)"
-)
-_HOWTO = re.compile(
-    r"\b(?:you can|you could (?:use|try|set|run)|you need to|you'll need to|you have to|you should (?:use|set|run|upgrade|check)|"
-    r"try (?:running|using|setting|adding|to|the|a)|just (?:run|use|set|add)|run code|use code|set code|"
-    r"the (?:fix|solution|workaround|answer|problem|issue|cause) (?:is|was)|here(?:'s| is) how|steps to|"
-    r"make sure (?:you|to|that)|(?:see|check|read) (?:the )?(?:docs|documentation|url|guide|wiki|readme)|"
-    r"this (?:happens|is caused) because|fixed (?:it )?by|worked for me|it's because|that's because)"
-    r"|codeblock"
-)
+_NOISE_HIT = RuleHit(FlowType.none, 0.9, "rule:noise")
+_SILENT = frozenset(("empty", "chitchat", "metoo"))
 
 
-_FAMILIES = (_NOISE, _PROPOSAL, _HOWTO, _PRAISE, _HELP_QUESTION)
-_NOISE_I, _PROPOSAL_I, _HOWTO_I, _PRAISE_I, _HELP_I = range(len(_FAMILIES))
-
-
-def _build_gate() -> Callable[[str], frozenset[int]]:
-    """One multi-pattern scan telling which families match a text.
-
-    With google-re2 installed, all families are compiled into one ``re2.Set``: a single
-    linear DFA pass over the text (~1 µs) instead of one backtracking search per family.
-    Non-ASCII text (RE2's ``\\b``/``\\w`` are ASCII-only), or no re2, searches every family
-    with :mod:`re`. Only families that matched are searched again with :mod:`re` for the
-    reason text (fast: the search stops at the hit).
-    """
-    searches = [rx.search for rx in _FAMILIES]
-
-    def which(low: str) -> frozenset[int]:
-        return frozenset(i for i, search in enumerate(searches) if search(low))
-
-    try:
-        import re2
-    except ImportError:  # pragma: no cover - re2 is a dependency; keep working without it
-        return which
-    opts = re2.Options()
-    opts.max_mem = 64 << 20
-    gate = re2.Set.SearchSet(opts)
-    for rx in _FAMILIES:
-        gate.Add(rx.pattern)
-    gate.Compile()
-    match = gate.Match
-    none: frozenset[int] = frozenset()
-
-    def which_re2(low: str) -> frozenset[int]:
-        if not low.isascii():  # RE2's \b, \w, \W are ASCII-only: keep re's Unicode semantics
-            return which(low)
-        hit = match(low.encode())  # bytes: skips the wrapper's str handling
-        return frozenset(hit) if hit else none
-
-    return which_re2
-
-
-_which = _build_gate()
-_search = [rx.search for rx in _FAMILIES]
-
-
-def _matched(family: int, low: str) -> str:
-    """The text that rule ``family`` matched in ``low`` (called for families the DFA scan reported)."""
-    m = _search[family](low)
-    return m.group(0) if m else ""
+def message_acts(low: str, fam: frozenset[int] | None = None) -> list[tuple[str, str]]:
+    """``(act, sentence)`` for each sentence of folded, lower-cased normalised text (``fam``: its act families)."""
+    sents = [c for s in sentences(low) for c in clauses(s)]
+    if len(sents) == 1:
+        s = sents[0]
+        return [(act_of(s, which_acts(s) if fam is None or s != low else fam), s)]
+    return [(act_of(s, which_acts(s)), s) for s in sents]
 
 
 def apply_rules(plain: str) -> RuleHit | None:
-    """The rule decision for normalised text, or None when the rules do not agree on one answer."""
-    low = plain.lower()
+    """The rule decision for normalised text, or None when the acts of its sentences do not settle it."""
+    low = fold(plain.lower())
     if not low:
         return _NOISE_HIT
-    fam = _which(low)
+    fam = which_acts(low)
     if not fam:
         return None
-    proposal = _PROPOSAL_I in fam
-    howto = _HOWTO_I in fam
-    praise = _PRAISE_I in fam
-    if _NOISE_I in fam and not (proposal or howto):
-        return _NOISE_HIT
-    if proposal and not howto and not praise:
-        return RuleHit(FlowType.idea, 0.88, f"rule:proposal '{_matched(_PROPOSAL_I, low)}'")
-    if praise and not proposal and not howto and "?" not in low and low.count(" ") < 15:
-        return RuleHit(FlowType.reputation, 0.9, f"rule:praise '{_matched(_PRAISE_I, low)}'")
-    if howto and not proposal and not praise:
-        return RuleHit(FlowType.knowledge, 0.86, f"rule:how-to '{_matched(_HOWTO_I, low)}'")
-    if _HELP_I in fam and not (proposal or howto or praise) and is_question(plain):
-        return RuleHit(FlowType.none, 0.82, f"rule:question '{_matched(_HELP_I, low)}'")
-    return None
+    if ("automat" in low or "channel" in low) and automated(low):
+        return _NOISE_HIT  # platform and bot boilerplate, whatever else it says
+    acts = message_acts(low, fam)
+    kinds = {a for a, _ in acts}
+    if "proposal" in kinds:
+        if "instruction" in kinds:
+            return None  # an answer and a proposal: the model weighs them
+        return RuleHit(FlowType.idea, 0.88, f"rule:proposal '{_first('proposal', acts)}'")
+    if "instruction" in kinds:
+        code_only = all(
+            s == "codeblock" or matched("instruction", s) == "codeblock" for a, s in acts if a == "instruction"
+        )
+        if not (code_only and "question" in kinds):
+            return RuleHit(FlowType.knowledge, 0.86, f"rule:how-to '{_first('instruction', acts)}'")
+        kinds = (kinds - {"instruction"}) | {"unknown"}
+    if "question" in kinds:
+        rest = kinds - {"question"}
+        if "courtesy" in rest and all(in_advance(s) for a, s in acts if a == "courtesy"):
+            rest = rest - {"courtesy"}  # "thanks in advance" belongs to the request
+        if rest <= _SILENT or (rest <= _SILENT | {"unknown"} and needs_help(low)):
+            return RuleHit(FlowType.none, 0.82, f"rule:question '{_first('question', acts)}'")
+        return None
+    if "courtesy" in kinds:
+        if kinds - {"courtesy"} <= _SILENT:
+            if logistics(low):
+                return RuleHit(FlowType.none, 0.75, "rule:logistics")  # "sounds good, see you there"
+            return RuleHit(FlowType.reputation, 0.9, f"rule:praise '{_courtesy(acts)}'")
+        return None
+    if "unknown" in kinds:
+        if "chitchat" in kinds and kinds <= _SILENT | {"unknown"} and not _content_marks(low):
+            return RuleHit(FlowType.none, 0.7, f"rule:chit-chat '{_first('chitchat', acts)}'")
+        return None
+    if "metoo" in kinds:
+        return RuleHit(FlowType.none, 0.85, f"rule:me too '{_first('metoo', acts)}'")
+    if "chitchat" in kinds:
+        if _content_marks(low):
+            return None  # "the deploy fails lol": the report may be content
+        return RuleHit(FlowType.none, 0.75, f"rule:chit-chat '{_first('chitchat', acts)}'")
+    return _NOISE_HIT
 
 
-_NOISE_HIT = RuleHit(FlowType.none, 0.9, "rule:noise")
+def _content_marks(low: str) -> bool:
+    """True when text shows content a chit-chat marker must not hide: code, a link, a need ("error", "fails")."""
+    return "codeblock" in low or "url" in low or " code " in low or _PROBLEM.search(low) is not None
+
+
+def _first(act: str, acts: list[tuple[str, str]]) -> str:
+    """The words that made the first sentence of ``act`` that act."""
+    for a, s in acts:
+        if a == act:
+            return matched(act, s) or s[:40]
+    return ""
+
+
+def _courtesy(acts: list[tuple[str, str]]) -> str:
+    for a, s in acts:
+        if a == "courtesy":
+            return matched("courtesy", s) or matched("agree", s) or s[:40]
+    return ""

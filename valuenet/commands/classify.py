@@ -2,25 +2,59 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 from rich.table import Table
 
 from valuenet.console import make_console
+from valuenet.schemas.flow import FlowType
 
 eval_app = typer.Typer(help="Evaluate components on held-out data.", no_args_is_help=True)
 train_app = typer.Typer(help="Retrain components.", no_args_is_help=True)
 console = make_console()
+LABELS = tuple(t.value for t in FlowType)
 
 
 @eval_app.command("classify")
 def eval_classify(
     seed: int = typer.Option(13, help="Seed of the stratified split."),
     test_size: float = typer.Option(0.3, help="Share of the corpus held out (never trained on)."),
+    dataset: str = typer.Option(
+        None, "--dataset", help='Score a labelled JSONL file ({"text", "label", "kind"?, "source"?} a line) instead.'
+    ),
+    predictions: str = typer.Option(
+        None, "--predictions", help='With --dataset: write {"flow_type", "confidence", "reason"} per input line here.'
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as one JSON object."),
 ) -> None:
-    """Macro-F1 and the confusion matrix of the flow classifier on a held-out split of the corpus."""
+    """Macro-F1 and the confusion matrix of the flow classifier on a held-out split of the corpus, or on --dataset."""
+    if dataset is not None:
+        _eval_dataset(dataset, predictions, as_json)
+        return
+    if predictions is not None:
+        console.print("[red]error:[/red] --predictions needs --dataset")
+        raise typer.Exit(2)
     from valuenet.processors.classify.evaluate import evaluate
 
     r = evaluate(seed=seed, test_size=test_size)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "n": len(r.test_ids),
+                    "macro_f1": round(r.macro_f1, 4),
+                    "text_macro_f1": round(r.text_macro_f1, 4),
+                    "per_label": {
+                        k: {"precision": p, "recall": rc, "f1": f, "support": s}
+                        for k, (p, rc, f, s) in r.per_label.items()
+                    },
+                    "confusion": {"rows": list(r.labels), "columns": list(r.labels), "counts": r.confusion},
+                    "layers": r.layers,
+                }
+            )
+        )
+        return
     console.print(
         f"held-out split: {len(r.test_ids)} examples (train {len(r.train_ids)}, seed {seed}); "
         f"model {r.model_fingerprint} trained on {len(r.model_trained_ids)} text examples, "
@@ -43,6 +77,38 @@ def eval_classify(
     for lab, row in zip(r.labels, r.confusion):
         cm.add_row(lab, *(str(v) for v in row))
     console.print(cm)
+
+
+def _eval_dataset(path: str, predictions: str | None, as_json: bool) -> None:
+    """``eval classify --dataset``: score a labelled JSONL file; a bad line exits 1 naming the line and field."""
+    from valuenet.processors.classify.dataset_eval import DatasetError, evaluate_dataset
+
+    try:
+        r = evaluate_dataset(path, predictions=predictions)
+    except (DatasetError, OSError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(r.to_json()))
+        return
+    console.print(f"{r.path}: {r.n} labelled texts; labels present: {', '.join(r.labels)}")
+    console.print(f"[bold]macro-F1 {r.macro_f1:.3f}[/bold] (over the labels present)   accuracy {r.accuracy:.3f}")
+    console.print("decided by layer: " + ", ".join(f"{k} {v}" for k, v in sorted(r.layers.items())))
+    per = Table(title="per label")
+    for col in ("label", "precision", "recall", "F1", "support"):
+        per.add_column(col, justify="right" if col != "label" else "left")
+    for lab, (p, rc, f, s) in r.per_label.items():
+        per.add_row(lab, f"{p:.3f}", f"{rc:.3f}", f"{f:.3f}", str(s))
+    console.print(per)
+    cm = Table(title="confusion matrix (rows: true, columns: predicted)")
+    cm.add_column("true \\ predicted")
+    for lab in LABELS:
+        cm.add_column(lab, justify="right")
+    for lab, row in zip(r.labels, r.confusion):
+        cm.add_row(lab, *(str(v) for v in row))
+    console.print(cm)
+    if predictions is not None:
+        console.print(f"predictions: {predictions} ({r.n} lines, in input order)")
 
 
 @train_app.command("classify")
