@@ -29,9 +29,7 @@ YESTERDAY = NOW - timedelta(days=1)
 
 
 def _envelope(commit: dict) -> bytes:
-    return json.dumps(
-        {"source": "git", "network": "hist", "received_at": NOW.isoformat(), "payload": commit}
-    ).encode()
+    return json.dumps({"source": "git", "network": "hist", "received_at": NOW.isoformat(), "payload": commit}).encode()
 
 
 def history_flows(redate: int | None = None) -> tuple[list[Flow], set[str]]:
