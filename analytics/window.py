@@ -18,8 +18,8 @@ with event time ``t`` is
 - **applied** (judged by the late policy above) when ``w(l)`` is unknown or ``t <= w(l) + J``;
 - **held** when ``t > w(l) + J``: it neither moves ``w(l)`` nor the windows, and is counted in
   ``held_events``. Held flows are released, in event-time order, as soon as ``w(l) + J >= t``
-  (the lane caught up: applied like any flow, usually not late), or all at once when ``k`` flows in a
-  row arrived held in the lane (the stream really jumped: a gap longer than ``J`` then steady traffic).
+  (the lane caught up: applied like any flow, usually not late), or all at once when the flows of ``k``
+  events in a row arrived held in the lane (one event's flows share the event id before ``#``) (the stream really jumped: a gap longer than ``J`` then steady traffic).
 
 ``w(l)`` is the lane's watermark, the largest applied event time of the lane (the network's watermark
 for a lane not seen yet). So a single outlier (a commit re-dated to yesterday inside a years-old
@@ -90,11 +90,12 @@ def retained_buckets(windows: list[WindowSpec], bucket_seconds: int, allowed_lat
 class _LaneHold:
     """Flows of one lane held ahead of its watermark, and how many arrived ahead in a row."""
 
-    __slots__ = ("held", "streak")
+    __slots__ = ("held", "streak", "last")
 
     def __init__(self) -> None:
         self.held: dict[str, tuple[float, Any]] = {}  # event id → (event time, flow)
-        self.streak = 0
+        self.streak = 0  # events (not flows: one event's flows share the id before '#') held in a row
+        self.last: str | None = None  # the source event of the last flow held
 
 
 class JumpHold:
@@ -103,8 +104,8 @@ class JumpHold:
     ``max_jump_seconds`` J (None: off) and ``confirmations`` k. :meth:`admit` takes a batch in arrival
     order and returns the flows to apply now, in order: flows within J of their lane's watermark
     (running, the batch included) pass; a flow further ahead is held; held flows are released (in event-time
-    order) once the lane's watermark comes within J of them, or all at once when k flows in a row arrived
-    ahead in the lane (the stream really moved on).
+    order) once the lane's watermark comes within J of them, or all at once when the flows of k events in a
+    row arrived ahead in the lane (the stream really moved on; one event's flows share the id before ``#``).
     """
 
     def __init__(self, max_jump_seconds: float | None, confirmations: int = 3) -> None:
@@ -149,7 +150,7 @@ class JumpHold:
             if wm is None or t <= wm + jump:
                 if state is None:
                     return flows, 0, 0
-                state.streak = 0
+                state.streak, state.last = 0, None
                 top = t if wm is None else max(wm, t)
                 if not state.held or min(h for h, _ in state.held.values()) > top + jump:
                     return flows, 0, 0
@@ -179,7 +180,7 @@ class JumpHold:
         for lane in distinct:  # every flow passed: the lanes' runs of flows ahead are over
             state = states.get(lane)
             if state is not None:
-                state.streak = 0
+                state.streak, state.last = 0, None
         return flows, 0, 0
 
     def _admit_loop(
@@ -201,17 +202,19 @@ class JumpHold:
                 out.append(flow)
                 wm = t if wm is None or t > wm else wm
                 if state is not None:
-                    state.streak = 0
+                    state.streak, state.last = 0, None
                     wm = self._release(state, out, wm, everything=False)
             else:
                 if state is None:
                     state = self._lanes[lane] = _LaneHold()
                 state.held[flow.event_id] = (t, flow)
-                state.streak += 1
+                source = flow.event_id.partition("#")[0]
+                if source != state.last:
+                    state.streak, state.last = state.streak + 1, source
                 held_now += 1
                 self.held_total += 1
-                if state.streak >= self.confirmations:  # k in a row ahead: the stream moved on
-                    state.streak = 0
+                if state.streak >= self.confirmations:  # k events in a row ahead: the stream moved on
+                    state.streak, state.last = 0, None
                     wm = self._release(state, out, wm, everything=True)
             running[lane] = wm
         self.duplicates += dropped

@@ -348,7 +348,9 @@ class RawProducer:
         self.sent += 1
         key = envelope_key(envelope)
         try:
-            partition = partition_for(key, self.partitions())
+            if self._partitions is None:  # one try (max_block_ms), never the no-deadline retry: the caller answers 503
+                self._partitions = len(self._producer.partitions_for(self.raw_topic))
+            partition = partition_for(key, self._partitions)
             with self._lock:  # what this thread's partition already queued goes first: order is kept
                 self._ship((envelope.network, partition))
                 future = self._send_record(

@@ -18,12 +18,13 @@ from tests.chaos_kit import (
     future_and_ancient,
     inject,
     produce_paced,
+    recent_outlier,
     stored_ids,
     surrogates_in_packed_batch,
     wrong_shape_flows,
 )
-from tests.pipeline_harness import Pipeline, envelope, git_records, settle
-from tests.test_pipeline_reliability import edge_counts, stored_strength
+from tests.pipeline_harness import Pipeline, envelope, git_records, settle, utc
+from tests.test_pipeline_reliability import edge_counts, final_network, stored_strength
 from valuenet.pipeline.wiring import build_stage
 
 pytestmark = pytest.mark.kafka
@@ -42,6 +43,7 @@ def test_poison_and_a_sigkill_lose_and_double_nothing(pipeline: Pipeline) -> Non
     mid = json.loads(valid[499])["payload"]["committed_at"]  # injected after the first 500: dated like them
     poisons = [deep_nesting(NETWORK), surrogates_in_packed_batch(NETWORK, mid), wrong_shape_flows(NETWORK)]
     poisons.append(future_and_ancient(NETWORK))
+    poisons.append(recent_outlier(NETWORK))  # stored, held by the jump guard: the watermark stays in the history
     want = expected_ids(build_stage(), valid + [r for x in poisons for r in x.raw])
     assert len(want) > len(expected_ids(build_stage(), valid))  # the repaired surrogate record counts as valid
 
@@ -68,3 +70,5 @@ def test_poison_and_a_sigkill_lose_and_double_nothing(pipeline: Pipeline) -> Non
     assert len(dead) >= expected_dead, reasons  # a redelivered poison record may be dead-lettered twice
     for words in ("nested deeper", "invalid flows record", "future event", "before 1970"):
         assert words in reasons, words
+    history_end_ms = max(int(utc(json.loads(r)["payload"]["committed_at"]).timestamp() * 1000) for r in valid)
+    assert final_network(p, NETWORK)["watermark_ms"] <= history_end_ms  # yesterday's commit did not move it

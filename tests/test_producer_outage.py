@@ -4,7 +4,9 @@ The test runs its own broker (own home and port: the shared test broker cannot b
 replays of 1,500 git commits into it, started together. The broker is stopped shortly after they
 began and started again 150 s later (the issue's outage: longer than kafka-python's default 120 s
 delivery timeout, which used to expire the queued records). Replay A waits it out: every commit
-lands in the raw topic exactly once and it exits 0. Replay B gets Ctrl-C while the broker is down:
+lands in the raw topic exactly once and it exits 0. The webhook receiver, on the same broker, answers
+200 before the outage, 503 during it (it acknowledges only what Kafka has) and 200 after it.
+Replay B gets Ctrl-C while the broker is down:
 one line, exit 130, no traceback, and what Kafka had not acknowledged is in the JSONL file the line
 names; re-sent with `valuenet ingest replay FILE`, every commit of B is on the topic and the
 pipeline's dedupe by event id counts each once.
@@ -72,7 +74,8 @@ def raw_commits(bootstrap: str, topic: str) -> Counter[tuple[str, str]]:
             for records in batches.values():
                 for r in records:
                     for env in decode_raw(r.value):
-                        seen[(env.network, env.payload["commit"])] += 1
+                        if env.network != "hook":  # the webhook's events
+                            seen[(env.network, env.payload["commit"])] += 1
     finally:
         consumer.close()
     return seen
@@ -106,6 +109,27 @@ def test_replay_survives_a_150_s_broker_outage_and_ctrl_c_saves_the_rest(own_bro
             "--json",
         ]
 
+    from starlette.testclient import TestClient
+
+    from valuenet.ingest.producer import RawProducer
+    from valuenet.ingest.webhook import WebhookSecrets, create_app
+
+    hook_producer = RawProducer(bootstrap, raw_topic=raw_topic, dlq_topic="outage.dlq")
+    hook = TestClient(
+        create_app(
+            hook_producer.send_and_wait,
+            secrets=WebhookSecrets(_env_file=None, generic_webhook_token="outage-token"),
+            network="hook",
+            ack_timeout_s=3.0,
+        )
+    )
+
+    def post_hook(i: int) -> int:
+        body = json.dumps({"id": f"hook-{i}", "actor": "a", "target": "b", "type": "reply", "text": "thanks"})
+        headers = {"Authorization": "Bearer outage-token", "X-Event-Id": f"hook-{i}"}
+        return hook.post("/generic/generic", content=body, headers=headers).status_code
+
+    assert post_hook(0) == 200
     out = subprocess.PIPE
     with (
         spawn(replay("a"), env=env("a"), stdout=out, stderr=out, text=True) as a,
@@ -131,10 +155,13 @@ def test_replay_survives_a_150_s_broker_outage_and_ctrl_c_saves_the_rest(own_bro
         assert a.poll() is None, f"replay A gave up during the outage: {a.communicate()}"
         b.send_signal(signal.SIGINT)  # Ctrl-C while the broker is down
         b_out, b_err = b.communicate(timeout=60)
+        assert post_hook(1) == 503  # Kafka cannot take it: not acknowledged
         time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
         assert a.poll() is None, "replay A gave up during the outage"
         kafka.start_broker(own_broker, jvm_opts=TEST_JVM_OPTS)
         a_out, a_err = a.communicate(timeout=300)
+        assert post_hook(2) == 200  # acknowledged again once Kafka is back
+        hook_producer.close()
 
     # A: waited the outage out, every event acknowledged
     assert a.returncode == 0, a_err[-3000:]

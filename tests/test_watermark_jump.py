@@ -33,12 +33,17 @@ def _envelope(commit: dict) -> bytes:
 
 
 def history_flows(redate: int | None = None) -> tuple[list[Flow], set[str]]:
-    """Flows of the whole bundled history through the real stage (commit ``redate`` dated yesterday),
-    each on lane ``index % LANES`` as if from 4 raw partitions; and the re-dated commit's event ids."""
+    """Flows of the whole bundled history through the real stage (the first commit from ``redate`` on with
+    at least 3 flows dated yesterday: more flows than ``k`` confirmations, one event), each on lane
+    ``index % LANES`` as if from 4 raw partitions; and the re-dated commit's event ids."""
     commits = git_records(100_000)
+    stage = build_stage(Settings())
     if redate is not None:
+        while len(stage.process([_envelope(commits[redate])]).flows) < 3:
+            redate += 1
         when = YESTERDAY.isoformat()
-        commits[redate] = {**commits[redate], "committed_at": when, "authored_at": when}
+        commits[redate] = {**commits[redate], "commit": "e" * 8 + commits[redate]["commit"][8:]}
+        commits[redate] |= {"committed_at": when, "authored_at": when}
     stage = build_stage(Settings())
     flows: list[Flow] = []
     moved: set[str] = set()
@@ -105,7 +110,7 @@ def test_a_redated_commit_is_held_and_the_windows_equal_the_clean_replay(clean, 
     gs = store()
     tally = replay(flows, gs)
     assert gs.watermark == clean_store.watermark  # the history's end, not yesterday
-    assert tally["held"] == len(moved) and gs.held_events == len(moved) >= 1
+    assert tally["held"] == len(moved) and gs.held_events == len(moved) >= 3  # one event, 3+ flows: still held
     assert {f.event_id for f in gs.held_flows()} == moved  # counted and listed, not dropped silently
     assert all(w.held_events == len(moved) for w in map(gs.live_window, WINDOWS))
     assert tally["late"] == clean_tally["late"]
@@ -128,8 +133,11 @@ def test_live_traffic_after_the_history_confirms_the_jump_and_releases_the_held_
     gs = store()
     replay(flows, gs)
     template = flows[-1]
+    (lane,) = {f.lane for f in flows if f.event_id in moved}  # jumps are confirmed per lane (by its own order)
     live = [
-        template.model_copy(update={"event_id": f"live-{i}", "timestamp": NOW - timedelta(minutes=30 - i), "lane": 0})
+        template.model_copy(
+            update={"event_id": f"live-{i}", "timestamp": NOW - timedelta(minutes=30 - i), "lane": lane}
+        )
         for i in range(3)
     ]
     assert [gs.add(f) for f in live[:2]] == [AddStatus.held, AddStatus.held]  # two in a row: not yet a jump
