@@ -233,18 +233,28 @@ class RawProducer:
         if full:
             self._ship_waiting(slot)
 
-    def _send_record(self, record: _Record) -> FutureRecordMetadata:
-        """Hand ``record`` to the Kafka client and keep it in the ledger until its future resolves."""
+    def _send_record(self, record: _Record) -> FutureRecordMetadata | None:
+        """Hand ``record`` to the Kafka client and keep it in the ledger until its future resolves.
+
+        A record the client refuses at once (e.g. over ``max_request_size``) is kept as undelivered (None);
+        a timeout (full buffer, no metadata) raises for the caller's retry loop.
+        """
+        from kafka.errors import KafkaError, KafkaTimeoutError
+
         seq = next(self._seq)
         with self._acks:
             self._unacked[seq] = record
             self._sent_at[seq] = time.monotonic()
         try:
             future = self._producer.send(record.topic, key=record.key, value=record.value, partition=record.partition)
-        except BaseException:
+        except BaseException as e:
             with self._acks:
                 del self._unacked[seq]
                 del self._sent_at[seq]
+                if isinstance(e, KafkaError) and not isinstance(e, KafkaTimeoutError):
+                    self._failed.append((record, f"{type(e).__name__}: {e}"))
+                    log.error("Kafka refused a record of %d item(s) for %s: %s", len(record.items), record.topic, e)
+                    return None
             raise
         future.add_callback(self._acknowledged, seq)
         future.add_errback(self._refused, seq)
@@ -356,6 +366,8 @@ class RawProducer:
                 future = self._send_record(
                     _Record(self.raw_topic, key.encode("utf-8"), partition, [encode_envelope(envelope)])
                 )
+            if future is None:
+                raise DeliveryError(f"Kafka refused the {envelope.source.value} record (kept as undelivered)")
             return future.get(timeout=timeout)
         except (KafkaError, DeliveryInterrupted) as e:
             raise DeliveryError(f"Kafka did not acknowledge the {envelope.source.value} record: {e}") from e
@@ -369,13 +381,13 @@ class RawProducer:
         *,
         network: str = "default",
         stage: str = "ingest",
-    ) -> FutureRecordMetadata:
+    ) -> FutureRecordMetadata | None:
         """Send a rejected record to ``valuenet.dlq`` naming source, field and reason."""
         return self.send_dlq_record(
             dlq_record(stage=stage, source=source, network=network, reason=reason, field=field, record=record)
         )
 
-    def send_dlq_record(self, rec: DlqRecord) -> FutureRecordMetadata:
+    def send_dlq_record(self, rec: DlqRecord) -> FutureRecordMetadata | None:
         """Send a prepared :class:`DlqRecord` to ``valuenet.dlq`` (key = its network; waits while Kafka is unreachable)."""
         self.dead_lettered += 1
         log.warning("dead-lettered %s record (%s): field %r: %s", rec.source, rec.stage, rec.field, rec.reason)

@@ -59,3 +59,23 @@ def test_one_envelope_per_record_when_batching_is_off(kafka_bootstrap: str, new_
             producer.send(env("a", i))
     records = consume_records(kafka_bootstrap, raw, 5)
     assert len(records) == 5 and not any(is_batch(r.value) for r in records)
+
+
+def test_a_record_kafka_refuses_is_kept_and_saved_not_dropped(kafka_bootstrap: str, new_topic, tmp_path) -> None:
+    raw = new_topic(1)
+    producer = RawProducer(kafka_bootstrap, raw_topic=raw, batch_envelopes=1)
+    try:
+        producer.send(env("a", 0))
+        producer.send(RawEnvelope(source="generic", network="a", payload={"i": 1, "text": "x" * 1_200_000}))
+        producer.send(env("a", 2))
+        assert producer.flush() is True  # nothing left in flight: two acknowledged, one refused for good
+        assert producer.delivered == 2 and producer.undelivered_counts() == {"events": 1}
+        (record, reason), *_ = producer.undelivered()
+        assert "MessageSizeTooLarge" in reason
+        saved = producer.save_undelivered(tmp_path / "left.jsonl")
+        assert saved["events"] == 1
+        (line,) = (tmp_path / "left.jsonl").read_text().splitlines()
+        assert RawEnvelope.model_validate_json(line).payload["i"] == 1  # a stored envelope: replay re-sends it
+    finally:
+        producer.close()
+    assert [e.payload["i"] for r in consume_records(kafka_bootstrap, raw, 2) for e in decode_raw(r.value)] == [0, 2]
