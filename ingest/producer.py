@@ -418,11 +418,17 @@ class RawProducer:
         No deadline by default (``timeout`` seconds otherwise; after :meth:`interrupt` at most
         ``INTERRUPT_GRACE_S``). True when nothing is left unacknowledged.
         """
+        from kafka.errors import KafkaTimeoutError
+
         start = time.monotonic()
         try:
             for slot in list(self._pending):
-                self._ship_waiting(slot)
-        except DeliveryInterrupted:
+                if timeout is None:
+                    self._ship_waiting(slot)
+                    continue
+                with self._lock:  # a deadline: one try each (a full buffer keeps the batch here, undelivered)
+                    self._ship(slot)
+        except (DeliveryInterrupted, KafkaTimeoutError):
             pass
         while True:
             with self._acks:
