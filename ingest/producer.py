@@ -147,7 +147,8 @@ class RawProducer:
         self._unacked: dict[int, _Record] = {}  # shipped, future not resolved yet
         self._sent_at: dict[int, float] = {}  # when each unacknowledged record was shipped (monotonic)
         self._failed: list[tuple[_Record, str]] = []  # Kafka refused them for good (or never queued: interrupted)
-        self._acks = threading.Condition()
+        self._acks = threading.Condition()  # flush waits on it; callbacks notify only while someone flushes
+        self._flushing = False
         self._interrupted = threading.Event()
         self._interrupted_at = 0.0
         self._last_ack = time.monotonic()  # the last acknowledgement (or the start): "waited" counts from there
@@ -160,6 +161,9 @@ class RawProducer:
         self._closed = threading.Event()
         self._flusher: threading.Thread | None = None
         from kafka import KafkaProducer
+        from kafka.errors import KafkaError, KafkaTimeoutError
+
+        self._kafka_error, self._timeout_error = KafkaError, KafkaTimeoutError
 
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap_servers,
@@ -208,8 +212,7 @@ class RawProducer:
             try:
                 self._retrying(lambda: self._send_record(record))
             except DeliveryInterrupted:
-                with self._acks:
-                    self._failed.append((record, "interrupted before Kafka took it"))
+                self._failed.append((record, "interrupted before Kafka took it"))
                 raise
             return
         slot = (network, partition_for(key, self.partitions()))
@@ -237,24 +240,21 @@ class RawProducer:
         """Hand ``record`` to the Kafka client and keep it in the ledger until its future resolves.
 
         A record the client refuses at once (e.g. over ``max_request_size``) is kept as undelivered (None);
-        a timeout (full buffer, no metadata) raises for the caller's retry loop.
+        a timeout (full buffer, no metadata) raises for the caller's retry loop. The ledger's dicts are
+        only added to and popped from (atomic): no lock on this path.
         """
-        from kafka.errors import KafkaError, KafkaTimeoutError
-
         seq = next(self._seq)
-        with self._acks:
-            self._unacked[seq] = record
-            self._sent_at[seq] = time.monotonic()
+        self._unacked[seq] = record
+        self._sent_at[seq] = time.monotonic()
         try:
             future = self._producer.send(record.topic, key=record.key, value=record.value, partition=record.partition)
         except BaseException as e:
-            with self._acks:
-                del self._unacked[seq]
-                del self._sent_at[seq]
-                if isinstance(e, KafkaError) and not isinstance(e, KafkaTimeoutError):
-                    self._failed.append((record, f"{type(e).__name__}: {e}"))
-                    log.error("Kafka refused a record of %d item(s) for %s: %s", len(record.items), record.topic, e)
-                    return None
+            self._unacked.pop(seq, None)
+            self._sent_at.pop(seq, None)
+            if isinstance(e, self._kafka_error) and not isinstance(e, self._timeout_error):
+                self._failed.append((record, f"{type(e).__name__}: {e}"))
+                log.error("Kafka refused a record of %d item(s) for %s: %s", len(record.items), record.topic, e)
+                return None
             raise
         future.add_callback(self._acknowledged, seq)
         future.add_errback(self._refused, seq)
@@ -262,35 +262,35 @@ class RawProducer:
 
     def _acknowledged(self, seq: int, _metadata: Any) -> None:
         """Kafka has the record (sender thread)."""
-        with self._acks:
-            record = self._unacked.pop(seq, None)
-            self._sent_at.pop(seq, None)
-            if record is not None and record.topic == self.raw_topic:
-                self.delivered += len(record.items)
-            self._last_ack = time.monotonic()
-            self._acks.notify_all()
+        record = self._unacked.pop(seq, None)
+        self._sent_at.pop(seq, None)
+        if record is not None and record.topic == self.raw_topic:
+            self.delivered += len(record.items)  # only the sender thread adds to it
+        self._last_ack = time.monotonic()
+        if self._flushing:
+            with self._acks:
+                self._acks.notify_all()
 
     def _refused(self, seq: int, error: BaseException) -> None:
         """Kafka refused the record for good (sender thread): it stays undelivered, never silently dropped."""
-        with self._acks:
-            record = self._unacked.pop(seq, None)
-            self._sent_at.pop(seq, None)
-            if record is not None:
-                self._failed.append((record, f"{type(error).__name__}: {error}"))
-                if not self._interrupted.is_set():
-                    log.error("Kafka refused a record of %d item(s) for %s: %s", len(record.items), record.topic, error)
-            self._acks.notify_all()
+        record = self._unacked.pop(seq, None)
+        self._sent_at.pop(seq, None)
+        if record is not None:
+            self._failed.append((record, f"{type(error).__name__}: {error}"))
+            if not self._interrupted.is_set():
+                log.error("Kafka refused a record of %d item(s) for %s: %s", len(record.items), record.topic, error)
+        if self._flushing:
+            with self._acks:
+                self._acks.notify_all()
 
     def _retrying(self, call: Callable[[], T]) -> T:
         """``call()`` again while it times out on an unreachable Kafka (full buffer, no metadata): no deadline."""
-        from kafka.errors import KafkaTimeoutError
-
         while True:
             if self._interrupted.is_set():
                 raise DeliveryInterrupted("interrupted while Kafka was unreachable")
             try:
                 result = call()
-            except KafkaTimeoutError:
+            except self._timeout_error:
                 self._note_waiting()
                 continue
             return result
@@ -300,9 +300,8 @@ class RawProducer:
         if self._interrupted.is_set():
             return
         now = time.monotonic()
-        with self._acks:
-            waited = now - max(self._last_ack, min(self._sent_at.values(), default=now))
-            unacked = sum(len(r.items) for r in self._unacked.values())
+        waited = now - max(self._last_ack, min(list(self._sent_at.values()), default=now))
+        unacked = sum(len(r.items) for r in list(self._unacked.values()))
         unacked += sum(len(p.values) for p in list(self._pending.values()))
         if now - self._wait_logged >= WAIT_LOG_EVERY_S:
             self._wait_logged = now
@@ -395,8 +394,7 @@ class RawProducer:
         try:
             return self._retrying(lambda: self._send_record(record))
         except DeliveryInterrupted:
-            with self._acks:
-                self._failed.append((record, "interrupted before Kafka took it"))
+            self._failed.append((record, "interrupted before Kafka took it"))
             raise
 
     def interrupt(self) -> None:
@@ -432,7 +430,9 @@ class RawProducer:
             pass
         while True:
             with self._acks:
+                self._flushing = True  # set under the lock before looking: a callback after the look notifies
                 if not self._unacked:
+                    self._flushing = False
                     return not self._pending
                 now = time.monotonic()
                 deadline = None if timeout is None else start + timeout
@@ -440,6 +440,7 @@ class RawProducer:
                     grace_end = self._interrupted_at + INTERRUPT_GRACE_S
                     deadline = grace_end if deadline is None else min(deadline, grace_end)
                 if deadline is not None and now >= deadline:
+                    self._flushing = False
                     return False
                 self._acks.wait(1.0 if deadline is None else min(1.0, deadline - now))
                 if not self._unacked:
@@ -449,9 +450,8 @@ class RawProducer:
 
     def undelivered(self) -> list[tuple[_Record, str]]:
         """Every record Kafka has not acknowledged: refused, in flight, or still packed here; with the reason."""
-        with self._acks:
-            out = list(self._failed)
-            out.extend((r, "not acknowledged") for r in self._unacked.values())
+        out = list(self._failed)
+        out.extend((r, "not acknowledged") for r in list(self._unacked.values()))
         with self._lock:
             for (network, partition), pending in self._pending.items():
                 record = _Record(self.raw_topic, network.encode("utf-8"), partition, list(pending.values))
