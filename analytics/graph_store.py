@@ -38,7 +38,7 @@ Policies (see ``valuenet.analytics.window`` for the window arithmetic):
 - **jumps**: a flow more than ``max_jump_seconds`` (J) ahead of its lane's watermark is **held**, not
   applied (``held_events``; :class:`~valuenet.analytics.window.JumpHold`): one record cannot move the
   watermark. Held flows are applied in event-time order once the lane catches up within J, or when
-  ``jump_confirmations`` flows in a row arrived ahead in the lane (the stream really moved on);
+  the flows of ``jump_confirmations`` events in a row arrived ahead in the lane (the stream moved on);
 - **future events**: events the processors stage dead-lettered as dated in the future never reach
   the store as flows; :meth:`GraphStore.add_future` counts them in ``future_events`` at the current
   watermark bucket (reported per window like late events) and never moves the watermark.

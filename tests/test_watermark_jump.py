@@ -122,6 +122,9 @@ def test_a_redated_commit_is_held_and_the_windows_equal_the_clean_replay(clean, 
     for window in WINDOWS:
         assert got[window][0] == want[window][0], window
         assert got[window][1] == want[window][1], window
+    one_by_one = store()  # add() per flow decides the same
+    statuses = [one_by_one.add(f).value for f in flows]
+    assert statuses.count("held") == len(moved) and windows_of(one_by_one) == got
     # a rebuild (restart) from the same flows holds it again: the same state
     again = store()
     again.rebuild(flows)
