@@ -8,7 +8,9 @@ database, one worker, the same valid git commits produced at a steady pace, and 
   a 900 KB record, wrong-shape JSON on raw and on flows, future and ancient timestamps,
   the same event ids in a second network;
 - SIGKILL of the worker (with and without a static ``VALUENET_WORKER_ID``), of the broker and of
-  the ClickHouse server, mid-stream, then a restart.
+  the ClickHouse server, mid-stream, then a restart;
+- ``replay-outage``: the broker stopped for 150 s while ``valuenet ingest replay`` sends the records
+  (longer than kafka-python's default 120 s delivery timeout): the replay must wait it out and exit 0.
 
 Pass = 0 valid flows lost (stored event ids vs the clean run's, plus what the pipeline repairs),
 0 duplicated (sum of out-strengths in the latest snapshot == stored flows with a receiver; and
@@ -22,9 +24,11 @@ first new flow stored. Prints a table (markdown) and exits 1 if a run fails.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -247,6 +251,43 @@ class Chaos:
         finally:
             p.close()
 
+    def replay_outage(self, outage_s: float = 150.0) -> Row:
+        """``valuenet ingest replay`` of the valid records with the broker down ``outage_s`` s mid-replay."""
+        p = self.pipeline("replay-outage")
+        source = p.home / "commits.jsonl.gz"
+        with gzip.open(source, "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(json.loads(v)["payload"]) + "\n" for v in self.valid)
+        cli = [sys.executable, "-m", "valuenet.cli", "ingest", "replay", str(source), "--source", "git"]
+        cli += ["--network", NETWORK, "--rate", "100", "--json"]
+        try:
+            p.start_worker("w")
+            replay = subprocess.Popen(cli, env=p.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                p.wait_for(lambda: len(stored_ids(p, NETWORK)), lambda n: n > 0)
+                stop_broker(self.stack.settings)
+                time.sleep(outage_s)
+                start_broker(self.stack.settings)
+                back = time.monotonic()
+                out, err = replay.communicate(timeout=TIMEOUT_S)
+            finally:
+                if replay.poll() is None:
+                    replay.kill()
+                    replay.wait()
+            recovery = wait_progress(p, 0, back)
+            stalled, ids = settle(p, self.clean_ids)
+            note = f"replay exit {replay.returncode}"
+            if replay.returncode == 0:
+                note += f", Kafka acknowledged {json.loads(out)['delivered']} of {len(self.valid)}"
+            else:
+                note += ": " + (err.strip().splitlines() or ["?"])[-1][:200]
+            equal = final_metrics(p, NETWORK) == self.clean_metrics
+            dead = p.consume("dlq", expect=1, timeout=3)
+            name = f"broker down {outage_s:.0f} s during replay"
+            lost = len(self.clean_ids - ids)
+            return Row(name, lost, duplicated(p), len(dead), 0, equal, recovery, stalled, note)
+        finally:
+            p.close()
+
     def kill(self, what: str) -> Row:
         """SIGKILL ``what`` (worker, worker-static, broker, clickhouse) mid-stream, restart it, measure."""
         env = {"VALUENET_WORKER_ID": "chaos-w1"} if what == "worker-static" else {}
@@ -316,7 +357,9 @@ def main() -> None:
     """Run the clean run, every poison kind and every kill; print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=3000, help="valid git commits per run")
-    ap.add_argument("--only", action="append", help="run only these faults (poison names or worker/broker/clickhouse)")
+    ap.add_argument(
+        "--only", action="append", help="run only these faults (poison names or worker/broker/clickhouse/replay-outage)"
+    )
     args = ap.parse_args()
     port = int(os.environ.get("VALUENET_CHAOS_KAFKA_PORT", "29092"))
     if port < 29092:
@@ -324,7 +367,7 @@ def main() -> None:
     stack = Stack(port)
     bootstrap, ch_url = stack.start()
     chaos = Chaos(stack, bootstrap, ch_url, args.records, Path(tempfile.mkdtemp(prefix="valuenet-chaos-")))
-    faults = [*POISONS, "worker", "worker-static", "broker", "clickhouse"]
+    faults = [*POISONS, "worker", "worker-static", "broker", "clickhouse", "replay-outage"]
     if args.only:
         faults = [f for f in faults if f in args.only]
     rows: list[Row] = []
@@ -334,7 +377,12 @@ def main() -> None:
         print(f"clean run: {len(chaos.clean_ids)} flows ({time.monotonic() - t0:.0f} s)", flush=True)
         for fault in faults:
             t0 = time.monotonic()
-            row = chaos.poison(fault) if fault in POISONS else chaos.kill(fault)
+            if fault in POISONS:
+                row = chaos.poison(fault)
+            elif fault == "replay-outage":
+                row = chaos.replay_outage()
+            else:
+                row = chaos.kill(fault)
             rows.append(row)
             print(f"{row.fault}: {'PASS' if row.ok else 'FAIL'} ({time.monotonic() - t0:.0f} s)", flush=True)
     finally:

@@ -36,6 +36,9 @@ def _producer():
 
     try:
         return open_producer(get_settings())
+    except KeyboardInterrupt:
+        console.print("interrupted while connecting to Kafka: nothing was sent")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as e:
         console.print(f"[red]error:[/] cannot reach Kafka at {get_settings().bootstrap_servers}: {e}")
         raise typer.Exit(1) from e
