@@ -64,6 +64,8 @@ DELIVERY_TIMEOUT_MS = 2**31 - 1
 MAX_BLOCK_MS = 2_000
 #: After Ctrl-C, seconds the in-flight records get to be acknowledged before the rest is saved.
 INTERRUPT_GRACE_S = 3.0
+#: Seconds without an acknowledgement, records waiting, before the producer reports an outage while sending.
+STALL_NOTICE_S = 5.0
 #: Seconds between two "still waiting for Kafka" log lines.
 WAIT_LOG_EVERY_S = 30.0
 
@@ -336,8 +338,13 @@ class RawProducer:
         """Ship every batch that waited ``batch_linger_ms`` (background thread)."""
         from kafka.errors import KafkaError
 
+        next_look = time.monotonic() + 1.0
         while not self._closed.wait(max(self.batch_linger / 2, 0.001)):
             now = time.monotonic()
+            if now >= next_look:  # records wait while nothing is acknowledged: say so (an outage), once a second
+                next_look = now + 1.0
+                if self._unacked and now - self._last_ack >= STALL_NOTICE_S:
+                    self._note_waiting()
             with self._lock:
                 for slot in [s for s, p in self._pending.items() if now - p.since >= self.batch_linger]:
                     try:
