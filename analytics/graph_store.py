@@ -35,6 +35,10 @@ Policies (see ``valuenet.analytics.window`` for the window arithmetic):
   ``duplicates``), so replays never double count;
 - **late events**: a flow older than ``watermark(lane) − allowed_lateness`` is not applied; it is
   counted in ``late_events`` (per watermark bucket, reported per window) and its id remembered.
+- **jumps**: a flow more than ``max_jump_seconds`` (J) ahead of its lane's watermark is **held**, not
+  applied (``held_events``; :class:`~valuenet.analytics.window.JumpHold`): one record cannot move the
+  watermark. Held flows are applied in event-time order once the lane catches up within J, or when
+  the flows of ``jump_confirmations`` events in a row arrived ahead in the lane (the stream moved on);
 - **future events**: events the processors stage dead-lettered as dated in the future never reach
   the store as flows; :meth:`GraphStore.add_future` counts them in ``future_events`` at the current
   watermark bucket (reported per window like late events) and never moves the watermark.
@@ -75,7 +79,7 @@ from valuenet.analytics.kinds import note_kinds
 from valuenet.analytics.metrics.engine import AMPLIFY_KINDS, EDGE_LAYERS, KIND_CODE, LAYERS, SEGMENTS, check_engine
 from valuenet.analytics.outcomes import NAN, NEW_THREAD, OutcomeRows, Thread
 from valuenet.analytics.tick import StoreSnapshot, TickResult, WindowResult, compute_tick, future_in_window
-from valuenet.analytics.window import WindowSpec, bucket_of, retained_buckets
+from valuenet.analytics.window import JumpHold, WindowSpec, bucket_of, retained_buckets
 from valuenet.schemas import Flow
 from valuenet.schemas.timeunits import to_epoch
 
@@ -115,6 +119,7 @@ _OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
 _ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
 _AMPLIFY_CODES = np.array(sorted(KIND_CODE[k] for k in AMPLIFY_KINDS))
 _QUOTE, _TICKET, _MENTION = KIND_CODE["quote"], KIND_CODE["ticket"], KIND_CODE["mention"]
+MAX_JUMP_SECONDS = 30 * 86400  # default jump bound J of the watermark guard (analytics/window.py, Jumps)
 _LOOP_AT_MOST = 32  # add_many: a batch the column-wise plan refuses is halved down to this size, then looped
 
 
@@ -138,6 +143,7 @@ class AddStatus(str, Enum):
     applied = "applied"
     duplicate = "duplicate"
     late = "late"
+    held = "held"  # ahead of its lane's watermark by more than the jump bound (analytics/window.py, Jumps)
 
 
 class _Bucket:
@@ -177,6 +183,7 @@ class LiveWindow:
     tunnels: dict[tuple[str, str | None], dict[str, int]]
     late_events: int
     future_events: int = 0
+    held_events: int = 0  # flows of the network held ahead of their lane's watermark (the jump guard), right now
 
     @property
     def flows_per_s(self) -> dict[str, float]:
@@ -200,6 +207,8 @@ class GraphStore:
         seed: int = 0,
         community_every: int = 5,
         community_reuse_min_actors: int = 20_000,
+        max_jump_seconds: float | None = MAX_JUMP_SECONDS,
+        jump_confirmations: int = 3,
     ) -> None:
         """Empty store; ``windows`` such as ``"1h"``; ``engine`` ``"fast"`` or ``"networkx"``; staleness policy: module docstring."""
         if bucket_seconds <= 0:
@@ -223,6 +232,8 @@ class GraphStore:
         self._ticks = 0
         self._longest = max(range(len(self.windows)), key=lambda w: self.windows[w].buckets)
         self._retained = retained_buckets(self.windows, self.bucket_seconds, self.allowed_lateness_seconds)
+        JumpHold(max_jump_seconds, jump_confirmations)  # refuses bad settings here
+        self.max_jump_seconds, self.jump_confirmations = max_jump_seconds, jump_confirmations
         self._lock = threading.Lock()
         self._reset()
 
@@ -233,6 +244,8 @@ class GraphStore:
             "windows": settings.windows,
             "bucket_seconds": settings.bucket_seconds,
             "allowed_lateness_seconds": settings.allowed_lateness_seconds,
+            "max_jump_seconds": settings.watermark_max_jump_seconds,
+            "jump_confirmations": settings.watermark_confirmations,
         }
         kwargs.update(overrides)
         return cls(network or settings.network, **kwargs)  # type: ignore[arg-type]
@@ -243,6 +256,7 @@ class GraphStore:
         self._wm_bucket: int | None = None
         self._lane_wm: dict[int | None, float] = {}  # lane → largest event time seen in it
         self._lane_floor: float | None = None  # the watermark given to expire(): every lane's, seen or not
+        self._hold = JumpHold(self.max_jump_seconds, self.jump_confirmations)  # flows held ahead of their lane
         self._buckets: dict[int, _Bucket] = {}
         self._keys: list[int] = []  # sorted bucket indices present in _buckets
         self._seen: set[str] = set()
@@ -281,16 +295,54 @@ class GraphStore:
         return self._watermark
 
     @property
+    def held_events(self) -> int:
+        """Flows held ahead of their lane's watermark right now (the jump guard, analytics/window.py)."""
+        return self._hold.held
+
+    def held_flows(self) -> list[Flow]:
+        """The flows held right now, in event-time order."""
+        with self._lock:
+            return self._hold.held_flows()
+
+    def _lane_watermark(self, lane: int | None) -> float | None:
+        """The watermark the jump guard measures a lane's flows against: the lane's, else the network's."""
+        wm = self._lane_wm.get(lane, self._lane_floor)
+        return self._watermark if wm is None else wm
+
+    def _admit(self, flows: list[Flow]) -> tuple[list[Flow], int, int]:
+        """The jump guard (analytics/window.py): (flows to apply now, newly held, held duplicates)."""
+        if self._hold.max_jump is None:
+            return flows, 0, 0
+        try:
+            times = [
+                s.timestamp() if isinstance(s, datetime) and s.tzinfo is not None else to_epoch(s)
+                for s in map(_TIMESTAMP, flows)
+            ]
+        except (TypeError, ValueError):  # the store refuses it with its own error
+            return flows, 0, 0
+        return self._hold.admit(flows, times, self._lane_watermark)
+
+    @property
     def actors(self) -> int:
         """Actors interned so far (ids are never reused while the process lives)."""
         return len(self._names)
 
     # ------------------------------------------------------------------ per event
     def add(self, flow: Flow) -> AddStatus:
-        """Apply one flow (dedupe, late policy, bucket columns, live counters, threads)."""
+        """Apply one flow (jump guard, dedupe, late policy, bucket columns, live counters, threads)."""
         with self._lock:
             note_kinds(self._kinds, (flow,))
-            return self._add(flow)
+            admitted, held, dropped = self._admit([flow])
+            if len(admitted) == 1 and admitted[0] is flow:
+                return self._add(flow)
+            status = AddStatus.held if held else AddStatus.duplicate
+            if dropped:
+                self.duplicates += dropped
+            for f in admitted:  # held flows released by this one, and it
+                s = self._add(f)
+                if f is flow:
+                    status = s
+            return status
 
     def add_future(self, count: int) -> None:
         """Count ``count`` events dead-lettered upstream as dated in the future, at the current watermark bucket.
@@ -307,7 +359,8 @@ class GraphStore:
                 self._aux(wb)
 
     def add_many(self, flows: Iterable[Flow]) -> dict[str, int]:
-        """Apply flows in order; returns ``{"applied": a, "duplicate": d, "late": l}``.
+        """Apply flows in order; returns ``{"applied": a, "duplicate": d, "late": l}`` (and ``"held": h`` when the
+        jump guard held some; held flows it releases count where the store puts them).
 
         The same state as :meth:`add` per flow (tests/test_graph_batch.py), ~2x faster: the batch
         is applied column-wise with numpy (:meth:`_add_batch_vectorised`); the windows' counters
@@ -320,7 +373,13 @@ class GraphStore:
         batch = flows if isinstance(flows, list) else list(flows)
         with self._lock:
             note_kinds(self._kinds, batch)
-            return self._add_batch(batch)
+            admitted, held, dropped = self._admit(batch)
+            tally = self._add_batch(admitted)
+            if held or dropped:
+                self.duplicates += dropped
+                tally[AddStatus.duplicate.value] += dropped
+                tally[AddStatus.held.value] = held
+            return tally
 
     def _add_batch(self, flows: Iterable[Flow]) -> dict[str, int]:
         batch = flows if isinstance(flows, list) else list(flows)
@@ -1123,7 +1182,9 @@ class GraphStore:
             flows[LAYERS[layer]] += n
             key = (SEGMENTS[g], None if r == _NO_RECEIVER else SEGMENTS[r])
             tunnels_.setdefault(key, dict.fromkeys(LAYERS, 0))[LAYERS[layer]] += n
-        return LiveWindow(spec.name, spec.seconds, start, end, flows, tunnels_, totals[_LATE_SLOT], future)
+        return LiveWindow(
+            spec.name, spec.seconds, start, end, flows, tunnels_, totals[_LATE_SLOT], future, self._hold.held
+        )
 
     def live_flow_rates(self, window: str) -> dict[str, float]:
         """Flows per second by type in ``window`` right now (``N_t / L``), every applied flow included."""

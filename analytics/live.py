@@ -16,7 +16,7 @@ from valuenet.analytics.keyperson import KeyPersonAlerts
 from valuenet.analytics.snapshot import alert_event, live_event, metrics_event, tick_rows
 from valuenet.analytics.storage.reader import (
     DIRECTORY_SINCE_SQL,
-    FLOW_WATERMARK_SQL,
+    FLOW_NEWEST_SQL,
     FLOWS_SINCE_SQL,
     NETWORK_DIRECTORY_SQL,
 )
@@ -90,10 +90,13 @@ class LiveGraphs:
         async with self._lock:
             horizon_ms = int(self.horizon_seconds() * 1000)
             for network in sorted(new - self.stores.keys()):
-                rows = await sink.query(FLOW_WATERMARK_SQL, {"network": network})
+                # the rebuild horizon ends at the k-th newest stored event time (k = watermark_confirmations):
+                # fewer than k newer ones are flows the jump guard holds, which never moved the watermark
+                newest = [int(r["t"]) for r in await sink.query(FLOW_NEWEST_SQL, {"network": network})]
                 flows: list[Flow] = []
-                if rows and rows[0]["wm"]:
-                    since = int(rows[0]["wm"]) - horizon_ms
+                if newest:
+                    k = min(self.settings.watermark_confirmations, len(newest))
+                    since = newest[k - 1] - horizon_ms
                     flows = flows_from_rows(await sink.query(FLOWS_SINCE_SQL, {"network": network, "since_ms": since}))
                 store = self.store(network)
                 counts = store.rebuild(flows)

@@ -181,6 +181,7 @@ def live_row(network: str, live: LiveWindow, watermark: float, computed_at: date
         **{f"flows_per_s_{t}": rates[t] for t in EDGE_LAYERS},
         late_events=live.late_events,
         future_events=live.future_events,
+        held_events=live.held_events,
         tunnels=[
             LiveTunnel(src_segment=g, dst_segment=r, **counts)
             for (g, r), counts in sorted(live.tunnels.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))

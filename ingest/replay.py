@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
+from valuenet.ingest.producer import DeliveryInterrupted
 from valuenet.ingest.readers import read_ndjson, read_payloads
 from valuenet.ingest.routing import parse_and_key
 from valuenet.schemas.envelope import RawEnvelope, utcnow
@@ -49,8 +50,8 @@ class Sink(Protocol):
     ) -> Any:
         """Queue one rejected record for the DLQ."""
 
-    def flush(self, timeout: float | None = None) -> None:
-        """Block until everything queued was acknowledged."""
+    def flush(self, timeout: float | None = None) -> bool | None:
+        """Block until everything queued was acknowledged (False: some was not, e.g. after an interrupt)."""
 
 
 @dataclass
@@ -271,7 +272,7 @@ def replay(
                     stats.per_kind[i.kind._value_] += 1
             if on_progress is not None and (n + 1) % progress_every == 0:
                 on_progress(stats)
-    except KeyboardInterrupt:  # Ctrl-C ends a --follow: flush and summarise what was sent
+    except (KeyboardInterrupt, DeliveryInterrupted):  # Ctrl-C: flush (briefly, once interrupted) and summarise
         stats.interrupted = True
     sink.flush()
     stats.finished = time.perf_counter()

@@ -306,10 +306,16 @@ class StreamClient:
         return False
 
     async def checkpoint(self) -> None:
-        """Wait for Kafka to acknowledge what was sent, then persist the cursor."""
+        """Wait for Kafka to acknowledge what was sent, then persist the cursor (kept back when it did not)."""
         if self._pending == 0 and self.stats.cursor == self._acked_cursor:
             return
-        await asyncio.to_thread(self.sink.flush)
+        if await asyncio.to_thread(self.sink.flush) is False:  # interrupted before Kafka had it all: resume here
+            log.warning(
+                "%s stream: Kafka has not acknowledged every frame; cursor kept at %s",
+                self.platform,
+                self._acked_cursor,
+            )
+            return
         self._pending = 0
         self._acked_cursor = self.stats.cursor
         if self.cursor_store is not None and self.stats.cursor is not None:

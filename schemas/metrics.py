@@ -108,7 +108,8 @@ class LiveMetrics(_Row):
 
     ``flows_<t>`` = N_t, flows of type t in the window; ``flows_per_s_<t>`` = N_t / L;
     ``tunnels``: N_t per (giver segment, receiver segment); ``late_events``: flows dropped as too late;
-    ``future_events``: events dead-lettered by the processors stage as dated in the future.
+    ``future_events``: events dead-lettered by the processors stage as dated in the future;
+    ``held_events``: flows held more than the jump bound ahead of their lane's watermark (not applied yet).
     """
 
     window_start: datetime
@@ -122,6 +123,7 @@ class LiveMetrics(_Row):
     flows_per_s_reputation: float = 0.0
     late_events: int = 0
     future_events: int = 0
+    held_events: int = 0  # flows held ahead of their lane's watermark right now (the jump guard)
     tunnels: list[LiveTunnel] = []
 
 

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.pipeline_harness import Pipeline, envelope, git_records
@@ -29,6 +29,7 @@ class Poison:
     flows: list[bytes] = field(default_factory=list)
     dead: int = 0
     twin: list[bytes] = field(default_factory=list)  # valid records for a second network (same event ids)
+    held: int = 0  # valid flows the watermark's jump guard holds (stored, not in the metrics)
 
 
 def commits(n: int, offset: int = 0) -> list[dict[str, Any]]:
@@ -91,6 +92,15 @@ def future_and_ancient(network: str) -> Poison:
         envelope("git", network, _dated(base[1], "1900-01-01T00:00:00+00:00")),
     ]
     return Poison(raw=records, dead=records_dead(records))
+
+
+def recent_outlier(network: str) -> Poison:
+    """A valid commit re-dated to yesterday inside the 2020-2026 history, received now: it passes the future
+    guard, is stored, and the jump guard holds it (once it moved the watermark: the history counted late)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    (base,) = commits(1, offset=5200)
+    moved = _dated(base, (now - timedelta(days=1)).isoformat())
+    return Poison(raw=[envelope("git", network, moved, received_at=now.isoformat())], dead=0, held=1)
 
 
 def duplicate_ids_across_networks(network: str) -> Poison:
@@ -182,6 +192,7 @@ POISONS: dict[str, Callable[[str], Poison]] = {
     "wrong-shape JSON on raw": wrong_shape_raw,
     "wrong-shape JSON on flows": wrong_shape_flows,
     "future + ancient timestamps": future_and_ancient,
+    "recent outlier (re-dated to yesterday)": recent_outlier,
     "duplicate ids across networks": duplicate_ids_across_networks,
     "oversized Bluesky reply": oversized_bluesky_reply,
     "unknown GitHub event": unknown_github_event,

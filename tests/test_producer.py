@@ -59,3 +59,31 @@ def test_one_envelope_per_record_when_batching_is_off(kafka_bootstrap: str, new_
             producer.send(env("a", i))
     records = consume_records(kafka_bootstrap, raw, 5)
     assert len(records) == 5 and not any(is_batch(r.value) for r in records)
+
+
+def test_a_record_kafka_refuses_is_kept_and_saved_not_dropped(kafka_bootstrap: str, new_topic, tmp_path) -> None:
+    raw = new_topic(1)
+    # The producer's own limit above the topic's (1 MiB): the broker, not the size check, refuses the big one.
+    # The idempotent client then aborts what it had in flight too: every event is acknowledged or saved.
+    producer = RawProducer(kafka_bootstrap, raw_topic=raw, batch_envelopes=1, max_message_bytes=4 << 20)
+    try:
+        producer.send(env("a", 0))
+        producer.send(RawEnvelope(source="generic", network="a", payload={"i": 1, "text": "x" * 1_200_000}))
+        producer.send(env("a", 2))
+        assert producer.flush() is True  # nothing left in flight: each acknowledged or refused for good
+        left = producer.undelivered()
+        assert producer.delivered + producer.undelivered_counts()["events"] == 3
+        assert any("MessageSizeTooLarge" in reason for _, reason in left)
+        saved = producer.save_undelivered(tmp_path / "left.jsonl")
+        assert saved["events"] == len(left)
+        kept = [
+            RawEnvelope.model_validate_json(line).payload["i"]
+            for line in (tmp_path / "left.jsonl").read_text().splitlines()
+        ]
+        assert 1 in kept  # a stored envelope: replay re-sends it
+    finally:
+        producer.close()
+    acked = [
+        e.payload["i"] for r in consume_records(kafka_bootstrap, raw, producer.delivered) for e in decode_raw(r.value)
+    ]
+    assert sorted(acked + kept) == [0, 1, 2]  # nothing lost, nothing twice

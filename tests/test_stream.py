@@ -275,3 +275,22 @@ def test_jetstream_through_the_broker(kafka_bootstrap: str, new_topic, tmp_path:
         ]
         assert times == sorted(times)
     assert {r.key for r in got} == {b"acme"} and {e.source.value for e in envs} == {"bluesky"}
+
+
+def test_the_cursor_stays_at_the_last_acknowledged_frame_when_kafka_did_not_take_the_rest(tmp_path: Path) -> None:
+    class Unacknowledged(ListSink):
+        """A producer interrupted (Ctrl-C) while the broker was down: flush reports what it left."""
+
+        def __init__(self, acked: int) -> None:
+            super().__init__()
+            self.acked = acked
+
+        def flush(self, timeout: float | None = None) -> bool:
+            self.flushes += 1
+            return len(self.sent) <= self.acked
+
+    frames = [jet_frame(i) for i in range(12)]
+    sink = Unacknowledged(acked=5)  # the first checkpoint (5 frames) is acknowledged, the second is not
+    client, _ = asyncio.run(_run_jetstream(sink, tmp_path, frames, drop_after=10**6))
+    assert len(sink.sent) == 12 and sink.flushes >= 2
+    assert client.cursor_store is not None and client.cursor_store.load() == frames[4]["time_us"]

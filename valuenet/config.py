@@ -152,6 +152,19 @@ class Settings(BaseSettings):
         300,
         description="Events older than the watermark minus this are counted late. Env VALUENET_ALLOWED_LATENESS_SECONDS",
     )
+    watermark_max_jump_seconds: float | None = Field(
+        30 * 86400,
+        gt=0,
+        description="A flow this far ahead of its lane's watermark is held, not applied, until the lane catches up "
+        "or the jump is confirmed (docs/reliability-producers-and-time.md); null: no guard. "
+        "Env VALUENET_WATERMARK_MAX_JUMP_SECONDS",
+    )
+    watermark_confirmations: int = Field(
+        3,
+        ge=1,
+        description="Flows in a row held ahead in one lane that confirm a real jump (all are then applied). "
+        "Env VALUENET_WATERMARK_CONFIRMATIONS",
+    )
     webhook_networks: dict[str, str] = Field(
         default_factory=dict,
         description="Network of each webhook route (slack, github, discourse, zendesk, generic, generic/<source>); "

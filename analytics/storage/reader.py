@@ -56,6 +56,8 @@ _TIME_COLUMNS = ("computed_at", "window_end", "raised_at", "timestamp", "last_ti
 # -- the worker's reads (valuenet.analytics.live runs them on the sink's lanes) ------------------
 #: newest flow time and flow count of a network (the rebuild horizon's anchor)
 FLOW_WATERMARK_SQL = "SELECT max(timestamp_ms) AS wm, count() AS n FROM flows WHERE network = %(network)s"
+#: the newest stored event times of a network (a rebuild skips the ones the jump guard would hold)
+FLOW_NEWEST_SQL = "SELECT timestamp_ms AS t FROM flows WHERE network = %(network)s ORDER BY timestamp_ms DESC LIMIT 16"
 #: stored flows from ``since_ms`` in stream order (``seq``), as a rebuild replays them
 FLOWS_SINCE_SQL = (
     "SELECT * FROM flows FINAL WHERE network = %(network)s AND timestamp_ms >= %(since_ms)s "

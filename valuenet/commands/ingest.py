@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -18,6 +21,9 @@ from rich.table import Table
 from valuenet.config import get_settings
 from valuenet.console import make_console
 from valuenet.schemas.interaction import Source
+
+if TYPE_CHECKING:
+    from valuenet.ingest.producer import RawProducer
 
 app = typer.Typer(
     help="Get raw platform events into Kafka (valuenet.raw); bad input goes to valuenet.dlq.", no_args_is_help=True
@@ -30,9 +36,81 @@ def _producer():
 
     try:
         return open_producer(get_settings())
+    except KeyboardInterrupt:
+        console.print("interrupted while connecting to Kafka: nothing was sent")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as e:
         console.print(f"[red]error:[/] cannot reach Kafka at {get_settings().bootstrap_servers}: {e}")
         raise typer.Exit(1) from e
+
+
+#: Exit code after Ctrl-C (128 + SIGINT), as a shell reports it.
+EXIT_INTERRUPTED = 130
+
+
+class _CtrlC:
+    """First Ctrl-C: stop reading, stop waiting for Kafka (after a short grace) and save what it has not
+    acknowledged; a second Ctrl-C stops at once. Installed on the main thread only."""
+
+    def __init__(self, producer: RawProducer, on_first: Callable[[], None] | None = None) -> None:
+        self.producer = producer
+        self.on_first = on_first
+        self.fired = False
+        self._old: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.fired:
+            raise KeyboardInterrupt
+        self.fired = True
+        self.producer.interrupt()
+        if self.on_first is not None:
+            self.on_first()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def _undelivered_path(command: str) -> Path:
+    """Where a command saves what Kafka did not acknowledge: ``$VALUENET_HOME/undelivered/<command>-<UTC>-<pid>.jsonl``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return get_settings().home / "undelivered" / f"{command}-{stamp}-{os.getpid()}.jsonl"
+
+
+def _finish(producer: RawProducer, command: str, interrupted: bool, timeout: float | None = None) -> None:
+    """Close the producer and report delivery: every event acknowledged, or how many were not and the file
+    holding them. Exits 130 after Ctrl-C (one line), 1 when Kafka refused records, else returns."""
+    try:
+        producer.close(timeout=timeout)
+    except KeyboardInterrupt:  # a second Ctrl-C while closing: stop waiting
+        producer.interrupt()
+        interrupted = True
+        producer.close(timeout=0)
+    counts = producer.undelivered_counts()
+    saved = ""
+    if counts["events"] or counts["dlq"]:
+        path = _undelivered_path(command)
+        producer.save_undelivered(path)
+        dlq = f" (+{counts['dlq']:,} dead letters in {path.stem}.dlq.jsonl)" if counts["dlq"] else ""
+        saved = (
+            f"{counts['events']:,} not acknowledged saved to {path}{dlq}; "
+            f"`valuenet ingest replay {path}` re-sends them (duplicates are dropped by event id)"
+        )
+    if interrupted:
+        tail = saved or "nothing left unacknowledged"
+        console.print(
+            f"interrupted: Kafka acknowledged {producer.delivered:,} of {producer.sent:,} events; {tail}",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if saved:
+        console.print(f"[red]error:[/] Kafka refused records: {saved}", highlight=False)
+        raise typer.Exit(1)
 
 
 def _source(value: str | None) -> Source | None:
@@ -71,20 +149,35 @@ def replay(
     settings = get_settings()
     producer = _producer()
     stop = threading.Event()
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with (
+        Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+        _CtrlC(producer, stop.set) as ctrl_c,
+    ):
         task = progress.add_task(f"replay {path.name}", detail="", total=None)
 
         def show(st) -> None:
-            progress.update(task, detail=f"sent {st.sent:,}  rejected {st.rejected:,}  {st.events_per_s:,.0f} ev/s")
+            progress.update(
+                task,
+                detail=f"sent {st.sent:,}  acknowledged {producer.delivered:,}  rejected {st.rejected:,}  "
+                f"{st.events_per_s:,.0f} ev/s",
+            )
 
+        def waiting(unacked: int, waited_s: float) -> None:
+            progress.update(
+                task,
+                detail=f"Kafka unreachable: {unacked:,} events not acknowledged for {waited_s:,.0f} s, "
+                "retrying (Ctrl-C saves them and stops)",
+            )
+
+        producer.on_wait = waiting
         try:
             stats = run_replay(
                 path,
@@ -101,16 +194,17 @@ def replay(
                 on_progress=show,
             )
         except ValueError as e:
+            producer.close(timeout=0)
             console.print(f"[red]error:[/] {e}")
             raise typer.Exit(2) from e
-        finally:
-            producer.close()
+        _finish(producer, "replay", ctrl_c.fired or stats.interrupted)
     summary = stats.as_dict()
+    summary["delivered"] = producer.delivered
     if as_json:
         typer.echo(json.dumps(summary))
         return
     table = Table(title=f"replay {path}", show_header=False)
-    for key in ("sent", "rejected", "interactions", "elapsed_s", "events_per_s"):
+    for key in ("sent", "delivered", "rejected", "interactions", "elapsed_s", "events_per_s"):
         table.add_row(key, f"{summary[key]:,}")
     for kind, n in summary["per_kind"].items():
         table.add_row(f"  kind {kind}", f"{n:,}")
@@ -155,8 +249,8 @@ def webhook(
     console.print(f"webhook receiver on http://{host}:{port} → {settings.bootstrap_servers}")
     try:
         uvicorn.run(app_, host=host, port=port, log_level="info")
-    finally:
-        producer.close()
+    finally:  # every 2xx was acknowledged; what is still in flight was answered 503 (the sender retries it)
+        _finish(producer, "webhook", False, timeout=settings.webhook_ack_timeout_seconds)
 
 
 @app.command()
@@ -191,16 +285,28 @@ def stream(
         token=os.environ.get("VALUENET_MASTODON_TOKEN"),
     )
     console.print(f"{platform} stream {url} (cursor file {store.path}, resume cursor {client.stats.cursor})")
-    try:
-        stats = asyncio.run(client.run(max_frames=max_frames))
-    except KeyboardInterrupt:
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def run() -> object:
+        stop = asyncio.Event()
+        running.append((asyncio.get_running_loop(), stop))
+        return await client.run(stop, max_frames=max_frames)
+
+    def stop_stream() -> None:
+        for loop, stop in running:
+            loop.call_soon_threadsafe(stop.set)
+
+    with _CtrlC(producer, stop_stream) as ctrl_c:
+        try:
+            asyncio.run(run())
+        except KeyboardInterrupt:  # a second Ctrl-C
+            ctrl_c.fired = True
         stats = client.stats
-    finally:
-        producer.close()
-    console.print(
-        f"frames {stats.frames:,}  sent {stats.sent:,}  skipped {stats.skipped:,}  "
-        f"rejected {stats.rejected:,}  connections {stats.connections}  cursor {stats.cursor}"
-    )
+        console.print(
+            f"frames {stats.frames:,}  sent {stats.sent:,}  skipped {stats.skipped:,}  "
+            f"rejected {stats.rejected:,}  connections {stats.connections}  cursor {stats.cursor}"
+        )
+        _finish(producer, "stream", ctrl_c.fired)
 
 
 @app.command()
@@ -267,29 +373,39 @@ def synth(
             f"ground truth {out / 'truth.json'}; directory {out / 'directory.csv'}"
         )
         return
+    from valuenet.ingest.producer import DeliveryInterrupted
+
     producer = _producer()
     t_wall = time.monotonic()
     anchor = now if history is not None else t0  # with --history, events before now are due at once
     sent = 0
     live = False
-    try:
-        for env in gen.envelopes(n if n > 0 else None):
-            if not no_pace:
-                due = t_wall + (env.received_at - anchor).total_seconds() / speedup
-                delay = due - time.monotonic()
-                if delay > 0:
-                    if not live and history is not None:
-                        console.print(f"sent {sent:,} events of history ({history}); continuing live (Ctrl-C stops)")
-                    live = True
-                    time.sleep(delay)
-            producer.send(env)
-            sent += 1
-            if sent % 10_000 == 0:
-                console.print(f"sent {sent:,}")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        producer.close()
-    if truth is not None:
-        truth.write_text(json.dumps(gen.ground_truth(), indent=1, ensure_ascii=False), encoding="utf-8")
-    console.print(f"sent {sent:,} synthetic events to valuenet.raw (network {network})")
+    stop = threading.Event()
+    with _CtrlC(producer, stop.set) as ctrl_c:
+        try:
+            for env in gen.envelopes(n if n > 0 else None):
+                if stop.is_set():
+                    break
+                if not no_pace:
+                    due = t_wall + (env.received_at - anchor).total_seconds() / speedup
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        if not live and history is not None:
+                            console.print(
+                                f"sent {sent:,} events of history ({history}); continuing live (Ctrl-C stops)"
+                            )
+                        live = True
+                        if stop.wait(delay):
+                            break
+                producer.send(env)
+                sent += 1
+                if sent % 10_000 == 0:
+                    console.print(f"sent {sent:,}  acknowledged {producer.delivered:,}")
+        except (KeyboardInterrupt, DeliveryInterrupted):
+            ctrl_c.fired = True
+        if truth is not None:
+            truth.write_text(json.dumps(gen.ground_truth(), indent=1, ensure_ascii=False), encoding="utf-8")
+        if not ctrl_c.fired:
+            console.print(f"sent {sent:,} synthetic events to valuenet.raw (network {network}); waiting for Kafka")
+        _finish(producer, "synth", ctrl_c.fired)
+    console.print(f"Kafka acknowledged all {producer.delivered:,} synthetic events (network {network})")
