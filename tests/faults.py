@@ -5,7 +5,7 @@ time, if ``MARKER`` does not exist yet, which it then creates), so a restarted w
 
 Kinds: ``normalise`` raises in the processors agent after the first flows record of its second
 batch went out; ``graph`` raises in the analytics agent after its second batch reached the
-in-memory graph but before the flows were stored.
+in-memory graph (its flows stored, its offsets not committed).
 """
 
 from __future__ import annotations

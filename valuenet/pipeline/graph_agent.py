@@ -1,7 +1,7 @@
 """faust agent of the analytics stage: ``valuenet.flows`` → graph store → ClickHouse + ``valuenet.metrics``.
 
 Effects are idempotent: flows are written to ClickHouse (ReplacingMergeTree on
-event id) before the batch's offsets are committed, and a network's graph is
+event id) before they enter the graph and before the batch's offsets are committed, and a network's graph is
 rebuilt from the stored flows before this process applies its first flow (at
 start and after every rebalance), so a redelivered flow is recognised by its
 event id and counted once.
@@ -95,10 +95,12 @@ def shutdown_compute() -> None:
 
 @app.agent(flows_topic)
 async def build_graph(stream) -> None:
-    """Add each batch of flows to the rolling graph, publish its live counters, then store the flows.
+    """Store each batch of flows, then add what the store accepted to the rolling graph and publish its live counters.
 
-    The live record goes out before the ClickHouse insert so the API sees cheap metrics at
-    Kafka latency; the batch's offsets are committed only after the insert (next iteration).
+    A flow enters the graph (and the live counters) only once ClickHouse holds it: a row the
+    store refuses is dead-lettered and counted nowhere; while the store cannot take writes (disk
+    full, …) the sink retries and nothing is counted or committed. The batch's offsets are
+    committed only after all of it (next iteration).
     """
     sink = get_sink()
     async for events in stream.take_events(BATCH, within=WITHIN_S):
@@ -106,11 +108,15 @@ async def build_graph(stream) -> None:
             flows, future, dead = decode_flows(events)
             networks = {f.network for f in flows} | set(future)
             await live.prepare(networks, sink)
+            refused = await sink.write_refused("flows", flows)
+            if refused:
+                out = {id(flow) for flow, _ in refused}
+                flows = [f for f in flows if id(f) not in out]
+                dead += [letter for _, letter in refused]
             live.add_many(flows)
             live.add_future(future)  # after the batch's flows: counted at the watermark they reached
             for record in live.live_events(networks):
                 await metrics_topic.send(key=record.network.encode(), value=record.model_dump_json().encode())
-            dead += await sink.write("flows", flows)
             await dead_letter(dead)
 
 
