@@ -208,7 +208,7 @@ class Chaos:
     def poison(self, kind: str) -> Row:
         """Valid records with one poison kind injected mid-stream."""
         half = len(self.valid) // 2
-        if kind == "surrogates in packed batch":  # dated like the records around it (not late, not ahead)
+        if kind in ("surrogates in packed batch", "flow the store refuses"):  # dated like the records around it
             poison: Poison = POISONS[kind](NETWORK, json.loads(self.valid[half - 1])["payload"]["committed_at"])
         else:
             poison = POISONS[kind](NETWORK)
