@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from valuenet.analytics.children import die_with_parent
 from valuenet.analytics.live import LiveGraphs
+from valuenet.analytics.storage.health import store_health
 from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
 from valuenet.pipeline.guard import batch_guard, dead_letter
@@ -113,6 +114,9 @@ async def build_graph(stream) -> None:
                 out = {id(flow) for flow, _ in refused}
                 flows = [f for f in flows if id(f) not in out]
                 dead += [letter for _, letter in refused]
+            # a rebalance while the write waited (a blocked store) forgot the graphs: rebuilt here, this batch
+            # included (add_many then knows its event ids); otherwise a no-op
+            await live.prepare(networks, sink)
             live.add_many(flows)
             live.add_future(future)  # after the batch's flows: counted at the watermark they reached
             for record in live.live_events(networks):
@@ -176,6 +180,8 @@ class _TickRunner:
     def due(self) -> None:
         """Start a tick now, or skip it when the previous one is still running."""
         if self.running is not None and not self.running.done():
+            if store_health().status() is not None:
+                return  # the tick waits for a blocked store (said by the sink), not for its metrics
             self.skipped += 1
             if self.skipped == 1:
                 log.warning(

@@ -147,11 +147,11 @@ class PipelineCollector(Collector):
                 self._cache = list(self._build(now))
                 self._cache_at = now
             yield from self._cache
+        yield from _blocked_series()  # in-process state, never cached
 
     def _build(self, now: float) -> Iterator[Metric]:
         yield from self._kafka_series(now)
         yield from self._store_series()
-        yield from _blocked_series()
         if self.feed is not None:
             g = GaugeMetricFamily("valuenet_feed_clients", "Connected SSE feed clients")
             g.add_metric([], self.feed.clients)
