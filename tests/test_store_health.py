@@ -95,7 +95,7 @@ def test_one_error_line_per_change_of_state_a_reminder_and_one_line_when_writes_
     health = StoreHealth(clock=clock, remind_s=60)
     full = RuntimeError(CHDB_FULL)
     caplog.set_level(logging.INFO, logger="valuenet.storage.health")
-    for attempt in range(20):  # 20 retries within a minute: one ERROR
+    for _ in range(20):  # 20 retries within a minute: one ERROR
         health.failed("flows", full, "no_space", 2.0)
         health.failed("interactions", full, "no_space", 2.0)
         clock.now += 2
