@@ -330,7 +330,9 @@ class Chaos:
                 time.sleep(5.0)  # the last ticks, then a clean stop
                 os.killpg(w.proc.pid, signal.SIGTERM)
                 w.proc.wait(120)
-                errors = len(re.findall(r"store writes (?:still )?blocked", w.tail()))
+                errors = len(
+                    re.findall(r"\[ERROR\] store writes (?:still )?blocked", w.log.read_text(errors="replace"))
+                )
                 got = w.read_back(NETWORK)[NETWORK]
                 ids = set(got["ids"])
                 dup = (got["final"] - len(ids)) + round((got["strength"] or 0) - got["valued"])

@@ -230,7 +230,7 @@ def test_a_full_disk_blocks_writes_holds_offsets_and_loses_nothing(kafka_bootstr
             assert w.records("metrics", DURING) == [], "live counters counted events the store does not hold"
             assert w.metric("valuenet_store_rows", 'table="flows"') == len(want_before)
             log = w.tail()
-            assert len(re.findall(r"store writes blocked \(no_space\)", log)) == 1, log
+            assert len(re.findall(r"\[ERROR\] store writes (?:still )?blocked", log)) == 1, log
 
             fs.free()
             w.wait_for(w.health, lambda h: h[0] == 200 and h[1]["store_blocked"] is None, timeout=120)

@@ -189,7 +189,7 @@ class StoreHealth:
                 state.retries += 1
                 state.message = message
                 if now - state.reminded < self.remind_s:
-                    log.info("store writes still blocked (%s) writing %s; retry in %.1fs", reason, table, retry_in)
+                    log.info("store write to %s waits (%s); retry in %.1fs", table, reason, retry_in)
                     return
                 state.reminded = now
                 say = "still blocked"
