@@ -147,8 +147,8 @@ class ChdbStore(Store):
         with self._lock:
             try:
                 self.session.query(sql)
-            except Exception:  # as in _session_query: the count is not an insert's
-                self._errors_seen = self._swallowed_errors()
+            except Exception:
+                self._resync_errors()
                 raise
 
     def _insert(self, spec: TableSpec, batch: pa.Table) -> None:
@@ -164,12 +164,21 @@ class ChdbStore(Store):
                 with self.session.send_insert(statement, "ArrowStream") as inserter:
                     inserter.append(memoryview(sink.getvalue()))
                     inserter.finish()
-            finally:
-                before, self._errors_seen = self._errors_seen, self._swallowed_errors()
+            except Exception:
+                self._resync_errors()
+                raise
+            before, self._errors_seen = self._errors_seen, self._swallowed_errors()
             grown = [(n, m) for n, (count, m) in self._errors_seen.items() if count > before.get(n, (0, ""))[0]]
         if grown:
             name, message = min(grown, key=lambda nm: list(SWALLOWED_NAMES).index(nm[0]))
             raise SwallowedInsertError(spec.name, batch.num_rows, name, message)
+
+    def _resync_errors(self) -> None:
+        """After a statement that raised: its error may have grown a counter :meth:`_insert` watches; not an insert's."""
+        try:
+            self._errors_seen = self._swallowed_errors()
+        except Exception:  # noqa: BLE001 - the statement's own error is the one to raise
+            pass
 
     def _swallowed_errors(self) -> dict[str, tuple[int, str]]:
         """``system.errors`` counters of :data:`SWALLOWED_NAMES`: name → (count, last message)."""
@@ -186,8 +195,8 @@ class ChdbStore(Store):
         with self._lock:
             try:
                 result = self.session.query(sql, "JSONCompact")
-            except Exception:  # a failed statement may count an error :meth:`_insert` watches: not an insert's
-                self._errors_seen = self._swallowed_errors()
+            except Exception:
+                self._resync_errors()
                 raise
         raw = result.bytes()
         if not raw:
