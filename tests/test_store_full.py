@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,11 @@ class ChdbWorker:
         self.producer.close()
 
 
+def ticks_after(records: list[dict[str, Any]], since: datetime) -> list[dict[str, Any]]:
+    """The tick records (``valuenet.metrics``) computed after ``since``."""
+    return [r for r in records if r.get("type") == "tick" and datetime.fromisoformat(r["computed_at"]) > since]
+
+
 def test_a_full_disk_blocks_writes_holds_offsets_and_loses_nothing(kafka_bootstrap: str, tmp_path: Path) -> None:
     records = git_records(500)
     before = [envelope("git", BEFORE, r) for r in records[:300]]
@@ -237,8 +243,9 @@ def test_a_full_disk_blocks_writes_holds_offsets_and_loses_nothing(kafka_bootstr
             assert "store writes resumed after" in w.tail()
             total = len(want_before) + len(want_during)
             w.wait_for(lambda: w.metric("valuenet_store_rows", 'table="flows"'), lambda n: (n or 0) >= total)
-            w.wait_for(lambda: w.records("metrics", DURING), bool)  # counted once stored
-            time.sleep(3)  # a few ticks after the last flows, then a clean stop (commits the offsets)
+            stored_at = datetime.now(UTC)
+            # counted once stored: a tick computed after that (its actor rows are stored before it is published)
+            w.wait_for(lambda: ticks_after(w.records("metrics", DURING), stored_at), bool)
             os.killpg(w.proc.pid, signal.SIGTERM)
             assert w.proc.wait(120) == 0, w.tail()
             offsets = w.offsets()
