@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from valuenet.analytics.alerts import AlertDetector
 from valuenet.analytics.graph_store import GraphStore
 from valuenet.analytics.keyperson import KeyPersonAlerts
-from valuenet.analytics.snapshot import alert_event, live_event, metrics_event, tick_rows
+from valuenet.analytics.snapshot import actor_rows, alert_event, live_event, metrics_event, tick_rows
 from valuenet.analytics.storage.reader import (
     DIRECTORY_SINCE_SQL,
     FLOW_NEWEST_SQL,
@@ -21,7 +21,7 @@ from valuenet.analytics.storage.reader import (
     NETWORK_DIRECTORY_SQL,
 )
 from valuenet.analytics.storage.rows import flows_from_rows
-from valuenet.analytics.tick import compute_tick
+from valuenet.analytics.tick import TickResult, compute_tick
 from valuenet.analytics.window import WindowSpec
 from valuenet.config import Settings
 from valuenet.schemas import ActorMetrics, Alert, Flow, MetricsEvent, NetworkMetrics, SegmentFlow
@@ -60,6 +60,7 @@ class LiveGraphs:
         self.key_persons = KeyPersonAlerts()  # key_person alerts (analytics/keyperson.py), per network and window
         self._dirty: set[str] = set()
         self._actors_written: dict[str, float] = {}  # network → wall time of its last actor rows
+        self._actors_pending: dict[str, TickResult] = {}  # network → its latest tick, whose actor rows were skipped
         self._directory_ms = 0  # newest directory row applied (updated_at_ms)
         self._lock = asyncio.Lock()
 
@@ -81,6 +82,7 @@ class LiveGraphs:
         self.stores.clear()
         self.detectors.clear()
         self._dirty.clear()
+        self._actors_pending.clear()
 
     async def prepare(self, networks: set[str], sink) -> None:
         """Before a network's first flow in this process (start, rebalance): rebuild it from ClickHouse."""
@@ -157,9 +159,29 @@ class LiveGraphs:
                 self._actors_written[network] = wall
             # per-actor rows are the heavy part of a snapshot: built and stored less often
             rows = tick_rows(result, actor_limit=self.actor_limit if actors_due else 0)
+            if actors_due:
+                self._actors_pending.pop(network, None)
+            else:
+                self._actors_pending[network] = result
             if result.watermark is not None:
                 for row in rows.network:
                     row.watermark_ms = int(result.watermark * 1000)
             alerts = detector.check(result) + self.key_persons.check(result)
             outputs.append(TickOutput(network, rows.actors, rows.network, rows.tunnels, alerts, metrics_event(result)))
+        outputs += self._quiet_actor_rows(dirty)
+        return outputs
+
+    def _quiet_actor_rows(self, dirty: set[str]) -> list[TickOutput]:
+        """The actor rows a network's last tick skipped, once it had no new flow for a tick (a quiet period).
+
+        Per-actor rows are stored at most every ``actor_snapshot_seconds`` while flows arrive; without
+        this, the rows of the last ticks before traffic stops would wait for the next flow.
+        """
+        outputs = []
+        for network in sorted(self._actors_pending.keys() - dirty):
+            result = self._actors_pending.pop(network)
+            if network not in self.stores:
+                continue  # forgotten by a rebalance meanwhile
+            self._actors_written[network] = time.monotonic()
+            outputs.append(TickOutput(network, actor_rows(result, limit=self.actor_limit)))
         return outputs

@@ -11,6 +11,8 @@ database, one worker, the same valid git commits produced at a steady pace, and 
   the ClickHouse server, mid-stream, then a restart;
 - ``replay-outage``: the broker stopped for 150 s while ``valuenet ingest replay`` sends the records
   (longer than kafka-python's default 120 s delivery timeout): the replay must wait it out and exit 0.
+- a full disk under a worker on embedded chdb (a tmpfs the run mounts, as root) for 20 s: writes
+  block with offsets held, then resume (``tests/test_store_full.py`` in CI).
 
 Pass = 0 valid flows lost (stored event ids vs the clean run's, plus what the pipeline repairs),
 0 duplicated (sum of out-strengths in the latest snapshot == stored flows with a receiver; and
@@ -27,6 +29,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -215,7 +218,11 @@ class Chaos:
     def poison(self, kind: str) -> Row:
         """Valid records with one poison kind injected mid-stream."""
         half = len(self.valid) // 2
-        if kind in ("surrogates in packed batch", "oversized Bluesky reply"):  # dated like the records around it
+        if kind in (
+            "surrogates in packed batch",
+            "oversized Bluesky reply",
+            "flow the store refuses",
+        ):  # dated like the records around it
             poison: Poison = POISONS[kind](NETWORK, json.loads(self.valid[half - 1])["payload"]["committed_at"])
         else:
             poison = POISONS[kind](NETWORK)
@@ -337,6 +344,70 @@ class Chaos:
         finally:
             p.close()
 
+    def disk_full(self) -> Row:
+        """A worker on embedded chdb whose disk (a tmpfs) fills mid-stream for 20 s, then frees (issue 25)."""
+        from tests.smallfs import small_filesystem
+        from tests.test_store_full import ChdbWorker
+
+        home = self.work / "disk-full"
+        home.mkdir(parents=True, exist_ok=True)
+        with small_filesystem(home / "chdbfs", mib=128) as fs:
+            w = ChdbWorker(self.bootstrap, home, fs.path / "chdb", None if fs.real else fs.marker)
+            try:
+                w.wait_for(w.health, lambda h: h[0] == 200 and h[1].get("kafka"))
+                third = len(self.valid) // 3
+                w.produce(self.valid[:third], NETWORK)
+                w.wait_for(lambda: w.metric("valuenet_store_rows", 'table="flows"'), lambda n: (n or 0) > 0)
+                fs.fill()
+                w.produce(self.valid[third:], NETWORK)
+                code, body = w.wait_for(w.health, lambda h: h[0] == 503, timeout=TIMEOUT_S)
+                time.sleep(20.0)  # a full disk the worker must sit through
+                held = w.offsets()
+                held_ok = all(done < end for done, end in held.values())
+                stored_while_full = w.metric("valuenet_store_rows", 'table="flows"') or 0
+                fs.free()
+                back = time.monotonic()
+                w.wait_for(
+                    lambda: w.metric("valuenet_store_rows", 'table="flows"'), lambda n: (n or 0) > stored_while_full
+                )
+                recovery = time.monotonic() - back
+                stalled = False
+                try:
+                    w.wait_for(
+                        lambda: w.metric("valuenet_store_rows", 'table="flows"'),
+                        lambda n: (n or 0) >= len(self.clean_ids),
+                        timeout=TIMEOUT_S,
+                    )
+                except AssertionError:
+                    stalled = True
+                time.sleep(5.0)  # the last ticks, then a clean stop
+                os.killpg(w.proc.pid, signal.SIGTERM)
+                w.proc.wait(120)
+                errors = len(
+                    re.findall(r"\[ERROR\] store writes (?:still )?blocked", w.log.read_text(errors="replace"))
+                )
+                got = w.read_back(NETWORK)[NETWORK]
+                ids = set(got["ids"])
+                dup = (got["final"] - len(ids)) + round((got["strength"] or 0) - got["valued"])
+                dead = w.records("dlq", NETWORK)
+                note = (
+                    f"{fs.kind}; /healthz 503 ({body['store_blocked']['reason']}), {errors} ERROR lines, "
+                    f"offsets {'held' if held_ok else 'COMMITTED'} while full; chdb (metrics not comparable)"
+                )
+                return Row(
+                    "disk full (chdb, 20 s)",
+                    len(self.clean_ids - ids),
+                    dup,
+                    len(dead),
+                    0,
+                    None,
+                    recovery,
+                    stalled or not held_ok,
+                    note,
+                )
+            finally:
+                w.close()
+
 
 def table(rows: list[Row]) -> str:
     """The markdown table."""
@@ -367,7 +438,7 @@ def main() -> None:
     stack = Stack(port)
     bootstrap, ch_url = stack.start()
     chaos = Chaos(stack, bootstrap, ch_url, args.records, Path(tempfile.mkdtemp(prefix="valuenet-chaos-")))
-    faults = [*POISONS, "worker", "worker-static", "broker", "clickhouse", "replay-outage"]
+    faults = [*POISONS, "worker", "worker-static", "broker", "clickhouse", "replay-outage", "disk full"]
     if args.only:
         faults = [f for f in faults if f in args.only]
     rows: list[Row] = []
@@ -381,6 +452,8 @@ def main() -> None:
                 row = chaos.poison(fault)
             elif fault == "replay-outage":
                 row = chaos.replay_outage()
+            elif fault == "disk full":
+                row = chaos.disk_full()
             else:
                 row = chaos.kill(fault)
             rows.append(row)

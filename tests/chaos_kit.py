@@ -178,6 +178,22 @@ def unknown_github_event(network: str) -> Poison:
     return Poison(raw=[record], dead=1)
 
 
+def unstorable_flow(network: str, when: str = "2020-11-01T00:00:00+00:00") -> Poison:
+    """A valid flows record whose flows the store refuses (``giver_followers`` 10**20 overflows Int64), given by
+    an actor no other flow names: dead-lettered, and in neither the store nor the metrics (issue 25)."""
+    from valuenet.pipeline.wiring import build_stage
+    from valuenet.schemas.flow import FlowRecord
+
+    commit = _dated(commits(1, offset=5200)[0], when)
+    flows = build_stage().process([envelope("git", network, commit)]).flows
+    refused = [f.model_copy(update={"giver": GHOST, "giver_followers": 10**20}) for f in flows]
+    assert refused
+    return Poison(flows=[FlowRecord(flows=refused).model_dump_json().encode()], dead=len(refused))
+
+
+GHOST = "ghost-with-1e20-followers"
+
+
 def records_dead(records: list[bytes]) -> int:
     """Dead letters the stage makes of ``records`` (one per rejected interaction), computed offline."""
     from valuenet.pipeline.wiring import build_stage
@@ -196,6 +212,7 @@ POISONS: dict[str, Callable[[str], Poison]] = {
     "duplicate ids across networks": duplicate_ids_across_networks,
     "oversized Bluesky reply": oversized_bluesky_reply,
     "unknown GitHub event": unknown_github_event,
+    "flow the store refuses": unstorable_flow,
 }
 
 

@@ -6,7 +6,9 @@ time, if ``MARKER`` does not exist yet, which it then creates), so a restarted w
 Kinds: ``unbounded`` encodes flows records as before issue 25 (no identifier bounds, no byte cap;
 fires every time), so a record over the producer's limit reaches the send; ``normalise`` raises in the processors agent after the first flows record of its second
 batch went out; ``graph`` raises in the analytics agent after its second batch reached the
-in-memory graph but before the flows were stored.
+in-memory graph (its flows stored, its offsets not committed). ``disk-full`` makes every chdb
+insert fail as on a full disk while ``MARKER`` exists (a stand-in where no small filesystem can be
+mounted: tests/smallfs.py).
 """
 
 from __future__ import annotations
@@ -75,6 +77,17 @@ def install(kind: str, marker: Path) -> None:
             return out
 
         agent.live.add_many = add_many  # type: ignore[method-assign]
+    elif kind == "disk-full":  # only where no small filesystem can be mounted (tests/smallfs.py)
+        from valuenet.analytics.storage.chdb_store import ChdbStore, SwallowedInsertError
+
+        real_insert = ChdbStore._insert
+
+        def insert(self: Any, spec: Any, batch: Any) -> None:
+            if marker.exists():  # what chdb records when a part's disk reservation fails
+                raise SwallowedInsertError(spec.name, batch.num_rows, "NOT_ENOUGH_SPACE", "Cannot reserve 1.00 MiB")
+            real_insert(self, spec, batch)
+
+        ChdbStore._insert = insert  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown fault kind {kind!r}")
 

@@ -1,6 +1,7 @@
 """A lean chaos run for CI: poison of several kinds mid-stream plus a SIGKILLed worker, real broker and ClickHouse.
 
-Nothing valid is lost or counted twice, every poison record is dead-lettered, nothing stalls
+Nothing valid is lost or counted twice, every poison record is dead-lettered (a flow the store refuses
+too, and counted nowhere), nothing stalls
 (the full table, with broker and ClickHouse kills, is ``benchmarks/chaos.py``).
 """
 
@@ -22,6 +23,7 @@ from tests.chaos_kit import (
     recent_outlier,
     stored_ids,
     surrogates_in_packed_batch,
+    unstorable_flow,
     wrong_shape_flows,
 )
 from tests.pipeline_harness import Pipeline, envelope, git_records, settle, utc
@@ -43,7 +45,7 @@ def test_poison_and_a_sigkill_lose_and_double_nothing(pipeline: Pipeline) -> Non
     valid = [envelope("git", NETWORK, c) for c in git_records(1500)]
     mid = json.loads(valid[499])["payload"]["committed_at"]  # injected after the first 500: dated like them
     poisons = [deep_nesting(NETWORK), surrogates_in_packed_batch(NETWORK, mid), wrong_shape_flows(NETWORK)]
-    poisons.append(future_and_ancient(NETWORK))
+    poisons += [future_and_ancient(NETWORK), unstorable_flow(NETWORK, mid)]
     poisons.append(oversized_bluesky_reply(NETWORK, mid))  # once a 1.29 MB flows record: exit 70 on every restart
     poisons.append(recent_outlier(NETWORK))  # stored, held by the jump guard: the watermark stays in the history
     assert poisons[-1].held
@@ -74,7 +76,7 @@ def test_poison_and_a_sigkill_lose_and_double_nothing(pipeline: Pipeline) -> Non
     dead = p.consume("dlq", expect=expected_dead, timeout=60)
     reasons = " | ".join(d["reason"] for d in dead)
     assert len(dead) >= expected_dead, reasons  # a redelivered poison record may be dead-lettered twice
-    for words in ("nested deeper", "invalid flows record", "future event", "before 1970"):
+    for words in ("nested deeper", "invalid flows record", "future event", "before 1970", "flows refused the row"):
         assert words in reasons, words
     history_end_ms = max(int(utc(json.loads(r)["payload"]["committed_at"]).timestamp() * 1000) for r in valid)
     assert final_network(p, NETWORK)["watermark_ms"] <= history_end_ms  # yesterday's commit did not move it

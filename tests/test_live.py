@@ -21,12 +21,20 @@ def test_actor_rows_are_throttled_and_network_rows_carry_the_watermark() -> None
             first = await live.tick(pool)
             live.add_many(flows[400:])
             second = await live.tick(pool)
-            third = await live.tick(pool)  # nothing new: nothing to do
-        return [first, second, third]
+            third = await live.tick(pool)  # quiet for a tick: the actor rows the second tick skipped, nothing else
+            fourth = await live.tick(pool)  # still quiet: nothing to do
+        return [first, second, third, fourth]
 
-    first, second, third = asyncio.run(run())
+    first, second, third, fourth = asyncio.run(run())
     assert len(first[0].actors) > 10 and second[0].actors == []  # within the hour: no second actor snapshot
-    assert third == []
+    assert fourth == []
+    (quiet,) = third
+    assert quiet.network == [] and quiet.tunnels == [] and quiet.events() == []
+    assert {a.computed_at for a in quiet.actors} == {second[0].network[0].computed_at}  # the second tick's rows
+    # every flow counted: the skipped rows hold the last batch (once only per actor)
+    valued = [f for f in flows if f.receiver and f.receiver != f.giver]
+    assert sum(a.out_knowledge + a.out_idea + a.out_reputation for a in quiet.actors) == len(valued)
+    assert sum(a.out_knowledge + a.out_idea + a.out_reputation for a in first[0].actors) < len(valued)
     wm = max(f.timestamp for f in flows if f.receiver)  # the watermark counts every applied flow
     assert second[0].network[0].watermark_ms == int(max(f.timestamp for f in flows).timestamp() * 1000)
     assert second[0].network[0].watermark_ms >= int(wm.timestamp() * 1000)

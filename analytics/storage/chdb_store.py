@@ -25,7 +25,8 @@ from chdb import session as chdb_session
 from clickhouse_driver.util.escape import escape_params
 
 from valuenet.analytics.storage.base import DEFAULT_BATCH_SIZE, DEFAULT_DATABASE, Store
-from valuenet.analytics.storage.exceptions import StoreLockedError
+from valuenet.analytics.storage.exceptions import StoreLockedError, WriteError
+from valuenet.analytics.storage.health import SWALLOWED_NAMES
 from valuenet.analytics.storage.tables import TableSpec, create_database_sql
 
 __all__ = ["ChdbStore"]
@@ -38,6 +39,21 @@ _SESSION_SETTINGS = (
     # no insert-time folding): skipping the fold of each inserted block cuts chdb's insert CPU by about a third
     "SET optimize_on_insert = 0",
 )
+
+
+#: The counters of the errors chdb's streaming INSERT reports as success (see :meth:`ChdbStore._insert`).
+_SWALLOWED_SQL = "SELECT name, value, last_error_message FROM system.errors WHERE name IN ({})".format(
+    ", ".join(f"'{name}'" for name in SWALLOWED_NAMES)
+)
+
+
+class SwallowedInsertError(WriteError):
+    """An INSERT chdb acknowledged although it wrote nothing (the error only shows in ``system.errors``)."""
+
+    def __init__(self, table: str, batch_size: int, name: str, message: str) -> None:
+        super().__init__(table, batch_size, f"{message} ({name}; chdb acknowledged the INSERT, wrote nothing)")
+        self.name = name
+        self.store_reason = SWALLOWED_NAMES.get(name, "")
 
 
 class _UTCServerInfo:
@@ -98,6 +114,7 @@ class ChdbStore(Store):
             ) from e
         for statement in _SESSION_SETTINGS:
             self._session.query(statement)
+        self._errors_seen = self._swallowed_errors()
         self._use_database()
 
     def _use_database(self) -> None:
@@ -128,17 +145,46 @@ class ChdbStore(Store):
 
     def _execute(self, sql: str) -> None:
         with self._lock:
-            self.session.query(sql)
+            try:
+                self.session.query(sql)
+            except Exception:
+                self._resync_errors()
+                raise
 
     def _insert(self, spec: TableSpec, batch: pa.Table) -> None:
+        """One streaming INSERT, then a look at ``system.errors``: chdb 4.x's ``send_insert`` reports success
+        when writing the part failed (disk full, too many parts, a constraint): the rows are gone. A counter
+        of such an error that grew during the insert raises :class:`SwallowedInsertError` instead."""
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, batch.schema) as writer:
             writer.write_table(batch)
         statement = f"INSERT INTO {self.database}.{spec.name} ({', '.join(spec.column_names)})"
         with self._lock:
-            with self.session.send_insert(statement, "ArrowStream") as inserter:
-                inserter.append(memoryview(sink.getvalue()))
-                inserter.finish()
+            try:
+                with self.session.send_insert(statement, "ArrowStream") as inserter:
+                    inserter.append(memoryview(sink.getvalue()))
+                    inserter.finish()
+            except Exception:
+                self._resync_errors()
+                raise
+            before, self._errors_seen = self._errors_seen, self._swallowed_errors()
+            grown = [(n, m) for n, (count, m) in self._errors_seen.items() if count > before.get(n, (0, ""))[0]]
+        if grown:
+            name, message = min(grown, key=lambda nm: list(SWALLOWED_NAMES).index(nm[0]))
+            raise SwallowedInsertError(spec.name, batch.num_rows, name, message)
+
+    def _resync_errors(self) -> None:
+        """After a statement that raised: its error may have grown a counter :meth:`_insert` watches; not an insert's."""
+        try:
+            self._errors_seen = self._swallowed_errors()
+        except Exception:  # noqa: BLE001 - the statement's own error is the one to raise
+            pass
+
+    def _swallowed_errors(self) -> dict[str, tuple[int, str]]:
+        """``system.errors`` counters of :data:`SWALLOWED_NAMES`: name → (count, last message)."""
+        raw = self.session.query(_SWALLOWED_SQL, "JSONCompact").bytes()
+        rows = json.loads(raw)["data"] if raw else []
+        return {name: (int(value), message) for name, value, message in rows}
 
     def _query(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
         return self._session_query(sql, params)
@@ -147,7 +193,11 @@ class ChdbStore(Store):
         if params:
             sql = sql % escape_params(params, _EscapeContext())
         with self._lock:
-            result = self.session.query(sql, "JSONCompact")
+            try:
+                result = self.session.query(sql, "JSONCompact")
+            except Exception:
+                self._resync_errors()
+                raise
         raw = result.bytes()
         if not raw:
             return []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
-from valuenet.analytics.storage.exceptions import RowError, StoreLockedError, UnknownTableError
+from valuenet.analytics.storage.exceptions import RowError
+from valuenet.analytics.storage.health import blocked_reason, store_health
 from valuenet.schemas.dlq import DlqRecord, dlq_record
 
 __all__ = ["SerializedStore", "StoreSink", "get_sink", "is_transient", "rejected_row", "IsolatingWrite"]
@@ -79,34 +79,41 @@ class StoreSink:
         """Insert ``models`` into ``table``; returns when the store acknowledged, with the dead letters of rows it refused."""
         if not models:
             return []
-        return await self._retrying("write_models", table, list(models))
+        return [rejected_row(table, row, exc) for row, exc in await self._retrying("write_models", table, list(models))]
+
+    async def write_refused(self, table: str, models: Sequence[BaseModel]) -> list[tuple[BaseModel, DlqRecord]]:
+        """As :meth:`write`, but each refused model beside its dead letter (the caller drops them from its state)."""
+        if not models:
+            return []
+        refused = await self._retrying("write_models", table, list(models))
+        return [(row, rejected_row(table, row, exc)) for row, exc in refused]
 
     async def write_rows(self, table: str, rows: list[dict]) -> list[DlqRecord]:
         """Insert plain row dicts into ``table`` on its lane's I/O thread; the dead letters of refused rows."""
         if not rows:
             return []
-        return await self._retrying("write", table, rows)
+        return [rejected_row(table, row, exc) for row, exc in await self._retrying("write", table, rows)]
 
-    async def _retrying(self, method: str, table: str, rows: list) -> list[DlqRecord]:
-        """A store that is down (restart, network) is waited for with backoff; a bad row is isolated, not retried.
+    async def _retrying(self, method: str, table: str, rows: list) -> list[tuple[Any, Exception]]:
+        """A store that cannot take writes now is waited for with backoff; a bad row is isolated, not retried.
 
-        The batch's offsets are not committed meanwhile, so nothing is lost and the partition
-        simply pauses (back-pressure) instead of the agent crashing. Any other error is the
-        data's: :class:`IsolatingWrite` bisects the batch, writes the good rows and returns the
-        refused ones as dead letters naming table and column.
+        Disk full, read-only, too many parts, unreachable (:func:`is_transient`): the batch's
+        offsets are not committed meanwhile, so nothing is lost and the partition simply pauses
+        (back-pressure) instead of the agent crashing; :func:`store_health` says why, at ERROR once
+        per change of state and in ``/healthz`` and ``/metrics``. Any other error is the data's:
+        :class:`IsolatingWrite` bisects the batch, writes the good rows and returns the refused ones.
         """
         loop = asyncio.get_running_loop()
         io, store = self._lane(table)
         fn = getattr(store, method)
         job = IsolatingWrite(fn, table, rows, getattr(store, "batch_size", 0) or len(rows))
+        health = store_health()
 
         def waiting(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome is not None else None
-            reason = _short(exc) if exc is not None else "unknown error"
             delay = state.next_action.sleep if state.next_action is not None else 0.0
-            log.warning(
-                "store unavailable writing %s (%s); retry %d in %.1fs", table, reason, state.attempt_number, delay
-            )
+            if exc is not None:
+                health.failed(table, exc, blocked_reason(exc) or "unavailable", delay)
 
         # only transient errors get out of IsolatingWrite: retried forever, RETRY_FIRST_S doubling up to RETRY_MAX_S
         retrying = AsyncRetrying(
@@ -119,8 +126,9 @@ class StoreSink:
             with attempt:
                 refused = await loop.run_in_executor(io, job.run)
         if attempt.retry_state.attempt_number > 1:
-            log.warning("store write to %s succeeded after %d retries", table, attempt.retry_state.attempt_number - 1)
-        return [rejected_row(table, row, exc) for row, exc in refused]
+            log.info("store write to %s succeeded after %d retries", table, attempt.retry_state.attempt_number - 1)
+            health.succeeded(table)
+        return refused
 
     async def query(self, sql: str, params: dict | None = None, *, lane: str = "flows") -> list[dict]:
         """Run a read query on the I/O thread of the lane that writes table ``lane``."""
@@ -135,42 +143,15 @@ class StoreSink:
 
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
-#: ClickHouse error codes that mean "not now" rather than "not this row": timeouts, network, memory,
-#: read-only replica, too many parts / queries, keeper; and a schema or access the data cannot fix
-#: (unknown table / column / database, authentication): a deploy or migration is under way, every
-#: row would be refused alike, so the batch waits instead of being dead-lettered row by row.
-TRANSIENT_SERVER_CODES = frozenset({3, 32, 159, 202, 209, 210, 241, 242, 252, 285, 319, 394, 425, 999})
-SCHEMA_SERVER_CODES = frozenset({8, 10, 16, 47, 60, 81, 164, 192, 497, 516})
-_CODE = re.compile(r"\bCode: (\d+)")
-
-
-def _error_code(e: BaseException) -> int | None:
-    """The ClickHouse error code of ``e`` (clickhouse-driver's ``code``, or ``Code: N`` in chdb's message)."""
-    code = getattr(e, "code", None)
-    if isinstance(code, int):
-        return code
-    m = _CODE.search(str(e)[:2000])
-    return int(m.group(1)) if m else None
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True when ``exc`` (or an error it chains) says the store is unavailable or mismatched, not that a row is wrong."""
-    from clickhouse_driver import errors as ch
+    """True when ``exc`` (or an error it chains) says the store cannot take writes now, not that a row is wrong.
 
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, RowError):
-            return False
-        if isinstance(e, (ConnectionError, TimeoutError, EOFError, StoreLockedError, UnknownTableError)):
-            return True
-        if isinstance(e, (ch.NetworkError, ch.SocketTimeoutError, ch.UnexpectedPacketFromServerError)):
-            return True
-        if _error_code(e) in TRANSIENT_SERVER_CODES | SCHEMA_SERVER_CODES:
-            return True
-        e = e.__cause__ or e.__context__
-    return False
+    Disk full, read-only, too many parts, out of memory, unreachable, a schema mismatch: the batch
+    waits (:func:`~valuenet.analytics.storage.health.blocked_reason` names why).
+    """
+    return blocked_reason(exc) is not None
 
 
 class IsolatingWrite:

@@ -221,7 +221,7 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120
             console.print(f"[red]worker exited with code {proc.returncode}; see {log}[/red]", highlight=False)
             raise typer.Exit(1)
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            if httpx.get(url, timeout=1.0).status_code in (200, 503):  # 503: up, store writes blocked (it says why)
                 return
         except httpx.HTTPError:
             pass

@@ -1,7 +1,7 @@
 """faust agent of the analytics stage: ``valuenet.flows`` → graph store → ClickHouse + ``valuenet.metrics``.
 
 Effects are idempotent: flows are written to ClickHouse (ReplacingMergeTree on
-event id) before the batch's offsets are committed, and a network's graph is
+event id) before they enter the graph and before the batch's offsets are committed, and a network's graph is
 rebuilt from the stored flows before this process applies its first flow (at
 start and after every rebalance), so a redelivered flow is recognised by its
 event id and counted once.
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from valuenet.analytics.children import die_with_parent
 from valuenet.analytics.live import LiveGraphs
+from valuenet.analytics.storage.health import store_health
 from valuenet.analytics.storage.sink import get_sink
 from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
 from valuenet.pipeline.guard import batch_guard, dead_letter
@@ -95,10 +96,12 @@ def shutdown_compute() -> None:
 
 @app.agent(flows_topic)
 async def build_graph(stream) -> None:
-    """Add each batch of flows to the rolling graph, publish its live counters, then store the flows.
+    """Store each batch of flows, then add what the store accepted to the rolling graph and publish its live counters.
 
-    The live record goes out before the ClickHouse insert so the API sees cheap metrics at
-    Kafka latency; the batch's offsets are committed only after the insert (next iteration).
+    A flow enters the graph (and the live counters) only once ClickHouse holds it: a row the
+    store refuses is dead-lettered and counted nowhere; while the store cannot take writes (disk
+    full, …) the sink retries and nothing is counted or committed. The batch's offsets are
+    committed only after all of it (next iteration).
     """
     sink = get_sink()
     async for events in stream.take_events(BATCH, within=WITHIN_S):
@@ -106,11 +109,18 @@ async def build_graph(stream) -> None:
             flows, future, dead = decode_flows(events)
             networks = {f.network for f in flows} | set(future)
             await live.prepare(networks, sink)
+            refused = await sink.write_refused("flows", flows)
+            if refused:
+                out = {id(flow) for flow, _ in refused}
+                flows = [f for f in flows if id(f) not in out]
+                dead += [letter for _, letter in refused]
+            # a rebalance while the write waited (a blocked store) forgot the graphs: rebuilt here, this batch
+            # included (add_many then knows its event ids); otherwise a no-op
+            await live.prepare(networks, sink)
             live.add_many(flows)
             live.add_future(future)  # after the batch's flows: counted at the watermark they reached
             for record in live.live_events(networks):
                 await metrics_topic.send(key=record.network.encode(), value=record.model_dump_json().encode())
-            dead += await sink.write("flows", flows)
             await dead_letter(dead)
 
 
@@ -170,6 +180,8 @@ class _TickRunner:
     def due(self) -> None:
         """Start a tick now, or skip it when the previous one is still running."""
         if self.running is not None and not self.running.done():
+            if store_health().status() is not None:
+                return  # the tick waits for a blocked store (said by the sink), not for its metrics
             self.skipped += 1
             if self.skipped == 1:
                 log.warning(

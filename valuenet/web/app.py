@@ -26,6 +26,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from valuenet import __version__
+from valuenet.analytics.storage.health import store_health
 from valuenet.analytics.storage.reader import Reader
 from valuenet.config import Settings, get_settings
 from valuenet.schemas.palette import page_head, page_meta
@@ -174,20 +175,24 @@ def create_app(
         return Response(render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/healthz", summary="Liveness")
-    async def healthz() -> dict:
-        """``ok`` plus whether the store answers and the feed's Kafka consumer is connected."""
+    async def healthz() -> JSONResponse:
+        """``ok`` plus whether the store answers and the feed's Kafka consumer is connected; 503 while this
+        process's store writes are blocked (``store_blocked``: reason, cause, since; disk full and the like)."""
         try:
             await run_in_threadpool(reader.ping)
             store_ok = True
         except Exception:  # noqa: BLE001
             store_ok = False
-        return {
-            "status": "ok" if store_ok else "degraded",
+        blocked = store_health().status()
+        body = {
+            "status": "ok" if store_ok and blocked is None else "degraded",
             "store": store_ok,
+            "store_blocked": blocked,
             "kafka": hub.kafka_connected,
             "auth": guard.enabled,
             "version": __version__,
         }
+        return JSONResponse(body, status_code=503 if blocked else 200)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:

@@ -12,6 +12,9 @@ Series (all gauges unless noted):
 - ``valuenet_flows_per_second{network,window,flow_type}``: latest tick's event-time rate.
 - ``valuenet_store_rows{table}``: rows per table (before merges).
 - ``valuenet_kafka_up``, ``valuenet_store_up``: 1 when the last read worked.
+- ``valuenet_store_blocked{reason}``: 1 while this process's store writes are blocked for ``reason``
+  (no_space, read_only, too_many_parts, memory, unavailable, schema, locked), else 0;
+  ``valuenet_store_blocked_seconds``: for how long; ``valuenet_store_write_retries_total`` (counter).
 - ``valuenet_feed_clients``, ``valuenet_feed_events_total{event}`` (counter).
 """
 
@@ -28,6 +31,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from valuenet.analytics.storage.health import REASONS, store_health
 from valuenet.analytics.storage.reader import Reader, _parse_time
 from valuenet.config import Settings
 
@@ -143,6 +147,7 @@ class PipelineCollector(Collector):
                 self._cache = list(self._build(now))
                 self._cache_at = now
             yield from self._cache
+        yield from _blocked_series()  # in-process state, never cached
 
     def _build(self, now: float) -> Iterator[Metric]:
         yield from self._kafka_series(now)
@@ -238,6 +243,24 @@ class PipelineCollector(Collector):
         for t, n in counts.items():
             rows_g.add_metric([t], n)
         yield from (tick, fps, age, rows_g)
+
+
+def _blocked_series() -> Iterator[Metric]:
+    """``valuenet_store_blocked{reason}``, ``valuenet_store_blocked_seconds`` and the write retries of this process."""
+    health = store_health()
+    status = health.status()
+    blocked = GaugeMetricFamily(
+        "valuenet_store_blocked", "1 while store writes are blocked for this reason (offsets held)", labels=["reason"]
+    )
+    for reason in REASONS:
+        blocked.add_metric([reason], 1 if status and status["reason"] == reason else 0)
+    seconds = GaugeMetricFamily("valuenet_store_blocked_seconds", "Seconds store writes have been blocked")
+    seconds.add_metric([], status["seconds"] if status else 0.0)
+    retries = CounterMetricFamily(
+        "valuenet_store_write_retries", "Store writes retried (the store refused them for now)"
+    )
+    retries.add_metric([], health.retries_total)
+    yield from (blocked, seconds, retries)
 
 
 def build_registry(collector: PipelineCollector) -> CollectorRegistry:
