@@ -34,6 +34,7 @@ from valuenet.web.api import StoreError, router
 from valuenet.web.auth import TokenGuard, require_token_for_host
 from valuenet.web.feed import FeedHub
 from valuenet.web.metrics_prom import PipelineCollector, build_registry, render
+from valuenet.web.report import router as report_router
 
 __all__ = ["create_app", "STATIC_DIR"]
 
@@ -153,6 +154,7 @@ def create_app(
         return response
 
     app.include_router(router, dependencies=[Depends(guard)])
+    app.include_router(report_router, dependencies=[Depends(guard)])
 
     @app.get(
         "/api/feed",
