@@ -232,7 +232,13 @@ def _sankey_svg(rep: Report) -> str:
     """Formal teams (left) to detected communities (right), band width ∝ actors (vivainsights' network_p2p)."""
     links = rep.sankey
     teams = sorted({x["team"] for x in links})
-    comms = sorted({x["community"] for x in links}, key=lambda c: (not c.startswith("community"), len(c), c))
+    tpos = {t: i for i, t in enumerate(teams)}
+
+    def barycentre(c: str) -> tuple[float, str]:  # communities face the teams they draw from: fewer crossings
+        mine = [x for x in links if x["community"] == c]
+        return sum(tpos[x["team"]] * x["actors"] for x in mine) / sum(x["actors"] for x in mine), c
+
+    comms = sorted({x["community"] for x in links}, key=barycentre)
     total = sum(x["actors"] for x in links) or 1
     w, gap, top_pad, node_w = 760, 8, 30, 16
     h = 440
