@@ -224,3 +224,50 @@ def test_report_command_in_its_own_process(tmp_path: Path) -> None:
         [*cmd[:6], "--window", "30d", "--out", str(out)], env=env, capture_output=True, text=True, timeout=600
     )
     assert bad.returncode == 1 and "stored windows: 12h" in bad.stderr
+
+
+@pytest.mark.browser
+def test_dashboard_report_button_opens_a_report_with_every_section_filled(filled: tuple, tmp_path: Path) -> None:
+    """Headless Chromium (Playwright) clicks Report on the dashboard; no request leaves 127.0.0.1."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_api import LiveServer
+    from valuenet.web.app import create_app
+
+    settings = Settings(home=tmp_path, network=NETWORK, windows=(WINDOW,))
+    app = create_app(settings, filled[0], kafka=False, feed_poll_seconds=3600)
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with LiveServer(app) as srv, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1300, "height": 1000})
+            requests: list[str] = []
+            context.on("request", lambda req: requests.append(req.url))
+            page = context.new_page()
+            page.goto(srv.url + "/")
+            page.wait_for_function("document.getElementById('window').value === '12h'")
+            with context.expect_page(timeout=180_000) as opened:
+                page.click("#report-open")
+            rep = opened.value
+            rep.wait_for_selector("#communities svg", timeout=180_000)
+            assert "network=synth" in rep.url and "window=12h" in rep.url
+            for sid, title in SECTIONS:
+                section = rep.locator(f"section#{sid}")
+                assert section.locator("h2").inner_text() == title
+                text = section.inner_text().replace(title, "").strip()
+                assert len(text) > 40, (sid, text)
+                assert "No flows in this period" not in text, sid
+            for sid in ("valuemap", "tunnels", "people", "trends", "communities"):
+                assert rep.locator(f"section#{sid} svg").count() >= 1, sid
+            assert rep.locator("#valuemap .vm-exchange").count() > 0
+            assert rep.locator("#tunnels .hm-cell").count() > 0
+            assert rep.locator("#communities .sankey-link").count() >= 2
+            assert rep.locator("#introductions .intro").count() == 3
+            rep.screenshot(path=str(artifacts / "report.png"), full_page=True)
+            foreign = [u for u in requests if not u.startswith(srv.url) and not u.startswith(("data:", "blob:"))]
+            assert foreign == []
+        finally:
+            browser.close()
