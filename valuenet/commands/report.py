@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import typer
 
 from valuenet.config import get_settings
 
-__all__ = ["register", "make_report"]
+__all__ = ["register", "make_report", "fetch_report", "report_exporter", "announce"]
 
 
 def make_report(reader: Any, network: str, window: str, since: str | None, out: Path, k: int, names: bool) -> dict:
@@ -26,6 +27,49 @@ def make_report(reader: Any, network: str, window: str, since: str | None, out: 
     rep = build_report(reader, network, window, since, k=k, names=names, cfg=cfg)
     entry = write_report(render_html(rep, valuemap_svg), out)
     return {**entry, "network": rep.network, "window": rep.window, "period": rep.period, "empty": rep.empty}
+
+
+def fetch_report(src: Any, network: str, window: str, since: str | None, out: Path, names: bool = True) -> dict:
+    """Ask the running service (``GET /api/report``) and write its answer to ``out`` atomically."""
+    from valuenet.commands.source import SourceError, _detail
+
+    fmt = "pdf" if out.suffix.lower() == ".pdf" else "html"
+    params = {"network": network, "window": window, "since": since, "format": fmt, "names": names}
+    r = src.http.get("/api/report", params={k: v for k, v in params.items() if v is not None})
+    if r.status_code >= 400:
+        raise SourceError(f"{src.where} answered {r.status_code}: {_detail(r)}")
+    _write_bytes(r.content, out)
+    return {
+        "file": out.name,
+        "what": "report",
+        "format": fmt,
+        "network": network,
+        "window": window,
+        "bytes": len(r.content),
+        "sha256": hashlib.sha256(r.content).hexdigest(),
+    }
+
+
+def report_exporter(reader: Any, table_exporter: Callable[..., dict]) -> Callable[..., dict]:
+    """An ``analytics.exports.Exporter`` that writes ``what = "report"`` jobs and leaves the rest to ``table_exporter``."""
+
+    def make(what: str, fmt: str, window: str, network: str, out: Path, k: int) -> dict:
+        if what == "report":
+            return make_report(reader, network, window, None, out, k, True)
+        return table_exporter(what, fmt, window, network, out, k)
+
+    return make
+
+
+def announce(run_dir: Path) -> list[bool]:
+    """Post the run's reports to ``VALUENET_REPORT_SLACK_WEBHOOK_URL`` when set (retried, logged, never raises)."""
+    from valuenet.analytics.report.slack import announce_run
+
+    settings = get_settings()
+    if settings.report_slack_webhook_url is None:
+        return []
+    url = settings.report_slack_webhook_url.get_secret_value()
+    return announce_run(run_dir, url, attempts=settings.report_slack_attempts)
 
 
 def _write_bytes(data: bytes, out: Path) -> None:
@@ -58,7 +102,7 @@ def register(app: typer.Typer) -> None:
         """
         from valuenet.analytics.report import PdfError, ReportError
         from valuenet.commands.query import run_with_source
-        from valuenet.commands.source import LocalSource, SourceError, _detail
+        from valuenet.commands.source import LocalSource, SourceError
         from valuenet.console import make_console
 
         settings = get_settings()
@@ -79,13 +123,7 @@ def register(app: typer.Typer) -> None:
                     return make_report(src.reader, net, win, since, out, k_, not no_names)
                 except (ReportError, PdfError) as e:
                     raise SourceError(str(e)) from None
-            fmt = "pdf" if out.suffix.lower() == ".pdf" else "html"
-            params = {"network": net, "window": win, "since": since, "format": fmt, "names": not no_names}
-            r = src.http.get("/api/report", params={k: v for k, v in params.items() if v is not None})
-            if r.status_code >= 400:
-                raise SourceError(f"{src.where} answered {r.status_code}: {_detail(r)}")
-            _write_bytes(r.content, out)
-            return {"file": out.name, "bytes": len(r.content), "sha256": hashlib.sha256(r.content).hexdigest()}
+            return fetch_report(src, net, win, since, out, not no_names)
 
         entry = run_with_source(go)
         console.print(f"wrote the report to {out} ({entry['bytes']} bytes, sha256 {entry['sha256'][:12]}…)")
