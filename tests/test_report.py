@@ -271,3 +271,104 @@ def test_dashboard_report_button_opens_a_report_with_every_section_filled(filled
             assert foreign == []
         finally:
             browser.close()
+
+
+class SlackReceiver:
+    """A local stand-in for a Slack incoming webhook on 127.0.0.1: answers ``fail_first`` posts with 500."""
+
+    def __init__(self, fail_first: int) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.bodies: list[dict] = []
+        self.fail_first = fail_first
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.bodies.append(body)
+                ok = len(outer.bodies) > outer.fail_first
+                self.send_response(200 if ok else 500)
+                self.end_headers()
+                self.wfile.write(b"ok" if ok else b"internal_error")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/secretpart"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> SlackReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _scheduled_run(reader: Reader, out_dir: Path) -> Path:
+    from valuenet.analytics.exports import ExportJob, export, run_jobs
+    from valuenet.commands.report import report_exporter
+
+    jobs = [
+        ExportJob(cron="0 * * * *", what="report", format="html", window=WINDOW, network=NETWORK),
+        ExportJob(cron="0 * * * *", what="tunnels", format="csv", window=WINDOW, network=NETWORK),
+    ]
+
+    def table(what: str, fmt: str, window: str, net: str, out: Path, k: int) -> dict:
+        return export(reader, what, fmt, window, net, out, k)
+
+    return run_jobs(report_exporter(reader, table), jobs, out_dir, NETWORK, 5)
+
+
+def test_scheduled_report_lands_with_its_manifest_and_is_posted_after_retries(filled: tuple, tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    from valuenet.analytics.report.slack import announce_run
+
+    run = _scheduled_run(filled[1], tmp_path / "exports")
+    manifest = json.loads((run / "manifest.json").read_text())
+    files = {f["file"]: f for f in manifest["files"]}
+    assert set(files) == {"synth-report-12h.html", "synth-tunnels-12h.csv"}
+    report_file = run / "synth-report-12h.html"
+    assert files[report_file.name]["sha256"] == hashlib.sha256(report_file.read_bytes()).hexdigest()
+    assert files[report_file.name]["what"] == "report" and files[report_file.name]["window"] == WINDOW
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == [run.name]  # no staging directory left
+    with SlackReceiver(fail_first=2) as slack:
+        assert announce_run(run, slack.url, attempts=4, wait_base=0.01, wait_max=0.05) == [True]
+    assert len(slack.bodies) == 3  # two 500s, retried, then accepted
+    assert str(report_file) in slack.bodies[-1]["text"] and "synth" in slack.bodies[-1]["text"]
+
+
+def test_a_failed_slack_post_is_logged_and_loses_nothing(
+    filled: tuple, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from valuenet.analytics.report.slack import announce_run
+
+    run = _scheduled_run(filled[1], tmp_path / "exports")
+    before = (run / "synth-report-12h.html").read_bytes()
+    with SlackReceiver(fail_first=99) as slack, caplog.at_level("WARNING"):
+        assert announce_run(run, slack.url, attempts=3, wait_base=0.01, wait_max=0.05) == [False]
+    assert len(slack.bodies) == 3
+    assert "Slack post failed after 3 attempts" in caplog.text and "stays on disk" in caplog.text
+    assert "secretpart" not in caplog.text  # the webhook URL is a secret
+    assert (run / "synth-report-12h.html").read_bytes() == before
+
+
+def test_exports_configuration_accepts_report_jobs() -> None:
+    from pydantic import ValidationError
+
+    from valuenet.analytics.exports import ExportError, export
+    from valuenet.config import ExportSchedule
+
+    job = ExportSchedule(cron="0 8 * * 1", what="report", format="pdf", window="7d")
+    assert job.filename == "report-7d.pdf"
+    with pytest.raises(ValidationError, match="cannot be written as 'csv'"):
+        ExportSchedule(cron="0 8 * * 1", what="report", format="csv")
+    with pytest.raises(ExportError, match="valuenet report"):
+        export(None, "report", "html", WINDOW, NETWORK, Path("x.html"))  # type: ignore[arg-type]
