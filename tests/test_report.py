@@ -248,7 +248,10 @@ def test_dashboard_report_button_opens_a_report_with_every_section_filled(filled
             context.on("request", lambda req: requests.append(req.url))
             page = context.new_page()
             page.goto(srv.url + "/")
-            page.wait_for_function("document.getElementById('window').value === '12h'")
+            page.wait_for_selector("#window option[value='12h']", state="attached")
+            page.wait_for_selector("#network option[value='synth']", state="attached")
+            page.select_option("#network", NETWORK)
+            page.select_option("#window", WINDOW)
             with context.expect_page(timeout=180_000) as opened:
                 page.click("#report-open")
             rep = opened.value
