@@ -82,6 +82,7 @@ def test_planted_silos_show_and_groups_under_k_never_do(filled: tuple, report) -
     actors = len({a for link in report.sankey for a in [link["team"]]})
     assert actors >= 2
     assert all(link["actors"] >= 5 for link in report.sankey)
+    assert report.valuemap and all(r["pairs"] >= 5 for r in report.valuemap) and report.valuemap_thin > 0
     total = sum(link["actors"] for link in report.sankey) + report.sankey_suppressed
     assert total == report.summary[0]["value"]  # every actor of the window is in the Sankey or counted as hidden
     strict = build_report(filled[1], NETWORK, WINDOW, k=12)

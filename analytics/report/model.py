@@ -27,8 +27,8 @@ Sections and their formulas:
 Privacy: actor ids are what the store holds (pseudonyms when pseudonymisation is on); names come
 from the directory and can be left out. Groups smaller than ``k`` never appear on their own:
 small teams fold into their segment, and a heatmap cell, a role, a silo or a Sankey node that
-still has fewer than ``k`` actors (or a cell fewer than ``k`` distinct actor pairs) is suppressed
-and counted.
+still has fewer than ``k`` actors (or a heatmap cell or value-map exchange fewer than ``k`` distinct
+actor pairs) is suppressed and counted.
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ class Report:
     summary: list[dict[str, Any]] = field(default_factory=list)
     valuemap: list[dict[str, Any]] = field(default_factory=list)
     valuemap_suppressed: int = 0
+    valuemap_thin: int = 0
     segments: list[str] = field(default_factory=list)
     heatmap: list[dict[str, Any]] = field(default_factory=list)
     heatmap_suppressed: int = 0
@@ -180,8 +181,8 @@ def _groups(g: WindowGraph, k: int) -> tuple[list[str], dict[str, int]]:
     return out, folded
 
 
-def _valuemap_rows(g: WindowGraph, k: int) -> tuple[list[dict[str, Any]], int]:
-    """``roles_exchanges``-shaped rows of the graph (roles under k actors dropped) and the actors dropped."""
+def _valuemap_rows(g: WindowGraph, k: int) -> tuple[list[dict[str, Any]], int, int]:
+    """``roles_exchanges``-shaped rows of the graph, the actors of roles under k and the exchanges under k pairs dropped."""
     groups, sizes = _groups(g, k)
     agg: dict[tuple[str, str, str], list[Any]] = {}
     for t in EDGE_LAYERS:
@@ -194,14 +195,18 @@ def _valuemap_rows(g: WindowGraph, k: int) -> tuple[list[dict[str, Any]], int]:
             slot[0] += v
             slot[1] += 1
     rows = []
+    thin = 0
     for (a, b, t), (n, pairs) in sorted(agg.items()):
+        if pairs < k:  # as the tunnels export: fewer than k distinct actor pairs
+            thin += 1
+            continue
         sa, _, ta = a.partition("/")
         sb, _, tb = b.partition("/")
         rows.append(
             {"src_segment": sa, "src_team": ta, "dst_segment": sb, "dst_team": tb, "flow_type": t}
             | {"n": int(round(n)), "pairs": pairs}
         )
-    return rows, sum(n for grp, n in sizes.items() if n < k)
+    return rows, sum(n for grp, n in sizes.items() if n < k), thin
 
 
 def _segment_volumes(g: WindowGraph) -> dict[tuple[str, str, str], tuple[float, int]]:
@@ -382,7 +387,7 @@ def build_report(
             ("idea pickup median (s)", "idea_pickup_median_s"),
         )
     ]
-    rep.valuemap, rep.valuemap_suppressed = _valuemap_rows(g, k)
+    rep.valuemap, rep.valuemap_suppressed, rep.valuemap_thin = _valuemap_rows(g, k)
     rep.segments, rep.heatmap, rep.heatmap_suppressed = _heatmap(g, gp, k)
     for key in ("brokers", "influencers", "key_persons"):
         now_v = _per_actor(cur, key, k)

@@ -444,8 +444,9 @@ def _valuemap(rep: Report, valuemap_svg: ValueMapSvg) -> str:
     if rep.empty:
         return _empty(rep)
     note = (
-        f"<p class='note'>{rep.valuemap_suppressed} actor(s) in roles under k = {rep.k} not shown.</p>"
-        if rep.valuemap_suppressed
+        f"<p class='note'>Not shown (under k = {rep.k}): {rep.valuemap_suppressed} actor(s) in roles that small, "
+        f"{rep.valuemap_thin} exchange(s) between fewer distinct actor pairs.</p>"
+        if rep.valuemap_suppressed or rep.valuemap_thin
         else ""
     )
     return valuemap_svg(rep.valuemap, rep.network, rep.period) + note
