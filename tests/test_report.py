@@ -97,6 +97,8 @@ def test_three_introductions_with_their_effect_and_the_periods_alerts(filled: tu
     assert len(report.introductions) == 3
     for r in report.introductions:
         assert r["effect"] and r["reason"] and r["hops_saved"] > 0
+    section = render_html(report, valuemap_svg).split('id="introductions"', 1)[1].split("</section>", 1)[0]
+    assert section.count("<li>") == sum(len(r["effect"]) for r in report.introductions) and "['" not in section
     assert report.alerts and {a["raised_at"] for a in report.alerts} <= {
         a["raised_at"] for a in reader.alerts(NETWORK, None, 500)
     }

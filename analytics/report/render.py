@@ -410,6 +410,13 @@ def _alerts(rep: Report) -> str:
     return f"<table><tr><th>raised</th><th>kind</th><th>window</th><th>what</th></tr>{rows}</table>"
 
 
+def _effect(effect: Any) -> str:
+    """The impact analysis' summary: a list of sentences as bullets, a sentence as a paragraph."""
+    if isinstance(effect, list | tuple):
+        return "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in effect) + "</ul>"
+    return f"<p>{_e(effect)}</p>"
+
+
 def _introductions(rep: Report) -> str:
     if rep.empty:
         return _empty(rep)
@@ -418,8 +425,8 @@ def _introductions(rep: Report) -> str:
     return "".join(
         f"<div class='card intro'><h3>{r['rank']}. Introduce {_who(r['actor_a'], r['name_a'])} "
         f"({_e(r['group_a'])}) to {_who(r['actor_b'], r['name_b'])} ({_e(r['group_b'])})</h3>"
-        f"<p>{_e(r['reason'])}</p><p><b>Effect:</b> {_e(r['effect'])} "
-        f"<span class='note'>({_num(r['hops_saved'])} hops saved, {_num(r['newly_reachable'])} new connections)</span></p></div>"
+        f"<p>{_e(r['reason'])}</p><p><b>Effect</b> <span class='note'>({_num(r['hops_saved'])} hops saved, "
+        f"{_num(r['newly_reachable'])} new actor-to-group connections)</span></p>{_effect(r['effect'])}</div>"
         for r in rep.introductions
     )
 
