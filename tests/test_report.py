@@ -227,6 +227,31 @@ def test_report_command_in_its_own_process(tmp_path: Path) -> None:
         [*cmd[:6], "--window", "30d", "--out", str(out)], env=env, capture_output=True, text=True, timeout=600
     )
     assert bad.returncode == 1 and "stored windows: 12h" in bad.stderr
+    # scheduled: `valuenet export --schedule --once` with a report job, announced on a local Slack receiver
+    toml = tmp_path / "valuenet.toml"
+    toml.write_text(
+        f'[[exports]]\ncron = "0 7 * * 1"\nwhat = "report"\nformat = "html"\nwindow = "{WINDOW}"\nnetwork = "{NETWORK}"\n'
+    )
+    with SlackReceiver(fail_first=1) as slack:
+        sched = {
+            **env,
+            "VALUENET_CONFIG": str(toml),
+            "VALUENET_EXPORT_DIR": str(tmp_path / "exports"),
+            "VALUENET_REPORT_SLACK_WEBHOOK_URL": slack.url,
+        }
+        r = subprocess.run(
+            [sys.executable, "-m", "valuenet.cli", "export", "--schedule", "--once"],
+            env=sched,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
+        )
+    assert r.returncode == 0, r.stderr
+    (run,) = (tmp_path / "exports").iterdir()
+    assert (run / "synth-report-12h.html").read_text().count('class="report-section"') == len(SECTIONS)
+    assert len(slack.bodies) == 2 and "synth-report-12h.html" in slack.bodies[-1]["text"]
+    assert "secretpart" not in r.stderr + r.stdout
 
 
 @pytest.mark.browser
