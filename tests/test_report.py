@@ -383,7 +383,7 @@ def test_a_failed_slack_post_is_logged_and_loses_nothing(
 
     run = _scheduled_run(filled[1], tmp_path / "exports")
     before = (run / "synth-report-12h.html").read_bytes()
-    with SlackReceiver(fail_first=99) as slack, caplog.at_level("WARNING"):
+    with SlackReceiver(fail_first=99) as slack, caplog.at_level("DEBUG"):
         assert announce_run(run, slack.url, attempts=3, wait_base=0.01, wait_max=0.05) == [False]
     assert len(slack.bodies) == 3
     assert "Slack post failed after 3 attempts" in caplog.text and "stays on disk" in caplog.text

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-import httpx
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 __all__ = ["SlackPostError", "post_message", "report_message", "announce_run"]
@@ -27,12 +28,19 @@ class SlackPostError(RuntimeError):
 
 
 def _post_once(url: str, payload: dict[str, Any], timeout: float) -> None:
+    """One POST (urllib: unlike httpx's INFO request log, it never writes the secret URL to a log)."""
+    body = json.dumps(payload).encode("utf-8")
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
     try:
-        r = httpx.post(url, json=payload, timeout=timeout)
-    except httpx.HTTPError as e:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status = r.status
+    except urllib.error.HTTPError as e:
+        detail = e.read()[:200].decode("utf-8", "replace")
+        raise SlackPostError(f"the Slack webhook answered {e.code}: {detail}") from None
+    except (OSError, ValueError) as e:  # URLError, timeouts, refused connections
         raise SlackPostError(f"no answer from the Slack webhook: {type(e).__name__}") from None
-    if r.status_code >= 300:
-        raise SlackPostError(f"the Slack webhook answered {r.status_code}: {r.text[:200]}")
+    if status >= 300:
+        raise SlackPostError(f"the Slack webhook answered {status}")
 
 
 def post_message(
@@ -45,6 +53,9 @@ def post_message(
     timeout: float = 10.0,
 ) -> bool:
     """Post ``payload`` to the webhook with retries; True when Slack accepted it, False (logged) otherwise."""
+    if not url.startswith(("https://", "http://")):
+        log.error("the Slack webhook URL is not http(s); the report stays on disk")
+        return False
     retrying = Retrying(
         stop=stop_after_attempt(attempts),
         wait=wait_exponential(multiplier=wait_base, max=wait_max),
