@@ -54,7 +54,8 @@ svg { max-width: 100%; height: auto; }
 @media print {
   body { background: #fff; }
   header.report-head { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  section.report-section { box-shadow: none; break-before: page; page-break-before: always; margin: 0; }
+  section.report-section { box-shadow: none; margin: 0; }
+  section.report-section + section.report-section { break-before: page; page-break-before: always; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 @page { size: A4; margin: 12mm; }
