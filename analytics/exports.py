@@ -317,6 +317,8 @@ def export(
     progress: Progress | None = None,
 ) -> dict:
     """Collect and write one export; returns its manifest entry."""
+    if what == "report":  # drawn with the web layer's value map: valuenet.commands.report.make_report
+        raise ExportError("a report is written by `valuenet report` or a scheduled [[exports]] job, not as a table")
     if what not in WHAT:
         raise ExportError(f"--what must be one of {', '.join(WHAT)}, not {what!r}")
     if fmt not in FORMATS[what]:

@@ -20,6 +20,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("eval_network", None),  # valuenet eval network (after classify: it adds to the eval group)
     ("web", None),  # valuenet serve
     ("export", None),  # valuenet export
+    ("report", None),  # valuenet report
     ("whatif", None),  # valuenet whatif, recommend, keyperson
     ("dlq", "dlq"),  # valuenet dlq list|show|replay
 ]

@@ -31,15 +31,16 @@ DLQ_RETENTION_DAYS = 30
 DEFAULT_WINDOWS = ("1h", "24h", "7d")
 
 # Exports: what can be exported, and in which formats (valuenet.analytics.exports writes them).
-ExportWhat = Literal["actors", "tunnels", "network", "flows", "graph"]
-ExportFormat = Literal["csv", "parquet", "json", "gexf", "graphml"]
-EXPORT_WHAT: tuple[str, ...] = ("actors", "tunnels", "network", "flows", "graph")
+ExportWhat = Literal["actors", "tunnels", "network", "flows", "graph", "report"]
+ExportFormat = Literal["csv", "parquet", "json", "gexf", "graphml", "html", "pdf"]
+EXPORT_WHAT: tuple[str, ...] = ("actors", "tunnels", "network", "flows", "graph", "report")
 EXPORT_FORMATS: dict[str, tuple[str, ...]] = {
     "actors": ("csv", "parquet", "json"),
     "tunnels": ("csv", "parquet", "json"),
     "network": ("csv", "parquet", "json"),
     "flows": ("csv", "parquet", "json"),
     "graph": ("gexf", "graphml", "json"),
+    "report": ("html", "pdf"),  # the periodic report (valuenet.analytics.report)
 }
 
 
@@ -193,6 +194,15 @@ class Settings(BaseSettings):
     )
     export_dir: Path | None = Field(None, description="Periodic exports directory. Env VALUENET_EXPORT_DIR")
     export_k: int = Field(5, description="Group-level exports suppress groups smaller than k. Env VALUENET_EXPORT_K")
+    report_slack_webhook_url: SecretStr | None = Field(
+        None,
+        description="Slack incoming webhook that scheduled reports are announced to. Env VALUENET_REPORT_SLACK_WEBHOOK_URL",
+    )
+    report_slack_attempts: int = Field(
+        5,
+        ge=1,
+        description="Attempts of one Slack post (exponential backoff between). Env VALUENET_REPORT_SLACK_ATTEMPTS",
+    )
     exports: list[ExportSchedule] = Field(
         default_factory=list,
         description="Periodic exports: [[exports]] tables (cron, what, format, window, network) of the TOML file",

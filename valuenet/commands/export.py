@@ -63,25 +63,38 @@ def register(app: typer.Typer) -> None:
             export_dir = settings.export_dir
 
             def scheduled(src: LocalSource | RemoteSource) -> None:
+                from valuenet.analytics.exports import export as export_table
+                from valuenet.commands.report import announce, fetch_report, report_exporter
+
                 reader: Reader | Exporter
                 if isinstance(src, LocalSource):
-                    reader = src.reader
-                else:  # the running service holds the store: each file through its /api/export
+                    local = src.reader
+
+                    def table(what: str, fmt: str, window: str, net: str, out: Path, k: int) -> dict:
+                        return export_table(local, what, fmt, window, net, out, k)
+
+                    reader = report_exporter(local, table)  # what = "report" jobs: valuenet.commands.report
+                else:  # the running service holds the store: each file through its /api/export (/api/report)
                     remote = src
 
                     def reader(what: str, fmt: str, window: str, net: str, out: Path, k: int) -> dict:
+                        if what == "report":
+                            return fetch_report(remote, net, window, None, out)
                         return remote.export(what, fmt, window, net, out, k, lambda done, total: None)
+
+                def ran(path: Path) -> None:
+                    console.print(f"exported into {path}")
+                    announce(path)  # scheduled reports to Slack when configured (retried, logged)
 
                 net = network or settings.network
                 try:
                     if once:
                         path = run_jobs(reader, jobs, export_dir, net, k_)
                         console.print(f"exported {len(jobs)} file(s) into {path}")
+                        announce(path)
                     else:
                         console.print(f"running {len(jobs)} export job(s) into {export_dir}; Ctrl-C to stop")
-                        run_schedule(
-                            reader, jobs, export_dir, net, k_, on_run=lambda p: console.print(f"exported into {p}")
-                        )
+                        run_schedule(reader, jobs, export_dir, net, k_, on_run=ran)
                 except KeyboardInterrupt:
                     pass
                 except ExportError as e:

@@ -36,6 +36,7 @@ from valuenet.web.auth import HostAllowList, TokenGuard, is_loopback, require_to
 from valuenet.web.dlq_api import router as dlq_router
 from valuenet.web.feed import FeedHub
 from valuenet.web.metrics_prom import PipelineCollector, build_registry, render
+from valuenet.web.report import router as report_router
 
 __all__ = ["create_app", "STATIC_DIR"]
 
@@ -158,6 +159,7 @@ def create_app(
         app.add_middleware(HostAllowList, allowed=(settings.api_host, *settings.api_allowed_hosts))
     app.include_router(router, dependencies=[Depends(guard)])
     app.include_router(dlq_router, dependencies=[Depends(guard)])
+    app.include_router(report_router, dependencies=[Depends(guard)])
 
     @app.get(
         "/api/feed",
