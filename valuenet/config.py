@@ -128,6 +128,13 @@ class Settings(BaseSettings):
         300,
         description="Events older than the watermark minus this are counted late. Env VALUENET_ALLOWED_LATENESS_SECONDS",
     )
+    classify_uncertain_below: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Flows typed with a calibrated confidence below this count in network metrics' uncertain_flows. "
+        "Env VALUENET_CLASSIFY_UNCERTAIN_BELOW",
+    )
     webhook_networks: dict[str, str] = Field(
         default_factory=dict,
         description="Network of each webhook route (slack, github, discourse, zendesk, generic, generic/<source>); "

@@ -1,24 +1,32 @@
-"""Layer 3: a linear text model for text-bearing kinds (post, reply, mention, quote, ticket).
+"""Layer 3: the learned text model for text-bearing kinds (post, reply, mention, quote, ticket).
 
-Training: scikit-learn ``LogisticRegression`` (multinomial, lbfgs — deterministic) over
-binary features from :func:`valuenet.processors.classify.text.features` (unigrams, bigrams, first
-and last word, length bucket, "?", kind, source), vectorised by ``DictVectorizer``.
+Features of a normalised text ``x`` (see ``docs/flow-model.md``):
 
-Prediction does not call scikit-learn: the fitted coefficients are exported to a plain
-``feature → per-class weights`` dict, so one prediction is a few dict look-ups and
-additions (the exact decision function of the fitted model, because the features are
-binary and unscaled); it runs in pure Python (no numpy/scipy per event — their call
-overhead dominated short texts)::
+- binary lexical features from :func:`valuenet.processors.classify.text.features` (unigrams,
+  bigrams, first and last word, length bucket, "?", kind, source), vectorised by ``DictVectorizer``;
+- a *meaning* vector: the SIF-weighted mean of static word vectors distilled from the quantised
+  MiniLM-L6 sentence encoder (:mod:`.distill`; the table ships as ``data/minilm-words.npz``)::
 
-    score_c = b_c + Σ_{f ∈ features(x)} w_{f,c}
-    P(c | x) = exp(score_c) / Σ_k exp(score_k)
+      m(x) = Σ_{w ∈ x} a_w v_w / Σ_{w ∈ x} a_w,   a_w = α / (α + p(w)),  α = 1e-3
 
-The explanation names the three features contributing most to the winning class (ties: the
-feature met first). ``predict_many`` gives the same results with one sparse product per batch.
+  standardised per dimension with the training mean μ and deviation σ.
+
+Head: scikit-learn ``LogisticRegression`` (multinomial, lbfgs — deterministic, balanced class
+weights). Because the head is linear and the mean is linear in the word vectors, the fitted
+model is exported to plain dicts and predicts without numpy::
+
+    z_c = b_c − Σ_d μ_d β_{c,d}/σ_d + Σ_{f ∈ features(x)} w_{f,c} + Σ_w a_w u_{w,c} / Σ_w a_w,
+    u_{w,c} = Σ_d v_{w,d} β_{c,d} / σ_d
+    P(c | x) = exp(z_c / T) / Σ_k exp(z_k / T)
+
+``T`` is the temperature fitted on a group-held-out validation split (:mod:`.learn`). The
+explanation names the three lexical features adding most to the winning class and the meaning
+vector's share (``~sense``).
 
 Where the model comes from (:func:`default_model`): ``$VALUENET_HOME/models/classify-model.json``
-when ``valuenet train classify`` wrote one (corpus + stored corrections), else trained at
-first use from the committed corpus (``corpus.jsonl``, ~0.5 s).
+when ``valuenet train classify`` wrote one, else the shipped ``data/classify-model.json``. A file
+that cannot be read raises :class:`ModelLoadError` naming the file (the worker calls
+:func:`default_model` at start, so it stops there, never mid-stream).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from math import exp
@@ -33,21 +42,21 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
-
 from valuenet.processors.classify.priors import TEXT_KINDS
-from valuenet.processors.classify.text import features, normalise
+from valuenet.processors.classify.text import TOKEN_RE, features, normalise
 from valuenet.processors.classify.vocab import FeatureIndex
 from valuenet.schemas.flow import FlowType
 from valuenet.schemas.interaction import Kind, Source
 
 __all__ = [
     "CORPUS_PATH",
+    "DATA_DIR",
     "LABELS",
+    "SHIPPED_MODEL",
     "Example",
     "TextModel",
     "CorpusError",
+    "ModelLoadError",
     "load_corpus",
     "default_model",
     "model_path",
@@ -55,12 +64,16 @@ __all__ = [
 ]
 
 CORPUS_PATH = Path(__file__).with_name("corpus.jsonl")
+DATA_DIR = Path(__file__).with_name("data")
+SHIPPED_MODEL = DATA_DIR / "classify-model.json"
 LABELS: tuple[str, ...] = tuple(t.value for t in FlowType)
 MODEL_FILE = "classify-model.json"
-DEFAULT_C = 4.0
-_ROW_KEY = 1e4  # sort key row·K − contribution: |weights| ≪ K/2, distinct weights differ by ≥ 1e-6
+FORMAT = 2
+DEFAULT_C = 1.0
+_DOMAIN = ("k=", "s=")  # kind and source name the training corpus, not the flow: not learned (generalisation)
+MIN_DF = 2  # lexical features seen in fewer training texts are dropped (except in corrections)
 _first = itemgetter(0)
-_BATCH_MIN = 16  # below this many texts, the per-item path beats the sparse product
+_findall = TOKEN_RE.findall
 
 
 class CorpusError(ValueError):
@@ -125,10 +138,14 @@ def _example(rec: Any, where: str) -> Example:
     return Example(rec["id"], rec["source"], rec["kind"], text, rec["label"], meta)
 
 
-class TextModel:
-    """A fitted linear model exported to plain dicts; ``predict`` is pure Python."""
+class ModelLoadError(RuntimeError):
+    """A model file is missing, unreadable or malformed; the message names the file and the problem."""
 
-    __slots__ = ("labels", "intercept", "weights", "trained_ids", "fingerprint", "_n", "_mat")
+
+class TextModel:
+    """A fitted linear model over lexical features and distilled word vectors, exported to plain dicts."""
+
+    __slots__ = ("labels", "intercept", "weights", "words", "temperature", "trained_ids", "fingerprint", "_n", "_fi")
 
     def __init__(
         self,
@@ -136,140 +153,156 @@ class TextModel:
         intercept: Sequence[float],
         weights: dict[str, tuple[float, ...]],
         trained_ids: Iterable[str] = (),
+        *,
+        words: dict[str, tuple[float, ...]] | None = None,
+        temperature: float = 1.0,
     ) -> None:
         self.labels = tuple(labels)
         self.intercept = tuple(float(b) for b in intercept)
         self.weights = {k: tuple(float(x) for x in v) for k, v in weights.items()}
+        self.words = {k: tuple(float(x) for x in v) for k, v in (words or {}).items()}  # (a_w, a_w·u_w,c …)
+        self.temperature = float(temperature)
         self.trained_ids = frozenset(trained_ids)
         self.fingerprint = hashlib.sha256("\n".join(sorted(self.trained_ids)).encode()).hexdigest()[:16]
         self._n = len(self.labels)
-        self._mat: tuple[np.ndarray, FeatureIndex, list[tuple[float, ...]]] | None = None
+        self._fi: tuple[FeatureIndex, list[tuple[float, ...]]] | None = None
         if any(len(v) != self._n for v in self.weights.values()):
             raise ValueError(f"every weight vector needs {self._n} values (one per label)")
+        if any(len(v) != self._n + 1 for v in self.words.values()):
+            raise ValueError(f"every word entry needs {self._n + 1} values (weight, then one per label)")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
 
     @classmethod
-    def fit(cls, examples: Sequence[Example], *, C: float = DEFAULT_C) -> TextModel:
-        """Fit on the text-bearing ``examples`` (deterministic for the same input)."""
+    def fit(
+        cls,
+        examples: Sequence[Example],
+        *,
+        C: float = DEFAULT_C,
+        table: Any = None,
+        temperature: float = 1.0,
+    ) -> TextModel:
+        """Fit on the text-bearing ``examples`` (deterministic for the same input and word table)."""
+        import numpy as np
+        import scipy.sparse as sp
         from sklearn.feature_extraction import DictVectorizer
         from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
 
+        from valuenet.processors.classify.learn import WordTable
+
+        tab: WordTable = table if table is not None else WordTable.load()
         ex = sorted((e for e in examples if e.is_text), key=lambda e: e.id)
         if len({e.label for e in ex}) < 2:
             raise ValueError("need at least two labels among text-bearing examples to fit the model")
-        X = [dict.fromkeys(features(normalise(e.text), e.kind, e.source), 1) for e in ex]
+        plains = [normalise(e.text) for e in ex]
+        X = [dict.fromkeys(features(p, e.kind, e.source), 1) for p, e in zip(plains, ex)]
+        df = Counter(f for row in X for f in row)
+        keep = {f for f, n in df.items() if n >= MIN_DF and not f.startswith(_DOMAIN)}
+        keep.update(
+            f for row, e in zip(X, ex) if e.id.startswith("label:") for f in row
+        )  # corrections teach every word
+        X = [{f: 1 for f in row if f in keep} for row in X]
         y = [e.label for e in ex]
         vec = DictVectorizer(sparse=True)
-        Xm = vec.fit_transform(X)
-        clf = LogisticRegression(C=C, max_iter=2000)
-        clf.fit(Xm, y)
+        Xb = vec.fit_transform(X)
+        E = tab.embed(plains)
+        mu = E.mean(axis=0)
+        sd = E.std(axis=0) + 1e-6
+        Xm = sp.hstack([Xb, sp.csr_matrix((E - mu) / sd)]).tocsr()
+        clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+        with threadpool_limits(1):  # BLAS threads only contend on a shared machine (10x slower there)
+            clf.fit(Xm, y)
         labels = [str(c) for c in clf.classes_]
-        coef = clf.coef_
-        intercept = list(clf.intercept_)
+        coef = np.asarray(clf.coef_, dtype=np.float64)
+        intercept = np.asarray(clf.intercept_, dtype=np.float64)
         if len(labels) == 2:  # binary: sklearn keeps one row; expand to two symmetric rows
-            coef = [-coef[0], coef[0]]
-            intercept = [-intercept[0], intercept[0]]
+            coef = np.vstack([-coef[0], coef[0]])
+            intercept = np.array([-intercept[0], intercept[0]])
+        nb = Xb.shape[1]
+        wb, we = coef[:, :nb], coef[:, nb:] / sd  # β_{c,d}/σ_d
+        intercept = intercept - we @ mu
         names = vec.get_feature_names_out()
         weights = {
-            str(name): tuple(round(float(coef[c][j]), 6) for c in range(len(labels))) for j, name in enumerate(names)
+            str(name): tuple(round(float(wb[c, j]), 6) for c in range(len(labels))) for j, name in enumerate(names)
         }
-        return cls(labels, intercept, weights, (e.id for e in ex))
+        U = tab.vectors.astype(np.float64) @ we.T  # u_{w,c}
+        words = {
+            w: (round(float(a), 6), *(round(float(a * u), 6) for u in U[i]))
+            for i, (w, a) in enumerate(zip(tab.words, tab.weights.tolist()))
+        }
+        return cls(labels, intercept.tolist(), weights, (e.id for e in ex), words=words, temperature=temperature)
 
-    def scores(self, feats: Iterable[str]) -> list[float]:
-        """Decision values ``b_c + Σ_{f ∈ set(feats)} w_{f,c}`` per label (each feature counted once)."""
-        get = self.weights.get
-        rows = [w for w in map(get, dict.fromkeys(feats)) if w is not None]
-        if not rows:
-            return list(self.intercept)
-        return [b + sum(col) for b, col in zip(self.intercept, zip(*rows))]
+    def logits(self, plain: str, kind: str, source: str) -> list[float]:
+        """The logits ``z_c`` (before the temperature) in ``labels`` order."""
+        fi, rows = self._index()
+        ws = [rows[i] for i in fi.ids(plain, kind, source)]
+        s = [b + sum(col) for b, col in zip(self.intercept, zip(*ws))] if ws else list(self.intercept)
+        hits = [e for e in map(self.words.get, _findall(plain.lower())) if e is not None]
+        if hits:
+            cols = list(zip(*hits))
+            den = sum(cols[0])
+            if den > 0:
+                s = [x + sum(cols[c + 1]) / den for c, x in enumerate(s)]
+        return s
 
     def predict(self, plain: str, kind: str, source: str) -> tuple[str, float, str]:
-        """(label, probability, explanation) for normalised text of a kind and source.
-
-        Pure Python (a few µs for a short text): the known features' ids come from
-        :class:`~valuenet.processors.classify.vocab.FeatureIndex`, each label's score is a column sum, then a softmax; the
-        explanation names the three features adding most to the winning label.
-        """
-        W, fi, rows = self._matrix()
+        """(label, calibrated probability, explanation) for normalised text of a kind and source."""
+        fi, rows = self._index()
         ids = fi.ids(plain, kind, source)
-        if ids:
-            ws = [rows[i] for i in ids]
-            s = [b + sum(col) for b, col in zip(self.intercept, zip(*ws))]
-        else:
-            ws = []
-            s = list(self.intercept)
+        lex = list(self.intercept)
+        ws = [rows[i] for i in ids]
+        if ws:
+            lex = [b + sum(col) for b, col in zip(lex, zip(*ws))]
+        get = self.words.get
+        hits = [e for e in map(get, _findall(plain.lower())) if e is not None]
+        sense = [0.0] * self._n
+        if hits:
+            cols = list(zip(*hits))
+            den = sum(cols[0])
+            if den > 0:
+                sense = [sum(cols[c + 1]) / den for c in range(self._n)]
+        s = [a + b for a, b in zip(lex, sense)]
         m = max(s)
         best = s.index(m)
-        p = 1.0 / sum([exp(x - m) for x in s])
+        t = self.temperature
+        p = 1.0 / sum([exp((x - m) / t) for x in s])
         names = fi.names
         top = sorted([(w[best], i) for i, w in zip(ids, ws) if w[best] > 0], key=_first, reverse=True)[:3]
         why = ", ".join([f"{names[i]!r} {c:+.2f}" for c, i in top])
         label = self.labels[best]
-        return (label, p, f"model:{label} p={p:.2f} ({why})")
+        return (label, p, f"model:{label} p={p:.2f} ({why}; ~sense {sense[best]:+.2f})")
 
     def predict_many(self, items: Sequence[tuple[str, str, str]]) -> list[tuple[str, float, str]]:
-        """:meth:`predict` for a micro-batch, with identical results: one sparse product for all scores.
+        """:meth:`predict` for a micro-batch (identical results, item by item: pure Python beats numpy here)."""
+        predict = self.predict
+        return [predict(p, k, s) for p, k, s in items]
 
-        Small batches go item by item; larger ones look features up in Python, then compute
-        ``S = X·W + b`` (scipy CSR, summed in the same order as :meth:`predict`) and rank
-        each row's contributions to its winner with one stable ``argsort``.
-        """
-        if len(items) < _BATCH_MIN:
-            predict = self.predict
-            return [predict(p, k, s) for p, k, s in items]
-        W, fi, _ = self._matrix()
-        names = fi.names
-        row_ids = fi.ids
-        flat: list[int] = []
-        extend = flat.extend
-        indptr = [0]
-        push = indptr.append
-        for p, k, s in items:
-            extend(row_ids(p, k, s))
-            push(len(flat))
-        n = len(items)
-        ids = np.array(flat, dtype=np.int64)
-        ptr = np.array(indptr, dtype=np.int64)
-        X = sp.csr_matrix((np.ones(len(flat)), ids, ptr), shape=(n, W.shape[0]))
-        scores = (X @ W).tolist()
-        intercept = self.intercept
-        labels = self.labels
-        best_of: list[int] = []
-        probs: list[float] = []
-        for row in scores:
-            sr = [sc + b for sc, b in zip(row, intercept)]
-            m = max(sr)
-            best_of.append(sr.index(m))
-            probs.append(1.0 / sum([exp(x - m) for x in sr]))
-        rows = np.repeat(np.arange(n), np.diff(ptr))
-        contrib = W[ids, np.array(best_of, dtype=np.int64)[rows]] if flat else np.empty(0)
-        pos = np.flatnonzero(contrib > 0)  # only features adding to the winner are named
-        pos = pos[np.argsort(rows[pos] * _ROW_KEY - contrib[pos], kind="stable")]  # row, then contribution desc
-        r_sorted = rows[pos]
-        keep = pos[np.arange(len(pos)) - np.searchsorted(r_sorted, r_sorted) < 3]  # top 3 per row
-        why_parts: list[list[str]] = [[] for _ in range(n)]
-        for r, i, c in zip(rows[keep].tolist(), ids[keep].tolist(), contrib[keep].tolist()):
-            why_parts[r].append(f"{names[i]!r} {c:+.2f}")
-        out = []
-        for label_i, prob, parts in zip(best_of, probs, why_parts):
-            label = labels[label_i]
-            out.append((label, prob, f"model:{label} p={prob:.2f} ({', '.join(parts)})"))
-        return out
+    def proba(self, plain: str, kind: str, source: str, temperature: float | None = None) -> list[float]:
+        """Class probabilities in ``labels`` order at ``temperature`` (default: the model's)."""
+        s = self.logits(plain, kind, source)
+        t = self.temperature if temperature is None else temperature
+        m = max(s)
+        e = [exp((x - m) / t) for x in s]
+        z = sum(e)
+        return [x / z for x in e]
 
-    def _matrix(self) -> tuple[np.ndarray, FeatureIndex, list[tuple[float, ...]]]:
-        """The weights as a dense (features × labels) matrix, the feature index, and rows as tuples."""
-        if self._mat is None:
+    def _index(self) -> tuple[FeatureIndex, list[tuple[float, ...]]]:
+        """The lexical feature index and the weight rows in its order."""
+        if self._fi is None:
             names = sorted(self.weights)
-            rows = [self.weights[f] for f in names]
-            W = np.array(rows, dtype=np.float64).reshape(len(names), self._n)
-            self._mat = (W, FeatureIndex(names), rows)
-        return self._mat
+            self._fi = (FeatureIndex(names), [self.weights[f] for f in names])
+        return self._fi
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable form."""
         return {
+            "format": FORMAT,
             "labels": list(self.labels),
             "intercept": list(self.intercept),
-            "weights": {k: list(v) for k, v in self.weights.items()},
+            "temperature": self.temperature,
+            "weights": {k: list(v) for k, v in sorted(self.weights.items())},
+            "words": {k: list(v) for k, v in sorted(self.words.items())},
             "trained_ids": sorted(self.trained_ids),
         }
 
@@ -281,6 +314,8 @@ class TextModel:
             doc["intercept"],
             {k: tuple(v) for k, v in doc["weights"].items()},
             doc.get("trained_ids", ()),
+            words={k: tuple(v) for k, v in doc.get("words", {}).items()},
+            temperature=doc.get("temperature", 1.0),
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -293,8 +328,27 @@ class TextModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TextModel:
-        """Read a model written by :meth:`save`."""
-        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read a model written by :meth:`save`; ModelLoadError names the file and what is wrong."""
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ModelLoadError(f"flow model {path}: cannot read it: {e.strerror or e}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelLoadError(f"flow model {path}: not JSON ({e}); retrain with `valuenet train classify`") from None
+        if not isinstance(doc, dict):
+            raise ModelLoadError(f"flow model {path}: expected a JSON object")
+        for name in ("labels", "intercept", "weights"):
+            if name not in doc:
+                raise ModelLoadError(
+                    f"flow model {path}: field '{name}' is missing; retrain with `valuenet train classify`"
+                )
+        unknown = set(doc["labels"]) - set(LABELS) if isinstance(doc["labels"], list) else {"?"}
+        if unknown:
+            raise ModelLoadError(f"flow model {path}: field 'labels': {sorted(unknown)} are not flow types")
+        try:
+            return cls.from_json(doc)
+        except (TypeError, ValueError, AttributeError) as e:
+            raise ModelLoadError(f"flow model {path}: malformed: {e}") from None
 
 
 _default: TextModel | None = None
@@ -310,11 +364,14 @@ def model_path(home: str | os.PathLike[str] | None = None) -> Path:
 
 
 def default_model() -> TextModel:
-    """The model in use: the retrained file if present, else one fitted on the committed corpus (cached)."""
+    """The model in use (cached): ``$VALUENET_HOME/models/classify-model.json`` if present, else the shipped file.
+
+    ModelLoadError (naming the file) when it cannot be read: workers call this at start.
+    """
     global _default
     if _default is None:
         p = model_path()
-        _default = TextModel.load(p) if p.is_file() else TextModel.fit(load_corpus())
+        _default = TextModel.load(p if p.is_file() else SHIPPED_MODEL)
     return _default
 
 
