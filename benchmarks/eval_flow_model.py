@@ -9,7 +9,9 @@ scored on its validation part, per dataset (macro-F1 over the labels present) wi
 ``--previous FILE`` (the previous ``model.py``, e.g. ``git show 4116efa:processors/classify/model.py``)
 adds the previous linear model fitted on the same training part, and on our corpus only (as it shipped).
 
-    python benchmarks/eval_flow_model.py [--previous /tmp/old_model.py] [--json out.json]
+``--cross`` instead trains on all datasets but one and tests on all of that one (an unseen domain).
+
+    python benchmarks/eval_flow_model.py [--previous /tmp/old_model.py] [--cross] [--json out.json]
 """
 
 from __future__ import annotations
@@ -59,21 +61,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--previous", help="the previous model.py, to compare with")
     ap.add_argument("--json", help="write every score and confusion matrix here")
+    ap.add_argument("--cross", action="store_true", help="leave one dataset out instead of the held-out threads")
     args = ap.parse_args()
     examples = [e for e in training_examples() if e.is_text]
-    train, val = group_split(examples)
-    print(f"train {len(train)} texts, validation {len(val)} texts (held out by thread)", flush=True)
-    results: dict[str, Any] = {}
-    _run("this model", TextModel.fit(train), val, results)
+    fit_prev: Callable[[Sequence[Example]], Any] | None = None
     if args.previous:
         spec = importlib.util.spec_from_file_location("previous_model", args.previous)
         assert spec is not None and spec.loader is not None
         prev = importlib.util.module_from_spec(spec)
         sys.modules["previous_model"] = prev
         spec.loader.exec_module(prev)
-        fit: Callable[[Sequence[Example]], Any] = prev.TextModel.fit
-        _run("previous, same training data", fit(train), val, results)
-        _run("previous, our corpus only", fit([e for e in train if dataset_of(e) == "ours"]), val, results)
+        fit_prev = prev.TextModel.fit
+    results: dict[str, Any] = {}
+    if args.cross:  # leave one dataset out: train on the others, test on all of it (a domain it never saw)
+        for ds in sorted({dataset_of(e) for e in examples}):
+            train = [e for e in examples if dataset_of(e) != ds]
+            test = [e for e in examples if dataset_of(e) == ds]
+            print(f"unseen domain {ds}: train {len(train)} texts of the other datasets, test {len(test)}", flush=True)
+            _run(f"this model, without {ds}", TextModel.fit(train), test, results)
+            if fit_prev is not None:
+                _run(f"previous, without {ds}", fit_prev(train), test, results)
+    else:
+        train, val = group_split(examples)
+        print(f"train {len(train)} texts, validation {len(val)} texts (held out by thread)", flush=True)
+        _run("this model", TextModel.fit(train), val, results)
+        if fit_prev is not None:
+            _run("previous, same training data", fit_prev(train), val, results)
+            _run("previous, our corpus only", fit_prev([e for e in train if dataset_of(e) == "ours"]), val, results)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(results, fh, indent=1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ __all__ = [
     "WordTable",
     "TrainReport",
     "load_external",
+    "relabel",
     "training_examples",
     "group_of",
     "dataset_of",
@@ -94,16 +96,38 @@ class WordTable:
         return out
 
 
+def relabel(dataset: str, source_label: str | None, text: str, label: str) -> str:
+    """The label LABELLING.md gives where the shipped mapping disagrees with it.
+
+    Arya's *Social Conversation* is mapped to reputation, but most of its sentences that carry no
+    thanks, praise, agreement or "+1" are chit-chat and meta talk ("Tricky", "**EDIT:**", "Sent from
+    my phone", "Haha that Donald Trump one is quite something"): LABELLING.md makes those ``none``.
+    """
+    if dataset == "arya-github-issues" and source_label == "Social Conversation" and not _SOCIAL_VALUE.search(text):
+        return "none"
+    return label
+
+
+_SOCIAL_VALUE = re.compile(
+    r"thank|thx|\bty\b|great|awesome|nice|cool|love|appreciat|\+1|lgtm|agree|good|congrat|welcome|kudos|excellent|"
+    r"amazing|perfect|sounds|\byes\b|\byep\b|\byeah\b|\bsure\b|fantastic|brilliant|helpful|glad|happy|bravo|wow|sweet|"
+    r"neat|exactly|indeed|right\b|\bok\b|okay|hooray|yay|cheers|:\)|!",
+    re.I,
+)
+
+
 def load_external(data_dir: Path = DATA_DIR) -> list[Example]:
-    """The shipped public corpora as examples (``metadata``: dataset, group, source_label)."""
+    """The shipped public corpora as examples (``metadata``: dataset, group, source_label), :func:`relabel` applied."""
     out: list[Example] = []
     for name, (dataset, source, kind) in DATASETS.items():
         with open(data_dir / name, encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
                     r = json.loads(line)
-                    meta = {"dataset": dataset, "group": r["group"], "source_label": r.get("source_label")}
-                    out.append(Example(r["id"], source, kind, r["text"], r["label"], meta))
+                    sl = r.get("source_label")
+                    meta = {"dataset": dataset, "group": r["group"], "source_label": sl}
+                    label = relabel(dataset, sl, r["text"], r["label"])
+                    out.append(Example(r["id"], source, kind, r["text"], label, meta))
     return out
 
 

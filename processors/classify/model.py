@@ -69,7 +69,8 @@ SHIPPED_MODEL = DATA_DIR / "classify-model.json"
 LABELS: tuple[str, ...] = tuple(t.value for t in FlowType)
 MODEL_FILE = "classify-model.json"
 FORMAT = 2
-DEFAULT_C = 1.0
+DEFAULT_C = 0.3
+SENSE_SCALE = 0.5
 _DOMAIN = ("k=", "s=")  # kind and source name the training corpus, not the flow: not learned (generalisation)
 MIN_DF = 2  # lexical features seen in fewer training texts are dropped (except in corrections)
 _first = itemgetter(0)
@@ -195,6 +196,7 @@ class TextModel:
         C: float = DEFAULT_C,
         table: Any = None,
         temperature: float = 1.0,
+        sense_scale: float = SENSE_SCALE,
     ) -> TextModel:
         """Fit on the text-bearing ``examples`` (deterministic for the same input and word table)."""
         import numpy as np
@@ -223,6 +225,7 @@ class TextModel:
         E = tab.embed(plains)
         mu = E.mean(axis=0)
         sd = E.std(axis=0) + 1e-6
+        sd = sd / sense_scale  # the meaning block enters as (m − μ)/σ · scale: its share against the L2 penalty
         Xm = sp.hstack([Xb, sp.csr_matrix((E - mu) / sd)]).tocsr()
         clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
         with threadpool_limits(1):  # BLAS threads only contend on a shared machine (10x slower there)
