@@ -62,6 +62,7 @@ DATASETS = {  # file → (dataset name, source, kind)
 }
 SIF_ALPHA = 1e-3
 HOLDOUT = 0.25
+UNCERTAIN_BELOW = 0.5  # the default of settings.classify_uncertain_below
 _findall = TOKEN_RE.findall
 
 
@@ -216,7 +217,11 @@ class TrainReport:
     n_val: int
     temperature: float
     ece_before: float
-    ece_after: float
+    ece_after: float  # T fitted and measured on the same validation split
+    ece_crossfit: float  # T fitted on half of the validation threads, measured on the other half (both ways)
+    uncertain_share: float  # validation texts whose calibrated confidence is below UNCERTAIN_BELOW
+    accuracy_uncertain: float | None  # accuracy of the model on those
+    accuracy_certain: float | None  # and on the rest
     per_dataset: dict[str, dict[str, Any]]  # dataset → macro_f1, n, labels, confusion (rows true, cols predicted)
 
     def as_dict(self) -> dict[str, Any]:
@@ -254,12 +259,26 @@ def train(extra: Sequence[Example] = (), *, table: WordTable | None = None) -> t
     t = fit_temperature(z, y)
     pred0, conf0 = _top(z, 1.0)
     _, conf1 = _top(z, t)
+    # honest ECE: T fitted on one half of the validation threads, measured on the other (both ways)
+    half = np.array([int(hashlib.sha256(group_of(e).encode()).hexdigest(), 16) % 2 for e in val], dtype=bool)
+    conf_x = np.empty(len(val))
+    for side in (False, True):
+        fit_on, test_on = half == side, half != side
+        if fit_on.any() and test_on.any():
+            conf_x[test_on] = _top(z[test_on], fit_temperature(z[fit_on], y[fit_on]))[1]
+        else:
+            conf_x[test_on] = conf1[test_on]
+    below = conf1 < UNCERTAIN_BELOW
     report = TrainReport(
         n_train=len(tr),
         n_val=len(val),
         temperature=t,
         ece_before=round(ece(conf0, pred0 == y), 4),
         ece_after=round(ece(conf1, pred0 == y), 4),
+        ece_crossfit=round(ece(conf_x, pred0 == y), 4),
+        uncertain_share=round(float(below.mean()), 4),
+        accuracy_uncertain=round(float((pred0 == y)[below].mean()), 4) if below.any() else None,
+        accuracy_certain=round(float((pred0 == y)[~below].mean()), 4) if (~below).any() else None,
         per_dataset=_scores(m_tr, val, z, y),
     )
     return TextModel.fit(examples, table=tab, temperature=t), report

@@ -89,7 +89,9 @@ def train_classify(
     )
     console.print(
         f"validation (held out by thread): {r.n_val} texts; temperature {r.temperature}; "
-        f"ECE {r.ece_before:.3f} → {r.ece_after:.3f}"
+        f"ECE {r.ece_before:.3f} → {r.ece_after:.3f} (cross-fitted {r.ece_crossfit:.3f}); "
+        f"{r.uncertain_share:.1%} below confidence 0.5 (accuracy {r.accuracy_uncertain} there, "
+        f"{r.accuracy_certain} above)"
     )
     tab = Table(title="macro-F1 on the group-held-out validation split (model alone)")
     for col in ("dataset", "texts", "macro-F1"):
