@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ __all__ = [
     "training_examples",
     "group_of",
     "dataset_of",
+    "dataset_weights",
     "group_split",
     "fit_temperature",
     "ece",
@@ -143,6 +145,17 @@ def dataset_of(e: Example) -> str:
     if isinstance(d, str):
         return d
     return "labels" if e.id.startswith("label:") else "ours"
+
+
+def dataset_weights(examples: Sequence[Example]) -> np.ndarray:
+    """Per-example weights giving every dataset the same total weight: ``w = N / (D · N_d)``.
+
+    Corrections count with our corpus (a handful of them must not outweigh a dataset). Without it
+    GoEmotions (all reputation/none) and Arya (mostly idea/knowledge) would set the class priors.
+    """
+    ds = ["ours" if d == "labels" else d for d in map(dataset_of, examples)]
+    n = Counter(ds)
+    return np.array([len(ds) / (len(n) * n[d]) for d in ds])
 
 
 def group_of(e: Example) -> str:
@@ -286,8 +299,6 @@ def train(extra: Sequence[Example] = (), *, table: WordTable | None = None) -> t
 
 def build_table(words: Sequence[str] | None = None, encoder: Path | None = None) -> WordTable:
     """Distil the word table from the MiniLM encoder: our training words + whole-word WordPiece entries, SIF weights from the training texts."""
-    from collections import Counter
-
     from valuenet.processors.classify.distill import distil, wordpiece_words
 
     counts = Counter(w for e in training_examples() for w in _findall(normalise(e.text).lower()))

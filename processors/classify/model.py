@@ -205,7 +205,7 @@ class TextModel:
         from sklearn.linear_model import LogisticRegression
         from threadpoolctl import threadpool_limits
 
-        from valuenet.processors.classify.learn import WordTable
+        from valuenet.processors.classify.learn import WordTable, dataset_weights
 
         tab: WordTable = table if table is not None else WordTable.load()
         ex = sorted((e for e in examples if e.is_text), key=lambda e: e.id)
@@ -229,7 +229,7 @@ class TextModel:
         Xm = sp.hstack([Xb, sp.csr_matrix((E - mu) / sd)]).tocsr()
         clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
         with threadpool_limits(1):  # BLAS threads only contend on a shared machine (10x slower there)
-            clf.fit(Xm, y)
+            clf.fit(Xm, y, sample_weight=dataset_weights(ex))
         labels = [str(c) for c in clf.classes_]
         coef = np.asarray(clf.coef_, dtype=np.float64)
         intercept = np.asarray(clf.intercept_, dtype=np.float64)
