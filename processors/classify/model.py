@@ -319,7 +319,7 @@ class TextModel:
             toks = _findall(p.lower())
             flat.extend(of_tokens(toks, p, k, s))
             indptr.append(len(flat))
-            wflat.extend([j for j in map(wget, toks) if j is not None])
+            wflat.extend(filter(None, map(wget, toks)))  # known words' rows (from 1: row 0 is unused), in order
             wptr.append(len(wflat))
         n = len(items)
         ids = np.array(flat, dtype=np.int64)
@@ -367,8 +367,10 @@ class TextModel:
             fi, rows = self._index()
             W = np.array(rows, dtype=np.float64).reshape(len(rows), self._n)
             words = sorted(self.words)
-            WW = np.array([self.words[w] for w in words], dtype=np.float64).reshape(len(words), self._n + 1)
-            self._mats = (W, {w: i for i, w in enumerate(words)}, WW)
+            WW = np.zeros((len(words) + 1, self._n + 1))  # row 0 unused: word ids start at 1 (filter(None, …))
+            if words:
+                WW[1:] = np.array([self.words[w] for w in words], dtype=np.float64)
+            self._mats = (W, {w: i for i, w in enumerate(words, start=1)}, WW)
         return self._mats
 
     def proba(self, plain: str, kind: str, source: str, temperature: float | None = None) -> list[float]:
