@@ -233,9 +233,9 @@ class TextModel:
         labels = [str(c) for c in clf.classes_]
         coef = np.asarray(clf.coef_, dtype=np.float64)
         intercept = np.asarray(clf.intercept_, dtype=np.float64)
-        if len(labels) == 2:  # binary: sklearn keeps one row; expand to two symmetric rows
-            coef = np.vstack([-coef[0], coef[0]])
-            intercept = np.array([-intercept[0], intercept[0]])
+        if len(labels) == 2:  # binary: sklearn keeps one row z; rows ∓z/2 give softmax = sigmoid(z), its probability
+            coef = np.vstack([-coef[0], coef[0]]) / 2
+            intercept = np.array([-intercept[0], intercept[0]]) / 2
         nb = Xb.shape[1]
         wb, we = coef[:, :nb], coef[:, nb:] / sd  # β_{c,d}/σ_d
         intercept = intercept - we @ mu
