@@ -105,12 +105,23 @@ def relabel(dataset: str, source_label: str | None, text: str, label: str) -> st
     Arya's *Social Conversation* is mapped to reputation, but most of its sentences that carry no
     thanks, praise, agreement or "+1" are chit-chat and meta talk ("Tricky", "**EDIT:**", "Sent from
     my phone", "Haha that Donald Trump one is quite something"): LABELLING.md makes those ``none``.
+    Arya's *Solution Discussion* is mapped to idea, but its sentences with no proposing word (should,
+    could, suggest, maybe, instead, I think, …) explain, report findings or show what was tried ("moving
+    mean and variance are not trainable variables", "1.5 expects Cuda 9.0, not 9.1", "I tried changing
+    the n_jobs parameter to 1, -1, but neither of these worked"): knowledge (``none`` when a question).
     """
     if dataset == "arya-github-issues" and source_label == "Social Conversation" and not _SOCIAL_VALUE.search(text):
         return "none"
+    if dataset == "arya-github-issues" and source_label == "Solution Discussion" and not _PROPOSING.search(text):
+        return "none" if text.rstrip().endswith("?") else "knowledge"
     return label
 
 
+_PROPOSING = re.compile(
+    r"\b(?:should|could|would|suggest|propos|maybe|perhaps|instead|let's|i think|how about|what about|what if|"
+    r"might|prefer|option|alternative|wish|rather|idea|consider)",
+    re.I,
+)
 _SOCIAL_VALUE = re.compile(
     r"thank|thx|\bty\b|great|awesome|nice|cool|love|appreciat|\+1|lgtm|agree|good|congrat|welcome|kudos|excellent|"
     r"amazing|perfect|sounds|\byes\b|\byep\b|\byeah\b|\bsure\b|fantastic|brilliant|helpful|glad|happy|bravo|wow|sweet|"

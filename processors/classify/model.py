@@ -214,7 +214,9 @@ class TextModel:
         plains = [normalise(e.text) for e in ex]
         X = [dict.fromkeys(features(p, e.kind, e.source), 1) for p, e in zip(plains, ex)]
         df = Counter(f for row in X for f in row)
-        keep = {f for f, n in df.items() if n >= MIN_DF and not f.startswith(_DOMAIN)}
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        keep = {f for f, n in df.items() if n >= MIN_DF and not f.startswith(_DOMAIN) and f not in ENGLISH_STOP_WORDS}
         keep.update(
             f for row, e in zip(X, ex) if e.id.startswith("label:") for f in row
         )  # corrections teach every word
