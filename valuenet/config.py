@@ -166,6 +166,13 @@ class Settings(BaseSettings):
         description="Flows in a row held ahead in one lane that confirm a real jump (all are then applied). "
         "Env VALUENET_WATERMARK_CONFIRMATIONS",
     )
+    classify_uncertain_below: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Flows typed with a calibrated confidence below this count in network metrics' uncertain_flows. "
+        "Env VALUENET_CLASSIFY_UNCERTAIN_BELOW",
+    )
     webhook_networks: dict[str, str] = Field(
         default_factory=dict,
         description="Network of each webhook route (slack, github, discourse, zendesk, generic, generic/<source>); "

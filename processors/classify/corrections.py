@@ -13,10 +13,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from valuenet.processors.classify.model import LABELS, Example, TextModel, load_corpus, model_path, set_default_model
+from valuenet.processors.classify.model import LABELS, Example, TextModel, model_path, set_default_model
 from valuenet.schemas.flow import FlowType
 
-__all__ = ["CorrectionError", "check_label", "correction_row", "label_examples", "retrain"]
+__all__ = ["CorrectionError", "check_label", "correction_row", "label_examples", "retrain", "last_report"]
+
+last_report: Any = None  # the TrainReport of the latest retrain() in this process
 
 
 class CorrectionError(ValueError):
@@ -57,10 +59,17 @@ def label_examples(rows: Iterable[dict[str, Any]]) -> list[Example]:
     ]
 
 
-def retrain(extra: list[Example] | None = None, *, home: Any = None) -> TextModel:
-    """Fit on the committed corpus plus ``extra`` examples (stored corrections), save it as the default model."""
-    model = TextModel.fit(load_corpus() + list(extra or []))
-    model.save(model_path(home))
+def retrain(extra: list[Example] | None = None, *, home: Any = None, out: Any = None) -> TextModel:
+    """Fit on corpus + shipped public corpora + ``extra`` (stored corrections), calibrated; save it as the default model.
+
+    ``out``: write there instead of ``$VALUENET_HOME/models/classify-model.json``. The validation report of the
+    run is kept in :data:`last_report`.
+    """
+    global last_report
+    from valuenet.processors.classify.learn import train
+
+    model, last_report = train(list(extra or []))
+    model.save(out or model_path(home))
     set_default_model(model)
     from valuenet.processors.classify import reset_caches
 

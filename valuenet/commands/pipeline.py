@@ -45,8 +45,14 @@ def worker(
             typer.secho(f"valuenet worker --serve: {e}", fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
     from valuenet.pipeline.runtime import run_worker
+    from valuenet.processors.classify.model import ModelLoadError, default_model
     from valuenet.web.app import create_app
 
+    try:
+        default_model()  # at start: a model file that cannot be loaded stops the worker here, never mid-stream
+    except ModelLoadError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
     run_worker(web=create_app if serve else None, loglevel=loglevel)
 
 

@@ -7,6 +7,7 @@ from functools import partial
 from valuenet.analytics.storage.reader import Reader, StoreLike
 from valuenet.config import Settings, get_settings
 from valuenet.processors.classify import to_flow
+from valuenet.processors.classify.model import default_model
 from valuenet.processors.dedupe import Deduper
 from valuenet.processors.identity import IdentityResolver
 from valuenet.processors.privacy import from_settings as pseudonymiser_from_settings
@@ -18,6 +19,7 @@ __all__ = ["build_stage", "warm_from_store"]
 def build_stage(settings: Settings | None = None) -> ProcessorStage:
     """A ready ProcessorStage configured by ``settings`` (environment / TOML)."""
     settings = settings or get_settings()
+    default_model()  # load the flow model now: a bad model file stops the worker at start (ModelLoadError)
     pseudonymiser = pseudonymiser_from_settings(settings)
     return ProcessorStage(
         dedupe=Deduper(),

@@ -81,7 +81,7 @@
     actors: v => fmtNum(v), edges: v => fmtNum(v), density: v => fmtNum(v, 4), reciprocity: v => fmtNum(v, 3),
     modularity: v => fmtNum(v, 3), ei_index: v => fmtNum(v, 3), communities: v => fmtNum(v),
     readiness_index: v => fmtNum(v, 2), responsiveness_median_s: fmtDur, responsiveness_p90_s: fmtDur,
-    idea_pickup_share: fmtPct, idea_pickup_median_s: fmtDur,
+    idea_pickup_share: fmtPct, idea_pickup_median_s: fmtDur, uncertain_share: fmtPct,
   };
   function showNetworkMetrics(m) {
     if (!m) return;
