@@ -1,13 +1,14 @@
 """Batched inserts of flows and interactions: rows/s of the Store on chdb and on clickhouse-server, against raw baselines.
 
     python benchmarks/bench_storage.py [--rows 100000] [--repeats 3] [--batch-size 100000] [--tables flows,interactions]
-                                       [--backends chdb,server] [--url clickhouse://...]
+                                       [--backends chdb,server] [--url clickhouse://...] [--old-native REF]
 
 Each figure is the median over ``--repeats`` runs into an empty table, every path measured in this
 run on the same models, repeats interleaved (round robin) so load drifts hit all paths alike.
 
 - ``Store.write_models`` (the column path: what ``sink.write("flows", flows)`` runs): model attributes
-  → columns → validated Arrow → chdb as an Arrow IPC stream / the server as Native columns;
+  → columns → validated Arrow → chdb as an Arrow IPC stream / → column lists → the server through
+  clickhouse-driver's public columnar insert (validated only if the driver refuses a batch);
 - ``Store.write(rows)`` (the row path): the models' row dicts, column lists built from the dicts
   (clickhouse-driver encodes them on the server; Arrow for chdb);
 - baselines, nothing built in Python while timed: chdb **engine alone fed a pre-built Arrow IPC
@@ -15,7 +16,11 @@ run on the same models, repeats interleaved (round robin) so load drifts hit all
   ``Python(arrow_table)`` table function); server **raw clickhouse-driver columnar insert of pre-built column lists**
   (``columnar=True``, ``types_check=False``: what a hand-written client sends at best with the driver), and
   beside it the driver's ``use_numpy`` mode fed pre-built numpy arrays (it has no numpy Enum8 or
-  Nullable fast path: those stay per-value Python).
+  Nullable fast path: those stay per-value Python);
+- with ``--old-native REF`` (e.g. ``25d0ca0``), on the server: the removed ``analytics/storage/native.py``
+  read from git at REF — models → validated Arrow → Native columns built with numpy, written into
+  clickhouse-driver's private INSERT exchange (works with clickhouse-driver 0.2.11 only); it lives
+  nowhere but in this run, for the comparison.
 
 Besides wall-clock rows/s it reports rows per CPU-second (this process; plus the private server's
 CPU, read with psutil, on the server), since the 2 cores are shared. Without ``--url`` a private
@@ -28,9 +33,11 @@ import argparse
 import io
 import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,7 +57,7 @@ from pydantic import BaseModel
 from tests.test_storage import T0, make_flows
 from valuenet.analytics.storage.base import Store
 from valuenet.analytics.storage.chdb_store import ChdbStore
-from valuenet.analytics.storage.rows import models_to_rows, prepare_batch, prepare_columns
+from valuenet.analytics.storage.rows import models_to_rows, prepare_batch, prepare_columns, prepare_model_batch
 from valuenet.analytics.storage.server_store import ServerStore, with_database
 from valuenet.analytics.storage.tables import table_spec
 from valuenet.localstack.clickhouse_server import ClickHouseServer
@@ -192,6 +199,20 @@ def bench_chdb(models: dict[str, list[BaseModel]], args: argparse.Namespace) -> 
     return results
 
 
+def old_native(ref: str) -> types.ModuleType:
+    """``analytics/storage/native.py`` as it was at ``ref`` (git history), loaded as a throwaway module."""
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "-C", str(root), "show", f"{ref}:analytics/storage/native.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = types.ModuleType("old_native")
+    exec(compile(source, f"{ref}:analytics/storage/native.py", "exec"), module.__dict__)
+    return module
+
+
 def bench_server(url: str, models: dict[str, list[BaseModel]], args: argparse.Namespace) -> list[Result]:
     """Store paths vs raw clickhouse-driver columnar inserts of pre-built column lists."""
     server = None
@@ -204,6 +225,7 @@ def bench_server(url: str, models: dict[str, list[BaseModel]], args: argparse.Na
     query = "&".join(q for q in (parts.query, "use_numpy=1") if q)
     numpy_client = Client.from_url(urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")))
     logging.getLogger("clickhouse_driver.columns.service").setLevel(logging.ERROR)  # "no numpy Enum8" notices
+    native = old_native(args.old_native) if args.old_native else None
     results: list[Result] = []
     for table, batch in models.items():
         n = len(batch)
@@ -231,6 +253,13 @@ def bench_server(url: str, models: dict[str, list[BaseModel]], args: argparse.Na
             ("Store.write_models (column path)", False, lambda t=table, b=batch: store.write_models(t, b)),
             ("Store.write(row dicts) (row path)", False, lambda t=table, r=rows: store.write(t, r)),
         ]
+        if native is not None:
+
+            def old_path(table: str = table, statement: str = statement, batch: list[BaseModel] = batch) -> None:
+                for s in range(0, len(batch), args.batch_size):  # what Store.write_models ran at --old-native
+                    native.insert_native(client, statement, prepare_model_batch(table, batch[s : s + args.batch_size]))
+
+            methods.append((f"native.py at {args.old_native} (private INSERT exchange)", False, old_path))
         results += measure("server", table, methods, n, args.repeats, store, server)
     numpy_client.disconnect()
     store.query("DROP DATABASE bench")
@@ -247,6 +276,7 @@ def main() -> None:
     parser.add_argument("--tables", default="flows,interactions", help="comma-separated: flows, interactions")
     parser.add_argument("--backends", default="chdb,server", help="comma-separated: chdb, server")
     parser.add_argument("--url", help="existing ClickHouse server (default: start a private clickhouse-server)")
+    parser.add_argument("--old-native", metavar="REF", help="also time the removed native.py as of git REF (server)")
     args = parser.parse_args()
 
     tables = [t.strip() for t in args.tables.split(",") if t.strip()]

@@ -1,18 +1,16 @@
-"""The column path (models → columns → Arrow → chdb / Native blocks to the server) stores exactly what the
-row path (models → row dicts → clickhouse-driver / Arrow) stores, on awkward values, on both backends."""
+"""The column path (models → columns → Arrow for chdb / column lists for clickhouse-driver on a server) stores
+exactly what the row path (models → row dicts → Arrow / clickhouse-driver) stores, on awkward values, on both
+backends."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
 import pytest
 from pydantic import BaseModel
 
 from valuenet.analytics.storage import RowError, Store
-from valuenet.analytics.storage.native import column_bytes, string_bytes
 from valuenet.analytics.storage.rows import model_columns, models_to_rows, prepare_batch, prepare_model_batch
 from valuenet.analytics.storage.tables import table_spec
 from valuenet.schemas import Flow, FlowType, Interaction, Kind, Segment, Source
@@ -178,62 +176,27 @@ def test_column_path_names_the_bad_row_and_column(store: Store) -> None:
     assert store.count("flows") == 0
 
 
-def _reference_string_column(values: list[str | None]) -> bytes:
-    """Native String encoding, value by value: LEB128 length, UTF-8 bytes (None as "")."""
-    out = bytearray()
-    for v in values:
-        data = (v or "").encode()
-        n = len(data)
-        while True:
-            byte = n & 0x7F
-            n >>= 7
-            out.append(byte | (0x80 if n else 0))
-            if not n:
-                break
-        out += data
-    return bytes(out)
-
-
-def test_native_string_encoding_matches_the_format() -> None:
-    values: list[str | None] = [*AWKWARD, None, "z" * (1 << 21), "", None]
-    array = pa.array(values, type=pa.string())
-    assert string_bytes(array) == _reference_string_column(values)
-    assert string_bytes(array.slice(3, 5)) == _reference_string_column(values[3:8])  # an offset slice
-    assert string_bytes(pa.array([""] * 3, type=pa.string())) == b"\x00\x00\x00"
-    nullable = column_bytes("Nullable(String)", array.slice(8, 4))
-    assert nullable == bytes([0, 1, 0, 0]) + _reference_string_column(values[8:12])
-
-
-def test_native_fixed_enum_and_nullable_columns() -> None:
-    ints = pa.array([1, None, -(2**63)], type=pa.int64())
-    assert column_bytes("Nullable(Int64)", ints) == bytes([0, 1, 0]) + np.array([1, 0, -(2**63)], "<i8").tobytes()
-    enum = "Enum8('a' = 1, 'it\\'s' = -3, 'c' = 7)"
-    names = pa.array(["c", "it's", "a", "c"], type=pa.string())
-    assert column_bytes(enum, names) == np.array([7, -3, 1, 7], "<i1").tobytes()
-    assert column_bytes("DateTime('UTC')", pa.array([0, 2**32 - 1], type=pa.uint32())) == b"\0" * 4 + b"\xff" * 4
-    assert column_bytes("Array(String)", pa.array([["x"]])) is None  # left to clickhouse-driver
-    assert column_bytes("Int32", pa.array([1], type=pa.int64())) is None  # an Arrow type other than the column's
-
-
-@pytest.mark.server
-def test_native_insert_hands_unencoded_types_to_the_driver(server_store: Any) -> None:
-    """A column type native.py does not encode (Array) sends the batch through clickhouse-driver's encoder."""
-    from valuenet.analytics.storage.native import insert_native
-
-    server_store.query("CREATE TABLE mixed (tags Array(String), name Nullable(String), n UInt32) ENGINE = Memory")
-    batch = pa.table(
-        {
-            "tags": pa.array([["a", "é"], [], ["x' y"]]),
-            "name": pa.array(["ü", None, ""], type=pa.string()),
-            "n": pa.array([0, 7, 2**32 - 1], type=pa.uint32()),
-        }
-    )
-    assert insert_native(server_store.client, "INSERT INTO mixed (tags, name, n) VALUES", batch) == 3
-    assert server_store.query("SELECT tags, name, n FROM mixed ORDER BY n") == [
-        {"tags": ["a", "é"], "name": "ü", "n": 0},
-        {"tags": [], "name": None, "n": 7},
-        {"tags": ["x' y"], "name": "", "n": 2**32 - 1},
-    ]
+def test_values_only_the_encoder_refuses_name_their_row(store: Store) -> None:
+    """Values pydantic never checked (``model_copy``) that the server path's driver refuses while encoding:
+    the batch is re-validated, the row and column are named, nothing of the batch is stored, and the
+    store keeps working; rows of a later batch are counted from the first model."""
+    flows = awkward_flows()[:6]
+    for column, value in [("flow_type", "gossip"), ("schema_version", 256), ("confidence", "high"), ("giver", 7)]:
+        bad = list(flows)
+        bad[3] = bad[3].model_copy(update={column: value})
+        with pytest.raises(RowError) as info:
+            store.write_models("flows", bad)
+        assert (info.value.table, info.value.column, info.value.row) == ("flows", column, 3)
+    assert store.count("flows") == 0
+    store.batch_size = 2
+    bad = list(flows)
+    bad[5] = bad[5].model_copy(update={"giver_segment": "alien"})
+    with pytest.raises(RowError) as info:
+        store.write_models("flows", bad)
+    assert (info.value.column, info.value.row) == ("giver_segment", 5)
+    assert store.count("flows") == 4  # the two batches before the bad one
+    assert store.write_models("flows", flows) == 6
+    assert {r["event_id"] for r in stored(store, "flows")} == {f.event_id for f in flows}
 
 
 def test_metadata_that_json_cannot_encode_names_its_row(store: Store) -> None:

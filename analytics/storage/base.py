@@ -131,7 +131,7 @@ class Store(ABC):
         dicts); the same validation and errors as :meth:`write`.
         """
         batch = models if isinstance(models, Sequence) else list(models)
-        return self._write_batches(table, batch, self._prepare_models, lambda table, models: None)
+        return self._write_batches(table, batch, self._prepare_models, self._diagnose_models)
 
     def _write_batches(
         self,
@@ -228,6 +228,9 @@ class Store(ABC):
 
     def _diagnose(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """After the backend refused a batch: raise RowError if a row is at fault (default: already validated)."""
+
+    def _diagnose_models(self, table: str, models: Sequence[BaseModel]) -> None:
+        """:meth:`_diagnose` for :meth:`write_models` (default: already validated)."""
 
     @abstractmethod
     def _insert(self, spec: TableSpec, batch: Any) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "prepare_batch",
     "prepare_columns",
     "prepare_model_batch",
+    "prepare_model_columns",
     "model_columns",
     "models_to_rows",
     "row_to_model",
@@ -263,7 +264,7 @@ def _column_values(
             yield column, values, None
 
 
-def prepare_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]]:
+def prepare_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
     """Fast path for clickhouse-driver: Python column lists in DDL order, converted but not type-checked.
 
     Checks column names and converts DateTime (epoch seconds, ``_ms`` derived), Enum
@@ -271,10 +272,26 @@ def prepare_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> list[Seque
     type while serialising. Call :func:`prepare_batch` to locate the bad row then.
     """
     spec = table_spec(table)
-    columns: list[Sequence[Any]] = []
-    for column, values, array in _column_values(spec, _row_columns(spec, rows), len(rows)):
+    return _driver_columns(spec, _row_columns(spec, rows), len(rows))
+
+
+def prepare_model_columns(table: str, models: Sequence[BaseModel]) -> list[list[Any]]:
+    """:func:`prepare_columns` of pydantic models, without row dicts (:func:`model_columns`); call
+    :func:`prepare_model_batch` to locate the bad row when the driver refuses them."""
+    return _driver_columns(table_spec(table), model_columns(table, models), len(models))
+
+
+def _pylist(array: pa.Array) -> list[Any]:
+    """An Arrow array's values as a Python list (numpy's ``tolist`` when there is no null: faster)."""
+    return array.to_pylist() if array.null_count else array.to_numpy(zero_copy_only=False).tolist()
+
+
+def _driver_columns(spec: TableSpec, extracted: Mapping[str, Sequence[Any]], n: int) -> list[list[Any]]:
+    """Fresh column lists (the driver rewrites them in place) of ``extracted`` columns, in DDL order."""
+    columns: list[list[Any]] = []
+    for column, values, array in _column_values(spec, extracted, n):
         if array is not None:
-            columns.append(array.to_pylist())
+            columns.append(_pylist(array))
             continue
         assert values is not None  # a plain column: _column_values yields its values
         if column.name in spec.json_columns:
@@ -283,7 +300,7 @@ def prepare_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> list[Seque
             distinct = set(values)
             if any(isinstance(v, Enum) for v in distinct):
                 values = list(map({v: _plain(v) for v in distinct}.__getitem__, values))
-        columns.append(values)
+        columns.append(values if isinstance(values, list) else list(values))
     return columns
 
 

@@ -1,8 +1,10 @@
 """Server backend: any ClickHouse server (18.16 and later) through clickhouse-driver's native protocol.
 
-Batches go in as native columnar blocks (``INSERT INTO t (cols) VALUES``): plain rows as column lists
-encoded by clickhouse-driver, models as a validated Arrow batch encoded with numpy (``native.py``);
-query parameters are escaped by clickhouse-driver (pyformat ``%(name)s``).
+Batches go in as native columnar blocks (``INSERT INTO t (cols) VALUES``) through clickhouse-driver's
+public columnar insert (``Client.execute(statement, columns, columnar=True)``): row dicts and models
+alike become Python column lists (models without row dicts), which the driver encodes, refusing a
+value it cannot; when it refuses a batch, the full validation names the bad row. Query parameters are
+escaped by clickhouse-driver (pyformat ``%(name)s``).
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
 from clickhouse_driver import Client
+from pydantic import BaseModel
 
 from valuenet.analytics.storage.base import DEFAULT_BATCH_SIZE, Store, utc
-from valuenet.analytics.storage.native import insert_native
-from valuenet.analytics.storage.rows import prepare_batch, prepare_columns
+from valuenet.analytics.storage.rows import prepare_batch, prepare_columns, prepare_model_batch, prepare_model_columns
 from valuenet.analytics.storage.tables import TableSpec, create_database_sql
 
 __all__ = ["ServerStore", "database_from_url"]
@@ -91,7 +92,7 @@ class ServerStore(Store):
         with self._lock:
             self.client.execute(sql)
 
-    def _prepare(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]]:
+    def _prepare(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
         """Column lists for the driver; full validation only runs if the driver refuses the batch."""
         return prepare_columns(table, rows)
 
@@ -99,15 +100,19 @@ class ServerStore(Store):
         """Find the row the driver refused (raises RowError naming it)."""
         prepare_batch(table, rows)
 
-    def _insert(self, spec: TableSpec, batch: list[Sequence[Any]] | pa.Table) -> None:
-        """Column lists (the row path) through clickhouse-driver's columnar insert; a validated Arrow batch
-        (the model path) as Native columns built with numpy (:func:`~valuenet.analytics.storage.native.insert_native`)."""
+    def _prepare_models(self, table: str, models: Sequence[BaseModel]) -> list[list[Any]]:
+        """Column lists straight from the models' attributes; validated only if the driver refuses them."""
+        return prepare_model_columns(table, models)
+
+    def _diagnose_models(self, table: str, models: Sequence[BaseModel]) -> None:
+        """Find the model the driver refused (raises RowError naming its row and column)."""
+        prepare_model_batch(table, models)
+
+    def _insert(self, spec: TableSpec, batch: list[list[Any]]) -> None:
+        """One columnar INSERT of column lists in DDL order (the driver encodes them)."""
         statement = f"INSERT INTO {spec.name} ({', '.join(spec.column_names)}) VALUES"
         with self._lock:
-            if isinstance(batch, pa.Table):
-                insert_native(self.client, statement, batch)
-            else:
-                self.client.execute(statement, batch, columnar=True)
+            self.client.execute(statement, batch, columnar=True, types_check=False)
 
     def _timezone(self) -> Any:
         if self._server_tz is None:
