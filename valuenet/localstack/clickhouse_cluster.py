@@ -91,6 +91,18 @@ class ClickHouseCluster:
             raise
         return self.urls
 
+    def kill(self, shard: int) -> None:
+        """SIGKILL the server of ``shard`` (1-based); its data directory stays for :meth:`restart`."""
+        server = self.servers[shard - 1]
+        process, server._process = server._process, None
+        if process is not None:
+            process.kill()
+            process.wait(30)
+
+    def restart(self, shard: int) -> str:
+        """Start the server of ``shard`` again on its port and data; its URL."""
+        return self.servers[shard - 1].start()
+
     def stop(self) -> None:
         """Stop every server."""
         for server in self.servers:
