@@ -276,11 +276,14 @@ def test_a_shard_down_fails_the_write_and_the_retry_lands_once(cluster_handle: A
             clustered.write_models("flows", extra)
     finally:
         cluster_handle.restart(2)
-    for attempt in range(50):  # the Distributed table reconnects to the restarted shard
+    retries = 0
+    while True:  # the sink's retry: the Distributed table reconnects to the restarted shard
         try:
             clustered.write_models("flows", extra)
             break
         except WriteError:
+            retries += 1
+            assert retries < 50, "the restarted shard never took the write"
             time.sleep(0.2)
     single.write_models("flows", extra)
     a, b = Reader(clustered), Reader(single)
