@@ -290,3 +290,16 @@ def test_a_shard_down_fails_the_write_and_the_retry_lands_once(cluster_handle: A
     for network in NETWORKS:
         assert a.flows(network, "24h") == b.flows(network, "24h")
     assert clustered.count("flows") == single.count("flows")
+
+
+def test_the_ddl_command_without_a_cluster_and_per_node() -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli_app, ["storage", "ddl", "--database", "vn"])
+    assert r.exit_code == 0 and "ON CLUSTER" not in r.output and "Distributed" not in r.output
+    assert "CREATE TABLE IF NOT EXISTS flows\n" in r.output and "ENGINE = ReplacingMergeTree\n" in r.output
+    r = runner.invoke(cli_app, ["storage", "ddl", "--cluster", CLUSTER, "--per-node", "--database", "vn"])
+    assert r.exit_code == 0 and "ON CLUSTER" not in r.output and "Replicated" not in r.output
+    assert "CREATE TABLE IF NOT EXISTS vn.flows_local\n" in r.output
+    assert r.output.count("ENGINE = Distributed(") == len(TABLES)
+    r = runner.invoke(cli_app, ["storage", "ddl", "--replicated"])
+    assert r.exit_code == 2 and "--replicated and --per-node need --cluster NAME" in r.output
