@@ -303,3 +303,30 @@ def test_the_ddl_command_without_a_cluster_and_per_node() -> None:
     assert r.output.count("ENGINE = Distributed(") == len(TABLES)
     r = runner.invoke(cli_app, ["storage", "ddl", "--replicated"])
     assert r.exit_code == 2 and "--replicated and --per-node need --cluster NAME" in r.output
+
+
+def test_setup_adds_a_newer_ddl_column_to_local_and_distributed_tables(cluster: list[str]) -> None:
+    from valuenet.analytics.storage.server_store import ServerStore
+
+    store = ServerStore(with_database(cluster[0], "upgrade"), cluster=CLUSTER)
+    try:
+        store.setup()
+        for url in cluster:  # a store made before flows.receiver_kind existed
+            client = _client(url)
+            for table in ("flows", "flows_local"):
+                client.execute(f"ALTER TABLE upgrade.{table} DROP COLUMN receiver_kind")
+            client.disconnect()
+        store.setup()
+        for url in cluster:
+            client = _client(url)
+            rows = client.execute(
+                "SELECT table FROM system.columns WHERE database = 'upgrade' AND name = 'receiver_kind' ORDER BY table"
+            )
+            client.disconnect()
+            assert rows == [("flows",), ("flows_local",)]
+        store.write_models("flows", _models("net1", 0)["flows"])
+        assert store.count("flows", "net1") == len(build_seed().flows)
+    finally:
+        store.close()
+        for url in cluster:
+            _client(url).execute("DROP DATABASE IF EXISTS upgrade")
