@@ -23,6 +23,7 @@ _GROUPS: list[tuple[str, str | None]] = [
     ("report", None),  # valuenet report
     ("whatif", None),  # valuenet whatif, recommend, keyperson
     ("dlq", "dlq"),  # valuenet dlq list|show|replay
+    ("storage", "storage"),  # valuenet storage ddl|setup
 ]
 
 for _module, _name in _GROUPS:

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         alias="CLICKHOUSE_URL",
         description="clickhouse://user:pass@host:9000/db — use this server instead of embedded chdb. Env CLICKHOUSE_URL",
     )
+    clickhouse_cluster: str | None = Field(
+        None,
+        alias="CLICKHOUSE_CLUSTER",
+        description="Cluster name (remote_servers) of CLICKHOUSE_URL's server: write and read through Distributed "
+        "tables sharded by network. Env CLICKHOUSE_CLUSTER",
+    )
     chdb_path: Path | None = Field(
         None, description="chdb data directory. Env VALUENET_CHDB_PATH; default $VALUENET_HOME/chdb"
     )

@@ -46,14 +46,18 @@ def open_store(
     """The configured Store: a ClickHouse server when ``CLICKHOUSE_URL`` is set, else chdb under ``chdb_dir``.
 
     ``database`` defaults to the URL's database (server) or "valuenet"; ``setup`` creates
-    the database and tables (idempotent).
+    the database and tables (idempotent). ``CLICKHOUSE_CLUSTER``: Distributed tables on that cluster.
     """
     settings = settings or get_settings()
     store: Store
     if settings.clickhouse_url:
         from valuenet.analytics.storage.server_store import ServerStore
 
-        store = ServerStore(settings.clickhouse_url, database=database, batch_size=batch_size)
+        store = ServerStore(
+            settings.clickhouse_url, database=database, batch_size=batch_size, cluster=settings.clickhouse_cluster
+        )
+    elif settings.clickhouse_cluster:
+        raise StorageError("CLICKHOUSE_CLUSTER needs CLICKHOUSE_URL (a server of the cluster); chdb is one process")
     else:
         from valuenet.analytics.storage.chdb_store import ChdbStore
 

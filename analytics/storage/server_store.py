@@ -20,6 +20,7 @@ from clickhouse_driver import Client
 from pydantic import BaseModel
 
 from valuenet.analytics.storage.base import DEFAULT_BATCH_SIZE, Store, utc
+from valuenet.analytics.storage.exceptions import StorageError
 from valuenet.analytics.storage.rows import prepare_batch, prepare_columns, prepare_model_batch, prepare_model_columns
 from valuenet.analytics.storage.tables import TableSpec, create_database_sql
 
@@ -55,15 +56,30 @@ class ServerStore(Store):
     database : str, optional
         Overrides the URL's database (default: the URL's, else "valuenet").
     batch_size : int, default 100_000
+    cluster : str, optional
+        Name of a cluster in the server's ``remote_servers`` (env ``CLICKHOUSE_CLUSTER``): tables are
+        Distributed over ``<table>_local`` on every node (:mod:`~valuenet.analytics.storage.cluster`).
     """
 
     backend = "server"
 
-    def __init__(self, url: str, *, database: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        database: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        cluster: str | None = None,
+    ) -> None:
         super().__init__(database=database or database_from_url(url), batch_size=batch_size)
         self._url = url
         self._bootstrap_url = with_database(url, "system")
         self._client: Client | None = Client.from_url(with_database(url, self.database))
+        self.cluster = cluster or None
+        if self.cluster:
+            from valuenet.analytics.storage.cluster import CLUSTER_SESSION_SETTINGS
+
+            self._client.settings.update(CLUSTER_SESSION_SETTINGS)
         self._server_tz: Any = None
         self._lock = threading.Lock()  # one clickhouse-driver connection: one statement at a time
 
@@ -80,6 +96,20 @@ class ServerStore(Store):
             if self._client is not None:
                 self._client.disconnect()
                 self._client = None
+
+    def setup(self) -> None:
+        """Single node: the base setup. On a cluster: the per-node DDL on every node of the cluster."""
+        if not self.cluster:
+            super().setup()
+            return
+        from valuenet.analytics.storage.cluster_setup import setup_cluster
+
+        try:
+            setup_cluster(self._bootstrap_url, self.database, self.cluster)
+        except StorageError:
+            raise
+        except Exception as e:
+            raise StorageError(f"setting up {self.database} on cluster {self.cluster} failed: {e}") from e
 
     def _create_database(self) -> None:
         bootstrap = Client.from_url(self._bootstrap_url)
@@ -138,4 +168,5 @@ class ServerStore(Store):
         return out
 
     def __repr__(self) -> str:
-        return f"<ServerStore {redacted_url(self._url)} database={self.database}>"
+        cluster = f" cluster={self.cluster}" if self.cluster else ""
+        return f"<ServerStore {redacted_url(self._url)} database={self.database}{cluster}>"

@@ -51,6 +51,7 @@ _CONFIG = """<?xml version="1.0"?>
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
+{extra}
 </yandex>
 """
 
@@ -120,6 +121,8 @@ class ClickHouseServer:
         Password of the ``default`` user (listening on 127.0.0.1 only).
     start_timeout : float, default 60
         Seconds to wait for ``/ping`` to answer.
+    extra_config : str, default ""
+        XML elements added to ``config.xml`` (e.g. ``<remote_servers>``, ``<macros>``, ``<zookeeper>``).
     """
 
     def __init__(
@@ -132,6 +135,7 @@ class ClickHouseServer:
         log_level: str = "warning",
         max_memory: int = 2_000_000_000,
         start_timeout: float = 60.0,
+        extra_config: str = "",
     ) -> None:
         self._owns_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="valuenet-clickhouse-"))
@@ -143,6 +147,7 @@ class ClickHouseServer:
         self.log_level = log_level
         self.max_memory = max_memory
         self.start_timeout = start_timeout
+        self.extra_config = extra_config
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -161,7 +166,13 @@ class ClickHouseServer:
         d = escape(str(self.data_dir.resolve()))
         config = self.data_dir / "config.xml"
         config.write_text(
-            _CONFIG.format(dir=d, tcp_port=self.tcp_port, http_port=self.http_port, log_level=self.log_level),
+            _CONFIG.format(
+                dir=d,
+                tcp_port=self.tcp_port,
+                http_port=self.http_port,
+                log_level=self.log_level,
+                extra=self.extra_config,
+            ),
             encoding="utf-8",
         )
         (self.data_dir / "users.xml").write_text(
