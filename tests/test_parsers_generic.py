@@ -13,7 +13,7 @@ from valuenet.ingest.parsers.registry import parse_payload
 from valuenet.ingest.readers import read_payloads
 from valuenet.schemas import Interaction, Kind
 
-FIX = Path(__file__).parent / "fixtures" / "generic"
+FIX = Path(__file__).parent / "payloads" / "generic"
 
 
 def run(path: Path, mapping: Path | None) -> list[Interaction]:

@@ -15,7 +15,7 @@ from valuenet.ingest.parsers.registry import parse, parse_payload
 from valuenet.ingest.samples import GIT_SAMPLE, git_sample
 from valuenet.schemas import Interaction, Kind, RawEnvelope
 
-FIX = Path(__file__).parent / "fixtures" / "git" / "commits.jsonl"
+FIX = Path(__file__).parent / "payloads" / "git" / "commits.jsonl"
 
 
 def _records() -> list[dict]:

@@ -13,7 +13,7 @@ from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parsers.github import KNOWN_EVENTS
 from valuenet.ingest.parsers.registry import parse_payload
 
-PAYLOADS = Path(__file__).parent / "payloads" / "github"
+PAYLOADS = Path(__file__).parent / "payloads" / "github" / "real"
 RECEIVED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 

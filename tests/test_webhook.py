@@ -18,7 +18,7 @@ from valuenet.ingest.webhook import WebhookSecrets, create_app
 from valuenet.schemas.dlq import DlqRecord
 from valuenet.schemas.envelope import RawEnvelope
 
-FIXTURES = Path("/work/shared/fixtures/github")
+FIXTURES = Path(__file__).parent / "payloads" / "github"
 SECRETS = WebhookSecrets(
     slack_signing_secret="slack-signing-secret-123",
     github_webhook_secret="github-secret-456",
