@@ -9,7 +9,7 @@ from typing import Any
 
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
-from valuenet.ingest.parsers._common import Ctx
+from valuenet.ingest.platforms._common import Ctx
 from valuenet.schemas.envelope import RawEnvelope, utcnow
 from valuenet.schemas.interaction import Interaction, Source
 
@@ -45,7 +45,7 @@ def parser_for(source: Source) -> ParserFn:
         name = _MODULES.get(source)
         if name is None:
             raise ParseError(str(getattr(source, "value", source)), "source", "no parser for this source")
-        module = importlib.import_module(f"valuenet.ingest.parsers.{name}")
+        module = importlib.import_module(f"valuenet.ingest.platforms.{name}.parse")
         fn = module.parse
         if getattr(module, "ACCEPTS_TEXT", False):
             _TEXT_OK.add(source)

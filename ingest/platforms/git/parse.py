@@ -45,7 +45,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, build, iso_ts, make, opt_str, req_str
+from valuenet.ingest.platforms._common import Ctx, build, iso_ts, make, opt_str, req_str
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "trailer_kind", "read_repository", "TRAILER_KINDS", "person_key", "clean_name", "is_tool"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, get, id_str, iso_ts, make, mentions_of, opt_id, opt_str
+from valuenet.ingest.platforms._common import Ctx, get, id_str, iso_ts, make, mentions_of, opt_id, opt_str
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse"]

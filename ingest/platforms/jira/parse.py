@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from valuenet.ingest.parsers._common import (
+from valuenet.ingest.platforms._common import (
     Ctx,
     get,
     id_str,

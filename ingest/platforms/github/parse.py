@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from valuenet.ingest.parsers._common import (
+from valuenet.ingest.platforms._common import (
     Ctx,
     as_id,
     get,

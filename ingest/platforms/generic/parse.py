@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from valuenet.ingest.parsers._common import Ctx, iso_ts, make, unix_ts
+from valuenet.ingest.platforms._common import Ctx, iso_ts, make, unix_ts
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["Mapping", "load_mapping", "parse", "parse_with", "ACCEPTS_TEXT"]

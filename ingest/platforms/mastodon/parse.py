@@ -26,7 +26,18 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, get, hostname, id_str, iso_ts, make, mentions_of, opt_id, opt_str, req
+from valuenet.ingest.platforms._common import (
+    Ctx,
+    get,
+    hostname,
+    id_str,
+    iso_ts,
+    make,
+    mentions_of,
+    opt_id,
+    opt_str,
+    req,
+)
 from valuenet.schemas.interaction import Interaction, Kind
 from valuenet.schemas.text import loads
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from valuenet.ingest.errors import ParseError
-from valuenet.ingest.parsers._common import (
+from valuenet.ingest.platforms._common import (
     Ctx,
     get,
     id_str,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valuenet.ingest.parsers._common import Ctx, get, make, mentions_of, opt_str, req, req_str, unix_ts
+from valuenet.ingest.platforms._common import Ctx, get, make, mentions_of, opt_str, req, req_str, unix_ts
 from valuenet.schemas.interaction import Interaction, Kind
 
 __all__ = ["parse", "did_of"]
