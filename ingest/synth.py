@@ -416,7 +416,7 @@ class SynthNetwork(SlackFaker, GitHubFaker, DiscourseFaker, ZendeskFaker, Mastod
         }
 
     def directory_rows(self) -> list[dict[str, str]]:
-        """One row per person in the identity directory's CSV shape (``valuenet.processors.identity``), plus one column per platform."""
+        """One row per person in the identity directory's CSV shape (``valuenet.processors.directory``), plus one column per platform."""
         rows = []
         for p in self.people:
             accounts = [p.uid(pl) for pl in DIRECTORY_PLATFORMS if pl in p.accounts]

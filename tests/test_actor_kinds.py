@@ -394,7 +394,7 @@ def test_the_directory_decides_kinds_before_the_platform(tmp_path: Path) -> None
 
 
 def test_a_wrong_kind_in_the_directory_names_the_row_and_field(tmp_path: Path) -> None:
-    from valuenet.processors.identity import DirectoryError, load_directory
+    from valuenet.processors.directory import DirectoryError, load_directory
 
     path = tmp_path / "bad.yaml"
     path.write_text("people:\n  - person: x\n    accounts: 'github:x'\n    kind: robot\n", encoding="utf-8")
