@@ -31,7 +31,7 @@ from valuenet.ingest.samples import git_sample  # noqa: E402
 from valuenet.ingest.synth import SynthNetwork  # noqa: E402
 from valuenet.schemas import Source  # noqa: E402
 
-FIX = ROOT / "tests" / "fixtures"
+FIX = ROOT / "tests" / "payloads"
 RECEIVED = datetime(2024, 6, 10, tzinfo=UTC)
 
 

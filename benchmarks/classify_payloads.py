@@ -1,4 +1,4 @@
-"""Flow types of the real payloads (tests/payloads/MANIFEST.json) and of the parser fixtures (tests/fixtures/).
+"""Flow types of the real payloads (tests/payloads/MANIFEST.json) and of the parser fixtures (tests/payloads/<platform>/*.json).
 
 For each MANIFEST interaction with an expected flow type: right or wrong, and a *false flow*
 (a value flow — knowledge, idea, reputation — where none is expected). For every text-bearing
@@ -49,7 +49,7 @@ def main() -> None:
     print(f"MANIFEST: {right} of {right + wrong} expected flow types right, {false_flows} false flows")
     if not args.list:
         return
-    for path in sorted((TESTS / "fixtures").glob("*/*.json")):
+    for path in sorted((TESTS / "payloads").glob("*/*.json")):
         source = path.parent.name
         try:
             payload = json.loads(path.read_text())

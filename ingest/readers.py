@@ -7,9 +7,8 @@ with a ParseError (and the replay sends it to the DLQ) instead of the reader cra
   Jetstream captures, git JSONL, generic JSONL).
 - a ``.json`` file: an array yields its items; a Reddit ``Listing`` (or an array of them)
   yields its children; an X API v2 response is yielded whole; any other object is one payload.
-- a Slack export directory: every message of ``<channel>/YYYY-MM-DD.json`` with ``channel`` set
-  to the channel's id from ``channels.json`` (the folder name when absent).
-- a git repository directory: commit records via ``git log`` (see :mod:`valuenet.ingest.parsers.git`).
+- a Slack export directory: every message, with its channel (:mod:`valuenet.ingest.platforms.slack.read`).
+- a git repository directory: commit records via ``git log`` (:mod:`valuenet.ingest.platforms.git.read`).
 - ``.csv``: one dict per row (for the generic parser).
 """
 
@@ -23,16 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from valuenet.ingest.parsers.git import read_repository
+from valuenet.ingest.platforms.git.read import read_git_repository
+from valuenet.ingest.platforms.slack.read import read_slack_export
 from valuenet.schemas.text import loads
 
 __all__ = [
     "read_payloads",
     "read_ndjson",
     "read_json_file",
-    "read_slack_export",
     "read_reddit_listing",
-    "read_git_repository",
     "read_csv",
 ]
 
@@ -105,40 +103,6 @@ def _listing_children(listing: dict[str, Any]) -> Iterator[Any]:
 def read_reddit_listing(path: str | Path) -> Iterator[Any]:
     """Children (``{kind, data}``) of a Reddit listing file, nested ``replies`` listings included."""
     yield from read_json_file(path)
-
-
-def read_slack_export(directory: str | Path) -> Iterator[dict[str, Any]]:
-    """Messages of a Slack export directory, oldest day first, each with its ``channel``."""
-    root = Path(directory)
-    ids: dict[str, str] = {}
-    channels_file = root / "channels.json"
-    if channels_file.is_file():
-        try:
-            for ch in json.loads(channels_file.read_text(encoding="utf-8")):
-                if isinstance(ch, dict) and isinstance(ch.get("name"), str) and ch.get("id"):
-                    ids[ch["name"]] = str(ch["id"])
-        except ValueError:
-            pass
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        channel = ids.get(folder.name, folder.name)
-        for day in sorted(folder.glob("*.json")):
-            try:
-                messages = json.loads(day.read_text(encoding="utf-8", errors="replace"))
-            except ValueError:
-                yield {"channel": channel, "export_file": f"{folder.name}/{day.name}", "ts": None}
-                continue
-            if not isinstance(messages, list):
-                messages = [messages]
-            for msg in messages:
-                if isinstance(msg, dict):
-                    yield {**msg, "channel": channel}
-                else:
-                    yield msg
-
-
-def read_git_repository(directory: str | Path, *, max_count: int | None = None) -> Iterator[dict[str, Any]]:
-    """Commit records of a local git repository (the newest ``max_count``), oldest first, as a stream replays them."""
-    yield from reversed(list(read_repository(directory, max_count=max_count)))
 
 
 def read_csv(path: str | Path) -> Iterator[dict[str, str]]:

@@ -17,8 +17,9 @@ company), **partners** (partner companies' domains), **customers** and
 
 Events are real payloads (Slack Events API, GitHub webhooks, Discourse
 webhooks, Mastodon statuses and notifications, Bluesky Jetstream commits,
-Zendesk ticket events) wrapped in :class:`RawEnvelope` so they go through the
-real parsers. Everything is drawn from one ``random.Random(seed)``: the same
+Zendesk ticket events), written by each platform's faker
+(``valuenet.ingest.platforms.<name>.fake``) and wrapped in :class:`RawEnvelope`
+so they go through the real parsers. Everything is drawn from one ``random.Random(seed)``: the same
 seed, size, rate and start give byte-identical output.
 
 Usage::
@@ -39,11 +40,17 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from valuenet.ingest.platforms._fake import TEAM_NAMES, TOPICS, Pending, Person, iso
+from valuenet.ingest.platforms.bluesky.fake import BlueskyFaker
+from valuenet.ingest.platforms.discourse.fake import DISCOURSE_URL, DiscourseFaker
+from valuenet.ingest.platforms.github.fake import GitHubFaker
+from valuenet.ingest.platforms.mastodon.fake import MastodonFaker
+from valuenet.ingest.platforms.slack.fake import SlackFaker
+from valuenet.ingest.platforms.zendesk.fake import ZendeskFaker
 from valuenet.schemas.envelope import RawEnvelope
 from valuenet.schemas.interaction import Source
 
@@ -67,7 +74,6 @@ DIRECTORY_PLATFORMS = ("slack", "github", "discourse", "mastodon", "bluesky", "z
 COMPANY = ("Acme", "acme.example")
 PARTNERS = (("Globex", "globex.example"), ("Initech", "initech.example"), ("Umbrella", "umbrella.example"))
 CUSTOMER_DOMAINS = ("mail.example", "inbox.example", "hooli.example", "vandelay.example")
-TEAM_NAMES = ("support", "platform", "mobile", "data", "design", "infra", "security", "billing", "growth", "sales")
 FIRST = (
     "Ana",
     "Ben",
@@ -118,73 +124,19 @@ LAST = (
     "Meyer",
     "Ortiz",
 )
-TOPICS = (
-    "the deploy pipeline",
-    "the billing export",
-    "SSO login",
-    "rate limits",
-    "the mobile sync",
-    "webhook retries",
-    "the search index",
-    "dark mode",
-    "CSV import",
-    "the audit log",
-)
-SLACK_TEAM = "T0SYNTH01"
 #: Where customers ask questions and bring ideas (partners bring theirs to a shared Slack channel).
 QUESTION_PLATFORMS = ("discourse", "zendesk", "github", "slack", "mastodon", "bluesky")
 IDEA_PLATFORMS = ("discourse", "github", "slack", "mastodon", "bluesky", "zendesk")
 #: Share of ideas the workforce picks up (the rest get no workforce reply).
 IDEA_PICKUP_SHARE = 0.75
-_KEYED_BY_HANDLE = frozenset(("github", "discourse", "mastodon"))
-DISCOURSE_URL = "https://community.acme.example"
 
 
-@dataclass
-class Person:
-    """One synthetic actor with its accounts on each platform it uses."""
+class SynthNetwork(SlackFaker, GitHubFaker, DiscourseFaker, ZendeskFaker, MastodonFaker, BlueskyFaker):
+    """A deterministic generator of a value network's events and its ground truth.
 
-    person: str
-    name: str
-    segment: str
-    organisation: str
-    email: str
-    team: str | None = None
-    followers: int | None = None
-    accounts: dict[str, str] = field(default_factory=dict)  # platform -> platform id
-    handles: dict[str, str] = field(default_factory=dict)  # platform -> login / username / acct
-
-    def uid(self, platform: str) -> str:
-        """The actor id the parsers produce on ``platform``: ``<source>:<account key>``.
-
-        The key is the login on GitHub, the username on Discourse and ``user@instance`` on
-        Mastodon (what their payloads name consistently), the platform's user id elsewhere.
-        """
-        key = self.handles[platform] if platform in _KEYED_BY_HANDLE else self.accounts[platform]
-        return f"{platform}:{key}"
-
-
-@dataclass(order=True)
-class _Pending:
-    at_ms: int
-    seq: int
-    envelope: RawEnvelope = field(compare=False)
-    tag: dict[str, Any] = field(compare=False, default_factory=dict)
-
-
-def _iso(ms: int, *, millis: bool = True) -> str:
-    dt = datetime.fromtimestamp(ms / 1000, UTC)
-    if millis:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-class SynthNetwork:
-    """A deterministic generator of a value network's events and its ground truth."""
+    The scenario (who exists, who talks to whom, when) lives here; each platform's payloads are
+    written by its faker (``valuenet.ingest.platforms.<name>.fake``).
+    """
 
     def __init__(
         self,
@@ -326,7 +278,7 @@ class SynthNetwork:
 
     def envelopes(self, limit: int | None = None) -> Iterator[RawEnvelope]:
         """Yield envelopes in event-time order; ``limit`` events in all (None = forever)."""
-        heap: list[_Pending] = []
+        heap: list[Pending] = []
         next_episode = self.start_ms
         while limit is None or self._emitted < limit:
             while not heap or heap[0].at_ms > next_episode:
@@ -340,29 +292,10 @@ class SynthNetwork:
             self._last_ms = item.at_ms
             yield item.envelope
 
-    def _push(
-        self,
-        heap: list[_Pending],
-        at_ms: int,
-        source: Source,
-        payload: Any,
-        headers: dict[str, str] | None = None,
-        tag: dict[str, Any] | None = None,
-    ) -> None:
-        self._seq += 1
-        env = RawEnvelope(
-            source=source, network=self.network, received_at=_dt(at_ms), headers=headers or {}, payload=payload
-        )
-        heapq.heappush(heap, _Pending(at_ms, self._seq, env, tag or {}))
-
-    def _next_id(self) -> int:
-        self._ids += 1
-        return self._ids
-
     def _delay_ms(self, median_s: float, sigma: float, cap_s: float = 7 * 86400) -> int:
         return max(1000, int(min(cap_s, self.rng.lognormvariate(math.log(median_s), sigma)) * 1000))
 
-    def _episode(self, t: int, heap: list[_Pending]) -> int:
+    def _episode(self, t: int, heap: list[Pending]) -> int:
         before = len(heap)
         kinds = (
             self._team_chat,
@@ -380,7 +313,7 @@ class SynthNetwork:
 
     # ------------------------------------------------------------------ ground truth
 
-    def _record(self, item: _Pending) -> None:
+    def _record(self, item: Pending) -> None:
         tag = item.tag
         role = tag.get("role")
         if role in ("ask", "answer"):
@@ -397,7 +330,7 @@ class SynthNetwork:
                 "influencer": tag["influencer"],
                 "platform": tag["platform"],
                 "root": tag["root"],
-                "posted_at": _iso(item.at_ms),
+                "posted_at": iso(item.at_ms),
                 "amplifications": [],
             }
         elif role == "amplify":
@@ -413,8 +346,8 @@ class SynthNetwork:
                 questions.append(
                     {
                         **{k: v for k, v in q.items() if not k.endswith("_ms")},
-                        "asked_at": _iso(q["asked_at_ms"]),
-                        "answered_at": _iso(q["answered_at_ms"]),
+                        "asked_at": iso(q["asked_at_ms"]),
+                        "answered_at": iso(q["answered_at_ms"]),
                         "delay_s": (q["answered_at_ms"] - q["asked_at_ms"]) / 1000,
                     }
                 )
@@ -425,8 +358,8 @@ class SynthNetwork:
                 ideas.append(
                     {
                         **{k: v for k, v in d.items() if not k.endswith("_ms")},
-                        "posted_at": _iso(d["posted_at_ms"]),
-                        "picked_up_at": _iso(d["picked_up_at_ms"]),
+                        "posted_at": iso(d["posted_at_ms"]),
+                        "picked_up_at": iso(d["picked_up_at_ms"]),
                         "delay_s": (d["picked_up_at_ms"] - d["posted_at_ms"]) / 1000,
                     }
                 )
@@ -446,8 +379,8 @@ class SynthNetwork:
             "events": self._emitted,
             "events_per_source": dict(sorted(self._counts.items())),
             "rate": self.rate,
-            "start": _iso(self.start_ms),
-            "end": _iso(self._last_ms),
+            "start": iso(self.start_ms),
+            "end": iso(self._last_ms),
             "company": {"name": COMPANY[0], "domain": COMPANY[1]},
             "partners": [{"name": n, "domain": d} for n, d in PARTNERS],
             "teams": {t: [p.person for p in m] for t, m in self.teams.items()},
@@ -483,7 +416,7 @@ class SynthNetwork:
         }
 
     def directory_rows(self) -> list[dict[str, str]]:
-        """One row per person in the identity directory's CSV shape (``valuenet.processors.identity``), plus one column per platform."""
+        """One row per person in the identity directory's CSV shape (``valuenet.processors.directory``), plus one column per platform."""
         rows = []
         for p in self.people:
             accounts = [p.uid(pl) for pl in DIRECTORY_PLATFORMS if pl in p.accounts]
@@ -503,415 +436,9 @@ class SynthNetwork:
             rows.append(row)
         return rows
 
-    # ------------------------------------------------------------------ payload builders
-
-    def _slack_message(
-        self,
-        heap: list[_Pending],
-        t: int,
-        user: Person,
-        channel: str,
-        text: str,
-        *,
-        thread_ts: str | None = None,
-        parent: Person | None = None,
-        mentions: tuple[Person, ...] = (),
-        tag: dict[str, Any] | None = None,
-    ) -> str:
-        ts = f"{t // 1000}.{(t % 1000) * 1000 + self._next_id() % 1000:06d}"
-        if mentions:
-            text = text + " " + " ".join(f"<@{m.accounts['slack']}>" for m in mentions)
-        event: dict[str, Any] = {
-            "type": "message",
-            "channel": channel,
-            "user": user.accounts["slack"],
-            "text": text,
-            "ts": ts,
-            "client_msg_id": _uuid(self.rng),
-            "event_ts": ts,
-            "channel_type": "channel",
-            "team": SLACK_TEAM,
-        }
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-            if parent is not None:
-                event["parent_user_id"] = parent.accounts["slack"]
-        payload = self._slack_callback(event, t)
-        self._push(heap, t, Source.slack, payload, tag=tag)
-        return ts
-
-    def _slack_callback(self, event: dict[str, Any], t: int) -> dict[str, Any]:
-        """The Events API envelope (``event_callback``) around ``event`` at ``t`` (ms)."""
-        return {
-            "token": "synthetic",
-            "team_id": SLACK_TEAM,
-            "api_app_id": "A0SYNTH01",
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{self._next_id():010d}",
-            "event_time": t // 1000,
-        }
-
-    def _slack_reaction(self, heap: list[_Pending], t: int, user: Person, owner: Person, channel: str, ts: str) -> None:
-        ets = f"{t // 1000}.{(t % 1000) * 1000:06d}"
-        event = {
-            "type": "reaction_added",
-            "user": user.accounts["slack"],
-            "reaction": self.rng.choice(("+1", "tada", "eyes", "pray")),
-            "item_user": owner.accounts["slack"],
-            "item": {"type": "message", "channel": channel, "ts": ts},
-            "event_ts": ets,
-        }
-        payload = self._slack_callback(event, t)
-        self._push(heap, t, Source.slack, payload)
-
-    def _gh_user(self, p: Person) -> dict[str, Any]:
-        login = p.handles["github"]
-        return {
-            "login": login,
-            "id": int(p.accounts["github"]),
-            "node_id": f"U_{p.accounts['github']}",
-            "type": "User",
-            "site_admin": False,
-            "html_url": f"https://github.com/{login}",
-        }
-
-    def _gh_repo(self, team: str) -> dict[str, Any]:
-        owner = {"login": "acme", "id": 4_000_000, "type": "Organization", "site_admin": False}
-        return {
-            "id": 7_000_000 + TEAM_NAMES.index(team) if team in TEAM_NAMES else 7_000_000,
-            "name": team,
-            "full_name": f"acme/{team}",
-            "private": False,
-            "owner": owner,
-            "html_url": f"https://github.com/acme/{team}",
-        }
-
-    def _gh(
-        self, heap: list[_Pending], t: int, event: str, body: dict[str, Any], tag: dict[str, Any] | None = None
-    ) -> None:
-        headers = {"x-github-event": event, "x-github-delivery": _uuid(self.rng)}
-        self._push(heap, t, Source.github, body, headers, tag)
-
-    def _gh_issue(
-        self,
-        heap: list[_Pending],
-        t: int,
-        author: Person,
-        team: str,
-        title: str,
-        body: str,
-        tag: dict[str, Any] | None = None,
-        pr: bool = False,
-    ) -> dict[str, Any]:
-        number = self._next_id()
-        issue = {
-            "id": 900_000_000 + number,
-            "number": number,
-            "title": title,
-            "body": body,
-            "user": self._gh_user(author),
-            "state": "open",
-            "comments": 0,
-            "created_at": _iso(t, millis=False),
-            "updated_at": _iso(t, millis=False),
-            "html_url": f"https://github.com/acme/{team}/issues/{number}",
-            "labels": [],
-            "assignees": [],
-        }
-        if pr:
-            issue["pull_request"] = {"url": f"https://api.github.com/repos/acme/{team}/pulls/{number}"}
-        self._gh(
-            heap,
-            t,
-            "issues",
-            {"action": "opened", "issue": issue, "repository": self._gh_repo(team), "sender": self._gh_user(author)},
-            tag,
-        )
-        return issue
-
-    def _gh_comment(
-        self,
-        heap: list[_Pending],
-        t: int,
-        who: Person,
-        issue: dict[str, Any],
-        team: str,
-        text: str,
-        tag: dict[str, Any] | None = None,
-    ) -> None:
-        cid = 1_200_000_000 + self._next_id()
-        comment = {
-            "id": cid,
-            "body": text,
-            "user": self._gh_user(who),
-            "created_at": _iso(t, millis=False),
-            "updated_at": _iso(t, millis=False),
-            "author_association": "MEMBER",
-            "html_url": f"{issue['html_url']}#issuecomment-{cid}",
-        }
-        self._gh(
-            heap,
-            t,
-            "issue_comment",
-            {
-                "action": "created",
-                "issue": issue,
-                "comment": comment,
-                "repository": self._gh_repo(team),
-                "sender": self._gh_user(who),
-            },
-            tag,
-        )
-
-    def _gh_review(
-        self, heap: list[_Pending], t: int, reviewer: Person, author: Person, team: str, state: str, text: str | None
-    ) -> None:
-        number = self._next_id()
-        pr = {
-            "id": 800_000_000 + number,
-            "number": number,
-            "title": f"Improve {self.rng.choice(TOPICS)}",
-            "user": self._gh_user(author),
-            "state": "open",
-            "created_at": _iso(t - 3_600_000, millis=False),
-            "html_url": f"https://github.com/acme/{team}/pull/{number}",
-        }
-        review = {
-            "id": 1_500_000_000 + number,
-            "user": self._gh_user(reviewer),
-            "body": text,
-            "state": state,
-            "submitted_at": _iso(t, millis=False),
-            "commit_id": hashlib.sha1(str(number).encode()).hexdigest(),
-            "html_url": f"{pr['html_url']}#pullrequestreview-{number}",
-        }
-        self._gh(
-            heap,
-            t,
-            "pull_request_review",
-            {
-                "action": "submitted",
-                "review": review,
-                "pull_request": pr,
-                "repository": self._gh_repo(team),
-                "sender": self._gh_user(reviewer),
-            },
-        )
-
-    def _discourse_post(
-        self,
-        heap: list[_Pending],
-        t: int,
-        author: Person,
-        topic_id: int,
-        title: str,
-        raw: str,
-        post_number: int,
-        reply_to: tuple[Person, int] | None = None,
-        tag: dict[str, Any] | None = None,
-    ) -> int:
-        post_id = 50_000 + self._next_id()
-        post: dict[str, Any] = {
-            "id": post_id,
-            "name": author.name,
-            "username": author.handles["discourse"],
-            "user_id": int(author.accounts["discourse"]),
-            "created_at": _iso(t),
-            "raw": raw,
-            "cooked": f"<p>{raw}</p>",
-            "post_number": post_number,
-            "post_type": 1,
-            "topic_id": topic_id,
-            "topic_slug": title.lower().replace(" ", "-")[:40],
-            "topic_title": title,
-            "category_id": 4,
-            "reply_to_post_number": None,
-            "reply_count": 0,
-            "updated_at": _iso(t),
-        }
-        if reply_to is not None:
-            to, number = reply_to
-            post["reply_to_post_number"] = number
-            post["reply_to_user"] = {
-                "id": int(to.accounts["discourse"]),
-                "username": to.handles["discourse"],
-                "name": to.name,
-                "avatar_template": "/letter_avatar/{size}.png",
-            }
-        headers = {
-            "x-discourse-event-id": str(self._next_id()),
-            "x-discourse-event": "post_created",
-            "x-discourse-event-type": "post",
-            "x-discourse-instance": DISCOURSE_URL,
-        }
-        self._push(heap, t, Source.discourse, {"post": post}, headers, tag)
-        return post_id
-
-    def _discourse_like(
-        self, heap: list[_Pending], t: int, who: Person, author: Person, post_id: int, topic_id: int
-    ) -> None:
-        body = {
-            "like": {
-                "post": {
-                    "id": post_id,
-                    "user_id": int(author.accounts["discourse"]),
-                    "username": author.handles["discourse"],
-                    "topic_id": topic_id,
-                },
-                "user": {"id": int(who.accounts["discourse"]), "username": who.handles["discourse"], "name": who.name},
-            }
-        }
-        headers = {
-            "x-discourse-event-id": str(self._next_id()),
-            "x-discourse-event": "post_liked",
-            "x-discourse-event-type": "like",
-            "x-discourse-instance": DISCOURSE_URL,
-        }
-        self._push(heap, t, Source.discourse, body, headers)
-
-    def _zendesk(
-        self,
-        heap: list[_Pending],
-        t: int,
-        kind: str,
-        ticket: int,
-        requester: Person,
-        agent: Person | None,
-        text: str,
-        tag: dict[str, Any] | None = None,
-    ) -> None:
-        detail: dict[str, Any] = {
-            "id": str(ticket),
-            "requester_id": requester.accounts["zendesk"],
-            "assignee_id": agent.accounts["zendesk"] if agent else None,
-            "actor_id": (agent or requester).accounts["zendesk"],
-            "subject": text[:60],
-            "description": text,
-            "status": "OPEN" if agent else "NEW",
-            "type": "QUESTION",
-            "priority": "NORMAL",
-            "created_at": _iso(t, millis=False),
-            "updated_at": _iso(t, millis=False),
-            "brand_id": "1001",
-            "group_id": "2002",
-            "organization_id": None,
-            "tags": [],
-        }
-        event: dict[str, Any] = {}
-        if kind == "ticket.comment_added" and agent is not None:
-            event = {
-                "comment": {
-                    "id": str(10_000_000 + self._next_id()),
-                    "body": text,
-                    "is_public": True,
-                    "author": {"id": agent.accounts["zendesk"], "is_staff": True, "name": agent.name},
-                }
-            }
-        body = {
-            "type": f"zen:event-type:{kind}",
-            "id": _uuid(self.rng),
-            "time": _iso(t),
-            "account_id": 9_876_543,
-            "zendesk_event_version": "2022-11-06",
-            "subject": f"zen:ticket:{ticket}",
-            "detail": detail,
-            "event": event,
-        }
-        self._push(heap, t, Source.zendesk, body, {"x-zendesk-webhook-id": "01SYNTH"}, tag)
-
-    def _masto_account(self, p: Person) -> dict[str, Any]:
-        return {
-            "id": p.accounts["mastodon"],
-            "username": p.handles["mastodon"].split("@")[0],
-            "acct": p.handles["mastodon"],
-            "display_name": p.name,
-            "followers_count": p.followers or 0,
-            "following_count": 100,
-            "statuses_count": 1000,
-            "url": f"https://social.example/@{p.handles['mastodon'].split('@')[0]}",
-            "created_at": "2022-11-01T00:00:00.000Z",
-            "bot": False,
-            "locked": False,
-        }
-
-    def _masto_mention(self, p: Person) -> dict[str, Any]:
-        user = p.handles["mastodon"].split("@")[0]
-        return {
-            "id": p.accounts["mastodon"],
-            "username": user,
-            "acct": p.handles["mastodon"],
-            "url": f"https://social.example/@{user}",
-        }
-
-    def _masto_status(
-        self,
-        t: int,
-        author: Person,
-        text: str,
-        *,
-        reblog: dict[str, Any] | None = None,
-        reply_to: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        sid = str(113_000_000_000_000_000 + self._next_id())
-        acct = author.handles["mastodon"].split("@")[0]
-        return {
-            "id": sid,
-            "created_at": _iso(t),
-            "in_reply_to_id": reply_to["id"] if reply_to else None,
-            "in_reply_to_account_id": reply_to["account"]["id"] if reply_to else None,
-            "sensitive": False,
-            "spoiler_text": "",
-            "visibility": "public",
-            "language": "en",
-            "uri": f"https://social.example/users/{acct}/statuses/{sid}",
-            "url": f"https://social.example/@{acct}/{sid}",
-            "replies_count": 0,
-            "reblogs_count": 0,
-            "favourites_count": 0,
-            "content": "" if reblog else f"<p>{text}</p>",
-            "reblog": reblog,
-            "account": self._masto_account(author),
-            "media_attachments": [],
-            "mentions": [],
-            "tags": [],
-            "emojis": [],
-        }
-
-    def _bsky(
-        self,
-        heap: list[_Pending],
-        t: int,
-        author: Person,
-        collection: str,
-        record: dict[str, Any],
-        tag: dict[str, Any] | None = None,
-    ) -> str:
-        rkey = _tid(t, self._next_id())
-        did = author.accounts["bluesky"]
-        record = {"$type": collection, "createdAt": _iso(t), **record}
-        body = {
-            "did": did,
-            "time_us": t * 1000 + self._seq % 1000,
-            "kind": "commit",
-            "commit": {
-                "rev": rkey,
-                "operation": "create",
-                "collection": collection,
-                "rkey": rkey,
-                "record": record,
-                "cid": "bafyrei" + hashlib.sha256(rkey.encode()).hexdigest()[:52],
-            },
-        }
-        uri = f"at://{did}/{collection}/{rkey}"
-        if tag is not None:
-            tag = {**tag, **{k: uri for k in ("root", "item") if tag.get(k) == ""}}
-        self._push(heap, t, Source.bluesky, body, tag=tag)
-        return uri
-
     # ------------------------------------------------------------------ episodes
 
-    def _team_chat(self, t: int, heap: list[_Pending]) -> None:
+    def _team_chat(self, t: int, heap: list[Pending]) -> None:
         rng = self.rng
         team = rng.choice(list(self.teams))
         members = self.teams[team]
@@ -929,7 +456,7 @@ class SynthNetwork:
         for _ in range(rng.randint(0, 2)):
             self._slack_reaction(heap, t + self._delay_ms(120, 1.0, 3600), rng.choice(members), author, channel, root)
 
-    def _cross_team(self, t: int, heap: list[_Pending]) -> None:
+    def _cross_team(self, t: int, heap: list[Pending]) -> None:
         rng = self.rng
         broker = rng.choice(self.brokers)
         other = rng.choice([p for p in self.open_workforce if p.team != broker.team])
@@ -956,7 +483,7 @@ class SynthNetwork:
                 "Looks good, one nit",
             )
 
-    def _partner_exchange(self, t: int, heap: list[_Pending]) -> None:
+    def _partner_exchange(self, t: int, heap: list[Pending]) -> None:
         rng = self.rng
         broker = rng.choice(self.brokers)
         partner = rng.choice(self.partners)
@@ -988,7 +515,7 @@ class SynthNetwork:
                 "Checked against our API",
             )
 
-    def _github_work(self, t: int, heap: list[_Pending]) -> None:
+    def _github_work(self, t: int, heap: list[Pending]) -> None:
         rng = self.rng
         team = rng.choice(list(self.teams))
         members = self.teams[team]
@@ -1014,7 +541,7 @@ class SynthNetwork:
 
     def _conversation(
         self,
-        heap: list[_Pending],
+        heap: list[Pending],
         platform: str,
         t: int,
         author: Person,
@@ -1074,7 +601,7 @@ class SynthNetwork:
                     tag=rtag,
                 )
 
-    def _customer_question(self, t: int, heap: list[_Pending]) -> None:
+    def _customer_question(self, t: int, heap: list[Pending]) -> None:
         """A customer asks on one of six platforms; a support-team member answers after a log-normal delay."""
         rng = self.rng
         asker = rng.choice(self.customers)
@@ -1100,7 +627,7 @@ class SynthNetwork:
             answer,
         )
 
-    def _customer_idea(self, t: int, heap: list[_Pending]) -> None:
+    def _customer_idea(self, t: int, heap: list[Pending]) -> None:
         """A customer (or, on Slack, a partner) proposes an idea; most are picked up by the workforce a day or so later."""
         rng = self.rng
         platform = rng.choice(IDEA_PLATFORMS)
@@ -1143,7 +670,7 @@ class SynthNetwork:
                 f"Suggested by a customer: {DISCOURSE_URL}/t/{idea}",
             )
 
-    def _influencer_post(self, t: int, heap: list[_Pending]) -> None:
+    def _influencer_post(self, t: int, heap: list[Pending]) -> None:
         rng = self.rng
         infl = rng.choice(self.influencers)
         cid = f"c{self._next_id()}"
@@ -1212,14 +739,14 @@ class SynthNetwork:
                 note = {
                     "id": str(40_000_000 + self._next_id()),
                     "type": "favourite",
-                    "created_at": _iso(at),
+                    "created_at": iso(at),
                     "account": self._masto_account(fan),
                     "status": status,
                 }
                 self._push(heap, at, Source.mastodon, note)
 
     def _bsky_cascade(
-        self, heap: list[_Pending], t: int, cid: str, author: Person, uri: str, audience: list[Person], hop: int
+        self, heap: list[Pending], t: int, cid: str, author: Person, uri: str, audience: list[Person], hop: int
     ) -> None:
         """Amplify ``uri`` (by ``author``) from ``audience``; quotes start the next hop."""
         rng = self.rng
@@ -1273,7 +800,7 @@ class SynthNetwork:
                     },
                 )
 
-    def _fan_action(self, t: int, heap: list[_Pending]) -> None:
+    def _fan_action(self, t: int, heap: list[Pending]) -> None:
         rng = self.rng
         fan = rng.choice(self.customers)
         if rng.random() < 0.5:
@@ -1294,22 +821,6 @@ def _quantile(sorted_values: list[float], q: float) -> float | None:
     lo = math.floor(pos)
     hi = min(lo + 1, len(sorted_values) - 1)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
-def _uuid(rng: random.Random) -> str:
-    h = f"{rng.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
-
-
-def _tid(ms: int, n: int) -> str:
-    """A Bluesky-style TID record key (base32-sortable, 13 chars) from a time and a counter."""
-    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
-    v = ((ms * 1000) << 10) | (n & 0x3FF)
-    out = []
-    for _ in range(13):
-        out.append(alphabet[v & 31])
-        v >>= 5
-    return "".join(reversed(out))
 
 
 def write_dataset(gen: SynthNetwork, out_dir: Path, events: int) -> dict[str, Any]:

@@ -36,14 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from valuenet.ingest.synth import (
-    TEAM_NAMES,
-    TOPICS,
-    Person,
-    SynthNetwork,
-    _iso,
-    _Pending,
-)
+from valuenet.ingest.platforms._fake import TEAM_NAMES, TOPICS, Pending, Person, iso
+from valuenet.ingest.synth import SynthNetwork
 from valuenet.schemas.interaction import Source
 
 __all__ = ["CompanyNetwork", "LABELLED_FILES", "PLANTED", "labelled_texts"]
@@ -245,25 +239,25 @@ class CompanyNetwork(SynthNetwork):
         self.planted_texts.append((label, text, kind, source))
         return text
 
-    def _slack_message(self, heap: list[_Pending], t: int, user: Person, channel: str, text: str, **kw: Any) -> str:
+    def _slack_message(self, heap: list[Pending], t: int, user: Person, channel: str, text: str, **kw: Any) -> str:
         kind = "reply" if kw.get("thread_ts") else "post"
         return super()._slack_message(heap, t, user, channel, self._real(text, kind, "slack"), **kw)
 
-    def _gh_issue(self, heap: list[_Pending], t: int, author: Person, team: str, title: str, body: str, *a: Any, **kw: Any) -> dict[str, Any]:  # fmt: skip
+    def _gh_issue(self, heap: list[Pending], t: int, author: Person, team: str, title: str, body: str, *a: Any, **kw: Any) -> dict[str, Any]:  # fmt: skip
         return super()._gh_issue(heap, t, author, team, title, self._real(body, "post", "github"), *a, **kw)
 
-    def _gh_comment(self, heap: list[_Pending], t: int, who: Person, issue: dict[str, Any], team: str, text: str, *a: Any, **kw: Any) -> None:  # fmt: skip
+    def _gh_comment(self, heap: list[Pending], t: int, who: Person, issue: dict[str, Any], team: str, text: str, *a: Any, **kw: Any) -> None:  # fmt: skip
         super()._gh_comment(heap, t, who, issue, team, self._real(text, "reply", "github"), *a, **kw)
 
-    def _gh_review(self, heap: list[_Pending], t: int, reviewer: Person, author: Person, team: str, state: str, text: str | None) -> None:  # fmt: skip
+    def _gh_review(self, heap: list[Pending], t: int, reviewer: Person, author: Person, team: str, state: str, text: str | None) -> None:  # fmt: skip
         real = self._real(text, "review", "github") if text else text
         super()._gh_review(heap, t, reviewer, author, team, state, real)
 
-    def _discourse_post(self, heap: list[_Pending], t: int, author: Person, topic_id: int, title: str, raw: str, post_number: int, *a: Any, **kw: Any) -> int:  # fmt: skip
+    def _discourse_post(self, heap: list[Pending], t: int, author: Person, topic_id: int, title: str, raw: str, post_number: int, *a: Any, **kw: Any) -> int:  # fmt: skip
         kind = "post" if post_number == 1 else "reply"
         return super()._discourse_post(heap, t, author, topic_id, title, self._real(raw, kind, "discourse"), post_number, *a, **kw)  # fmt: skip
 
-    def _zendesk(self, heap: list[_Pending], t: int, kind: str, ticket: int, requester: Person, agent: Person | None, text: str, *a: Any, **kw: Any) -> None:  # fmt: skip
+    def _zendesk(self, heap: list[Pending], t: int, kind: str, ticket: int, requester: Person, agent: Person | None, text: str, *a: Any, **kw: Any) -> None:  # fmt: skip
         k = "ticket" if kind == "ticket.created" else "reply"
         super()._zendesk(heap, t, kind, ticket, requester, agent, self._real(text, k, "zendesk"), *a, **kw)
 
@@ -272,7 +266,7 @@ class CompanyNetwork(SynthNetwork):
             text = self._real(text, "reply" if kw.get("reply_to") else "post", "mastodon")
         return super()._masto_status(t, author, text, **kw)
 
-    def _bsky(self, heap: list[_Pending], t: int, author: Person, collection: str, record: dict[str, Any], tag: dict[str, Any] | None = None) -> str:  # fmt: skip
+    def _bsky(self, heap: list[Pending], t: int, author: Person, collection: str, record: dict[str, Any], tag: dict[str, Any] | None = None) -> str:  # fmt: skip
         if "text" in record:
             kind = "reply" if "reply" in record else ("quote" if "embed" in record else "post")
             record = {**record, "text": self._real(record["text"], kind, "bluesky")}
@@ -281,7 +275,7 @@ class CompanyNetwork(SynthNetwork):
     # ------------------------------------------------------------------ episodes
 
     def _bsky_cascade(
-        self, heap: list[_Pending], t: int, cid: str, author: Person, uri: str, audience: list[Person], hop: int
+        self, heap: list[Pending], t: int, cid: str, author: Person, uri: str, audience: list[Person], hop: int
     ) -> None:
         """As the base, with quotes a minority of the amplifications (:data:`QUOTE_SHARE`, the base: 30 %)."""
         saved, self.rng = self.rng, _QuoteRng(self.rng)  # type: ignore[assignment]
@@ -290,7 +284,7 @@ class CompanyNetwork(SynthNetwork):
         finally:
             self.rng = saved
 
-    def _episode(self, t: int, heap: list[_Pending]) -> int:
+    def _episode(self, t: int, heap: list[Pending]) -> int:
         if self.rng.random() >= EXTRA_EPISODE_SHARE:
             return super()._episode(t, heap)
         before = len(heap)
@@ -310,7 +304,7 @@ class CompanyNetwork(SynthNetwork):
         episode(t, heap)
         return len(heap) - before
 
-    def _team_chat(self, t: int, heap: list[_Pending]) -> None:
+    def _team_chat(self, t: int, heap: list[Pending]) -> None:
         """As the base, among the people who chat in the team (its members and its second-team people)."""
         saved = self.teams
         self.teams = self.chat_members
@@ -319,7 +313,7 @@ class CompanyNetwork(SynthNetwork):
         finally:
             self.teams = saved
 
-    def _second_team_chat(self, t: int, heap: list[_Pending]) -> None:
+    def _second_team_chat(self, t: int, heap: list[Pending]) -> None:
         """A two-team person talks in the channel of their second team."""
         if not self.second_team:
             return self._team_chat(t, heap)
@@ -332,7 +326,7 @@ class CompanyNetwork(SynthNetwork):
         self._slack_message(heap, at, other, channel, "Here is how it works", thread_ts=root, parent=self._pid[pid])
         return None
 
-    def _dependabot(self, t: int, heap: list[_Pending]) -> None:
+    def _dependabot(self, t: int, heap: list[Pending]) -> None:
         """dependabot[bot] opens a pull request in a team's repository; a member reviews it."""
         rng = self.rng
         team = rng.choice(list(self.teams))
@@ -346,8 +340,8 @@ class CompanyNetwork(SynthNetwork):
             "user": bot,
             "state": "open",
             "comments": 0,
-            "created_at": _iso(t, millis=False),
-            "updated_at": _iso(t, millis=False),
+            "created_at": iso(t, millis=False),
+            "updated_at": iso(t, millis=False),
             "html_url": f"https://github.com/acme/{team}/issues/{number}",
             "labels": [],
             "assignees": [],
@@ -361,7 +355,7 @@ class CompanyNetwork(SynthNetwork):
             "user": self._gh_user(reviewer),
             "body": None,
             "state": "approved",
-            "submitted_at": _iso(t + 3_600_000, millis=False),
+            "submitted_at": iso(t + 3_600_000, millis=False),
             "commit_id": f"{number:040x}",
             "html_url": f"https://github.com/acme/{team}/pull/{number}#pullrequestreview-{number}",
         }
@@ -380,7 +374,7 @@ class CompanyNetwork(SynthNetwork):
             },
         )
 
-    def _ci_bot(self, t: int, heap: list[_Pending]) -> None:
+    def _ci_bot(self, t: int, heap: list[Pending]) -> None:
         """A member opens an issue; acme-ci[bot] comments the build status on it."""
         rng = self.rng
         team = rng.choice(list(self.teams))
@@ -393,8 +387,8 @@ class CompanyNetwork(SynthNetwork):
             "id": cid,
             "body": f"Build #{cid % 10_000} {'passed' if rng.random() < 0.7 else 'failed'}.",
             "user": bot,
-            "created_at": _iso(at, millis=False),
-            "updated_at": _iso(at, millis=False),
+            "created_at": iso(at, millis=False),
+            "updated_at": iso(at, millis=False),
             "author_association": "NONE",
             "html_url": f"{issue['html_url']}#issuecomment-{cid}",
         }
@@ -405,7 +399,7 @@ class CompanyNetwork(SynthNetwork):
             {"action": "created", "issue": issue, "comment": comment, "repository": self._gh_repo(team), "sender": bot},
         )
 
-    def _slack_deploy_bot(self, t: int, heap: list[_Pending]) -> None:
+    def _slack_deploy_bot(self, t: int, heap: list[Pending]) -> None:
         """The deploy bot posts in a team channel (``bot_id``); a member replies in its thread."""
         rng = self.rng
         team = rng.choice(list(self.teams))
@@ -440,7 +434,7 @@ class CompanyNetwork(SynthNetwork):
             }
             self._push(heap, at, Source.slack, self._slack_callback(reply, at))
 
-    def _masto_bots(self, t: int, heap: list[_Pending]) -> None:
+    def _masto_bots(self, t: int, heap: list[Pending]) -> None:
         """The status bot (``bot: true``) posts and customers boost it; the group (``group: true``) boosts a customer."""
         rng = self.rng
         status = self._masto_status(t, self.masto_bot, "")
@@ -459,7 +453,7 @@ class CompanyNetwork(SynthNetwork):
         boost["account"]["group"] = True
         self._push(heap, at + 5_000, Source.mastodon, boost)
 
-    def _partner_public(self, t: int, heap: list[_Pending]) -> None:
+    def _partner_public(self, t: int, heap: list[Pending]) -> None:
         """A partner posts about the integration in public; customers like and repost it."""
         rng = self.rng
         partner = rng.choice(self.partners)
@@ -473,7 +467,7 @@ class CompanyNetwork(SynthNetwork):
             coll = "app.bsky.feed.repost" if rng.random() < 0.4 else "app.bsky.feed.like"
             self._bsky(heap, at, fan, coll, {"subject": {"uri": uri, "cid": "bafyreisynth"}})
 
-    def _announcement(self, t: int, heap: list[_Pending]) -> None:
+    def _announcement(self, t: int, heap: list[Pending]) -> None:
         """Noise: a company-wide announcement by an open team's member; anyone may react (silo members rarely)."""
         rng = self.rng
         author = rng.choice(self.open_workforce)  # leadership and comms, never a silo team
@@ -484,7 +478,7 @@ class CompanyNetwork(SynthNetwork):
                 continue
             self._slack_reaction(heap, t + self._delay_ms(600, 1.0, 7200), who, author, channel, ts)
 
-    def _cross_post(self, t: int, heap: list[_Pending]) -> None:
+    def _cross_post(self, t: int, heap: list[Pending]) -> None:
         """An influencer's post on Bluesky and Mastodon at once, or a customer's question on two platforms."""
         rng = self.rng
         if rng.random() < 0.7:

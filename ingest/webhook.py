@@ -29,8 +29,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from valuenet.ingest import signatures
 from valuenet.ingest.errors import RecordTooLarge
+from valuenet.ingest.platforms.discourse.verify import verify_discourse
+from valuenet.ingest.platforms.generic.verify import verify_bearer, verify_generic_hmac
+from valuenet.ingest.platforms.github.verify import verify_github
+from valuenet.ingest.platforms.slack.verify import verify_slack
+from valuenet.ingest.platforms.zendesk.verify import verify_zendesk
+from valuenet.ingest.signatures import Verdict
 from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawEnvelope
 from valuenet.schemas.interaction import Source
@@ -183,14 +188,14 @@ def create_app(
         except Exception as e:  # noqa: BLE001 - the DLQ failing must not turn a 400 into a 500
             log.error("could not dead-letter a %s webhook: %s", source, type(e).__name__)
 
-    def checked(verify: Callable[..., signatures.Verdict], *args: Any) -> signatures.Verdict:
+    def checked(verify: Callable[..., Verdict], *args: Any) -> Verdict:
         """Run a signature check; a header it cannot parse is a failed check (401), never a 500."""
         try:
             return verify(*args)
         except Exception as e:  # noqa: BLE001 - hostile header values must not reach the error handler
-            return signatures.Verdict(False, f"malformed signature headers ({type(e).__name__})")
+            return Verdict(False, f"malformed signature headers ({type(e).__name__})")
 
-    def unauthorized(source: str, verdict: signatures.Verdict) -> JSONResponse:
+    def unauthorized(source: str, verdict: Verdict) -> JSONResponse:
         """401 with the (secret-free) reason."""
         log.warning("rejected %s webhook: %s", source, verdict.reason)
         return JSONResponse({"error": verdict.reason}, status_code=401)
@@ -199,7 +204,7 @@ def create_app(
         """Slack Events API: v0 signature, stale timestamps rejected, url_verification echoed."""
         body = await read_body(request, max_body_bytes)
         verdict = checked(
-            signatures.verify_slack,
+            verify_slack,
             slack_secret,
             request.headers.get("x-slack-request-timestamp"),
             request.headers.get("x-slack-signature"),
@@ -230,12 +235,10 @@ def create_app(
         receive.__doc__ = f"{source.value} webhooks: {signature_header} over the body."
         return receive
 
-    github = hmac_body_route(
-        Source.github, signatures.verify_github, github_secret, "x-hub-signature-256", "x-github-event"
-    )
+    github = hmac_body_route(Source.github, verify_github, github_secret, "x-hub-signature-256", "x-github-event")
     discourse = hmac_body_route(
         Source.discourse,
-        signatures.verify_discourse,
+        verify_discourse,
         discourse_secret,
         "x-discourse-event-signature",
         "x-discourse-event",
@@ -245,7 +248,7 @@ def create_app(
         """Zendesk event webhooks: base64 HMAC over timestamp + body."""
         body = await read_body(request, max_body_bytes)
         verdict = checked(
-            signatures.verify_zendesk,
+            verify_zendesk,
             zendesk_secret,
             request.headers.get("x-zendesk-webhook-signature-timestamp"),
             request.headers.get("x-zendesk-webhook-signature"),
@@ -260,11 +263,9 @@ def create_app(
         body = await read_body(request, max_body_bytes)
         name = request.path_params["source"]
         if "x-valuenet-signature" in request.headers:
-            verdict = checked(
-                signatures.verify_generic_hmac, generic_token, request.headers["x-valuenet-signature"], body
-            )
+            verdict = checked(verify_generic_hmac, generic_token, request.headers["x-valuenet-signature"], body)
         else:
-            verdict = checked(signatures.verify_bearer, generic_token, request.headers.get("authorization"))
+            verdict = checked(verify_bearer, generic_token, request.headers.get("authorization"))
         if not verdict:
             return unauthorized(f"generic/{name}", verdict)
         try:

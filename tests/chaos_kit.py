@@ -116,7 +116,7 @@ def bluesky_reply(
     time_us: int = 1718020100000000,
     rkey: str = "3kmnrbig1",
 ) -> bytes:
-    """A valid Jetstream reply (the shape of tests/fixtures/bluesky) with ``mentions`` mention facets and root /
+    """A valid Jetstream reply (the shape of tests/payloads/bluesky) with ``mentions`` mention facets and root /
     parent AT-URIs of ``uri_chars`` characters: 151 flows that once made a 1.29 MB ``valuenet.flows`` record."""
     tail = "r" * uri_chars
     parent = f"at://did:plc:ann111/app.bsky.feed.post/3kmnrp{tail}"[:uri_chars]
@@ -172,7 +172,7 @@ def unknown_github_event(network: str) -> Poison:
     once parsed to nothing and dropped without a trace, now one dead letter naming the header."""
     from pathlib import Path
 
-    body = json.loads((Path(__file__).parent / "payloads" / "github" / "star_created.json").read_text())
+    body = json.loads((Path(__file__).parent / "payloads" / "github" / "real" / "star_created.json").read_text())
     headers = {"x-github-event": "copilot_seat_assignment", "x-github-delivery": "chaos-unknown-event"}
     record = json.dumps({"source": "github", "network": network, "headers": headers, "payload": body}).encode()
     return Poison(raw=[record], dead=1)

@@ -1,6 +1,6 @@
 """Reference outcomes of the parsers, pinned at commit f49d54b (before the issue-14 parser speed-up).
 
-``tests/fixtures/parse_reference.json.gz`` holds the inputs (a synth network's envelopes, every
+``tests/payloads/parse_reference.json.gz`` holds the inputs (a synth network's envelopes, every
 parser fixture and real SDK payload) and, per input, a digest of what parsing it gave then:
 the interactions' full ``__dict__`` (values, their types, key order), their fields-set, and the
 routing key — or the ParseError's source, field, reason and record. Inputs: the bundled git
@@ -33,7 +33,7 @@ from valuenet.ingest.samples import git_sample
 from valuenet.schemas import Interaction, RawEnvelope, Source
 
 HERE = Path(__file__).parent
-FIXTURE = HERE / "fixtures" / "parse_reference.json.gz"
+FIXTURE = HERE / "payloads" / "parse_reference.json.gz"
 RECEIVED = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
 NETWORK = "ref"
 FULL = 25  # outcomes stored in full per group (for readable diffs)

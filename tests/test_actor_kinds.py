@@ -1,7 +1,7 @@
 """Actor kinds (issue 20): organisations, bots and platform accounts are decided from real platform fields,
 receive no person's flows where the platform implies none, and stay out of every person ranking.
 
-Payloads are real (``tests/fixtures/github/kinds``, ``tests/fixtures/mastodon/kinds``, ``tests/payloads``;
+Payloads are real (``tests/payloads/github/kinds``, ``tests/payloads/mastodon/kinds``, ``tests/payloads/*/real``;
 origins in each folder's ``SOURCES.md``); where one real payload lacks a case, real objects are composed
 (an org-owned repository object into an ``issues`` event) and the test says so.
 """
@@ -34,8 +34,8 @@ from valuenet.processors.stage import StageResult
 from valuenet.schemas import ActorKind, Flow, RawEnvelope
 
 HERE = Path(__file__).parent
-GH = HERE / "fixtures" / "github" / "kinds"
-MASTO = HERE / "fixtures" / "mastodon" / "kinds"
+GH = HERE / "payloads" / "github" / "kinds"
+MASTO = HERE / "payloads" / "mastodon" / "kinds"
 RECEIVED = datetime(2026, 8, 2, 12, 0, tzinfo=UTC)
 
 
@@ -150,7 +150,7 @@ def test_a_customers_issue_into_an_organisations_repository_counts_for_responsiv
 
 
 def test_a_star_into_an_organisations_repository_is_kept_with_the_receivers_kind(tmp_path: Path) -> None:
-    star = _json(HERE / "payloads" / "github" / "watch_started.json")
+    star = _json(HERE / "payloads" / "github" / "real" / "watch_started.json")
     star = star.get("body", star)
     star["repository"] = _org_repo()
     (flow,) = _run(tmp_path, [_gh("watch", star, "d-star")]).flows
@@ -230,17 +230,19 @@ def test_a_web_flow_commits_apply_is_no_flow_and_github_gives_nothing(tmp_path: 
 
 
 def test_a_slack_bot_message_is_a_bots(tmp_path: Path) -> None:
-    payload = _json(HERE / "payloads" / "slack" / "bot_message.json")  # real (slackapi/bolt-python)
+    payload = _json(HERE / "payloads" / "slack" / "real" / "bot_message.json")  # real (slackapi/bolt-python)
     flows = _run(tmp_path, [_env("slack", payload)]).flows
     assert flows and all(f.giver_kind is ActorKind.bot for f in flows)
 
 
 def test_a_slack_app_message_with_only_app_id_is_a_bots(tmp_path: Path) -> None:
-    payload = _json(HERE / "payloads" / "slack" / "user_message.json")
+    payload = _json(HERE / "payloads" / "slack" / "real" / "user_message.json")
     payload["event"]["app_id"] = "A0123"  # an app posting through a user token: Slack adds app_id
     flows = _run(tmp_path, [_env("slack", payload)]).flows
     assert flows and all(f.giver_kind is ActorKind.bot for f in flows)
-    plain = _run(tmp_path / "p", [_env("slack", _json(HERE / "payloads" / "slack" / "user_message.json"))]).flows
+    plain = _run(
+        tmp_path / "p", [_env("slack", _json(HERE / "payloads" / "slack" / "real" / "user_message.json"))]
+    ).flows
     assert all(f.giver_kind is ActorKind.person for f in plain)
 
 
@@ -257,7 +259,7 @@ def test_a_mastodon_bot_account_is_a_bot_and_a_group_account_an_organisation(tmp
 
 
 def test_a_boost_of_a_bots_status_has_a_bot_receiver(tmp_path: Path) -> None:
-    boost = _json(HERE / "fixtures" / "mastodon" / "status_boost.json")
+    boost = _json(HERE / "payloads" / "mastodon" / "status_boost.json")
     boost["reblog"]["account"]["bot"] = True
     (flow,) = _run(tmp_path, [_env("mastodon", boost)]).flows
     assert flow.receiver_kind is ActorKind.bot and flow.giver_kind is ActorKind.person
@@ -323,7 +325,7 @@ def test_v1_notifications_with_group_key_parse_as_v1(name: str, kinds: set[str])
     [("notification_favourite.json", "favourite", "reaction"), ("notification_follow.json", "follow", "follow")],
 )
 def test_favourite_and_follow_notifications_with_group_key_parse_as_v1(fixture: str, ntype: str, kind: str) -> None:
-    payload = _json(HERE / "fixtures" / "mastodon" / fixture)
+    payload = _json(HERE / "payloads" / "mastodon" / fixture)
     payload["group_key"] = f"ungrouped-{payload['id']}"  # what Mastodon 4.3+ adds to every v1 notification
     env = RawEnvelope(
         source="mastodon",
@@ -392,7 +394,7 @@ def test_the_directory_decides_kinds_before_the_platform(tmp_path: Path) -> None
 
 
 def test_a_wrong_kind_in_the_directory_names_the_row_and_field(tmp_path: Path) -> None:
-    from valuenet.processors.identity import DirectoryError, load_directory
+    from valuenet.processors.directory import DirectoryError, load_directory
 
     path = tmp_path / "bad.yaml"
     path.write_text("people:\n  - person: x\n    accounts: 'github:x'\n    kind: robot\n", encoding="utf-8")

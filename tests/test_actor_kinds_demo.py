@@ -40,8 +40,8 @@ WINDOW = "30d"
 def _bot_traffic(envelopes: list[RawEnvelope]) -> list[RawEnvelope]:
     """Real-shaped non-person events woven into the demo: bot pull requests reviewed, reactions to a bot's
     messages, web-flow commits."""
-    bot = json.loads((HERE / "fixtures/github/kinds/check_suite_rerequested_bot.json").read_text())["sender"]
-    slack_bot = json.loads((HERE / "payloads/slack/bot_message.json").read_text())
+    bot = json.loads((HERE / "payloads/github/kinds/check_suite_rerequested_bot.json").read_text())["sender"]
+    slack_bot = json.loads((HERE / "payloads/slack/real/bot_message.json").read_text())
     extra: list[RawEnvelope] = []
     reviews = [e for e in envelopes if e.headers.get("x-github-event") == "pull_request_review"][:60]
     for i, env in enumerate(reviews):

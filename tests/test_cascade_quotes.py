@@ -19,7 +19,7 @@ R = "at://did:plc:dan/app.bsky.feed.post/r1"  # dan's post quoting bob's quote
 
 
 def flow(eid: str, kind: str, giver: str, receiver: str | None, minute: int, parent: str | None = None) -> Flow:
-    """One Bluesky-shaped flow (ids as ingest/parsers/bluesky.py writes them)."""
+    """One Bluesky-shaped flow (ids as ingest/platforms/bluesky/parse.py writes them)."""
     return Flow(
         event_id=eid,
         network=NET,

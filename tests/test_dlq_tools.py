@@ -22,7 +22,7 @@ from valuenet.schemas.envelope import RawEnvelope, decode_raw
 
 pytestmark = pytest.mark.kafka
 
-PAYLOADS = Path(__file__).parent / "payloads" / "github"
+PAYLOADS = Path(__file__).parent / "payloads" / "github" / "real"
 SECRET = "gh-webhook-secret"
 TOKEN = "a-bearer-token-that-is-long-enough-0123456789"
 

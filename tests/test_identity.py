@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from valuenet.processors.identity import DirectoryError, IdentityResolver, Rules, account_key, load_directory
+from valuenet.processors.directory import DirectoryError, Rules, account_key, load_directory
+from valuenet.processors.identity import IdentityResolver
 from valuenet.schemas import Interaction, Kind, Segment, Source
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)

@@ -16,13 +16,13 @@ from valuenet.ingest.parsers import parse_payload
 from valuenet.ingest.readers import read_payloads
 from valuenet.processors.identity import IdentityResolver
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parent / "payloads"
 PAYLOADS = Path(__file__).parent / "payloads"
 
 # platform, payload file, headers, the account as written in the directory (documented form)
 CASES = [
     ("slack", FIX / "slack/message.json", None, "slack:U0001"),
-    ("github", PAYLOADS / "github/issues_opened.json", {"X-GitHub-Event": "issues"}, "github:Codertocat"),
+    ("github", PAYLOADS / "github/real/issues_opened.json", {"X-GitHub-Event": "issues"}, "github:Codertocat"),
     ("discourse", FIX / "discourse/post_created_reply.json", None, "discourse:sam_support"),
     ("mastodon", FIX / "mastodon/status_reply.json", None, "mastodon:@bea@mastodon.example"),
     ("bluesky", FIX / "bluesky/jetstream.jsonl", None, "bluesky:did:plc:ann111"),
@@ -30,7 +30,7 @@ CASES = [
     ("x", FIX / "x/response.json", None, "x:2002"),
     ("teams", FIX / "teams/chat_message_root.json", None, "teams:DA4EC3D6-1ef1-4dc2-8b1a-3ec13e5a0a9c"),
     ("jira", FIX / "jira/comment_created.json", None, "jira:5b10ac8d82e05b22cc7d4ef5"),
-    ("jira", PAYLOADS / "jira/comment_created_server.json", None, "jira:jira_test"),
+    ("jira", PAYLOADS / "jira/real/comment_created_server.json", None, "jira:jira_test"),
     ("confluence", FIX / "confluence/page_created.json", None, "confluence:5b10ac8d82e05b22cc7d4ef5"),
     ("zendesk", FIX / "zendesk/comment_added.json", None, "zendesk:381626101"),
     ("git", FIX / "git/commits.jsonl", None, "git:Ada Lovelace"),

@@ -11,7 +11,7 @@ import pytest
 from valuenet.ingest.parsers.registry import parse_payload
 from valuenet.schemas.jsonschema import MODELS, SCHEMA_DIR, render, stale, write_all
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parent / "payloads"
 
 
 def test_committed_schemas_are_current() -> None:

@@ -14,7 +14,7 @@ from valuenet.ingest.parsers.registry import parse_payload
 from valuenet.ingest.readers import read_payloads
 from valuenet.schemas import Interaction, Kind
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parent / "payloads"
 RECEIVED = datetime(2024, 6, 10, 11, 0, tzinfo=UTC)
 HEADERS = json.loads((FIX / "discourse" / "headers.json").read_text())
 

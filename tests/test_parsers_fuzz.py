@@ -18,7 +18,7 @@ from valuenet.ingest.parsers.registry import parse_payload
 from valuenet.ingest.readers import read_payloads
 from valuenet.schemas import Interaction
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parent / "payloads"
 
 SEEDS: dict[str, list[tuple[Any, dict[str, str]]]] = {
     "github": [(json.loads(p.read_text()), {}) for p in sorted((FIX / "github").glob("*.json"))],

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from valuenet.ingest.errors import ParseError
-from valuenet.ingest.parsers.generic import Mapping
 from valuenet.ingest.parsers.registry import parse_payload
+from valuenet.ingest.platforms.generic.parse import Mapping
 from valuenet.ingest.readers import read_payloads
 from valuenet.schemas import Interaction, Kind
 
-FIX = Path(__file__).parent / "fixtures" / "generic"
+FIX = Path(__file__).parent / "payloads" / "generic"
 
 
 def run(path: Path, mapping: Path | None) -> list[Interaction]:

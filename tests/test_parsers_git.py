@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from valuenet.ingest.errors import ParseError
-from valuenet.ingest.parsers.git import read_repository, trailer_kind
 from valuenet.ingest.parsers.registry import parse, parse_payload
+from valuenet.ingest.platforms.git.parse import read_repository, trailer_kind
 from valuenet.ingest.samples import GIT_SAMPLE, git_sample
 from valuenet.schemas import Interaction, Kind, RawEnvelope
 
-FIX = Path(__file__).parent / "fixtures" / "git" / "commits.jsonl"
+FIX = Path(__file__).parent / "payloads" / "git" / "commits.jsonl"
 
 
 def _records() -> list[dict]:
@@ -210,7 +210,7 @@ def test_missing_repository_raises_oserror(tmp_path: Path) -> None:
 
 
 def test_people_at_ai_vendors_and_people_named_claude_are_people() -> None:
-    from valuenet.ingest.parsers.git import is_tool
+    from valuenet.ingest.platforms.git.parse import is_tool
 
     assert is_tool("Claude Opus 4.6") and is_tool("Opus 4.7") and is_tool("GitHub Copilot")
     assert is_tool("dependabot[bot]") and is_tool("Claude", "noreply@anthropic.com")

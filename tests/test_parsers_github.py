@@ -14,7 +14,7 @@ from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.parsers.registry import parse_payload
 from valuenet.schemas import Interaction, Kind
 
-FIX = Path(__file__).parent / "fixtures" / "github"
+FIX = Path(__file__).parent / "payloads" / "github"
 RECEIVED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from valuenet.ingest.errors import ParseError
-from valuenet.ingest.parsers.github import KNOWN_EVENTS
 from valuenet.ingest.parsers.registry import parse_payload
+from valuenet.ingest.platforms.github.parse import KNOWN_EVENTS
 
-PAYLOADS = Path(__file__).parent / "payloads" / "github"
+PAYLOADS = Path(__file__).parent / "payloads" / "github" / "real"
 RECEIVED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 

@@ -1,6 +1,6 @@
 """The parsers give exactly what they gave before the issue-14 speed-up (commit f49d54b).
 
-Every input of ``tests/fixtures/parse_reference.json.gz`` — the bundled git sample (5,708
+Every input of ``tests/payloads/parse_reference.json.gz`` — the bundled git sample (5,708
 commits), 1,500 synth envelopes, every parser fixture and real SDK payload, and ~32k single-field
 mutations of the fuzz seeds — is parsed again in the same order with the same parent index and
 compared with the stored outcome: the same interactions (every field's value, type and order,

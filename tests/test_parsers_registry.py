@@ -15,7 +15,7 @@ from valuenet.ingest.parsers.registry import SUPPORTED, parse, parse_payload
 from valuenet.ingest.readers import read_json_file, read_ndjson, read_payloads
 from valuenet.schemas import Kind, RawEnvelope, Source
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parent / "payloads"
 
 
 def test_every_source_has_a_parser() -> None:

@@ -14,7 +14,7 @@ from valuenet.ingest.parsers.registry import parse_payload
 from valuenet.ingest.readers import read_payloads
 from valuenet.schemas import Interaction, Kind
 
-FIX = Path(__file__).parent / "fixtures" / "slack"
+FIX = Path(__file__).parent / "payloads" / "slack"
 
 
 def run(payload, parents: ParentIndex | None = None) -> list[Interaction]:

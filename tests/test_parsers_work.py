@@ -13,7 +13,7 @@ from valuenet.ingest.parents import ParentIndex
 from valuenet.ingest.parsers.registry import parse_payload
 from valuenet.schemas import Interaction, Kind
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parent / "payloads"
 
 
 def run(source: str, name: str, parents=None, mutate=None) -> list[Interaction]:

@@ -24,7 +24,7 @@ from valuenet.schemas import FlowType, Interaction, Kind
 
 HERE = Path(__file__).parent
 PAYLOADS = HERE / "payloads"
-FIX = HERE / "fixtures"
+FIX = HERE / "payloads"
 CASES = json.loads((PAYLOADS / "MANIFEST.json").read_text())["cases"]
 T0 = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
 
@@ -55,7 +55,7 @@ def test_manifest_case(case: dict) -> None:
 
 
 def test_every_payload_file_is_in_the_manifest() -> None:
-    files = {str(p.relative_to(PAYLOADS)) for p in PAYLOADS.rglob("*.json") if p.name != "MANIFEST.json"}
+    files = {str(p.relative_to(PAYLOADS)) for p in PAYLOADS.glob("*/real/*.json")}
     assert files == {c["file"] for c in CASES}
 
 
@@ -130,7 +130,7 @@ def test_a_question_is_no_flow_and_its_answer_is_knowledge_to_the_asker() -> Non
 
 
 def test_github_issue_opened_goes_to_the_organisation() -> None:
-    body = json.loads((PAYLOADS / "github" / "issues_opened.json").read_text())
+    body = json.loads((PAYLOADS / "github" / "real" / "issues_opened.json").read_text())
     body["repository"]["owner"] = {"login": "acme", "id": 9, "type": "Organization"}
     body["repository"]["full_name"] = "acme/Hello-World"
     body["issue"]["body"] = "It would be nice if the README had a quick-start section."
@@ -160,7 +160,7 @@ def test_slack_bot_messages_and_replies_to_bots_carry_no_flow() -> None:
 
 
 def test_github_delete_and_edit_ids_do_not_hold_the_receive_time() -> None:
-    body = json.loads((PAYLOADS / "github" / "issues_opened.json").read_text())
+    body = json.loads((PAYLOADS / "github" / "real" / "issues_opened.json").read_text())
     deleted = {**body, "action": "deleted"}
     h = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958"}
     first = run("github", deleted, headers=h, received_at=T0)
@@ -171,7 +171,7 @@ def test_github_delete_and_edit_ids_do_not_hold_the_receive_time() -> None:
 
 
 def test_jira_server_comma_timestamps() -> None:
-    body = json.loads((PAYLOADS / "jira" / "comment_created_server.json").read_text())
+    body = json.loads((PAYLOADS / "jira" / "real" / "comment_created_server.json").read_text())
     body["comment"]["created"] = "2018-12-20 15:45:59,695"
     (c,) = run("jira", body)
     assert c.timestamp == datetime(2018, 12, 20, 15, 45, 59, 695000, tzinfo=UTC)
@@ -275,7 +275,7 @@ def test_the_engagement_rate_counts_mentions_received() -> None:
 
 def test_discourse_api_posts_with_cooked_html_only() -> None:
     """The same real /posts.json response without ``raw``: the text comes from ``cooked``, not "no text"."""
-    body = json.loads((PAYLOADS / "discourse" / "posts_latest.json").read_text())
+    body = json.loads((PAYLOADS / "discourse" / "real" / "posts_latest.json").read_text())
     for post in body["latest_posts"]:
         post.pop("raw")
     out = run("discourse", body, ParentIndex())

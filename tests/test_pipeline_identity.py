@@ -8,7 +8,7 @@ import pytest
 
 from tests.pipeline_harness import Pipeline, envelope
 from tests.test_pipeline_e2e import plain_records
-from valuenet.ingest.parsers.git import person_key
+from valuenet.ingest.platforms.git.parse import person_key
 
 pytestmark = pytest.mark.kafka
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.kafka
 NETWORK = "oversize"
 OTHER = "oversize-git"
 CAP = 32 * 1024  # VALUENET_FLOWS_RECORD_BYTES of the worker: the reply's ~146 KB of flows take several records
-FIXTURE = Path(__file__).parent / "fixtures" / "bluesky" / "jetstream.jsonl"
+FIXTURE = Path(__file__).parent / "payloads" / "bluesky" / "jetstream.jsonl"
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 
 from tests.pipeline_harness import envelope, git_records
 from valuenet.config import Settings
-from valuenet.ingest.parsers.git import person_key
+from valuenet.ingest.platforms.git.parse import person_key
 from valuenet.ingest.producer import encode_batch
 from valuenet.pipeline.wiring import build_stage
 

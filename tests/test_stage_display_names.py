@@ -15,7 +15,7 @@ from valuenet.pipeline.wiring import build_stage
 if TYPE_CHECKING:
     from valuenet.analytics.storage.chdb_store import ChdbStore
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parent / "payloads"
 NET = "names"
 DIRECTORY = """
 people:

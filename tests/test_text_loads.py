@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from valuenet.schemas.text import MAX_DEPTH, REPLACEMENT, TextError, clean, loads
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parent / "payloads"
 
 
 def _reference(raw: str | bytes) -> object:

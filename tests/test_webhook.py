@@ -12,13 +12,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.fixtures_kafka import consume_records
-from valuenet.ingest import signatures as sig
+from valuenet.ingest.platforms.discourse.verify import sign_discourse
+from valuenet.ingest.platforms.github.verify import sign_github
+from valuenet.ingest.platforms.slack.verify import sign_slack
+from valuenet.ingest.platforms.zendesk.verify import sign_zendesk
 from valuenet.ingest.producer import RawProducer
+from valuenet.ingest.signatures import hmac_sha256_hex
 from valuenet.ingest.webhook import WebhookSecrets, create_app
 from valuenet.schemas.dlq import DlqRecord
 from valuenet.schemas.envelope import RawEnvelope
 
-FIXTURES = Path("/work/shared/fixtures/github")
+FIXTURES = Path(__file__).parent / "payloads" / "github"
 SECRETS = WebhookSecrets(
     slack_signing_secret="slack-signing-secret-123",
     github_webhook_secret="github-secret-456",
@@ -60,7 +64,7 @@ def _slack_headers(body: bytes, ts: int | None = None, secret: str = "slack-sign
     t = str(int(time.time()) if ts is None else ts)
     return {
         "X-Slack-Request-Timestamp": t,
-        "X-Slack-Signature": sig.sign_slack(secret, t, body),
+        "X-Slack-Signature": sign_slack(secret, t, body),
         "Content-Type": "application/json",
     }
 
@@ -121,14 +125,14 @@ def test_github_real_fixture_keeps_delivery_and_event_headers_but_not_signature(
     headers = {
         "X-GitHub-Event": "issue_comment",
         "X-GitHub-Delivery": delivery,
-        "X-Hub-Signature-256": sig.sign_github("github-secret-456", body),
+        "X-Hub-Signature-256": sign_github("github-secret-456", body),
     }
     r = _client(rec).post("/github", content=body, headers=headers)
     assert r.status_code == 200
     env = rec.sent[0]
     assert env.headers == {"x-github-event": "issue_comment", "x-github-delivery": delivery}
     assert env.payload["comment"]["user"]["login"] == "Codertocat"
-    bad = dict(headers, **{"X-Hub-Signature-256": sig.sign_github("wrong", body)})
+    bad = dict(headers, **{"X-Hub-Signature-256": sign_github("wrong", body)})
     assert _client(rec).post("/github", content=body, headers=bad).status_code == 401
     no_sig = {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"}
     assert _client(rec).post("/github", content=body, headers=no_sig).status_code == 401
@@ -156,7 +160,7 @@ def test_discourse_and_zendesk_signatures() -> None:
         "X-Discourse-Event-Type": "post",
         "X-Discourse-Event-Id": "42",
         "X-Discourse-Instance": "https://forum.example",
-        "X-Discourse-Event-Signature": sig.sign_discourse("discourse-secret-789", body),
+        "X-Discourse-Event-Signature": sign_discourse("discourse-secret-789", body),
     }
     assert c.post("/discourse", content=body, headers=dh).status_code == 200
     assert rec.sent[-1].headers["x-discourse-event-id"] == "42"
@@ -176,7 +180,7 @@ def test_discourse_and_zendesk_signatures() -> None:
     ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     zh = {
         "X-Zendesk-Webhook-Signature-Timestamp": ts,
-        "X-Zendesk-Webhook-Signature": sig.sign_zendesk("zendesk-secret-abc", ts, zbody),
+        "X-Zendesk-Webhook-Signature": sign_zendesk("zendesk-secret-abc", ts, zbody),
         "X-Zendesk-Webhook-Id": "01HZ",
     }
     assert c.post("/zendesk", content=zbody, headers=zh).status_code == 200
@@ -185,7 +189,7 @@ def test_discourse_and_zendesk_signatures() -> None:
     assert c.post("/zendesk", content=zbody, headers=replayed_ts).status_code == 401
     stale = "2026-01-05T09:00:01Z"  # correctly signed, but a replay from long ago
     stale_h = dict(zh, **{"X-Zendesk-Webhook-Signature-Timestamp": stale})
-    stale_h["X-Zendesk-Webhook-Signature"] = sig.sign_zendesk("zendesk-secret-abc", stale, zbody)
+    stale_h["X-Zendesk-Webhook-Signature"] = sign_zendesk("zendesk-secret-abc", stale, zbody)
     r = c.post("/zendesk", content=zbody, headers=stale_h)
     assert r.status_code == 401 and "stale" in r.json()["error"]
     assert len(rec.sent) == 2
@@ -204,7 +208,7 @@ def test_generic_bearer_hmac_unknown_source_and_bad_json(caplog: pytest.LogCaptu
             c.post(
                 "/generic/generic?network=other",
                 content=body,
-                headers={"X-Valuenet-Signature": "sha256=" + sig.hmac_sha256_hex("generic-token-def", body)},
+                headers={"X-Valuenet-Signature": "sha256=" + hmac_sha256_hex("generic-token-def", body)},
             ).status_code
             == 200
         )
@@ -250,9 +254,7 @@ def test_unconfigured_secret_answers_401() -> None:
     c = TestClient(
         create_app(rec.send, secrets=WebhookSecrets(_env_file=None, slack_signing_secret=None), network="acme")
     )
-    assert (
-        c.post("/github", content=b"{}", headers={"X-Hub-Signature-256": sig.sign_github("", b"{}")}).status_code == 401
-    )
+    assert c.post("/github", content=b"{}", headers={"X-Hub-Signature-256": sign_github("", b"{}")}).status_code == 401
 
 
 def test_kafka_failure_is_503() -> None:
@@ -278,7 +280,7 @@ def test_acknowledged_webhooks_are_on_the_broker(kafka_bootstrap: str, new_topic
                 headers={
                     "X-GitHub-Event": event,
                     "X-GitHub-Delivery": f"d-{name}",
-                    "X-Hub-Signature-256": sig.sign_github("github-secret-456", body),
+                    "X-Hub-Signature-256": sign_github("github-secret-456", body),
                 },
             )
             assert r.status_code == 200
@@ -336,7 +338,7 @@ def test_unsigned_oversize_body_writes_nothing_and_undecodable_signed_body_is_40
     assert c.post("/generic/generic", content=b"[" * 2000).status_code == 413
     assert rec.dlq == [] and rec.sent == []
     nested = b"[" * 240 + b"]" * 240  # signed, under the size limit, but nested too deeply
-    headers = {"X-Hub-Signature-256": sig.sign_github("github-secret-456", nested), "X-GitHub-Event": "push"}
+    headers = {"X-Hub-Signature-256": sign_github("github-secret-456", nested), "X-GitHub-Event": "push"}
     assert c.post("/github", content=nested, headers=headers).status_code == 400
     assert [(d.stage, d.field) for d in rec.dlq] == [("webhook", "body")] and "nested" in rec.dlq[0].reason
 

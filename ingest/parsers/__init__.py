@@ -3,7 +3,7 @@
 ``parse(envelope, parents)`` dispatches on ``envelope.source``; ``parse_payload(source,
 payload, network=…)`` does the same without an envelope. A payload that cannot be parsed
 raises :class:`ParseError` naming the source, the field path and the record — never any
-other exception. Conventions (actor and event ids) are in :mod:`valuenet.ingest.parsers._common`.
+other exception. Conventions (actor and event ids) are in :mod:`valuenet.ingest.platforms._common`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ from typing import Any
 
 from valuenet.ingest.errors import ParseError
 from valuenet.ingest.parents import ParentIndex
-from valuenet.ingest.parsers._common import Ctx
+from valuenet.ingest.platforms import PLATFORMS
+from valuenet.ingest.platforms._common import Ctx
 from valuenet.schemas.envelope import RawEnvelope, utcnow
 from valuenet.schemas.interaction import Interaction, Source
 
@@ -18,22 +19,7 @@ __all__ = ["parse", "parse_payload", "parse_routed", "parser_for", "SUPPORTED"]
 ParserFn = Callable[[Ctx, Any, dict[str, str]], list[Interaction]]
 _TEXT_OK: set[Source] = set()
 
-_MODULES: dict[Source, str] = {
-    Source.slack: "slack",
-    Source.github: "github",
-    Source.discourse: "discourse",
-    Source.mastodon: "mastodon",
-    Source.bluesky: "bluesky",
-    Source.reddit: "reddit",
-    Source.x: "x",
-    Source.teams: "teams",
-    Source.jira: "jira",
-    Source.confluence: "jira",
-    Source.zendesk: "zendesk",
-    Source.git: "git",
-    Source.generic: "generic",
-    Source.synth: "generic",
-}
+_MODULES: dict[Source, str] = {source: p.name for p in PLATFORMS for source in p.sources}
 SUPPORTED: frozenset[Source] = frozenset(_MODULES)
 _cache: dict[Source, ParserFn] = {}
 
@@ -45,7 +31,7 @@ def parser_for(source: Source) -> ParserFn:
         name = _MODULES.get(source)
         if name is None:
             raise ParseError(str(getattr(source, "value", source)), "source", "no parser for this source")
-        module = importlib.import_module(f"valuenet.ingest.parsers.{name}")
+        module = importlib.import_module(f"valuenet.ingest.platforms.{name}.parse")
         fn = module.parse
         if getattr(module, "ACCEPTS_TEXT", False):
             _TEXT_OK.add(source)

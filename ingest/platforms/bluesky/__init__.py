@@ -1,0 +1,1 @@
+"""Bluesky: Jetstream events."""

@@ -1,0 +1,1 @@
+"""Discourse: webhooks and API posts."""

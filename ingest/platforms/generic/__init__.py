@@ -1,0 +1,1 @@
+"""Generic JSONL/CSV with a YAML/TOML column mapping (also the synth source)."""

@@ -1,0 +1,1 @@
+"""GitHub: webhooks and GH Archive NDJSON."""

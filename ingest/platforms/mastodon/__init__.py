@@ -1,0 +1,1 @@
+"""Mastodon: entities, notifications, streaming frames and SSE."""

@@ -1,0 +1,1 @@
+"""Reddit: listings, /comments responses and dumps."""

@@ -1,0 +1,1 @@
+"""Slack: Events API callbacks and export directories."""

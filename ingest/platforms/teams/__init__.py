@@ -1,0 +1,1 @@
+"""Microsoft Teams: Graph chatMessage resources and change notifications."""

@@ -1,0 +1,1 @@
+"""Zendesk: ticket and comment webhooks."""
