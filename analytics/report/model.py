@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from valuenet.analytics.keyperson import key_person_risk
+from valuenet.analytics.kinds import person_mask
 from valuenet.analytics.metrics.engine import EDGE_LAYERS, SEGMENTS, WindowGraph
 from valuenet.analytics.recommend import recommend
 from valuenet.analytics.storage.reader import Reader, to_iso
@@ -273,7 +274,8 @@ def _per_actor(w: WhatIfWindow | None, what: str, k: int) -> dict[str, tuple[flo
     if what == "key_persons":
         return {r["actor"]: (float(r["risk"]), r["group"]) for r in key_person_risk(g, limit=50)}
     values = w.result.brokerage if what == "brokers" else w.result.reach
-    return {str(g.names[i]): (float(values[i]), groups[i]) for i in range(g.n)}
+    persons = person_mask(g.kind, g.n)  # organisations, bots and platform accounts are not ranked (docs/actor-kinds.md)
+    return {str(g.names[i]): (float(values[i]), groups[i]) for i in range(g.n) if persons[i]}
 
 
 def _sankey(w: WhatIfWindow, k: int) -> tuple[list[dict[str, Any]], int]:
