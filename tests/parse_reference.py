@@ -78,9 +78,18 @@ def full(result: list[Interaction] | ParseError) -> Any:
     return [i.model_dump(mode="json") for i in result]
 
 
+def _local(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` with a generic mapping file (stored as the absolute path of its checkout) found in this one."""
+    mapping = headers.get("x-valuenet-mapping")
+    if not mapping:
+        return headers
+    return {**headers, "x-valuenet-mapping": str(HERE / "payloads" / "generic" / Path(mapping).name)}
+
+
 def _run(
     source: str, payload: Any, headers: dict[str, str], parents: ParentIndex | None
 ) -> list[Interaction] | ParseError:
+    headers = _local(headers)
     try:
         return parse_payload(source, payload, network=NETWORK, received_at=RECEIVED, headers=headers, parents=parents)
     except ParseError as e:

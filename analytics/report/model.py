@@ -33,6 +33,7 @@ actor pairs) is suppressed and counted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ import numpy as np
 from valuenet.analytics.keyperson import key_person_risk
 from valuenet.analytics.kinds import person_mask
 from valuenet.analytics.metrics.engine import EDGE_LAYERS, SEGMENTS, WindowGraph
+from valuenet.analytics.names import label
 from valuenet.analytics.recommend import recommend
 from valuenet.analytics.storage.reader import Reader, to_iso
 from valuenet.analytics.whatif import WhatIfWindow, load_window
@@ -359,7 +361,7 @@ def build_report(
         empty=cur is None or cur.graph.n == 0,
         stored={n["network"]: list(n["windows"]) for n in reader.networks()},
     )
-    rep.alerts = _alerts(reader, network, now, seconds)
+    rep.alerts = _alerts(reader, network, now, seconds, names)
     rep.trend_points = _trend_points(reader, network, window, end, seconds)
     if rep.empty or cur is None:
         return rep
@@ -478,10 +480,22 @@ def _introductions(w: WhatIfWindow, display: dict[str, str]) -> list[dict[str, A
     ]
 
 
-def _alerts(reader: Reader, network: str, now: datetime, seconds: int) -> list[dict[str, Any]]:
+def _alerts(reader: Reader, network: str, now: datetime, seconds: int, names: bool) -> list[dict[str, Any]]:
     since = to_iso(now - timedelta(seconds=seconds)) or ""
-    rows = reader.alerts(network, None, 500)
-    return [r for r in rows if (r.get("raised_at") or "") > since][:50]
+    rows = [r for r in reader.alerts(network, None, 500) if (r.get("raised_at") or "") > since][:50]
+    if names:
+        return rows
+    # the Reader names actors in the messages ("Name (key)"): a report without names keeps the keys only
+    shown = reader.display_names(network)
+    labels = {label(a, shown): a for a, n in shown.items() if n and n != a}
+    pattern = re.compile("|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))) if labels else None
+    out = []
+    for r in rows:
+        r = {k: v for k, v in r.items() if k != "name"}
+        if pattern is not None and isinstance(r.get("message"), str):
+            r["message"] = pattern.sub(lambda m: labels[m.group(0)], r["message"])
+        out.append(r)
+    return out
 
 
 def _trend_points(reader: Reader, network: str, window: str, end: datetime, seconds: int) -> list[dict[str, Any]]:
