@@ -34,6 +34,7 @@ __all__ = [
     "replication_for",
     "under_replicated",
     "partition_leaders",
+    "describe_partitions",
 ]
 
 
@@ -150,7 +151,7 @@ def ensure_topics(
                         f"{topic.get('error_message') or ''}".strip()
                     )
             admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))
-        described = admin.describe_topics(list(partitions))
+        described = _described(admin, list(partitions), timeout_s)
         replicas = {
             t["name"]: min((len(p.get("replica_nodes") or []) for p in t.get("partitions") or []), default=0)
             for t in described
@@ -206,11 +207,29 @@ def under_replicated(bootstrap: str, *, timeout_s: float = 10.0) -> list[str]:
     return out
 
 
+def _described(admin: KafkaAdminClient, names: list[str], timeout_s: float) -> list[dict]:
+    """``describe_topics(names)``, asked again while a topic is not described yet (a broker learns of a new one late)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = admin.describe_topics(names)
+        if time.monotonic() > deadline or all(t.get("error_code", 0) == 0 and t.get("partitions") for t in described):
+            return list(described)
+        time.sleep(0.2)
+
+
+def describe_partitions(bootstrap: str, topic: str, *, timeout_s: float = 10.0) -> list[dict]:
+    """The partitions of one topic as the cluster describes them (``partition_index``, ``leader_id``,
+    ``replica_nodes``, ``isr_nodes``), sorted by index."""
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        described = _described(admin, [topic], timeout_s)
+    return sorted((p for t in described for p in t.get("partitions") or []), key=lambda p: p["partition_index"])
+
+
 def partition_leaders(bootstrap: str, topic: str, *, timeout_s: float = 10.0) -> dict[int, int]:
     """Partition → node id of its leader (-1: none) for one topic."""
-    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
-        described = admin.describe_topics([topic])
-    return {p["partition_index"]: int(p["leader_id"]) for t in described for p in t.get("partitions") or []}
+    return {
+        p["partition_index"]: int(p["leader_id"]) for p in describe_partitions(bootstrap, topic, timeout_s=timeout_s)
+    }
 
 
 def _retention_configs(name: str, dlq_retention_ms: int | None) -> dict[str, str]:
@@ -272,8 +291,13 @@ def _retention(admin: KafkaAdminClient, topic: str) -> int:
     from kafka.admin import ConfigResource, ConfigResourceType
 
     resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": None})
-    res = admin.describe_configs([resource], config_filter="all")  # the broker's default counts too
-    return int(res["topic"][topic]["retention.ms"]["value"])
+    for attempt in range(50):  # on a cluster, the broker asked may learn of a topic just created a moment later
+        res = admin.describe_configs([resource], config_filter="all")  # the broker's default counts too
+        value = ((res.get("topic") or {}).get(topic) or {}).get("retention.ms")
+        if value:
+            return int(value["value"])
+        time.sleep(0.1 * min(attempt + 1, 5))
+    raise KeyError(f"retention.ms of topic {topic!r}: the cluster does not describe it")
 
 
 def _set_retention(admin: KafkaAdminClient, topic: str, retention_ms: int) -> None:
