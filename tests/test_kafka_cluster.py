@@ -238,3 +238,59 @@ def test_webhook_is_503_with_two_of_three_brokers_down_and_loses_nothing_it_acke
     assert all(got[i] == 1 for i in acked)  # every acknowledged event once
     assert max(got.values()) == 1 and set(got) <= set(acked) | set(refused)
     _restart_all(cluster)
+
+
+def test_leader_kills_through_the_full_pipeline_give_the_clean_run_metrics(
+    cluster: Settings, clickhouse_url: str, tmp_path: Path
+) -> None:
+    """Worker + store on the cluster: SIGKILL the raw leader, then the flows leader, mid-stream → a clean run's metrics."""
+    from tests.chaos_kit import produce_paced
+    from tests.pipeline_harness import Pipeline, envelope, git_records, settle
+    from tests.test_pipeline_reliability import final_metrics, final_network
+    from valuenet.ingest.parsers import parse
+    from valuenet.ingest.routing import partition_for
+    from valuenet.kafka_admin import partition_leaders
+    from valuenet.schemas.envelope import RawEnvelope
+
+    _restart_all(cluster)
+    bootstrap = cluster.bootstrap_servers
+    network = "cluster"
+    raw = [envelope("git", network, r) for r in git_records(1500)]
+    total = sum(len(parse(RawEnvelope.model_validate_json(r))) for r in raw)
+    part = partition_for(network, 4)  # raw and flows records are keyed by the network
+
+    (tmp_path / "ref").mkdir()
+    reference = Pipeline(bootstrap, clickhouse_url, tmp_path / "ref")
+    try:
+        reference.start_worker("ref")
+        reference.produce(raw, network)
+        settle(reference, network, total)
+        want_counts = reference.flow_counts(network)
+        want, want_network = final_metrics(reference, network), final_network(reference, network)
+    finally:
+        reference.close()
+    assert sum(want_counts.values()) == total and len(want) > 50
+
+    (tmp_path / "run").mkdir()
+    p = Pipeline(bootstrap, clickhouse_url, tmp_path / "run")
+    try:
+        p.start_worker("w")
+        third = len(raw) // 3
+        produce_paced(p, raw[:third], network)
+        p.wait_for(lambda: sum(p.flow_counts(network).values()), lambda n: n > 0)
+        raw_leader = partition_leaders(bootstrap, p.topic("raw"))[part]
+        _kill(cluster, raw_leader)  # the raw partition's leader, while the worker reads it
+        produce_paced(p, raw[third : 2 * third], network)
+        kafka.start_broker(cluster, jvm_opts=TEST_JVM_OPTS, timeout=180)
+        flows_leader = partition_leaders(bootstrap, p.topic("flows"))[part]
+        stored_before = sum(p.flow_counts(network).values())
+        _kill(cluster, flows_leader)  # the flows partition's leader, while the worker writes it
+        produce_paced(p, raw[2 * third :], network)
+        settle(p, network, total)
+        assert stored_before < total, "the second kill must land mid-stream"
+        assert p.flow_counts(network) == want_counts  # 0 lost, 0 counted twice
+        assert final_metrics(p, network) == want
+        assert final_network(p, network) == want_network
+    finally:
+        p.close()
+    _restart_all(cluster)
