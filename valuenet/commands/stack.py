@@ -185,9 +185,12 @@ def topics(create: bool = typer.Option(False, "--create", help="Create missing v
 
 
 @app.command()
-def logs(lines: int = typer.Option(40, "-n", "--lines", help="How many lines from the end.")) -> None:
+def logs(
+    lines: int = typer.Option(40, "-n", "--lines", help="How many lines from the end."),
+    node: int = typer.Option(1, "--node", min=1, help="Which broker of a --brokers N cluster (1..N)."),
+) -> None:
     """Print the end of the managed broker's log file."""
-    path = kafka.BrokerPaths.for_settings(get_settings()).log_file
+    path = kafka.BrokerPaths.for_settings(get_settings(), node).log_file
     if not path.is_file():
         raise _fail(FileNotFoundError(f"no log yet at {path}"))
     typer.echo("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
