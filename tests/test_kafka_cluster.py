@@ -132,6 +132,35 @@ def test_cluster_layout_replication_and_status(cluster: Settings) -> None:
         (3, base + 4, True),
     ]
     assert _in_sync(cluster, raw)  # every replica catches up: none of the topic's partitions stays under-replicated
+    # the CLI: a home formatted for 3 brokers restarts as 3 without --brokers; status lists every broker
+    from typer.testing import CliRunner
+
+    from valuenet.cli import app as cli_app
+    from valuenet.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+            mp.delenv("VALUENET_KAFKA_BROKERS", raising=False)
+            mp.setenv("VALUENET_HOME", str(cluster.home))
+            mp.setenv("VALUENET_KAFKA_PORT", str(base))
+            out = CliRunner().invoke(cli_app, ["kafka", "start", "--no-topics"])
+            assert out.exit_code == 0, out.output
+            assert (
+                "already running: 3 brokers" in out.output and f"bootstrap: {cluster.bootstrap_servers}" in out.output
+            )
+            out = CliRunner().invoke(cli_app, ["kafka", "status"])
+            assert out.exit_code == 0, out.output
+            for node, pid in pids.items():
+                port = base + 2 * (node - 1)
+                assert f"broker {node}:  127.0.0.1:{port} (controller {port + 1}) pid {pid} alive" in out.output
+            assert "under-replicated partitions:" in out.output
+            out = CliRunner().invoke(cli_app, ["kafka", "start", "--brokers", "2", "--no-topics"])
+            assert out.exit_code == 1 and "holds a Kafka cluster of 3 broker(s), not 2" in out.output
+            assert "Traceback" not in out.output
+    finally:
+        get_settings.cache_clear()
     # a home formatted for 3 brokers refuses to start as 1
     with pytest.raises(kafka.KafkaStackError, match="cluster of 3 broker"):
         kafka.start_broker(Settings(home=cluster.home, kafka_port=cluster.kafka_port, kafka_brokers=1))

@@ -466,7 +466,7 @@ def start_broker(
         if recorded is not None and recorded != n:
             raise KafkaStackError(
                 f"VALUENET_HOME={settings.home} holds a Kafka cluster of {recorded} broker(s), not {n}: "
-                f"start it with --brokers {recorded}, or stop it and use another VALUENET_HOME "
+                f"start it with --brokers {recorded} (VALUENET_KAFKA_BROKERS={recorded}), or stop it and use another VALUENET_HOME "
                 f"(or remove {Path(settings.home).expanduser() / 'kafka'} to drop its data)."
             )
         pids = {i: managed_pid(settings, i) for i in range(1, n + 1)}
