@@ -193,7 +193,9 @@ def test_sigkill_of_a_raw_leader_mid_stream_loses_and_duplicates_nothing(cluster
     try:
         sender = threading.Thread(target=stream)
         sender.start()
+        deadline = time.monotonic() + 120
         while producer.delivered < total // 3:
+            assert time.monotonic() < deadline, f"only {producer.delivered} of {total} acknowledged before the kill"
             time.sleep(0.01)
         _kill(cluster, leader)
         sent_at_kill = producer.sent
