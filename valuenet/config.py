@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         description="Use this Kafka cluster instead of the managed local broker. Env KAFKA_BOOTSTRAP_SERVERS",
     )
     kafka_port: int = Field(19092, description="Port of the managed local broker. Env VALUENET_KAFKA_PORT")
+    kafka_brokers: int = Field(
+        1,
+        ge=1,
+        description="Brokers of the managed local KRaft cluster (valuenet kafka start --brokers). Env VALUENET_KAFKA_BROKERS",
+    )
     kafka_heap: str = Field("512m", description="Java heap of the managed local broker. Env VALUENET_KAFKA_HEAP")
     clickhouse_url: str | None = Field(
         None,
@@ -265,8 +270,13 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap_servers(self) -> str:
-        """The Kafka cluster in use: ``KAFKA_BOOTSTRAP_SERVERS`` or the managed local broker."""
-        return self.kafka_bootstrap_servers or f"127.0.0.1:{self.kafka_port}"
+        """The Kafka cluster in use: ``KAFKA_BOOTSTRAP_SERVERS`` or the managed local broker(s).
+
+        Broker ``i`` (1..``kafka_brokers``) of the managed cluster listens on ``kafka_port + 2 (i - 1)``.
+        """
+        if self.kafka_bootstrap_servers:
+            return self.kafka_bootstrap_servers
+        return ",".join(f"127.0.0.1:{self.kafka_port + 2 * i}" for i in range(self.kafka_brokers))
 
     def topic(self, name: str) -> str:
         """Full topic name for ``raw``, ``flows``, ``metrics`` or ``dlq`` under the configured prefix."""

@@ -31,6 +31,10 @@ __all__ = [
     "delete_topics",
     "topic_retention_ms",
     "set_retention",
+    "replication_for",
+    "under_replicated",
+    "partition_leaders",
+    "describe_partitions",
 ]
 
 
@@ -87,7 +91,7 @@ def ensure_topics(
     partitions: Mapping[str, int] = TOPIC_PARTITIONS,
     *,
     prefix: str | None = None,
-    replication_factor: int = -1,
+    replication_factor: int | None = None,
     timeout_s: float = 30.0,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
     dlq_retention_ms: int | None = DLQ_RETENTION_DAYS * 86_400_000,
@@ -95,7 +99,10 @@ def ensure_topics(
     """Create each missing topic with its partition count and ``max.message.bytes``; idempotent.
 
     ``prefix`` (``settings.topic_prefix``) renames ``valuenet.<name>`` to ``<prefix>.<name>``.
-    ``replication_factor=-1`` takes the cluster's ``default.replication.factor``. A topic that exists
+    ``replication_factor`` None: min(3, brokers in the cluster) (``replication_for``); -1 takes the
+    cluster's ``default.replication.factor``. A topic created with 3 or more replicas also gets
+    ``min.insync.replicas=2`` (so does an existing one that has them): an ``acks=all`` write then
+    survives the loss of any one broker and is refused, not half-kept, when two are down. A topic that exists
     with a different partition count is reported in ``mismatched``, never altered (adding partitions
     would move keys, and so networks, to other partitions). Waits until every topic has a leader.
     ``max_message_bytes`` (``settings.max_message_bytes``, the producers' ``max_request_size``) is set
@@ -110,6 +117,8 @@ def ensure_topics(
     configs = topic_configs(max_message_bytes)
     report = TopicReport()
     with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        if replication_factor is None:
+            replication_factor = replication_for(len(admin.describe_cluster().get("brokers") or []))
         existing = set(admin.list_topics())
         missing = {name: n for name, n in partitions.items() if name not in existing}
         report.existing = sorted(set(partitions) - set(missing))
@@ -119,7 +128,11 @@ def ensure_topics(
                     name: {
                         "num_partitions": n,
                         "replication_factor": replication_factor,
-                        "configs": {**configs, **_retention_configs(name, dlq_retention_ms)},
+                        "configs": {
+                            **configs,
+                            **_isr_configs(replication_factor),
+                            **_retention_configs(name, dlq_retention_ms),
+                        },
                     }
                     for name, n in missing.items()
                 },
@@ -138,10 +151,21 @@ def ensure_topics(
                         f"{topic.get('error_message') or ''}".strip()
                     )
             admin.wait_for_topics(list(missing), timeout_ms=int(timeout_s * 1000))
+        described = _described(admin, list(partitions), timeout_s)
+        replicas = {
+            t["name"]: min((len(p.get("replica_nodes") or []) for p in t.get("partitions") or []), default=0)
+            for t in described
+        }
         if report.existing:  # topics made earlier (or by someone else): set the limit on them too
-            report.config_errors = _set_configs(admin, report.existing, configs)
-        report.configured = {name: dict(configs) for name in partitions if name not in report.config_errors}
-        for t in admin.describe_topics(list(partitions)):
+            for rf in sorted({replicas.get(name, 0) for name in report.existing}):
+                names = [name for name in report.existing if replicas.get(name, 0) == rf]
+                report.config_errors.update(_set_configs(admin, names, {**configs, **_isr_configs(rf)}))
+        report.configured = {
+            name: {**configs, **_isr_configs(replicas.get(name, 0))}
+            for name in partitions
+            if name not in report.config_errors
+        }
+        for t in described:
             report.partitions[t["name"]] = len(t.get("partitions") or [])
         if dlq_retention_ms is not None:  # a dlq topic takes the configured retention, also when it existed
             for name in (n for n in partitions if n.endswith(".dlq")):
@@ -158,6 +182,54 @@ def ensure_topics(
 def topic_configs(max_message_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, str]:
     """The configs set on every valuenet topic: ``max.message.bytes`` (the largest record batch it takes)."""
     return {"max.message.bytes": str(max_message_bytes)}
+
+
+def replication_for(brokers: int) -> int:
+    """Replicas of a new valuenet topic on a cluster of ``brokers`` brokers: min(3, brokers), at least 1."""
+    return max(1, min(3, brokers))
+
+
+def _isr_configs(replicas: int) -> dict[str, str]:
+    """``min.insync.replicas=2`` for a topic with 3 or more replicas, else nothing (the broker's default)."""
+    return {"min.insync.replicas": "2"} if replicas >= 3 else {}
+
+
+def under_replicated(bootstrap: str, *, timeout_s: float = 10.0) -> list[str]:
+    """Partitions whose in-sync replicas are fewer than their replicas: ``topic/p: isr [..] of replicas [..]``."""
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        described = admin.describe_topics()
+    out = []
+    for t in sorted(described, key=lambda t: t["name"]):
+        for p in sorted(t.get("partitions") or [], key=lambda p: p["partition_index"]):
+            isr, replicas = list(p.get("isr_nodes") or []), list(p.get("replica_nodes") or [])
+            if len(isr) < len(replicas):
+                out.append(f"{t['name']}/{p['partition_index']}: isr {sorted(isr)} of replicas {sorted(replicas)}")
+    return out
+
+
+def _described(admin: KafkaAdminClient, names: list[str], timeout_s: float) -> list[dict]:
+    """``describe_topics(names)``, asked again while a topic is not described yet (a broker learns of a new one late)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = admin.describe_topics(names)
+        if time.monotonic() > deadline or all(t.get("error_code", 0) == 0 and t.get("partitions") for t in described):
+            return list(described)
+        time.sleep(0.2)
+
+
+def describe_partitions(bootstrap: str, topic: str, *, timeout_s: float = 10.0) -> list[dict]:
+    """The partitions of one topic as the cluster describes them (``partition_index``, ``leader_id``,
+    ``replica_nodes``, ``isr_nodes``), sorted by index."""
+    with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        described = _described(admin, [topic], timeout_s)
+    return sorted((p for t in described for p in t.get("partitions") or []), key=lambda p: p["partition_index"])
+
+
+def partition_leaders(bootstrap: str, topic: str, *, timeout_s: float = 10.0) -> dict[int, int]:
+    """Partition → node id of its leader (-1: none) for one topic."""
+    return {
+        p["partition_index"]: int(p["leader_id"]) for p in describe_partitions(bootstrap, topic, timeout_s=timeout_s)
+    }
 
 
 def _retention_configs(name: str, dlq_retention_ms: int | None) -> dict[str, str]:
@@ -219,8 +291,13 @@ def _retention(admin: KafkaAdminClient, topic: str) -> int:
     from kafka.admin import ConfigResource, ConfigResourceType
 
     resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs={"retention.ms": None})
-    res = admin.describe_configs([resource], config_filter="all")  # the broker's default counts too
-    return int(res["topic"][topic]["retention.ms"]["value"])
+    for attempt in range(50):  # on a cluster, the broker asked may learn of a topic just created a moment later
+        res = admin.describe_configs([resource], config_filter="all")  # the broker's default counts too
+        value = ((res.get("topic") or {}).get(topic) or {}).get("retention.ms")
+        if value:
+            return int(value["value"])
+        time.sleep(0.1 * min(attempt + 1, 5))
+    raise KeyError(f"retention.ms of topic {topic!r}: the cluster does not describe it")
 
 
 def _set_retention(admin: KafkaAdminClient, topic: str, retention_ms: int) -> None:

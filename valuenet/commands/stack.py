@@ -10,7 +10,8 @@ from valuenet.config import TOPIC_PARTITIONS, get_settings
 from valuenet.localstack import kafka
 
 app = typer.Typer(
-    help="Manage the local single-node Apache Kafka broker (127.0.0.1:VALUENET_KAFKA_PORT). "
+    help="Manage the local Apache Kafka KRaft cluster (1 broker by default, --brokers N; node i on "
+    "127.0.0.1:VALUENET_KAFKA_PORT+2(i-1)). "
     "With KAFKA_BOOTSTRAP_SERVERS set, that cluster is used and start/stop do nothing.",
     no_args_is_help=True,
 )
@@ -36,11 +37,18 @@ def _external_note() -> bool:
 def start(
     timeout: float = typer.Option(120.0, help="Seconds to wait for the broker to answer a metadata request."),
     topics: bool = typer.Option(True, help="Also create valuenet's topics with their partition counts."),
+    brokers: int | None = typer.Option(
+        None, "--brokers", min=1, help="Nodes (broker + controller each); default VALUENET_KAFKA_BROKERS or 1."
+    ),
 ) -> None:
-    """Start the local broker (fetching jars and formatting storage on first use) and wait until it answers."""
+    """Start the local cluster (fetching jars and formatting storage on first use) and wait until it answers."""
     if _external_note():
         return
     settings = get_settings()
+    if brokers is None and "kafka_brokers" not in settings.model_fields_set:
+        brokers = kafka.cluster_size(settings)  # a home formatted for N brokers restarts as N
+    if brokers is not None:
+        settings = settings.model_copy(update={"kafka_brokers": brokers})
     try:
         started = kafka.start_broker(settings, timeout=timeout)
         if topics:
@@ -55,25 +63,31 @@ def start(
     except Exception as err:
         raise _fail(err) from err
     paths = kafka.BrokerPaths.for_settings(settings)
-    pid = kafka.managed_pid(settings)
+    pids = kafka.node_pids(settings)
     word = "started" if started else "already running"
+    n = settings.kafka_brokers
+    shown = ", ".join(str(p) for p in pids.values() if p)
     typer.echo(
-        f"Kafka {kafka.kafka_version()} {word} on {settings.bootstrap_servers}"
-        + (f" (pid {pid})" if pid else " (not managed by this VALUENET_HOME)")
+        f"Kafka {kafka.kafka_version()} {word}: {n} broker{'s' if n > 1 else ''}"
+        + (f" (pid {shown})" if shown else " (not managed by this VALUENET_HOME)")
         + f"; log: {paths.log_file}"
     )
+    typer.echo(f"bootstrap: {settings.bootstrap_servers}")
+    if n > 1 and get_settings().kafka_brokers != n:
+        typer.echo(f"other valuenet commands: export VALUENET_KAFKA_BROKERS={n} (or KAFKA_BOOTSTRAP_SERVERS=the list)")
     if topics and report.created:
         typer.echo(f"created topics: {', '.join(report.created)}")
 
 
 @app.command()
 def stop(timeout: float = typer.Option(30.0, help="Seconds to wait after SIGTERM before SIGKILL.")) -> None:
-    """Stop the local broker cleanly (SIGTERM, wait, then SIGKILL)."""
+    """Stop every broker of the local cluster cleanly (SIGTERM, wait, then SIGKILL)."""
     if _external_note():
         return
     settings = get_settings()
+    running = [i for i, pid in kafka.node_pids(settings).items() if pid]
     if kafka.stop_broker(settings, timeout=timeout):
-        typer.echo(f"Kafka on {settings.bootstrap_servers} stopped.")
+        typer.echo(f"Kafka stopped ({len(running)} broker{'s' if len(running) != 1 else ''}: nodes {running}).")
     else:
         typer.echo(f"No managed Kafka broker running for VALUENET_HOME={settings.home}.")
 
@@ -92,9 +106,21 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
             typer.echo(f"version:   Apache Kafka {st.version}")
             typer.echo(f"pid:       {st.pid if st.pid else '-'}")
             typer.echo(f"log:       {st.log_file}")
+            for node in st.nodes if len(st.nodes) > 1 else []:
+                state = "alive" if node.alive else ("running, not answering" if node.pid else "down")
+                typer.echo(
+                    f"broker {node.node_id}:  127.0.0.1:{node.port} (controller {node.controller_port}) "
+                    f"pid {node.pid or '-'} {state}"
+                )
         if st.responding:
             typer.echo(f"cluster:   {st.cluster_id}  brokers: {', '.join(st.brokers)}")
             typer.echo(f"topics:    {_topic_summary(st.topics, get_settings().topic_prefix)}")
+            under = st.under_replicated
+            typer.echo(f"under-replicated partitions: {len(under)}")
+            for line in under[:50]:
+                typer.echo(f"  {line}")
+            if len(under) > 50:
+                typer.echo(f"  ... and {len(under) - 50} more")
         if st.detail:
             typer.echo(f"note:      {st.detail}")
     if not st.responding:
@@ -159,9 +185,12 @@ def topics(create: bool = typer.Option(False, "--create", help="Create missing v
 
 
 @app.command()
-def logs(lines: int = typer.Option(40, "-n", "--lines", help="How many lines from the end.")) -> None:
+def logs(
+    lines: int = typer.Option(40, "-n", "--lines", help="How many lines from the end."),
+    node: int = typer.Option(1, "--node", min=1, help="Which broker of a --brokers N cluster (1..N)."),
+) -> None:
     """Print the end of the managed broker's log file."""
-    path = kafka.BrokerPaths.for_settings(get_settings()).log_file
+    path = kafka.BrokerPaths.for_settings(get_settings(), node).log_file
     if not path.is_file():
         raise _fail(FileNotFoundError(f"no log yet at {path}"))
     typer.echo("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))

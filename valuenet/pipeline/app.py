@@ -35,6 +35,9 @@ app = faust.App(
     broker_commit_every=1000,
     stream_buffer_maxsize=8192,
     producer_linger_ms=5,
+    # acks=all (-1): a flows/metrics record is acknowledged once every in-sync replica has it (min.insync.replicas
+    # 2 on a 3-broker cluster, see kafka_admin.ensure_topics); faust enables idempotence only in transactions
+    producer_acks=-1,
     # a flows record is ~160 KB (400 flows): several share one produce request; a raw partition's fetch
     # brings ~12 packed records (≤ 500 envelopes each) — fewer requests for the broker and both clients
     producer_max_batch_size=768 * 1024,  # under the broker's 1 MiB message.max.bytes per batch
