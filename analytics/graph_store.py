@@ -115,9 +115,10 @@ _SLOT_KIND_OF = {  # (giver segment, receiver segment, flow type, kind) → live
     for k in KIND_CODE
 }
 _RECEIVER, _RECEIVER_TEAM = map(attrgetter, ("receiver", "receiver_team"))
-_OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
-_ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
-_AMPLIFY_CODES = np.array(sorted(KIND_CODE[k] for k in AMPLIFY_KINDS))
+_IS_OPENER, _IS_ANSWER, _IS_AMPLIFY = (  # kind code → member of the set (a table lookup, not np.isin)
+    np.array([k in kinds for k in sorted(KIND_CODE, key=KIND_CODE.__getitem__)], dtype=bool)
+    for kinds in (_OPENER_KINDS, _ANSWER_KINDS, AMPLIFY_KINDS)
+)
 _QUOTE, _TICKET, _MENTION = KIND_CODE["quote"], KIND_CODE["ticket"], KIND_CODE["mention"]
 MAX_JUMP_SECONDS = 30 * 86400  # default jump bound J of the watermark guard (analytics/window.py, Jumps)
 
@@ -338,9 +339,11 @@ class GraphStore:
             if at is None:  # held (or a held duplicate); anything it released is applied in event-time order
                 self._add_batch(admitted)
                 return status
-            self._add_batch(admitted[:at])  # held flows released before it in event time, it, those after
+            if at:  # held flows released before it in event time, it, those after
+                self._add_batch(admitted[:at])
             tally = self._add_batch([flow])
-            self._add_batch(admitted[at + 1 :])
+            if at + 1 < len(admitted):
+                self._add_batch(admitted[at + 1 :])
             return next(AddStatus(k) for k, v in tally.items() if v)
 
     def add_future(self, count: int) -> None:
@@ -530,13 +533,13 @@ class GraphStore:
             gt = np.fromiter(map(team_code, gteams, repeat(-1)), np.int32, m)
             rt = np.fromiter(map(team_code, rteams, repeat(-1)), np.int32, m)
         # threads: the rule of _track_thread, per column
-        opener = (gs == _CUSTOMER) & np.isin(kind, _OPENER_CODES) & (layer != _IDEA)
+        opener = (gs == _CUSTOMER) & _IS_OPENER[kind] & (layer != _IDEA)
         question = opener & (kind == _TICKET)
         posts = np.flatnonzero(opener & (kind != _TICKET))
         if len(posts):  # a post is a question when the classifier's reason says so
             question[posts] = np.fromiter((_asks(fl[i].reason) for i in posts.tolist()), bool, len(posts))
         idea = (layer == _IDEA) & ((gs == _CUSTOMER) | (gs == _PARTNER)) & (kind != _MENTION)
-        answer = (gs == _WF) & np.isin(kind, _ANSWER_CODES)
+        answer = (gs == _WF) & _IS_ANSWER[kind]
         tracked = np.flatnonzero(question | idea | answer)
         thread_keys = [f.thread or f.parent_id or f.event_id for f in map(fl.__getitem__, tracked.tolist())]
         if expiring and not expiring.isdisjoint(thread_keys):
@@ -621,7 +624,7 @@ class GraphStore:
             bucket.receiver += r32[lo:hi].tobytes()
             bucket.layer += l8[lo:hi].tobytes()
             bucket.kind += k8[lo:hi].tobytes()
-        amp = np.flatnonzero(np.isin(kind, _AMPLIFY_CODES))
+        amp = np.flatnonzero(_IS_AMPLIFY[kind])
         if len(amp):
             # position in its bucket = the bucket's length before + rank within the batch's rows of that bucket
             group = np.repeat(np.arange(len(starts)), np.diff([*starts, m]))

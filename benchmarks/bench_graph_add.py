@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_metrics import generate
 from valuenet.analytics.graph_store import GraphStore
 from valuenet.schemas.flow import FlowBatch, FlowPayload, decode_flow_record
+from valuenet.schemas.flow_wire import decode_flows_value, encode_flows_value
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,6 +92,11 @@ def main() -> None:
         for f in flows:
             store.add(f)
 
+    def batched_before() -> None:
+        store = before("bench")
+        for i in range(0, len(flows), args.batch):
+            store.add_many(flows[i : i + args.batch])
+
     def per_flow() -> None:
         store = GraphStore("bench")
         for f in flows:
@@ -105,7 +111,8 @@ def main() -> None:
         f"GraphStore, {args.flows:,} flows over {args.actors:,} actors",
         {
             f"add() per flow at {args.before} (baseline)": per_flow_before,
-            "add() per flow": per_flow,
+            f"add_many, {args.batch} per call, at {args.before}": batched_before,
+            "add() per flow (a batch of one)": per_flow,
             f"add_many, {args.batch} per call": batched,
         },
         args.flows,
@@ -114,6 +121,7 @@ def main() -> None:
 
     # the graph agent's decoding of the same flows as valuenet.flows records (FlowBatch JSON, 500 per record)
     records = [FlowBatch.dump_json(flows[i : i + 500], warnings=False) for i in range(0, len(flows), 500)]
+    arrow = [encode_flows_value(flows[i : i + 500], "arrow") for i in range(0, len(flows), 500)]
 
     def pydantic_decode() -> None:  # what decode_flows did before: FlowPayload, then seq per flow
         for offset, value in enumerate(records):
@@ -129,12 +137,37 @@ def main() -> None:
                 flow.__dict__["seq"] = (offset << 20) | i
                 flow.__pydantic_fields_set__.add("seq")
 
+    def arrow_decode() -> None:  # what decode_flows does with VALUENET_FLOWS_FORMAT=arrow records
+        for offset, value in enumerate(arrow):
+            for i, flow in enumerate(decode_flows_value(value)[0]):
+                flow.__dict__["seq"] = (offset << 20) | i
+                flow.__pydantic_fields_set__.add("seq")
+
+    def json_encode() -> None:  # the processors stage's encoding (encode_flows), JSON
+        for i in range(0, len(flows), 500):
+            encode_flows_value(flows[i : i + 500], "json")
+
+    def arrow_encode() -> None:
+        for i in range(0, len(flows), 500):
+            encode_flows_value(flows[i : i + 500], "arrow")
+
+    print(
+        f"record bytes, 500 flows: JSON {sum(map(len, records)) / len(records):,.0f}, Arrow+lz4 "
+        f"{sum(map(len, arrow)) / len(arrow):,.0f}\n"
+    )
     measure(
         f"decoding {len(records)} valuenet.flows records of 500 flows",
         {
             "FlowPayload.validate_json + seq (baseline)": pydantic_decode,
             "decode_flow_record (msgspec) + seq": fast_decode,
+            "decode_flows_value (Arrow, columns checked) + seq": arrow_decode,
         },
+        args.flows,
+        args.repeats,
+    )
+    measure(
+        f"encoding {len(records)} valuenet.flows records of 500 flows",
+        {"JSON (FlowBatch.dump_json, baseline)": json_encode, "Arrow IPC + lz4": arrow_encode},
         args.flows,
         args.repeats,
     )
