@@ -6,10 +6,11 @@ id or -1, flow-type code, kind code — 10 bytes per flow — plus its event id 
 retained buckets into numpy arrays under a lock (:meth:`GraphStore.snapshot`, milliseconds)
 and computes every window from that copy with no lock held (:func:`compute_tick`), so the
 store keeps accepting flows while a worker thread or process computes. ``StoreSnapshot``
-pickles, so the compute can also run in a process pool. ``add`` only appends to plain
-``bytearray``/``array``/``dict``/``list`` state (≈ 140k flows per CPU-second); ``add_many``
-applies a batch column-wise (≈ 2x that, benchmarks/bench_graph_add.py). Threads are plain
-tuples and bucket columns hold no references, so the cyclic GC has little long-lived state to walk.
+pickles, so the compute can also run in a process pool. There is one add path: ``add_many``
+applies a batch column-wise with numpy into plain ``bytearray``/``array``/``dict``/``list`` state
+(benchmarks/bench_graph_add.py), and ``add`` is a batch of one of it (a fixed cost per call: feed
+flows in batches). Threads are plain tuples and bucket columns hold no references, so the cyclic
+GC has little long-lived state to walk.
 
 Cheap metrics are exact after every event, with no tick: each window keeps running counters
 of flows by (giver segment, receiver segment, flow type) plus its late events; a flow adds 1
