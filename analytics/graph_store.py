@@ -6,10 +6,11 @@ id or -1, flow-type code, kind code — 10 bytes per flow — plus its event id 
 retained buckets into numpy arrays under a lock (:meth:`GraphStore.snapshot`, milliseconds)
 and computes every window from that copy with no lock held (:func:`compute_tick`), so the
 store keeps accepting flows while a worker thread or process computes. ``StoreSnapshot``
-pickles, so the compute can also run in a process pool. ``add`` only appends to plain
-``bytearray``/``array``/``dict``/``list`` state (≈ 140k flows per CPU-second); ``add_many``
-applies a batch column-wise (≈ 2x that, benchmarks/bench_graph_add.py). Threads are plain
-tuples and bucket columns hold no references, so the cyclic GC has little long-lived state to walk.
+pickles, so the compute can also run in a process pool. There is one add path: ``add_many``
+applies a batch column-wise with numpy into plain ``bytearray``/``array``/``dict``/``list`` state
+(benchmarks/bench_graph_add.py), and ``add`` is a batch of one of it (a fixed cost per call: feed
+flows in batches). Threads are plain tuples and bucket columns hold no references, so the cyclic
+GC has little long-lived state to walk.
 
 Cheap metrics are exact after every event, with no tick: each window keeps running counters
 of flows by (giver segment, receiver segment, flow type) plus its late events; a flow adds 1
@@ -116,12 +117,12 @@ _SLOT_KIND_OF = {  # (giver segment, receiver segment, flow type, kind) → live
     for k in KIND_CODE
 }
 _RECEIVER, _RECEIVER_TEAM = map(attrgetter, ("receiver", "receiver_team"))
-_OPENER_CODES = np.array(sorted(KIND_CODE[k] for k in _OPENER_KINDS))
-_ANSWER_CODES = np.array(sorted(KIND_CODE[k] for k in _ANSWER_KINDS))
-_AMPLIFY_CODES = np.array(sorted(KIND_CODE[k] for k in AMPLIFY_KINDS))
+_IS_OPENER, _IS_ANSWER, _IS_AMPLIFY = (  # kind code → member of the set (a table lookup, not np.isin)
+    np.array([k in kinds for k in sorted(KIND_CODE, key=KIND_CODE.__getitem__)], dtype=bool)
+    for kinds in (_OPENER_KINDS, _ANSWER_KINDS, AMPLIFY_KINDS)
+)
 _QUOTE, _TICKET, _MENTION = KIND_CODE["quote"], KIND_CODE["ticket"], KIND_CODE["mention"]
 MAX_JUMP_SECONDS = 30 * 86400  # default jump bound J of the watermark guard (analytics/window.py, Jumps)
-_LOOP_AT_MOST = 32  # add_many: a batch the column-wise plan refuses is halved down to this size, then looped
 
 
 def _last_of_latest(who: np.ndarray, when: np.ndarray) -> np.ndarray:
@@ -274,7 +275,7 @@ class GraphStore:
         self.future_events = 0
         self.duplicates = 0
         self.applied = 0
-        self.sequential_flows = 0  # flows add_many applied with its per-flow loop (edge cases, see _add_batch)
+        self.sequential_flows = 0  # flows applied in batches of one after halving (edge cases, see _add_batch)
         self._actor: dict[str, int] = {}
         self._names: list[str] = []
         self._segment = array("b")
@@ -334,20 +335,22 @@ class GraphStore:
 
     # ------------------------------------------------------------------ per event
     def add(self, flow: Flow) -> AddStatus:
-        """Apply one flow (jump guard, dedupe, late policy, bucket columns, live counters, threads)."""
+        """Apply one flow: a batch of one through :meth:`add_many`'s path (jump guard, dedupe, lateness, columns)."""
         with self._lock:
             note_kinds(self._kinds, (flow,))
             admitted, held, dropped = self._admit([flow])
-            if len(admitted) == 1 and admitted[0] is flow:
-                return self._add(flow)
+            self.duplicates += dropped
             status = AddStatus.held if held else AddStatus.duplicate
-            if dropped:
-                self.duplicates += dropped
-            for f in admitted:  # held flows released by this one, and it
-                s = self._add(f)
-                if f is flow:
-                    status = s
-            return status
+            at = next((i for i, f in enumerate(admitted) if f is flow), None)
+            if at is None:  # held (or a held duplicate); anything it released is applied in event-time order
+                self._add_batch(admitted)
+                return status
+            if at:  # held flows released before it in event time, it, those after
+                self._add_batch(admitted[:at])
+            tally = self._add_batch([flow])
+            if at + 1 < len(admitted):
+                self._add_batch(admitted[at + 1 :])
+            return next(AddStatus(k) for k, v in tally.items() if v)
 
     def add_future(self, count: int) -> None:
         """Count ``count`` events dead-lettered upstream as dated in the future, at the current watermark bucket.
@@ -367,13 +370,13 @@ class GraphStore:
         """Apply flows in order; returns ``{"applied": a, "duplicate": d, "late": l}`` (and ``"held": h`` when the
         jump guard held some; held flows it releases count where the store puts them).
 
-        The same state as :meth:`add` per flow (tests/test_graph_batch.py), ~2x faster: the batch
-        is applied column-wise with numpy (:meth:`_add_batch_vectorised`); the windows' counters
-        slide once per batch and the batch's counts are then added (a window's total is the sum
-        of the counts of the buckets inside it, so sliding and adding once per batch gives the
-        totals of sliding and adding per flow). A batch the column-wise plan cannot prove equal
-        (it touches state that expires part-way through it, or brings a new team name) is halved,
-        down to a per-flow loop for the small piece that holds the edge (``sequential_flows``).
+        One path for every batch (``add`` is a batch of one): the batch is applied column-wise with numpy
+        (:meth:`_add_batch_vectorised`); the windows' counters slide once per batch and the batch's counts are
+        then added (a window's total is the sum of the counts of the buckets inside it, so sliding and adding
+        once per batch gives the totals of sliding and adding per flow). A batch the column-wise plan cannot
+        prove equal to the per-flow rule (it touches state that expires part-way through it, or brings a new
+        team name) is halved, down to batches of one for the piece that holds the edge (``sequential_flows``);
+        a batch of one is always proven. tests/test_graph_batch.py checks the state against a per-flow reference.
         """
         batch = flows if isinstance(flows, list) else list(flows)
         with self._lock:
@@ -386,18 +389,18 @@ class GraphStore:
                 tally[AddStatus.held.value] = held
             return tally
 
-    def _add_batch(self, flows: Iterable[Flow]) -> dict[str, int]:
-        batch = flows if isinstance(flows, list) else list(flows)
-        tally = self._add_batch_vectorised(batch)
+    def _add_batch(self, flows: list[Flow], *, piece: bool = False) -> dict[str, int]:
+        tally = self._add_batch_vectorised(flows)
         if tally is not None:
+            if piece and len(flows) == 1:
+                self.sequential_flows += 1
             return tally
+        if len(flows) < 2:  # the plan proves every batch of one (see there): a refusal is a bug
+            raise RuntimeError("GraphStore: the column-wise plan refused a batch of one flow")
         # an edge the column-wise plan cannot prove equal (see there): halves (each is a batch like any
-        # other: applying A then B is applying A + B), down to the per-flow loop for the piece holding it
-        if len(batch) <= _LOOP_AT_MOST:
-            self.sequential_flows += len(batch)
-            return self._add_batch_loop(batch)
-        half = len(batch) // 2
-        first, second = self._add_batch(batch[:half]), self._add_batch(batch[half:])
+        # other: applying A then B is applying A + B), down to batches of one (always proven)
+        half = len(flows) // 2
+        first, second = self._add_batch(flows[:half], piece=True), self._add_batch(flows[half:], piece=True)
         return {k: first[k] + second[k] for k in first}
 
     def _add_batch_vectorised(self, flows: list[Flow]) -> dict[str, int] | None:
@@ -417,22 +420,24 @@ class GraphStore:
         bit during the batch. That is the same unless the batch touches what is dropped: a flow whose
         bucket (a late one's: its lane watermark's) is older than the final horizon, an event id
         remembered in a bucket that expires, a thread that expires; new team names are interned in
-        the per-flow order only by the loop. For those (rare) batches it returns ``None``.
+        the per-flow order only for a batch of one. For those (rare) batches it returns ``None``, and
+        never for a batch of one: its watermark moves before it is stored, as the per-flow rule does.
         """
         n = len(flows)
         if not n:
             return {AddStatus.applied.value: 0, AddStatus.duplicate.value: 0, AddStatus.late.value: 0}
-        if None in self._future or self.allowed_lateness_seconds < 0:
-            return None
+        one = n == 1
+        if not one and (None in self._future or self.allowed_lateness_seconds < 0):
+            return None  # future events waiting for the first watermark; a negative lateness: batches of one
         bucket_seconds, seen = self.bucket_seconds, self._seen
         eids = list(map(_EVENT_ID, flows))
         stamps = list(map(_TIMESTAMP, flows))
-        try:  # a naive datetime or a number: the loop converts (or refuses) it exactly as add() does
+        try:
             if None in map(_TZINFO, stamps):
-                return None
+                raise TypeError
             ts = np.array(list(map(datetime.timestamp, stamps)), dtype=np.float64)
-        except (AttributeError, TypeError):
-            return None
+        except (AttributeError, TypeError):  # a naive datetime or a number: to_epoch converts (or refuses) it
+            ts = np.array([to_epoch(s) for s in stamps], dtype=np.float64)
 
         # duplicates: an id seen before (and not expiring during the batch, checked below) or earlier in the batch
         batch_ids = set(eids)
@@ -453,7 +458,7 @@ class GraphStore:
         lane_wms, floor, lateness = self._lane_wm, self._lane_floor, self.allowed_lateness_seconds
         valid_ts = ts if dup is None else np.where(dup, _NEG_INF, ts)
         prev = np.empty(n)
-        lane_max: list[tuple[int | None, float | None, float]] = []
+        lane_max: list[tuple[int | None, float | None, np.ndarray | slice]] = []
         distinct = set(lanes)
         if len(distinct) == 1:
             groups: list[tuple[int | None, np.ndarray | slice]] = [(lanes[0], slice(None))]
@@ -470,7 +475,7 @@ class GraphStore:
             if init is not None:
                 np.maximum(p, init, out=p)
             prev[idx] = p
-            lane_max.append((lane, init, float(run[-1])))
+            lane_max.append((lane, init, idx))
         late = ts < prev - lateness
         if dup is not None:
             late &= ~dup
@@ -490,7 +495,7 @@ class GraphStore:
         late_b = np.floor_divide(prev[late_idx], bucket_seconds).astype(np.int64)
         advances = new_wm is not None and int(new_wm // bucket_seconds) != self._wm_bucket
         expiring: set[str] = set()  # threads the loop would expire part-way through the batch
-        if advances:
+        if advances and not one:  # a batch of one: the watermark moves before it is stored, as per flow
             horizon = int(new_wm // bucket_seconds) - self._retained + 1  # type: ignore[operator]
             if (n_applied and int(b[applied_mask].min()) < horizon) or (n_late and int(late_b.min()) < horizon):
                 return None  # the batch adds to a bucket that expires during it
@@ -528,15 +533,19 @@ class GraphStore:
         gt = np.fromiter(map(team_code, gteams, repeat(-1)), np.int32, m)  # None → -1
         rt = np.fromiter(map(team_code, rteams, repeat(-1)), np.int32, m)
         if int((gt < 0).sum()) != gteams.count(None) or int((rt < 0).sum()) != rteams.count(None):
-            return None  # a new team name: interned in the per-flow order by the loop
+            if not one:
+                return None  # a new team name: interned in the per-flow order, batches of one
+            self._intern_teams(fl[0], float(ts_a[0]))
+            gt = np.fromiter(map(team_code, gteams, repeat(-1)), np.int32, m)
+            rt = np.fromiter(map(team_code, rteams, repeat(-1)), np.int32, m)
         # threads: the rule of _track_thread, per column
-        opener = (gs == _CUSTOMER) & np.isin(kind, _OPENER_CODES) & (layer != _IDEA)
+        opener = (gs == _CUSTOMER) & _IS_OPENER[kind] & (layer != _IDEA)
         question = opener & (kind == _TICKET)
         posts = np.flatnonzero(opener & (kind != _TICKET))
         if len(posts):  # a post is a question when the classifier's reason says so
             question[posts] = np.fromiter((_asks(fl[i].reason) for i in posts.tolist()), bool, len(posts))
         idea = (layer == _IDEA) & ((gs == _CUSTOMER) | (gs == _PARTNER)) & (kind != _MENTION)
-        answer = (gs == _WF) & np.isin(kind, _ANSWER_CODES)
+        answer = (gs == _WF) & _IS_ANSWER[kind]
         tracked = np.flatnonzero(question | idea | answer)
         thread_keys = [f.thread or f.parent_id or f.event_id for f in map(fl.__getitem__, tracked.tolist())]
         if expiring and not expiring.isdisjoint(thread_keys):
@@ -548,7 +557,9 @@ class GraphStore:
                 self._advance(new_wm, slide=False)
             else:
                 self._watermark = new_wm
-        for lane, init, top_lane in lane_max:
+        applied_ts = np.where(applied_mask, ts, _NEG_INF)
+        for lane, init, idx in lane_max:
+            top_lane = float(applied_ts[idx].max())
             if top_lane != _NEG_INF and (init is None or top_lane > init):
                 lane_wms[lane] = top_lane
         actor = self._actor
@@ -622,7 +633,7 @@ class GraphStore:
             bucket.layer += l8[lo:hi].tobytes()
             bucket.kind += k8[lo:hi].tobytes()
             bucket.unsure += u8[lo:hi].tobytes()
-        amp = np.flatnonzero(np.isin(kind, _AMPLIFY_CODES))
+        amp = np.flatnonzero(_IS_AMPLIFY[kind])
         if len(amp):
             # position in its bucket = the bucket's length before + rank within the batch's rows of that bucket
             group = np.repeat(np.arange(len(starts)), np.diff([*starts, m]))
@@ -706,6 +717,15 @@ class GraphStore:
                 self._aux(k)
             lst.extend(ids[s:e])
 
+    def _intern_teams(self, flow: Flow, ts: float) -> None:
+        """The team names of one applied flow, in the per-flow order: the giver's, then the receiver's, each
+        when its actor takes the flow's attributes (new, or ``ts`` at least its ``attr_ts``)."""
+        actor, attr_ts = self._actor, self._attr_ts
+        for name, team in ((flow.giver, flow.giver_team), (flow.receiver, flow.receiver_team)):
+            i = None if name is None else actor.get(name, -1)
+            if i is not None and team is not None and (i < 0 or ts >= attr_ts[i]):
+                self._team_code(team)
+
     def _intern_new(self, names: list[str]) -> None:
         """New actors (ids in this order) whose attributes the batch's latest appearances set (``attr_ts`` = −∞)."""
         start, k = len(self._names), len(names)
@@ -764,115 +784,6 @@ class GraphStore:
         followers_ts[ids] = at[upd]
         del followers_ts
 
-    def _add_batch_loop(self, flows: Iterable[Flow]) -> dict[str, int]:
-        seen, lane_wms, late_by_bucket = self._seen, self._lane_wm, self._late
-        ids_by_bucket, buckets, actor = self._ids_by_bucket, self._buckets, self._actor
-        attr_ts, followers_of, followers_ts = self._attr_ts, self._followers, self._followers_ts
-        segment_of, team_of = self._segment, self._team
-        bucket_seconds, lateness, floor = self.bucket_seconds, self.allowed_lateness_seconds, self._lane_floor
-        uncertain_below = self.uncertain_below
-        seg_code, layer_code, kind_code = _SEG_CODE, _LAYER_CODE, KIND_CODE
-        count_b: list[int] = []
-        count_slot: list[int] = []
-        applied = duplicate = late = 0
-        last_b, bucket, ids = None, None, None
-        for flow in flows:
-            eid = flow.event_id
-            if eid in seen:
-                duplicate += 1
-                continue
-            stamp = flow.timestamp
-            ts = stamp.timestamp() if isinstance(stamp, datetime) and stamp.tzinfo is not None else to_epoch(stamp)
-            lane = flow.lane
-            lane_wm = lane_wms.get(lane, floor)
-            if lane_wm is not None and ts < lane_wm - lateness:
-                wb = int(lane_wm // bucket_seconds)
-                late_by_bucket[wb] = late_by_bucket.get(wb, 0) + 1
-                late += 1
-                count_b.append(wb)
-                count_slot.append(_LATE_SLOT)
-                self._remember(eid, wb)
-                last_b = None  # _remember may have created the bucket's id list
-                continue
-            if lane_wm is None or ts > lane_wm:
-                lane_wms[lane] = ts
-            b = int(ts // bucket_seconds)
-            wm = self._watermark
-            if wm is None or ts > wm:
-                if b == self._wm_bucket:
-                    self._watermark = ts
-                else:
-                    self._advance(ts, slide=False)  # counters slide once, at the end of the batch
-                    last_b = None  # buckets may have been dropped
-            seen.add(eid)
-            if b != last_b:
-                ids = ids_by_bucket.get(b)
-                if ids is None:
-                    ids = ids_by_bucket[b] = []
-                    self._aux(b)
-                bucket = buckets.get(b)
-                if bucket is None:
-                    bucket = buckets[b] = _Bucket()
-                    bisect.insort(self._keys, b)
-                last_b = b
-            ids.append(eid)  # type: ignore[union-attr]
-            gseg = flow.giver_segment
-            name = flow.giver
-            giver = actor.get(name)
-            if giver is None:
-                giver = self._intern(name, gseg, flow.giver_team, ts)
-            elif ts >= attr_ts[giver]:
-                team = flow.giver_team
-                segment_of[giver] = seg_code[gseg]
-                team_of[giver] = -1 if team is None else self._team_code(team)
-                attr_ts[giver] = ts
-            followers = flow.giver_followers
-            if followers is not None and ts >= followers_ts[giver]:
-                followers_of[giver] = float(followers)
-                followers_ts[giver] = ts
-            rname = flow.receiver
-            if rname is None:
-                receiver = -1
-                rseg = _NO_RECEIVER
-            else:
-                rsegment = flow.receiver_segment
-                found = actor.get(rname)
-                if found is None:
-                    receiver = self._intern(rname, rsegment, flow.receiver_team, ts)
-                else:
-                    receiver = found
-                    if ts >= attr_ts[receiver]:
-                        team = flow.receiver_team
-                        segment_of[receiver] = seg_code[rsegment]
-                        team_of[receiver] = -1 if team is None else self._team_code(team)
-                        attr_ts[receiver] = ts
-                rseg = seg_code[rsegment]
-            layer = layer_code[flow.flow_type]
-            kind = flow.kind
-            bucket.giver += _I32(giver)  # type: ignore[union-attr]
-            bucket.receiver += _I32(receiver)  # type: ignore[union-attr]
-            bucket.layer.append(layer)  # type: ignore[union-attr]
-            bucket.kind.append(kind_code[kind])  # type: ignore[union-attr]
-            bucket.unsure.append(flow.confidence < uncertain_below)  # type: ignore[union-attr]
-            if kind in _AMPLIFY:
-                self._amplification(bucket, flow, kind, rname)  # type: ignore[arg-type]
-            count_b.append(b)
-            count_slot.append((seg_code[gseg] * (_NSEG + 1) + rseg) * _NLAYER + layer)
-            if (
-                (gseg == "customer" and kind in _OPENER_KINDS)
-                or (gseg == "workforce" and kind in _ANSWER_KINDS)
-                or (layer == _IDEA and (gseg == "customer" or gseg == "partner"))
-            ):
-                self._track_thread(flow, ts, b, kind, layer)
-            applied += 1
-        if self._wm_bucket is not None:
-            self._slide_counters(self._wm_bucket)  # no-op unless the watermark moved to a new bucket
-        self._count_batch(count_b, count_slot)
-        self.applied += applied
-        self.duplicates += duplicate
-        self.late_events += late
-        return {AddStatus.applied.value: applied, AddStatus.duplicate.value: duplicate, AddStatus.late.value: late}
-
     def _count_batch(self, count_b: list[int] | np.ndarray, count_slot: list[int] | np.ndarray) -> None:
         """Add one batch's (bucket, slot) counts to the buckets and to every window they are in (numpy)."""
         if not len(count_b):
@@ -905,123 +816,11 @@ class GraphStore:
             if inside.any():
                 np.frombuffer(self._window_totals[w], dtype=np.int64)[:] += per_bucket[inside].sum(axis=0)
 
-    def _add(self, flow: Flow) -> AddStatus:
-        # Hot path (≈ 10 µs): plain dict/list/array appends only; the live reads
-        # (live_flow_rates, live_strength) count the bucket columns with numpy when asked.
-        eid = flow.event_id
-        if eid in self._seen:
-            self.duplicates += 1
-            return AddStatus.duplicate
-        stamp = flow.timestamp
-        ts = stamp.timestamp() if isinstance(stamp, datetime) and stamp.tzinfo is not None else to_epoch(stamp)
-        lane = flow.lane
-        lane_wm = self._lane_wm.get(lane, self._lane_floor)
-        if lane_wm is not None and ts < lane_wm - self.allowed_lateness_seconds:
-            wb = int(lane_wm // self.bucket_seconds)
-            self._late[wb] = self._late.get(wb, 0) + 1
-            self.late_events += 1
-            self._count(wb, _LATE_SLOT)
-            self._remember(eid, wb)
-            return AddStatus.late
-        if lane_wm is None or ts > lane_wm:
-            self._lane_wm[lane] = ts
-        b = int(ts // self.bucket_seconds)
-        wm = self._watermark
-        if wm is None or ts > wm:
-            if b == self._wm_bucket:
-                self._watermark = ts
-            else:
-                self._advance(ts)
-        self._seen.add(eid)
-        ids = self._ids_by_bucket.get(b)
-        if ids is None:
-            ids = self._ids_by_bucket[b] = []
-            self._aux(b)
-        ids.append(eid)
-        giver = self._intern(flow.giver, flow.giver_segment, flow.giver_team, ts)
-        followers = flow.giver_followers
-        if followers is not None and ts >= self._followers_ts[giver]:
-            self._followers[giver] = float(followers)
-            self._followers_ts[giver] = ts
-        rname = flow.receiver
-        receiver = -1 if rname is None else self._intern(rname, flow.receiver_segment, flow.receiver_team, ts)
-        layer = _LAYER_CODE[flow.flow_type]
-        kind = flow.kind
-        bucket = self._buckets.get(b)
-        if bucket is None:
-            bucket = self._buckets[b] = _Bucket()
-            bisect.insort(self._keys, b)
-        bucket.giver += _I32(giver)
-        bucket.receiver += _I32(receiver)
-        bucket.layer.append(layer)
-        bucket.kind.append(KIND_CODE[kind])
-        bucket.unsure.append(flow.confidence < self.uncertain_below)
-        if kind in _AMPLIFY:
-            self._amplification(bucket, flow, kind, rname)
-        seg = flow.giver_segment
-        rseg = _NO_RECEIVER if rname is None else _SEG_CODE[flow.receiver_segment]
-        self._count(b, (_SEG_CODE[seg] * (_NSEG + 1) + rseg) * _NLAYER + layer)
-        if (
-            (seg == "customer" and kind in _OPENER_KINDS)
-            or (seg == "workforce" and kind in _ANSWER_KINDS)
-            or (layer == _IDEA and (seg == "customer" or seg == "partner"))
-        ):
-            self._track_thread(flow, ts, b, kind, layer)
-        self.applied += 1
-        return AddStatus.applied
-
-    @staticmethod
-    def _amplification(bucket: _Bucket, flow: Flow, kind: str, receiver: str | None) -> None:
-        """Remember which item a repost / quote amplified (and the quote's own item) as 64-bit hashes.
-
-        The item is ``parent_id`` (the receiver's item when unknown); a quote's own item is its
-        event id without the ``#quote`` suffix, so amplifications of the quote extend the cascade.
-        """
-        parent = flow.parent_id
-        bucket.amp_at += _I32(len(bucket.layer) - 1)
-        bucket.amp_item += _I64(hash(parent if parent else f"\0actor:{receiver}"))
-        bucket.amp_own += _I64(hash(flow.event_id.removesuffix("#quote")) if kind == "quote" else 0)
-
-    def _count(self, b: int, slot: int) -> None:
-        """Add 1 to ``slot`` of bucket ``b`` and of every window that bucket is in."""
-        counts = self._counts.get(b)
-        if counts is None:
-            first_longest = self._window_first[self._longest]  # set once a flow applied
-            if first_longest is not None and b < first_longest:
-                return  # allowed-late, yet older than every window: no window counts it
-            counts = self._counts[b] = array("q", _ZERO_SLOTS)
-            bisect.insort(self._count_keys, b)
-        counts[slot] += 1
-        for w, first in enumerate(self._window_first):
-            if b >= first:  # type: ignore[operator]
-                self._window_totals[w][slot] += 1
-
-    def _remember(self, eid: str, b: int) -> None:
-        self._seen.add(eid)
-        self._ids_by_bucket.setdefault(b, []).append(eid)
-        self._aux(b)
-
     def _aux(self, b: int) -> None:
         """Register bucket ``b`` as holding ids, late counts or thread keys (expired together)."""
         if b not in self._aux_set:
             self._aux_set.add(b)
             bisect.insort(self._aux_keys, b)
-
-    def _intern(self, name: str, segment: str, team: str | None, ts: float) -> int:
-        i = self._actor.get(name)
-        if i is None:
-            i = self._actor[name] = len(self._names)
-            self._names.append(name)
-            self._segment.append(_SEG_CODE[segment])
-            self._team.append(-1 if team is None else self._team_code(team))
-            self._attr_ts.append(ts)
-            self._followers.append(NAN)
-            self._followers_ts.append(_NEG_INF)
-        elif ts >= self._attr_ts[i]:
-            self._segment[i] = _SEG_CODE[segment]
-            self._team[i] = -1 if team is None else self._team_code(team)
-            self._attr_ts[i] = ts
-        return i
 
     def set_identity(self, actor: str, segment: str, team: str | None) -> bool:
         """Re-segment ``actor`` (a directory change); True when it is known here and changed.
@@ -1047,20 +846,6 @@ class GraphStore:
             code = self._teams[team] = len(self._team_names)
             self._team_names.append(team)
         return code
-
-    def _track_thread(self, flow: Flow, ts: float, b: int, kind: str, layer: int) -> None:
-        seg = flow.giver_segment
-        is_idea = layer == _IDEA
-        question = (  # a ticket, or a post the classifier calls a question (an idea post is not one)
-            seg == "customer" and kind in _OPENER_KINDS and not is_idea and (kind == "ticket" or _asks(flow.reason))
-        )
-        idea = is_idea and seg in ("customer", "partner") and kind != "mention"  # a post's mentions: the same idea
-        answer = seg == "workforce" and kind in _ANSWER_KINDS
-        if not (question or idea or answer):
-            return
-        key = flow.thread or flow.parent_id or flow.event_id
-        self._thread_events([key], [ts], [question], [idea], [answer])
-        self._threads_by_bucket.setdefault(b, []).append(key)
 
     def _thread_events(
         self, keys: list[str], ts: list[float], question: list[bool], idea: list[bool], answer: list[bool]

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_metrics import generate
 from valuenet.analytics.graph_store import GraphStore
 from valuenet.schemas.flow import FlowBatch, FlowPayload, decode_flow_record
+from valuenet.schemas.flow_wire import decode_flows_value, encode_flows_value
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,6 +81,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--before", default="859dfe1", help="git revision of the baseline store")
+    ap.add_argument("--wire-only", action="store_true", help="only the valuenet.flows encoding and decoding")
     args = ap.parse_args()
     before = store_at(args.before)
     flows = list(generate(args.actors, args.flows))
@@ -90,6 +92,11 @@ def main() -> None:
         store = before("bench")
         for f in flows:
             store.add(f)
+
+    def batched_before() -> None:
+        store = before("bench")
+        for i in range(0, len(flows), args.batch):
+            store.add_many(flows[i : i + args.batch])
 
     def per_flow() -> None:
         store = GraphStore("bench")
@@ -103,17 +110,23 @@ def main() -> None:
 
     measure(
         f"GraphStore, {args.flows:,} flows over {args.actors:,} actors",
-        {
+        {}
+        if args.wire_only
+        else {
             f"add() per flow at {args.before} (baseline)": per_flow_before,
-            "add() per flow": per_flow,
+            f"add_many, {args.batch} per call, at {args.before}": batched_before,
+            "add() per flow (a batch of one)": per_flow,
             f"add_many, {args.batch} per call": batched,
         },
         args.flows,
         args.repeats,
     )
 
-    # the graph agent's decoding of the same flows as valuenet.flows records (FlowBatch JSON, 500 per record)
-    records = [FlowBatch.dump_json(flows[i : i + 500], warnings=False) for i in range(0, len(flows), 500)]
+    # the graph agent's decoding of the same flows as valuenet.flows records (500 per record), as the stage
+    # makes them (enum members, not generate()'s strings: pydantic's JSON encoder warns on those, slowly)
+    flows = FlowBatch.validate_python([dict(f.__dict__) for f in flows])
+    records = [FlowBatch.dump_json(flows[i : i + 500], exclude_defaults=True) for i in range(0, len(flows), 500)]
+    arrow = [encode_flows_value(flows[i : i + 500], "arrow") for i in range(0, len(flows), 500)]
 
     def pydantic_decode() -> None:  # what decode_flows did before: FlowPayload, then seq per flow
         for offset, value in enumerate(records):
@@ -129,12 +142,37 @@ def main() -> None:
                 flow.__dict__["seq"] = (offset << 20) | i
                 flow.__pydantic_fields_set__.add("seq")
 
+    def arrow_decode() -> None:  # what decode_flows does with VALUENET_FLOWS_FORMAT=arrow records
+        for offset, value in enumerate(arrow):
+            for i, flow in enumerate(decode_flows_value(value)[0]):
+                flow.__dict__["seq"] = (offset << 20) | i
+                flow.__pydantic_fields_set__.add("seq")
+
+    def json_encode() -> None:  # the processors stage's encoding (encode_flows), JSON
+        for i in range(0, len(flows), 500):
+            encode_flows_value(flows[i : i + 500], "json")  # FlowBatch.dump_json(..., exclude_defaults=True)
+
+    def arrow_encode() -> None:
+        for i in range(0, len(flows), 500):
+            encode_flows_value(flows[i : i + 500], "arrow")
+
+    print(
+        f"record bytes, 500 flows: JSON {sum(map(len, records)) / len(records):,.0f}, Arrow+lz4 "
+        f"{sum(map(len, arrow)) / len(arrow):,.0f}\n"
+    )
     measure(
         f"decoding {len(records)} valuenet.flows records of 500 flows",
         {
             "FlowPayload.validate_json + seq (baseline)": pydantic_decode,
             "decode_flow_record (msgspec) + seq": fast_decode,
+            "decode_flows_value (Arrow, columns checked) + seq": arrow_decode,
         },
+        args.flows,
+        args.repeats,
+    )
+    measure(
+        f"encoding {len(records)} valuenet.flows records of 500 flows",
+        {"JSON (FlowBatch.dump_json, baseline)": json_encode, "Arrow IPC + lz4": arrow_encode},
         args.flows,
         args.repeats,
     )
@@ -142,6 +180,8 @@ def main() -> None:
 
 def measure(title: str, paths: dict[str, Callable[[], None]], n: int, repeats: int) -> None:
     """Run ``paths`` ``repeats`` times (interleaved) and print their medians in flows per CPU-second."""
+    if not paths:
+        return
     rates: dict[str, list[float]] = {name: [] for name in paths}
     for rep in range(repeats):
         for name, run in paths.items():

@@ -26,7 +26,8 @@ from valuenet.processors.kinds import KindResolver
 from valuenet.schemas import Flow, Interaction, RawEnvelope
 from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.envelope import RawBatch, fast_envelopes, is_batch
-from valuenet.schemas.flow import ActorKind, FlowBatch, Segment
+from valuenet.schemas.flow import ActorKind, Segment
+from valuenet.schemas.flow_wire import FlowsFormat, encode_flows_value
 from valuenet.schemas.gcpause import paused_gc
 from valuenet.schemas.interaction import Kind
 from valuenet.schemas.limits import bound_flow
@@ -82,10 +83,12 @@ FLOWS_RECORD_BYTES = 512 * 1024
 
 
 def encode_flows(
-    flows: list[Flow], per_record: int, max_bytes: int = FLOWS_RECORD_BYTES
+    flows: list[Flow], per_record: int, max_bytes: int = FLOWS_RECORD_BYTES, fmt: FlowsFormat = "json"
 ) -> tuple[list[tuple[str, bytes]], list[DlqRecord]]:
-    """``flows`` as (network, JSON array) Kafka records of at most ``per_record`` flows and ``max_bytes`` bytes.
+    """``flows`` as (network, record) Kafka records of at most ``per_record`` flows and ``max_bytes`` bytes.
 
+    ``fmt``: ``json`` (a JSON array) or ``arrow`` (columnar Arrow IPC, schemas/flow_wire.py); the byte cap
+    holds for both.
     One network per record. Identifiers are bounded first (``schemas.limits.bound_flow``: a thread,
     channel or parent id over 512 characters becomes its head + a hash). Fields at their default are
     left out (a third fewer bytes for the broker and both clients; the graph agent's decoders fill them
@@ -99,16 +102,21 @@ def encode_flows(
     dead: list[DlqRecord] = []
     for network, mine in by_network.items():
         for i in range(0, len(mine), per_record):
-            _encode_chunk(network, [bound_flow(f) for f in mine[i : i + per_record]], max_bytes, records, dead)
+            _encode_chunk(network, [bound_flow(f) for f in mine[i : i + per_record]], max_bytes, records, dead, fmt)
     return records, dead
 
 
 def _encode_chunk(
-    network: str, chunk: list[Flow], max_bytes: int, records: list[tuple[str, bytes]], dead: list[DlqRecord]
+    network: str,
+    chunk: list[Flow],
+    max_bytes: int,
+    records: list[tuple[str, bytes]],
+    dead: list[DlqRecord],
+    fmt: FlowsFormat = "json",
 ) -> None:
     """Append ``chunk`` as one record when it encodes within ``max_bytes``; else cut it, or dead-letter a flow."""
     try:
-        value: bytes | None = FlowBatch.dump_json(chunk, exclude_defaults=True)
+        value: bytes | None = encode_flows_value(chunk, fmt)
     except Exception:  # noqa: BLE001 - find the flow at fault below
         value = None
     if value is not None and len(value) <= max_bytes:
@@ -118,12 +126,12 @@ def _encode_chunk(
         good = []
         for flow in chunk:
             try:
-                FlowBatch.dump_json([flow], exclude_defaults=True)
+                encode_flows_value([flow], fmt)
                 good.append(flow)
             except Exception as exc:  # noqa: BLE001 - one flow, not the batch
                 dead.append(_flow_letter(network, flow, f"cannot encode the flow: {exc!r}"))
         if good:
-            _encode_chunk(network, good, max_bytes, records, dead)
+            _encode_chunk(network, good, max_bytes, records, dead, fmt)
         return
     if len(chunk) == 1:
         flow = chunk[0]
@@ -136,7 +144,7 @@ def _encode_chunk(
     parts = max(2, -(-len(value) * 11 // (max_bytes * 10)))  # ceil(size × 1.1 / cap): most parts fit at once
     step = -(-len(chunk) // parts)
     for i in range(0, len(chunk), step):
-        _encode_chunk(network, chunk[i : i + step], max_bytes, records, dead)
+        _encode_chunk(network, chunk[i : i + step], max_bytes, records, dead, fmt)
 
 
 def _flow_letter(network: str, flow: Flow, reason: str) -> DlqRecord:

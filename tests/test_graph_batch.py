@@ -1,12 +1,13 @@
-"""GraphStore.add_many (column-wise with numpy, or its per-flow loop on edge batches) equals add() per flow.
+"""GraphStore's one add path (column-wise with numpy; edge batches halved down to batches of one) equals the
+per-flow reference (tests/_graph_reference.py: the per-flow rule written out one flow at a time).
 
 The streams cover what the batched path decides for a whole batch at once: duplicates (replays,
 redeliveries, repeats inside a batch), late events per lane (stragglers, a lane lagging by more
 than the windows, lanes out of order with each other), evictions at window edges (events on bucket
 boundaries, exactly at the lateness limit, threads revived after they expired), future-event counts,
 expire() and directory changes between batches, new actors and teams mid-stream, and several networks
-in one batch (LiveGraphs). ``sequential_flows`` shows which path ran: each stream is checked to take
-the one it is meant to exercise, so the comparison is never vacuous.
+in one batch (LiveGraphs). ``sequential_flows`` counts the flows applied as batches of one after halving:
+each stream is checked to take the route it is meant to exercise, so the comparison is never vacuous.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from tests._graph_reference import ReferenceStore
 from tests._metrics_flows import ASKS, flow, random_flows
 from valuenet.analytics.graph_store import GraphStore
 from valuenet.analytics.live import LiveGraphs
@@ -178,8 +180,8 @@ def ops(flows: list[Flow], seed: int, chunk: int) -> list[tuple]:
 
 
 def run_both(script: list[tuple], windows: list[str] = WINDOWS) -> tuple[GraphStore, GraphStore, dict, list[str]]:
-    """Play ``script`` on a store with add() per flow and on one with add_many per batch."""
-    one = GraphStore("n1", windows=windows, allowed_lateness_seconds=300, bucket_seconds=60)
+    """Play ``script`` on the per-flow reference and on a store with add_many per batch."""
+    one = ReferenceStore("n1", windows=windows, allowed_lateness_seconds=300, bucket_seconds=60)
     many = GraphStore("n1", windows=windows, allowed_lateness_seconds=300, bucket_seconds=60)
     statuses: list[str] = []
     tally = {"applied": 0, "duplicate": 0, "late": 0}
@@ -202,7 +204,7 @@ def run_both(script: list[tuple], windows: list[str] = WINDOWS) -> tuple[GraphSt
 @pytest.mark.parametrize("chunk", [1, 7, 500, 10_000])
 def test_add_many_equals_add_per_flow(seed: int, chunk: int) -> None:
     flows = stream(seed)
-    one = GraphStore("n1", windows=["15m", "1h", "2h"], allowed_lateness_seconds=300, bucket_seconds=60)
+    one = ReferenceStore("n1", windows=["15m", "1h", "2h"], allowed_lateness_seconds=300, bucket_seconds=60)
     statuses = [one.add(f).value for f in flows]
     many = GraphStore("n1", windows=["15m", "1h", "2h"], allowed_lateness_seconds=300, bucket_seconds=60)
     tally = {"applied": 0, "duplicate": 0, "late": 0}
@@ -235,7 +237,7 @@ def test_lagging_lane_batched_equals_per_flow(seed: int, chunk: int) -> None:
     flows = realistic(seed, hours=6, lag_lane_hours=3)
     one, many, tally, statuses = run_both(ops(flows, seed, chunk))
     assert tally == {s: statuses.count(s) for s in tally}
-    assert 0 < many.sequential_flows < len(flows) // 2  # the loop took only the pieces the plan cannot prove
+    assert 0 < many.sequential_flows < len(flows) // 2  # only the pieces the plan cannot prove went one by one
     assert state(many) == state(one)
 
 
@@ -255,7 +257,7 @@ def test_threads_revived_after_expiry() -> None:
         t += 3 * 3600  # a gap longer than every window
         script.append(("flows", batch))
     one, many, _, _ = run_both(script)
-    assert 0 < many.sequential_flows < 400  # only the pieces touching an expiring thread took the loop
+    assert 0 < many.sequential_flows < 400  # only the pieces touching an expiring thread went one by one
     assert state(many) == state(one)
 
 
@@ -268,9 +270,23 @@ def test_several_networks_in_one_batch() -> None:
         live.add_many(flows[i : i + 300])
     assert sorted(live.stores) == nets
     for net in nets:
-        alone = GraphStore(net, windows=WINDOWS, allowed_lateness_seconds=300, bucket_seconds=60)
+        alone = ReferenceStore(net, windows=WINDOWS, allowed_lateness_seconds=300, bucket_seconds=60)
         for f in flows:
             if f.network == net:
                 alone.add(f)
         assert alone.applied > 300
         assert state(live.stores[net]) == state(alone)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_add_per_flow_equals_reference(seed: int) -> None:
+    """``add`` (a batch of one of the same path) leaves the reference's state, statuses included."""
+    flows = realistic(seed, hours=2)
+    one = ReferenceStore("n1", windows=WINDOWS, allowed_lateness_seconds=300, bucket_seconds=60)
+    store = GraphStore("n1", windows=WINDOWS, allowed_lateness_seconds=300, bucket_seconds=60)
+    one.add_future(2)
+    store.add_future(2)  # counted at the first watermark: a batch of one moves it first
+    expected = [one.add(f).value for f in flows]
+    assert [store.add(f).value for f in flows] == expected
+    assert expected.count("late") >= 5 and expected.count("duplicate") >= 20
+    assert state(store) == state(one)

@@ -10,6 +10,7 @@ import networkx as nx
 import pytest
 
 from tests.pipeline_harness import Pipeline, envelope, git_records
+from valuenet.schemas.flow_wire import is_arrow
 from valuenet.web.feed import epoch_ms
 
 FLOW_TYPES = ("knowledge", "idea", "reputation", "none")
@@ -67,9 +68,10 @@ def plain_records(n: int) -> list[dict]:
     return out
 
 
-@pytest.fixture
-def pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path) -> Pipeline:
+@pytest.fixture(params=["json", "arrow"])
+def pipeline(kafka_bootstrap: str, clickhouse_url: str, tmp_path, request: pytest.FixtureRequest) -> Pipeline:
     p = Pipeline(kafka_bootstrap, clickhouse_url, tmp_path)
+    p.env["VALUENET_FLOWS_FORMAT"] = request.param  # the valuenet.flows wire format (docs/flows-wire.md)
     yield p
     p.close()
 
@@ -93,6 +95,7 @@ def test_replay_flows_and_pagerank_match_networkx(pipeline: Pipeline) -> None:
     )
     assert {r["t"]: int(r["n"]) for r in with_receiver} == dict(by_type)
     assert sum(counts.values()) == total
+    assert {is_arrow(v) for v in flows_values(pipeline)} == {pipeline.env["VALUENET_FLOWS_FORMAT"] == "arrow"}
 
     # PageRank of the top actors equals networkx on the same window: the actors joined by a
     # valued flow, edge weight = number of flows giver → receiver.
@@ -155,3 +158,21 @@ def test_live_counters_reach_a_separate_api_without_any_tick(pipeline: Pipeline)
         pipeline.store.query("SELECT max(timestamp_ms) AS t FROM flows WHERE network = %(n)s", {"n": NETWORK})[0]["t"]
     )
     assert pipeline.store.query("SELECT count() AS n FROM network_metrics")[0]["n"] == 0  # really no tick
+
+
+def flows_values(pipeline: Pipeline) -> list[bytes]:
+    """The values of every record on this test's valuenet.flows topic."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        pipeline.topic("flows"),
+        bootstrap_servers=pipeline.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
+        group_id=None,
+    )
+    try:
+        return [msg.value for msg in consumer]
+    finally:
+        consumer.close()

@@ -19,7 +19,7 @@ from tests.pipeline_harness import Pipeline, envelope, git_records, settle
 from tests.test_pipeline_faults import stored_rows
 from tests.test_pipeline_reliability import edge_counts, stored_strength
 from valuenet.pipeline.wiring import build_stage
-from valuenet.schemas.flow import FlowBatch
+from valuenet.schemas.flow_wire import is_arrow, read_flows_record
 from valuenet.schemas.limits import MAX_ID_CHARS, bound_id
 
 pytestmark = pytest.mark.kafka
@@ -79,15 +79,16 @@ def test_an_oversized_reply_is_stored_in_several_records_and_ordinary_events_kee
 
     # the reply's flows went out as several records, each under the cap, each flow once
     flows_records = consume_records(
-        p.bootstrap, p.topic("flows"), len(want) + len(want_other), size=lambda v: len(json.loads(v))
+        p.bootstrap, p.topic("flows"), len(want) + len(want_other), size=lambda v: len(read_flows_record(v))
     )
     holding = []
     for r in flows_records:
-        ids = [f.event_id for f in FlowBatch.validate_json(r.value)]
+        ids = [f.event_id for f in read_flows_record(r.value)]  # either wire format (VALUENET_FLOWS_FORMAT)
         assert len(r.value) <= CAP
         if big_ids.intersection(ids):
             holding.append(ids)
-    assert len(holding) >= 4
+    if not any(is_arrow(r.value) for r in flows_records):  # lz4 columns hold the big reply's flows in fewer records
+        assert len(holding) >= 4
     assert sorted(i for ids in holding for i in ids if i in big_ids) == sorted(big_ids)
 
     # the full 8 KB thread is kept in interactions; flows carry it bounded (one thread, so threading holds)

@@ -146,6 +146,11 @@ class Settings(BaseSettings):
         description="A valuenet.flows record holds at most this many bytes of flows (and at most 400 flows); "
         "capped below max_message_bytes. Env VALUENET_FLOWS_RECORD_BYTES",
     )
+    flows_format: Literal["json", "arrow"] = Field(
+        "json",
+        description="Wire format of the valuenet.flows records the processors stage writes: json (arrays of flows) "
+        "or arrow (columnar Arrow IPC, lz4; docs/flows-wire.md). Readers take both. Env VALUENET_FLOWS_FORMAT",
+    )
     worker_port: int = Field(6066, description="faust worker web port. Env VALUENET_WORKER_PORT")
     api_host: str = Field("127.0.0.1", description="Bind address of `valuenet serve`. Env VALUENET_API_HOST")
     api_port: int = Field(8000, description="Port of `valuenet serve`. Env VALUENET_API_PORT")

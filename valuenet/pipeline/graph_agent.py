@@ -27,6 +27,7 @@ from valuenet.pipeline.app import app, flows_topic, metrics_topic, settings
 from valuenet.pipeline.guard import batch_guard, dead_letter
 from valuenet.schemas.dlq import DlqRecord, dlq_record
 from valuenet.schemas.flow import Flow, FlowPayload, decode_flow_record
+from valuenet.schemas.flow_wire import decode_flows_value, is_arrow
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,13 @@ def decode_flows(events: Sequence[Any]) -> tuple[list[Flow], Counter[str], list[
     dead: list[DlqRecord] = []
     for event in events:
         # msgspec first (the records our stage writes); whatever it refuses, pydantic accepts or names the field
-        fast = decode_flow_record(event.value) if isinstance(event.value, bytes) else None
+        value = event.value
+        arrow = isinstance(value, bytes) and is_arrow(value)
+        fast = decode_flow_record(value) if isinstance(value, bytes) and not arrow else None
         try:
-            if fast is None:
+            if arrow:  # columnar (schemas/flow_wire.py): checked column-wise, pydantic names a bad field
+                fast = decode_flows_value(value)
+            elif fast is None:
                 payload = FlowPayload.validate_json(event.value)
                 fast = (payload, 0) if isinstance(payload, list) else (payload.flows, payload.future_events)
         except ValidationError as exc:  # not ours to crash on: dead-letter it and go on

@@ -19,7 +19,8 @@ from valuenet.pipeline.logs import calm_client_logs
 from valuenet.pipeline.wiring import build_stage, warm_from_store
 from valuenet.processors.stage import ProcessorStage, StageResult, encode_flows
 from valuenet.schemas.dlq import DlqRecord, dlq_record
-from valuenet.schemas.flow import FlowBatch, FlowRecord
+from valuenet.schemas.flow import FlowRecord
+from valuenet.schemas.flow_wire import FlowsFormat, decode_flows_value, encode_flows_value, is_arrow
 from valuenet.schemas.limits import record_budget
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ async def normalise(stream) -> None:
                 # each record's raw partition: its flows' lane (lateness per lane) and its parent index
                 future_before = Counter(stage.future_events)
                 result = stage.process([event.value for event in part], [event.message.partition for event in part])
-                records, unencodable = encode_flows(result.flows, FLOWS_PER_RECORD, flows_record_bytes())
+                records, unencodable = encode_flows(
+                    result.flows, FLOWS_PER_RECORD, flows_record_bytes(), settings.flows_format
+                )
                 future = future_records(stage.future_events - future_before)
                 for network, value in chain(records, future):  # one record per network and chunk of a batch
                     unencodable += await send_flows(network, value)
@@ -84,7 +87,9 @@ async def send_flows(network: str, value: bytes) -> list[DlqRecord]:
         cause = exc if isinstance(exc, MessageSizeTooLargeError) else exc.__cause__
         if not isinstance(cause, MessageSizeTooLargeError):  # faust wraps the producer's error; others stop
             raise
-    flows = FlowBatch.validate_json(value) if value[:1] == b"[" else []
+    arrow = is_arrow(value)
+    flows = decode_flows_value(value)[0] if arrow or value[:1] == b"[" else []
+    fmt: FlowsFormat = "arrow" if arrow else "json"
     if len(flows) > 1:
         log.error(
             "valuenet.flows record of network %r (%d bytes, %d flows) refused by the producer as too large "
@@ -95,8 +100,8 @@ async def send_flows(network: str, value: bytes) -> list[DlqRecord]:
             settings.max_message_bytes,
         )
         half = len(flows) // 2
-        dead = await send_flows(network, FlowBatch.dump_json(flows[:half], exclude_defaults=True))
-        return dead + await send_flows(network, FlowBatch.dump_json(flows[half:], exclude_defaults=True))
+        dead = await send_flows(network, encode_flows_value(flows[:half], fmt))
+        return dead + await send_flows(network, encode_flows_value(flows[half:], fmt))
     what = f"flow of event {flows[0].event_id[:200]!r}" if flows else "record"
     reason = (
         f"valuenet.flows {what} of network {network!r} ({len(value)} bytes) refused by the producer as too large "
