@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -64,18 +65,29 @@ def eval_classify(
     console.print(
         f"[bold]macro-F1 {r.macro_f1:.3f}[/bold] (all kinds)   text-bearing kinds only: {r.text_macro_f1:.3f}"
     )
-    console.print("decided by layer: " + ", ".join(f"{k} {v}" for k, v in sorted(r.layers.items())))
+    _print_scores(r.layers, r.per_label, r.labels, r.confusion, r.labels)
+
+
+def _print_scores(
+    layers: dict[str, int],
+    per_label: dict[str, tuple[float, float, float, int]],
+    rows: Sequence[str],
+    confusion: Sequence[Sequence[int]],
+    columns: Sequence[str],
+) -> None:
+    """The layers that decided, per-label precision / recall / F1 and the confusion matrix, as tables."""
+    console.print("decided by layer: " + ", ".join(f"{k} {v}" for k, v in sorted(layers.items())))
     per = Table(title="per label")
     for col in ("label", "precision", "recall", "F1", "support"):
         per.add_column(col, justify="right" if col != "label" else "left")
-    for lab, (p, rc, f, s) in r.per_label.items():
+    for lab, (p, rc, f, s) in per_label.items():
         per.add_row(lab, f"{p:.3f}", f"{rc:.3f}", f"{f:.3f}", str(s))
     console.print(per)
     cm = Table(title="confusion matrix (rows: true, columns: predicted)")
     cm.add_column("true \\ predicted")
-    for lab in r.labels:
+    for lab in columns:
         cm.add_column(lab, justify="right")
-    for lab, row in zip(r.labels, r.confusion):
+    for lab, row in zip(rows, confusion):
         cm.add_row(lab, *(str(v) for v in row))
     console.print(cm)
 
@@ -94,20 +106,7 @@ def _eval_dataset(path: str, predictions: str | None, as_json: bool) -> None:
         return
     console.print(f"{r.path}: {r.n} labelled texts; labels present: {', '.join(r.labels)}")
     console.print(f"[bold]macro-F1 {r.macro_f1:.3f}[/bold] (over the labels present)   accuracy {r.accuracy:.3f}")
-    console.print("decided by layer: " + ", ".join(f"{k} {v}" for k, v in sorted(r.layers.items())))
-    per = Table(title="per label")
-    for col in ("label", "precision", "recall", "F1", "support"):
-        per.add_column(col, justify="right" if col != "label" else "left")
-    for lab, (p, rc, f, s) in r.per_label.items():
-        per.add_row(lab, f"{p:.3f}", f"{rc:.3f}", f"{f:.3f}", str(s))
-    console.print(per)
-    cm = Table(title="confusion matrix (rows: true, columns: predicted)")
-    cm.add_column("true \\ predicted")
-    for lab in LABELS:
-        cm.add_column(lab, justify="right")
-    for lab, row in zip(r.labels, r.confusion):
-        cm.add_row(lab, *(str(v) for v in row))
-    console.print(cm)
+    _print_scores(r.layers, r.per_label, r.labels, r.confusion, LABELS)
     if predictions is not None:
         console.print(f"predictions: {predictions} ({r.n} lines, in input order)")
 
