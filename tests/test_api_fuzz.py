@@ -120,7 +120,10 @@ def test_every_route_is_covered(ops: list) -> None:
 def test_no_route_answers_5xx_to_hostile_input(client: TestClient, ops: list, data: st.DataObject) -> None:  # noqa: F811
     method, path, op = data.draw(st.sampled_from(ops), label="route")
     r = call(client, method, path, op, data)
-    assert r.status_code < 500, (method, path, r.status_code, r.text[:500])
+    # /api/dlq reads the dead-letter topic: without a broker (this lane starts none) its answer is the 503 the
+    # API promises when Kafka is down; with one it must stay < 500 like every other route
+    kafka_down = path == "/api/dlq" and r.status_code == 503 and "dead-letter topic unavailable" in r.text
+    assert r.status_code < 500 or kafka_down, (method, path, r.status_code, r.text[:500])
     r.content.decode("utf-8")  # every answer is valid UTF-8 (no surrogate leaked into JSON)
 
 
