@@ -45,9 +45,12 @@ def test_directory_change_reaches_actor_metrics_and_tunnels_without_new_events(
         os.utime(directory, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
         after = pipeline.wait_for(segments, lambda s: all(s.get(a) == "partner" for a in workforce))
-        assert {a: s for a, s in after.items() if a not in workforce} == {
+        # every other actor of the first snapshot keeps its segment (actors of later flows that were still being
+        # applied when it was taken may join; none of them is workforce: pobox.com was the only workforce domain)
+        assert {a: after.get(a) for a in before if a not in workforce} == {
             a: s for a, s in before.items() if a not in workforce
         }
+        assert "workforce" not in {s for a, s in after.items() if a not in before}
         assert sum(pipeline.flow_counts(NETWORK).values()) == flows_before  # no event was needed
         tunnels = pipeline.store.query(
             "SELECT src_segment AS s, dst_segment AS d FROM segment_flows WHERE network = %(n)s "
